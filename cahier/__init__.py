@@ -1,0 +1,1 @@
+"""cahier command-line interface."""

@@ -1,0 +1,3 @@
+from cahier.cli import main
+
+main()

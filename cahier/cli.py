@@ -1,0 +1,245 @@
+"""The ``cahier`` command line (typer).
+
+Exit codes: 0 no error-level finding, 1 error-level findings, 2 unusable input (a
+French message naming the file and line, never a traceback).
+
+Prefect is imported only by ``--flow`` and the flow commands: ``cahier check`` runs
+from pre-commit hooks and must answer in well under a second.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tasks.errors import InputError
+
+app = typer.Typer(
+    name="cahier",
+    help="Rédaction et contrôle de DCE numériques responsables.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+clauses_app = typer.Typer(help="Consulter le clausier.", no_args_is_help=True)
+app.add_typer(clauses_app, name="clauses")
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    junit = "junit"
+
+
+def _fail(exc: InputError) -> None:
+    typer.echo(f"cahier : {exc.render()}", err=True)
+    raise typer.Exit(2)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and an atomic rename.
+
+    A crash or a full disk never leaves a half-written report behind.
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise InputError("dossier de sortie introuvable.", str(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def find_dossier(path: Path) -> Path:
+    """The dossier (folder holding tender.yaml) that ``path`` is or lies in."""
+    p = path.resolve()
+    for candidate in [p, *p.parents]:
+        if (candidate / "tender.yaml").is_file():
+            return candidate
+    raise InputError("aucun tender.yaml trouvé : ce chemin n'est pas dans un dossier de consultation.", str(path))
+
+
+@app.command()
+def check(
+    paths: Annotated[list[Path], typer.Argument(help="Dossier(s) de consultation, ou fichiers d'un dossier.")],
+    rev: Annotated[str | None, typer.Option("--rev", help="Révision Git (commit, tag, branche) à contrôler.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Format du rapport.")] = Format.text,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Écrire le rapport dans ce fichier.")] = None,
+    flow: Annotated[bool, typer.Option("--flow", help="Exécuter le contrôle comme flow Prefect (artefacts).")] = False,
+    clausier: Annotated[Path | None, typer.Option("--clausier", help="Clausier à utiliser (défaut : celui de cahier).")] = None,
+) -> None:
+    """Contrôler un dossier de consultation (DCE) : clauses responsables, critères, rédaction."""
+    from tasks.report import to_json, to_junit, to_sarif, to_text
+
+    try:
+        if rev is None:
+            dossiers: list[Path] = []
+            for p in paths:
+                if not p.exists():
+                    raise InputError("chemin introuvable.", str(p))
+                d = find_dossier(p) if p.is_file() or not (p / "tender.yaml").is_file() else p
+                if d not in dossiers:
+                    dossiers.append(d)
+            targets = [str(d) for d in dossiers]
+        else:
+            targets = [str(p) for p in paths]
+        reports = []
+        for target in targets:
+            if flow:
+                from flows.check import check_tender
+
+                reports.append(check_tender(target, rev=rev, clausier_path=str(clausier) if clausier else None))
+            else:
+                from tasks.checker import check_dossier
+                from tasks.clausier import load_clausier
+                from tasks.reader import read_dossier
+
+                lib = load_clausier(clausier)
+                reports.append(check_dossier(read_dossier(target, rev=rev), lib))
+    except InputError as exc:
+        _fail(exc)
+        return
+    except OSError as exc:
+        _fail(InputError(f"lecture impossible : {exc.strerror or exc}.", getattr(exc, "filename", None)))
+        return
+    if fmt == Format.text and output is None:
+        from rich.console import Console
+
+        con = Console()
+        for r in reports:
+            to_text(r, con)
+    else:
+        render = {
+            Format.json: to_json,
+            Format.sarif: to_sarif,
+            Format.junit: to_junit,
+        }
+        if fmt == Format.text:
+            from io import StringIO
+
+            from rich.console import Console
+
+            buf = StringIO()
+            con = Console(file=buf, width=110, no_color=True)
+            for r in reports:
+                to_text(r, con)
+            text = buf.getvalue()
+        elif len(reports) == 1:
+            text = render[fmt](reports[0])
+        else:
+            import json
+
+            text = json.dumps([json.loads(render[Format.json](r)) for r in reports], ensure_ascii=False, indent=2) if fmt == Format.json else "".join(render[fmt](r) for r in reports)
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            try:
+                write_atomic(output, text)
+            except InputError as exc:
+                _fail(exc)
+    raise typer.Exit(max((r.exit_code for r in reports), default=0))
+
+
+@clauses_app.command("list")
+def clauses_list(
+    clausier: Annotated[Path | None, typer.Option("--clausier", help="Clausier à utiliser.")] = None,
+) -> None:
+    """Lister les clauses du clausier."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from tasks.clausier import load_clausier
+
+    try:
+        lib = load_clausier(clausier)
+    except InputError as exc:
+        _fail(exc)
+        return
+    table = Table(title=f"Clausier {lib.version} — {len(lib.clauses)} clauses")
+    for col in ("Clause", "Version", "Intitulé", "Catégorie", "Niveau", "Pièce", "Référent"):
+        table.add_column(col)
+    for c in lib.clauses.values():
+        table.add_row(
+            c.id,
+            str(c.version),
+            c.title,
+            c.category,
+            "obligatoire" if c.level == "mandatory" else "recommandée",
+            c.piece.upper(),
+            c.review_role,
+        )
+    Console().print(table)
+
+
+@clauses_app.command("show")
+def clauses_show(
+    clause_id: Annotated[str, typer.Argument(help="Identifiant, ex. ENV-COND-01.")],
+    clausier: Annotated[Path | None, typer.Option("--clausier", help="Clausier à utiliser.")] = None,
+) -> None:
+    """Afficher une clause : fondement, applicabilité, paramètres, texte rendu, guide."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    from tasks.clausier import load_clausier
+    from tasks.render import render_clause
+
+    try:
+        lib = load_clausier(clausier)
+        c = lib.get(clause_id.upper())
+        if c is None:
+            raise InputError(
+                f"clause « {clause_id} » inconnue ; clauses disponibles : {', '.join(lib.clauses)}."
+            )
+        text = render_clause(c)
+    except InputError as exc:
+        _fail(exc)
+        return
+    con = Console()
+    con.print(f"[bold]{c.id}[/bold] v{c.version} — {c.title}")
+    con.print(f"Catégorie : {c.category} ; niveau : {'obligatoire' if c.level == 'mandatory' else 'recommandée'} ; pièce : {c.piece.upper()} ; référent : {c.review_role}")
+    con.print("Fondement : " + " ; ".join(f"{lb.ref}" + (f" <{lb.url}>" if lb.url else "") for lb in c.legal_basis), markup=False)
+    a = c.applies
+    cond = []
+    if a.categories:
+        cond.append("catégories " + ", ".join(a.categories))
+    if a.buyer_types:
+        cond.append("acheteurs " + ", ".join(a.buyer_types))
+    if a.min_amount is not None:
+        cond.append("montant ≥ " + ("seuil européen" if a.min_amount == "eu_threshold" else f"{a.min_amount:,.0f} € HT".replace(",", " ")))
+    if a.from_date is not None:
+        cond.append("consultations lancées à partir du " + (f"{lib.law.climat_gate.date:%d/%m/%Y}" if a.from_date == "climat_gate" else f"{a.from_date:%d/%m/%Y}"))
+    if a.requires:
+        cond.append("si " + ", ".join(a.requires))
+    con.print("S'applique : " + ("; ".join(cond) if cond else "à tous les marchés"), markup=False)
+    if c.parameters:
+        con.print("Paramètres :")
+        for name, p in c.parameters.items():
+            bounds = ""
+            if p.min is not None or p.max is not None:
+                bounds = f" [{'' if p.min is None else f'{p.min:g}'}–{'' if p.max is None else f'{p.max:g}'}]"
+            con.print(f"  {name} ({p.type}{', ' + p.unit if p.unit else ''}) = {p.default!r}{bounds} — {p.description}", markup=False)
+    con.print("\nTexte :", style="bold")
+    con.print(Markdown(text))
+    con.print("\nGuide pour les candidats :", style="bold")
+    con.print(c.bidder_guidance, markup=False)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""The clausier: clause YAML files, law.yaml and templates (data, not code)."""

@@ -1,0 +1,81 @@
+"""Flow ``check_tender``: the same checker as ``cahier check``, with Prefect artifacts.
+
+Reads the dossier (working tree or Git revision), loads the clausier, checks, and
+publishes a Markdown artifact (the French report) and a table artifact (the
+findings), both keyed by the tender id (slugified: Prefect keys accept lowercase
+letters, digits and dashes only).
+"""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from slugify import slugify
+
+from tasks.checker import check_dossier
+from tasks.clausier import load_clausier
+from tasks.model import CheckReport
+from tasks.reader import read_dossier
+from tasks.report import findings_table, to_markdown
+
+__all__ = ["check_tender", "artifact_key"]
+
+
+def artifact_key(kind: str, tender_id: str) -> str:
+    """``check-report-2026-dsi-014``: a valid Prefect artifact key for a tender."""
+    return slugify(f"{kind}-{tender_id}")
+
+
+@task(name="lire le dossier", cache_policy=NO_CACHE)
+def read_task(dossier: str, rev: str | None):
+    return read_dossier(dossier, rev=rev)
+
+
+@task(name="charger le clausier", cache_policy=NO_CACHE)
+def clausier_task(path: str | None):
+    return load_clausier(path)
+
+
+@task(name="contrôler le dossier", cache_policy=NO_CACHE)
+def check_task(dossier, clausier) -> CheckReport:
+    return check_dossier(dossier, clausier)
+
+
+@task(name="publier le rapport", cache_policy=NO_CACHE)
+def publish_task(report: CheckReport) -> None:
+    create_markdown_artifact(
+        markdown=to_markdown(report),
+        key=artifact_key("check-report", report.tender),
+        description=f"Contrôle du dossier {report.tender}",
+    )
+    create_table_artifact(
+        table=findings_table(report) or [{"message": "aucun constat"}],
+        key=artifact_key("check-findings", report.tender),
+        description=f"Constats du contrôle du dossier {report.tender}",
+    )
+
+
+@flow(name="check-tender", log_prints=False)
+def check_tender(dossier: str, rev: str | None = None, clausier_path: str | None = None) -> CheckReport:
+    """Check one dossier and publish the report as artifacts; returns the report.
+
+    Args:
+        dossier: path of the dossier (folder holding tender.yaml), in a Git
+            repository when ``rev`` is given.
+        rev: Git revision (commit, tag, branch) or None for the working tree.
+        clausier_path: another clause library folder (default: the shipped one).
+    """
+    logger = get_run_logger()
+    d = read_task(dossier, rev)
+    lib = clausier_task(clausier_path)
+    report = check_task(d, lib)
+    publish_task(report)
+    logger.info(
+        "Dossier %s : %d erreur(s), %d avertissement(s) (clausier %s)",
+        report.tender,
+        report.errors,
+        report.warnings,
+        report.clausier_version,
+    )
+    return report

@@ -1,0 +1,1 @@
+"""The work itself: plain, typed functions (no Prefect import)."""

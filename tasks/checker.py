@@ -1,0 +1,800 @@
+"""The checker: which responsible clauses a dossier has, lacks, altered or wrote by hand.
+
+``check_dossier(dossier, clausier)`` returns a :class:`~tasks.model.CheckReport`. For
+each clause of the clausier it decides applicability from tender.yaml and law.yaml
+(values in force on ``dateLancement``), then the clause's status:
+
+* ``present``: a ``clause("ID")`` call, or a fenced div whose text is the library's
+  rendering (any parameter values);
+* ``edited``: a fenced div whose text differs (flagged for the clause's referent);
+* ``waived``: a waiver with a reason in tender.yaml (flagged for approval);
+* ``hand-written``: recognised by the clause's evidence patterns in its pieces;
+* ``missing``: error when the clause is mandatory and applicable, warning when it is
+  recommended; ``not-applicable`` otherwise.
+
+Then structured rules on the award criteria (tender.yaml and RC text), coherence
+between pieces and drafting defects. Rules are identified by stable ids (``rule``)
+listed in :data:`RULES`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .clausier import Clausier
+from .document import PieceText
+from .errors import InputError
+from .evidence import EvidenceHit, find_evidence
+from .model import (
+    BuyerType,
+    CheckReport,
+    Clause,
+    Critere,
+    CritereType,
+    FamilyResult,
+    FamilyStatus,
+    Finding,
+    LegalReference,
+    Location,
+    Severity,
+    Tender,
+)
+from .reader import Dossier
+from .render import (
+    CLAUSE_CALL_RE,
+    FENCE_CLOSE_RE,
+    FENCE_OPEN_RE,
+    clause_block,
+    fence_attrs,
+    parse_call_args,
+    squash,
+    template_pattern,
+)
+
+__all__ = ["RULES", "check_dossier", "is_applicable"]
+
+CCP = "https://www.legifrance.gouv.fr/codes/texte_lc/LEGITEXT000037701019"
+
+#: Rule ids and their short French titles (SARIF rule metadata, documentation).
+RULES: dict[str, str] = {
+    "clause-manquante": "Clause obligatoire absente",
+    "clause-recommandee-absente": "Clause recommandée absente",
+    "clause-modifiee": "Clause du clausier modifiée",
+    "clause-version-perimee": "Clause d'une version antérieure du clausier",
+    "clause-redigee-main": "Clause rédigée à la main (équivalent reconnu)",
+    "derogation": "Clause écartée par dérogation motivée",
+    "piece-attendue-absente": "Pièce attendue absente du dossier",
+    "criteres-absents": "Critères d'attribution non déclarés",
+    "ponderation-somme": "Pondérations dont la somme est incorrecte",
+    "prix-seul": "Attribution sur le seul critère du prix",
+    "critere-environnemental-absent": "Aucun critère environnemental",
+    "poids-environnemental-faible": "Critère environnemental inférieur à 10 %",
+    "poids-social-faible": "Critère social inférieur à 10 %",
+    "critere-sans-condition": "Critère environnemental sans condition d'exécution",
+    "ponderation-incoherente": "Pondération différente entre tender.yaml et le RC",
+    "texte-a-completer": "Texte à compléter (gabarit non rempli)",
+    "options-non-tranchees": "Options du modèle non tranchées",
+    "signet-non-defini": "Renvoi Word cassé (« Erreur ! Signet non défini. »)",
+    "reference-article-inexistante": "Renvoi à un article qui n'existe pas",
+    "ccag-incoherent": "CCAG cité différent du CCAG déclaré",
+}
+
+_CCAG_ALIASES = {
+    "Techniques de l'information et de la communication": "tic",
+    "Fournitures courantes et services": "fcs",
+    "Prestations intellectuelles": "pi",
+    "Travaux": "travaux",
+    "Marchés industriels": "mi",
+    "Maitrise d'œuvre": "moe",
+}
+_CCAG_CITED = re.compile(
+    r"\bccag[\s-]*(?:(?P<tic>tic\b|techniques de l'information)|(?P<fcs>fcs\b|fournitures courantes)"
+    r"|(?P<pi>pi\b|prestations intellectuelles)|(?P<mi>mi\b|marches industriels)"
+    r"|(?P<travaux>travaux\b)|(?P<moe>moe\b|maitrise d'oeuvre))"
+)
+_CCAG_LABEL = {
+    "tic": "CCAG-TIC",
+    "fcs": "CCAG-FCS",
+    "pi": "CCAG-PI",
+    "mi": "CCAG-MI",
+    "travaux": "CCAG-Travaux",
+    "moe": "CCAG-MOE",
+}
+_PLACEHOLDER = re.compile(
+    r"\[\s*(?:pr[ée]ciser|a compl[ée]ter|à compl[ée]ter|compl[ée]ter|ins[ée]rer|indiquer|xx+)[^\]]{0,80}\]"
+    r"|\bXX\s?%|\bXX\s?(?:€|euros|jours|mois|ans)\b|\bX\s?%",
+    re.IGNORECASE,
+)
+_DOTS = re.compile(r"(?:\.{6,}|…{3,}|_{6,})")
+_BOOKMARK = re.compile(
+    r"erreur\s*!\s*(?:signet non d[ée]fini|source du renvoi introuvable|r[ée]f[ée]rence de lien hypertexte non valide)"
+    r"|error!\s*(?:bookmark not defined|reference source not found)",
+    re.IGNORECASE,
+)
+_OPTION = re.compile(r"^\s*option\s+([12])\s*:", re.IGNORECASE)
+_SELF_REF = re.compile(
+    r"\barticles?\s+(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\b(?P<tail>[^.;]{0,40})"
+)
+_SELF_TAIL = re.compile(r"^\s*(?:\S+\s+){0,2}?(?:du|de ce|de la|au)\s+pr[ée]sent\s+(ccap|cctp|cahier|document|r[èe]glement|rc)\b|^\s*(?:ci-dessus|ci-dessous|ci-apr[èe]s)")
+_OTHER_REF = re.compile(
+    r"\barticles?\s+(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\s+du\s+(?P<kind>ccap|cctp)\b", re.IGNORECASE
+)
+_PERCENT = re.compile(r"(\d{1,3}(?:[.,]\d+)?)\s?%")
+_FIX_KINDS = ("rc", "ccap", "cctp")
+_DRAFTING_KINDS = {"rc", "ccap", "cctp", "annexe", "autre"}
+
+
+@dataclass
+class _Found:
+    status: FamilyStatus
+    locations: list[Location]
+    version: int | None = None
+
+
+# ----------------------------------------------------------------- applicability
+
+
+def is_applicable(clause: Clause, tender: Tender, clausier: Clausier) -> tuple[bool, str]:
+    """Whether ``clause`` applies to ``tender``, and why not (French) when it does not.
+
+    Conditions (all must hold) come from ``clause.applies``; the climat gate date and
+    EU thresholds come from law.yaml at ``tender.dateLancement``.
+    """
+    a = clause.applies
+    law = clausier.law
+    if a.exclude_defense and tender.defense:
+        return False, "marché de défense ou de sécurité (exclu)"
+    cats = set(tender.categories) | {c for lot in tender.lots for c in lot.categories}
+    if a.categories and not cats.intersection(a.categories):
+        return False, "catégorie d'achat non concernée"
+    if a.cpv_prefixes and not any(tender.codeCPV.startswith(p) for p in a.cpv_prefixes):
+        return False, "code CPV non concerné"
+    if a.buyer_types and tender.acheteur.type not in a.buyer_types:
+        return False, "type d'acheteur non concerné"
+    if a.min_amount is not None:
+        if a.min_amount == "eu_threshold":
+            threshold = law.supplies_services_threshold(
+                tender.dateLancement, tender.acheteur.type == BuyerType.etat
+            )
+            if threshold is None:
+                return False, "seuil européen inconnu à cette date (law.yaml)"
+        else:
+            threshold = float(a.min_amount)
+        if tender.montant < threshold:
+            return False, f"montant inférieur à {threshold:,.0f} € HT".replace(",", " ")
+    if a.from_date is not None:
+        start = law.climat_gate.date if a.from_date == "climat_gate" else a.from_date
+        if tender.dateLancement < start:
+            return False, f"consultation lancée avant le {start:%d/%m/%Y}"
+    if a.until_date is not None and tender.dateLancement > a.until_date:
+        return False, f"consultation lancée après le {a.until_date:%d/%m/%Y}"
+    for fact in a.requires:
+        if not getattr(tender, fact):
+            return False, {
+                "donneesPersonnelles": "pas de traitement de données personnelles déclaré",
+                "servicesNumeriques": "pas de service numérique livré déclaré",
+            }[fact]
+    return True, ""
+
+
+# ----------------------------------------------------------------- detection
+
+
+def _loc(piece: PieceText, index: int) -> Location:
+    line = piece.lines[index]
+    return Location(file=piece.path, line=line.src_line, page=line.page, heading=piece.heading_of(index))
+
+
+def _src_heading(piece: PieceText, src_line: int) -> str | None:
+    best = None
+    for i, line in enumerate(piece.lines):
+        if line.src_line is not None and line.src_line <= src_line:
+            best = i
+        else:
+            break
+    return piece.heading_of(best) if best is not None else None
+
+
+def _scan_library_clauses(
+    pieces: list[PieceText], clausier: Clausier
+) -> tuple[dict[str, _Found], list[Finding]]:
+    """``clause()`` calls and fenced divs in Markdown pieces."""
+    found: dict[str, _Found] = {}
+    findings: list[Finding] = []
+
+    def add(cid: str, status: FamilyStatus, loc: Location, version: int | None) -> None:
+        cur = found.get(cid)
+        if cur is None:
+            found[cid] = _Found(status, [loc], version)
+            return
+        cur.locations.append(loc)
+        if status == FamilyStatus.edited:
+            cur.status = FamilyStatus.edited
+
+    for piece in pieces:
+        src = piece.raw_source
+        if not src:
+            continue
+        for m in CLAUSE_CALL_RE.finditer(src):
+            line = src.count("\n", 0, m.start()) + 1
+            cid, params = parse_call_args(m["args"], piece.path, line)
+            clause = clausier.get(cid)
+            if clause is None:
+                raise InputError(
+                    f"clause « {cid} » inconnue du clausier {clausier.version} "
+                    "(voir « cahier clauses list »).",
+                    piece.path,
+                    line,
+                )
+            from .render import validate_params
+
+            validate_params(clause, params, f"{piece.path}:{line}")
+            add(cid, FamilyStatus.present, Location(file=piece.path, line=line, heading=_src_heading(piece, line)), clause.version)
+        lines = src.split("\n")
+        i = 0
+        while i < len(lines):
+            m = FENCE_OPEN_RE.match(lines[i])
+            if not m:
+                i += 1
+                continue
+            attrs = fence_attrs(m["attrs"])
+            start = i
+            j = i + 1
+            while j < len(lines) and not FENCE_CLOSE_RE.match(lines[j]):
+                j += 1
+            body = "\n".join(lines[start + 1 : j])
+            i = j + 1
+            cid = attrs.get("id", "")
+            clause = clausier.get(cid)
+            loc = Location(file=piece.path, line=start + 1, heading=_src_heading(piece, start + 1))
+            if clause is None:
+                raise InputError(
+                    f"bloc de clause « {cid or '(sans data-id)'} » inconnu du clausier "
+                    f"{clausier.version}.",
+                    piece.path,
+                    start + 1,
+                )
+            try:
+                version = int(attrs.get("version", "0"))
+            except ValueError:
+                version = 0
+            same = template_pattern(clause).fullmatch(squash(body)) is not None
+            status = FamilyStatus.present if same else FamilyStatus.edited
+            add(cid, status, loc, version)
+            if version and version < clause.version:
+                findings.append(
+                    Finding(
+                        rule="clause-version-perimee",
+                        clause=cid,
+                        severity=Severity.warning,
+                        status=status,
+                        location=loc,
+                        message=(
+                            f"La clause {cid} est en version {version} ; le clausier "
+                            f"{clausier.version} contient la version {clause.version}. "
+                            "Mettez-la à jour (le référent validera la nouvelle rédaction)."
+                        ),
+                        fix=clause_block(clause),
+                        legal_basis=clause.legal_basis,
+                    )
+                )
+            if not same:
+                findings.append(
+                    Finding(
+                        rule="clause-modifiee",
+                        clause=cid,
+                        severity=Severity.warning,
+                        status=FamilyStatus.edited,
+                        location=loc,
+                        message=(
+                            f"Le texte de la clause {cid} (« {clause.title} ») a été modifié par "
+                            f"rapport au clausier : la modification doit être validée par le "
+                            f"référent {clause.review_role}."
+                        ),
+                        fix=clause_block(clause),
+                        legal_basis=clause.legal_basis,
+                    )
+                )
+    return found, findings
+
+
+# ----------------------------------------------------------------- criteria
+
+
+def _flatten(criteres: Iterable[Critere]) -> list[Critere]:
+    out: list[Critere] = []
+    for c in criteres:
+        out.append(c)
+        out.extend(_flatten(c.sousCriteres))
+    return out
+
+
+def _criteria_findings(tender: Tender, clausier: Clausier, rc: PieceText | None, tender_file: str) -> list[Finding]:
+    """Award-criteria rules (R2152-7 CCP as amended by décret 2022-767; L2152-7)."""
+    law = clausier.law
+    out: list[Finding] = []
+    loc_yaml = Location(file=tender_file, heading="criteres")
+    gate = tender.dateLancement >= law.climat_gate.date and not tender.defense
+    r2152 = [LegalReference(ref="Code de la commande publique, art. R2152-7", url=CCP)]
+    l2152 = [LegalReference(ref="Code de la commande publique, art. L2152-7", url=CCP)]
+    if not tender.criteres:
+        if rc is not None:
+            out.append(
+                Finding(
+                    rule="criteres-absents",
+                    severity=Severity.warning,
+                    location=loc_yaml,
+                    message=(
+                        "tender.yaml ne déclare pas les critères d'attribution : recopiez ceux du "
+                        "RC (nom, pondération en %, type) pour que leurs sommes et le critère "
+                        "environnemental soient contrôlés."
+                    ),
+                    legal_basis=r2152,
+                )
+            )
+        return out
+    total = sum(c.poids for c in tender.criteres)
+    if abs(total - 100) > 0.01:
+        out.append(
+            Finding(
+                rule="ponderation-somme",
+                severity=Severity.error,
+                location=loc_yaml,
+                message=f"La somme des pondérations des critères vaut {total:g} % au lieu de 100 %.",
+                fix="Corrigez les pondérations pour que leur somme fasse 100 %.",
+                legal_basis=r2152,
+            )
+        )
+    for c in _flatten(tender.criteres):
+        if c.sousCriteres:
+            sub = sum(s.poids for s in c.sousCriteres)
+            if abs(sub - c.poids) > 0.01:
+                out.append(
+                    Finding(
+                        rule="ponderation-somme",
+                        severity=Severity.error,
+                        location=loc_yaml,
+                        message=(
+                            f"Les sous-critères de « {c.nom} » totalisent {sub:g} % alors que le "
+                            f"critère pèse {c.poids:g} %."
+                        ),
+                        legal_basis=r2152,
+                    )
+                )
+    flat = _flatten(tender.criteres)
+    env = [c for c in flat if c.type in (CritereType.environnement,)]
+    cost = [c for c in tender.criteres if c.type == CritereType.cout]
+    soc = [c for c in flat if c.type == CritereType.social]
+    if gate:
+        if len(tender.criteres) == 1 and tender.criteres[0].type == CritereType.prix:
+            out.append(
+                Finding(
+                    rule="prix-seul",
+                    severity=Severity.error,
+                    location=loc_yaml,
+                    message=(
+                        "Le prix est le seul critère d'attribution : depuis le "
+                        f"{law.climat_gate.date:%d/%m/%Y}, un critère unique doit être le coût "
+                        "(approche globale intégrant les caractéristiques environnementales)."
+                    ),
+                    fix="Ajoutez un critère environnemental ou remplacez le prix par le coût global.",
+                    legal_basis=r2152,
+                )
+            )
+        if not env and not cost:
+            out.append(
+                Finding(
+                    rule="critere-environnemental-absent",
+                    clause="ENV-CRIT-01",
+                    severity=Severity.error,
+                    location=loc_yaml,
+                    message=(
+                        "Aucun critère d'attribution ne prend en compte les caractéristiques "
+                        "environnementales de l'offre (obligatoire pour les consultations lancées "
+                        f"depuis le {law.climat_gate.date:%d/%m/%Y})."
+                    ),
+                    legal_basis=l2152,
+                )
+            )
+    env_weight = sum(c.poids for c in env if not any(p for p in env if c in p.sousCriteres))
+    if env and env_weight < law.weights.environmental_min_recommended:
+        out.append(
+            Finding(
+                rule="poids-environnemental-faible",
+                clause="ENV-CRIT-01",
+                severity=Severity.warning,
+                location=loc_yaml,
+                message=(
+                    f"Le critère environnemental pèse {env_weight:g} % : le guide des achats "
+                    "numériques responsables recommande au moins "
+                    f"{law.weights.environmental_min_recommended:g} %."
+                ),
+                legal_basis=l2152,
+            )
+        )
+    soc_weight = sum(c.poids for c in soc if not any(p for p in soc if c in p.sousCriteres))
+    if soc and soc_weight < law.weights.social_min_recommended:
+        out.append(
+            Finding(
+                rule="poids-social-faible",
+                clause="SOC-CRIT-01",
+                severity=Severity.info,
+                location=loc_yaml,
+                message=(
+                    f"Le critère social pèse {soc_weight:g} % : le guide recommande au moins "
+                    f"{law.weights.social_min_recommended:g} %."
+                ),
+                legal_basis=r2152,
+            )
+        )
+    if rc is not None and rc.lines:
+        out.extend(_rc_weight_coherence(tender, rc))
+    return out
+
+
+def _norm_name(s: str) -> str:
+    from .normalize import fold
+
+    return " ".join(re.findall(r"[a-z0-9]{4,}", fold(s)))[:40]
+
+
+def _rc_weight_coherence(tender: Tender, rc: PieceText) -> list[Finding]:
+    """Each top-level criterion of tender.yaml should appear in the RC with its weight."""
+    out: list[Finding] = []
+    folded = [ln.folded for ln in rc.lines]
+    for c in tender.criteres:
+        words = re.findall(r"[a-z]{5,}", _norm_name(c.nom))
+        if not words:
+            continue
+        key = words[0][:7]
+        for i, text in enumerate(folded):
+            if key not in text:
+                continue
+            window = " ".join(folded[i : i + 3])
+            pcts = [float(p.replace(",", ".")) for p in _PERCENT.findall(window)]
+            if not pcts:
+                continue
+            if all(abs(p - c.poids) > 0.01 for p in pcts):
+                out.append(
+                    Finding(
+                        rule="ponderation-incoherente",
+                        severity=Severity.warning,
+                        location=_loc(rc, i),
+                        message=(
+                            f"Le critère « {c.nom} » pèse {c.poids:g} % dans tender.yaml mais le RC "
+                            f"indique {', '.join(f'{p:g} %' for p in pcts)} à cet endroit."
+                        ),
+                    )
+                )
+            break
+    return out
+
+
+# ----------------------------------------------------------------- drafting
+
+
+def _drafting_findings(pieces: list[PieceText], tender: Tender) -> list[Finding]:
+    out: list[Finding] = []
+    declared = _CCAG_ALIASES.get(tender.ccag)
+    by_kind: dict[str, PieceText] = {}
+    for p in pieces:
+        by_kind.setdefault(p.kind, p)
+    for piece in pieces:
+        if not piece.lines:
+            continue
+        numbers = piece.section_numbers()
+        option_seen: dict[str, int] = {}
+        placeholder_count = 0
+        for i, line in enumerate(piece.lines):
+            text = line.text
+            if piece.kind in _DRAFTING_KINDS or piece.kind == "ae":
+                for m in _PLACEHOLDER.finditer(text):
+                    if placeholder_count >= 10:
+                        break
+                    placeholder_count += 1
+                    out.append(
+                        Finding(
+                            rule="texte-a-completer",
+                            severity=Severity.error,
+                            location=_loc(piece, i),
+                            message=f"Texte à compléter laissé dans la pièce : « {m.group(0)} ».",
+                            fix="Remplacez l'indication entre crochets par la valeur retenue.",
+                        )
+                    )
+            if _BOOKMARK.search(text):
+                out.append(
+                    Finding(
+                        rule="signet-non-defini",
+                        severity=Severity.error,
+                        location=_loc(piece, i),
+                        message="Renvoi cassé laissé par le traitement de texte : « "
+                        + _BOOKMARK.search(text).group(0)
+                        + " ».",
+                        fix="Mettez à jour les champs (F9) ou remplacez le renvoi par le numéro d'article.",
+                    )
+                )
+            om = _OPTION.match(text)
+            if om:
+                option_seen.setdefault(om.group(1), i)
+            if declared:
+                for m in _CCAG_CITED.finditer(line.folded):
+                    cited = next(k for k, v in m.groupdict().items() if v)
+                    if cited != declared:
+                        out.append(
+                            Finding(
+                                rule="ccag-incoherent",
+                                severity=Severity.warning,
+                                location=_loc(piece, i),
+                                message=(
+                                    f"La pièce cite le {_CCAG_LABEL[cited]} alors que le marché "
+                                    f"relève du {_CCAG_LABEL[declared]} (tender.yaml : ccag)."
+                                ),
+                                fix=f"Remplacez la référence par l'article équivalent du {_CCAG_LABEL[declared]}.",
+                            )
+                        )
+            if len(numbers) >= 5 and piece.kind in ("ccap", "cctp", "rc"):
+                for m in _SELF_REF.finditer(line.folded):
+                    if not _SELF_TAIL.match(m["tail"]):
+                        continue
+                    num = m["num"]
+                    if num not in numbers:
+                        out.append(
+                            Finding(
+                                rule="reference-article-inexistante",
+                                severity=Severity.warning,
+                                location=_loc(piece, i),
+                                message=(
+                                    f"Renvoi à l'article {num} du présent document, qui n'existe pas "
+                                    f"dans {piece.path}."
+                                ),
+                                fix="Corrigez le numéro d'article du renvoi.",
+                            )
+                        )
+            for m in _OTHER_REF.finditer(line.folded):
+                target = by_kind.get(m["kind"].lower())
+                if target is None or target is piece or len(target.section_numbers()) < 3:
+                    continue
+                num = m["num"]
+                if num not in target.section_numbers():
+                    out.append(
+                        Finding(
+                            rule="reference-article-inexistante",
+                            severity=Severity.warning,
+                            location=_loc(piece, i),
+                            message=(
+                                f"Renvoi à l'article {num} du {m['kind'].upper()}, qui n'existe pas dans "
+                                f"{target.path}."
+                            ),
+                            fix="Corrigez le renvoi ou ajoutez l'article cité.",
+                        )
+                    )
+        if len(option_seen) >= 2:
+            idx = option_seen["1"]
+            out.append(
+                Finding(
+                    rule="options-non-tranchees",
+                    severity=Severity.error,
+                    location=_loc(piece, idx),
+                    message=(
+                        "Le modèle propose « OPTION 1 » et « OPTION 2 » sans que l'une soit retenue : "
+                        "le gabarit n'a pas été adapté."
+                    ),
+                    fix="Conservez l'option retenue et supprimez l'autre.",
+                )
+            )
+    return out
+
+
+# ----------------------------------------------------------------- main
+
+
+def _expected_location(clause: Clause, pieces: list[PieceText], tender_file: str) -> Location:
+    for p in pieces:
+        if p.kind == clause.piece:
+            return Location(file=p.path)
+    return Location(file=tender_file)
+
+
+def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
+    """Check one dossier against the clausier.
+
+    Args:
+        dossier: the dossier as read by :func:`tasks.reader.read_dossier`.
+        clausier: the loaded clause library (with law.yaml).
+
+    Returns:
+        The report: one :class:`FamilyResult` per clause of the clausier, findings
+        sorted by severity then location.
+
+    Raises:
+        InputError: a piece without text layer (scanned PDF), an unknown clause id in
+            a ``clause()`` call, a fenced div or a waiver, invalid clause parameters.
+    """
+    tender = dossier.tender
+    pieces = dossier.pieces
+    tender_file = dossier.tender_file
+    for p in pieces:
+        if not p.has_text_layer:
+            raise InputError(
+                "pas de couche texte : ce PDF est une image (document numérisé). Joignez la "
+                "version texte du document ou faites-le passer par une reconnaissance de "
+                "caractères (OCR) avant le contrôle.",
+                p.path,
+            )
+    for w in tender.waivers:
+        if clausier.get(w.clause) is None:
+            raise InputError(
+                f"dérogation à une clause inconnue « {w.clause} » (voir « cahier clauses list »).",
+                tender_file,
+            )
+    kinds = {p.kind for p in pieces}
+    library, findings = _scan_library_clauses(pieces, clausier)
+    waivers = {w.clause: w for w in tender.waivers}
+    families: list[FamilyResult] = []
+    missing_piece_reported: set[str] = set()
+    for cid, clause in clausier.clauses.items():
+        applicable, why = is_applicable(clause, tender, clausier)
+        found = library.get(cid)
+        hits: list[EvidenceHit] = []
+        if found is None and cid not in waivers:
+            hits = find_evidence(pieces, clause.evidence)
+        if found is not None:
+            status, evidence = found.status, found.locations
+        elif cid in waivers:
+            status, evidence = FamilyStatus.waived, [Location(file=tender_file, heading="waivers")]
+        elif hits:
+            status, evidence = FamilyStatus.hand_written, [_loc(h.piece, h.index) for h in hits]
+        elif applicable:
+            status, evidence = FamilyStatus.missing, []
+        else:
+            status, evidence = FamilyStatus.not_applicable, []
+        families.append(
+            FamilyResult(
+                clause=cid,
+                title=clause.title,
+                level=clause.level,
+                applicable=applicable,
+                status=status,
+                version=found.version if found else None,
+                evidence=evidence,
+            )
+        )
+        if status == FamilyStatus.hand_written:
+            findings.append(
+                Finding(
+                    rule="clause-redigee-main",
+                    clause=cid,
+                    severity=Severity.info,
+                    status=status,
+                    location=evidence[0],
+                    message=(
+                        f"Clause « {clause.title} » rédigée à la main (équivalent reconnu) : "
+                        f"à faire valider par le référent {clause.review_role}, ou à remplacer "
+                        "par la clause du clausier."
+                    ),
+                    fix=clause_block(clause),
+                    legal_basis=clause.legal_basis,
+                )
+            )
+        elif status == FamilyStatus.waived:
+            mandatory = applicable and clause.level == "mandatory"
+            findings.append(
+                Finding(
+                    rule="derogation",
+                    clause=cid,
+                    severity=Severity.warning if mandatory else Severity.info,
+                    status=status,
+                    location=evidence[0],
+                    message=(
+                        f"Clause « {clause.title} » écartée : « {waivers[cid].reason} ». "
+                        + (
+                            "Il s'agit d'une obligation légale : la dérogation doit être justifiée "
+                            "et validée par le référent juridique."
+                            if mandatory
+                            else f"Dérogation à valider par le référent {clause.review_role}."
+                        )
+                    ),
+                    legal_basis=clause.legal_basis,
+                )
+            )
+        elif status == FamilyStatus.missing:
+            piece_absent = clause.piece not in kinds
+            mandatory = clause.level == "mandatory"
+            if piece_absent:
+                severity = Severity.warning if mandatory else Severity.info
+                where = Location(file=tender_file)
+                msg = (
+                    f"Clause « {clause.title} » ({'obligatoire' if mandatory else 'recommandée'}) "
+                    f"non trouvée, et la pièce où elle est attendue ({clause.piece.upper()}) est "
+                    "absente du dossier : ajoutez la pièce pour que le contrôle soit complet."
+                )
+                if clause.piece not in missing_piece_reported:
+                    missing_piece_reported.add(clause.piece)
+                    findings.append(
+                        Finding(
+                            rule="piece-attendue-absente",
+                            severity=Severity.warning,
+                            location=where,
+                            message=f"Le dossier ne contient pas de {clause.piece.upper()}.",
+                        )
+                    )
+            else:
+                severity = Severity.error if mandatory else Severity.warning
+                where = _expected_location(clause, pieces, tender_file)
+                msg = (
+                    f"Clause {'obligatoire' if mandatory else 'recommandée'} absente : "
+                    f"« {clause.title} ». Insérez-la dans le {clause.piece.upper()}."
+                )
+            findings.append(
+                Finding(
+                    rule="clause-manquante" if mandatory else "clause-recommandee-absente",
+                    clause=cid,
+                    severity=severity,
+                    status=status,
+                    location=where,
+                    message=msg,
+                    fix=clause_block(clause),
+                    legal_basis=clause.legal_basis,
+                )
+            )
+    rc = next((p for p in pieces if p.kind == "rc"), None)
+    findings.extend(_criteria_findings(tender, clausier, rc, tender_file))
+    findings.extend(_coherence_findings(families, clausier, tender))
+    findings.extend(_drafting_findings(pieces, tender))
+    # A criterion-level error duplicates a missing ENV-CRIT-01 found in the RC text:
+    status_of = {f.clause: f for f in families}
+    env_crit = status_of.get("ENV-CRIT-01")
+    if env_crit and env_crit.status not in (FamilyStatus.missing, FamilyStatus.not_applicable):
+        findings = [f for f in findings if f.rule != "critere-environnemental-absent"]
+    order = {Severity.error: 0, Severity.warning: 1, Severity.info: 2}
+    findings.sort(
+        key=lambda f: (
+            order[f.severity],
+            f.location.file if f.location else "",
+            (f.location.page or 0, f.location.line or 0) if f.location else (0, 0),
+            f.rule,
+        )
+    )
+    return CheckReport(
+        tender=tender.id,
+        dossier=dossier.root,
+        rev=dossier.rev,
+        commit=dossier.commit,
+        clausier_version=clausier.version,
+        checked_at_rule_date=tender.dateLancement,
+        families=families,
+        findings=findings,
+    )
+
+
+def _coherence_findings(families: list[FamilyResult], clausier: Clausier, tender: Tender) -> list[Finding]:
+    """An environmental award criterion with no environmental execution condition."""
+    by_id = {f.clause: f for f in families}
+    crit = by_id.get("ENV-CRIT-01")
+    cond = by_id.get("ENV-COND-01")
+    out: list[Finding] = []
+    present = (FamilyStatus.present, FamilyStatus.edited, FamilyStatus.hand_written)
+    if crit and cond and crit.status in present and cond.status == FamilyStatus.missing:
+        clause = clausier.get("ENV-COND-01")
+        loc = crit.evidence[0] if crit.evidence else None
+        gate = tender.dateLancement >= clausier.law.climat_gate.date and not tender.defense
+        where = f" ({loc.label()})" if loc else ""
+        out.append(
+            Finding(
+                rule="critere-sans-condition",
+                clause="ENV-COND-01",
+                severity=Severity.error if gate else Severity.warning,
+                status=FamilyStatus.missing,
+                location=loc,
+                message=(
+                    f"Le RC note un critère environnemental{where} mais le CCAP ne contient "
+                    "aucune condition d'exécution environnementale : les engagements notés ne "
+                    "seront ni contractuels ni suivis."
+                ),
+                fix=clause_block(clause) if clause else None,
+                legal_basis=clause.legal_basis if clause else [],
+            )
+        )
+    return out

@@ -1,0 +1,143 @@
+"""Loading the clausier: clause files, the law in force and the library version.
+
+Layout (``clause_library/``)::
+
+    clausier.yaml          version of the library (recorded in every report)
+    law.yaml               dates and thresholds by period (never in code)
+    clauses/<ID>.yaml      one clause per file (model :class:`tasks.model.Clause`)
+
+All YAML is loaded safely and validated; a bad file raises
+:class:`~tasks.errors.InputError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+
+from .errors import InputError
+from .model import Clause, LegalReference, _Model
+from .yamlio import validate_yaml
+
+__all__ = ["Clausier", "Law", "EuThreshold", "default_library_path", "load_clausier"]
+
+
+class EuThreshold(_Model):
+    """EU procurement thresholds (€ HT) for one period (« seuils de procédure formalisée »)."""
+
+    from_: dt.date = Field(alias="from")
+    until: dt.date
+    fournitures_services_etat: float
+    fournitures_services: float
+    travaux: float
+    source: str
+    verified: bool = False
+
+
+class ClimatGate(_Model):
+    """Loi Climat et Résilience art. 35 entry date (décret 2022-767: 2026-08-21)."""
+
+    date: dt.date
+    legal_basis: list[LegalReference]
+
+
+class Weights(_Model):
+    environmental_min_recommended: float = 10
+    social_min_recommended: float = 10
+
+
+class Law(_Model):
+    """law.yaml: the legal values by period, applied at the tender's dateLancement."""
+
+    climat_gate: ClimatGate
+    eu_thresholds: list[EuThreshold]
+    rgaa_version: str
+    weights: Weights = Field(default_factory=Weights)
+
+    def eu_threshold(self, on: dt.date, central_state: bool) -> EuThreshold | None:
+        """Thresholds in force on ``on`` (None when law.yaml has no period for it)."""
+        for period in self.eu_thresholds:
+            if period.from_ <= on <= period.until:
+                return period
+        return None
+
+    def supplies_services_threshold(self, on: dt.date, central_state: bool) -> float | None:
+        """EU threshold for supplies and services in € HT on ``on``.
+
+        Central State authorities have the lower threshold (Directive 2014/24/UE,
+        art. 4 b; avis annexé au CCP).
+        """
+        period = self.eu_threshold(on, central_state)
+        if period is None:
+            return None
+        return period.fournitures_services_etat if central_state else period.fournitures_services
+
+
+class _ClausierMeta(_Model):
+    version: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Clausier:
+    """The loaded library: version, law and clauses by id (sorted by id)."""
+
+    root: Path
+    version: str
+    law: Law
+    clauses: dict[str, Clause]
+
+    def get(self, clause_id: str) -> Clause | None:
+        return self.clauses.get(clause_id)
+
+
+def default_library_path() -> Path:
+    """The clausier shipped with cahier (the ``clause_library`` package folder)."""
+    import clause_library
+
+    return Path(clause_library.__file__).resolve().parent
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("fichier du clausier introuvable.", str(path)) from None
+
+
+@lru_cache(maxsize=8)
+def _load_cached(root: str, stamp: tuple[tuple[str, float], ...]) -> Clausier:
+    base = Path(root)
+    meta = validate_yaml(_ClausierMeta, _read(base / "clausier.yaml"), str(base / "clausier.yaml"))
+    law = validate_yaml(Law, _read(base / "law.yaml"), str(base / "law.yaml"))
+    clauses: dict[str, Clause] = {}
+    for path in sorted((base / "clauses").glob("*.yaml")):
+        clause = validate_yaml(Clause, path.read_bytes(), str(path))
+        if path.stem != clause.id:
+            raise InputError(
+                f"le fichier doit s'appeler {clause.id}.yaml (identifiant de la clause).",
+                str(path),
+                1,
+            )
+        clauses[clause.id] = clause
+    return Clausier(root=base, version=meta.version, law=law, clauses=clauses)
+
+
+def load_clausier(root: str | Path | None = None) -> Clausier:
+    """Load and validate the clausier at ``root`` (default: the shipped one).
+
+    Cached per process while no file changes (modification times are part of the key).
+
+    Raises:
+        InputError: a missing or invalid file (French message, file and line).
+    """
+    base = Path(root) if root else default_library_path()
+    if not (base / "clausier.yaml").is_file():
+        raise InputError("ce dossier n'est pas un clausier (clausier.yaml absent).", str(base))
+    files = [base / "clausier.yaml", base / "law.yaml", *sorted((base / "clauses").glob("*.yaml"))]
+    stamp = tuple((f.name, f.stat().st_mtime) for f in files if f.exists())
+    return _load_cached(str(base), stamp)

@@ -1,0 +1,86 @@
+"""Text of a piece as the checker sees it, with a map back to the original.
+
+A :class:`PieceText` is a list of :class:`Line`: each line keeps its normalised text
+(what a reader sees, typographic noise removed), its *folded* text (lower case, no
+accents: what evidence patterns match) and where it came from in the original file
+(1-based line for text formats, page for PDF, paragraph index for DOCX/ODT), plus the
+heading path of the section it belongs to (e.g. « Article 4.5 Insertion… »).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Line", "PieceText", "Section"]
+
+
+@dataclass(slots=True)
+class Line:
+    """One normalised line of a piece.
+
+    Attributes:
+        text: normalised text (NBSP → space, curly → straight apostrophes, ligatures
+            expanded, zero-width and private-use bullets removed…).
+        folded: ``text`` lower-cased with accents removed (matching form).
+        src_line: 1-based line in the original file (Markdown/text: physical line;
+            DOCX/ODT: line of Pandoc's plain-text output; PDF: line within the page).
+        page: 1-based page number (PDF, or Markdown converted from PDF with
+            ``## Page N`` markers), else None.
+        section: index into :attr:`PieceText.sections`, or -1 before any heading.
+    """
+
+    text: str
+    folded: str
+    src_line: int | None = None
+    page: int | None = None
+    section: int = -1
+
+
+@dataclass(slots=True)
+class Section:
+    """A heading: its number (« 4.5 », « 13.2 », « 6 ») when it has one, title, level."""
+
+    number: str | None
+    title: str
+    level: int
+    line_index: int  # index of the heading line in PieceText.lines
+
+    def label(self) -> str:
+        """« Article 4.5 — Insertion professionnelle » style label."""
+        if self.number:
+            return f"Article {self.number} — {self.title}".rstrip(" —")
+        return self.title
+
+
+@dataclass(slots=True)
+class PieceText:
+    """A piece of the dossier, read and normalised.
+
+    Attributes:
+        path: path of the file relative to the dossier (as shown in findings).
+        kind: rc, ccap, cctp, ae, bpu, dpgf, dqe, annexe… (from tender.yaml ``pieces``
+            or the file name).
+        format: md, txt, docx, odt, pdf.
+        lines: normalised lines.
+        sections: headings found, in order.
+        raw_source: for Markdown/text pieces, the original text (for ``clause()`` calls
+            and fenced divs); None for converted formats.
+        has_text_layer: False for a PDF whose pages carry no text (scanned).
+    """
+
+    path: str
+    kind: str
+    format: str
+    lines: list[Line] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    raw_source: str | None = None
+    has_text_layer: bool = True
+
+    def heading_of(self, index: int) -> str | None:
+        """Heading path label of line ``index`` (None before the first heading)."""
+        sec = self.lines[index].section if 0 <= index < len(self.lines) else -1
+        return self.sections[sec].label() if sec >= 0 else None
+
+    def section_numbers(self) -> set[str]:
+        """All article numbers defined by headings (« 4 », « 4.5 », « 13.2 »…)."""
+        return {s.number for s in self.sections if s.number}

@@ -1,0 +1,414 @@
+"""The domain model: tender.yaml, clauses, pieces, findings and check reports.
+
+Field names follow the DECP v2.0.3 schema wherever DECP has the field (``objet``,
+``codeCPV``, ``procedure``, ``nature``, ``dureeMois``, ``ccag``, ``montant``,
+``acheteur.id``, ``techniques``) so that the DECP export maps them one to one
+(source: ``decp_v2.0.3_schema.json``, arrêtés du 22 décembre 2022 modifiés). Amounts are
+in € HT, weights in %, durations in months.
+
+The JSON Schema of each model is generated from it (``Tender.model_json_schema()``),
+never written by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "Acheteur",
+    "BuyerType",
+    "Category",
+    "CheckReport",
+    "Clause",
+    "ClauseApplies",
+    "ClauseDecp",
+    "ClauseEvidence",
+    "ClauseParameter",
+    "Critere",
+    "CritereType",
+    "EvidenceGroup",
+    "FamilyResult",
+    "FamilyStatus",
+    "Finding",
+    "LegalReference",
+    "Location",
+    "Lot",
+    "Person",
+    "Severity",
+    "Tender",
+    "Waiver",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- tender
+
+
+class BuyerType(StrEnum):
+    """Buyer type; drives AGEC art. 58 and REEN art. 15 (State, collectivités, groupements)."""
+
+    etat = "etat"  # services de l'État
+    collectivite = "collectivite"  # collectivité territoriale
+    groupement = "groupement"  # groupement de collectivités (EPCI, EPT, syndicat…)
+    etablissement_public = "etablissement_public"  # établissement public (national ou local)
+    hopital = "hopital"
+    autre = "autre"
+
+
+class Category(StrEnum):
+    """Purchase categories of clause-families.md (HW, SW, SRV, CLD, TEL)."""
+
+    hardware = "hardware"
+    software = "software"
+    services = "services"
+    cloud = "cloud"
+    telecom = "telecom"
+
+
+class CritereType(StrEnum):
+    """What an award criterion measures (R2152-7 CCP)."""
+
+    prix = "prix"
+    cout = "cout"  # coût global / coût du cycle de vie (R2152-9)
+    technique = "technique"
+    environnement = "environnement"
+    social = "social"
+    delai = "delai"
+    autre = "autre"
+
+
+SIRET_RE = re.compile(r"^[0-9]{14}$")
+CPV_RE = re.compile(r"^[0-9]{8}(-[0-9])?$")
+
+ProcedureDecp = Literal[
+    "Procédure adaptée",
+    "Appel d'offres ouvert",
+    "Appel d'offres restreint",
+    "Procédure avec négociation",
+    "Marché passé sans publicité ni mise en concurrence préalable",
+    "Dialogue compétitif",
+]
+NatureDecp = Literal["Marché", "Marché de partenariat", "Marché de défense ou de sécurité"]
+CcagDecp = Literal[
+    "Travaux",
+    "Maitrise d'œuvre",
+    "Fournitures courantes et services",
+    "Marchés industriels",
+    "Prestations intellectuelles",
+    "Techniques de l'information et de la communication",
+    "Pas de CCAG",
+]
+TechniqueDecp = Literal[
+    "Accord-cadre",
+    "Concours",
+    "Système de qualification",
+    "Système d'acquisition dynamique",
+    "Catalogue électronique",
+    "Enchère électronique",
+    "Sans objet",
+]
+
+
+class Person(_Model):
+    """A person allowed to act for a role (referent) or named in a record."""
+
+    nom: str = Field(min_length=1)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Acheteur(_Model):
+    """The buyer (DECP ``acheteur``): SIRET in ``id`` (14 digits, DECP pattern)."""
+
+    id: str = Field(description="SIRET de l'acheteur (14 chiffres)")
+    nom: str
+    type: BuyerType
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _siret(cls, v: Any) -> str:
+        s = re.sub(r"\s", "", str(v))
+        if not SIRET_RE.match(s):
+            raise ValueError(f"SIRET « {v} » invalide : 14 chiffres attendus")
+        return s
+
+
+class Critere(_Model):
+    """An award criterion (RC): name, weight in % of the total, optional sub-criteria.
+
+    Sub-criteria weights are in % of the total too (so they sum to the parent's weight).
+    """
+
+    nom: str
+    poids: float = Field(ge=0, le=100, description="pondération en % de la note totale")
+    type: CritereType = CritereType.autre
+    sousCriteres: list[Critere] = Field(default_factory=list)
+
+
+class Lot(_Model):
+    """A lot of the consultation; ``montant`` in € HT (estimated maximum)."""
+
+    numero: int = Field(ge=1)
+    objet: str
+    montant: float | None = Field(default=None, ge=0)
+    categories: list[Category] = Field(default_factory=list)
+
+
+class Waiver(_Model):
+    """A clause the buyer decided not to include, with its reason (reviewed by the referent)."""
+
+    clause: str
+    reason: str = Field(min_length=10, description="motif (justification écrite)")
+
+
+class Tender(_Model):
+    """tender.yaml: one consultation (DCE).
+
+    ``montant`` is the estimated maximum value in € HT over the whole duration
+    (R2121-1 CCP), compared with the EU thresholds in force on ``dateLancement``.
+    Facts that make clauses applicable: ``donneesPersonnelles`` (the holder processes
+    personal data → RGPD art. 28), ``servicesNumeriques`` (web sites, applications,
+    intranets or software delivered → RGAA, loi 2005-102 art. 47), ``defense``
+    (defence/security contracts are outside L2112-2 and L2152-7 as amended).
+    """
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    objet: str = Field(min_length=5)
+    codeCPV: str
+    procedure: ProcedureDecp
+    nature: NatureDecp = "Marché"
+    techniques: list[TechniqueDecp] = Field(default_factory=list)
+    dureeMois: int = Field(ge=1)
+    ccag: CcagDecp
+    montant: float = Field(gt=0, description="montant estimé maximum, € HT")
+    acheteur: Acheteur
+    categories: list[Category] = Field(min_length=1)
+    dateLancement: dt.date
+    lots: list[Lot] = Field(default_factory=list)
+    criteres: list[Critere] = Field(default_factory=list)
+    referents: dict[str, list[Person]] = Field(default_factory=dict)
+    waivers: list[Waiver] = Field(default_factory=list)
+    donneesPersonnelles: bool = False
+    servicesNumeriques: bool = False
+    defense: bool = False
+    pieces: dict[str, str] = Field(
+        default_factory=dict,
+        description="nature de pièce par nom de fichier quand le nom ne suffit pas "
+        "(ex. « Annexe 3.pdf: ccap »)",
+    )
+
+    @field_validator("codeCPV", mode="before")
+    @classmethod
+    def _cpv(cls, v: Any) -> str:
+        s = re.sub(r"\s", "", str(v))
+        if not CPV_RE.match(s):
+            raise ValueError(f"code CPV « {v} » invalide : 8 chiffres, éventuellement suivis de -N")
+        return s
+
+    @model_validator(mode="after")
+    def _defense_nature(self) -> Tender:
+        if self.nature == "Marché de défense ou de sécurité":
+            self.defense = True
+        return self
+
+
+# --------------------------------------------------------------------------- clausier
+
+
+class LegalReference(_Model):
+    """One legal basis: ``ref`` as cited (e.g. « Code de la commande publique, art. L2112-2 »)."""
+
+    ref: str
+    url: str | None = None
+
+
+class ClauseApplies(_Model):
+    """When a clause applies. Every condition given must hold (AND); lists are OR.
+
+    ``min_amount``: a number in € HT, or ``"eu_threshold"`` for the EU threshold in
+    force at ``dateLancement`` (law.yaml). ``from_date``: a date or ``"climat_gate"``
+    (loi Climat et Résilience art. 35 gate, law.yaml). ``requires``: tender facts that
+    must be true (``donneesPersonnelles``, ``servicesNumeriques``).
+    """
+
+    categories: list[Category] = Field(default_factory=list)
+    cpv_prefixes: list[str] = Field(default_factory=list)
+    buyer_types: list[BuyerType] = Field(default_factory=list)
+    min_amount: float | Literal["eu_threshold"] | None = None
+    from_date: dt.date | Literal["climat_gate"] | None = None
+    until_date: dt.date | None = None
+    requires: list[Literal["donneesPersonnelles", "servicesNumeriques"]] = Field(
+        default_factory=list
+    )
+    exclude_defense: bool = True
+
+
+class ClauseParameter(_Model):
+    """A typed parameter of a clause template, with default and bounds."""
+
+    type: Literal["int", "float", "str", "bool", "date"]
+    default: Any = None
+    min: float | None = None
+    max: float | None = None
+    unit: str | None = None
+    choices: list[Any] | None = None
+    description: str
+
+
+class EvidenceGroup(_Model):
+    """Patterns that must all match within ``window`` lines of each other.
+
+    Patterns are regular expressions applied to *folded* text (lower case, accents
+    removed, typographic quotes/apostrophes and spaces normalised). The first pattern
+    is the anchor; the others must match within ``window`` lines, in the same section.
+    """
+
+    all: list[str] = Field(min_length=1)
+    window: int = Field(default=6, ge=0, le=80)
+
+
+class ClauseEvidence(_Model):
+    """How the checker recognises a hand-written equivalent of a clause.
+
+    ``pieces``: kinds of piece searched (rc, ccap, cctp, ae, bpu…); empty means all.
+    ``any``: the groups (one match suffices). ``negative``: patterns that, on the
+    anchor line, mean a mere mention (table of contents, list of applicable texts,
+    « sans objet »). ``obligation``: the window must also contain an obligation
+    marker (le titulaire…, doit, s'engage, est tenu, sera…), so that a mention is not
+    taken for a clause.
+    """
+
+    pieces: list[str] = Field(default_factory=list)
+    any: list[EvidenceGroup] = Field(default_factory=list)
+    negative: list[str] = Field(default_factory=list)
+    obligation: bool = False
+
+
+class ClauseDecp(_Model):
+    """DECP v2 values this clause contributes when present."""
+
+    considerationsSociales: list[
+        Literal["Clause sociale", "Critère social", "Marché réservé"]
+    ] = Field(default_factory=list)
+    considerationsEnvironnementales: list[
+        Literal["Clause environnementale", "Critère environnemental"]
+    ] = Field(default_factory=list)
+
+
+class Clause(_Model):
+    """One clause of the clausier (clause_library/clauses/<ID>.yaml)."""
+
+    id: str = Field(pattern=r"^[A-Z]+(-[A-Z0-9]+)*-[0-9]{2}$")
+    version: int = Field(ge=1)
+    title: str
+    category: Literal["environment", "social", "accessibility", "data", "durability"]
+    level: Literal["mandatory", "recommended"]
+    legal_basis: list[LegalReference] = Field(min_length=1)
+    applies: ClauseApplies = Field(default_factory=ClauseApplies)
+    piece: Literal["rc", "ccap", "cctp", "ae", "bpu", "dpgf"]
+    review_role: Literal["environnement", "accessibilite", "donnees", "juridique", "social"]
+    parameters: dict[str, ClauseParameter] = Field(default_factory=dict)
+    text: str
+    evidence: ClauseEvidence = Field(default_factory=ClauseEvidence)
+    bidder_guidance: str
+    decp: ClauseDecp = Field(default_factory=ClauseDecp)
+    changelog: list[str] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- findings
+
+
+class Severity(StrEnum):
+    error = "error"
+    warning = "warning"
+    info = "info"
+
+
+class FamilyStatus(StrEnum):
+    """Status of a clause family in a dossier (ARCHITECTURE.md, « Findings »)."""
+
+    present = "present"  # library clause, unchanged
+    edited = "edited"  # library clause whose text was changed
+    hand_written = "hand-written"  # equivalent found by evidence patterns
+    waived = "waived"  # waiver with a reason in tender.yaml
+    missing = "missing"
+    not_applicable = "not-applicable"
+
+
+class Location(_Model):
+    """Where a finding points: file as in the dossier, 1-based line (or PDF page)."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+    page: int | None = None
+    heading: str | None = None
+
+    def label(self) -> str:
+        """« ccap.md:12 (Article 5.1) » — page given for PDFs."""
+        s = self.file
+        if self.line:
+            s += f":{self.line}"
+        if self.page:
+            s += f" (p. {self.page})"
+        if self.heading:
+            s += f" — {self.heading}"
+        return s
+
+
+class Finding(_Model):
+    """One finding of a check."""
+
+    rule: str
+    clause: str | None = None
+    severity: Severity
+    status: FamilyStatus | None = None
+    location: Location | None = None
+    message: str
+    fix: str | None = None
+    legal_basis: list[LegalReference] = Field(default_factory=list)
+
+
+class FamilyResult(_Model):
+    """The outcome for one clause family: applicability, status and evidence."""
+
+    clause: str
+    title: str
+    level: str
+    applicable: bool
+    status: FamilyStatus
+    version: int | None = None
+    evidence: list[Location] = Field(default_factory=list)
+
+
+class CheckReport(_Model):
+    """The result of ``cahier check`` on one dossier at one revision."""
+
+    tender: str
+    dossier: str
+    rev: str | None = None
+    commit: str | None = None
+    clausier_version: str
+    checked_at_rule_date: dt.date
+    families: list[FamilyResult]
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == Severity.error)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == Severity.warning)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when no error-level finding, 1 otherwise (2 is for unusable input)."""
+        return 1 if self.errors else 0

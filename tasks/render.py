@@ -1,0 +1,219 @@
+"""Rendering clauses from the clausier (sandboxed Jinja2) and recognising them again.
+
+A clause's ``text`` is a Jinja2 template whose only variables are its own
+``parameters``. It is rendered in a :class:`jinja2.sandbox.SandboxedEnvironment` with
+:class:`jinja2.StrictUndefined`: a user-supplied template can neither reach Python
+internals nor silently print an empty value.
+
+In a piece a clause appears either as ``{{ clause("ENV-COND-01", delai_rapport_mois=6) }}``
+or, once rendered, as a Pandoc fenced div::
+
+    ::: {.clause data-id="ENV-COND-01" data-version="1"}
+    …rendered text…
+    :::
+
+:func:`template_pattern` turns a clause template into a regular expression (its
+parameters becoming wildcards) so that a rendered div can be told apart from an
+edited one whatever parameter values were chosen.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import re
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from .errors import InputError
+from .model import Clause
+
+__all__ = [
+    "CLAUSE_CALL_RE",
+    "FENCE_OPEN_RE",
+    "ClauseCall",
+    "clause_block",
+    "parse_call_args",
+    "render_clause",
+    "sandbox",
+    "squash",
+    "template_pattern",
+    "validate_params",
+]
+
+CLAUSE_CALL_RE = re.compile(r"\{\{-?\s*clause\(\s*(?P<args>[^{}]*?)\s*\)\s*-?\}\}")
+FENCE_OPEN_RE = re.compile(r"^\s*:{3,}\s*\{(?P<attrs>[^}]*\.clause\b[^}]*)\}\s*$")
+FENCE_CLOSE_RE = re.compile(r"^\s*:{3,}\s*$")
+_ATTR_RE = re.compile(r'data-(?P<k>[\w-]+)\s*=\s*"(?P<v>[^"]*)"')
+
+
+def sandbox() -> SandboxedEnvironment:
+    """A fresh sandboxed Jinja2 environment (StrictUndefined, no autoescape)."""
+    return SandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+    )
+
+
+_ENV = sandbox()
+
+
+def squash(text: str) -> str:
+    """Whitespace collapsed to single spaces, stripped (comparison form)."""
+    return " ".join(text.split())
+
+
+def validate_params(clause: Clause, params: dict[str, Any], where: str | None = None) -> dict[str, Any]:
+    """Parameters merged with defaults and checked against the clause's types and bounds.
+
+    Returns:
+        ``{name: value}`` for every parameter of the clause.
+
+    Raises:
+        InputError: unknown parameter, wrong type, out of bounds or not in ``choices``
+            (French message naming the clause).
+    """
+    out: dict[str, Any] = {}
+    for name in params:
+        if name not in clause.parameters:
+            known = ", ".join(clause.parameters) or "aucun"
+            raise InputError(
+                f"paramètre « {name} » inconnu pour la clause {clause.id} (paramètres : {known}).",
+                where,
+            )
+    for name, spec in clause.parameters.items():
+        value = params.get(name, spec.default)
+        if value is None:
+            raise InputError(f"paramètre « {name} » obligatoire pour la clause {clause.id}.", where)
+        ok = {
+            "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+            "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+            "str": lambda v: isinstance(v, str),
+            "bool": lambda v: isinstance(v, bool),
+            "date": lambda v: isinstance(v, dt.date | str),
+        }[spec.type](value)
+        if not ok:
+            raise InputError(
+                f"paramètre « {name} » de la clause {clause.id} : type {spec.type} attendu "
+                f"(reçu « {value} »).",
+                where,
+            )
+        if spec.type in ("int", "float"):
+            if spec.min is not None and value < spec.min:
+                raise InputError(
+                    f"paramètre « {name} » de la clause {clause.id} : {value} est inférieur "
+                    f"au minimum {spec.min:g}{' ' + spec.unit if spec.unit else ''}.",
+                    where,
+                )
+            if spec.max is not None and value > spec.max:
+                raise InputError(
+                    f"paramètre « {name} » de la clause {clause.id} : {value} dépasse "
+                    f"le maximum {spec.max:g}{' ' + spec.unit if spec.unit else ''}.",
+                    where,
+                )
+        if spec.choices is not None and value not in spec.choices:
+            raise InputError(
+                f"paramètre « {name} » de la clause {clause.id} : « {value} » n'est pas "
+                f"une valeur possible ({', '.join(map(str, spec.choices))}).",
+                where,
+            )
+        out[name] = value
+    return out
+
+
+@lru_cache(maxsize=256)
+def _compiled(clause_id: str, version: int, text: str):
+    try:
+        return _ENV.from_string(text)
+    except TemplateError as exc:
+        raise InputError(f"modèle Jinja2 invalide dans la clause {clause_id} : {exc}") from None
+
+
+def render_clause(clause: Clause, params: dict[str, Any] | None = None, where: str | None = None) -> str:
+    """The clause text rendered with ``params`` (defaults for the others).
+
+    Raises:
+        InputError: invalid parameters or a template error.
+    """
+    values = validate_params(clause, params or {}, where)
+    try:
+        return _compiled(clause.id, clause.version, clause.text).render(**values).strip()
+    except TemplateError as exc:
+        raise InputError(f"rendu impossible de la clause {clause.id} : {exc}", where) from None
+
+
+def clause_block(clause: Clause, params: dict[str, Any] | None = None) -> str:
+    """The rendered clause wrapped in its fenced div (what a piece carries once rendered)."""
+    body = render_clause(clause, params)
+    return (
+        f'::: {{.clause data-id="{clause.id}" data-version="{clause.version}"}}\n'
+        f"{body}\n:::"
+    )
+
+
+_SENTINEL = "\x00P{}\x00"
+
+
+@lru_cache(maxsize=256)
+def _pattern(clause_id: str, version: int, text: str, names: tuple[str, ...]) -> re.Pattern[str]:
+    values = {n: _SENTINEL.format(i) for i, n in enumerate(names)}
+    env = sandbox()
+    env.finalize = lambda v: v  # noqa: E731 - keep sentinels untouched
+    try:
+        rendered = env.from_string(text).render(**values)
+    except TemplateError:
+        # A template that filters or compares its parameters cannot take sentinels:
+        # fall back to an exact comparison with the default rendering.
+        return re.compile(re.escape(squash(text)))
+    parts = re.split(r"(\x00P\d+\x00)", squash(rendered))
+    rx = "".join(r"(.+?)" if re.fullmatch(r"\x00P\d+\x00", p) else re.escape(p) for p in parts)
+    return re.compile(rx, re.DOTALL)
+
+
+def template_pattern(clause: Clause) -> re.Pattern[str]:
+    """A regex matching the squashed rendering of ``clause`` for any parameter values."""
+    return _pattern(clause.id, clause.version, clause.text, tuple(clause.parameters))
+
+
+class ClauseCall:
+    """A ``clause("ID", k=v…)`` call found in a piece's source."""
+
+    __slots__ = ("clause_id", "params", "line")
+
+    def __init__(self, clause_id: str, params: dict[str, Any], line: int):
+        self.clause_id = clause_id
+        self.params = params
+        self.line = line
+
+
+def parse_call_args(args: str, where: str, line: int) -> tuple[str, dict[str, Any]]:
+    """Parse the arguments of a ``clause(...)`` call: a string id then literal keywords.
+
+    Only Python literals are accepted (no names, no calls): ``ast.literal_eval`` on
+    each value.
+
+    Raises:
+        InputError: not a literal call (e.g. an injection attempt), with file and line.
+    """
+    try:
+        node = ast.parse(f"f({args})", mode="eval").body
+        assert isinstance(node, ast.Call) and len(node.args) == 1
+        clause_id = ast.literal_eval(node.args[0])
+        params = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords if kw.arg}
+        if not isinstance(clause_id, str) or len(params) != len(node.keywords):
+            raise ValueError
+    except (SyntaxError, ValueError, AssertionError, TypeError):
+        raise InputError(
+            "appel clause(...) invalide : écrivez clause(\"ID\", parametre=valeur, …) "
+            "avec des valeurs littérales (texte entre guillemets, nombres, true/false).",
+            where,
+            line,
+        ) from None
+    return clause_id, params
+
+
+def fence_attrs(attrs: str) -> dict[str, str]:
+    """``data-*`` attributes of a fenced div header (``data-id`` → ``id``)."""
+    return {m["k"]: m["v"] for m in _ATTR_RE.finditer(attrs)}
