@@ -113,7 +113,7 @@ _BOOKMARK = re.compile(
     r"|error!\s*(?:bookmark not defined|reference source not found)",
     re.IGNORECASE,
 )
-_OPTION = re.compile(r"^\s*option\s+([12])\s*:", re.IGNORECASE)
+_OPTION = re.compile(r"^\s*(?:[-*•]\s*)?option\s+([12])\s*:", re.IGNORECASE)
 _SELF_REF = re.compile(
     r"\barticles?\s+(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\b(?P<tail>[^.;]{0,40})"
 )
@@ -122,7 +122,16 @@ _OTHER_REF = re.compile(
     r"\barticles?\s+(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\s+du\s+(?P<kind>ccap|cctp)\b", re.IGNORECASE
 )
 _PERCENT = re.compile(r"(\d{1,3}(?:[.,]\d+)?)\s?%")
-_FIX_KINDS = ("rc", "ccap", "cctp")
+_EXPECTED_PIECES = {
+    "rc": "règlement de la consultation",
+    "ccap": "cahier des clauses administratives particulières",
+    "cctp": "cahier des clauses techniques particulières",
+}
+_EXPECTED_WHY = {
+    "rc": "les critères d'attribution et leurs pondérations ne peuvent pas être contrôlés.",
+    "ccap": "les conditions d'exécution (environnementales, sociales) ne peuvent pas être contrôlées.",
+    "cctp": "les spécifications techniques ne peuvent pas être contrôlées.",
+}
 _DRAFTING_KINDS = {"rc", "ccap", "cctp", "annexe", "autre"}
 
 
@@ -633,7 +642,6 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
     library, findings = _scan_library_clauses(pieces, clausier)
     waivers = {w.clause: w for w in tender.waivers}
     families: list[FamilyResult] = []
-    missing_piece_reported: set[str] = set()
     for cid, clause in clausier.clauses.items():
         applicable, why = is_applicable(clause, tender, clausier)
         found = library.get(cid)
@@ -710,16 +718,6 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
                     f"non trouvée, et la pièce où elle est attendue ({clause.piece.upper()}) est "
                     "absente du dossier : ajoutez la pièce pour que le contrôle soit complet."
                 )
-                if clause.piece not in missing_piece_reported:
-                    missing_piece_reported.add(clause.piece)
-                    findings.append(
-                        Finding(
-                            rule="piece-attendue-absente",
-                            severity=Severity.warning,
-                            location=where,
-                            message=f"Le dossier ne contient pas de {clause.piece.upper()}.",
-                        )
-                    )
             else:
                 severity = Severity.error if mandatory else Severity.warning
                 where = _expected_location(clause, pieces, tender_file)
@@ -737,6 +735,16 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
                     message=msg,
                     fix=clause_block(clause),
                     legal_basis=clause.legal_basis,
+                )
+            )
+    for kind, label in _EXPECTED_PIECES.items():
+        if kind not in kinds:
+            findings.append(
+                Finding(
+                    rule="piece-attendue-absente",
+                    severity=Severity.warning,
+                    location=Location(file=tender_file),
+                    message=f"Le dossier ne contient pas de {kind.upper()} ({label}) : {_EXPECTED_WHY[kind]}",
                 )
             )
     rc = next((p for p in pieces if p.kind == "rc"), None)
@@ -776,7 +784,8 @@ def _coherence_findings(families: list[FamilyResult], clausier: Clausier, tender
     cond = by_id.get("ENV-COND-01")
     out: list[Finding] = []
     present = (FamilyStatus.present, FamilyStatus.edited, FamilyStatus.hand_written)
-    if crit and cond and crit.status in present and cond.status == FamilyStatus.missing:
+    absent = (FamilyStatus.missing, FamilyStatus.not_applicable)
+    if crit and cond and crit.status in present and cond.status in absent:
         clause = clausier.get("ENV-COND-01")
         loc = crit.evidence[0] if crit.evidence else None
         gate = tender.dateLancement >= clausier.law.climat_gate.date and not tender.defense

@@ -8,8 +8,8 @@ Two forms of every line:
   ``- `` (at the start of a line) or vanish, ligatures are expanded, the text is in NFC
   and runs of spaces are collapsed;
 * :func:`fold` — the matching form: normalised, lower case, without accents
-  (``é`` → ``e``, ``œ`` → ``oe``, ``æ`` → ``ae``). Fast: one ``str.lower`` and one
-  ``str.translate`` with a prebuilt table; :mod:`unicodedata` only for rare characters.
+  (``é`` → ``e``, ``œ`` → ``oe``, ``æ`` → ``ae``). Fast: one ``str.lower`` and a
+  prebuilt map for the non-ASCII characters; :mod:`unicodedata` only for rare ones.
 
 :func:`join_hyphenated` repairs words cut at line ends by PDF extraction
 (« dif-␤ficultés » → « difficultés ») while keeping true compounds (« accord-cadre »,
@@ -77,6 +77,16 @@ for _cp in range(0x00, 0x20):  # C0 controls (tab and the like already mapped)
         _NORMALIZE_MAP.setdefault(_cp, " ")
 _NORMALIZE_MAP[0x7F] = None
 _NORMALIZE_MAP[ord(_BULLET_MARK)] = _BULLET_MARK
+
+# Characters to replace, as a dict of strings and as one regex class: a regex ``sub``
+# touches only the few special characters of a line, which is much faster than
+# ``str.translate`` with a large mapping on non-ASCII text.
+_REPLACE = {chr(k): (v or "") for k, v in _NORMALIZE_MAP.items() if k != 0x0A}
+_SPECIAL_RE = re.compile(
+    "["
+    + "".join(re.escape(c) for c in sorted(_REPLACE) if not 0xE000 <= ord(c) < 0xF900)
+    + "\ue000-\uf8ff]"
+)
 
 _LEAD = re.escape(_LEADING_ONLY)
 _LEADING_BULLETS_RE = re.compile(
@@ -182,6 +192,8 @@ _CAMEL_WORDS = frozenset(
     """.split()
 )
 _GLUE_RE = re.compile(r"\b\w*[a-zà-öø-ÿœæ]{2}[A-ZÀ-ÖØ-ÞŒÆ][a-zà-öø-ÿœæ]\w*")
+# Cheap pre-check: scan for the capital first, then look behind (~3x faster).
+_GLUE_HINT_RE = re.compile(r"[A-ZÀ-ÖØ-ÞŒÆ](?<=[a-zà-öø-ÿœæ]{2}.)[a-zà-öø-ÿœæ]")
 _GLUE_SPLIT_RE = re.compile(r"(?<=[a-zà-öø-ÿœæ]{2})(?=[A-ZÀ-ÖØ-ÞŒÆ][a-zà-öø-ÿœæ])")
 
 
@@ -199,7 +211,7 @@ def split_glued(s: str) -> str:
     capitalised word is split; « McDonald », « iPhone », « CCAGTIC », « dumarché » and
     known product names (« LibreOffice », « GitHub »…) are left alone.
     """
-    if not _GLUE_RE.search(s):
+    if _GLUE_HINT_RE.search(s) is None:
         return s
     return _GLUE_RE.sub(_unglue, s)
 
@@ -207,10 +219,12 @@ def split_glued(s: str) -> str:
 # --------------------------------------------------------------------------- normalize
 
 
+def _replace_special(m: re.Match[str]) -> str:
+    return _REPLACE[m.group()]
+
+
 def _normalize_line(s: str) -> str:
-    if "\ufffe" in s:
-        s = _FFFE_RE.sub(_fffe, s)
-    s = s.translate(_NORMALIZE_TABLE)
+    s = _SPECIAL_RE.sub(_replace_special, s)
     if _BULLET_MARK in s:
         s = _LEADING_BULLETS_RE.sub("- ", s.lstrip(" "), count=1)
         s = s.replace(_BULLET_MARK, " ")
@@ -238,13 +252,13 @@ def normalize_text(s: str) -> str:
         return ""
     if not s.isascii() and not unicodedata.is_normalized("NFC", s):
         s = unicodedata.normalize("NFC", s)
+    if "\ufffe" in s:
+        s = _FFFE_RE.sub(_fffe, s)
     if "\n" in s or "\r" in s:
         parts = [_normalize_line(p) for p in s.replace("\r\n", "\n").split("\n")]
         return "\n".join(parts).strip()
     return _normalize_line(s)
 
-
-_NORMALIZE_TABLE = str.maketrans(_NORMALIZE_MAP)
 
 # --------------------------------------------------------------------------- fold
 
@@ -272,28 +286,29 @@ def _fold_char(c: str) -> str:
     return base.lower() if base else ""
 
 
-def _build_fold_table() -> dict[int, str | None]:
-    table: dict[int, str | None] = {}
+def _build_fold_map() -> dict[str, str]:
+    table: dict[str, str] = {}
     for cp in range(0x80, 0x250):
         c = chr(cp)
-        if c != c.lower():  # only lower-case characters reach the table
-            continue
-        if unicodedata.category(c).startswith("L"):
-            f = _fold_char(c)
-            if f != c:
-                table[cp] = f
-    for k, v in _NORMALIZE_MAP.items():
-        if v == _BULLET_MARK:
-            table[k] = " "
-        else:
-            table[k] = v
-    for c, r in _FOLD_SPECIAL.items():
-        table[ord(c)] = r
-    table[0x0A] = "\n"
+        if c == c.lower() and unicodedata.category(c).startswith("L"):
+            table[c] = _fold_char(c)
+    for c, v in _REPLACE.items():
+        if not c.isascii():
+            table[c] = " " if v == _BULLET_MARK else v
+    table.update(_FOLD_SPECIAL)
     return table
 
 
-_FOLD_TABLE = str.maketrans(_build_fold_table())
+_FOLD_MAP = _build_fold_map()
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
+
+
+def _fold_match(m: re.Match[str]) -> str:
+    c = m.group()
+    r = _FOLD_MAP.get(c)
+    if r is None:
+        r = _FOLD_MAP[c] = _fold_char(c)
+    return r
 
 
 def fold(s: str) -> str:
@@ -301,9 +316,9 @@ def fold(s: str) -> str:
 
     Expects normalised text (:func:`normalize_text`) but also maps the usual typographic
     characters (NBSP, curly apostrophes…) so that folding raw text gives nearly the same
-    result. Fast path: ``str.lower`` + ``str.translate``.
+    result. Fast path: ``str.lower``; non-ASCII characters through a cached map.
     """
-    out = s.lower().translate(_FOLD_TABLE)
+    out = s.lower()
     if out.isascii():
         return out
-    return "".join(ch if ch.isascii() else _fold_char(ch) for ch in out)
+    return _NON_ASCII_RE.sub(_fold_match, out)

@@ -231,40 +231,33 @@ _HAS_ALNUM_RE = re.compile(r"\w")
 _EMPHASIS_RE = re.compile(r"\*\*|(?<!\w)__|__(?!\w)")
 
 
-def _repeat_key(text: str) -> str:
-    return _REPEAT_DIGITS_RE.sub("#", fold(normalize_text(text)))
-
-
-def _strip_repeated(raws: list[_Raw], zone: int = 3) -> list[_Raw]:
-    """Drop page headers/footers: lines repeated (digits aside) at the top or bottom of
-    more than half of the pages, when there are at least three pages."""
+def _repeated_lines(texts: list[str], raws: list[_Raw], zone: int = 3) -> set[int]:
+    """Indexes of page headers/footers: lines repeated (digits aside) among the first or
+    last ``zone`` lines of more than half of the pages, when there are three pages or more.
+    """
     pages: dict[int, list[int]] = {}
     for i, r in enumerate(raws):
-        if r.page is not None and r.text.strip():
+        if r.page is not None:
             pages.setdefault(r.page, []).append(i)
     if len(pages) < 3:
-        return raws
+        return set()
     candidates: dict[str, set[int]] = {}
     zones: dict[int, str] = {}
     for page, idx in pages.items():
         for i in idx[:zone] + idx[-zone:]:
             if i in zones:
                 continue
-            key = _repeat_key(raws[i].text)
+            key = _REPEAT_DIGITS_RE.sub("#", fold(texts[i]))
             if len(key) < 3:
                 continue
             zones[i] = key
             candidates.setdefault(key, set()).add(page)
     threshold = max(3, len(pages) // 2 + 1)
     repeated = {k for k, v in candidates.items() if len(v) >= threshold}
-    if not repeated:
-        return raws
-    return [r for i, r in enumerate(raws) if zones.get(i) not in repeated]
+    return {i for i, k in zones.items() if k in repeated}
 
 
 def _build(raws: list[_Raw], *, markdown: bool, paged: bool) -> tuple[list[Line], list[Section]]:
-    if paged:
-        raws = _strip_repeated(raws)
     texts: list[str] = []
     kept: list[_Raw] = []
     for r in raws:
@@ -272,10 +265,15 @@ def _build(raws: list[_Raw], *, markdown: bool, paged: bool) -> tuple[list[Line]
         if markdown and "**" in t:
             t = _EMPHASIS_RE.sub("", t)
         t = normalize_text(t)
-        if not t or not _HAS_ALNUM_RE.search(t):
+        if not t or _HAS_ALNUM_RE.search(t) is None:
             continue
         texts.append(t)
         kept.append(r)
+    if paged:
+        drop = _repeated_lines(texts, kept)
+        if drop:
+            texts = [t for i, t in enumerate(texts) if i not in drop]
+            kept = [r for i, r in enumerate(kept) if i not in drop]
     texts = join_hyphenated(texts)
     lines: list[Line] = []
     sections: list[Section] = []

@@ -1,0 +1,48 @@
+"""Shared fixtures: the real cases of ../shared/cases/real (skipped when absent)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_REAL = ROOT.parent / "shared" / "cases" / "real"
+REAL_TENDERS = Path(__file__).resolve().parent / "real_cases"
+
+
+@pytest.fixture(scope="session")
+def shared_real() -> Path:
+    """../shared/cases/real, or skip the test when the shared folder is absent."""
+    if not SHARED_REAL.is_dir():
+        pytest.skip("../shared/cases/real absent : cas réels non disponibles")
+    return SHARED_REAL
+
+
+@pytest.fixture
+def real_dossier(shared_real: Path, tmp_path: Path):
+    """Build a dossier in tmp_path from a real case: our tender.yaml + the real pieces.
+
+    The real files are copied into the temporary folder only (never into the project).
+    ``overrides`` replace top-level fields of tender.yaml (e.g. a later dateLancement).
+    """
+
+    def build(case: str, exclude: tuple[str, ...] = (), **overrides) -> Path:
+        src = shared_real / case
+        if not src.is_dir():
+            pytest.skip(f"cas réel {case} absent")
+        dossier = tmp_path / case
+        (dossier / "pieces").mkdir(parents=True)
+        data = yaml.safe_load((REAL_TENDERS / case / "tender.yaml").read_text(encoding="utf-8"))
+        data.update(overrides)
+        (dossier / "tender.yaml").write_text(
+            yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
+        for f in sorted(src.iterdir()):
+            if f.is_file() and f.name not in exclude:
+                shutil.copyfile(f, dossier / "pieces" / f.name)
+        return dossier
+
+    return build

@@ -1,0 +1,172 @@
+"""The command line on bad input: French message naming the file (and line), exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TENDER = """\
+id: 2026-TEST-001
+objet: Acquisition d'ordinateurs portables reconditionnés
+codeCPV: "30213100"
+procedure: "Appel d'offres ouvert"
+dureeMois: 48
+ccag: "Techniques de l'information et de la communication"
+montant: 150000
+acheteur: {id: "21330063500017", nom: "Commune de Test", type: collectivite}
+categories: [hardware]
+dateLancement: 2026-09-15
+criteres:
+  - {nom: Prix, poids: 70, type: prix}
+  - {nom: Performance environnementale, poids: 30, type: environnement}
+"""
+
+CCAP = """\
+# Cahier des clauses administratives particulières
+
+## Article 1 – Objet
+
+Le présent marché porte sur l'acquisition d'ordinateurs portables.
+
+## Article 2 – Conditions d'exécution environnementales
+
+{{ clause("ENV-COND-01") }}
+"""
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "cahier", *args], capture_output=True, text=True, cwd=cwd, env=env
+    )
+
+
+@pytest.fixture
+def dossier(tmp_path: Path) -> Path:
+    d = tmp_path / "2026-TEST-001"
+    (d / "pieces").mkdir(parents=True)
+    (d / "tender.yaml").write_text(TENDER, encoding="utf-8")
+    (d / "pieces" / "ccap.md").write_text(CCAP, encoding="utf-8")
+    return d
+
+
+def assert_input_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    for n in needles:
+        assert n in proc.stderr, proc.stderr
+
+
+def test_check_runs_and_reports_in_french(dossier: Path):
+    proc = run("check", str(dossier))
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Contrôle du dossier 2026-TEST-001" in proc.stdout
+    assert "Bilan" in proc.stdout
+
+
+def test_malformed_yaml_names_file_and_line(dossier: Path):
+    (dossier / "tender.yaml").write_text(TENDER.replace("dureeMois: 48", "dureeMois: [48"), encoding="utf-8")
+    assert_input_error(run("check", str(dossier)), "tender.yaml:", "YAML invalide")
+
+
+def test_wrong_type_names_field_and_line(dossier: Path):
+    (dossier / "tender.yaml").write_text(TENDER.replace("montant: 150000", "montant: beaucoup"), encoding="utf-8")
+    proc = run("check", str(dossier))
+    assert_input_error(proc, "tender.yaml:7", "montant", "nombre")
+
+
+def test_bad_siret(dossier: Path):
+    (dossier / "tender.yaml").write_text(TENDER.replace("21330063500017", "2133"), encoding="utf-8")
+    assert_input_error(run("check", str(dossier)), "tender.yaml:8", "SIRET")
+
+
+def test_unknown_clause_id_in_piece(dossier: Path):
+    (dossier / "pieces" / "ccap.md").write_text(CCAP.replace("ENV-COND-01", "ENV-XYZ-99"), encoding="utf-8")
+    assert_input_error(run("check", str(dossier)), "ccap.md:9", "ENV-XYZ-99", "inconnue")
+
+
+def test_injection_in_clause_call_is_refused(dossier: Path):
+    (dossier / "pieces" / "ccap.md").write_text(
+        CCAP.replace('clause("ENV-COND-01")', "clause(''.__class__.__mro__)"), encoding="utf-8"
+    )
+    assert_input_error(run("check", str(dossier)), "ccap.md:9", "clause(")
+
+
+def test_unknown_waiver_clause(dossier: Path):
+    (dossier / "tender.yaml").write_text(
+        TENDER + "waivers:\n  - {clause: FOO-BAR-01, reason: \"motif suffisamment long\"}\n", encoding="utf-8"
+    )
+    assert_input_error(run("check", str(dossier)), "tender.yaml", "FOO-BAR-01")
+
+
+def test_missing_tender_yaml(tmp_path: Path):
+    (tmp_path / "vide").mkdir()
+    proc = run("check", str(tmp_path / "vide"))
+    assert_input_error(proc, "tender.yaml")
+
+
+def test_nonexistent_path(tmp_path: Path):
+    assert_input_error(run("check", str(tmp_path / "nulle-part")), "introuvable")
+
+
+def test_empty_and_binary_pieces(dossier: Path):
+    (dossier / "pieces" / "cctp.md").write_bytes(b"")
+    assert_input_error(run("check", str(dossier)), "cctp.md", "vide")
+    (dossier / "pieces" / "cctp.md").write_bytes(b"\x00\x01\x02binaire\x00" * 50)
+    assert_input_error(run("check", str(dossier)), "cctp.md", "binaire")
+
+
+def test_docx_that_is_not_a_zip(dossier: Path):
+    (dossier / "pieces" / "cctp.docx").write_text("ceci n'est pas un docx", encoding="utf-8")
+    assert_input_error(run("check", str(dossier)), "cctp.docx", "DOCX")
+
+
+def test_latin1_piece_is_read(dossier: Path):
+    (dossier / "pieces" / "cctp.md").write_bytes("# CCTP\n\nSpécifications générales : éco-conception.\n".encode("latin-1"))
+    proc = run("check", str(dossier), "--format", "json")
+    assert proc.returncode in (0, 1), proc.stderr
+
+
+def test_symlink_escaping_the_dossier(dossier: Path, tmp_path: Path):
+    secret = tmp_path / "secret.md"
+    secret.write_text("secret", encoding="utf-8")
+    os.symlink(secret, dossier / "pieces" / "annexe.md")
+    assert_input_error(run("check", str(dossier)), "annexe.md")
+
+
+def test_huge_piece_is_refused_clearly(dossier: Path):
+    big = dossier / "pieces" / "cctp.md"
+    with big.open("wb") as fh:
+        line = ("Le titulaire livre des ordinateurs conformes au CCTP. " * 4 + "\n").encode()
+        fh.write(line * (50 * 1024 * 1024 // len(line) + 1))
+    assert_input_error(run("check", str(dossier)), "cctp.md", "volumineuse")
+
+
+def test_bad_revision(dossier: Path):
+    subprocess.run(["git", "init", "-q", str(dossier)], check=True)
+    assert_input_error(run("check", str(dossier), "--rev", "n-existe-pas"), "n-existe-pas")
+
+
+def test_output_formats_are_written_atomically(dossier: Path, tmp_path: Path):
+    out = tmp_path / "rapport.json"
+    proc = run("check", str(dossier), "--format", "json", "--output", str(out))
+    assert proc.returncode in (0, 1), proc.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["tender"] == "2026-TEST-001"
+    assert {f["clause"] for f in data["families"]} >= {"ENV-COND-01", "ENV-CRIT-01"}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".rapport.json.")]
+    bad = run("check", str(dossier), "--format", "json", "--output", str(tmp_path / "absent" / "r.json"))
+    assert_input_error(bad, "introuvable")
+
+
+def test_clauses_list_and_show():
+    proc = run("clauses", "list")
+    assert proc.returncode == 0 and "ENV-COND-01" in proc.stdout
+    show = run("clauses", "show", "SOC-INSERT-01")
+    assert show.returncode == 0 and "Fondement" in show.stdout and "L2112-2-1" in show.stdout
+    assert_input_error(run("clauses", "show", "NOPE-01"), "inconnue")
