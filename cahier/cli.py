@@ -98,6 +98,8 @@ def check(
         reports = []
         for target in targets:
             if flow:
+                # The ephemeral server's telemetry locks SQLite (ARCHITECTURE.md, pitfalls).
+                os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
                 from flows.check import check_tender
 
                 reports.append(check_tender(target, rev=rev, clausier_path=str(clausier) if clausier else None))

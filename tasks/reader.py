@@ -149,21 +149,18 @@ def _title_ok(title: str, *, need_upper_first: bool = True) -> bool:
         return False
     if title[-1] in ".;," and not title.endswith("etc."):
         return False
-    first = title.split()[0]
-    letters = [c for c in first if c.isalpha()]
-    if len(letters) < 2 and not first[:1].isalpha():
+    words = title.split()
+    first = words[0]
+    # « 35 H par tranche », « 1 000 € »: the first word must be a word (two letters or
+    # more, starting with a letter), capitalised unless a separator came before it
+    if not first[0].isalpha() or sum(c.isalpha() for c in first) < 2:
         return False
-    if len(letters) < 2 and len(title.split()) == 1:
-        return False
-    if need_upper_first and not (first[0].isalpha() and first[0].isupper()):
-        return False
-    if len(letters) < 2 and first[0].isalpha() and len(first) == 1:
-        # « 35 H par tranche », « 3 A … »: a single letter is a unit, not a title word
+    if need_upper_first and not first[0].isupper():
         return False
     word = re.sub(r"[^a-z/]", "", fold(first))
     if word in _NOT_TITLE_WORDS:
         return False
-    return len(title.split()) <= 18
+    return len(words) <= 18
 
 
 def detect_heading(text: str) -> tuple[str | None, str, int] | None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+
+# The ephemeral Prefect server's telemetry locks SQLite (ARCHITECTURE.md, pitfalls).
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_REAL = ROOT.parent / "shared" / "cases" / "real"
@@ -21,8 +25,8 @@ def shared_real() -> Path:
     return SHARED_REAL
 
 
-@pytest.fixture
-def real_dossier(shared_real: Path, tmp_path: Path):
+@pytest.fixture(scope="session")
+def real_dossier(shared_real: Path, tmp_path_factory: pytest.TempPathFactory):
     """Build a dossier in tmp_path from a real case: our tender.yaml + the real pieces.
 
     The real files are copied into the temporary folder only (never into the project).
@@ -33,7 +37,7 @@ def real_dossier(shared_real: Path, tmp_path: Path):
         src = shared_real / case
         if not src.is_dir():
             pytest.skip(f"cas réel {case} absent")
-        dossier = tmp_path / case
+        dossier = tmp_path_factory.mktemp("real") / case
         (dossier / "pieces").mkdir(parents=True)
         data = yaml.safe_load((REAL_TENDERS / case / "tender.yaml").read_text(encoding="utf-8"))
         data.update(overrides)

@@ -25,7 +25,10 @@ from tasks.normalize import fold, join_hyphenated, keeps_hyphen, normalize_text,
         # soft hyphen joins the word
         ("éco\u00adconception", "écoconception"),
         # ligatures expanded, œ kept
-        ("ﬁnancement efﬁcace ﬂux ﬀ ﬃ ﬄ ﬅ ﬆ œuvre", "financement efficace flux ff ffi ffl ft st œuvre"),
+        (
+            "ﬁnancement efﬁcace ﬂux ﬀ ﬃ ﬄ ﬅ ﬆ œuvre",
+            "financement efficace flux ff ffi ffl ft st œuvre",
+        ),
         # decomposed accents recomposed (NFC)
         ("e\u0301tude re\u0301emploi", "étude réemploi"),
         # runs of spaces collapsed, stripped
@@ -94,7 +97,9 @@ def test_multiline_input() -> None:
 
 def test_fold() -> None:
     assert fold("Critère ENVIRONNEMENTAL") == "critere environnemental"
-    assert fold("MISE EN ŒUVRE des Œuvres, ex æquo, Æ") == "mise en oeuvre des oeuvres, ex aequo, ae"
+    assert (
+        fold("MISE EN ŒUVRE des Œuvres, ex æquo, Æ") == "mise en oeuvre des oeuvres, ex aequo, ae"
+    )
     assert fold("Éco-conception, réemploi, DÉCHETS, ça, où, naïf") == (
         "eco-conception, reemploi, dechets, ca, ou, naif"
     )

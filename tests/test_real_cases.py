@@ -26,18 +26,18 @@ def _family(report, cid):
     return next(f for f in report.families if f.clause == cid)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def vsgp(real_dossier):
     return _check(real_dossier("vsgp-infogerance-2025"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def vsgp_after_gate(real_dossier):
     # The same RC and CCAP, as if the consultation were launched after the gate.
     return _check(real_dossier("vsgp-infogerance-2025", dateLancement="2026-09-01"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def aquareel(real_dossier):
     return _check(real_dossier("aquareel-tma-scv-2025"))
 
