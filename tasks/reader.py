@@ -667,7 +667,7 @@ def _read_from_git(path: str | os.PathLike[str], rev: str, max_bytes: int) -> Do
 
 
 def read_dossier(
-    path: str | os.PathLike[str], rev: str | None = None, *, max_piece_bytes: int = 60_000_000
+    path: str | os.PathLike[str], rev: str | None = None, *, max_piece_bytes: int = 20_000_000
 ) -> Dossier:
     """Read the dossier at ``path`` (``tender.yaml`` + ``pieces/``).
 
@@ -679,5 +679,27 @@ def read_dossier(
             outside the dossier, unknown revision, not a Git repository.
     """
     if rev is not None:
-        return _read_from_git(path, rev, max_piece_bytes)
-    return _read_from_disk(path, max_piece_bytes)
+        dossier = _read_from_git(path, rev, max_piece_bytes)
+    else:
+        dossier = _read_from_disk(path, max_piece_bytes)
+    return _apply_declared_kinds(dossier)
+
+
+def _apply_declared_kinds(dossier: Dossier) -> Dossier:
+    """Apply tender.yaml ``pieces`` (file name → kind); a declared file must exist."""
+    declared = dossier.tender.pieces
+    if not declared:
+        return dossier
+    by_name = {PurePosixPath(p.path).name: p for p in dossier.pieces}
+    for name, kind in declared.items():
+        piece = by_name.get(name) or next(
+            (p for p in dossier.pieces if p.path.endswith("/" + name) or p.path == name), None
+        )
+        if piece is None:
+            raise InputError(
+                f"pièce « {name} » déclarée dans tender.yaml (pieces) mais absente du dossier "
+                f"{PIECES_DIR}/.",
+                dossier.tender_file,
+            )
+        piece.kind = kind.lower()
+    return dossier

@@ -170,3 +170,8 @@ def test_clauses_list_and_show():
     show = run("clauses", "show", "SOC-INSERT-01")
     assert show.returncode == 0 and "Fondement" in show.stdout and "L2112-2-1" in show.stdout
     assert_input_error(run("clauses", "show", "NOPE-01"), "inconnue")
+
+
+def test_declared_piece_missing(dossier: Path):
+    (dossier / "tender.yaml").write_text(TENDER + "pieces:\n  \"Annexe 3.pdf\": ccap\n", encoding="utf-8")
+    assert_input_error(run("check", str(dossier)), "tender.yaml", "Annexe 3.pdf")
