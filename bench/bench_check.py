@@ -60,7 +60,9 @@ def main() -> None:
     else:
         print(f"cahier check {args.dossier} : médiane {result['check_median_s'] * 1000:.0f} ms")
         print(f"plancher (imports seuls)      : médiane {result['floor_median_s'] * 1000:.0f} ms")
-        print(f"surcoût propre à cahier       : {result['overhead_s'] * 1000:.0f} ms ({args.runs} mesures)")
+        print(
+            f"surcoût propre à cahier       : {result['overhead_s'] * 1000:.0f} ms ({args.runs} mesures)"
+        )
 
 
 if __name__ == "__main__":

@@ -68,17 +68,30 @@ def find_dossier(path: Path) -> Path:
     for candidate in [p, *p.parents]:
         if (candidate / "tender.yaml").is_file():
             return candidate
-    raise InputError("aucun tender.yaml trouvé : ce chemin n'est pas dans un dossier de consultation.", str(path))
+    raise InputError(
+        "aucun tender.yaml trouvé : ce chemin n'est pas dans un dossier de consultation.", str(path)
+    )
 
 
 @app.command()
 def check(
-    paths: Annotated[list[Path], typer.Argument(help="Dossier(s) de consultation, ou fichiers d'un dossier.")],
-    rev: Annotated[str | None, typer.Option("--rev", help="Révision Git (commit, tag, branche) à contrôler.")] = None,
+    paths: Annotated[
+        list[Path], typer.Argument(help="Dossier(s) de consultation, ou fichiers d'un dossier.")
+    ],
+    rev: Annotated[
+        str | None, typer.Option("--rev", help="Révision Git (commit, tag, branche) à contrôler.")
+    ] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Format du rapport.")] = Format.text,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Écrire le rapport dans ce fichier.")] = None,
-    flow: Annotated[bool, typer.Option("--flow", help="Exécuter le contrôle comme flow Prefect (artefacts).")] = False,
-    clausier: Annotated[Path | None, typer.Option("--clausier", help="Clausier à utiliser (défaut : celui de cahier).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Écrire le rapport dans ce fichier.")
+    ] = None,
+    flow: Annotated[
+        bool, typer.Option("--flow", help="Exécuter le contrôle comme flow Prefect (artefacts).")
+    ] = False,
+    clausier: Annotated[
+        Path | None,
+        typer.Option("--clausier", help="Clausier à utiliser (défaut : celui de cahier)."),
+    ] = None,
 ) -> None:
     """Contrôler un dossier de consultation (DCE) : clauses responsables, critères, rédaction."""
     from tasks.report import to_json, to_junit, to_sarif, to_text
@@ -102,7 +115,9 @@ def check(
                 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
                 from flows.check import check_tender
 
-                reports.append(check_tender(target, rev=rev, clausier_path=str(clausier) if clausier else None))
+                reports.append(
+                    check_tender(target, rev=rev, clausier_path=str(clausier) if clausier else None)
+                )
             else:
                 from tasks.checker import check_dossier
                 from tasks.clausier import load_clausier
@@ -114,7 +129,11 @@ def check(
         _fail(exc)
         return
     except OSError as exc:
-        _fail(InputError(f"lecture impossible : {exc.strerror or exc}.", getattr(exc, "filename", None)))
+        _fail(
+            InputError(
+                f"lecture impossible : {exc.strerror or exc}.", getattr(exc, "filename", None)
+            )
+        )
         return
     if fmt == Format.text and output is None:
         from rich.console import Console
@@ -143,7 +162,15 @@ def check(
         else:
             import json
 
-            text = json.dumps([json.loads(render[Format.json](r)) for r in reports], ensure_ascii=False, indent=2) if fmt == Format.json else "".join(render[fmt](r) for r in reports)
+            text = (
+                json.dumps(
+                    [json.loads(render[Format.json](r)) for r in reports],
+                    ensure_ascii=False,
+                    indent=2,
+                )
+                if fmt == Format.json
+                else "".join(render[fmt](r) for r in reports)
+            )
         if output is None:
             sys.stdout.write(text)
         else:
@@ -156,7 +183,9 @@ def check(
 
 @clauses_app.command("list")
 def clauses_list(
-    clausier: Annotated[Path | None, typer.Option("--clausier", help="Clausier à utiliser.")] = None,
+    clausier: Annotated[
+        Path | None, typer.Option("--clausier", help="Clausier à utiliser.")
+    ] = None,
 ) -> None:
     """Lister les clauses du clausier."""
     from rich.console import Console
@@ -188,7 +217,9 @@ def clauses_list(
 @clauses_app.command("show")
 def clauses_show(
     clause_id: Annotated[str, typer.Argument(help="Identifiant, ex. ENV-COND-01.")],
-    clausier: Annotated[Path | None, typer.Option("--clausier", help="Clausier à utiliser.")] = None,
+    clausier: Annotated[
+        Path | None, typer.Option("--clausier", help="Clausier à utiliser.")
+    ] = None,
 ) -> None:
     """Afficher une clause : fondement, applicabilité, paramètres, texte rendu, guide."""
     from rich.console import Console
@@ -210,8 +241,14 @@ def clauses_show(
         return
     con = Console()
     con.print(f"[bold]{c.id}[/bold] v{c.version} — {c.title}")
-    con.print(f"Catégorie : {c.category} ; niveau : {'obligatoire' if c.level == 'mandatory' else 'recommandée'} ; pièce : {c.piece.upper()} ; référent : {c.review_role}")
-    con.print("Fondement : " + " ; ".join(f"{lb.ref}" + (f" <{lb.url}>" if lb.url else "") for lb in c.legal_basis), markup=False)
+    con.print(
+        f"Catégorie : {c.category} ; niveau : {'obligatoire' if c.level == 'mandatory' else 'recommandée'} ; pièce : {c.piece.upper()} ; référent : {c.review_role}"
+    )
+    con.print(
+        "Fondement : "
+        + " ; ".join(f"{lb.ref}" + (f" <{lb.url}>" if lb.url else "") for lb in c.legal_basis),
+        markup=False,
+    )
     a = c.applies
     cond = []
     if a.categories:
@@ -219,9 +256,23 @@ def clauses_show(
     if a.buyer_types:
         cond.append("acheteurs " + ", ".join(a.buyer_types))
     if a.min_amount is not None:
-        cond.append("montant ≥ " + ("seuil européen" if a.min_amount == "eu_threshold" else f"{a.min_amount:,.0f} € HT".replace(",", " ")))
+        cond.append(
+            "montant ≥ "
+            + (
+                "seuil européen"
+                if a.min_amount == "eu_threshold"
+                else f"{a.min_amount:,.0f} € HT".replace(",", " ")
+            )
+        )
     if a.from_date is not None:
-        cond.append("consultations lancées à partir du " + (f"{lib.law.climat_gate.date:%d/%m/%Y}" if a.from_date == "climat_gate" else f"{a.from_date:%d/%m/%Y}"))
+        cond.append(
+            "consultations lancées à partir du "
+            + (
+                f"{lib.law.climat_gate.date:%d/%m/%Y}"
+                if a.from_date == "climat_gate"
+                else f"{a.from_date:%d/%m/%Y}"
+            )
+        )
     if a.requires:
         cond.append("si " + ", ".join(a.requires))
     con.print("S'applique : " + ("; ".join(cond) if cond else "à tous les marchés"), markup=False)
@@ -231,15 +282,35 @@ def clauses_show(
             bounds = ""
             if p.min is not None or p.max is not None:
                 bounds = f" [{'' if p.min is None else f'{p.min:g}'}–{'' if p.max is None else f'{p.max:g}'}]"
-            con.print(f"  {name} ({p.type}{', ' + p.unit if p.unit else ''}) = {p.default!r}{bounds} — {p.description}", markup=False)
+            con.print(
+                f"  {name} ({p.type}{', ' + p.unit if p.unit else ''}) = {p.default!r}{bounds} — {p.description}",
+                markup=False,
+            )
     con.print("\nTexte :", style="bold")
     con.print(Markdown(text))
     con.print("\nGuide pour les candidats :", style="bold")
     con.print(c.bidder_guidance, markup=False)
 
 
+def _load_command_modules() -> None:
+    """Register the commands of every ``cahier/cmd_*.py`` module (review, assemble…).
+
+    Each module imports :data:`app` from here and decorates its commands; heavy imports
+    stay inside the command functions so that ``cahier check`` remains fast.
+    """
+    import importlib
+    import pkgutil
+
+    import cahier
+
+    for info in sorted(pkgutil.iter_modules(cahier.__path__), key=lambda i: i.name):
+        if info.name.startswith("cmd_"):
+            importlib.import_module(f"cahier.{info.name}")
+
+
 def main() -> None:
     """Console-script entry point."""
+    _load_command_modules()
     app()
 
 

@@ -9,8 +9,8 @@ letters, digits and dashes only).
 from __future__ import annotations
 
 from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from slugify import slugify
 
 from tasks.checker import check_dossier
@@ -19,7 +19,7 @@ from tasks.model import CheckReport
 from tasks.reader import read_dossier
 from tasks.report import findings_table, to_markdown
 
-__all__ = ["check_tender", "artifact_key"]
+__all__ = ["artifact_key", "check_tender"]
 
 
 def artifact_key(kind: str, tender_id: str) -> str:
@@ -57,7 +57,9 @@ def publish_task(report: CheckReport) -> None:
 
 
 @flow(name="check-tender", log_prints=False)
-def check_tender(dossier: str, rev: str | None = None, clausier_path: str | None = None) -> CheckReport:
+def check_tender(
+    dossier: str, rev: str | None = None, clausier_path: str | None = None
+) -> CheckReport:
     """Check one dossier and publish the report as artifacts; returns the report.
 
     Args:

@@ -114,10 +114,10 @@ _BOOKMARK = re.compile(
     re.IGNORECASE,
 )
 _OPTION = re.compile(r"^\s*(?:[-*•]\s*)?option\s+([12])\s*:", re.IGNORECASE)
-_SELF_REF = re.compile(
-    r"\barticles?\s+(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\b(?P<tail>[^.;]{0,40})"
+_SELF_REF = re.compile(r"\barticles?\s+(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\b(?P<tail>[^.;]{0,40})")
+_SELF_TAIL = re.compile(
+    r"^\s*(?:\S+\s+){0,2}?(?:du|de ce|de la|au)\s+pr[ée]sent\s+(ccap|cctp|cahier|document|r[èe]glement|rc)\b|^\s*(?:ci-dessus|ci-dessous|ci-apr[èe]s)"
 )
-_SELF_TAIL = re.compile(r"^\s*(?:\S+\s+){0,2}?(?:du|de ce|de la|au)\s+pr[ée]sent\s+(ccap|cctp|cahier|document|r[èe]glement|rc)\b|^\s*(?:ci-dessus|ci-dessous|ci-apr[èe]s)")
 _OTHER_REF = re.compile(
     r"\barticles?\s+(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\s+du\s+(?P<kind>ccap|cctp)\b", re.IGNORECASE
 )
@@ -193,7 +193,9 @@ def is_applicable(clause: Clause, tender: Tender, clausier: Clausier) -> tuple[b
 
 def _loc(piece: PieceText, index: int) -> Location:
     line = piece.lines[index]
-    return Location(file=piece.path, line=line.src_line, page=line.page, heading=piece.heading_of(index))
+    return Location(
+        file=piece.path, line=line.src_line, page=line.page, heading=piece.heading_of(index)
+    )
 
 
 def _src_heading(piece: PieceText, src_line: int) -> str | None:
@@ -240,7 +242,12 @@ def _scan_library_clauses(
             from .render import validate_params
 
             validate_params(clause, params, f"{piece.path}:{line}")
-            add(cid, FamilyStatus.present, Location(file=piece.path, line=line, heading=_src_heading(piece, line)), clause.version)
+            add(
+                cid,
+                FamilyStatus.present,
+                Location(file=piece.path, line=line, heading=_src_heading(piece, line)),
+                clause.version,
+            )
         lines = src.split("\n")
         i = 0
         while i < len(lines):
@@ -320,7 +327,9 @@ def _flatten(criteres: Iterable[Critere]) -> list[Critere]:
     return out
 
 
-def _criteria_findings(tender: Tender, clausier: Clausier, rc: PieceText | None, tender_file: str) -> list[Finding]:
+def _criteria_findings(
+    tender: Tender, clausier: Clausier, rc: PieceText | None, tender_file: str
+) -> list[Finding]:
     """Award-criteria rules (R2152-7 CCP as amended by décret 2022-767; L2152-7)."""
     law = clausier.law
     out: list[Finding] = []
@@ -666,6 +675,7 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
                 applicable=applicable,
                 status=status,
                 version=found.version if found else None,
+                reason=why or None,
                 evidence=evidence,
             )
         )
@@ -777,7 +787,9 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
     )
 
 
-def _coherence_findings(families: list[FamilyResult], clausier: Clausier, tender: Tender) -> list[Finding]:
+def _coherence_findings(
+    families: list[FamilyResult], clausier: Clausier, tender: Tender
+) -> list[Finding]:
     """An environmental award criterion with no environmental execution condition."""
     by_id = {f.clause: f for f in families}
     crit = by_id.get("ENV-CRIT-01")

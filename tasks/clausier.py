@@ -23,7 +23,7 @@ from .errors import InputError
 from .model import Clause, LegalReference, _Model
 from .yamlio import validate_yaml
 
-__all__ = ["Clausier", "Law", "EuThreshold", "default_library_path", "load_clausier"]
+__all__ = ["Clausier", "EuThreshold", "Law", "default_library_path", "load_clausier"]
 
 
 class EuThreshold(_Model):

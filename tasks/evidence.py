@@ -22,7 +22,7 @@ from functools import lru_cache
 from .document import PieceText
 from .model import ClauseEvidence
 
-__all__ = ["EvidenceHit", "find_evidence", "OBLIGATION_RE", "TOC_RE"]
+__all__ = ["OBLIGATION_RE", "TOC_RE", "EvidenceHit", "find_evidence"]
 
 OBLIGATION_RE = re.compile(
     r"\b(le titulaire|le prestataire|le fournisseur|le soumissionnaire|le candidat|"
@@ -88,9 +88,7 @@ def find_evidence(
                     continue
                 sec = line.section
                 lo, hi = max(0, i - group.window), min(n, i + group.window + 1)
-                window = [
-                    lines[j].folded for j in range(lo, hi) if lines[j].section == sec
-                ]
+                window = [lines[j].folded for j in range(lo, hi) if lines[j].section == sec]
                 if not all(any(o.search(w) for w in window) for o in others):
                     continue
                 if evidence.obligation and not any(OBLIGATION_RE.search(w) for w in window):

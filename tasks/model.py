@@ -294,9 +294,9 @@ class ClauseEvidence(_Model):
 class ClauseDecp(_Model):
     """DECP v2 values this clause contributes when present."""
 
-    considerationsSociales: list[
-        Literal["Clause sociale", "Critère social", "Marché réservé"]
-    ] = Field(default_factory=list)
+    considerationsSociales: list[Literal["Clause sociale", "Critère social", "Marché réservé"]] = (
+        Field(default_factory=list)
+    )
     considerationsEnvironnementales: list[
         Literal["Clause environnementale", "Critère environnemental"]
     ] = Field(default_factory=list)
@@ -385,6 +385,7 @@ class FamilyResult(_Model):
     applicable: bool
     status: FamilyStatus
     version: int | None = None
+    reason: str | None = Field(default=None, description="pourquoi la clause ne s'applique pas")
     evidence: list[Location] = Field(default_factory=list)
 
 

@@ -65,7 +65,9 @@ def squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def validate_params(clause: Clause, params: dict[str, Any], where: str | None = None) -> dict[str, Any]:
+def validate_params(
+    clause: Clause, params: dict[str, Any], where: str | None = None
+) -> dict[str, Any]:
     """Parameters merged with defaults and checked against the clause's types and bounds.
 
     Returns:
@@ -131,7 +133,9 @@ def _compiled(clause_id: str, version: int, text: str):
         raise InputError(f"modèle Jinja2 invalide dans la clause {clause_id} : {exc}") from None
 
 
-def render_clause(clause: Clause, params: dict[str, Any] | None = None, where: str | None = None) -> str:
+def render_clause(
+    clause: Clause, params: dict[str, Any] | None = None, where: str | None = None
+) -> str:
     """The clause text rendered with ``params`` (defaults for the others).
 
     Raises:
@@ -147,10 +151,7 @@ def render_clause(clause: Clause, params: dict[str, Any] | None = None, where: s
 def clause_block(clause: Clause, params: dict[str, Any] | None = None) -> str:
     """The rendered clause wrapped in its fenced div (what a piece carries once rendered)."""
     body = render_clause(clause, params)
-    return (
-        f'::: {{.clause data-id="{clause.id}" data-version="{clause.version}"}}\n'
-        f"{body}\n:::"
-    )
+    return f'::: {{.clause data-id="{clause.id}" data-version="{clause.version}"}}\n{body}\n:::'
 
 
 _SENTINEL = "\x00P{}\x00"
@@ -160,7 +161,7 @@ _SENTINEL = "\x00P{}\x00"
 def _pattern(clause_id: str, version: int, text: str, names: tuple[str, ...]) -> re.Pattern[str]:
     values = {n: _SENTINEL.format(i) for i, n in enumerate(names)}
     env = sandbox()
-    env.finalize = lambda v: v  # noqa: E731 - keep sentinels untouched
+    env.finalize = lambda v: v
     try:
         rendered = env.from_string(text).render(**values)
     except TemplateError:
@@ -180,7 +181,7 @@ def template_pattern(clause: Clause) -> re.Pattern[str]:
 class ClauseCall:
     """A ``clause("ID", k=v…)`` call found in a piece's source."""
 
-    __slots__ = ("clause_id", "params", "line")
+    __slots__ = ("clause_id", "line", "params")
 
     def __init__(self, clause_id: str, params: dict[str, Any], line: int):
         self.clause_id = clause_id
@@ -206,7 +207,7 @@ def parse_call_args(args: str, where: str, line: int) -> tuple[str, dict[str, An
             raise ValueError
     except (SyntaxError, ValueError, AssertionError, TypeError):
         raise InputError(
-            "appel clause(...) invalide : écrivez clause(\"ID\", parametre=valeur, …) "
+            'appel clause(...) invalide : écrivez clause("ID", parametre=valeur, …) '
             "avec des valeurs littérales (texte entre guillemets, nombres, true/false).",
             where,
             line,

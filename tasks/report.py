@@ -115,9 +115,7 @@ def to_sarif(report: CheckReport, base_uri: str | None = None) -> str:
                 "informationUri": "https://github.com/cahier-dce/cahier",
                 "semanticVersion": _version(),
                 "language": "fr",
-                "rules": [
-                    {"id": r, "shortDescription": {"text": _rule_title(r)}} for r in used
-                ],
+                "rules": [{"id": r, "shortDescription": {"text": _rule_title(r)}} for r in used],
             }
         },
         "language": "fr",
@@ -169,21 +167,37 @@ def to_junit(report: CheckReport) -> str:
         (by_clause.setdefault(f.clause, []) if f.clause else others).append(f)
     for fam in report.families:
         tests += 1
-        case = ET.SubElement(suite, "testcase", classname=f"{report.tender}.clauses", name=f"{fam.clause} {fam.title}")
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"{report.tender}.clauses",
+            name=f"{fam.clause} {fam.title}",
+        )
         errs = [f for f in by_clause.get(fam.clause, []) if f.severity == Severity.error]
         if errs:
             failures += 1
             fail = ET.SubElement(case, "failure", message=errs[0].message, type=errs[0].rule)
-            fail.text = "\n".join(f"{e.location.label() if e.location else ''} {e.message}" for e in errs)
+            fail.text = "\n".join(
+                f"{e.location.label() if e.location else ''} {e.message}" for e in errs
+            )
         elif fam.status == FamilyStatus.not_applicable:
             skipped += 1
             ET.SubElement(case, "skipped", message="non applicable")
         else:
             out = ET.SubElement(case, "system-out")
             out.text = STATUS_FR[fam.status]
-    for f in others + [f for f in report.findings if f.clause and f.clause not in {x.clause for x in report.families}]:
+    for f in others + [
+        f
+        for f in report.findings
+        if f.clause and f.clause not in {x.clause for x in report.families}
+    ]:
         tests += 1
-        case = ET.SubElement(suite, "testcase", classname=f"{report.tender}.{f.rule}", name=f.location.label() if f.location else f.rule)
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"{report.tender}.{f.rule}",
+            name=f.location.label() if f.location else f.rule,
+        )
         if f.severity == Severity.error:
             failures += 1
             ET.SubElement(case, "failure", message=f.message, type=f.rule)
@@ -211,12 +225,14 @@ def to_text(report: CheckReport, console: Any = None, show_fix: bool = True) -> 
         f"[bold]Contrôle du dossier {report.tender}[/bold]{where} — clausier {report.clausier_version}, "
         f"règles en vigueur au {report.checked_at_rule_date:%d/%m/%Y}"
     )
-    table = Table(title="Familles de clauses", show_lines=False)
-    table.add_column("Clause")
-    table.add_column("Intitulé")
-    table.add_column("Niveau")
-    table.add_column("Statut")
-    table.add_column("Où")
+    wide = con.width >= 120
+    table = Table(title="Familles de clauses", show_lines=False, expand=False)
+    table.add_column("Clause", no_wrap=True)
+    if wide:
+        table.add_column("Intitulé", max_width=38, overflow="ellipsis", no_wrap=True)
+    table.add_column("Niveau", no_wrap=True)
+    table.add_column("Statut", no_wrap=True)
+    table.add_column("Où", overflow="fold")
     colors = {
         FamilyStatus.present: "green",
         FamilyStatus.edited: "yellow",
@@ -226,12 +242,11 @@ def to_text(report: CheckReport, console: Any = None, show_fix: bool = True) -> 
         FamilyStatus.not_applicable: "dim",
     }
     for fam in report.families:
-        level = "obligatoire" if fam.level == "mandatory" else "recommandée"
-        if not fam.applicable:
-            level += " (n. a.)"
-        loc = fam.evidence[0].label() if fam.evidence else ""
+        level = "oblig." if fam.level == "mandatory" else "recom."
+        loc = fam.evidence[0].label() if fam.evidence else (fam.reason or "")
         c = colors[fam.status]
-        table.add_row(fam.clause, escape(fam.title), level, f"[{c}]{STATUS_FR[fam.status]}[/{c}]", escape(loc))
+        cells = [fam.clause, escape(fam.title)] if wide else [fam.clause]
+        table.add_row(*cells, level, f"[{c}]{STATUS_FR[fam.status]}[/{c}]", escape(loc))
     con.print(table)
     for f in report.findings:
         c = {"error": "red", "warning": "yellow", "info": "cyan"}[str(f.severity)]
@@ -242,7 +257,11 @@ def to_text(report: CheckReport, console: Any = None, show_fix: bool = True) -> 
         con.print(f"{head} {escape(loc)}", highlight=False)
         con.print(f"  {f.message}", highlight=False, markup=False)
         if f.legal_basis:
-            con.print("  Fondement : " + " ; ".join(lb.ref for lb in f.legal_basis), highlight=False, markup=False)
+            con.print(
+                "  Fondement : " + " ; ".join(lb.ref for lb in f.legal_basis),
+                highlight=False,
+                markup=False,
+            )
         if show_fix and f.fix and f.severity == Severity.error:
             label = "Clause à insérer" if f.fix.startswith(":::") else "Correction"
             con.print(f"  {label} :", highlight=False)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import InputError
 
-__all__ = ["load_yaml", "validate_yaml", "french_error"]
+__all__ = ["french_error", "load_yaml", "validate_yaml"]
 
 try:  # the C loader is ~10x faster; both are safe loaders
     _Loader: type = yaml.CSafeLoader  # type: ignore[attr-defined]

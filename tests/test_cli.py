@@ -70,12 +70,16 @@ def test_check_runs_and_reports_in_french(dossier: Path):
 
 
 def test_malformed_yaml_names_file_and_line(dossier: Path):
-    (dossier / "tender.yaml").write_text(TENDER.replace("dureeMois: 48", "dureeMois: [48"), encoding="utf-8")
+    (dossier / "tender.yaml").write_text(
+        TENDER.replace("dureeMois: 48", "dureeMois: [48"), encoding="utf-8"
+    )
     assert_input_error(run("check", str(dossier)), "tender.yaml:", "YAML invalide")
 
 
 def test_wrong_type_names_field_and_line(dossier: Path):
-    (dossier / "tender.yaml").write_text(TENDER.replace("montant: 150000", "montant: beaucoup"), encoding="utf-8")
+    (dossier / "tender.yaml").write_text(
+        TENDER.replace("montant: 150000", "montant: beaucoup"), encoding="utf-8"
+    )
     proc = run("check", str(dossier))
     assert_input_error(proc, "tender.yaml:7", "montant", "nombre")
 
@@ -86,7 +90,9 @@ def test_bad_siret(dossier: Path):
 
 
 def test_unknown_clause_id_in_piece(dossier: Path):
-    (dossier / "pieces" / "ccap.md").write_text(CCAP.replace("ENV-COND-01", "ENV-XYZ-99"), encoding="utf-8")
+    (dossier / "pieces" / "ccap.md").write_text(
+        CCAP.replace("ENV-COND-01", "ENV-XYZ-99"), encoding="utf-8"
+    )
     assert_input_error(run("check", str(dossier)), "ccap.md:9", "ENV-XYZ-99", "inconnue")
 
 
@@ -99,7 +105,8 @@ def test_injection_in_clause_call_is_refused(dossier: Path):
 
 def test_unknown_waiver_clause(dossier: Path):
     (dossier / "tender.yaml").write_text(
-        TENDER + "waivers:\n  - {clause: FOO-BAR-01, reason: \"motif suffisamment long\"}\n", encoding="utf-8"
+        TENDER + 'waivers:\n  - {clause: FOO-BAR-01, reason: "motif suffisamment long"}\n',
+        encoding="utf-8",
     )
     assert_input_error(run("check", str(dossier)), "tender.yaml", "FOO-BAR-01")
 
@@ -127,7 +134,9 @@ def test_docx_that_is_not_a_zip(dossier: Path):
 
 
 def test_latin1_piece_is_read(dossier: Path):
-    (dossier / "pieces" / "cctp.md").write_bytes("# CCTP\n\nSpécifications générales : éco-conception.\n".encode("latin-1"))
+    (dossier / "pieces" / "cctp.md").write_bytes(
+        "# CCTP\n\nSpécifications générales : éco-conception.\n".encode("latin-1")
+    )
     proc = run("check", str(dossier), "--format", "json")
     assert proc.returncode in (0, 1), proc.stderr
 
@@ -160,7 +169,9 @@ def test_output_formats_are_written_atomically(dossier: Path, tmp_path: Path):
     assert data["tender"] == "2026-TEST-001"
     assert {f["clause"] for f in data["families"]} >= {"ENV-COND-01", "ENV-CRIT-01"}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".rapport.json.")]
-    bad = run("check", str(dossier), "--format", "json", "--output", str(tmp_path / "absent" / "r.json"))
+    bad = run(
+        "check", str(dossier), "--format", "json", "--output", str(tmp_path / "absent" / "r.json")
+    )
     assert_input_error(bad, "introuvable")
 
 
@@ -173,5 +184,7 @@ def test_clauses_list_and_show():
 
 
 def test_declared_piece_missing(dossier: Path):
-    (dossier / "tender.yaml").write_text(TENDER + "pieces:\n  \"Annexe 3.pdf\": ccap\n", encoding="utf-8")
+    (dossier / "tender.yaml").write_text(
+        TENDER + 'pieces:\n  "Annexe 3.pdf": ccap\n', encoding="utf-8"
+    )
     assert_input_error(run("check", str(dossier)), "tender.yaml", "Annexe 3.pdf")

@@ -46,7 +46,9 @@ def test_check_flow_publishes_report_and_findings(harness, tmp_path: Path):
     d = tmp_path / "2026-DSI-014"
     (d / "pieces").mkdir(parents=True)
     (d / "tender.yaml").write_text(DOSSIER, encoding="utf-8")
-    (d / "pieces" / "rc.md").write_text("# RC\n\n## Article 1 – Critères\n\nPrix : 100 %.\n", encoding="utf-8")
+    (d / "pieces" / "rc.md").write_text(
+        "# RC\n\n## Article 1 – Critères\n\nPrix : 100 %.\n", encoding="utf-8"
+    )
     report = check_tender(str(d))
     direct = check_dossier(read_dossier(d), load_clausier())
     assert report.model_dump() == direct.model_dump()
@@ -58,7 +60,9 @@ def test_check_flow_publishes_report_and_findings(harness, tmp_path: Path):
         async with get_client() as client:
             arts = await client.read_artifacts(
                 artifact_filter=ArtifactFilter(
-                    key=ArtifactFilterKey(any_=["check-report-2026-dsi-014", "check-findings-2026-dsi-014"])
+                    key=ArtifactFilterKey(
+                        any_=["check-report-2026-dsi-014", "check-findings-2026-dsi-014"]
+                    )
                 )
             )
             return {a.key: a for a in arts}

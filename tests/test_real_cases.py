@@ -108,7 +108,8 @@ def test_aquareel_environmental_clauses_art_5(aquareel):
     fam = _family(aquareel, "ENV-COND-01")
     assert fam.status == FamilyStatus.hand_written
     assert any(
-        ("CCAP" in e.file and 585 <= (e.line or 0) <= 600) or ("CCTP" in e.file) for e in fam.evidence
+        ("CCAP" in e.file and 585 <= (e.line or 0) <= 600) or ("CCTP" in e.file)
+        for e in fam.evidence
     ), fam.evidence
 
 
