@@ -22,7 +22,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FLOOR = "import pydantic, yaml, jinja2, typer, rich.console, rich.table"
+FLOOR = (
+    "import yaml, jinja2.sandbox, typer, rich.console, rich.markup; "
+    "from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator"
+)
 
 
 def _time(cmd: list[str]) -> float:

@@ -217,7 +217,6 @@ def to_text(report: CheckReport, console: Any = None, show_fix: bool = True) -> 
     """Print the French report with rich (to ``console`` or stdout)."""
     from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
 
     con = console or Console()
     where = f" @ {report.commit[:10]}" if report.commit else ""
@@ -225,14 +224,6 @@ def to_text(report: CheckReport, console: Any = None, show_fix: bool = True) -> 
         f"[bold]Contrôle du dossier {report.tender}[/bold]{where} — clausier {report.clausier_version}, "
         f"règles en vigueur au {report.checked_at_rule_date:%d/%m/%Y}"
     )
-    wide = con.width >= 120
-    table = Table(title="Familles de clauses", show_lines=False, expand=False)
-    table.add_column("Clause", no_wrap=True)
-    if wide:
-        table.add_column("Intitulé", max_width=38, overflow="ellipsis", no_wrap=True)
-    table.add_column("Niveau", no_wrap=True)
-    table.add_column("Statut", no_wrap=True)
-    table.add_column("Où", overflow="fold")
     colors = {
         FamilyStatus.present: "green",
         FamilyStatus.edited: "yellow",
@@ -241,13 +232,19 @@ def to_text(report: CheckReport, console: Any = None, show_fix: bool = True) -> 
         FamilyStatus.missing: "red",
         FamilyStatus.not_applicable: "dim",
     }
+    # Plain aligned lines: a rich Table costs ~0.1 s to lay out, too much for a hook.
+    con.print("\n[bold]Familles de clauses[/bold]")
     for fam in report.families:
         level = "oblig." if fam.level == "mandatory" else "recom."
         loc = fam.evidence[0].label() if fam.evidence else (fam.reason or "")
         c = colors[fam.status]
-        cells = [fam.clause, escape(fam.title)] if wide else [fam.clause]
-        table.add_row(*cells, level, f"[{c}]{STATUS_FR[fam.status]}[/{c}]", escape(loc))
-    con.print(table)
+        status = f"{STATUS_FR[fam.status]:<22}"
+        con.print(
+            f"  {fam.clause:<17}{level:<8}[{c}]{status}[/{c}]{escape(loc)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    con.print()
     for f in report.findings:
         c = {"error": "red", "warning": "yellow", "info": "cyan"}[str(f.severity)]
         head = f"[{c}]{SEVERITY_FR[f.severity]}[/{c}] {escape('[' + f.rule + ']')}"

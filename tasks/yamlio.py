@@ -50,10 +50,14 @@ def load_yaml(raw: bytes | str, file: str) -> tuple[Any, yaml.Node | None]:
     """
     text = _decode(raw, file)
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        if node is None:
-            return None, None
-        data = _Loader(text).get_single_data()
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None, None
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
-from tasks.document import Line, PieceText
+from tasks.document import Line, PieceText, Section
 from tasks.evidence import find_evidence
 from tasks.model import Clause
 
@@ -27,20 +27,55 @@ CLAUSES_DIR = Path(__file__).resolve().parents[1] / "clause_library" / "clauses"
 
 # The 26 family ids of clause-families.md (shared/domain), stable across versions.
 FAMILY_IDS = {
-    "ENV-CRIT-01", "ENV-COND-01", "ENV-SPEC-01", "COST-LCC-01", "CIRC-REUSE-01",
-    "DUR-INDEX-01", "DUR-SPARES-01", "DUR-SWSUPPORT-01", "LABEL-01", "ENERGY-01",
-    "EOL-WEEE-01", "EOL-ITAD-01", "ECO-RGESN-01", "HOST-ENV-01", "ACC-RGAA-01",
-    "ACC-PROD-01", "SOC-INSERT-01", "SOC-RESERVED-01", "SOC-YOUTH-01", "SOC-SUPPLY-01",
-    "SOC-CRIT-01", "DATA-GDPR-01", "DATA-SOV-01", "DATA-REV-01", "OPEN-01", "PROG-01",
+    "ENV-CRIT-01",
+    "ENV-COND-01",
+    "ENV-SPEC-01",
+    "COST-LCC-01",
+    "CIRC-REUSE-01",
+    "DUR-INDEX-01",
+    "DUR-SPARES-01",
+    "DUR-SWSUPPORT-01",
+    "LABEL-01",
+    "ENERGY-01",
+    "EOL-WEEE-01",
+    "EOL-ITAD-01",
+    "ECO-RGESN-01",
+    "HOST-ENV-01",
+    "ACC-RGAA-01",
+    "ACC-PROD-01",
+    "SOC-INSERT-01",
+    "SOC-RESERVED-01",
+    "SOC-YOUTH-01",
+    "SOC-SUPPLY-01",
+    "SOC-CRIT-01",
+    "DATA-GDPR-01",
+    "DATA-SOV-01",
+    "DATA-REV-01",
+    "OPEN-01",
+    "PROG-01",
 }
 REQUIRED_IDS = {
-    "ENV-CRIT-01", "ENV-COND-01", "ENV-SPEC-01", "CIRC-REUSE-01", "DUR-INDEX-01",
-    "ACC-RGAA-01", "SOC-INSERT-01", "DATA-GDPR-01", "DATA-REV-01", "EOL-WEEE-01",
+    "ENV-CRIT-01",
+    "ENV-COND-01",
+    "ENV-SPEC-01",
+    "CIRC-REUSE-01",
+    "DUR-INDEX-01",
+    "ACC-RGAA-01",
+    "SOC-INSERT-01",
+    "DATA-GDPR-01",
+    "DATA-REV-01",
+    "EOL-WEEE-01",
 }
 # Families whose presence the law imposes in the cases the clause's `applies` describes.
 MANDATORY_IDS = {
-    "ENV-CRIT-01", "ENV-COND-01", "ENV-SPEC-01", "DUR-INDEX-01", "ACC-RGAA-01",
-    "SOC-INSERT-01", "DATA-GDPR-01", "EOL-WEEE-01",
+    "ENV-CRIT-01",
+    "ENV-COND-01",
+    "ENV-SPEC-01",
+    "DUR-INDEX-01",
+    "ACC-RGAA-01",
+    "SOC-INSERT-01",
+    "DATA-GDPR-01",
+    "EOL-WEEE-01",
 }
 PLACEHOLDERS = ("[PRÉCISER", "[PRECISER", "XX", "…", "{{", "}}", "{%")
 
@@ -69,13 +104,21 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in text if not unicodedata.combining(ch))
 
 
+HEADING_RE = re.compile(r"^(#+\s|article\s+\d|\d+(\.\d+)+\s)", re.IGNORECASE)
+
+
 def _piece(kind: str, text: str) -> PieceText:
-    lines = []
+    """A piece as the reader gives it: normalised, folded lines; headings open sections."""
+    lines: list[Line] = []
+    sections: list[Section] = []
     for n, raw in enumerate(text.strip().splitlines(), start=1):
         norm = " ".join(raw.replace("\u2019", "'").replace("\u00a0", " ").split())
-        if norm:
-            lines.append(Line(text=norm, folded=_fold(norm), src_line=n))
-    return PieceText(path=f"{kind}.md", kind=kind, format="md", lines=lines)
+        if not norm:
+            continue
+        if HEADING_RE.match(norm) and not re.search(r"\.{4,}", norm):
+            sections.append(Section(number=None, title=norm, level=1, line_index=len(lines)))
+        lines.append(Line(text=norm, folded=_fold(norm), src_line=n, section=len(sections) - 1))
+    return PieceText(path=f"{kind}.md", kind=kind, format="md", lines=lines, sections=sections)
 
 
 def _ids(paths: list[Path]) -> list[str]:
@@ -147,7 +190,7 @@ def test_evidence_patterns_compile(path: Path) -> None:
     patterns = [p for g in clause.evidence.any for p in g.all] + clause.evidence.negative
     for pattern in patterns:
         re.compile(pattern)
-        literal = re.sub(r"\\[A-Za-z]", "", pattern)  # drop escapes (\\b, \\d, \\s)
+        literal = re.sub(r"\\[A-Za-z]", "", pattern)  # without escapes (\b, \d, \s)
         assert literal == _fold(literal), f"{clause.id} : motif non replié « {pattern} »"
 
 
@@ -213,93 +256,417 @@ Article 10 — Insertion professionnelle : sans objet.
 
 EXAMPLES = [
     # ENV-CRIT-01
-    ("ENV-CRIT-01", "rc", True, """
+    (
+        "ENV-CRIT-01",
+        "rc",
+        True,
+        """
 Critère n° 3 : Performance environnementale de l'offre — 15 %
-Ce critère est apprécié au vu du cadre de réponse environnemental."""),
+Ce critère est apprécié au vu du cadre de réponse environnemental.""",
+    ),
     ("ENV-CRIT-01", "rc", True, "Critère environnementale 10%"),
-    ("ENV-CRIT-01", "rc", False, """
+    (
+        "ENV-CRIT-01",
+        "rc",
+        False,
+        """
 Les offres sont jugées selon les critères suivants : prix (60 %), valeur technique (40 %).
-Le candidat présente sa politique environnementale dans son mémoire."""),
-    ("ENV-CRIT-01", "cctp", False, """
+Le candidat présente sa politique environnementale dans son mémoire.""",
+    ),
+    (
+        "ENV-CRIT-01",
+        "cctp",
+        False,
+        """
 La loi Climat et Résilience imposera, d'ici le 22 août 2026, l'utilisation d'au
-moins un critère d'attribution relatif aux caractéristiques environnementales (10 %)."""),
+moins un critère d'attribution relatif aux caractéristiques environnementales (10 %).""",
+    ),
     ("ENV-CRIT-01", "ccap", False, "Critère : performance environnementale de l'offre — 15 %"),
     # ENV-COND-01
-    ("ENV-COND-01", "ccap", True, """
+    (
+        "ENV-COND-01",
+        "ccap",
+        True,
+        """
 Article 9 — Clauses environnementales
 Le titulaire limite les emballages au strict nécessaire et reprend sans frais ceux qu'il a livrés.
-Il remet chaque année un bilan environnemental des livraisons."""),
-    ("ENV-COND-01", "cctp", True, """
+Il remet chaque année un bilan environnemental des livraisons.""",
+    ),
+    (
+        "ENV-COND-01",
+        "cctp",
+        True,
+        """
 Le service demande au titulaire de fournir un rapport annuel de la politique
-environnementale numérique appliquée au marché."""),
+environnementale numérique appliquée au marché.""",
+    ),
     ("ENV-COND-01", "ccap", False, TOC_AND_SANS_OBJET),
     ("ENV-COND-01", "ccap", False, "Le présent marché ne comporte pas de clause environnementale."),
-    ("ENV-COND-01", "cctp", False, """
+    (
+        "ENV-COND-01",
+        "cctp",
+        False,
+        """
 La Loi Climat et Résilience imposera, d'ici le 22 août 2026,
-l'inclusion obligatoire de clauses environnementales dans les marchés publics."""),
+l'inclusion obligatoire de clauses environnementales dans les marchés publics.""",
+    ),
     # ENV-SPEC-01
-    ("ENV-SPEC-01", "cctp", True, """
+    (
+        "ENV-SPEC-01",
+        "cctp",
+        True,
+        """
 Les postes de travail sont conformes à la directive RoHS et bénéficient du label
-Energy Star ou d'un label équivalent."""),
-    ("ENV-SPEC-01", "cctp", True, "Les pièces plastiques de plus de 25 g sont marquées selon la norme ISO 11469."),
-    ("ENV-SPEC-01", "cctp", False, """
+Energy Star ou d'un label équivalent.""",
+    ),
+    (
+        "ENV-SPEC-01",
+        "cctp",
+        True,
+        "Les pièces plastiques de plus de 25 g sont marquées selon la norme ISO 11469.",
+    ),
+    (
+        "ENV-SPEC-01",
+        "cctp",
+        False,
+        """
 Le poste de travail dispose de 16 Go de mémoire vive et d'un écran de 14 pouces.
-Les matériels sont-ils éco-labellisés ? Si oui, lesquels ?"""),
+Les matériels sont-ils éco-labellisés ? Si oui, lesquels ?""",
+    ),
     # CIRC-REUSE-01
-    ("CIRC-REUSE-01", "bpu", True, "Ligne 4 — Ordinateur portable reconditionné, grade A, batterie > 80 %"),
-    ("CIRC-REUSE-01", "cctp", True, "Le taux de plastique recyclé post-consommation est indiqué pour chaque modèle."),
-    ("CIRC-REUSE-01", "cctp", False, """
+    (
+        "CIRC-REUSE-01",
+        "bpu",
+        True,
+        "Ligne 4 — Ordinateur portable reconditionné, grade A, batterie > 80 %",
+    ),
+    (
+        "CIRC-REUSE-01",
+        "cctp",
+        True,
+        "Le taux de plastique recyclé post-consommation est indiqué pour chaque modèle.",
+    ),
+    (
+        "CIRC-REUSE-01",
+        "cctp",
+        False,
+        """
 Le modèle interdit la réutilisation des mêmes identifiants SQL pour différentes tables.
-Au moins 20 % du volume annuel de la dépense doit concerner des biens issus du réemploi (loi AGEC, article 58)."""),
+Au moins 20 % du volume annuel de la dépense doit concerner des biens issus du réemploi (loi AGEC, article 58).""",
+    ),
     # DUR-INDEX-01
-    ("DUR-INDEX-01", "cctp", True, """
+    (
+        "DUR-INDEX-01",
+        "cctp",
+        True,
+        """
 Pour chaque smartphone proposé, le titulaire indique l'indice de réparabilité
-et joint la grille détaillée ; la note minimale exigée est de 6/10."""),
-    ("DUR-INDEX-01", "rc", True, "Sous-critère 2.1 : indice de réparabilité des modèles proposés (5 %)"),
-    ("DUR-INDEX-01", "cctp", False, """
+et joint la grille détaillée ; la note minimale exigée est de 6/10.""",
+    ),
+    (
+        "DUR-INDEX-01",
+        "rc",
+        True,
+        "Sous-critère 2.1 : indice de réparabilité des modèles proposés (5 %)",
+    ),
+    (
+        "DUR-INDEX-01",
+        "cctp",
+        False,
+        """
 Depuis 2022, les fabricants sont soumis à des obligations d'affichage environnemental
-et d'information du consommateur, dont l'indice de réparabilité."""),
+et d'information du consommateur, dont l'indice de réparabilité.""",
+    ),
     # ACC-RGAA-01
-    ("ACC-RGAA-01", "cctp", True, """
+    (
+        "ACC-RGAA-01",
+        "cctp",
+        True,
+        """
 Les interfaces livrées sont conformes au RGAA 4.1.2.
-La réception est conditionnée à un audit de conformité."""),
-    ("ACC-RGAA-01", "cctp", False, """
+La réception est conditionnée à un audit de conformité.""",
+    ),
+    (
+        "ACC-RGAA-01",
+        "cctp",
+        False,
+        """
 Le service doit rester accessible 24 h sur 24 et 7 jours sur 7.
-Pouvez-vous préciser la correspondance avec le RGAA ?"""),
+Pouvez-vous préciser la correspondance avec le RGAA ?""",
+    ),
     # SOC-INSERT-01
-    ("SOC-INSERT-01", "ccap", True, """
+    (
+        "SOC-INSERT-01",
+        "ccap",
+        True,
+        """
 4.5 Insertion professionnelle
-Le titulaire réalise 35 heures d'insertion par tranche de 100 000 € HT facturés."""),
-    ("SOC-INSERT-01", "ae", True, """
+Le titulaire réalise 35 heures d'insertion par tranche de 100 000 € HT facturés.""",
+    ),
+    (
+        "SOC-INSERT-01",
+        "ae",
+        True,
+        """
 Le titulaire s'engage à offrir des emplois à du personnel en insertion
-à hauteur de 35 heures d'insertion sociale par tranche de 100 000 € HT."""),
+à hauteur de 35 heures d'insertion sociale par tranche de 100 000 € HT.""",
+    ),
     ("SOC-INSERT-01", "ccap", False, TOC_AND_SANS_OBJET),
-    ("SOC-INSERT-01", "ccap", False, """
+    (
+        "SOC-INSERT-01",
+        "ccap",
+        False,
+        """
 4.5 Insertion professionnelle
-Sans objet."""),
-    ("SOC-INSERT-01", "rc", False, "Le titulaire réalise 35 heures d'insertion par tranche de 100 000 € HT."),
+Sans objet.""",
+    ),
+    (
+        "SOC-INSERT-01",
+        "ccap",
+        False,
+        """
+Article 10 — Insertion professionnelle
+Sans objet.
+Article 11 — Sous-traitance
+Le titulaire peut sous-traiter une partie des prestations.""",
+    ),
+    (
+        "SOC-INSERT-01",
+        "rc",
+        False,
+        "Le titulaire réalise 35 heures d'insertion par tranche de 100 000 € HT.",
+    ),
     # DATA-GDPR-01
-    ("DATA-GDPR-01", "ccap", True, """
+    (
+        "DATA-GDPR-01",
+        "ccap",
+        True,
+        """
 Le titulaire agit en qualité de sous-traitant au sens de l'article 28 du RGPD.
-Il ne traite les données à caractère personnel que sur instruction documentée de l'acheteur."""),
+Il ne traite les données à caractère personnel que sur instruction documentée de l'acheteur.""",
+    ),
     ("DATA-GDPR-01", "ccap", False, "Le RGPD s'applique."),
-    ("DATA-GDPR-01", "ccap", False, """
+    (
+        "DATA-GDPR-01",
+        "ccap",
+        False,
+        """
 Clause de réexamen : intégration de changements réglementaires.
-Par exemple l'intégration de changements relatifs au RGPD."""),
+Par exemple l'intégration de changements relatifs au RGPD.""",
+    ),
     # DATA-REV-01
-    ("DATA-REV-01", "ccap", True, """
+    (
+        "DATA-REV-01",
+        "ccap",
+        True,
+        """
 En fin de marché, le titulaire exécute le plan de réversibilité
-et restitue les données dans un format ouvert."""),
-    ("DATA-REV-01", "ccap", False, """
+et restitue les données dans un format ouvert.""",
+    ),
+    (
+        "DATA-REV-01",
+        "ccap",
+        False,
+        """
 Toute personne peut exercer ses droits d'accès, de rectification et de portabilité des données
-auprès du délégué à la protection des données."""),
+auprès du délégué à la protection des données.""",
+    ),
+    (
+        "ENV-COND-01",
+        "ccap",
+        False,
+        """
+Article 12 — Dispositions environnementales
+Sans objet.
+Article 13 — Pénalités
+Le titulaire encourt une pénalité de 100 € par jour de retard.""",
+    ),
     # EOL-WEEE-01
-    ("EOL-WEEE-01", "ccap", True, """
+    (
+        "EOL-WEEE-01",
+        "ccap",
+        True,
+        """
 Le titulaire reprend gratuitement les DEEE issus des matériels remplacés
-et justifie de l'adhésion des producteurs à un éco-organisme agréé."""),
-    ("EOL-WEEE-01", "ccap", False, """
+et justifie de l'adhésion des producteurs à un éco-organisme agréé.""",
+    ),
+    (
+        "EOL-WEEE-01",
+        "ccap",
+        False,
+        """
 Gestion des DEEE
-Les déchets de chantier sont évacués par le titulaire."""),
+Les déchets de chantier sont évacués par le titulaire.""",
+    ),
+    # other families
+    ("SOC-CRIT-01", "rc", True, "Critère n° 4 : performance sociale de l'offre (10 %)"),
+    (
+        "SOC-CRIT-01",
+        "rc",
+        False,
+        "Le candidat indique sa raison sociale et son SIRET.\nPrix : 60 %",
+    ),
+    (
+        "ECO-RGESN-01",
+        "cctp",
+        True,
+        "Le titulaire remet la déclaration d'écoconception établie selon le RGESN.",
+    ),
+    (
+        "ECO-RGESN-01",
+        "cctp",
+        False,
+        """
+# X.1 Écoconception des matériels
+Les pièces plastiques de plus de 25 g sont marquées.""",
+    ),
+    (
+        "HOST-ENV-01",
+        "cctp",
+        True,
+        "Le PUE annuel mesuré de chaque centre de données est inférieur à 1,5.",
+    ),
+    (
+        "HOST-ENV-01",
+        "cctp",
+        False,
+        "Publiez-vous vos PUE ? Pour chacun de vos centres de données ?",
+    ),
+    (
+        "DATA-SOV-01",
+        "cctp",
+        True,
+        "Les données sensibles sont hébergées sur une offre qualifiée SecNumCloud.",
+    ),
+    (
+        "DATA-SOV-01",
+        "ccap",
+        False,
+        "Le titulaire peut transférer des données vers un pays tiers dans le respect du RGPD.",
+    ),
+    ("COST-LCC-01", "rc", True, "Critère n° 1 : coût du cycle de vie calculé sur 5 ans (60 %)"),
+    (
+        "COST-LCC-01",
+        "rc",
+        False,
+        "Exemples de sites d'écolabels : [TCO](https://tcocertified.com/product-finder/).",
+    ),
+    (
+        "DUR-SPARES-01",
+        "cctp",
+        True,
+        "Le constructeur garantit la disponibilité des pièces détachées pendant 7 ans.",
+    ),
+    (
+        "DUR-SPARES-01",
+        "cctp",
+        False,
+        """
+Durée minimale de disponibilité des pièces détachées de 5 ans (article 19).
+Pendant combien d'années le constructeur fournit-il des pièces de rechange ?""",
+    ),
+    (
+        "PROG-01",
+        "ccap",
+        True,
+        "Clause de progrès : le titulaire informe l'acheteur de toute nouvelle labellisation.",
+    ),
+    ("PROG-01", "ccap", False, "Article 14 — Clause de progrès : sans objet."),
+    (
+        "SOC-SUPPLY-01",
+        "ccap",
+        True,
+        "Les équipements sont fabriqués dans le respect des conventions fondamentales de l'OIT.",
+    ),
+    (
+        "SOC-SUPPLY-01",
+        "ccap",
+        False,
+        "Tout transfert vers une organisation internationale respecte le chapitre V du RGPD.",
+    ),
+    (
+        "LABEL-01",
+        "cctp",
+        True,
+        "Les écrans bénéficient du label TCO Certified ou d'un label équivalent.",
+    ),
+    (
+        "LABEL-01",
+        "cctp",
+        False,
+        "Le suivi annuel des actions réalisées dans le cadre des labels et certifications numériques obtenues.",
+    ),
+    (
+        "ENERGY-01",
+        "cctp",
+        True,
+        "La puissance appelée en mode veille est indiquée pour chaque modèle.",
+    ),
+    (
+        "ENERGY-01",
+        "cctp",
+        False,
+        "Réduire la consommation énergétique engendrée par les services numériques.",
+    ),
+    (
+        "DUR-SWSUPPORT-01",
+        "cctp",
+        True,
+        "Le constructeur fournit les mises à jour de sécurité pendant 5 ans après la dernière livraison.",
+    ),
+    (
+        "DUR-SWSUPPORT-01",
+        "cctp",
+        False,
+        "Les prestations de maintenance corrective font uniquement l'objet d'une livraison de mise à jour.",
+    ),
+    ("ACC-PROD-01", "cctp", True, "Les terminaux sont conformes à la norme EN 301 549."),
+    (
+        "ACC-PROD-01",
+        "cctp",
+        False,
+        "Les mesures de la base tampon ne sont pas accessibles via les clients.",
+    ),
+    (
+        "EOL-ITAD-01",
+        "cctp",
+        True,
+        "Le titulaire remet un certificat d'effacement pour chaque numéro de série des matériels réformés.",
+    ),
+    (
+        "EOL-ITAD-01",
+        "cctp",
+        False,
+        "L'acheteur peut avoir recours aux acteurs de l'ESS et leur céder à titre gracieux les DEEE.",
+    ),
+    (
+        "OPEN-01",
+        "cctp",
+        True,
+        "Le titulaire utilise des formats ouverts pour toutes les données produites.",
+    ),
+    ("OPEN-01", "ccap", False, "Cette cession emporte cession et communication des codes source."),
+    (
+        "SOC-RESERVED-01",
+        "rc",
+        True,
+        "Le lot n° 2 est réservé aux entreprises adaptées et aux ESAT (article L2113-12).",
+    ),
+    (
+        "SOC-RESERVED-01",
+        "ccap",
+        False,
+        """
+Recours à la cotraitance avec une entreprise adaptée (EA) ou un ESAT.
+Le pouvoir adjudicateur se réserve le droit d'apporter des modifications.""",
+    ),
+    (
+        "SOC-YOUTH-01",
+        "ccap",
+        True,
+        "Le titulaire accueille un jeune en situation de décrochage scolaire pendant 150 heures.",
+    ),
+    ("SOC-YOUTH-01", "ccap", False, "Jeunes de moins de 26 ans en recherche d'emploi :"),
 ]
 
 
