@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from .clausier import Clausier
 from .document import PieceText
 from .errors import InputError
+from .evidence import TOC_RE as TOC_LIKE
 from .evidence import EvidenceHit, find_evidence
 from .model import (
     BuyerType,
@@ -328,12 +329,31 @@ def _flatten(criteres: Iterable[Critere]) -> list[Critere]:
 
 
 def _criteria_findings(
-    tender: Tender, clausier: Clausier, rc: PieceText | None, tender_file: str
+    tender: Tender,
+    clausier: Clausier,
+    rc: PieceText | None,
+    tender_file: str,
+    lines: dict[str, int] | None = None,
 ) -> list[Finding]:
     """Award-criteria rules (R2152-7 CCP as amended by décret 2022-767; L2152-7)."""
     law = clausier.law
     out: list[Finding] = []
-    loc_yaml = Location(file=tender_file, heading="criteres")
+    lines = lines or {}
+    loc_yaml = Location(file=tender_file, line=lines.get("criteres"), heading="criteres")
+
+    def loc_of(path: str) -> Location:
+        return Location(
+            file=tender_file, line=lines.get(path) or lines.get("criteres"), heading=path
+        )
+
+    paths: dict[int, str] = {}
+
+    def index(crits: list[Critere], prefix: str) -> None:
+        for i, c in enumerate(crits):
+            paths[id(c)] = f"{prefix}.{i}"
+            index(c.sousCriteres, f"{prefix}.{i}.sousCriteres")
+
+    index(tender.criteres, "criteres")
     gate = tender.dateLancement >= law.climat_gate.date and not tender.defense
     r2152 = [LegalReference(ref="Code de la commande publique, art. R2152-7", url=CCP)]
     l2152 = [LegalReference(ref="Code de la commande publique, art. L2152-7", url=CCP)]
@@ -373,7 +393,7 @@ def _criteria_findings(
                     Finding(
                         rule="ponderation-somme",
                         severity=Severity.error,
-                        location=loc_yaml,
+                        location=loc_of(paths[id(c)]),
                         message=(
                             f"Les sous-critères de « {c.nom} » totalisent {sub:g} % alors que le "
                             f"critère pèse {c.poids:g} %."
@@ -452,29 +472,43 @@ def _criteria_findings(
     return out
 
 
-def _norm_name(s: str) -> str:
+_GENERIC_WORDS = {
+    "critere",
+    "criteres",
+    "sous",
+    "note",
+    "valeur",
+    "performance",
+    "qualite",
+    "offre",
+}
+
+
+def _key_word(name: str) -> str | None:
+    """The most distinctive word of a criterion name (« environnemental », « prix »)."""
     from .normalize import fold
 
-    return " ".join(re.findall(r"[a-z0-9]{4,}", fold(s)))[:40]
+    words = [w for w in re.findall(r"[a-z]{4,}", fold(name)) if w not in _GENERIC_WORDS]
+    return max(words, key=len)[:9] if words else None
 
 
 def _rc_weight_coherence(tender: Tender, rc: PieceText) -> list[Finding]:
-    """Each top-level criterion of tender.yaml should appear in the RC with its weight."""
+    """Each top-level criterion of tender.yaml, where the RC states it on a short line
+    with its weight (« Prix 60 % », « Critère environnemental : 10 % »), must carry the
+    same weight. Lines that are not that confident are not judged."""
     out: list[Finding] = []
-    folded = [ln.folded for ln in rc.lines]
     for c in tender.criteres:
-        words = re.findall(r"[a-z]{5,}", _norm_name(c.nom))
-        if not words:
+        key = _key_word(c.nom)
+        if key is None:
             continue
-        key = words[0][:7]
-        for i, text in enumerate(folded):
-            if key not in text:
+        for i, line in enumerate(rc.lines):
+            text = line.folded
+            if key not in text or len(text) > 70 or TOC_LIKE.search(line.text):
                 continue
-            window = " ".join(folded[i : i + 3])
-            pcts = [float(p.replace(",", ".")) for p in _PERCENT.findall(window)]
-            if not pcts:
+            pcts = [float(p.replace(",", ".")) for p in _PERCENT.findall(text)]
+            if len(pcts) != 1:
                 continue
-            if all(abs(p - c.poids) > 0.01 for p in pcts):
+            if abs(pcts[0] - c.poids) > 0.01:
                 out.append(
                     Finding(
                         rule="ponderation-incoherente",
@@ -482,8 +516,9 @@ def _rc_weight_coherence(tender: Tender, rc: PieceText) -> list[Finding]:
                         location=_loc(rc, i),
                         message=(
                             f"Le critère « {c.nom} » pèse {c.poids:g} % dans tender.yaml mais le RC "
-                            f"indique {', '.join(f'{p:g} %' for p in pcts)} à cet endroit."
+                            f"indique {pcts[0]:g} % (« {line.text.strip()} »)."
                         ),
+                        fix="Alignez la pondération de tender.yaml sur celle du RC (ou l'inverse).",
                     )
                 )
             break
@@ -641,11 +676,12 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
                 "caractères (OCR) avant le contrôle.",
                 p.path,
             )
-    for w in tender.waivers:
+    for i, w in enumerate(tender.waivers):
         if clausier.get(w.clause) is None:
             raise InputError(
                 f"dérogation à une clause inconnue « {w.clause} » (voir « cahier clauses list »).",
                 tender_file,
+                dossier.line_of(f"waivers.{i}"),
             )
     kinds = {p.kind for p in pieces}
     library, findings = _scan_library_clauses(pieces, clausier)
@@ -660,7 +696,15 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
         if found is not None:
             status, evidence = found.status, found.locations
         elif cid in waivers:
-            status, evidence = FamilyStatus.waived, [Location(file=tender_file, heading="waivers")]
+            wi = next(i for i, w in enumerate(tender.waivers) if w.clause == cid)
+            status, evidence = (
+                FamilyStatus.waived,
+                [
+                    Location(
+                        file=tender_file, line=dossier.line_of(f"waivers.{wi}"), heading="waivers"
+                    )
+                ],
+            )
         elif hits:
             status, evidence = FamilyStatus.hand_written, [_loc(h.piece, h.index) for h in hits]
         elif applicable:
@@ -758,7 +802,7 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
                 )
             )
     rc = next((p for p in pieces if p.kind == "rc"), None)
-    findings.extend(_criteria_findings(tender, clausier, rc, tender_file))
+    findings.extend(_criteria_findings(tender, clausier, rc, tender_file, dossier.tender_lines))
     findings.extend(_coherence_findings(families, clausier, tender))
     findings.extend(_drafting_findings(pieces, tender))
     # A criterion-level error duplicates a missing ENV-CRIT-01 found in the RC text:

@@ -17,14 +17,14 @@ import os
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .document import Line, PieceText, Section
 from .errors import InputError
 from .model import Tender
 from .normalize import fold, join_hyphenated, normalize_text
-from .yamlio import validate_yaml
+from .yamlio import validate_yaml_with_lines
 
 __all__ = [
     "Dossier",
@@ -51,6 +51,11 @@ class Dossier:
     pieces: list[PieceText]
     commit: str | None = None  # full hex sha when read from a Git revision
     rev: str | None = None  # the revision as the user gave it
+    tender_lines: dict[str, int] = field(default_factory=dict)  # "criteres.0" -> line
+
+    def line_of(self, path: str) -> int | None:
+        """Line of a tender.yaml field path (``"criteres"``, ``"waivers.1"``), if known."""
+        return self.tender_lines.get(path)
 
 
 # --------------------------------------------------------------------------- kinds
@@ -541,7 +546,7 @@ def _read_from_disk(path: str | os.PathLike[str], max_bytes: int) -> Dossier:
         raw = tender_path.read_bytes()
     except OSError as exc:
         raise InputError(f"tender.yaml illisible ({exc.strerror}).", TENDER_FILE) from None
-    tender = validate_yaml(Tender, raw, TENDER_FILE)
+    tender, tender_lines = validate_yaml_with_lines(Tender, raw, TENDER_FILE)
     pieces: list[PieceText] = []
     for rel, resolved in _disk_files(root, root_res):
         _too_big(resolved.stat().st_size, max_bytes, rel)
@@ -556,7 +561,7 @@ def _read_from_disk(path: str | os.PathLike[str], max_bytes: int) -> Dossier:
             "(RC, CCAP, CCTP…).",
             PIECES_DIR + "/",
         )
-    return Dossier(display, tender, TENDER_FILE, pieces)
+    return Dossier(display, tender, TENDER_FILE, pieces, tender_lines=tender_lines)
 
 
 def _read_from_git(path: str | os.PathLike[str], rev: str, max_bytes: int) -> Dossier:
@@ -634,7 +639,9 @@ def _read_from_git(path: str | os.PathLike[str], rev: str, max_bytes: int) -> Do
             ) from None
         if tender_blob.type != "blob":
             raise InputError("tender.yaml doit être un fichier.", TENDER_FILE)
-        tender = validate_yaml(Tender, blob_bytes(TENDER_FILE, tender_blob), TENDER_FILE)
+        tender, tender_lines = validate_yaml_with_lines(
+            Tender, blob_bytes(TENDER_FILE, tender_blob), TENDER_FILE
+        )
         try:
             pieces_tree = tree / PIECES_DIR
         except KeyError:
@@ -663,7 +670,15 @@ def _read_from_git(path: str | os.PathLike[str], rev: str, max_bytes: int) -> Do
                 f"(commit {short}).",
                 PIECES_DIR + "/",
             )
-        return Dossier(display, tender, TENDER_FILE, pieces, commit=commit.hexsha, rev=rev)
+        return Dossier(
+            display,
+            tender,
+            TENDER_FILE,
+            pieces,
+            commit=commit.hexsha,
+            rev=rev,
+            tender_lines=tender_lines,
+        )
 
 
 def read_dossier(

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import InputError
 
-__all__ = ["french_error", "load_yaml", "validate_yaml"]
+__all__ = ["field_lines", "french_error", "load_yaml", "validate_yaml", "validate_yaml_with_lines"]
 
 try:  # the C loader is ~10x faster; both are safe loaders
     _Loader: type = yaml.CSafeLoader  # type: ignore[attr-defined]
@@ -140,6 +140,35 @@ def french_error(err: dict[str, Any]) -> str:
     return str(err.get("msg", "valeur invalide"))
 
 
+def field_lines(node: yaml.Node | None) -> dict[str, int]:
+    """Line (1-based) of every field path of a YAML tree: ``{"criteres.0.poids": 14, …}``."""
+    out: dict[str, int] = {}
+
+    def walk(n: yaml.Node, prefix: str) -> None:
+        if isinstance(n, yaml.MappingNode):
+            for key, value in n.value:
+                path = f"{prefix}.{key.value}" if prefix else str(key.value)
+                out[path] = key.start_mark.line + 1
+                walk(value, path)
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                path = f"{prefix}.{i}"
+                out[path] = item.start_mark.line + 1
+                walk(item, path)
+
+    if node is not None:
+        walk(node, "")
+    return out
+
+
+def validate_yaml_with_lines(
+    model: type[M], raw: bytes | str, file: str, **context: Any
+) -> tuple[M, dict[str, int]]:
+    """:func:`validate_yaml`, plus the line of each field path (see :func:`field_lines`)."""
+    data, node = load_yaml(raw, file)
+    return _validate(model, data, node, file, context), field_lines(node)
+
+
 def validate_yaml(model: type[M], raw: bytes | str, file: str, **context: Any) -> M:
     """Load ``raw`` as YAML and validate it as ``model``.
 
@@ -148,6 +177,10 @@ def validate_yaml(model: type[M], raw: bytes | str, file: str, **context: Any) -
             line, e.g. ``tender.yaml:7 : champ « montant » : un nombre est attendu``.
     """
     data, node = load_yaml(raw, file)
+    return _validate(model, data, node, file, context)
+
+
+def _validate(model: type[M], data: Any, node: yaml.Node | None, file: str, context: dict) -> M:
     if not isinstance(data, dict):
         raise InputError("le fichier doit contenir une table YAML (clé : valeur).", file, 1)
     try:
