@@ -188,3 +188,56 @@ def test_declared_piece_missing(dossier: Path):
         TENDER + 'pieces:\n  "Annexe 3.pdf": ccap\n', encoding="utf-8"
     )
     assert_input_error(run("check", str(dossier)), "tender.yaml", "Annexe 3.pdf")
+
+
+def test_pre_commit_passes_files_of_one_dossier(dossier: Path):
+    # pre-commit passes the touched files; each dossier is checked once.
+    proc = run(
+        "check", str(dossier / "tender.yaml"), str(dossier / "pieces" / "ccap.md"), "-f", "json"
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["tender"] == "2026-TEST-001"
+
+
+def test_pre_commit_hook_definition_runs_cahier_check():
+    import yaml
+
+    hooks = yaml.safe_load(
+        (Path(__file__).resolve().parents[1] / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+    )
+    hook = next(h for h in hooks if h["id"] == "cahier-check")
+    assert hook["entry"] == "cahier check" and hook["pass_filenames"] is True
+    import re
+
+    rx = re.compile(hook["files"])
+    assert rx.search("tenders/2026-X/pieces/ccap.md") and rx.search("tenders/2026-X/tender.yaml")
+    assert not rx.search("README.md")
+
+
+def test_rev_replays_the_same_answer_on_a_past_commit(dossier: Path):
+    repo = dossier.parent
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("-c", "user.name=Acheteuse", "-c", "user.email=a@example.fr", "add", "-A")
+    git("-c", "user.name=Acheteuse", "-c", "user.email=a@example.fr", "commit", "-qm", "v1")
+    git("tag", "v1")
+    before = json.loads(run("check", str(dossier), "-f", "json").stdout)
+    # Later work removes the environmental clause and is committed, plus uncommitted edits.
+    (dossier / "pieces" / "ccap.md").write_text(
+        CCAP.replace('{{ clause("ENV-COND-01") }}', ""), encoding="utf-8"
+    )
+    git("-c", "user.name=Acheteuse", "-c", "user.email=a@example.fr", "commit", "-qam", "v2")
+    (dossier / "tender.yaml").write_text("cassé: [", encoding="utf-8")
+    replay = run("check", str(dossier), "--rev", "v1", "-f", "json")
+    assert replay.returncode in (0, 1), replay.stderr
+    after = json.loads(replay.stdout)
+    assert after["commit"] and after["rev"] == "v1"
+    assert after["families"] == before["families"]
+    assert after["findings"] == before["findings"]
+    now = json.loads(run("check", str(dossier), "--rev", "HEAD", "-f", "json").stdout)
+    env = next(f for f in now["families"] if f["clause"] == "ENV-COND-01")
+    assert env["status"] == "missing"
