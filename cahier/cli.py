@@ -113,6 +113,8 @@ def check(
             if flow:
                 # The ephemeral server's telemetry locks SQLite (ARCHITECTURE.md, pitfalls).
                 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+                # On a loaded laptop the ephemeral server may need more than 20 s to start.
+                os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
                 from flows.check import check_tender
 
                 reports.append(

@@ -49,9 +49,8 @@ from .render import (
     FENCE_OPEN_RE,
     clause_block,
     fence_attrs,
+    matches_clause,
     parse_call_args,
-    squash,
-    template_pattern,
 )
 
 __all__ = ["RULES", "check_dossier", "is_applicable"]
@@ -184,6 +183,7 @@ def is_applicable(clause: Clause, tender: Tender, clausier: Clausier) -> tuple[b
         if not getattr(tender, fact):
             return False, {
                 "donneesPersonnelles": "pas de traitement de données personnelles déclaré",
+                "donneesSensibles": "pas de données sensibles déclarées",
                 "servicesNumeriques": "pas de service numérique livré déclaré",
             }[fact]
     return True, ""
@@ -277,7 +277,7 @@ def _scan_library_clauses(
                 version = int(attrs.get("version", "0"))
             except ValueError:
                 version = 0
-            same = template_pattern(clause).fullmatch(squash(body)) is not None
+            same = matches_clause(clause, body)
             status = FamilyStatus.present if same else FamilyStatus.edited
             add(cid, status, loc, version)
             if version and version < clause.version:
@@ -706,7 +706,12 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
                 ],
             )
         elif hits:
-            status, evidence = FamilyStatus.hand_written, [_loc(h.piece, h.index) for h in hits]
+            evidence = []
+            for h in hits:
+                loc = _loc(h.piece, h.index)
+                if loc not in evidence:
+                    evidence.append(loc)
+            status = FamilyStatus.hand_written
         elif applicable:
             status, evidence = FamilyStatus.missing, []
         else:

@@ -117,7 +117,9 @@ def siret_ok(siret: str) -> bool:
 
 
 _PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
-_LOOKS_MONEY = re.compile(r"[-+]?[0-9][0-9\s\u00a0\u202f.,]*(?:€|eur|euros)?\s*(?:ht|h\.t\.)?", re.I)
+_LOOKS_MONEY = re.compile(
+    r"[-+]?[0-9][0-9\s\u00a0\u202f.,]*(?:€|eur|euros)?\s*(?:ht|h\.t\.)?", re.I
+)
 
 
 def _money(v: Any) -> Any:
@@ -524,8 +526,7 @@ def _cross_check(ev: Evaluation, tender: Tender, ctx: _Ctx) -> None:
         if info is None:
             raise ctx.fail(
                 ("criteres", code),
-                f"critère inconnu : le RC (tender.yaml) numérote ses critères "
-                f"{', '.join(crit)}.",
+                f"critère inconnu : le RC (tender.yaml) numérote ses critères {', '.join(crit)}.",
             )
         if abs(m.poids - info.poids) > 1e-6:
             raise ctx.fail(
@@ -676,9 +677,7 @@ def _cross_check(ev: Evaluation, tender: Tender, ctx: _Ctx) -> None:
                 raise ctx.fail(("attribution", "titulaires", lot), f"lot {lot} inconnu.")
             for oid in ids:
                 if oid not in seen_ids:
-                    raise ctx.fail(
-                        ("attribution", "titulaires", lot), f"offre « {oid} » inconnue."
-                    )
+                    raise ctx.fail(("attribution", "titulaires", lot), f"offre « {oid} » inconnue.")
 
 
 def read_evaluation(
@@ -695,7 +694,9 @@ def read_evaluation(
     tpath = root / "tender.yaml"
     epath = root / evaluation_file
     if not tpath.is_file():
-        raise InputError("tender.yaml introuvable : ce n'est pas un dossier de consultation.", str(root))
+        raise InputError(
+            "tender.yaml introuvable : ce n'est pas un dossier de consultation.", str(root)
+        )
     if not epath.is_file():
         raise InputError(
             "fichier d'évaluation absent : créez evaluation/evaluation.yaml (offres, notes, "
@@ -836,9 +837,7 @@ def evaluate(ev: Evaluation, tender: Tender) -> EvaluationResult:
             laureat_sans = firsts[0] if len(firsts) == 1 else None
         # sensitivity 2: smallest weight transfer between two top-level criteria
         shifts = _weight_shifts(kept_rows, tops, laureat, crit) if laureat else []
-        ordered = sorted(
-            rows, key=lambda r: (r.rang is None, r.rang or 0, -(r.total or 0), r.id)
-        )
+        ordered = sorted(rows, key=lambda r: (r.rang is None, r.rang or 0, -(r.total or 0), r.id))
         results.append(
             LotResult(
                 lot=lot,

@@ -174,7 +174,8 @@ class Tender(_Model):
     ``montant`` is the estimated maximum value in € HT over the whole duration
     (R2121-1 CCP), compared with the EU thresholds in force on ``dateLancement``.
     Facts that make clauses applicable: ``donneesPersonnelles`` (the holder processes
-    personal data → RGPD art. 28), ``servicesNumeriques`` (web sites, applications,
+    personal data → RGPD art. 28), ``donneesSensibles`` (data of particular sensitivity
+    hosted in a commercial cloud → SecNumCloud, circulaire 6404/SG), ``servicesNumeriques`` (web sites, applications,
     intranets or software delivered → RGAA, loi 2005-102 art. 47), ``defense``
     (defence/security contracts are outside L2112-2 and L2152-7 as amended).
     """
@@ -196,6 +197,7 @@ class Tender(_Model):
     referents: dict[str, list[Person]] = Field(default_factory=dict)
     waivers: list[Waiver] = Field(default_factory=list)
     donneesPersonnelles: bool = False
+    donneesSensibles: bool = False
     servicesNumeriques: bool = False
     defense: bool = False
     pieces: dict[str, str] = Field(
@@ -244,8 +246,8 @@ class ClauseApplies(_Model):
     min_amount: float | Literal["eu_threshold"] | None = None
     from_date: dt.date | Literal["climat_gate"] | None = None
     until_date: dt.date | None = None
-    requires: list[Literal["donneesPersonnelles", "servicesNumeriques"]] = Field(
-        default_factory=list
+    requires: list[Literal["donneesPersonnelles", "donneesSensibles", "servicesNumeriques"]] = (
+        Field(default_factory=list)
     )
     exclude_defense: bool = True
 

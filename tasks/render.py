@@ -36,11 +36,13 @@ __all__ = [
     "FENCE_OPEN_RE",
     "ClauseCall",
     "clause_block",
+    "matches_clause",
     "parse_call_args",
     "render_clause",
     "sandbox",
     "squash",
     "template_pattern",
+    "template_patterns",
     "validate_params",
 ]
 
@@ -53,11 +55,11 @@ _ATTR_RE = re.compile(r'data-(?P<k>[\w-]+)\s*=\s*"(?P<v>[^"]*)"')
 def sandbox() -> SandboxedEnvironment:
     """A fresh sandboxed Jinja2 environment (StrictUndefined, no autoescape)."""
     return SandboxedEnvironment(
-        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+        finalize=format_value,
     )
-
-
-_ENV = sandbox()
 
 
 def squash(text: str) -> str:
@@ -158,24 +160,49 @@ _SENTINEL = "\x00P{}\x00"
 
 
 @lru_cache(maxsize=256)
-def _pattern(clause_id: str, version: int, text: str, names: tuple[str, ...]) -> re.Pattern[str]:
-    values = {n: _SENTINEL.format(i) for i, n in enumerate(names)}
-    env = sandbox()
-    env.finalize = lambda v: v
-    try:
-        rendered = env.from_string(text).render(**values)
-    except TemplateError:
-        # A template that filters or compares its parameters cannot take sentinels:
-        # fall back to an exact comparison with the default rendering.
-        return re.compile(re.escape(squash(text)))
-    parts = re.split(r"(\x00P\d+\x00)", squash(rendered))
-    rx = "".join(r"(.+?)" if re.fullmatch(r"\x00P\d+\x00", p) else re.escape(p) for p in parts)
-    return re.compile(rx, re.DOTALL)
+def _patterns(
+    clause_id: str, version: int, text: str, names: tuple[str, ...], bools: tuple[str, ...]
+) -> tuple[re.Pattern[str], ...]:
+    import itertools
+
+    out = []
+    # Boolean parameters switch passages on and off: one pattern per combination
+    # (clauses have at most a few); other parameters become wildcards.
+    for combo in itertools.product((False, True), repeat=len(bools)):
+        values: dict[str, Any] = {n: _SENTINEL.format(i) for i, n in enumerate(names)}
+        values.update(zip(bools, combo, strict=True))
+        env = sandbox()
+        env.finalize = lambda v: v
+        try:
+            rendered = env.from_string(text).render(**values)
+        except TemplateError:
+            # A template that filters or compares its parameters cannot take sentinels:
+            # fall back to an exact comparison with the template source.
+            return (re.compile(re.escape(squash(text))),)
+        parts = re.split(r"(\x00P\d+\x00)", squash(rendered))
+        rx = "".join(r"(.+?)" if re.fullmatch(r"\x00P\d+\x00", p) else re.escape(p) for p in parts)
+        out.append(re.compile(rx, re.DOTALL))
+    return tuple(out)
 
 
 def template_pattern(clause: Clause) -> re.Pattern[str]:
-    """A regex matching the squashed rendering of ``clause`` for any parameter values."""
-    return _pattern(clause.id, clause.version, clause.text, tuple(clause.parameters))
+    """A regex matching the squashed rendering of ``clause`` for any parameter values
+    (boolean parameters excepted: see :func:`matches_clause`)."""
+    return template_patterns(clause)[0]
+
+
+def template_patterns(clause: Clause) -> tuple[re.Pattern[str], ...]:
+    """Regexes matching the squashed rendering of ``clause``, one per combination of its
+    boolean parameters, other parameters being wildcards."""
+    bools = tuple(n for n, p in clause.parameters.items() if p.type == "bool")
+    names = tuple(n for n in clause.parameters if n not in bools)
+    return _patterns(clause.id, clause.version, clause.text, names, bools)
+
+
+def matches_clause(clause: Clause, text: str) -> bool:
+    """Whether ``text`` is the library's rendering of ``clause`` (any parameter values)."""
+    body = squash(text)
+    return any(p.fullmatch(body) for p in template_patterns(clause))
 
 
 class ClauseCall:
@@ -187,6 +214,33 @@ class ClauseCall:
         self.clause_id = clause_id
         self.params = params
         self.line = line
+
+
+_BARE = {"true": True, "false": False, "True": True, "False": False, "vrai": True, "faux": False}
+
+
+def _literal(node: ast.expr) -> Any:
+    """A literal value; bare ``true``/``false`` (Jinja2 and YAML spelling) are booleans."""
+    if isinstance(node, ast.Name) and node.id in _BARE:
+        return _BARE[node.id]
+    return ast.literal_eval(node)
+
+
+def format_value(value: Any) -> Any:
+    """French rendering of numbers in clause texts: « 1,5 », « 7 » (not « 7.0 »), « 10 000 »."""
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, float):
+        if value.is_integer():
+            value = int(value)
+        else:
+            return f"{value:,}".replace(",", "\u202f").replace(".", ",")
+    if isinstance(value, int):
+        return f"{value:,}".replace(",", "\u202f") if abs(value) >= 10000 else str(value)
+    return value
+
+
+_ENV = sandbox()
 
 
 def parse_call_args(args: str, where: str, line: int) -> tuple[str, dict[str, Any]]:
@@ -202,7 +256,7 @@ def parse_call_args(args: str, where: str, line: int) -> tuple[str, dict[str, An
         node = ast.parse(f"f({args})", mode="eval").body
         assert isinstance(node, ast.Call) and len(node.args) == 1
         clause_id = ast.literal_eval(node.args[0])
-        params = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords if kw.arg}
+        params = {kw.arg: _literal(kw.value) for kw in node.keywords if kw.arg}
         if not isinstance(clause_id, str) or len(params) != len(node.keywords):
             raise ValueError
     except (SyntaxError, ValueError, AssertionError, TypeError):

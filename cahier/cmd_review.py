@@ -1,0 +1,222 @@
+"""``cahier review``: plan, status, approve and request-changes (referent reviews).
+
+``approve`` / ``request-changes`` write the Git record (tasks/review.py) and, when a
+Prefect server is configured (``PREFECT_API_URL``), resume the run waiting for that
+tender and role. Without a server the command works the same and skips the resume
+(no ephemeral server is started for it). Exit codes: 0 done (status: every item
+approved), 1 status with items not approved, 2 unusable input or refusal.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cahier.cli import _fail, app
+from tasks.errors import InputError
+
+review_app = typer.Typer(help="Revues des référents (accessibilité, environnement, données…).")
+app.add_typer(review_app, name="review")
+
+_STATE_FR = {
+    "approved": "approuvé",
+    "lapsed": "caduc",
+    "pending": "en attente",
+    "changes-requested": "modifications demandées",
+}
+
+
+def resolve_tender(arg: str) -> Path:
+    """The dossier of ``arg``: a folder holding tender.yaml, or a tender id under tenders/.
+
+    Raises:
+        InputError: no such dossier (French message).
+    """
+    p = Path(arg)
+    if (p / "tender.yaml").is_file():
+        return p
+    bases = [Path.cwd()]
+    try:
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        if top:
+            bases.append(Path(top))
+    except OSError:
+        pass
+    for base in bases:
+        candidate = base / "tenders" / arg
+        if (candidate / "tender.yaml").is_file():
+            return candidate
+    raise InputError(
+        f"consultation « {arg} » introuvable : indiquez le dossier de la consultation "
+        "(qui contient tender.yaml) ou son identifiant sous tenders/.",
+        arg,
+    )
+
+
+@review_app.command("plan")
+def plan_cmd(
+    tender: Annotated[str, typer.Argument(help="Dossier de la consultation ou identifiant.")],
+    rev: Annotated[str | None, typer.Option("--rev", help="Révision Git.")] = None,
+) -> None:
+    """Lister les éléments à faire revoir, par référent."""
+    from tasks.review import ROLE_LABELS, plan_for
+
+    try:
+        plan = plan_for(resolve_tender(tender), rev=rev)
+    except InputError as exc:
+        _fail(exc)
+        return
+    if not plan.items:
+        typer.echo(f"Consultation {plan.tender} : aucun élément à faire revoir.")
+        return
+    typer.echo(f"Consultation {plan.tender} — clausier {plan.clausier_version}")
+    for role in plan.roles():
+        people = plan.referents.get(role) or []
+        who = ", ".join(f"{p.nom} <{p.email}>" for p in people) or "AUCUN RÉFÉRENT DÉCLARÉ"
+        typer.echo(f"\n{ROLE_LABELS[role].capitalize()} ({role}) — {who}")
+        for item in plan.for_role(role):
+            typer.echo(f"  - {item.label()}  [{item.id}, empreinte {item.digest[:12]}]")
+
+
+@review_app.command("status")
+def status_cmd(
+    tender: Annotated[str, typer.Argument(help="Dossier de la consultation ou identifiant.")],
+    rev: Annotated[str | None, typer.Option("--rev", help="Révision Git.")] = None,
+    diff: Annotated[
+        bool, typer.Option("--diff/--no-diff", help="Montrer le diff des approbations caduques.")
+    ] = True,
+) -> None:
+    """État de chaque élément : approuvé, caduc (diff), en attente, modifications demandées."""
+    from tasks.review import review_status
+
+    try:
+        entries = review_status(resolve_tender(tender), rev=rev)
+    except InputError as exc:
+        _fail(exc)
+        return
+    if not entries:
+        typer.echo("Aucun élément à faire revoir.")
+        return
+    for e in entries:
+        typer.echo(f"[{_STATE_FR[e.status]}] {e.message()}")
+        if diff and e.status == "lapsed" and e.diff:
+            typer.echo("    " + e.diff.replace("\n", "\n    ").rstrip())
+    raise typer.Exit(0 if all(e.status == "approved" for e in entries) else 1)
+
+
+def _git_email() -> str | None:
+    out = subprocess.run(
+        ["git", "config", "user.email"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return out or None
+
+
+def _decide(
+    decision: str,
+    tender: str,
+    role: str,
+    comment: str,
+    reviewer_email: str | None,
+    items: list[str] | None,
+) -> None:
+    from tasks.review import check_role, record_review
+
+    try:
+        check_role(role)
+        dossier = resolve_tender(tender)
+        email = reviewer_email or _git_email()
+        if not email:
+            raise InputError(
+                "référent inconnu : indiquez --reviewer-email ou configurez git config user.email."
+            )
+        run_id = _waiting_run(dossier, role)
+        result = record_review(
+            dossier, role, decision, email, comment, items=items or None, flow_run=run_id
+        )
+    except InputError as exc:
+        _fail(exc)
+        return
+    rec = result.record
+    typer.echo(
+        f"Revue enregistrée : {result.path} (commit {result.commit[:10]}, auteur "
+        f"{rec.reviewer.nom} <{rec.reviewer.email}>), {len(rec.items)} élément(s)."
+    )
+    if run_id:
+        from flows.review import resume_waiting_run
+
+        try:
+            resume_waiting_run(
+                run_id,
+                {
+                    "decision": rec.decision,
+                    "comment": rec.comment,
+                    "nom": rec.reviewer.nom,
+                    "email": rec.reviewer.email,
+                },
+            )
+            typer.echo(f"Run Prefect {run_id} repris.")
+        except InputError as exc:
+            typer.echo(f"cahier : {exc.render()}", err=True)
+        except Exception as exc:  # server gone between find and resume: record is kept
+            typer.echo(f"cahier : reprise du run Prefect {run_id} impossible ({exc}).", err=True)
+
+
+def _waiting_run(dossier: Path, role: str) -> str | None:
+    """Id of the newest Prefect run waiting for this tender and role, when a server is set.
+
+    Quietly None without ``PREFECT_API_URL`` or when the server cannot be reached.
+    """
+    if not os.environ.get("PREFECT_API_URL"):
+        return None
+    try:
+        import asyncio
+
+        from flows.review import _tender_id, find_waiting_runs
+
+        runs = asyncio.run(find_waiting_runs(_tender_id(str(dossier)), role))
+    except Exception:  # no server reachable: the Git record is enough
+        return None
+    return str(runs[0].id) if runs else None
+
+
+_ROLE = typer.Option(
+    "--role", help="Rôle : environnement, accessibilite, donnees, juridique, social."
+)
+
+
+@review_app.command("approve")
+def approve_cmd(
+    tender: Annotated[str, typer.Argument(help="Dossier de la consultation ou identifiant.")],
+    role: Annotated[str, _ROLE],
+    comment: Annotated[str, typer.Option("--comment", help="Commentaire.")] = "",
+    reviewer_email: Annotated[
+        str | None, typer.Option("--reviewer-email", help="Défaut : git config user.email.")
+    ] = None,
+    item: Annotated[
+        list[str] | None, typer.Option("--item", help="Élément(s) revu(s) ; défaut : tous.")
+    ] = None,
+) -> None:
+    """Approuver les éléments d'un rôle (enregistré dans Git au nom du référent)."""
+    _decide("approve", tender, role, comment, reviewer_email, item)
+
+
+@review_app.command("request-changes")
+def request_changes_cmd(
+    tender: Annotated[str, typer.Argument(help="Dossier de la consultation ou identifiant.")],
+    role: Annotated[str, _ROLE],
+    comment: Annotated[str, typer.Option("--comment", help="Modifications demandées.")] = "",
+    reviewer_email: Annotated[
+        str | None, typer.Option("--reviewer-email", help="Défaut : git config user.email.")
+    ] = None,
+    item: Annotated[
+        list[str] | None, typer.Option("--item", help="Élément(s) revu(s) ; défaut : tous.")
+    ] = None,
+) -> None:
+    """Demander des modifications (commentaire obligatoire), enregistré dans Git."""
+    _decide("request-changes", tender, role, comment, reviewer_email, item)

@@ -1,0 +1,563 @@
+"""Tamper-evident archives of the evaluation, committed and tagged in Git.
+
+``create_archive(dossier)`` freezes the evaluation of a tender in
+``tenders/<id>/archive/<n>/``::
+
+    evaluation.json         ranking, points, sensitivity (tasks.evaluation.EvaluationResult)
+    evaluation.csv          one row per offer
+    check-report.json       the check of the dossier at the archived commit
+    decp.json               DECP v2 record (when the evaluation has an « attribution » block)
+    reviews.json            SHA-256 of every review record (reviews/*.yaml) and the review gate
+    assembly-manifest.json  copy of the assembly manifest (out/<id>/manifest.json), if any
+    manifest.json           SHA-256 of each file above, of the inputs, and of the previous
+                            archive's manifest.json (hash chain)
+
+It is committed on the current branch and tagged ``cahier/<tender-id>/archive-<n>``
+(annotated tag whose message repeats the commit and the manifest's SHA-256). An archive
+is never edited: a correction is archive ``n + 1``, whose manifest points to ``n``.
+
+Everything is computed from the **committed** dossier (HEAD): uncommitted changes in
+the dossier are refused, so that the archive describes a state anyone can replay.
+
+Crash safety (a kill at any moment leaves no archive or a complete one):
+
+1. files are computed in memory, written as Git blobs (unreferenced objects are
+   harmless and collected by ``git gc``);
+2. the tree is built in a **temporary index** (``GIT_INDEX_FILE`` = HEAD's tree + the
+   archive files), the commit with ``git commit-tree`` and the tag object with the
+   object database: no ref moves, the user's index and working tree are untouched;
+3. the branch and the tag are updated in **one** ``git update-ref --stdin`` transaction
+   (compare-and-swap on the branch: if someone committed meanwhile, nothing changes);
+   this is the commit point;
+4. the folder is written under ``.git/cahier-tmp/`` and renamed into the working tree
+   in one ``rename`` (it appears complete, only after the commit point); then the new
+   paths, and only them, are added to the user's index (``git update-index --cacheinfo``).
+
+A kill between 3 and 4 leaves the archive committed and tagged but not yet in the
+working tree: :func:`recover` (run first by ``cahier archive`` and ``cahier audit``)
+rolls it forward. :func:`recover` never moves a ref.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+__all__ = [
+    "ARCHIVE_DIR",
+    "MANIFEST",
+    "TRAILER",
+    "ArchiveInfo",
+    "archive_numbers",
+    "create_archive",
+    "open_repo",
+    "recover",
+    "sha256",
+    "tag_name",
+]
+
+ARCHIVE_DIR = "archive"
+MANIFEST = "manifest.json"
+TRAILER = "Cahier-Archive"
+FORMAT = "cahier-archive/1"
+_TMP = "cahier-tmp"
+
+
+def sha256(data: bytes) -> str:
+    """Hex SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def tag_name(tender_id: str, n: int) -> str:
+    """``cahier/2026-CD33-PC-001/archive-3``."""
+    return f"cahier/{tender_id}/archive-{n}"
+
+
+@dataclass
+class ArchiveInfo:
+    """An archive as created: number, folder (repository-relative), commit, tag, manifest hash."""
+
+    numero: int
+    path: str
+    commit: str
+    tag: str
+    manifest_sha256: str
+    files: dict[str, str]
+
+
+# --------------------------------------------------------------------------- git helpers
+
+
+def open_repo(dossier: str | os.PathLike[str]) -> tuple[Any, Path, str]:
+    """``(repo, top, rel)``: the Git repository holding ``dossier`` and its relative path.
+
+    Raises:
+        InputError: not a Git repository, bare repository, dossier outside the repository.
+    """
+    import git
+
+    path = Path(dossier)
+    if not path.is_dir():
+        raise InputError("dossier introuvable.", str(dossier))
+    try:
+        repo = git.Repo(path, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise InputError(
+            "ce dossier n'est pas dans un dépôt Git : l'archive est une validation (commit) "
+            "étiquetée ; initialisez le dépôt (git init) ou placez le dossier dans un dépôt.",
+            str(dossier),
+        ) from None
+    if repo.working_tree_dir is None:
+        raise InputError("dépôt Git sans copie de travail (dépôt « bare »).", str(dossier))
+    top = Path(repo.working_tree_dir).resolve()
+    try:
+        rel = path.resolve().relative_to(top).as_posix()
+    except ValueError:
+        raise InputError(f"le dossier est en dehors du dépôt Git {top}.", str(dossier)) from None
+    return repo, top, "" if rel == "." else rel
+
+
+def _join(*parts: str) -> str:
+    return "/".join(p.strip("/") for p in parts if p and p != ".")
+
+
+def _tree_entry(commit: Any, path: str) -> Any:
+    try:
+        return commit.tree / path if path else commit.tree
+    except KeyError:
+        return None
+
+
+def archive_numbers(tree: Any) -> list[int]:
+    """Archive numbers (numeric folder names) found in a Git tree of ``archive/``."""
+    if tree is None or tree.type != "tree":
+        return []
+    return sorted(int(t.name) for t in tree.trees if re.fullmatch(r"[1-9][0-9]*", t.name))
+
+
+def _tagged_numbers(repo: Any, tender_id: str) -> dict[int, Any]:
+    prefix = f"cahier/{tender_id}/archive-"
+    out: dict[int, Any] = {}
+    for t in repo.tags:
+        if t.name.startswith(prefix) and t.name[len(prefix) :].isdigit():
+            out[int(t.name[len(prefix) :])] = t
+    return out
+
+
+def _store(repo: Any, kind: bytes, data: bytes) -> str:
+    from gitdb import IStream
+
+    sha = repo.odb.store(IStream(kind, len(data), io.BytesIO(data))).hexsha
+    return sha.decode("ascii") if isinstance(sha, bytes) else sha
+
+
+def _tmp_root(repo: Any) -> Path:
+    root = Path(repo.git_dir) / _TMP
+    root.mkdir(exist_ok=True)
+    return root
+
+
+def _git_stdin(repo: Any, args: list[str], data: bytes) -> str:
+    import git
+
+    with tempfile.TemporaryFile(dir=_tmp_root(repo)) as fh:
+        fh.write(data)
+        fh.seek(0)
+        try:
+            return repo.git.execute(["git", *args], istream=fh)
+        except git.GitCommandError as exc:
+            raise InputError(
+                f"opération Git refusée ({' '.join(args[:2])}) : {str(exc.stderr).strip()}"
+            ) from None
+
+
+def _materialize(repo: Any, target: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` into ``target`` (absent) through one rename from ``.git/cahier-tmp``."""
+    staging = _tmp_root(repo) / f"archive-{uuid.uuid4().hex}"
+    staging.mkdir()
+    try:
+        for name, data in files.items():
+            with open(staging / name, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _index_paths(repo: Any) -> set[str]:
+    out = repo.git.ls_files("-z", "--cached").split("\0")
+    return {p for p in out if p}
+
+
+def _add_to_user_index(repo: Any, entries: dict[str, str]) -> None:
+    """Add (path → blob) entries absent from the user's index; nothing else changes."""
+    if not entries:
+        return
+    args = []
+    for path, blob in entries.items():
+        args += ["--cacheinfo", f"100644,{blob},{path}"]
+    repo.git.update_index("--add", *args)
+
+
+# --------------------------------------------------------------------------- recovery
+
+
+def recover(dossier: str | os.PathLike[str]) -> list[str]:
+    """Roll forward an archive committed and tagged but not yet written to the working tree.
+
+    Only the archive added by the HEAD commit itself (message trailer ``Cahier-Archive:``)
+    is considered: its folder is written if absent, its paths are added to the user's
+    index if absent. Leftover staging folders under ``.git/cahier-tmp`` are removed.
+    Refs are never moved. Returns French descriptions of what was done.
+    """
+    repo, top, rel = open_repo(dossier)
+    done: list[str] = []
+    with repo:
+        tmp = Path(repo.git_dir) / _TMP
+        if tmp.is_dir():
+            for leftover in tmp.iterdir():
+                if leftover.is_dir():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
+        try:
+            head = repo.head.commit
+        except ValueError:
+            return done
+        m = re.search(rf"^{TRAILER}: (\S+)/(\d+)$", head.message, re.M)
+        if not m:
+            return done
+        folder = _join(rel, ARCHIVE_DIR, m.group(2))
+        tree = _tree_entry(head, folder)
+        if tree is None or tree.type != "tree":
+            return done
+        parent_tree = _tree_entry(head.parents[0], folder) if head.parents else None
+        if parent_tree is not None:
+            return done  # HEAD did not add this folder
+        blobs = {b.name: b for b in tree.blobs}
+        target = top / folder
+        if not target.exists():
+            _materialize(repo, target, {n: b.data_stream.read() for n, b in blobs.items()})
+            done.append(f"archive {folder} écrite dans la copie de travail (reprise après arrêt).")
+        present = _index_paths(repo)
+        missing = {_join(folder, n): b.hexsha for n, b in blobs.items()}
+        missing = {p: s for p, s in missing.items() if p not in present}
+        if missing:
+            _add_to_user_index(repo, missing)
+            done.append(f"archive {folder} ajoutée à l'index (reprise après arrêt).")
+    return done
+
+
+# --------------------------------------------------------------------------- creation
+
+
+def _dirty(repo: Any, rel: str) -> str | None:
+    out = repo.git.status("--porcelain", "-z", "--untracked-files=all", "--", rel or ".")
+    for entry in out.split("\0"):
+        if len(entry) > 3:
+            return entry[3:]
+    return None
+
+
+def _find_assembly(top: Path, tender_id: str, given: str | os.PathLike[str] | None) -> Path | None:
+    if given is not None:
+        p = Path(given)
+        if not p.is_file():
+            raise InputError("manifeste d'assemblage introuvable.", str(given))
+        return p
+    for base in (top, Path.cwd()):
+        p = base / "out" / tender_id / "manifest.json"
+        if p.is_file():
+            return p
+    return None
+
+
+def _json(data: Any) -> bytes:
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def create_archive(
+    dossier: str | os.PathLike[str],
+    *,
+    assembly_manifest: str | os.PathLike[str] | None = None,
+    clausier_path: str | os.PathLike[str] | None = None,
+    draft: bool = False,
+    on_step: Callable[[str], None] | None = None,
+) -> ArchiveInfo:
+    """Archive the committed evaluation of ``dossier``: commit + annotated tag.
+
+    Args:
+        dossier: the dossier folder (holding tender.yaml) inside a Git working tree,
+            on a branch.
+        assembly_manifest: the assembly manifest to include (default
+            ``out/<tender-id>/manifest.json`` when it exists).
+        clausier_path: another clause library (default: the shipped one).
+        draft: archive even when referent reviews are pending or lapsed (recorded in
+            reviews.json); otherwise they are refused.
+        on_step: called with the name of each step (tests inject crashes there):
+            ``computed``, ``blobs``, ``commit``, ``tag``, ``refs``, ``worktree``, ``index``.
+
+    Returns:
+        The archive created.
+
+    Raises:
+        InputError: not a repository or detached HEAD, uncommitted changes in the
+            dossier, invalid evaluation, reviews pending (without ``draft``), an
+            archive tagged but missing from the branch, the branch moved meanwhile.
+    """
+    from .checker import check_dossier
+    from .clausier import load_clausier
+    from .decp import build_decp
+    from .decp import to_json as decp_json
+    from .evaluation import EVALUATION_FILE, evaluate, parse_evaluation, to_csv
+    from .model import Tender
+    from .reader import read_dossier
+    from .report import to_json as report_json
+    from .yamlio import validate_yaml
+
+    step = on_step or (lambda _name: None)
+    recover(dossier)
+    repo, top, rel = open_repo(dossier)
+    with repo:
+        if repo.head.is_detached:
+            raise InputError(
+                "HEAD détaché : placez-vous sur une branche (git switch <branche>) pour archiver.",
+                str(dossier),
+            )
+        try:
+            head = repo.head.commit
+        except ValueError:
+            raise InputError(
+                "dépôt sans aucune validation : validez (git commit) le dossier avant "
+                "d'archiver.",
+                str(dossier),
+            ) from None
+        branch = repo.head.ref.path  # refs/heads/…
+        dirty = _dirty(repo, rel)
+        if dirty:
+            raise InputError(
+                f"modification non validée dans le dossier ({dirty}) : validez-la "
+                "(git commit) ou annulez-la avant d'archiver ; l'archive porte sur la dernière "
+                "version validée, que chacun peut rejouer.",
+                str(dossier),
+            )
+
+        def blob(path: str) -> bytes | None:
+            entry = _tree_entry(head, _join(rel, path))
+            if entry is None or entry.type != "blob":
+                return None
+            return entry.data_stream.read()
+
+        tender_raw = blob("tender.yaml")
+        if tender_raw is None:
+            raise InputError("tender.yaml absent de la dernière validation (HEAD).", str(dossier))
+        tender = validate_yaml(Tender, tender_raw, "tender.yaml")
+        ev_raw = blob(EVALUATION_FILE)
+        if ev_raw is None:
+            raise InputError(
+                "aucune évaluation validée : ajoutez evaluation/evaluation.yaml et validez-le "
+                "(git commit) avant d'archiver.",
+                _join(rel, EVALUATION_FILE),
+            )
+        ev = parse_evaluation(ev_raw, _join(rel, EVALUATION_FILE), tender)
+        result = evaluate(ev, tender)
+        lib = load_clausier(clausier_path)
+        report = check_dossier(read_dossier(dossier, rev=head.hexsha), lib)
+
+        gate: list[str] = []
+        try:
+            from .review import review_gate
+        except ImportError:  # pragma: no cover - review module absent
+            review_gate = None  # type: ignore[assignment]
+        if review_gate is not None:
+            gate = review_gate(dossier, rev=head.hexsha)
+            if gate and not draft:
+                raise InputError(
+                    f"{len(gate)} revue(s) de référent non obtenue(s) ou caduque(s), par exemple : "
+                    f"{gate[0]} Obtenez les approbations, ou archivez en brouillon (--brouillon).",
+                    str(dossier),
+                )
+
+        reviews_tree = _tree_entry(head, _join(rel, "reviews"))
+        reviews = []
+        if reviews_tree is not None and reviews_tree.type == "tree":
+            for b in sorted(reviews_tree.traverse(), key=lambda x: x.path):
+                if b.type == "blob" and b.name.endswith((".yaml", ".yml")):
+                    data = b.data_stream.read()
+                    reviews.append(
+                        {"file": b.path, "sha256": sha256(data), "git_blob": b.hexsha}
+                    )
+
+        tags = _tagged_numbers(repo, tender.id)
+        in_head = archive_numbers(_tree_entry(head, _join(rel, ARCHIVE_DIR)))
+        orphan = sorted(set(tags) - set(in_head))
+        if orphan:
+            raise InputError(
+                f"l'étiquette {tag_name(tender.id, orphan[0])} existe mais l'archive "
+                f"{orphan[0]} est absente de la branche : historique réécrit ou archive "
+                "supprimée ? Lancez « cahier audit --verify » avant toute nouvelle archive.",
+                str(dossier),
+            )
+        n = max(in_head + list(tags), default=0) + 1
+        folder = _join(rel, ARCHIVE_DIR, str(n))
+        if (top / folder).exists():
+            raise InputError(
+                f"le dossier {folder} existe déjà dans la copie de travail sans être validé : "
+                "supprimez-le (une archive n'est créée que par cahier archive).",
+                str(dossier),
+            )
+        previous = None
+        if n > 1:
+            prev_manifest = blob(_join(ARCHIVE_DIR, str(n - 1), MANIFEST))
+            if prev_manifest is None:
+                raise InputError(
+                    f"manifeste de l'archive {n - 1} absent : chaîne rompue, lancez "
+                    "« cahier audit --verify ».",
+                    _join(folder, MANIFEST),
+                )
+            prev_tag = tags.get(n - 1)
+            previous = {
+                "numero": n - 1,
+                "manifest_sha256": sha256(prev_manifest),
+                "tag": tag_name(tender.id, n - 1),
+                "commit": prev_tag.commit.hexsha if prev_tag is not None else None,
+            }
+
+        files: dict[str, bytes] = {
+            "evaluation.json": (result.model_dump_json(indent=2) + "\n").encode("utf-8"),
+            "evaluation.csv": to_csv(result).encode("utf-8"),
+            "check-report.json": report_json(report).encode("utf-8"),
+        }
+        if ev.attribution is not None:
+            doc = build_decp(tender, ev, result, report, lib, _join(rel, EVALUATION_FILE))
+            files["decp.json"] = decp_json(doc).encode("utf-8")
+        files["reviews.json"] = _json(
+            {"records": reviews, "gate": gate, "draft": bool(draft and gate)}
+        )
+        assembly = _find_assembly(top, tender.id, assembly_manifest)
+        if assembly is not None:
+            files["assembly-manifest.json"] = assembly.read_bytes()
+        reader = repo.config_reader()
+        who = f"{reader.get_value('user', 'name', '')} <{reader.get_value('user', 'email', '')}>"
+        manifest = {
+            "format": FORMAT,
+            "tender": tender.id,
+            "numero": n,
+            "dossier": rel,
+            "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+            "created_by": who,
+            "source_commit": head.hexsha,
+            "clausier_version": lib.version,
+            "inputs": {
+                "tender.yaml": sha256(tender_raw),
+                EVALUATION_FILE: sha256(ev_raw),
+            },
+            "files": {name: {"sha256": sha256(d), "bytes": len(d)} for name, d in files.items()},
+            "previous": previous,
+            "summary": [
+                {
+                    "lot": lot.lot,
+                    "laureat": lot.laureat,
+                    "laureatSansCriteresResponsables": lot.laureatSansResponsables,
+                }
+                for lot in result.lots
+            ],
+        }
+        files[MANIFEST] = _json(manifest)
+        manifest_sha = sha256(files[MANIFEST])
+        step("computed")
+
+        blobs = {name: _store(repo, b"blob", data) for name, data in files.items()}
+        step("blobs")
+
+        import git
+
+        idx = _tmp_root(repo) / f"index-{uuid.uuid4().hex}"
+        env = {"GIT_INDEX_FILE": str(idx)}
+        try:
+            repo.git.read_tree(head.hexsha, env=env)
+            args = []
+            for name, sha in blobs.items():
+                args += ["--cacheinfo", f"100644,{sha},{_join(folder, name)}"]
+            repo.git.update_index("--add", *args, env=env)
+            tree = repo.git.write_tree(env=env)
+        finally:
+            idx.unlink(missing_ok=True)
+        message = (
+            f"Archive n° {n} de l'évaluation du dossier {tender.id}\n\n"
+            "Archive figée par cahier : ses fichiers ne sont jamais modifiés ; une correction "
+            "est une nouvelle archive qui pointe vers celle-ci.\n"
+            f"Manifeste SHA-256 : {manifest_sha}\n"
+            f"Archive précédente : {previous['manifest_sha256'] if previous else 'aucune'}\n\n"
+            f"{TRAILER}: {tender.id}/{n}\n"
+        )
+        try:
+            commit = repo.git.commit_tree(tree, "-p", head.hexsha, "-m", message)
+        except git.GitCommandError as exc:
+            raise InputError(
+                "validation impossible : "
+                + str(exc.stderr).strip()
+                + " (configurez git user.name et user.email)."
+            ) from None
+        step("commit")
+
+        tname = tag_name(tender.id, n)
+        tagger = repo.git.var("GIT_COMMITTER_IDENT")
+        tag_body = (
+            f"object {commit}\ntype commit\ntag {tname}\ntagger {tagger}\n\n"
+            f"Archive n° {n} du dossier {tender.id}\n\n"
+            f"Commit: {commit}\n"
+            f"Manifeste-SHA256: {manifest_sha}\n"
+            f"Precedent-SHA256: {previous['manifest_sha256'] if previous else '-'}\n"
+        ).encode()
+        tag_obj = _store(repo, b"tag", tag_body)
+        step("tag")
+
+        _git_stdin(
+            repo,
+            ["update-ref", "--stdin"],
+            (
+                f"start\nupdate {branch} {commit} {head.hexsha}\n"
+                f"create refs/tags/{tname} {tag_obj}\nprepare\ncommit\n"
+            ).encode(),
+        )
+        step("refs")
+
+        _materialize(repo, top / folder, files)
+        step("worktree")
+
+        present = _index_paths(repo)
+        _add_to_user_index(
+            repo,
+            {
+                _join(folder, name): sha
+                for name, sha in blobs.items()
+                if _join(folder, name) not in present
+            },
+        )
+        step("index")
+        return ArchiveInfo(
+            numero=n,
+            path=folder,
+            commit=commit,
+            tag=tname,
+            manifest_sha256=manifest_sha,
+            files={name: sha256(d) for name, d in files.items()},
+        )

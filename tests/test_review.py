@@ -1,0 +1,325 @@
+"""Referent reviews on real Git repositories: plan, records, lapse, refusals, concurrency."""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tasks.errors import InputError
+from tasks.review import (
+    plan_for,
+    read_records,
+    record_review,
+    review_gate,
+    review_status,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+DRAFT = ROOT / "tenders" / "2026-DRAFT-003"
+WEB = ROOT / "tenders" / "2026-DINUM-WEB-002"
+ENV = "lucie.fabre@villenave-sur-dronne.example.fr"
+SOC = "romain.delpech@villenave-sur-dronne.example.fr"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def make_repo(tmp_path: Path, *examples: Path) -> Path:
+    """A Git repository holding copies of the example dossiers, one initial commit."""
+    for ex in examples:
+        if not (ex / "tender.yaml").is_file():
+            pytest.skip(f"dossier d'exemple {ex.name} absent")
+    repo = tmp_path / "depot"
+    for ex in examples:
+        shutil.copytree(ex, repo / "tenders" / ex.name, ignore=shutil.ignore_patterns("reviews"))
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Acheteuse")
+    git(repo, "config", "user.email", "acheteuse@example.fr")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "Dossier initial")
+    return repo
+
+
+def commit_all(repo: Path, msg: str) -> None:
+    git(repo, "commit", "-qam", msg)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.fixture
+def draft(tmp_path: Path) -> Path:
+    return make_repo(tmp_path, DRAFT) / "tenders" / "2026-DRAFT-003"
+
+
+def by_clause(entries) -> dict[str, str]:
+    return {e.item.clause: e.status for e in entries}
+
+
+# --------------------------------------------------------------------------- plan
+
+
+def test_plan_draft_selects_edited_handwritten_and_waiver(draft: Path):
+    plan = plan_for(draft)
+    got = {(i.clause, i.kind, i.role) for i in plan.items}
+    assert got == {
+        ("EOL-WEEE-01", "clause-modifiee", "environnement"),
+        ("SOC-INSERT-01", "clause-redigee-main", "social"),
+        ("DUR-SPARES-01", "derogation", "environnement"),
+    }
+    weee = next(i for i in plan.items if i.clause == "EOL-WEEE-01")
+    assert weee.id == "EOL-WEEE-01@pieces/ccap.md"
+    assert weee.location.file == "pieces/ccap.md" and weee.location.line
+    assert weee.clausier_version == plan.clausier_version and weee.clause_version == 1
+    assert "Reprise des équipements usagés" in weee.text  # its section, heading included
+    waiver = next(i for i in plan.items if i.kind == "derogation")
+    assert "Règlement (UE) 2023/1670".lower() in waiver.text.lower()
+    assert plan.referents["social"][0].email == SOC
+
+
+def test_plan_web_service_reviews_accessibility_hosting_and_data(tmp_path: Path):
+    d = make_repo(tmp_path, WEB) / "tenders" / "2026-DINUM-WEB-002"
+    plan = plan_for(d)
+    roles = {i.clause: i.role for i in plan.items}
+    assert roles["ACC-RGAA-01"] == "accessibilite"
+    assert roles["HOST-ENV-01"] == "environnement"
+    assert {c for c, r in roles.items() if r == "donnees"} >= {"DATA-GDPR-01", "DATA-SOV-01"}
+    # A library clause call is covered with its rendered text (parameters included).
+    rgaa = next(i for i in plan.items if i.clause == "ACC-RGAA-01")
+    assert 'clause("ACC-RGAA-01"' in rgaa.text and "RGAA" in rgaa.text.split("\n\n", 1)[1]
+    # An unchanged clause that is not sensitive is not reviewed.
+    assert "ENV-COND-01" not in roles
+
+
+def test_digest_changes_with_item_only(draft: Path):
+    before = {i.id: i.digest for i in plan_for(draft).items}
+    ccap = draft / "pieces" / "ccap.md"
+    text = ccap.read_text(encoding="utf-8")
+    ccap.write_text("<!-- note -->\n\n" + text, encoding="utf-8")  # every line shifts
+    assert {i.id: i.digest for i in plan_for(draft).items} == before
+    edit(ccap, "Reprise des équipements usagés", "Reprise des équipements usagés (DEEE)")
+    after = {i.id: i.digest for i in plan_for(draft).items}
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed == {"EOL-WEEE-01@pieces/ccap.md"}
+
+
+# --------------------------------------------------------------------------- records
+
+
+def test_approve_lapse_reapprove_and_gate(draft: Path):
+    repo = draft.parents[1]
+    assert len(review_gate(draft)) == 3
+    res = record_review(draft, "environnement", "approve", ENV, "Dérogation et reprise DEEE : OK")
+    assert res.file.is_file() and res.path.startswith("tenders/2026-DRAFT-003/reviews/")
+    assert res.path.endswith("-environnement.yaml")
+    log = git(repo, "log", "-1", "--format=%an|%ae|%s")
+    assert log.startswith(f"Lucie Fabre|{ENV}|Revue référent environnement")
+    assert git(repo, "status", "--porcelain") == ""
+    status = review_status(draft)
+    assert by_clause(status) == {
+        "DUR-SPARES-01": "approved",
+        "EOL-WEEE-01": "approved",
+        "SOC-INSERT-01": "pending",
+    }
+    approved = next(e for e in status if e.item.clause == "EOL-WEEE-01")
+    assert approved.reviewer.nom == "Lucie Fabre" and approved.time is not None
+
+    # A change elsewhere (another section of the same piece, tender.yaml) lapses nothing.
+    edit(draft / "pieces" / "ccap.md", "Article 1", "Article 1")  # no-op guard
+    ccap = draft / "pieces" / "ccap.md"
+    text = ccap.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    durée = next(i for i, ln in enumerate(lines) if "Durée" in ln)
+    lines.insert(durée + 1, "\nLe marché est conclu pour une durée de trente-six mois.")
+    ccap.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    edit(draft / "tender.yaml", "dureeMois: 36", "dureeMois: 48")
+    commit_all(repo, "Durée")
+    assert by_clause(review_status(draft))["EOL-WEEE-01"] == "approved"
+
+    # Editing the approved clause lapses only that approval, with a diff.
+    edit(ccap, "Le titulaire justifie", "Le titulaire démontre")
+    lapsed = {e.item.clause: e for e in review_status(draft)}  # working tree
+    assert lapsed["EOL-WEEE-01"].status == "lapsed"
+    assert lapsed["DUR-SPARES-01"].status == "approved"
+    diff = lapsed["EOL-WEEE-01"].diff
+    assert "-1. Le titulaire justifie" in diff and "+1. Le titulaire démontre" in diff
+    reasons = review_gate(draft)
+    assert any("caduque" in r and "EOL-WEEE-01" in r for r in reasons)
+    assert any("SOC-INSERT-01" in r and "en attente" in r for r in reasons)
+    commit_all(repo, "Reformulation DEEE")
+
+    record_review(draft, "environnement", "approve", ENV, "Nouvelle rédaction : OK")
+    record_review(draft, "social", "approve", SOC)
+    assert review_gate(draft) == []
+    assert {e.status for e in review_status(draft)} == {"approved"}
+    assert git(repo, "fsck", "--no-dangling", "--no-progress").strip() == ""
+
+
+def test_request_changes_then_pending_after_edit(draft: Path):
+    repo = draft.parents[1]
+    with pytest.raises(InputError, match="motivée"):
+        record_review(draft, "social", "request-changes", SOC, "")
+    record_review(draft, "social", "request-changes", SOC, "Reprendre la clause SOC-INSERT-01")
+    entries = {e.item.clause: e for e in review_status(draft)}
+    assert entries["SOC-INSERT-01"].status == "changes-requested"
+    assert any("modifications demandées" in r for r in review_gate(draft))
+    edit(draft / "pieces" / "ccap.md", "Clause sociale", "Clause sociale d'insertion")
+    commit_all(repo, "Clause sociale reprise")
+    assert by_clause(review_status(draft))["SOC-INSERT-01"] == "pending"
+
+
+def test_refusals_leave_repository_untouched(draft: Path):
+    repo = draft.parents[1]
+    head = git(repo, "rev-parse", "HEAD")
+    with pytest.raises(InputError, match="revue refusée.*n'est pas déclaré"):
+        record_review(draft, "environnement", "approve", SOC, "je valide")
+    with pytest.raises(InputError, match="rôle « dpo » inconnu"):
+        record_review(draft, "dpo", "approve", ENV)
+    with pytest.raises(InputError, match="aucun élément à revoir"):
+        record_review(
+            draft, "accessibilite", "approve", "yann.legoff@villenave-sur-dronne.example.fr"
+        )
+    with pytest.raises(InputError, match="consultation introuvable"):
+        record_review(draft.parent / "2026-NOPE-999", "social", "approve", SOC)
+    git(repo, "checkout", "-q", "--detach")
+    with pytest.raises(InputError, match="HEAD détachée"):
+        record_review(draft, "social", "approve", SOC)
+    git(repo, "checkout", "-q", "main")
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert not (draft / "reviews").exists()
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_user_work_untouched(draft: Path):
+    repo = draft.parents[1]
+    edit(draft / "pieces" / "rc.md", "Article", "ARTICLE")
+    git(repo, "add", "tenders/2026-DRAFT-003/pieces/rc.md")  # staged
+    edit(draft / "pieces" / "rc.md", "ARTICLE", "Art.")  # plus unstaged on top
+    edit(draft / "pieces" / "cctp.md", "Article", "Article ")  # unstaged
+    (draft / "notes.txt").write_text("brouillon\n", encoding="utf-8")  # untracked
+    snap = [
+        git(repo, "status", "--porcelain"),
+        git(repo, "diff", "--cached"),
+        git(repo, "diff"),
+    ]
+    res = record_review(draft, "social", "approve", SOC, "OK")
+    assert [
+        git(repo, "status", "--porcelain"),
+        git(repo, "diff", "--cached"),
+        git(repo, "diff"),
+    ] == snap
+    # The record is committed alone, and present in HEAD, index and working tree.
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == [res.path]
+    assert git(repo, "ls-files", "--", res.path).strip() == res.path
+    assert "ARTICLE" in git(repo, "show", ":tenders/2026-DRAFT-003/pieces/rc.md")
+    assert git(repo, "fsck", "--no-dangling", "--no-progress").strip() == ""
+
+
+def test_forged_or_uncommitted_record_does_not_count(draft: Path):
+    repo = draft.parents[1]
+    res = record_review(draft, "social", "approve", SOC, "OK")
+    forged = draft / "reviews" / "20990101T000000Z-environnement.yaml"
+    text = res.file.read_text(encoding="utf-8").replace("social", "environnement")
+    text = text.replace("Romain Delpech", "Lucie Fabre").replace(SOC, ENV)
+    forged.write_text(text, encoding="utf-8")
+    assert by_clause(review_status(draft))["DUR-SPARES-01"] == "pending"  # not committed
+    git(repo, "add", "-A")
+    commit_all(repo, "ajout d'une fausse revue")  # committed by the buyer, not by Lucie
+    assert [r.record.role for r in read_records(draft)] == ["social"]
+    assert by_clause(review_status(draft))["DUR-SPARES-01"] == "pending"
+
+
+def test_repository_wide_referents(draft: Path):
+    repo = draft.parents[1]
+    edit(draft / "tender.yaml", "  social:\n    - nom: Romain Delpech", "  x:\n    - nom: R")
+    text = (draft / "tender.yaml").read_text(encoding="utf-8")
+    (draft / "tender.yaml").write_text(
+        text.replace(
+            "  x:\n    - nom: R\n      email: romain.delpech@villenave-sur-dronne.example.fr\n", ""
+        ),
+        encoding="utf-8",
+    )
+    (repo / "referents.yaml").write_text(
+        "referents:\n  social:\n    - {nom: Inès Social, email: ines@example.fr}\n",
+        encoding="utf-8",
+    )
+    git(repo, "add", "-A")
+    commit_all(repo, "Référents communs")
+    with pytest.raises(InputError, match="n'est pas déclaré"):
+        record_review(draft, "social", "approve", SOC)
+    record_review(draft, "social", "approve", "ines@example.fr", "OK")
+    assert by_clause(review_status(draft))["SOC-INSERT-01"] == "approved"
+    (repo / "referents.yaml").write_text("referents:\n  dpo: []\n", encoding="utf-8")
+    with pytest.raises(InputError, match="referents.yaml.*dpo"):
+        plan_for(draft)
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+def _worker(args: tuple[str, int]) -> list[str]:
+    dossier, n = args
+    paths = []
+    for i in range(n):
+        role, email = ("social", SOC) if i % 2 else ("environnement", ENV)
+        paths.append(record_review(dossier, role, "approve", email, f"revue {i}").path)
+    return paths
+
+
+def test_twenty_concurrent_reviews_all_land(draft: Path):
+    repo = draft.parents[1]
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        results = pool.map(_worker, [(str(draft), 5)] * 4)
+    paths = [p for r in results for p in r]
+    assert len(set(paths)) == 20
+    tree = git(repo, "ls-tree", "--name-only", "HEAD", "tenders/2026-DRAFT-003/reviews/")
+    assert set(tree.split()) == set(paths)
+    assert len(git(repo, "log", "--format=%H", "--author=villenave").split()) == 20
+    assert git(repo, "status", "--porcelain") == ""
+    assert git(repo, "fsck", "--no-dangling", "--no-progress").strip() == ""
+    assert len(read_records(draft)) == 20
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_review_commands(draft: Path, monkeypatch: pytest.MonkeyPatch):
+    from cahier.cli import _load_command_modules, app
+
+    _load_command_modules()
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.chdir(draft.parents[1])
+    runner = CliRunner()
+    r = runner.invoke(app, ["review", "plan", "2026-DRAFT-003"])
+    assert r.exit_code == 0 and "EOL-WEEE-01" in r.output and "Lucie Fabre" in r.output
+    r = runner.invoke(
+        app,
+        ["review", "approve", "2026-DRAFT-003", "--role", "social", "--reviewer-email", ENV],
+    )
+    assert r.exit_code == 2 and "revue refusée" in r.output
+    r = runner.invoke(app, ["review", "approve", "2026-DRAFT-003", "--role", "dpo"])
+    assert r.exit_code == 2 and "inconnu" in r.output
+    r = runner.invoke(app, ["review", "status", "2026-ABSENT-000"])
+    assert r.exit_code == 2 and "introuvable" in r.output
+    r = runner.invoke(
+        app,
+        ["review", "approve", str(draft), "--role", "social", "--comment", "OK",
+         "--reviewer-email", SOC],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "Revue enregistrée" in r.output and "Romain Delpech" in r.output
+    r = runner.invoke(app, ["review", "status", "2026-DRAFT-003"])
+    assert r.exit_code == 1 and "[approuvé] SOC-INSERT-01" in r.output
+    assert "[en attente] EOL-WEEE-01" in r.output
