@@ -56,8 +56,8 @@ __all__ = [
     "await_review",
     "find_waiting_runs",
     "pending_markdown",
-    "reminder_automation",
     "remind_reviews",
+    "reminder_automation",
     "request_reviews",
     "resume_waiting_run",
     "review_key",
@@ -237,7 +237,9 @@ async def await_review(
         "comme référent pour ce rôle)."
     )
     timeout = int(timeout_days * 86400)
-    deployed = flow_run.deployment_id is not None
+    from prefect.runtime import deployment
+
+    deployed = deployment.id is not None
     for attempt in range(1, max_attempts + 1):
         done = _recorded_for_run(dossier, run_id)
         if done is not None:
@@ -398,9 +400,7 @@ def resume_waiting_run(run_id: str, review: dict[str, Any]) -> None:
         ) from None
 
 
-def reminder_automation(
-    reminder_days: float, block_document_id: str, tender_id: str | None = None
-):
+def reminder_automation(reminder_days: float, block_document_id: str, tender_id: str | None = None):
     """A Prefect automation: notify when a review run stays waiting ``reminder_days`` days.
 
     Proactive trigger: after a run of ``await-review`` enters Paused/Suspended, expect it

@@ -34,15 +34,14 @@ Crash safety (a kill at any moment leaves no archive or a complete one):
    paths, and only them, are added to the user's index (``git update-index --cacheinfo``).
 
 A kill between 3 and 4 leaves the archive committed and tagged but not yet in the
-working tree: :func:`recover` (run first by ``cahier archive`` and ``cahier audit``)
-rolls it forward. :func:`recover` never moves a ref.
+working tree: :func:`recover` (run first by every ``cahier archive``) rolls it forward;
+``cahier audit --verify`` reports it meanwhile. :func:`recover` never moves a ref.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 import os
 import re
@@ -157,13 +156,6 @@ def _tagged_numbers(repo: Any, tender_id: str) -> dict[int, Any]:
     return out
 
 
-def _store(repo: Any, kind: bytes, data: bytes) -> str:
-    from gitdb import IStream
-
-    sha = repo.odb.store(IStream(kind, len(data), io.BytesIO(data))).hexsha
-    return sha.decode("ascii") if isinstance(sha, bytes) else sha
-
-
 def _tmp_root(repo: Any) -> Path:
     root = Path(repo.git_dir) / _TMP
     root.mkdir(exist_ok=True)
@@ -184,8 +176,8 @@ def _git_stdin(repo: Any, args: list[str], data: bytes) -> str:
             ) from None
 
 
-def _materialize(repo: Any, target: Path, files: dict[str, bytes]) -> None:
-    """Write ``files`` into ``target`` (absent) through one rename from ``.git/cahier-tmp``."""
+def _stage(repo: Any, files: dict[str, bytes]) -> Path:
+    """Write ``files`` into a new folder under ``.git/cahier-tmp`` (outside the working tree)."""
     staging = _tmp_root(repo) / f"archive-{uuid.uuid4().hex}"
     staging.mkdir()
     try:
@@ -194,11 +186,19 @@ def _materialize(repo: Any, target: Path, files: dict[str, bytes]) -> None:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    return staging
+
+
+def _materialize(
+    repo: Any, target: Path, files: dict[str, bytes], staging: Path | None = None
+) -> None:
+    """Make ``target`` (absent) appear complete: one rename of a staged folder."""
+    staging = staging or _stage(repo, files)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(staging, target)
 
 
 def _index_paths(repo: Any) -> set[str]:
@@ -224,7 +224,8 @@ def recover(dossier: str | os.PathLike[str]) -> list[str]:
 
     Only the archive added by the HEAD commit itself (message trailer ``Cahier-Archive:``)
     is considered: its folder is written if absent, its paths are added to the user's
-    index if absent. Leftover staging folders under ``.git/cahier-tmp`` are removed.
+    index if absent. Staging leftovers older than an hour under ``.git/cahier-tmp`` (outside
+    the working tree, left by a kill) are removed.
     Refs are never moved. Returns French descriptions of what was done.
     """
     repo, top, rel = open_repo(dossier)
@@ -232,7 +233,11 @@ def recover(dossier: str | os.PathLike[str]) -> list[str]:
     with repo:
         tmp = Path(repo.git_dir) / _TMP
         if tmp.is_dir():
+            import time
+
             for leftover in tmp.iterdir():
+                if time.time() - leftover.stat().st_mtime < 3600:
+                    continue  # maybe another archive in progress
                 if leftover.is_dir():
                     shutil.rmtree(leftover, ignore_errors=True)
                 else:
@@ -484,75 +489,82 @@ def create_archive(
         manifest_sha = sha256(files[MANIFEST])
         step("computed")
 
-        blobs = {name: _store(repo, b"blob", data) for name, data in files.items()}
-        step("blobs")
-
-        import git
-
-        idx = _tmp_root(repo) / f"index-{uuid.uuid4().hex}"
-        env = {"GIT_INDEX_FILE": str(idx)}
+        staging = _stage(repo, files)
         try:
-            repo.git.read_tree(head.hexsha, env=env)
-            args = []
-            for name, sha in blobs.items():
-                args += ["--cacheinfo", f"100644,{sha},{_join(folder, name)}"]
-            repo.git.update_index("--add", *args, env=env)
-            tree = repo.git.write_tree(env=env)
+            names = list(files)
+            shas = repo.git.hash_object(
+                "-w", "--no-filters", "--", *[str(staging / n) for n in names]
+            ).split()
+            blobs = dict(zip(names, shas, strict=True))
+            step("blobs")
+            import git
+
+            idx = _tmp_root(repo) / f"index-{uuid.uuid4().hex}"
+            env = {"GIT_INDEX_FILE": str(idx)}
+            try:
+                repo.git.read_tree(head.hexsha, env=env)
+                args = []
+                for name, sha in blobs.items():
+                    args += ["--cacheinfo", f"100644,{sha},{_join(folder, name)}"]
+                repo.git.update_index("--add", *args, env=env)
+                tree = repo.git.write_tree(env=env)
+            finally:
+                idx.unlink(missing_ok=True)
+            message = (
+                f"Archive n° {n} de l'évaluation du dossier {tender.id}\n\n"
+                "Archive figée par cahier : ses fichiers ne sont jamais modifiés ; une correction "
+                "est une nouvelle archive qui pointe vers celle-ci.\n"
+                f"Manifeste SHA-256 : {manifest_sha}\n"
+                f"Archive précédente : {previous['manifest_sha256'] if previous else 'aucune'}\n\n"
+                f"{TRAILER}: {tender.id}/{n}\n"
+            )
+            try:
+                commit = repo.git.commit_tree(tree, "-p", head.hexsha, "-m", message)
+            except git.GitCommandError as exc:
+                raise InputError(
+                    "validation impossible : "
+                    + str(exc.stderr).strip()
+                    + " (configurez git user.name et user.email)."
+                ) from None
+            step("commit")
+
+            tname = tag_name(tender.id, n)
+            tagger = repo.git.var("GIT_COMMITTER_IDENT")
+            tag_body = (
+                f"object {commit}\ntype commit\ntag {tname}\ntagger {tagger}\n\n"
+                f"Archive n° {n} du dossier {tender.id}\n\n"
+                f"Commit: {commit}\n"
+                f"Manifeste-SHA256: {manifest_sha}\n"
+                f"Precedent-SHA256: {previous['manifest_sha256'] if previous else '-'}\n"
+            ).encode()
+            tag_obj = _git_stdin(repo, ["mktag"], tag_body).strip()
+            step("tag")
+
+            _git_stdin(
+                repo,
+                ["update-ref", "--stdin"],
+                (
+                    f"start\nupdate {branch} {commit} {head.hexsha}\n"
+                    f"create refs/tags/{tname} {tag_obj}\nprepare\ncommit\n"
+                ).encode(),
+            )
+            step("refs")
+
+            _materialize(repo, top / folder, files, staging)
+            step("worktree")
+
+            present = _index_paths(repo)
+            _add_to_user_index(
+                repo,
+                {
+                    _join(folder, name): sha
+                    for name, sha in blobs.items()
+                    if _join(folder, name) not in present
+                },
+            )
+            step("index")
         finally:
-            idx.unlink(missing_ok=True)
-        message = (
-            f"Archive n° {n} de l'évaluation du dossier {tender.id}\n\n"
-            "Archive figée par cahier : ses fichiers ne sont jamais modifiés ; une correction "
-            "est une nouvelle archive qui pointe vers celle-ci.\n"
-            f"Manifeste SHA-256 : {manifest_sha}\n"
-            f"Archive précédente : {previous['manifest_sha256'] if previous else 'aucune'}\n\n"
-            f"{TRAILER}: {tender.id}/{n}\n"
-        )
-        try:
-            commit = repo.git.commit_tree(tree, "-p", head.hexsha, "-m", message)
-        except git.GitCommandError as exc:
-            raise InputError(
-                "validation impossible : "
-                + str(exc.stderr).strip()
-                + " (configurez git user.name et user.email)."
-            ) from None
-        step("commit")
-
-        tname = tag_name(tender.id, n)
-        tagger = repo.git.var("GIT_COMMITTER_IDENT")
-        tag_body = (
-            f"object {commit}\ntype commit\ntag {tname}\ntagger {tagger}\n\n"
-            f"Archive n° {n} du dossier {tender.id}\n\n"
-            f"Commit: {commit}\n"
-            f"Manifeste-SHA256: {manifest_sha}\n"
-            f"Precedent-SHA256: {previous['manifest_sha256'] if previous else '-'}\n"
-        ).encode()
-        tag_obj = _store(repo, b"tag", tag_body)
-        step("tag")
-
-        _git_stdin(
-            repo,
-            ["update-ref", "--stdin"],
-            (
-                f"start\nupdate {branch} {commit} {head.hexsha}\n"
-                f"create refs/tags/{tname} {tag_obj}\nprepare\ncommit\n"
-            ).encode(),
-        )
-        step("refs")
-
-        _materialize(repo, top / folder, files)
-        step("worktree")
-
-        present = _index_paths(repo)
-        _add_to_user_index(
-            repo,
-            {
-                _join(folder, name): sha
-                for name, sha in blobs.items()
-                if _join(folder, name) not in present
-            },
-        )
-        step("index")
+            shutil.rmtree(staging, ignore_errors=True)
         return ArchiveInfo(
             numero=n,
             path=folder,

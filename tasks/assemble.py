@@ -76,6 +76,7 @@ __all__ = [
     "build_reference_documents",
     "check_output_dir",
     "convert",
+    "copy_sources",
     "finalize",
     "french_typography",
     "gate",
@@ -179,7 +180,11 @@ def gate(dossier: Dossier, clausier: Clausier, draft: bool) -> list[Finding]:
     if reasons:
         raise AssemblyRefused(
             f"assemblage refusé : {len(errors)} erreur(s) au contrôle"
-            + (f", {len(reasons) - len(errors)} revue(s) en attente" if len(reasons) > len(errors) else "")
+            + (
+                f", {len(reasons) - len(errors)} revue(s) en attente"
+                if len(reasons) > len(errors)
+                else ""
+            )
             + " ; corrigez-les (cahier check) ou assemblez un projet avec --draft.",
             errors,
             reasons,
@@ -228,7 +233,11 @@ class _Environment(SandboxedEnvironment):
             raise SecurityError("puissance trop grande")
         if operator == "*":
             for a, b in ((left, right), (right, left)):
-                if isinstance(a, str | list | tuple) and isinstance(b, int) and len(a) * b > 100_000:
+                if (
+                    isinstance(a, str | list | tuple)
+                    and isinstance(b, int)
+                    and len(a) * b > 100_000
+                ):
                     raise SecurityError("répétition trop grande")
         return super().call_binop(context, operator, left, right)
 
@@ -275,7 +284,7 @@ def _scan_tokens(env: _Environment, source: str, piece: str) -> list[Finding]:
                     piece,
                     lineno,
                     f"instruction de gabarit refusée (« {value} ») : une pièce ne peut appeler "
-                    "que clause(\"ID\", …) et lire tender ; retirez cette instruction.",
+                    'que clause("ID", …) et lire tender ; retirez cette instruction.',
                 )
             )
         elif tok == "string" and "__" in value:
@@ -346,7 +355,9 @@ def render_piece(
         findings = _scan_tokens(env, source, piece.path)
     except TemplateSyntaxError as exc:
         return None, [
-            _finding("gabarit-invalide", piece.path, exc.lineno, f"gabarit invalide : {exc.message}.")
+            _finding(
+                "gabarit-invalide", piece.path, exc.lineno, f"gabarit invalide : {exc.message}."
+            )
         ]
     if findings:
         return None, findings
@@ -365,7 +376,9 @@ def render_piece(
         text = env.from_string(source).render()
     except TemplateSyntaxError as exc:
         return None, [
-            _finding("gabarit-invalide", piece.path, exc.lineno, f"gabarit invalide : {exc.message}.")
+            _finding(
+                "gabarit-invalide", piece.path, exc.lineno, f"gabarit invalide : {exc.message}."
+            )
         ]
     except SecurityError as exc:
         return None, [
@@ -387,9 +400,7 @@ def render_piece(
             )
         ]
     except InputError as exc:
-        return None, [
-            _finding("gabarit-invalide", piece.path, _template_line(exc), exc.message)
-        ]
+        return None, [_finding("gabarit-invalide", piece.path, _template_line(exc), exc.message)]
     except (TemplateError, TypeError, ValueError, ArithmeticError, RecursionError) as exc:
         return None, [
             _finding(
@@ -457,9 +468,13 @@ def _scoring(clause: Clause, tender: Tender) -> str:
     if kinds:
         crits = [c for c in tender.criteres if c.type in kinds]
         if crits:
-            return "Notée au titre du critère " + " ; ".join(
-                f"« {_md_escape(c.nom)} » ({_fmt_pct(c.poids)} de la note)" for c in crits
-            ) + "."
+            return (
+                "Notée au titre du critère "
+                + " ; ".join(
+                    f"« {_md_escape(c.nom)} » ({_fmt_pct(c.poids)} de la note)" for c in crits
+                )
+                + "."
+            )
         return "Notée au titre d'un critère d'attribution (voir le règlement de la consultation)."
     return (
         "Non notée : exigence ou condition d'exécution qui s'impose à tous les candidats ; "
@@ -528,7 +543,9 @@ def bidder_guide(
 # --------------------------------------------------------------------------- pandoc
 
 
-def _pandoc(args: list[str], data: bytes, timeout: float = PANDOC_TIMEOUT_S, where: str = "") -> bytes:
+def _pandoc(
+    args: list[str], data: bytes, timeout: float = PANDOC_TIMEOUT_S, where: str = ""
+) -> bytes:
     """Run Pandoc (pypandoc-binary's executable) with ``--sandbox``, a heap limit and a timeout.
 
     pypandoc provides the binary; it is called with :func:`subprocess.run` because
@@ -641,27 +658,52 @@ def french_typography(inlines: list[dict]) -> list[dict]:
             if not _URLISH.search(s):
                 s = re.sub(r"(?<=[^\W\d_])([;!?])", NNBSP + r"\1", s)
             prev = out[-1] if out else None
-            if prev is not None and prev.get("t") in ("Space", "SoftBreak") and s[:1] in _BEFORE_NNBSP + ":»":
+            if (
+                prev is not None
+                and prev.get("t") in ("Space", "SoftBreak")
+                and s[:1] in _BEFORE_NNBSP + ":»"
+            ):
                 out.pop()
                 space = NNBSP if s[:1] in _BEFORE_NNBSP else NBSP
                 if out and out[-1].get("t") == "Str":
                     out[-1] = {"t": "Str", "c": out[-1]["c"] + space + s}
                     continue
                 s = space + s
-            elif prev is not None and prev.get("t") == "Str" and prev["c"].endswith(("«", "«" + NBSP)):
+            elif (
+                prev is not None
+                and prev.get("t") == "Str"
+                and prev["c"].endswith(("«", "«" + NBSP))
+            ):
                 pass
             if prev is not None and prev.get("t") == "Str" and prev["c"].endswith("«"):
                 out[-1] = {"t": "Str", "c": prev["c"] + NBSP + s}
                 continue
             out.append({"t": "Str", "c": s})
-        elif t in ("Space", "SoftBreak") and out and out[-1].get("t") == "Str" and out[-1]["c"].endswith("«"):
+        elif (
+            t in ("Space", "SoftBreak")
+            and out
+            and out[-1].get("t") == "Str"
+            and out[-1]["c"].endswith("«")
+        ):
             continue  # the space after « is replaced by the NBSP added with the next word
         else:
             out.append(node)
     return out
 
 
-_INLINE_LIST_KEYS = ("Para", "Plain", "Header", "Emph", "Strong", "Span", "Link", "Quoted", "Underline", "Strikeout", "SmallCaps")
+_INLINE_LIST_KEYS = (
+    "Para",
+    "Plain",
+    "Header",
+    "Emph",
+    "Strong",
+    "Span",
+    "Link",
+    "Quoted",
+    "Underline",
+    "Strikeout",
+    "SmallCaps",
+)
 
 
 def _apply_typography(node: dict) -> dict:
@@ -679,7 +721,12 @@ def _apply_typography(node: dict) -> dict:
 
 
 _ALLOWED_SCHEMES = ("http://", "https://", "mailto:", "tel:", "#")
-_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
+_IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+}
 _BR_RE = re.compile(r"^\s*<br\s*/?>\s*$", re.I)
 
 
@@ -831,7 +878,9 @@ def parse_documents(
         bodies = [b["c"][1] for b in blocks]
     else:
         for p in pieces:
-            one = _pandoc(["-f", _MD_READER, "-t", "json"], p.markdown.encode("utf-8"), timeout, p.path)
+            one = _pandoc(
+                ["-f", _MD_READER, "-t", "json"], p.markdown.encode("utf-8"), timeout, p.path
+            )
             bodies.append(json.loads(one)["blocks"])
     docs: list[Document] = []
     findings: list[Finding] = []
@@ -898,7 +947,9 @@ def _git_info(dossier: Dossier) -> dict[str, Any]:
             return {"commit": dossier.commit, "rev": dossier.rev}
         dirty = None
         if not dossier.commit and repo.working_tree_dir:
-            rel = os.path.relpath(Path(dossier.root).resolve(), Path(repo.working_tree_dir).resolve())
+            rel = os.path.relpath(
+                Path(dossier.root).resolve(), Path(repo.working_tree_dir).resolve()
+            )
             dirty = bool(repo.git.status("--porcelain", "--", rel))
         return {
             "commit": commit.hexsha,
@@ -909,15 +960,15 @@ def _git_info(dossier: Dossier) -> dict[str, Any]:
 
 
 def _xml_escape(s: str) -> str:
-    return (
-        s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-    )
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 _FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
-def normalize_zip(data: bytes, epoch: int | None = None, fix: Callable[[str, bytes], bytes] | None = None) -> bytes:
+def normalize_zip(
+    data: bytes, epoch: int | None = None, fix: Callable[[str, bytes], bytes] | None = None
+) -> bytes:
     """Rewrite a zip (DOCX, ODT) deterministically: same entry order, fixed dates,
     fixed permissions; ``mimetype`` stays first and stored (ODF 1.3 §3.3).
     ``fix(name, data)`` may rewrite entries (dates in docProps/meta.xml).
@@ -936,7 +987,9 @@ def normalize_zip(data: bytes, epoch: int | None = None, fix: Callable[[str, byt
             zi = zipfile.ZipInfo(info.filename, date_time=date)
             zi.external_attr = 0o644 << 16
             zi.create_system = 3
-            zi.compress_type = zipfile.ZIP_STORED if info.filename == "mimetype" else zipfile.ZIP_DEFLATED
+            zi.compress_type = (
+                zipfile.ZIP_STORED if info.filename == "mimetype" else zipfile.ZIP_DEFLATED
+            )
             dst.writestr(zi, content)
     return buf.getvalue()
 
@@ -958,9 +1011,14 @@ def _customize_reference(path: Path, tender: Tender, draft: bool) -> bytes:
         if not draft:
             # the watermark paragraph/shape is delimited by the PROJET markers
             text = re.sub(
-                r"<w:p>(?:(?!<w:p[ >]).)*?CAHIER-PROJET(?:(?!</w:p>).)*?</w:p>", "", text, flags=re.S
+                r"<w:p>(?:(?!<w:p[ >]).)*?CAHIER-PROJET(?:(?!</w:p>).)*?</w:p>",
+                "",
+                text,
+                flags=re.S,
             )
-            text = re.sub(r"<text:p text:style-name=\"CahierProjet\">.*?</text:p>", "", text, flags=re.S)
+            text = re.sub(
+                r"<text:p text:style-name=\"CahierProjet\">.*?</text:p>", "", text, flags=re.S
+            )
         return text.encode("utf-8")
 
     return normalize_zip(path.read_bytes(), None, fix)
@@ -1061,12 +1119,16 @@ def _write(ctx: AssemblyContext, name: str, data: bytes) -> Path:
     return path
 
 
-def _out(ctx: AssemblyContext, name: str, source: str, fmt: str, data: bytes, publish=True) -> OutputFile:
+def _out(
+    ctx: AssemblyContext, name: str, source: str, fmt: str, data: bytes, publish=True
+) -> OutputFile:
     _write(ctx, name, data)
     return OutputFile(name, source, fmt, hashlib.sha256(data).hexdigest(), len(data), publish)
 
 
-def typst_compile(source: bytes, images: dict[str, bytes], standards: list[str], where: str, epoch: int) -> bytes:
+def typst_compile(
+    source: bytes, images: dict[str, bytes], standards: list[str], where: str, epoch: int
+) -> bytes:
     """Compile Typst source in an empty temporary root (no system fonts, no packages).
 
     Raises:
@@ -1187,8 +1249,7 @@ def check_output_dir(out: Path, dossier_root: Path, allowed_root: Path) -> Path:
             break
         if (parent / "tender.yaml").exists():
             raise InputError(
-                "dossier de sortie refusé : il est dans un dossier de consultation "
-                f"({parent}).",
+                f"dossier de sortie refusé : il est dans un dossier de consultation ({parent}).",
                 str(out),
             )
     if o.exists():
@@ -1313,7 +1374,9 @@ def finalize(
     for cid in sorted(set(clause_ids)):
         f = lib_root / "clauses" / f"{cid}.yaml"
         if f.is_file():
-            inputs.append({"path": f"clause_library/clauses/{cid}.yaml", "sha256": _sha(f.read_bytes())})
+            inputs.append(
+                {"path": f"clause_library/clauses/{cid}.yaml", "sha256": _sha(f.read_bytes())}
+            )
     for name in ("reference.docx", "reference.odt", "cahier.html", "cahier.typ"):
         f = REFERENCE_DIR / name
         inputs.append(
@@ -1361,7 +1424,13 @@ def finalize(
         "tools": _tool_versions(),
         "inputs": inputs,
         "outputs": [
-            {"path": o.path, "source": o.source, "format": o.format, "sha256": o.sha256, "bytes": o.bytes}
+            {
+                "path": o.path,
+                "source": o.source,
+                "format": o.format,
+                "sha256": o.sha256,
+                "bytes": o.bytes,
+            }
             for o in sorted(outputs, key=lambda o: o.path)
         ],
         "zip": {"path": zip_name, "sha256": _sha(zdata), "bytes": len(zdata)},
@@ -1376,13 +1445,15 @@ def finalize(
         dst = out_dir / name
         dst.parent.mkdir(parents=True, exist_ok=True)
         os.replace(ctx.staging / name, dst)
-    return AssemblyResult(out_dir, outputs, out_dir / "manifest.json", out_dir / zip_name, manifest, findings)
+    return AssemblyResult(
+        out_dir, outputs, out_dir / "manifest.json", out_dir / zip_name, manifest, findings
+    )
 
 
 # --------------------------------------------------------------------------- all
 
 
-def _copy_sources(dossier: Dossier, ctx: AssemblyContext) -> list[OutputFile]:
+def copy_sources(dossier: Dossier, ctx: AssemblyContext) -> list[OutputFile]:
     """Non-Markdown pieces (imported DOCX/ODT/PDF, spreadsheets) are published as-is."""
     read = _dossier_reader(dossier)
     out: list[OutputFile] = []
@@ -1419,7 +1490,10 @@ def prepare(
         raise AssemblyRefused(
             f"assemblage impossible : {len(errors)} erreur(s) dans les pièces.",
             errors,
-            [f"[{f.rule}] {f.location.label() if f.location else ''} : {f.message}" for f in errors],
+            [
+                f"[{f.rule}] {f.location.label() if f.location else ''} : {f.message}"
+                for f in errors
+            ],
         )
     ids = [u.clause_id for r in rendered for u in r.uses]
     warnings = [f for f in check_findings if f.severity != Severity.info]
@@ -1434,7 +1508,7 @@ def assemble(
     draft: bool = False,
     allowed_root: Path | None = None,
     timeout: float = PANDOC_TIMEOUT_S,
-    mapper: Callable[[Callable[[Document, str], list[OutputFile]], list[tuple[Document, str]]], list[list[OutputFile]]] | None = None,
+    workers: int = 1,
 ) -> AssemblyResult:
     """Assemble the dossier into ``out`` (see the module docstring).
 
@@ -1446,7 +1520,8 @@ def assemble(
         draft: « PROJET » watermark on every page; the gate is not applied.
         allowed_root: the area outputs must stay in (default: current directory).
         timeout: seconds allowed to each Pandoc call.
-        mapper: runs the conversions (default: sequentially); the flow passes Prefect's.
+        workers: conversions run at the same time (threads: Pandoc and Typst run
+            outside the GIL); the flow uses Prefect's task runner instead.
 
     Raises:
         AssemblyRefused: gate or template findings (exit code 1 in the CLI).
@@ -1466,11 +1541,18 @@ def assemble(
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         with tempfile.TemporaryDirectory(prefix="cahier-ref-") as work:
-            ctx = make_context(dossier.tender, clausier.version, draft, epoch, Path(work), staging, timeout)
+            ctx = make_context(
+                dossier.tender, clausier.version, draft, epoch, Path(work), staging, timeout
+            )
             jobs = [(d, f) for d in docs for f in formats]
-            run = mapper or (lambda fn, items: [fn(d, f) for d, f in items])
-            results = run(lambda d, f: convert(d, f, ctx), jobs)
-            outputs = [o for r in results for o in r] + _copy_sources(dossier, ctx)
+            if workers > 1:
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    results = list(pool.map(lambda job: convert(job[0], job[1], ctx), jobs))
+            else:
+                results = [convert(d, f, ctx) for d, f in jobs]
+            outputs = [o for r in results for o in r] + copy_sources(dossier, ctx)
             return finalize(dossier, clausier, ctx, outputs, out_dir, findings, formats, ids)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -1523,7 +1605,7 @@ _WATERMARK_VML = (
     '<v:shape id="PowerPlusWaterMarkObject" o:spid="_x0000_s2049" type="#_x0000_t136" '
     'alt="CAHIER-PROJET" '
     'style="position:absolute;margin-left:0;margin-top:0;width:470pt;height:140pt;rotation:315;'
-    'z-index:-251654144;mso-position-horizontal:center;mso-position-horizontal-relative:margin;'
+    "z-index:-251654144;mso-position-horizontal:center;mso-position-horizontal-relative:margin;"
     'mso-position-vertical:center;mso-position-vertical-relative:margin" o:allowincell="f" '
     'fillcolor="#d9d9d9" stroked="f"><v:fill opacity=".5"/>'
     '<v:textpath style="font-family:&quot;Arial&quot;;font-size:1pt" string="PROJET"/>'
@@ -1618,7 +1700,13 @@ def _build_reference_odt(base: Path) -> bytes:
         s = re.sub(r'fo:page-width="[^"]*"', 'fo:page-width="21cm"', s)
         s = re.sub(r'fo:page-height="[^"]*"', 'fo:page-height="29.7cm"', s)
         for side, v in (("top", "2cm"), ("bottom", "1.6cm"), ("left", "2.2cm"), ("right", "2.2cm")):
-            s = re.sub(rf'(<style:page-layout-properties[^>]*?)fo:margin-{side}="[^"]*"', rf'\1fo:margin-{side}="{v}"', s, count=1, flags=re.S)
+            s = re.sub(
+                rf'(<style:page-layout-properties[^>]*?)fo:margin-{side}="[^"]*"',
+                rf'\1fo:margin-{side}="{v}"',
+                s,
+                count=1,
+                flags=re.S,
+            )
         s = s.replace(
             "<style:header-style />",
             '<style:header-style><style:header-footer-properties fo:min-height="0.6cm" '

@@ -643,10 +643,30 @@ def _drafting_findings(pieces: list[PieceText], tender: Tender) -> list[Finding]
 # ----------------------------------------------------------------- main
 
 
+#: Section titles (folded) where a clause of each category naturally goes.
+_CATEGORY_SECTION = {
+    "environment": r"environnement|developpement durable|ecolog",
+    "social": r"insertion|social|clause sociale",
+    "accessibility": r"accessibilit",
+    "data": r"donnees|rgpd|reversibilit|hebergement|securite",
+    "durability": r"durabilit|reparabilit|garantie|reemploi|reconditionn",
+}
+
+
 def _expected_location(clause: Clause, pieces: list[PieceText], tender_file: str) -> Location:
+    """Where the missing clause should go: the section of its piece whose title fits its
+    category (« Article 7 — Clauses environnementales »), else the piece itself."""
+    from .normalize import fold
+
+    rx = re.compile(_CATEGORY_SECTION.get(clause.category, r"$^"))
     for p in pieces:
-        if p.kind == clause.piece:
-            return Location(file=p.path)
+        if p.kind != clause.piece:
+            continue
+        for sec in p.sections:
+            if rx.search(fold(sec.title)):
+                line = p.lines[sec.line_index]
+                return Location(file=p.path, line=line.src_line, page=line.page, heading=sec.label())
+        return Location(file=p.path)
     return Location(file=tender_file)
 
 
@@ -692,7 +712,9 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
         found = library.get(cid)
         hits: list[EvidenceHit] = []
         if found is None and cid not in waivers:
-            hits = find_evidence(pieces, clause.evidence)
+            # Search the piece where the clause belongs first: its evidence comes first.
+            ordered = sorted(pieces, key=lambda p: p.kind != clause.piece)
+            hits = find_evidence(ordered, clause.evidence)
         if found is not None:
             status, evidence = found.status, found.locations
         elif cid in waivers:

@@ -241,3 +241,27 @@ def test_rev_replays_the_same_answer_on_a_past_commit(dossier: Path):
     now = json.loads(run("check", str(dossier), "--rev", "HEAD", "-f", "json").stdout)
     env = next(f for f in now["families"] if f["clause"] == "ENV-COND-01")
     assert env["status"] == "missing"
+
+
+def test_scanned_pdf_is_no_text_layer_not_all_clauses_missing(dossier: Path):
+    from pypdf import PdfWriter
+
+    w = PdfWriter()
+    for _ in range(3):
+        w.add_blank_page(width=595, height=842)
+    with (dossier / "pieces" / "cctp.pdf").open("wb") as fh:
+        w.write(fh)
+    proc = run("check", str(dossier))
+    assert_input_error(proc, "cctp.pdf", "pas de couche texte")
+    assert "absente" not in proc.stdout
+
+
+def test_encrypted_pdf(dossier: Path):
+    from pypdf import PdfWriter
+
+    w = PdfWriter()
+    w.add_blank_page(width=595, height=842)
+    w.encrypt(user_password="secret", owner_password="owner")
+    with (dossier / "pieces" / "rc.pdf").open("wb") as fh:
+        w.write(fh)
+    assert_input_error(run("check", str(dossier)), "rc.pdf", "chiffré")

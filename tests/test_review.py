@@ -182,7 +182,7 @@ def test_request_changes_then_pending_after_edit(draft: Path):
 def test_refusals_leave_repository_untouched(draft: Path):
     repo = draft.parents[1]
     head = git(repo, "rev-parse", "HEAD")
-    with pytest.raises(InputError, match="revue refusée.*n'est pas déclaré"):
+    with pytest.raises(InputError, match=r"revue refusée.*n'est pas déclaré"):
         record_review(draft, "environnement", "approve", SOC, "je valide")
     with pytest.raises(InputError, match="rôle « dpo » inconnu"):
         record_review(draft, "dpo", "approve", ENV)
@@ -261,7 +261,7 @@ def test_repository_wide_referents(draft: Path):
     record_review(draft, "social", "approve", "ines@example.fr", "OK")
     assert by_clause(review_status(draft))["SOC-INSERT-01"] == "approved"
     (repo / "referents.yaml").write_text("referents:\n  dpo: []\n", encoding="utf-8")
-    with pytest.raises(InputError, match="referents.yaml.*dpo"):
+    with pytest.raises(InputError, match=r"referents\.yaml.*dpo"):
         plan_for(draft)
 
 

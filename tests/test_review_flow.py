@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import threading
 import time
 from pathlib import Path
 
 import pytest
-
 from test_review import DRAFT, ENV, SOC, git, make_repo
 
 pytestmark = pytest.mark.flow
@@ -45,12 +45,14 @@ def start(dossier: Path, role: str) -> tuple[threading.Thread, dict]:
     return th, box
 
 
-def wait_for_pause(tender_id: str, role: str, key: str, timeout: float = 60):
+def wait_for_pause(tender_id: str, role: str, key: str, box: dict, timeout: float = 60):
     """The waiting run once it is paused under ``key`` and its input schema is saved."""
     from flows.review import find_waiting_runs
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if "error" in box:
+            raise box["error"]
         runs = asyncio.run(find_waiting_runs(tender_id, role))
         if runs and runs[0].state.state_details.pause_key == key:
             return runs[0]
@@ -73,16 +75,14 @@ def test_pause_form_resume_and_cli(harness, tmp_path: Path, monkeypatch: pytest.
 
     # 1. The social review run pauses with a slugified key and a typed form.
     th, box = start(draft, "social")
-    run = wait_for_pause("2026-DRAFT-003", "social", "revue-2026-draft-003-social-1")
+    run = wait_for_pause("2026-DRAFT-003", "social", "revue-2026-draft-003-social-1", box)
     keyset = run.state.state_details.run_input_keyset
 
-    async def schema() -> dict:
+    async def schema() -> str:
         async with get_client() as client:
-            return (await client.read_flow_run_input(run.id, keyset["schema"])).model_dump()
+            return await client.read_flow_run_input(run.id, keyset["schema"])
 
-    import json
-
-    fields = json.loads(asyncio.run(schema())["value"])["properties"]
+    fields = json.loads(asyncio.run(schema()))["properties"]
     assert {"decision", "comment", "nom", "email"} <= set(fields)
     assert fields["decision"].get("enum") == ["approve", "request-changes"] or "anyOf" in str(
         fields["decision"]
@@ -96,7 +96,7 @@ def test_pause_form_resume_and_cli(harness, tmp_path: Path, monkeypatch: pytest.
         run.id,
         run_input={"decision": "approve", "comment": "OK", "nom": "Lucie Fabre", "email": ENV},
     )
-    run = wait_for_pause("2026-DRAFT-003", "social", "revue-2026-draft-003-social-2")
+    run = wait_for_pause("2026-DRAFT-003", "social", "revue-2026-draft-003-social-2", box)
     resume_flow_run(
         run.id,
         run_input={
@@ -114,7 +114,9 @@ def test_pause_form_resume_and_cli(harness, tmp_path: Path, monkeypatch: pytest.
 
     # 2. The environment run waits; the CLI records the decision and resumes it.
     th, box = start(draft, "environnement")
-    run = wait_for_pause("2026-DRAFT-003", "environnement", "revue-2026-draft-003-environnement-1")
+    run = wait_for_pause(
+        "2026-DRAFT-003", "environnement", "revue-2026-draft-003-environnement-1", box
+    )
     reminders = asyncio.run(remind_reviews(str(draft), reminder_days=0))
     assert any("environnement" in r and ENV in r for r in reminders)
     monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())

@@ -1,0 +1,240 @@
+"""``cahier evaluate``, ``cahier archive``, ``cahier decp`` and ``cahier audit``.
+
+Exit codes: 0 done (``audit --verify``: every archive intact), 1 ``audit --verify``
+found an altered file, a deleted tag or a rewritten commit (the first one is named),
+2 unusable input (French message with file and line), never a traceback.
+Heavy imports stay inside the commands (``cahier check`` must remain fast).
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cahier.cli import _fail, app, find_dossier, write_atomic
+from tasks.errors import InputError
+
+
+class EvalFormat(StrEnum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+
+
+def _dossier(path: Path) -> Path:
+    if not path.exists():
+        raise InputError("chemin introuvable.", str(path))
+    return path if (path / "tender.yaml").is_file() else find_dossier(path)
+
+
+def _num(x: float | None) -> str:
+    return "" if x is None else f"{x:.2f}".replace(".", ",")
+
+
+def print_evaluation(result, console) -> None:  # noqa: ANN001 - rich objects, lazy imports
+    """Ranking, sensitivity and alerts as rich tables (French)."""
+    from rich.table import Table
+
+    tops = [c for c in result.criteres if c.parent is None]
+    for lot in result.lots:
+        table = Table(title=f"Lot {lot.lot} — {lot.objet[:80]} — {lot.offresRecues} offre(s)")
+        table.add_column("Rang", no_wrap=True)
+        table.add_column("Offre", no_wrap=True)
+        table.add_column("Soumissionnaire")
+        table.add_column("Prix € HT", justify="right", no_wrap=True)
+        for c in tops:
+            table.add_column(f"{c.code} ({c.poids:g})", justify="right", no_wrap=True)
+        table.add_column("Total", justify="right", no_wrap=True)
+        table.add_column("Rang sans env./soc.", justify="right")
+        for r in lot.offres:
+            table.add_row(
+                str(r.rang) if r.rang else "écartée",
+                r.id + (" (variante)" if r.variante else "") + (" ⚠ OAB" if r.anormalementBasse else ""),
+                r.soumissionnaire,
+                f"{r.prix:,.0f}".replace(",", " "),
+                *[_num(r.pointsCriteres.get(c.code)) for c in tops],
+                _num(r.total),
+                str(r.rangSansResponsables or ""),
+            )
+        console.print(table)
+        console.print(
+            "Critères : " + " ; ".join(f"{c.code}. {c.nom} ({c.poids:g} %)" for c in tops),
+            markup=False,
+        )
+        if lot.laureat:
+            console.print(f"Offre la mieux classée : [bold]{lot.laureat}[/bold].")
+        if lot.poidsResponsables:
+            if lot.laureatSansResponsables is None:
+                console.print("Sans les critères environnementaux et sociaux : pas de lauréat unique.")
+            elif lot.criteresResponsablesDecisifs:
+                console.print(
+                    f"Les critères environnementaux et sociaux ({lot.poidsResponsables:g} %) ont "
+                    f"changé le résultat : sans eux, l'offre {lot.laureatSansResponsables} "
+                    "serait classée première (pondérations restantes ramenées à 100)."
+                )
+            else:
+                console.print(
+                    f"Sans les critères environnementaux et sociaux ({lot.poidsResponsables:g} %), "
+                    "la même offre serait classée première."
+                )
+        if lot.plusPetitChangement:
+            console.print("Plus petit changement de pondération qui modifierait le lauréat :")
+            console.print("  " + lot.plusPetitChangement.message, markup=False)
+    for a in result.alertes:
+        console.print(f"[yellow]Alerte[/yellow] : {a.message}", markup=True, highlight=False)
+
+
+@app.command()
+def evaluate(
+    tender_dir: Annotated[Path, typer.Argument(help="Dossier de la consultation.")],
+    fmt: Annotated[
+        EvalFormat, typer.Option("--format", "-f", help="text, json ou csv.")
+    ] = EvalFormat.text,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Écrire le résultat dans ce fichier.")
+    ] = None,
+) -> None:
+    """Noter et classer les offres (evaluation/evaluation.yaml) ; sensibilité aux critères responsables."""
+    from tasks.evaluation import evaluate as run, read_evaluation, to_csv
+
+    try:
+        tender, ev, _ = read_evaluation(_dossier(tender_dir))
+        result = run(ev, tender)
+        if fmt == EvalFormat.text and output is None:
+            from rich.console import Console
+
+            print_evaluation(result, Console())
+            return
+        if fmt == EvalFormat.csv:
+            text = to_csv(result)
+        elif fmt == EvalFormat.json:
+            text = result.model_dump_json(indent=2) + "\n"
+        else:
+            from io import StringIO
+
+            from rich.console import Console
+
+            buf = StringIO()
+            print_evaluation(result, Console(file=buf, width=140, no_color=True))
+            text = buf.getvalue()
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            write_atomic(output, text)
+    except InputError as exc:
+        _fail(exc)
+
+
+@app.command()
+def archive(
+    tender_dir: Annotated[Path, typer.Argument(help="Dossier de la consultation (dans un dépôt Git).")],
+    assembly: Annotated[
+        Path | None,
+        typer.Option("--assemblage", help="Manifeste d'assemblage (défaut : out/<id>/manifest.json)."),
+    ] = None,
+    draft: Annotated[
+        bool,
+        typer.Option("--brouillon", help="Archiver même si des revues de référents manquent."),
+    ] = False,
+    clausier: Annotated[
+        Path | None, typer.Option("--clausier", help="Clausier à utiliser.")
+    ] = None,
+) -> None:
+    """Figer l'évaluation validée dans archive/<n>/ : commit + étiquette annotée, chaîne de hachage."""
+    from tasks.archive import create_archive
+
+    try:
+        info = create_archive(
+            _dossier(tender_dir), assembly_manifest=assembly, clausier_path=clausier, draft=draft
+        )
+    except InputError as exc:
+        _fail(exc)
+        return
+    typer.echo(
+        f"Archive n° {info.numero} créée : {info.path}\n"
+        f"  commit {info.commit}\n  étiquette {info.tag}\n"
+        f"  manifeste SHA-256 {info.manifest_sha256}"
+    )
+
+
+@app.command()
+def decp(
+    tender_dir: Annotated[Path, typer.Argument(help="Dossier de la consultation.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Fichier JSON à écrire.")
+    ] = None,
+    clausier: Annotated[
+        Path | None, typer.Option("--clausier", help="Clausier à utiliser.")
+    ] = None,
+) -> None:
+    """Données essentielles (DECP v2.0.3, JSON validé par le schéma officiel)."""
+    from tasks.checker import check_dossier
+    from tasks.clausier import load_clausier
+    from tasks.decp import build_decp, consistency_issues, to_json
+    from tasks.evaluation import evaluate as run, read_evaluation
+    from tasks.reader import read_dossier
+
+    try:
+        d = _dossier(tender_dir)
+        tender, ev, efile = read_evaluation(d)
+        result = run(ev, tender)
+        lib = load_clausier(clausier)
+        report = check_dossier(read_dossier(d), lib)
+        doc = build_decp(tender, ev, result, report, lib, efile)
+        for issue in consistency_issues(doc):
+            typer.echo(f"cahier : {issue.level} : {issue.path} : {issue.message}", err=True)
+        text = to_json(doc)
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            write_atomic(output, text)
+    except InputError as exc:
+        _fail(exc)
+
+
+@app.command()
+def audit(
+    tender_dir: Annotated[Path, typer.Argument(help="Dossier de la consultation (dans un dépôt Git).")],
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Recalculer les empreintes, la chaîne et les étiquettes.")
+    ] = False,
+    no_checks: Annotated[
+        bool, typer.Option("--sans-controles", help="Ne pas rejouer le contrôle à chaque commit.")
+    ] = False,
+) -> None:
+    """Chronologie du dossier (rédaction, contrôles, revues, archives) ; --verify : intégrité."""
+    from rich.console import Console
+
+    con = Console()
+    try:
+        d = _dossier(tender_dir)
+        if verify:
+            from tasks.audit import verify as run_verify
+
+            numbers, problems = run_verify(d)
+            if not problems:
+                con.print(
+                    f"{len(numbers)} archive(s) vérifiée(s) : empreintes, chaîne et étiquettes "
+                    "intactes." if numbers else "Aucune archive pour ce dossier.",
+                    markup=False,
+                )
+                return
+            first = problems[0]
+            typer.echo(f"cahier : altération détectée : {first.render()}", err=True)
+            for p in problems[1:]:
+                typer.echo(f"  {p.render()}", err=True)
+            raise typer.Exit(1)
+        from tasks.audit import timeline
+
+        for e in timeline(d, run_checks=not no_checks):
+            who = f" — {e.author}" if e.author else ""
+            sha = f" {e.commit[:10]}" if e.commit else ""
+            con.print(f"{e.when:%Y-%m-%d %H:%M} [{e.kind}]{sha}{who} : {e.summary}", markup=False)
+            for line in e.details:
+                con.print(f"    {line}", markup=False)
+    except InputError as exc:
+        _fail(exc)

@@ -1,0 +1,103 @@
+"""``cahier assemble``: the final DCE (DOCX, ODT, HTML, PDF/UA-1 + PDF/A-2b) of a dossier.
+
+Exit codes: 0 written; 1 refused (error findings at the check, pending reviews, unsafe
+or invalid templates: each listed); 2 unusable input (bad path, revision, output
+folder, conversion failure). Output folder: default ``out/<tender-id>/`` under the
+current directory; a folder inside a dossier, containing the dossier, or outside the
+current directory is refused (docs/assembly.md).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cahier.cli import _fail, app, find_dossier
+from tasks.errors import InputError
+
+
+@app.command()
+def assemble(
+    tender_dir: Annotated[Path, typer.Argument(help="Dossier de consultation (tender.yaml).")],
+    formats: Annotated[
+        str, typer.Option("--formats", help="Formats séparés par des virgules.")
+    ] = "docx,odt,html,pdf",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Dossier de sortie (défaut : out/<consultation>/)."),
+    ] = None,
+    draft: Annotated[
+        bool, typer.Option("--draft", help="Projet : filigrane « PROJET », sans contrôle bloquant.")
+    ] = False,
+    rev: Annotated[
+        str | None, typer.Option("--rev", help="Révision Git (commit, tag, branche) à assembler.")
+    ] = None,
+    flow: Annotated[
+        bool, typer.Option("--flow", help="Exécuter comme flow Prefect (conversions en parallèle).")
+    ] = False,
+) -> None:
+    """Assembler le DCE : DOCX, ODT, HTML, PDF accessible (PDF/UA-1) et copie PDF/A-2b."""
+    from tasks.assemble import AssemblyRefused
+    from tasks.assemble import assemble as run_assembly
+    from tasks.clausier import load_clausier
+    from tasks.reader import read_dossier
+
+    fmts = [f.strip().lower() for f in formats.split(",") if f.strip()]
+    try:
+        target = tender_dir
+        if rev is None:
+            if not tender_dir.exists():
+                raise InputError("chemin introuvable.", str(tender_dir))
+            target = (
+                tender_dir if (tender_dir / "tender.yaml").is_file() else find_dossier(tender_dir)
+            )
+        if flow:
+            os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+            from flows.assemble import assemble_tender
+
+            result = assemble_tender(
+                str(target), rev=rev, formats=fmts, out=str(out) if out else None, draft=draft
+            )
+        else:
+            dossier = read_dossier(target, rev=rev)
+            result = run_assembly(
+                dossier,
+                load_clausier(),
+                out or Path("out") / dossier.tender.id,
+                fmts,
+                draft=draft,
+                workers=min(4, os.cpu_count() or 1),
+            )
+    except AssemblyRefused as exc:
+        typer.echo(f"cahier : {exc.render()}", err=True)
+        for reason in exc.reasons:
+            typer.echo(f"  - {reason}", err=True)
+        raise typer.Exit(1) from None
+    except InputError as exc:
+        _fail(exc)
+        return
+    except OSError as exc:
+        _fail(
+            InputError(
+                f"écriture impossible : {exc.strerror or exc}.", getattr(exc, "filename", None)
+            )
+        )
+        return
+    typer.echo(f"{len(result.outputs)} fichier(s) écrit(s) dans {result.out_dir}")
+    for o in result.outputs:
+        typer.echo(f"  {o.path}  sha256:{o.sha256[:16]}…")
+    typer.echo(f"  {result.zip_path.name}  (pièces publiables)")
+    typer.echo("  manifest.json")
+    repro = result.manifest.get("reproducibility", {})
+    if repro.get("previous_manifest") and "all_identical" in repro:
+        typer.echo(
+            "Reproductible : fichiers identiques à l'assemblage précédent."
+            if repro["all_identical"]
+            else f"Différences avec l'assemblage précédent : {', '.join(repro['different'])}"
+        )
+    for f in result.findings:
+        loc = f.location.label() + " : " if f.location else ""
+        typer.echo(f"  [{f.rule}] {loc}{f.message}", err=True)

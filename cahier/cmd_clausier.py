@@ -1,0 +1,165 @@
+"""Commands around the clausier: ``cahier new``, ``cahier import``, ``cahier clauses diff``.
+
+Heavy imports (Jinja2 rendering, Pandoc, GitPython, the checker) stay inside the
+command functions: loading this module costs nothing to ``cahier check``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cahier.cli import _fail, app, clauses_app
+from tasks.errors import InputError
+
+__all__ = ["clauses_diff", "import_", "new"]
+
+
+def _date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(
+            f"date de lancement « {value} » invalide : une date AAAA-MM-JJ est attendue."
+        ) from None
+
+
+@app.command()
+def new(
+    tender_id: Annotated[str, typer.Argument(help="Identifiant de la consultation, ex. 2026-CD33-PC-001.")],
+    type_: Annotated[
+        str,
+        typer.Option(
+            "--type", help="Type d'achat : materiel, logiciel, prestations, hebergement, telecom."
+        ),
+    ],
+    acheteur: Annotated[str, typer.Option("--acheteur", help="Nom de l'acheteur.")],
+    siret: Annotated[str, typer.Option("--siret", help="SIRET de l'acheteur (14 chiffres).")],
+    buyer_type: Annotated[
+        str,
+        typer.Option(
+            "--buyer-type",
+            help="Type d'acheteur : etat, collectivite, groupement, etablissement_public, hopital, autre.",
+        ),
+    ],
+    montant: Annotated[
+        float, typer.Option("--montant", help="Montant maximum estimé, € HT, toute durée.")
+    ] = 100_000,
+    date_lancement: Annotated[
+        str | None,
+        typer.Option("--date-lancement", help="Date de lancement AAAA-MM-JJ (défaut : aujourd'hui)."),
+    ] = None,
+    equipement: Annotated[
+        str,
+        typer.Option(
+            "--equipement", help="Pour --type materiel : postes, impression, smartphones, serveurs."
+        ),
+    ] = "postes",
+    objet: Annotated[
+        str | None, typer.Option("--objet", help="Objet de la consultation (défaut : celui du gabarit).")
+    ] = None,
+    dest: Annotated[
+        Path, typer.Option("--dest", help="Dossier où créer la consultation.")
+    ] = Path("tenders"),
+    clausier: Annotated[
+        Path | None, typer.Option("--clausier", help="Clausier à utiliser (défaut : celui de cahier).")
+    ] = None,
+) -> None:
+    """Créer un dossier de consultation à partir des gabarits d'un type d'achat."""
+    from tasks.clausier import load_clausier
+    from tasks.scaffold import ScaffoldRequest, scaffold
+
+    try:
+        req = ScaffoldRequest(
+            tender_id=tender_id,
+            type=type_,
+            acheteur=acheteur,
+            siret=siret,
+            buyer_type=buyer_type,
+            montant=montant,
+            date_lancement=_date(date_lancement),
+            equipement=equipement,
+            objet=objet,
+        )
+        result = scaffold(req, dest, load_clausier(clausier))
+    except InputError as exc:
+        _fail(exc)
+        return
+    report = result.report
+    typer.echo(f"Dossier créé : {result.path} ({result.procedure.lower()}).")
+    for piece, ids in result.clauses.items():
+        typer.echo(f"  pieces/{piece} : {', '.join(ids) if ids else 'aucune clause du clausier'}")
+    if result.waivers:
+        typer.echo(f"  dérogations proposées (tender.yaml) : {', '.join(result.waivers)}")
+    if report is not None:
+        typer.echo(
+            f"Contrôle : {report.errors} erreur(s), {report.warnings} avertissement(s) "
+            f"(clausier {report.clausier_version}). Relisez tender.yaml et les notes "
+            "« {# … #} » des pièces avant publication."
+        )
+        raise typer.Exit(report.exit_code)
+
+
+@app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="Pièces existantes : .docx, .odt, .pdf, .md.")],
+    tender: Annotated[str, typer.Option("--tender", help="Identifiant de la consultation à créer.")],
+    dest: Annotated[
+        Path, typer.Option("--dest", help="Dossier où créer la consultation.")
+    ] = Path("tenders"),
+) -> None:
+    """Importer un DCE existant : pièces en Markdown et tender.yaml pré-rempli."""
+    from tasks.importer import import_dce
+
+    try:
+        result = import_dce(files, tender, dest)
+    except InputError as exc:
+        _fail(exc)
+        return
+    typer.echo(f"Dossier importé : {result.path}")
+    for src, out in result.pieces.items():
+        typer.echo(f"  {src} → {out}")
+    if result.found:
+        typer.echo("Lu dans les pièces : " + ", ".join(result.found) + ".")
+    if result.missing:
+        typer.echo("À compléter dans tender.yaml (marqué « # À COMPLÉTER ») :")
+        for item in result.missing:
+            typer.echo(f"  - {item}")
+        typer.echo(
+            "tender.yaml est un brouillon : « cahier check » le refusera (code 2) tant que "
+            "ces champs ne sont pas complétés."
+        )
+    else:
+        typer.echo("tender.yaml est complet : lancez « cahier check " + str(result.path) + " ».")
+
+
+@clauses_app.command("diff")
+def clauses_diff(
+    old: Annotated[str, typer.Argument(help="Ancienne version : révision Git ou dossier de clausier.")],
+    new: Annotated[
+        str, typer.Argument(help="Nouvelle version : révision Git, dossier, ou « . » (copie de travail).")
+    ] = ".",
+    repo: Annotated[
+        Path | None,
+        typer.Option("--repo", help="Dépôt Git du clausier (défaut : celui de cahier)."),
+    ] = None,
+) -> None:
+    """Comparer deux versions du clausier : clauses ajoutées, retirées, modifiées."""
+    from rich.console import Console
+
+    from tasks.clausier_diff import diff_clausiers, load_side, to_text
+
+    try:
+        a = load_side(old, repo)
+        b = load_side(new, repo)
+        result = diff_clausiers(a, b)
+    except InputError as exc:
+        _fail(exc)
+        return
+    to_text(result, Console())
+    raise typer.Exit(1 if result.errors else 0)

@@ -1,0 +1,138 @@
+"""Flow ``assemble_tender``: the final DCE, conversions run concurrently by Prefect.
+
+Reads the dossier, applies the gate and renders the pieces (``tasks.assemble.prepare``),
+then maps one Prefect task per (piece, format) on the task runner, finalises (manifest,
+zip, atomic move into the output folder) and publishes a Markdown artifact listing the
+outputs and their SHA-256, keyed ``assembly-<tender-id>`` (slugified).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from slugify import slugify
+
+from tasks.assemble import (
+    FORMATS,
+    AssemblyResult,
+    Document,
+    check_output_dir,
+    convert,
+    copy_sources,
+    finalize,
+    make_context,
+    prepare,
+    source_date_epoch,
+)
+from tasks.clausier import load_clausier
+from tasks.errors import InputError
+from tasks.reader import read_dossier
+
+__all__ = ["assemble_tender", "outputs_markdown"]
+
+
+@task(name="lire le dossier", cache_policy=NO_CACHE)
+def read_task(dossier: str, rev: str | None):
+    return read_dossier(dossier, rev=rev)
+
+
+@task(name="contrôler et préparer les pièces", cache_policy=NO_CACHE)
+def prepare_task(dossier, clausier, draft: bool):
+    return prepare(dossier, clausier, draft)
+
+
+@task(name="convertir une pièce", cache_policy=NO_CACHE)
+def convert_task(doc: Document, fmt: str, ctx):
+    return convert(doc, fmt, ctx)
+
+
+@task(name="manifeste et archive", cache_policy=NO_CACHE)
+def finalize_task(dossier, clausier, ctx, outputs, out_dir, findings, formats, ids):
+    return finalize(dossier, clausier, ctx, outputs, out_dir, findings, formats, ids)
+
+
+def outputs_markdown(result: AssemblyResult) -> str:
+    """French Markdown table of the outputs and their SHA-256 (the flow's artifact)."""
+    m = result.manifest
+    lines = [
+        f"# Assemblage du dossier {m['tender']}" + (" (PROJET)" if m["draft"] else ""),
+        "",
+        f"Dossier de sortie : `{result.out_dir}` — commit `{m['git'].get('commit') or 'hors Git'}` "
+        f"— clausier {m['clausier_version']} — pandoc {m['tools'].get('pandoc')}, "
+        f"typst {m['tools'].get('typst')}",
+        "",
+        "| Fichier | Format | Pièce source | SHA-256 |",
+        "|---|---|---|---|",
+    ]
+    for o in m["outputs"]:
+        lines.append(f"| {o['path']} | {o['format']} | {o['source']} | `{o['sha256']}` |")
+    z = m["zip"]
+    lines.append(f"| {z['path']} | zip | — | `{z['sha256']}` |")
+    repro = m.get("reproducibility", {})
+    if repro.get("previous_manifest") and "all_identical" in repro:
+        lines += [
+            "",
+            "Reproductible : identique à l'assemblage précédent."
+            if repro["all_identical"]
+            else "Différent de l'assemblage précédent : " + ", ".join(repro["different"]),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+@flow(name="assemble-tender", log_prints=False)
+def assemble_tender(
+    dossier: str,
+    rev: str | None = None,
+    formats: list[str] | tuple[str, ...] = FORMATS,
+    out: str | None = None,
+    draft: bool = False,
+    clausier_path: str | None = None,
+) -> AssemblyResult:
+    """Assemble one dossier; returns the result (outputs, manifest, zip).
+
+    Args:
+        dossier: folder holding tender.yaml (in a Git repository when ``rev`` is given).
+        rev: Git revision or None for the working tree.
+        formats: subset of docx, odt, html, pdf.
+        out: output folder (default ``out/<tender-id>/`` under the current directory).
+        draft: « PROJET » watermark, no blocking gate.
+
+    Raises:
+        AssemblyRefused: gate or template findings; InputError: bad input or output.
+    """
+    logger = get_run_logger()
+    formats = list(dict.fromkeys(formats))
+    if not formats or any(f not in FORMATS for f in formats):
+        raise InputError(f"formats possibles : {', '.join(FORMATS)}.")
+    d = read_task(dossier, rev)
+    lib = load_clausier(clausier_path)
+    out_dir = check_output_dir(
+        Path(out) if out else Path("out") / d.tender.id, Path(d.root), Path.cwd()
+    )
+    docs, findings, ids = prepare_task(d, lib, draft)
+    epoch = source_date_epoch(d)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        with tempfile.TemporaryDirectory(prefix="cahier-ref-") as work:
+            ctx = make_context(d.tender, lib.version, draft, epoch, Path(work), staging)
+            jobs = [(doc, fmt) for doc in docs for fmt in formats]
+            futures = convert_task.map([j[0] for j in jobs], [j[1] for j in jobs], ctx=ctx)
+            outputs = [o for fut in futures for o in fut.result()] + copy_sources(d, ctx)
+            result = finalize_task(d, lib, ctx, outputs, out_dir, findings, formats, ids)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    create_markdown_artifact(
+        markdown=outputs_markdown(result),
+        key=slugify(f"assembly-{d.tender.id}"),
+        description=f"Assemblage du dossier {d.tender.id}",
+    )
+    logger.info(
+        "Dossier %s assemblé : %d fichier(s) dans %s", d.tender.id, len(result.outputs), out_dir
+    )
+    return result

@@ -1,0 +1,548 @@
+"""Flow ``lifecycle``: one tender at one commit, from the check to the archive.
+
+    check → request reviews (suspends until the referents decide) → assemble
+          → (once ``evaluation/evaluation.yaml`` exists) archive
+
+**Pinned to the commit.** ``commit`` is resolved to a full SHA once; the dossier is read
+from Git blobs at that commit (:func:`tasks.reader.read_dossier` with ``rev``), never
+from the working tree. Review records, assemblies and archives are made on the *gate
+commit*: the branch head when the dossier's content there (``tender.yaml`` and
+``pieces/``, compared by Git tree id) is identical to the pinned commit — review
+records committed after the pinned commit thus count, an edit of the dossier does not
+sneak in. When the content changed after the pinned commit the run ends as
+``remplace`` (superseded): the lifecycle of the newer commit does the work, so two
+commits in quick succession on one tender converge on the newer one.
+
+**Idempotent per (tender, commit).** Re-running, or resuming after a suspend (Prefect
+re-runs the flow body), never duplicates a step:
+
+* check — a Prefect task with a cache key ``lifecycle-<repo>-<tender>-<sha>-check`` and a
+  persisted result (local file system storage by default, ``PREFECT_LOCAL_STORAGE_PATH``);
+* reviews — requested only when the review gate is closed *and* no ``await-review`` run
+  of the tender is already waiting (state read from the Prefect API);
+* assembly — skipped when ``out/<tender-id>/manifest.json`` already describes the gate
+  commit (same commit, same draft flag);
+* archive — skipped when an archive tag ``cahier/<tender-id>/archive-<n>`` already holds
+  the same ``evaluation.yaml`` blob; the Git write runs inside a global concurrency
+  limit named after the repository (:func:`repo_lock_name`, one slot) so that two runs
+  never write the same repository at once, and is retried while ``.git/index.lock``
+  exists.
+
+Steps whose module has not landed yet are skipped with the log line « étape non
+disponible » (adapters :func:`optional`): reviews (``flows.review.request_reviews``,
+``tasks.review.review_gate``), assembly (``flows.assemble.assemble_tender``), archive
+(``flows.archive.archive_tender``).
+
+Suspend (Prefect 3.9.1, ARCHITECTURE.md pitfalls): only a deployed run suspends — its
+process exits and the run is rescheduled on resume, the body re-running with the cached
+check; the key is slugified (``lifecycle-2026-cd33-pc-001-3f2a…-revues-1``). The ``watch``
+flow resumes suspended lifecycles whose gate has opened. Without a deployment, the
+review runs *pause* in-process (``wait_reviews``) or the run ends as
+``revues-en-attente`` and the lifecycle of the review commit carries on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from slugify import slugify
+
+from tasks.errors import InputError
+
+__all__ = [
+    "RepositoryLocked",
+    "archived_already",
+    "assembled_already",
+    "content_id",
+    "gate_commit",
+    "git",
+    "lifecycle",
+    "lifecycle_key",
+    "optional",
+    "repo_lock_name",
+    "repo_of",
+    "resolve_commit",
+    "submit_lifecycle",
+]
+
+#: What a review approves and an assembly renders: a change here supersedes a commit.
+CONTENT_PATHS = ("tender.yaml", "pieces")
+LIFECYCLE_DEPLOYMENT = "lifecycle/lifecycle"
+
+
+class RepositoryLocked(InputError):
+    """``.git/index.lock`` exists: another Git command runs (or crashed) in the repository."""
+
+
+# --------------------------------------------------------------------------- git helpers
+
+
+def git(args: list[str], cwd: str | os.PathLike[str], *, check: bool = True) -> str:
+    """Run ``git args`` in ``cwd``; stdout. A failure becomes a French :class:`InputError`."""
+    env = {**os.environ, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, env=env, check=False
+    )
+    if check and proc.returncode != 0:
+        raise InputError(
+            f"échec de « git {' '.join(args)} » : {proc.stderr.strip() or proc.stdout.strip()}",
+            os.fspath(cwd),
+        )
+    return proc.stdout
+
+
+def repo_of(tender_path: str | os.PathLike[str]) -> tuple[Path, str]:
+    """``(toplevel, rel)``: the Git working tree holding the dossier, and its relative path.
+
+    Raises:
+        InputError: the folder does not exist or is not in a Git working tree.
+    """
+    p = Path(tender_path).resolve()
+    if not p.is_dir():
+        raise InputError("dossier de consultation introuvable.", os.fspath(tender_path))
+    out = git(["rev-parse", "--show-toplevel"], p, check=False).strip()
+    if not out:
+        raise InputError(
+            "ce dossier n'est pas dans un dépôt Git : le cycle de vie suit les commits du "
+            "dépôt des dossiers (git init, git add, git commit).",
+            os.fspath(tender_path),
+        )
+    top = Path(out).resolve()
+    return top, p.relative_to(top).as_posix()
+
+
+def resolve_commit(top: Path, commit: str, *, fetch: bool = True) -> str:
+    """Full SHA of ``commit`` (SHA, tag, branch); fetches once from ``origin`` if unknown.
+
+    Raises:
+        InputError: the commit does not exist (rewritten by a force-push, or a typo).
+    """
+    spec = f"{commit}^{{commit}}"
+    sha = git(["rev-parse", "--verify", "-q", spec], top, check=False).strip()
+    if not sha and fetch and git(["remote"], top, check=False).split():
+        git(["fetch", "--quiet", "--tags", "origin"], top, check=False)
+        sha = git(["rev-parse", "--verify", "-q", spec], top, check=False).strip()
+    if not sha:
+        raise InputError(
+            f"commit « {commit} » introuvable dans le dépôt (historique réécrit par un "
+            "force-push ?) : le flow « watch » relancera le cycle de vie sur le nouveau commit.",
+            os.fspath(top),
+        )
+    return sha
+
+
+def content_id(top: Path, sha: str, rel: str) -> tuple[str, ...]:
+    """Git object ids of the dossier's content (tender.yaml, pieces/) at ``sha``."""
+    out = []
+    for name in CONTENT_PATHS:
+        obj = git(["rev-parse", "--verify", "-q", f"{sha}:{rel}/{name}"], top, check=False)
+        out.append(obj.strip() or "-")
+    return tuple(out)
+
+
+def gate_commit(top: Path, rel: str, sha: str) -> str | None:
+    """The commit to review, assemble and archive for the content pinned at ``sha``.
+
+    HEAD when the dossier's content at HEAD is the content at ``sha`` (later commits only
+    added review records, an evaluation or an archive); None when the content changed
+    since (the run is superseded by the lifecycle of the newer commit).
+    """
+    head = git(["rev-parse", "--verify", "-q", "HEAD^{commit}"], top, check=False).strip()
+    if not head or head == sha:
+        return sha
+    return head if content_id(top, head, rel) == content_id(top, sha, rel) else None
+
+
+def repo_lock_name(top: Path) -> str:
+    """``git-<folder>-<hash8>``: the global concurrency limit guarding Git writes on a repo."""
+    digest = hashlib.sha256(os.fspath(top.resolve()).encode()).hexdigest()[:8]
+    return slugify(f"git-{top.name}-{digest}")
+
+
+def lifecycle_key(top: Path, rel: str, sha: str, step: str) -> str:
+    """Cache / idempotency key of a step: repository, tender folder, commit, step."""
+    digest = hashlib.sha256(os.fspath(top.resolve()).encode()).hexdigest()[:8]
+    return slugify(f"lifecycle-{digest}-{rel.rsplit('/', 1)[-1]}-{sha[:16]}-{step}")
+
+
+def check_not_locked(top: Path) -> None:
+    """Raise :class:`RepositoryLocked` while ``.git/index.lock`` exists."""
+    gitdir = Path(git(["rev-parse", "--absolute-git-dir"], top).strip())
+    if (gitdir / "index.lock").exists():
+        raise RepositoryLocked(
+            "dépôt verrouillé : .git/index.lock existe (une autre commande Git est en cours, "
+            "ou s'est interrompue). Nouvel essai automatique ; si aucune commande Git ne "
+            "tourne, supprimez ce fichier.",
+            os.fspath(gitdir / "index.lock"),
+        )
+
+
+def assembled_already(out_dir: Path, commit: str, draft: bool) -> bool:
+    """True when ``out_dir/manifest.json`` describes an assembly of ``commit`` (same draft flag)."""
+    try:
+        m = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    git_info = m.get("git") or {}
+    return git_info.get("commit") == commit and bool(m.get("draft")) == bool(draft)
+
+
+def archived_already(top: Path, rel: str, tender_id: str, commit: str) -> str | None:
+    """The archive tag whose commit holds the same ``evaluation.yaml`` blob as ``commit``."""
+    path = f"{rel}/evaluation/evaluation.yaml"
+    blob = git(["rev-parse", "--verify", "-q", f"{commit}:{path}"], top, check=False).strip()
+    if not blob:
+        return None
+    tags = git(["tag", "--list", f"cahier/{tender_id}/archive-*"], top, check=False).split()
+    for tag in tags:
+        other = git(["rev-parse", "--verify", "-q", f"{tag}^{{commit}}:{path}"], top, check=False)
+        if other.strip() == blob:
+            return tag
+    return None
+
+
+def optional(module: str, attr: str) -> Callable[..., Any] | None:
+    """``module.attr`` if the module exists (lazy import), else None.
+
+    Adapter for steps built by other issues: a missing module means « not landed yet »;
+    an import error *inside* an existing module is raised (a bug is not a missing step).
+    """
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return None
+        raise
+    return getattr(mod, attr, None)
+
+
+def _unavailable(logger: Any, label: str, where: str) -> None:
+    logger.warning("Étape non disponible : %s (%s absent) — étape ignorée.", label, where)
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def _check_key(context: Any, params: dict[str, Any]) -> str:
+    return params["key"]
+
+
+@task(
+    name="contrôler le dossier au commit",
+    cache_key_fn=_check_key,
+    persist_result=True,
+    retries=1,
+    retry_delay_seconds=5,
+)
+def check_step(tender_path: str, commit: str, clausier_path: str | None, key: str):
+    """CheckReport of the dossier read at ``commit`` (cached per tender and commit)."""
+    from tasks.checker import check_dossier
+    from tasks.clausier import load_clausier
+    from tasks.reader import read_dossier
+
+    return check_dossier(read_dossier(tender_path, rev=commit), load_clausier(clausier_path))
+
+
+@task(name="état des revues", cache_policy=NO_CACHE)
+def gate_step(tender_path: str, commit: str) -> list[str] | None:
+    """French reasons why reviews are missing (empty: all approved); None if unavailable."""
+    review_gate = optional("tasks.review", "review_gate")
+    if review_gate is None:
+        return None
+    return list(review_gate(tender_path, rev=commit))
+
+
+@task(name="runs de revue en attente", cache_policy=NO_CACHE)
+def waiting_reviews_step(tender_id: str) -> list[str]:
+    """Ids of ``await-review`` runs of the tender waiting for a decision."""
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    find = optional("flows.review", "find_waiting_runs")
+    if find is None:
+        return []
+    return [str(r.id) for r in run_coro_as_sync(find(tender_id)) or []]
+
+
+@task(
+    name="archiver (écriture Git)",
+    cache_policy=NO_CACHE,
+    retries=3,
+    retry_delay_seconds=[5, 30, 120],
+    retry_condition_fn=lambda task, run, state: _is_locked(state),
+)
+def archive_step(tender_path: str, top: str, rel: str, tender_id: str, commit: str, draft: bool):
+    """Archive inside the repository's concurrency slot; skipped when already archived."""
+    from prefect.concurrency.sync import concurrency
+
+    logger = get_run_logger()
+    check_not_locked(Path(top))
+    name = repo_lock_name(Path(top))
+    ensure_limit(name)
+    with concurrency(name, occupy=1, timeout_seconds=900):
+        check_not_locked(Path(top))
+        head = git(["rev-parse", "HEAD"], top).strip()
+        done = archived_already(Path(top), rel, tender_id, head)
+        if done:
+            logger.info("Évaluation déjà archivée (%s) : rien à refaire.", done)
+            return {"tag": done, "created": False}
+        archive = optional("flows.archive", "archive_tender")
+        if archive is not None:
+            info = archive(tender_path, draft=draft)
+        else:
+            create = optional("tasks.archive", "create_archive")
+            if create is None:
+                _unavailable(logger, "archivage", "flows/archive.py")
+                return {"tag": None, "created": False, "unavailable": True}
+            info = create(tender_path, draft=draft)
+        return {"tag": info.tag, "numero": info.numero, "commit": info.commit, "created": True}
+
+
+def _is_locked(state: Any) -> bool:
+    try:
+        state.result()
+    except RepositoryLocked:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+def ensure_limit(name: str, limit: int = 1) -> None:
+    """Create the global concurrency limit ``name`` (``limit`` slots) when it does not exist.
+
+    A missing limit is not enforced by ``concurrency()`` (it runs unguarded), so the
+    lifecycle creates it; ``scripts/server-up.sh`` creates it too (``prefect gcl create``).
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            try:
+                client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(name=name, limit=limit)
+                )
+            except ObjectAlreadyExists:
+                pass
+
+
+# --------------------------------------------------------------------------- flow
+
+
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    p = flow_run.parameters
+    return slugify(f"cycle-{Path(p['tender_path']).name}-{str(p.get('commit', 'HEAD'))[:10]}")
+
+
+@flow(name="lifecycle", flow_run_name=_run_name, persist_result=True, log_prints=False)
+def lifecycle(
+    tender_path: str,
+    commit: str = "HEAD",
+    draft: bool = False,
+    wait_reviews: bool = False,
+    review_deployment: str | None = None,
+    formats: list[str] | None = None,
+    out: str | None = None,
+    archive: bool = True,
+    clausier_path: str | None = None,
+    timeout_days: float = 30,
+) -> dict[str, Any]:
+    """Run the tender lifecycle for ``commit``; returns what each step did.
+
+    Args:
+        tender_path: dossier folder (holding tender.yaml) in the tender repository;
+            relative paths are taken from the working directory (a deployment's pull
+            step sets it to the repository).
+        commit: revision to process, resolved once to a full SHA (default HEAD).
+        draft: skip the gates (check errors, reviews); assembly with « PROJET ».
+        wait_reviews: without a deployment, wait in-process (Prefect pause) for the
+            review runs; otherwise end as ``revues-en-attente``.
+        review_deployment: deployment name of ``await-review`` (deployed runs).
+        formats: assembly formats (default: all of flows.assemble).
+        out: assembly folder (default ``out/<tender-id>`` under the working directory).
+        archive: archive once an evaluation exists.
+        timeout_days: how long a suspended run waits for the referents.
+
+    Returns:
+        ``{"tender", "commit", "gate_commit", "status", "check", "reviews", "assembly",
+        "archive"}``; ``status`` is one of ``termine``, ``corrections-requises``,
+        ``revues-en-attente``, ``assemblage-refuse``, ``evaluation-en-attente``,
+        ``remplace``.
+
+    Raises:
+        InputError: dossier or commit not found (French message).
+    """
+    from prefect.runtime import deployment
+
+    logger = get_run_logger()
+    top, rel = repo_of(tender_path)
+    tender_abs = os.fspath(top / rel)
+    sha = resolve_commit(top, commit)
+    result: dict[str, Any] = {"tender": rel, "commit": sha, "gate_commit": None}
+
+    report = check_step(tender_abs, sha, clausier_path, lifecycle_key(top, rel, sha, "check"))
+    publish = optional("flows.check", "publish_task")
+    if publish is not None:
+        publish(report)
+    tender_id = report.tender
+    result.update(tender=tender_id, check={"errors": report.errors, "warnings": report.warnings})
+    logger.info(
+        "Dossier %s au commit %s : %d erreur(s), %d avertissement(s).",
+        tender_id,
+        sha[:10],
+        report.errors,
+        report.warnings,
+    )
+    if report.errors and not draft:
+        logger.warning(
+            "Le contrôle signale %d erreur(s) : revues, assemblage et archivage attendront un "
+            "commit corrigé (cahier check %s).",
+            report.errors,
+            rel,
+        )
+        return {**result, "status": "corrections-requises"}
+
+    gate = gate_commit(top, rel, sha)
+    if gate is None:
+        logger.info(
+            "Le dossier %s a changé depuis le commit %s : le cycle de vie du commit plus "
+            "récent prend le relais.",
+            tender_id,
+            sha[:10],
+        )
+        return {**result, "status": "remplace"}
+    result["gate_commit"] = gate
+
+    # ---- reviews
+    deployed = deployment.id is not None
+    reasons = gate_step(tender_abs, gate)
+    if reasons is None:
+        _unavailable(logger, "revues des référents", "tasks/review.py")
+        result["reviews"] = "non-disponible"
+    attempt = 0
+    while reasons and not draft:
+        attempt += 1
+        request = optional("flows.review", "request_reviews")
+        if request is None:
+            _unavailable(logger, "demande de revues", "flows/review.py")
+            return {**result, "reviews": reasons, "status": "revues-en-attente"}
+        waiting = waiting_reviews_step(tender_id)
+        if waiting:
+            logger.info("Revues déjà demandées : %d run(s) en attente.", len(waiting))
+        elif deployed or wait_reviews:
+            from prefect.utilities.asyncutils import run_coro_as_sync
+
+            logger.info("Revues demandées pour %d élément(s).", len(reasons))
+            run_coro_as_sync(
+                request(
+                    tender_abs,
+                    rev=gate,
+                    deployment=review_deployment if deployed else None,
+                    timeout_days=timeout_days,
+                )
+            )
+        else:
+            for r in reasons:
+                logger.info("Revue en attente : %s", r)
+            logger.info(
+                "Sans déploiement, les revues se font par « cahier review approve » ; le cycle "
+                "de vie du commit de revue poursuivra."
+            )
+            return {**result, "reviews": reasons, "status": "revues-en-attente"}
+        if deployed:
+            from prefect.flow_runs import suspend_flow_run
+
+            suspend_flow_run(
+                key=lifecycle_key(top, rel, sha, f"revues-{attempt}"),
+                timeout=int(timeout_days * 86400),
+            )
+        gate = gate_commit(top, rel, sha)
+        if gate is None:
+            logger.info("Le dossier a changé pendant les revues : cycle de vie remplacé.")
+            return {**result, "status": "remplace"}
+        result["gate_commit"] = gate
+        reasons = gate_step(tender_abs, gate)
+        if reasons and not deployed:
+            return {**result, "reviews": reasons, "status": "revues-en-attente"}
+        if attempt >= 50:
+            raise RuntimeError("revues toujours en attente après 50 reprises.")
+    if reasons is not None:
+        result["reviews"] = reasons if draft else "approuvees"
+
+    # ---- assembly
+    assemble = optional("flows.assemble", "assemble_tender")
+    if assemble is None:
+        _unavailable(logger, "assemblage", "flows/assemble.py")
+        result["assembly"] = "non-disponible"
+    else:
+        out_dir = Path(out) if out else Path("out") / tender_id
+        if assembled_already(out_dir, gate, draft):
+            logger.info("Dossier déjà assemblé pour le commit %s (%s).", gate[:10], out_dir)
+            result["assembly"] = {"out": os.fspath(out_dir), "created": False}
+        else:
+            kwargs: dict[str, Any] = {"rev": gate, "out": os.fspath(out_dir), "draft": draft}
+            if formats:
+                kwargs["formats"] = formats
+            if clausier_path:
+                kwargs["clausier_path"] = clausier_path
+            try:
+                assembled = assemble(tender_abs, **kwargs)
+            except InputError as exc:
+                logger.error("Assemblage refusé : %s", exc.render())
+                return {**result, "assembly": exc.render(), "status": "assemblage-refuse"}
+            result["assembly"] = {
+                "out": os.fspath(getattr(assembled, "out_dir", out_dir)),
+                "created": True,
+            }
+
+    # ---- archive
+    if not archive:
+        return {**result, "status": "termine"}
+    evaluation = f"{gate}:{rel}/evaluation/evaluation.yaml"
+    if not git(["rev-parse", "--verify", "-q", evaluation], top, check=False).strip():
+        logger.info("Pas encore d'évaluation des offres (evaluation/evaluation.yaml).")
+        return {**result, "status": "evaluation-en-attente"}
+    result["archive"] = archive_step(tender_abs, os.fspath(top), rel, tender_id, gate, draft)
+    return {**result, "status": "termine"}
+
+
+def submit_lifecycle(
+    tender_rel: str,
+    commit: str,
+    *,
+    repo_key: str = "",
+    deployment: str = LIFECYCLE_DEPLOYMENT,
+    parameters: dict[str, Any] | None = None,
+) -> str:
+    """Start a deployed lifecycle run, once per (tender, commit); returns the flow run id.
+
+    The run is created with an idempotency key (``lifecycle-<repo>-<tender>-<sha>``):
+    a second submission of the same pair (hook + watch, a retried hook) returns the
+    existing run instead of creating another. ``as_subflow=False``: the run may
+    suspend on its own (a subflow cannot be suspended apart from its parent).
+    """
+    from prefect.deployments import run_deployment
+
+    key = slugify(f"lifecycle-{repo_key}-{tender_rel}-{commit}")
+    fr = run_deployment(
+        name=deployment,
+        parameters={"tender_path": tender_rel, "commit": commit, **(parameters or {})},
+        idempotency_key=key,
+        timeout=0,
+        as_subflow=False,
+    )
+    return str(fr.id)

@@ -1,0 +1,519 @@
+"""The auditor's view: a tender's timeline from Git history, and archive verification.
+
+:func:`timeline` replays the history of a dossier commit by commit: who changed what
+(drafts, evaluation, review records, archives), with the check re-run on every commit
+that changed tender.yaml or a piece (``read_dossier(path, rev=sha)``, so the result is
+the one anyone gets by replaying that commit), the current state of the referent
+reviews (approved, lapsed…) and the archives with their tags.
+
+:func:`verify` recomputes every hash of every archive of the tender and checks:
+
+* each archive folder has its annotated tag ``cahier/<id>/archive-<n>`` (a deleted tag
+  is reported), the tag still designates the commit written in its message, that commit
+  is in the branch's history and is the one that added the folder (a rebase or a
+  ``git filter-repo`` rewrites commits: reported with the commit named);
+* the manifest's SHA-256 equals the one in the tag, every file's SHA-256 equals the one
+  in the manifest, no file was added or removed;
+* the files are unchanged since the archive commit, in HEAD (the commit that altered a
+  file is named) and in the working tree;
+* the chain: each manifest records the SHA-256 of the previous archive's manifest, and
+  its ``source_commit`` is the parent of the archive commit.
+
+Problems are listed in archive order; the first one names the first altered file or
+rewritten commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .archive import ARCHIVE_DIR, MANIFEST, _join, _tree_entry, archive_numbers, open_repo, tag_name
+from .errors import InputError
+
+__all__ = ["Event", "Problem", "timeline", "verify"]
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class Event:
+    """One line of the timeline (French ``summary`` and ``details``)."""
+
+    when: dt.datetime
+    kind: str  # rédaction, contrôle, revue, évaluation, archive, assemblage, autre
+    commit: str
+    author: str
+    summary: str
+    details: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Problem:
+    """A verification failure: ``code``, French ``message``, the file and commit concerned."""
+
+    code: str
+    message: str
+    file: str | None = None
+    commit: str | None = None
+
+    def render(self) -> str:
+        where = self.file or ""
+        if self.commit:
+            where += f" (commit {self.commit[:12]})" if where else f"commit {self.commit[:12]}"
+        return f"{where} : {self.message}" if where else self.message
+
+
+def _tender_id(repo: Any, top: Path, rel: str) -> str:
+    from .model import Tender
+    from .yamlio import validate_yaml
+
+    path = top / rel / "tender.yaml"
+    if path.is_file():
+        raw = path.read_bytes()
+    else:
+        entry = _tree_entry(repo.head.commit, _join(rel, "tender.yaml"))
+        if entry is None:
+            raise InputError("tender.yaml introuvable.", _join(rel, "tender.yaml"))
+        raw = entry.data_stream.read()
+    return validate_yaml(Tender, raw, _join(rel, "tender.yaml")).id
+
+
+def _kind(path: str, rel: str) -> str:
+    sub = path[len(rel) + 1 :] if rel else path
+    if sub == "tender.yaml" or sub.startswith("pieces/"):
+        return "rédaction"
+    for prefix, kind in (
+        ("reviews/", "revue"),
+        ("evaluation/", "évaluation"),
+        (ARCHIVE_DIR + "/", "archive"),
+        ("out/", "assemblage"),
+    ):
+        if sub.startswith(prefix):
+            return kind
+    return "autre"
+
+
+def timeline(
+    dossier: str | os.PathLike[str],
+    *,
+    run_checks: bool = True,
+    clausier_path: str | os.PathLike[str] | None = None,
+) -> list[Event]:
+    """The dossier's history, oldest first (see module docstring).
+
+    Raises:
+        InputError: not a Git repository, dossier without tender.yaml.
+    """
+    from .checker import check_dossier
+    from .clausier import load_clausier
+    from .reader import read_dossier
+
+    repo, top, rel = open_repo(dossier)
+    events: list[Event] = []
+    lib = load_clausier(clausier_path) if run_checks else None
+    with repo:
+        tender_id = _tender_id(repo, top, rel)
+        tags = {t.commit.hexsha: t.name for t in repo.tags if t.name.startswith(f"cahier/{tender_id}/")}
+        commits = list(repo.iter_commits("HEAD", paths=rel or "."))
+        for c in reversed(commits):
+            stats = c.stats.files
+            changed = {p: s for p, s in stats.items() if not rel or str(p).startswith(rel + "/")}
+            kinds: dict[str, list[str]] = {}
+            for p, s in changed.items():
+                label = f"{str(p)[len(rel) + 1 :] if rel else p} (+{s['insertions']} −{s['deletions']})"
+                kinds.setdefault(_kind(str(p), rel), []).append(label)
+            when = c.committed_datetime
+            author = f"{c.author.name} <{c.author.email}>"
+            for kind, files in kinds.items():
+                details = list(files)
+                if kind == "revue":
+                    details += _review_details(c, rel)
+                if kind == "archive" and c.hexsha in tags:
+                    details.append(f"étiquette {tags[c.hexsha]}")
+                events.append(
+                    Event(when, kind, c.hexsha, author, c.summary, details)
+                )
+            if run_checks and "rédaction" in kinds and lib is not None:
+                try:
+                    report = check_dossier(read_dossier(dossier, rev=c.hexsha), lib)
+                    summary = (
+                        f"contrôle du commit {c.hexsha[:10]} : {report.errors} erreur(s), "
+                        f"{report.warnings} avertissement(s) (clausier {report.clausier_version})"
+                    )
+                    details = [f.message for f in report.findings if f.severity == "error"][:5]
+                except InputError as exc:
+                    summary = f"contrôle du commit {c.hexsha[:10]} impossible : {exc.render()}"
+                    details = []
+                events.append(Event(when, "contrôle", c.hexsha, author, summary, details))
+        try:
+            from .review import review_status
+
+            entries = review_status(dossier, rev="HEAD", clausier_path=clausier_path)
+        except (ImportError, InputError):
+            entries = []
+        if entries and commits:
+            head = commits[0]
+            labels = {"approved": "valide", "lapsed": "caduque", "pending": "en attente",
+                      "changes-requested": "modifications demandées"}
+            counts: dict[str, int] = {}
+            for e in entries:
+                counts[labels.get(e.status, e.status)] = counts.get(labels.get(e.status, e.status), 0) + 1
+            events.append(
+                Event(
+                    head.committed_datetime,
+                    "revue",
+                    head.hexsha,
+                    "",
+                    "état des revues à HEAD : "
+                    + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())),
+                    [e.message() for e in entries if e.status != "approved"][:20],
+                )
+            )
+        assembly = top / "out" / tender_id / "manifest.json"
+        if assembly.is_file():
+            mtime = dt.datetime.fromtimestamp(assembly.stat().st_mtime, dt.UTC)
+            events.append(
+                Event(
+                    mtime,
+                    "assemblage",
+                    "",
+                    "",
+                    f"manifeste d'assemblage out/{tender_id}/manifest.json "
+                    f"(SHA-256 {_sha(assembly.read_bytes())[:16]}…, hors Git)",
+                )
+            )
+    return events
+
+
+def _review_details(c: Any, rel: str) -> list[str]:
+    import yaml
+
+    out: list[str] = []
+    for p in c.stats.files:
+        p = str(p)
+        if not p.startswith(_join(rel, "reviews") + "/"):
+            continue
+        entry = _tree_entry(c, p)
+        if entry is None or entry.type != "blob":
+            out.append(f"{p} supprimé")
+            continue
+        try:
+            data = yaml.safe_load(entry.data_stream.read())
+        except yaml.YAMLError:
+            continue
+        if isinstance(data, dict):
+            rev = data.get("reviewer") or {}
+            who = rev.get("nom") if isinstance(rev, dict) else rev
+            out.append(
+                f"revue {data.get('role', '?')} : décision {data.get('decision', '?')} par {who}"
+            )
+    return out
+
+
+# --------------------------------------------------------------------------- verify
+
+
+def _is_ancestor(repo: Any, a: str, b: str) -> bool:
+    import git
+
+    try:
+        repo.git.merge_base("--is-ancestor", a, b)
+        return True
+    except git.GitCommandError:
+        return False
+
+
+def _tag_fields(tag_obj: Any) -> dict[str, str]:
+    msg = getattr(tag_obj, "message", "") or ""
+    return dict(re.findall(r"^([A-Za-z-]+[0-9]*): (\S+)$", msg, re.M))
+
+
+def verify(dossier: str | os.PathLike[str]) -> tuple[list[int], list[Problem]]:
+    """Verify every archive of the tender; returns ``(archive numbers, problems)``.
+
+    An empty problem list means every hash, tag and link of the chain checks out.
+
+    Raises:
+        InputError: not a Git repository, no tender.yaml.
+    """
+    repo, top, rel = open_repo(dossier)
+    problems: list[Problem] = []
+    with repo:
+        tender_id = _tender_id(repo, top, rel)
+        head = repo.head.commit
+        arch_rel = _join(rel, ARCHIVE_DIR)
+        prefix = f"cahier/{tender_id}/archive-"
+        tags = {
+            int(t.name[len(prefix) :]): t
+            for t in repo.tags
+            if t.name.startswith(prefix) and t.name[len(prefix) :].isdigit()
+        }
+        in_head = archive_numbers(_tree_entry(head, arch_rel))
+        wt_dir = top / arch_rel
+        in_wt = (
+            sorted(int(p.name) for p in wt_dir.iterdir() if p.is_dir() and p.name.isdigit())
+            if wt_dir.is_dir()
+            else []
+        )
+        numbers = sorted(set(tags) | set(in_head) | set(in_wt))
+        manifests: dict[int, bytes] = {}
+        for n in numbers:
+            folder = _join(arch_rel, str(n))
+            tname = tag_name(tender_id, n)
+            tag = tags.get(n)
+            base_commit = None
+            if tag is None:
+                problems.append(
+                    Problem(
+                        "etiquette-absente",
+                        f"l'étiquette {tname} de l'archive {n} est absente (supprimée ?) : "
+                        "l'archive ne peut plus être rattachée au commit qui l'a créée.",
+                        folder,
+                    )
+                )
+            elif tag.tag is None:
+                problems.append(
+                    Problem(
+                        "etiquette-remplacee",
+                        f"l'étiquette {tname} n'est plus une étiquette annotée créée par cahier "
+                        "(remplacée ?).",
+                        folder,
+                        tag.commit.hexsha,
+                    )
+                )
+            else:
+                fields = _tag_fields(tag.tag)
+                actual = tag.commit.hexsha
+                recorded = fields.get("Commit")
+                if recorded and recorded != actual:
+                    problems.append(
+                        Problem(
+                            "commit-reecrit",
+                            f"l'étiquette {tname} désignait le commit {recorded[:12]} et désigne "
+                            f"maintenant {actual[:12]} : historique réécrit (rebase, filter-repo).",
+                            folder,
+                            recorded,
+                        )
+                    )
+                elif not _is_ancestor(repo, actual, head.hexsha):
+                    problems.append(
+                        Problem(
+                            "commit-reecrit",
+                            f"le commit {actual[:12]} de l'archive {n} (étiquette {tname}) n'est "
+                            "plus dans l'historique de la branche : historique réécrit.",
+                            folder,
+                            actual,
+                        )
+                    )
+                base_commit = tag.commit
+                tree = _tree_entry(base_commit, folder)
+                parent_tree = (
+                    _tree_entry(base_commit.parents[0], folder) if base_commit.parents else None
+                )
+                if tree is None or tree.type != "tree" or parent_tree is not None:
+                    problems.append(
+                        Problem(
+                            "etiquette-deplacee",
+                            f"l'étiquette {tname} ne désigne pas le commit qui a ajouté {folder}.",
+                            folder,
+                            actual,
+                        )
+                    )
+                    base_commit = None
+                else:
+                    problems += _check_files(
+                        n, folder, {b.name: b.data_stream.read() for b in tree.blobs},
+                        fields.get("Manifeste-SHA256"), base_commit, "au commit d'archive",
+                    )
+                    mbytes = (tree / MANIFEST).data_stream.read() if MANIFEST in [
+                        b.name for b in tree.blobs
+                    ] else b""
+                    manifests[n] = mbytes
+            # HEAD must hold the same files as the archive commit
+            head_tree = _tree_entry(head, folder)
+            if head_tree is None or head_tree.type != "tree":
+                problems.append(
+                    Problem(
+                        "archive-supprimee",
+                        f"l'archive {n} est absente de la branche (HEAD).",
+                        folder,
+                        head.hexsha,
+                    )
+                )
+            elif base_commit is not None:
+                ref_tree = _tree_entry(base_commit, folder)
+                ref = {b.name: b.hexsha for b in ref_tree.blobs}
+                now = {b.name: b.hexsha for b in head_tree.blobs}
+                for name in sorted(set(ref) | set(now)):
+                    if ref.get(name) == now.get(name):
+                        continue
+                    path = _join(folder, name)
+                    culprit = next(iter(repo.iter_commits("HEAD", paths=path, max_count=1)), None)
+                    who = (
+                        f" par le commit {culprit.hexsha[:12]} ({culprit.author.name}, "
+                        f"{culprit.committed_datetime:%d/%m/%Y %H:%M})"
+                        if culprit is not None
+                        else ""
+                    )
+                    what = (
+                        "supprimé" if name not in now else "ajouté" if name not in ref else "modifié"
+                    )
+                    problems.append(
+                        Problem(
+                            "fichier-modifie",
+                            f"fichier {what} après archivage{who} : une archive n'est jamais "
+                            "modifiée, une correction est une nouvelle archive.",
+                            path,
+                            culprit.hexsha if culprit is not None else None,
+                        )
+                    )
+            elif n not in manifests and head_tree is not None:
+                manifests[n] = next(
+                    (b.data_stream.read() for b in head_tree.blobs if b.name == MANIFEST), b""
+                )
+            # working tree
+            wt = top / folder
+            if wt.is_dir() and head_tree is not None and head_tree.type == "tree":
+                committed = {b.name: b.data_stream.read() for b in head_tree.blobs}
+                on_disk = {p.name: p for p in wt.iterdir() if p.is_file()}
+                for name in sorted(set(committed) | set(on_disk)):
+                    path = _join(folder, name)
+                    if name not in on_disk:
+                        problems.append(
+                            Problem("fichier-modifie", "fichier supprimé de la copie de travail.", path)
+                        )
+                    elif name not in committed:
+                        problems.append(
+                            Problem("fichier-modifie", "fichier ajouté dans le dossier d'archive.", path)
+                        )
+                    elif _sha(on_disk[name].read_bytes()) != _sha(committed[name]):
+                        problems.append(
+                            Problem(
+                                "fichier-modifie",
+                                "fichier modifié dans la copie de travail (non validé) : "
+                                "son SHA-256 ne correspond plus à l'archive.",
+                                path,
+                            )
+                        )
+            elif n in in_head and not wt.is_dir():
+                problems.append(
+                    Problem(
+                        "fichier-modifie",
+                        "dossier d'archive absent de la copie de travail (lancez « cahier "
+                        "archive » pour reprendre une archive interrompue, ou restaurez-le).",
+                        folder,
+                    )
+                )
+        # chain
+        for n in numbers:
+            raw = manifests.get(n)
+            if not raw:
+                continue
+            try:
+                man = json.loads(raw)
+            except ValueError:
+                continue  # reported by _check_files
+            folder = _join(arch_rel, str(n), MANIFEST)
+            prev = man.get("previous")
+            if n == 1 or n - 1 not in numbers:
+                if n > 1:
+                    problems.append(
+                        Problem("chaine-rompue", f"l'archive {n - 1} qui précède est introuvable.", folder)
+                    )
+                elif prev is not None:
+                    problems.append(
+                        Problem("chaine-rompue", "la première archive ne doit pointer vers aucune autre.", folder)
+                    )
+            else:
+                expected = _sha(manifests.get(n - 1, b""))
+                got = (prev or {}).get("manifest_sha256")
+                if got != expected:
+                    problems.append(
+                        Problem(
+                            "chaine-rompue",
+                            f"le manifeste enregistre pour l'archive {n - 1} le SHA-256 "
+                            f"{str(got)[:16]}…, or son manifeste vaut {expected[:16]}… : "
+                            "une archive antérieure a été altérée ou remplacée.",
+                            folder,
+                        )
+                    )
+            tag = tags.get(n)
+            if tag is not None and tag.commit.parents:
+                parent = tag.commit.parents[0].hexsha
+                if man.get("source_commit") not in (None, parent):
+                    problems.append(
+                        Problem(
+                            "commit-reecrit",
+                            f"l'archive {n} a été faite sur le commit {man['source_commit'][:12]}, "
+                            f"or son commit d'archive a pour parent {parent[:12]} : historique "
+                            "réécrit sous l'archive.",
+                            folder,
+                            man["source_commit"],
+                        )
+                    )
+    # the first problem of the lowest archive comes first
+    return numbers, problems
+
+
+def _check_files(
+    n: int,
+    folder: str,
+    files: dict[str, bytes],
+    tag_manifest_sha: str | None,
+    commit: Any,
+    where: str,
+) -> list[Problem]:
+    out: list[Problem] = []
+    mpath = _join(folder, MANIFEST)
+    raw = files.get(MANIFEST)
+    if raw is None:
+        return [Problem("manifeste-absent", f"manifeste absent {where}.", mpath, commit.hexsha)]
+    if tag_manifest_sha and _sha(raw) != tag_manifest_sha:
+        out.append(
+            Problem(
+                "fichier-modifie",
+                f"le SHA-256 du manifeste ({_sha(raw)[:16]}…) diffère de celui enregistré dans "
+                f"l'étiquette ({tag_manifest_sha[:16]}…).",
+                mpath,
+                commit.hexsha,
+            )
+        )
+    try:
+        man = json.loads(raw)
+        listed = man["files"]
+    except (ValueError, KeyError, TypeError):
+        return out + [Problem("fichier-modifie", "manifeste illisible.", mpath, commit.hexsha)]
+    for name, meta in listed.items():
+        path = _join(folder, name)
+        if name == MANIFEST:
+            continue
+        if name not in files:
+            out.append(Problem("fichier-modifie", f"fichier absent {where}.", path, commit.hexsha))
+        elif _sha(files[name]) != meta.get("sha256"):
+            out.append(
+                Problem(
+                    "fichier-modifie",
+                    f"SHA-256 {where} différent de celui du manifeste : fichier altéré.",
+                    path,
+                    commit.hexsha,
+                )
+            )
+    for name in sorted(set(files) - set(listed) - {MANIFEST}):
+        out.append(
+            Problem(
+                "fichier-modifie",
+                f"fichier non listé dans le manifeste {where}.",
+                _join(folder, name),
+                commit.hexsha,
+            )
+        )
+    return out

@@ -1,0 +1,373 @@
+"""``cahier new``: a new dossier from the templates of one purchase type.
+
+Templates live in ``clause_library/templates/<type>/`` (``tender.yaml``, ``rc.md``,
+``ccap.md``, ``cctp.md``). They are Jinja2 templates rendered in a sandbox
+(:class:`jinja2.sandbox.SandboxedEnvironment`, ``StrictUndefined``) with:
+
+* the scaffold values: ``tender_id``, ``type``, ``equipement``, ``acheteur``
+  (``nom``, ``siret``, ``type``), ``montant`` (€ HT), ``date_lancement``,
+  ``procedure`` (from the EU threshold in force, law.yaml), ``seuil_ue`` (€ HT),
+  ``law`` (law.yaml) and, in the pieces, ``tender`` (the rendered tender.yaml, as
+  :class:`~tasks.model.Tender`);
+* ``applies("ID")``: whether a clause applies to the tender (same rule as the checker,
+  :func:`tasks.checker.is_applicable`, values of law.yaml on ``dateLancement``);
+* ``clause("ID", k=v…)``: writes the call ``{{ clause("ID", k=v…) }}`` into the piece
+  (parameters checked against the clause's types and bounds now, rendered at assembly);
+* ``article()``: the next article number (« 1 », « 2 »…) and ``art()``: the next
+  sub-article number of the current article (« 7.1 », « 7.2 »…), so that articles kept
+  by ``{% if applies(…) %}`` are numbered without gaps;
+* ``note("…")``: a drafting note ``{# … #}`` for the buyer (a Jinja2 comment: the
+  assembly drops it);
+* filters ``q`` (YAML/JSON double-quoted string) and ``euros`` (« 300 000 »).
+
+The tender.yaml template is rendered twice: once to learn the tender's facts, then with
+``applies()`` answering for that tender (waivers and criteria may depend on it).
+
+The dossier is built in a temporary folder next to the destination, checked, then
+renamed into place: an existing destination is never overwritten and an interrupted
+run leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from .clausier import Clausier, load_clausier
+from .errors import InputError
+from .model import SIRET_RE, BuyerType, CheckReport, Tender
+
+__all__ = [
+    "EQUIPEMENTS",
+    "PURCHASE_TYPES",
+    "ScaffoldRequest",
+    "ScaffoldResult",
+    "render_dossier",
+    "scaffold",
+    "templates_root",
+]
+
+#: Purchase types and the template folder of each (clause_library/templates/<type>/).
+PURCHASE_TYPES: dict[str, str] = {
+    "materiel": "matériel informatique (postes de travail, impression, smartphones, serveurs)",
+    "logiciel": "logiciels et services logiciels (licences, SaaS)",
+    "prestations": "prestations intellectuelles informatiques (développement, TMA)",
+    "hebergement": "hébergement et services d'informatique en nuage",
+    "telecom": "services et équipements de télécommunications",
+}
+#: Kinds of hardware of the ``materiel`` template.
+EQUIPEMENTS: dict[str, str] = {
+    "postes": "postes de travail (ordinateurs fixes et portables)",
+    "impression": "matériels d'impression (imprimantes, multifonctions)",
+    "smartphones": "smartphones et tablettes",
+    "serveurs": "serveurs et matériels de centre de données",
+}
+PIECES = ("rc.md", "ccap.md", "cctp.md")
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class ScaffoldRequest:
+    """What ``cahier new`` was asked for (values as typed by the buyer).
+
+    ``montant`` in € HT (estimated maximum over the whole duration, R2121-1 CCP);
+    ``date_lancement`` decides which law.yaml values apply (EU threshold, 2026-08-21 gate).
+    """
+
+    tender_id: str
+    type: str
+    acheteur: str
+    siret: str
+    buyer_type: str
+    montant: float = 100_000
+    date_lancement: dt.date | None = None
+    equipement: str = "postes"
+    objet: str | None = None
+
+
+@dataclass
+class ScaffoldResult:
+    """The dossier written: path, files, library clauses placed, waivers, check report."""
+
+    path: Path
+    files: list[str]
+    clauses: dict[str, list[str]]  # piece -> clause ids, in order
+    waivers: list[str]
+    procedure: str
+    report: CheckReport | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def templates_root(clausier: Clausier) -> Path:
+    """``<clausier>/templates``."""
+    return clausier.root / "templates"
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _validate(req: ScaffoldRequest) -> tuple[str, BuyerType, dt.date]:
+    if not _ID_RE.match(req.tender_id):
+        raise InputError(
+            f"identifiant de consultation « {req.tender_id} » invalide : lettres, chiffres, "
+            "points, tirets et soulignés seulement, en commençant par une lettre ou un chiffre "
+            "(ex. 2026-CD33-PC-001)."
+        )
+    if req.type not in PURCHASE_TYPES:
+        raise InputError(
+            f"type d'achat « {req.type} » inconnu ; types possibles : {', '.join(PURCHASE_TYPES)}."
+        )
+    if req.equipement not in EQUIPEMENTS:
+        raise InputError(
+            f"équipement « {req.equipement} » inconnu ; valeurs possibles : "
+            f"{', '.join(EQUIPEMENTS)}."
+        )
+    siret = re.sub(r"\s", "", req.siret)
+    if not SIRET_RE.match(siret):
+        raise InputError(
+            f"SIRET « {req.siret} » invalide : 14 chiffres attendus (numéro SIRET de l'acheteur)."
+        )
+    try:
+        buyer = BuyerType(req.buyer_type)
+    except ValueError:
+        raise InputError(
+            f"type d'acheteur « {req.buyer_type} » inconnu ; valeurs possibles : "
+            f"{', '.join(b.value for b in BuyerType)}."
+        ) from None
+    if not req.acheteur.strip():
+        raise InputError("nom de l'acheteur vide : indiquez-le avec --acheteur.")
+    if not req.montant > 0:
+        raise InputError(f"montant « {req.montant:g} » invalide : un montant positif en € HT est attendu.")
+    if req.objet is not None and len(req.objet.strip()) < 5:
+        raise InputError("objet trop court : décrivez l'objet de la consultation (5 caractères au moins).")
+    return siret, buyer, req.date_lancement or dt.date.today()
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _q(value: Any) -> str:
+    """A double-quoted YAML scalar (JSON string syntax, UTF-8 kept)."""
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _euros(value: float) -> str:
+    """« 300 000 » (narrow no-break space between thousands, no decimals when whole)."""
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", "\u202f")
+    return f"{value:,.2f}".replace(",", "\u202f").replace(".", ",")
+
+
+def _environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["q"] = _q
+    env.filters["euros"] = _euros
+    return env
+
+
+def _read_template(folder: Path, name: str) -> str:
+    path = folder / name
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("gabarit manquant dans le clausier.", str(path)) from None
+
+
+def _render(env: SandboxedEnvironment, source: str, name: str, context: dict[str, Any]) -> str:
+    try:
+        return env.from_string(source).render(**context)
+    except InputError as exc:
+        if exc.file is None:
+            exc.file = name
+            exc.args = (exc.render(),)
+        raise
+    except TemplateError as exc:
+        line = getattr(exc, "lineno", None)
+        raise InputError(f"gabarit invalide : {exc}", name, line) from None
+
+
+def _call_text(clause_id: str, params: dict[str, Any]) -> str:
+    def lit(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        if isinstance(v, str):
+            return json.dumps(v, ensure_ascii=False)
+        return repr(v)
+
+    args = "".join(f", {k}={lit(v)}" for k, v in params.items())
+    return '{{ clause("' + clause_id + '"' + args + ") }}"
+
+
+def _helpers(
+    clausier: Clausier, tender: Tender | None, where: str, placed: list[str]
+) -> dict[str, Callable[..., Any]]:
+    from .checker import is_applicable
+    from .render import validate_params
+
+    counters: dict[str, int] = {}
+    top = [0]
+
+    def applies(clause_id: str) -> bool:
+        clause = clausier.get(clause_id)
+        if clause is None:
+            raise InputError(f"clause « {clause_id} » inconnue du clausier {clausier.version}.", where)
+        if tender is None:
+            return True
+        return is_applicable(clause, tender, clausier)[0]
+
+    def clause(clause_id: str, **params: Any) -> str:
+        c = clausier.get(clause_id)
+        if c is None:
+            raise InputError(f"clause « {clause_id} » inconnue du clausier {clausier.version}.", where)
+        validate_params(c, params, where)
+        placed.append(clause_id)
+        return _call_text(clause_id, params)
+
+    def article() -> str:
+        top[0] += 1
+        return str(top[0])
+
+    def art(number: int | str | None = None) -> str:
+        key = str(number if number is not None else top[0])
+        counters[key] = counters.get(key, 0) + 1
+        return f"{key}.{counters[key]}"
+
+    def note(text: str) -> str:
+        return "{# " + " ".join(str(text).split()).replace("#}", "# }") + " #}"
+
+    return {"applies": applies, "clause": clause, "article": article, "art": art, "note": note}
+
+
+def render_dossier(req: ScaffoldRequest, clausier: Clausier | None = None) -> tuple[dict[str, str], ScaffoldResult]:
+    """The files of a new dossier (relative path → text), without writing anything.
+
+    Raises:
+        InputError: invalid identifier, SIRET, type, amount; no EU threshold in law.yaml
+            for the launch date; a template error (file and line of the template).
+    """
+    from .yamlio import validate_yaml
+
+    lib = clausier or load_clausier()
+    siret, buyer, launch = _validate(req)
+    threshold = lib.law.supplies_services_threshold(launch, buyer == BuyerType.etat)
+    if threshold is None:
+        raise InputError(
+            f"law.yaml ne donne pas les seuils européens en vigueur le {launch:%d/%m/%Y} : "
+            "ajoutez la période correspondante (eu_thresholds) ou choisissez une autre date "
+            "de lancement.",
+            str(lib.root / "law.yaml"),
+        )
+    procedure = "Appel d'offres ouvert" if req.montant >= threshold else "Procédure adaptée"
+    folder = templates_root(lib) / req.type
+    env = _environment()
+    base: dict[str, Any] = {
+        "tender_id": req.tender_id,
+        "type": req.type,
+        "equipement": req.equipement,
+        "acheteur": {"nom": " ".join(req.acheteur.split()), "siret": siret, "type": buyer.value},
+        "montant": int(req.montant) if float(req.montant).is_integer() else float(req.montant),
+        "date_lancement": launch.isoformat(),
+        "procedure": procedure,
+        "seuil_ue": threshold,
+        "objet_demande": " ".join(req.objet.split()) if req.objet else None,
+        "law": lib.law,
+    }
+    yaml_src = _read_template(folder, "tender.yaml")
+    yaml_name = f"templates/{req.type}/tender.yaml"
+    # Pass 1: the tender's facts; pass 2: waivers and criteria that depend on applicability.
+    first = _render(env, yaml_src, yaml_name, {**base, **_helpers(lib, None, yaml_name, [])})
+    tender0 = validate_yaml(Tender, first, yaml_name)
+    tender_text = _render(env, yaml_src, yaml_name, {**base, **_helpers(lib, tender0, yaml_name, [])})
+    tender = validate_yaml(Tender, tender_text, yaml_name)
+    files = {"tender.yaml": tender_text}
+    placed_by_piece: dict[str, list[str]] = {}
+    for name in PIECES:
+        where = f"templates/{req.type}/{name}"
+        placed: list[str] = []
+        ctx = {**base, "tender": tender, **_helpers(lib, tender, where, placed)}
+        text = _render(env, _read_template(folder, name), where, ctx)
+        files[f"pieces/{name}"] = re.sub(r"\n{3,}", "\n\n", text)
+        placed_by_piece[name] = placed
+    result = ScaffoldResult(
+        path=Path(req.tender_id),
+        files=sorted(files),
+        clauses=placed_by_piece,
+        waivers=[w.clause for w in tender.waivers],
+        procedure=procedure,
+    )
+    return files, result
+
+
+def scaffold(
+    req: ScaffoldRequest, dest: str | os.PathLike[str], clausier: Clausier | None = None
+) -> ScaffoldResult:
+    """Write a new dossier ``<dest>/<tender_id>/`` and check it.
+
+    Args:
+        req: what to create.
+        dest: the folder that receives the dossier (created if missing).
+        clausier: the library (default: the shipped one).
+
+    Returns:
+        The result, with the check report of the new dossier.
+
+    Raises:
+        InputError: invalid request (see :func:`render_dossier`), an existing
+            destination (never overwritten), a destination that cannot be written.
+    """
+    from .checker import check_dossier
+    from .reader import read_dossier
+
+    lib = clausier or load_clausier()
+    files, result = render_dossier(req, lib)
+    parent = Path(dest)
+    target = parent / req.tender_id
+    if target.exists() or target.is_symlink():
+        raise InputError(
+            "le dossier existe déjà : cahier new n'écrase jamais un dossier ; choisissez un autre "
+            "identifiant ou une autre destination (--dest).",
+            str(target),
+        )
+    if parent.exists() and not parent.is_dir():
+        raise InputError("la destination n'est pas un dossier.", str(parent))
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{req.tender_id}.", dir=parent))
+    except OSError as exc:
+        raise InputError(f"destination impossible à créer ({exc.strerror}).", str(parent)) from None
+    try:
+        for rel, text in files.items():
+            path = tmp / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        tmp.chmod(0o755)
+        report = check_dossier(read_dossier(tmp), lib)
+        if target.exists() or target.is_symlink():
+            raise InputError("le dossier existe déjà (créé entre-temps) : rien n'a été écrit.", str(target))
+        os.rename(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    report.dossier = str(target)
+    result.path = target
+    result.report = report
+    return result

@@ -1,0 +1,305 @@
+"""Archives: commit + annotated tag + hash chain, the user's work untouched, crash safety.
+
+The laptops dossier (tenders/2026-CD33-PC-001, with its evaluation) is copied into a
+temporary Git repository. The crash tests fork a child that runs ``create_archive`` and
+kill it (SIGKILL on its process group, git children included) either at each named step
+or after a random delay; after every kill the repository holds either no archive at all
+or a complete one (commit + tag + files), and ``recover`` + ``verify`` then find it
+intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tasks.archive import create_archive, recover, sha256, tag_name
+from tasks.audit import verify
+from tasks.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "tenders" / "2026-CD33-PC-001"
+TID = "2026-CD33-PC-001"
+REL = f"tenders/{TID}"
+STEPS = ["computed", "blobs", "commit", "tag", "refs", "worktree", "index"]
+
+pytestmark = pytest.mark.skipif(
+    not (EXAMPLE / "evaluation" / "evaluation.yaml").is_file(), reason="dossier d'exemple absent"
+)
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def make_repo(path: Path, pieces: tuple[str, ...] | None = None) -> Path:
+    """A repository with the laptops dossier committed, and the user's own work in progress."""
+    path.mkdir(parents=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.name", "Sophie Dartigues")
+    git(path, "config", "user.email", "sophie.dartigues@departement33.example.fr")
+    d = path / REL
+    shutil.copytree(
+        EXAMPLE, d, ignore=shutil.ignore_patterns("archive", "reviews", *(["out"] if True else []))
+    )
+    if pieces is not None:
+        for p in (d / "pieces").iterdir():
+            if p.name not in pieces:
+                p.unlink()
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "Dossier et analyse des offres")
+    # the user's work in progress: one staged file, then an unstaged change to it
+    (path / "notes.md").write_text("brouillon\n", encoding="utf-8")
+    git(path, "add", "notes.md")
+    (path / "notes.md").write_text("brouillon modifié\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small repository (tender.yaml, RC, evaluation) copied for each crash run."""
+    repo = make_repo(tmp_path_factory.mktemp("tpl") / "repo", pieces=("rc.md",))
+    # warm the caches (regexes, templates, schema) so that forked children are fast
+    warm = tmp_path_factory.mktemp("warm") / "repo"
+    shutil.copytree(repo, warm)
+    create_archive(warm / REL, draft=True)
+    return repo
+
+
+def test_archive_commit_tag_manifest_and_user_work_untouched(tmp_path: Path):
+    repo = make_repo(tmp_path / "r")
+    status_before = git(repo, "status", "--porcelain")
+    head0 = git(repo, "rev-parse", "HEAD")
+    info = create_archive(repo / REL, draft=True)
+    assert info.numero == 1 and info.path == f"{REL}/archive/1"
+    assert git(repo, "rev-parse", "HEAD") == info.commit
+    assert git(repo, "rev-parse", f"{info.commit}^") == head0
+    # the commit adds exactly the archive files
+    changed = git(repo, "show", "--name-only", "--format=", info.commit).splitlines()
+    assert sorted(changed) == sorted(f"{REL}/archive/1/{n}" for n in info.files)
+    assert {"evaluation.json", "evaluation.csv", "check-report.json", "decp.json",
+            "reviews.json", "manifest.json"} == set(info.files)
+    # annotated tag on that commit, recording commit and manifest hash
+    assert git(repo, "cat-file", "-t", info.tag) == "tag"
+    assert git(repo, "rev-parse", f"{info.tag}^{{commit}}") == info.commit
+    body = git(repo, "cat-file", "-p", info.tag)
+    assert f"Commit: {info.commit}" in body and f"Manifeste-SHA256: {info.manifest_sha256}" in body
+    # files on disk match the manifest
+    folder = repo / info.path
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert sha256((folder / "manifest.json").read_bytes()) == info.manifest_sha256
+    for name, meta in manifest["files"].items():
+        assert sha256((folder / name).read_bytes()) == meta["sha256"]
+    assert manifest["previous"] is None and manifest["source_commit"] == head0
+    assert manifest["summary"] == [
+        {"lot": 1, "laureat": "B", "laureatSansCriteresResponsables": "A"}
+    ]
+    ev = json.loads((folder / "evaluation.json").read_text(encoding="utf-8"))
+    assert ev["lots"][0]["criteresResponsablesDecisifs"] is True
+    decp = json.loads((folder / "decp.json").read_text(encoding="utf-8"))
+    assert decp["marches"]["marche"][0]["titulaires"][0]["titulaire"]["id"] == "81234567800021"
+    # the user's staged and unstaged work is exactly as before, the archive is clean
+    assert git(repo, "status", "--porcelain") == status_before
+    assert git(repo, "diff", "--cached", "--name-only") == "notes.md"
+    assert (repo / "notes.md").read_text(encoding="utf-8") == "brouillon modifié\n"
+    assert verify(repo / REL) == ([1], [])
+
+
+def test_correction_is_a_new_archive_chained_to_the_previous(tmp_path: Path):
+    repo = make_repo(tmp_path / "r")
+    first = create_archive(repo / REL, draft=True)
+    ev = repo / REL / "evaluation" / "evaluation.yaml"
+    ev.write_text(ev.read_text(encoding="utf-8").replace("prix: 275000", "prix: 270000"), encoding="utf-8")
+    with pytest.raises(InputError, match="modification non validée"):
+        create_archive(repo / REL, draft=True)
+    git(repo, "commit", "-q", "-m", "Correction du prix de l'offre C", "--", f"{REL}/evaluation/evaluation.yaml")
+    second = create_archive(repo / REL, draft=True)
+    assert second.numero == 2 and second.tag == tag_name(TID, 2)
+    man = json.loads((repo / second.path / "manifest.json").read_text(encoding="utf-8"))
+    assert man["previous"]["manifest_sha256"] == first.manifest_sha256
+    assert man["previous"]["commit"] == first.commit
+    # archive 1 is unchanged
+    assert sha256((repo / first.path / "manifest.json").read_bytes()) == first.manifest_sha256
+    assert verify(repo / REL) == ([1, 2], [])
+
+
+def test_refusals(tmp_path: Path):
+    repo = make_repo(tmp_path / "r")
+    # pending referent reviews (the COST-LCC-01 waiver) block a final archive
+    with pytest.raises(InputError, match="revue"):
+        create_archive(repo / REL)
+    assert git(repo, "tag") == ""
+    # detached HEAD
+    git(repo, "checkout", "-q", "--detach")
+    with pytest.raises(InputError, match="HEAD détaché"):
+        create_archive(repo / REL, draft=True)
+    git(repo, "checkout", "-q", "main")
+    # not a git repository
+    plain = tmp_path / "plain"
+    shutil.copytree(repo / REL, plain)
+    with pytest.raises(InputError, match="dépôt Git"):
+        create_archive(plain, draft=True)
+
+
+def _state(repo: Path, head0: str) -> str:
+    """'none' or 'committed'; asserts every all-or-nothing invariant."""
+    head = git(repo, "rev-parse", "HEAD")
+    tags = git(repo, "tag", "--list", "cahier/*").splitlines()
+    folder = repo / REL / "archive" / "1"
+    leftovers = [p for p in (repo / REL).rglob("*") if ".tmp" in p.name or "cahier-tmp" in str(p)]
+    assert not leftovers
+    if head == head0:
+        assert tags == [], "étiquette sans commit"
+        assert not folder.exists(), "dossier d'archive sans commit"
+        assert "archive" not in git(repo, "ls-files", "--cached", REL)
+        return "none"
+    assert git(repo, "rev-parse", "HEAD^") == head0
+    assert tags == [tag_name(TID, 1)], "commit sans étiquette"
+    assert git(repo, "rev-parse", f"{tags[0]}^{{commit}}") == head
+    if folder.exists():  # present → complete and identical to the commit
+        names = git(repo, "ls-tree", "--name-only", f"HEAD:{REL}/archive/1").splitlines()
+        assert sorted(p.name for p in folder.iterdir()) == sorted(names)
+        for n in names:
+            assert (folder / n).read_bytes() == subprocess.run(
+                ["git", "show", f"HEAD:{REL}/archive/1/{n}"], cwd=repo, capture_output=True, check=True
+            ).stdout
+    return "committed"
+
+
+def _after_recovery(repo: Path, outcome: str, status0: str) -> None:
+    locks = list((repo / ".git").rglob("*.lock"))
+    if locks:  # git's own lock left by a kill inside git itself: the user removes it
+        return
+    recover(repo / REL)
+    if outcome == "committed":
+        assert verify(repo / REL) == ([1], [])
+    status = git(repo, "status", "--porcelain")
+    assert status == status0, status
+    assert (repo / "notes.md").read_text(encoding="utf-8") == "brouillon modifié\n"
+
+
+def _run_child(
+    repo: Path, step: str | None = None, delay: float | None = None, trace: Path | None = None
+) -> int:
+    t0 = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            os.setpgid(0, 0)
+
+            def on_step(name: str) -> None:
+                if trace is not None:
+                    with open(trace, "a", encoding="utf-8") as fh:
+                        fh.write(f"{name} {time.perf_counter() - t0}\n")
+                if name == step:
+                    os.killpg(0, signal.SIGKILL)
+
+            create_archive(repo / REL, draft=True, on_step=on_step)
+            os._exit(0)
+        except BaseException:
+            os._exit(3)
+    try:
+        os.setpgid(pid, pid)
+    except OSError:
+        pass
+    if delay is not None:
+        time.sleep(delay)
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    _, status = os.waitpid(pid, 0)
+    return status
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_kill_at_each_step_leaves_no_or_a_complete_archive(template: Path, tmp_path: Path, step: str):
+    repo = tmp_path / "r"
+    shutil.copytree(template, repo)
+    head0 = git(repo, "rev-parse", "HEAD")
+    status0 = git(repo, "status", "--porcelain")
+    status = _run_child(repo, step=step)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    outcome = _state(repo, head0)
+    assert outcome == ("none" if STEPS.index(step) < STEPS.index("refs") else "committed")
+    _after_recovery(repo, outcome, status0)
+
+
+def test_kill_at_random_points_20_times(template: Path, tmp_path: Path):
+    # timings of an uninterrupted run in a child, measured (not asserted)
+    probe = tmp_path / "probe"
+    shutil.copytree(template, probe)
+    trace = tmp_path / "trace.txt"
+    assert _run_child(probe, trace=trace) == 0
+    marks = dict(ln.split() for ln in trace.read_text(encoding="utf-8").splitlines())
+    start, end = float(marks["computed"]), float(marks["index"])
+    rng = random.Random(6)
+    outcomes: list[str] = []
+    for i in range(20):
+        repo = tmp_path / f"r{i}"
+        shutil.copytree(template, repo)
+        head0 = git(repo, "rev-parse", "HEAD")
+        status0 = git(repo, "status", "--porcelain")
+        # random points over the Git part of the run (after the computation), and a few
+        # anywhere in the run
+        delay = rng.uniform(start * 0.95, end * 1.05) if i % 4 else rng.uniform(0, end)
+        _run_child(repo, delay=delay)
+        outcome = _state(repo, head0)
+        outcomes.append(outcome)
+        _after_recovery(repo, outcome, status0)
+    print(f"calcul {start:.3f} s, fin {end:.3f} s ; issues : {outcomes}")
+
+
+def test_cli_archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from typer.testing import CliRunner
+
+    from cahier.cli import _load_command_modules, app
+
+    _load_command_modules()
+    repo = make_repo(tmp_path / "r")
+    monkeypatch.chdir(repo)
+    runner = CliRunner()
+    res = runner.invoke(app, ["archive", REL])
+    assert res.exit_code == 2 and "revue" in res.stderr
+    res = runner.invoke(app, ["archive", REL, "--brouillon"])
+    assert res.exit_code == 0, res.output
+    assert f"étiquette {tag_name(TID, 1)}" in res.stdout
+
+
+@pytest.mark.flow
+def test_archive_flow_publishes_ranking_and_sensitivity(tmp_path: Path):
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.archive import archive_tender, artifact_key
+
+    repo = make_repo(tmp_path / "r")
+    with prefect_test_harness(server_startup_timeout=120):
+        info = archive_tender(str(repo / REL), draft=True)
+        assert info.numero == 1
+
+        async def read(key: str):
+            async with get_client() as client:
+                return await client.read_artifacts(
+                    artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+                )
+
+        ranking = asyncio.run(read(artifact_key("ranking", TID)))
+        sensitivity = asyncio.run(read(artifact_key("sensitivity", TID)))
+    assert ranking and ranking[0].type == "table"
+    assert "Reconditionnement Aquitaine SCOP" in str(ranking[0].data)
+    assert sensitivity and "oui" in str(sensitivity[0].data)
+    assert verify(repo / REL) == ([1], [])

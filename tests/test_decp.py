@@ -1,0 +1,232 @@
+"""DECP v2.0.3 export: schema-valid record for the laptops tender, derived considerations,
+official examples, consistency rules the schema cannot express."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tasks.checker import check_dossier
+from tasks.clausier import load_clausier
+from tasks.decp import (
+    SCHEMA_PATH,
+    build_decp,
+    consistency_issues,
+    considerations,
+    schema_errors,
+)
+from tasks.errors import InputError
+from tasks.evaluation import evaluate, read_evaluation
+from tasks.model import CheckReport, Tender
+from tasks.reader import read_dossier
+from tasks.yamlio import validate_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DOSSIER = ROOT / "tenders" / "2026-CD33-PC-001"
+WEB = ROOT / "tenders" / "2026-DINUM-WEB-002"
+SHARED_REF = ROOT.parent / "shared" / "reference"
+OFFICIAL = ROOT.parent / "shared" / "cases" / "real" / "decp-format-officiel"
+PROCESSING = ROOT.parent / "shared" / "cases" / "real" / "decp-processing-tests"
+
+
+@pytest.fixture(scope="module")
+def laptops():
+    if not (DOSSIER / "evaluation" / "evaluation.yaml").is_file():
+        pytest.skip("dossier d'exemple absent")
+    lib = load_clausier()
+    tender, ev, efile = read_evaluation(DOSSIER)
+    result = evaluate(ev, tender)
+    report = check_dossier(read_dossier(DOSSIER), lib)
+    return tender, ev, result, report, lib
+
+
+def _record(**over):
+    rec = {
+        "id": "T1",
+        "acheteur": {"id": "22330004700014"},
+        "nature": "Marché",
+        "objet": "Ordinateurs portables",
+        "codeCPV": "30213100",
+        "techniques": {"technique": ["Sans objet"]},
+        "modalitesExecution": {"modaliteExecution": ["Sans objet"]},
+        "marcheInnovant": False,
+        "ccag": "Pas de CCAG",
+        "offresRecues": 2,
+        "attributionAvance": False,
+        "typeGroupementOperateurs": "Pas de groupement",
+        "procedure": "Procédure adaptée",
+        "lieuExecution": {"code": "33", "typeCode": "Code département"},
+        "dureeMois": 12,
+        "dateNotification": "2026-12-01",
+        "datePublicationDonnees": "2026-12-10",
+        "montant": 90000,
+        "typesPrix": {"typePrix": ["Définitif ferme"]},
+        "formePrix": "Forfaitaire",
+        "sousTraitanceDeclaree": False,
+        "titulaires": [{"titulaire": {"typeIdentifiant": "SIRET", "id": "81234567800021"}}],
+        "considerationsSociales": {"considerationSociale": ["Pas de considération sociale"]},
+        "considerationsEnvironnementales": {
+            "considerationEnvironnementale": ["Clause environnementale"]
+        },
+    }
+    rec.update(over)
+    return {"marches": {"marche": [rec]}}
+
+
+def test_laptops_record_is_schema_valid_and_derived_from_the_dossier(laptops):
+    tender, ev, result, report, lib = laptops
+    doc = build_decp(tender, ev, result, report, lib)
+    assert schema_errors(doc) == []
+    assert consistency_issues(doc) == []
+    (rec,) = doc["marches"]["marche"]
+    assert rec["id"] == "2026-CD33-PC-001"
+    assert rec["acheteur"] == {"id": "22330004700014"}
+    assert rec["codeCPV"] == "30213100" and rec["dureeMois"] == 48
+    assert rec["procedure"] == "Appel d'offres ouvert"
+    assert rec["ccag"] == "Techniques de l'information et de la communication"
+    assert rec["techniques"] == {"technique": ["Accord-cadre"]}
+    assert rec["montant"] == 300000 and rec["offresRecues"] == 4
+    # the winner B (refurbished offer) is the holder
+    assert rec["titulaires"] == [{"titulaire": {"typeIdentifiant": "SIRET", "id": "81234567800021"}}]
+    # SOC-INSERT-01 / SOC-SUPPLY-01 present → Clause sociale; no social criterion
+    assert rec["considerationsSociales"] == {"considerationSociale": ["Clause sociale"]}
+    # ENV-COND-01… present → Clause environnementale; criterion 3 → Critère environnemental
+    assert rec["considerationsEnvironnementales"] == {
+        "considerationEnvironnementale": ["Clause environnementale", "Critère environnemental"]
+    }
+
+
+def test_considerations_none_and_social_criterion():
+    lib = load_clausier()
+    tender = validate_yaml(Tender, (DOSSIER / "tender.yaml").read_bytes(), "tender.yaml")
+    empty = CheckReport(
+        tender=tender.id,
+        dossier="x",
+        clausier_version=lib.version,
+        checked_at_rule_date=tender.dateLancement,
+        families=[],
+        findings=[],
+    )
+    price_only = tender.model_copy(update={"criteres": tender.criteres[:1]})
+    assert considerations(price_only, empty, lib) == (
+        ["Pas de considération sociale"],
+        ["Pas de considération environnementale"],
+    )
+    if WEB.is_dir():
+        web = validate_yaml(Tender, (WEB / "tender.yaml").read_bytes(), "tender.yaml")
+        soc, env = considerations(web, empty, lib)
+        assert soc == ["Critère social"] and env == ["Critère environnemental"]
+
+
+def test_missing_attribution_block(laptops):
+    tender, ev, result, report, lib = laptops
+    with pytest.raises(InputError, match="attribution"):
+        build_decp(tender, ev.model_copy(update={"attribution": None}), result, report, lib)
+
+
+def test_id_longer_than_16_characters_refused(laptops):
+    tender, ev, result, report, lib = laptops
+    long = tender.model_copy(update={"id": "2026-CD33-PC-001-BIS"})
+    with pytest.raises(InputError, match="16 caractères"):
+        build_decp(long, ev, result, report, lib)
+
+
+@pytest.mark.parametrize(
+    "over,level,fragment",
+    [
+        (
+            {"considerationsSociales": {"considerationSociale": ["Pas de considération sociale", "Clause sociale"]}},
+            "erreur",
+            "ne peut pas être combinée",
+        ),
+        ({"origineUE": 0.2, "origineFrance": 0.5}, "erreur", "origineUE ≥ origineFrance"),
+        ({"attributionAvance": False, "tauxAvance": 0.05}, "erreur", "aucune avance"),
+        ({"montant": 30000}, "avertissement", "R2196-1"),
+        ({"datePublicationDonnees": "2026-11-01"}, "erreur", "avant la notification"),
+        ({"datePublicationDonnees": "2027-03-15"}, "avertissement", "deux mois"),
+        (
+            {"titulaires": [{"titulaire": {"typeIdentifiant": "SIRET", "id": "81234567800022"}}]},
+            "avertissement",
+            "Luhn",
+        ),
+    ],
+)
+def test_consistency_rules(over, level, fragment):
+    doc = _record(**over)
+    assert schema_errors(doc) == []  # the schema alone accepts all of these
+    issues = consistency_issues(doc)
+    assert [(i.level, fragment in i.message) for i in issues] == [(level, True)], issues
+
+
+def test_clean_record_has_no_issue():
+    assert consistency_issues(_record()) == []
+    assert consistency_issues(_record(attributionAvance=True, tauxAvance=0)) == []
+
+
+def test_schema_errors_in_french_with_path():
+    doc = _record(dureeMois="NC", ccag="CCAG-TIC")
+    errs = schema_errors(doc)
+    assert any(e.startswith("marches.marche[0].dureeMois : type invalide « NC »") for e in errs)
+    assert any("marches.marche[0].ccag : valeur non autorisée « CCAG-TIC »" in e for e in errs)
+
+
+def test_vendored_schema_is_the_official_one():
+    assert "139bercy/format-commande-publique" in (SCHEMA_PATH.parent / "SOURCE.md").read_text()
+    digest = hashlib.sha256(SCHEMA_PATH.read_bytes()).hexdigest()
+    assert digest == "3210e4cbe965be416f4ba3d8ab3983c64be48a800dc8d594b730341f3de8765a"
+    if (SHARED_REF / "decp_v2.0.3_schema.json").is_file():
+        assert SCHEMA_PATH.read_bytes() == (SHARED_REF / "decp_v2.0.3_schema.json").read_bytes()
+
+
+@pytest.mark.real
+def test_official_examples_validate():
+    files = sorted(SHARED_REF.glob("decp_v2_example_*.json")) + sorted(OFFICIAL.glob("*.json"))
+    files = [f for f in files if "schema" not in f.name]
+    if not files:
+        pytest.skip("../shared absent : exemples officiels non disponibles")
+    for f in files:
+        doc = json.loads(f.read_text(encoding="utf-8"))
+        assert schema_errors(doc) == [], f
+        assert [i for i in consistency_issues(doc) if i.level == "erreur"] == [], f
+
+
+@pytest.mark.real
+def test_corrupted_real_records_are_caught():
+    f = PROCESSING / "decp_test_2022.json"
+    if not f.is_file():
+        pytest.skip("../shared absent")
+    doc = json.loads(f.read_text(encoding="utf-8"))
+    errs = schema_errors(doc)
+    assert any("dureeMois : type invalide « NC »" in e for e in errs)
+    issues = consistency_issues(doc)
+    # publication date 2003-11-24 before notification 2024-02-08; montant 1e17
+    assert any(i.level == "erreur" and "avant la notification du 08/02/2024" in i.message for i in issues)
+    assert any("invraisemblable" in i.message for i in issues)
+
+
+def test_cli_decp_writes_valid_json(tmp_path: Path):
+    if not (DOSSIER / "evaluation" / "evaluation.yaml").is_file():
+        pytest.skip("dossier d'exemple absent")
+    out = tmp_path / "decp.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "cahier", "decp", str(DOSSIER), "-o", str(out)],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert schema_errors(json.loads(out.read_text(encoding="utf-8"))) == []
+    d = tmp_path / "d"
+    shutil.copytree(DOSSIER, d, ignore=shutil.ignore_patterns("archive"))
+    ev = d / "evaluation" / "evaluation.yaml"
+    text = ev.read_text(encoding="utf-8")
+    ev.write_text(text[: text.index("attribution:")], encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "cahier", "decp", str(d)],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )
+    assert proc.returncode == 2 and "bloc « attribution » absent" in proc.stderr
