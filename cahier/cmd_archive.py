@@ -35,7 +35,7 @@ def _num(x: float | None) -> str:
     return "" if x is None else f"{x:.2f}".replace(".", ",")
 
 
-def print_evaluation(result, console) -> None:  # noqa: ANN001 - rich objects, lazy imports
+def print_evaluation(result, console) -> None:
     """Ranking, sensitivity and alerts as rich tables (French)."""
     from rich.table import Table
 
@@ -53,7 +53,9 @@ def print_evaluation(result, console) -> None:  # noqa: ANN001 - rich objects, l
         for r in lot.offres:
             table.add_row(
                 str(r.rang) if r.rang else "écartée",
-                r.id + (" (variante)" if r.variante else "") + (" ⚠ OAB" if r.anormalementBasse else ""),
+                r.id
+                + (" (variante)" if r.variante else "")
+                + (" ⚠ OAB" if r.anormalementBasse else ""),
                 r.soumissionnaire,
                 f"{r.prix:,.0f}".replace(",", " "),
                 *[_num(r.pointsCriteres.get(c.code)) for c in tops],
@@ -69,7 +71,9 @@ def print_evaluation(result, console) -> None:  # noqa: ANN001 - rich objects, l
             console.print(f"Offre la mieux classée : [bold]{lot.laureat}[/bold].")
         if lot.poidsResponsables:
             if lot.laureatSansResponsables is None:
-                console.print("Sans les critères environnementaux et sociaux : pas de lauréat unique.")
+                console.print(
+                    "Sans les critères environnementaux et sociaux : pas de lauréat unique."
+                )
             elif lot.criteresResponsablesDecisifs:
                 console.print(
                     f"Les critères environnementaux et sociaux ({lot.poidsResponsables:g} %) ont "
@@ -99,7 +103,8 @@ def evaluate(
     ] = None,
 ) -> None:
     """Noter et classer les offres (evaluation/evaluation.yaml) ; sensibilité aux critères responsables."""
-    from tasks.evaluation import evaluate as run, read_evaluation, to_csv
+    from tasks.evaluation import evaluate as run
+    from tasks.evaluation import read_evaluation, to_csv
 
     try:
         tender, ev, _ = read_evaluation(_dossier(tender_dir))
@@ -131,10 +136,14 @@ def evaluate(
 
 @app.command()
 def archive(
-    tender_dir: Annotated[Path, typer.Argument(help="Dossier de la consultation (dans un dépôt Git).")],
+    tender_dir: Annotated[
+        Path, typer.Argument(help="Dossier de la consultation (dans un dépôt Git).")
+    ],
     assembly: Annotated[
         Path | None,
-        typer.Option("--assemblage", help="Manifeste d'assemblage (défaut : out/<id>/manifest.json)."),
+        typer.Option(
+            "--assemblage", help="Manifeste d'assemblage (défaut : out/<id>/manifest.json)."
+        ),
     ] = None,
     draft: Annotated[
         bool,
@@ -175,7 +184,8 @@ def decp(
     from tasks.checker import check_dossier
     from tasks.clausier import load_clausier
     from tasks.decp import build_decp, consistency_issues, to_json
-    from tasks.evaluation import evaluate as run, read_evaluation
+    from tasks.evaluation import evaluate as run
+    from tasks.evaluation import read_evaluation
     from tasks.reader import read_dossier
 
     try:
@@ -198,9 +208,12 @@ def decp(
 
 @app.command()
 def audit(
-    tender_dir: Annotated[Path, typer.Argument(help="Dossier de la consultation (dans un dépôt Git).")],
+    tender_dir: Annotated[
+        Path, typer.Argument(help="Dossier de la consultation (dans un dépôt Git).")
+    ],
     verify: Annotated[
-        bool, typer.Option("--verify", help="Recalculer les empreintes, la chaîne et les étiquettes.")
+        bool,
+        typer.Option("--verify", help="Recalculer les empreintes, la chaîne et les étiquettes."),
     ] = False,
     no_checks: Annotated[
         bool, typer.Option("--sans-controles", help="Ne pas rejouer le contrôle à chaque commit.")
@@ -219,7 +232,9 @@ def audit(
             if not problems:
                 con.print(
                     f"{len(numbers)} archive(s) vérifiée(s) : empreintes, chaîne et étiquettes "
-                    "intactes." if numbers else "Aucune archive pour ce dossier.",
+                    "intactes."
+                    if numbers
+                    else "Aucune archive pour ce dossier.",
                     markup=False,
                 )
                 return

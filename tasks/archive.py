@@ -350,8 +350,7 @@ def create_archive(
             head = repo.head.commit
         except ValueError:
             raise InputError(
-                "dépôt sans aucune validation : validez (git commit) le dossier avant "
-                "d'archiver.",
+                "dépôt sans aucune validation : validez (git commit) le dossier avant d'archiver.",
                 str(dossier),
             ) from None
         branch = repo.head.ref.path  # refs/heads/…
@@ -406,9 +405,7 @@ def create_archive(
             for b in sorted(reviews_tree.traverse(), key=lambda x: x.path):
                 if b.type == "blob" and b.name.endswith((".yaml", ".yml")):
                     data = b.data_stream.read()
-                    reviews.append(
-                        {"file": b.path, "sha256": sha256(data), "git_blob": b.hexsha}
-                    )
+                    reviews.append({"file": b.path, "sha256": sha256(data), "git_blob": b.hexsha})
 
         tags = _tagged_numbers(repo, tender.id)
         in_head = archive_numbers(_tree_entry(head, _join(rel, ARCHIVE_DIR)))

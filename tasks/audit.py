@@ -122,14 +122,18 @@ def timeline(
     lib = load_clausier(clausier_path) if run_checks else None
     with repo:
         tender_id = _tender_id(repo, top, rel)
-        tags = {t.commit.hexsha: t.name for t in repo.tags if t.name.startswith(f"cahier/{tender_id}/")}
+        tags = {
+            t.commit.hexsha: t.name for t in repo.tags if t.name.startswith(f"cahier/{tender_id}/")
+        }
         commits = list(repo.iter_commits("HEAD", paths=rel or "."))
         for c in reversed(commits):
             stats = c.stats.files
             changed = {p: s for p, s in stats.items() if not rel or str(p).startswith(rel + "/")}
             kinds: dict[str, list[str]] = {}
             for p, s in changed.items():
-                label = f"{str(p)[len(rel) + 1 :] if rel else p} (+{s['insertions']} −{s['deletions']})"
+                label = (
+                    f"{str(p)[len(rel) + 1 :] if rel else p} (+{s['insertions']} −{s['deletions']})"
+                )
                 kinds.setdefault(_kind(str(p), rel), []).append(label)
             when = c.committed_datetime
             author = f"{c.author.name} <{c.author.email}>"
@@ -139,9 +143,7 @@ def timeline(
                     details += _review_details(c, rel)
                 if kind == "archive" and c.hexsha in tags:
                     details.append(f"étiquette {tags[c.hexsha]}")
-                events.append(
-                    Event(when, kind, c.hexsha, author, c.summary, details)
-                )
+                events.append(Event(when, kind, c.hexsha, author, c.summary, details))
             if run_checks and "rédaction" in kinds and lib is not None:
                 try:
                     report = check_dossier(read_dossier(dossier, rev=c.hexsha), lib)
@@ -162,11 +164,17 @@ def timeline(
             entries = []
         if entries and commits:
             head = commits[0]
-            labels = {"approved": "valide", "lapsed": "caduque", "pending": "en attente",
-                      "changes-requested": "modifications demandées"}
+            labels = {
+                "approved": "valide",
+                "lapsed": "caduque",
+                "pending": "en attente",
+                "changes-requested": "modifications demandées",
+            }
             counts: dict[str, int] = {}
             for e in entries:
-                counts[labels.get(e.status, e.status)] = counts.get(labels.get(e.status, e.status), 0) + 1
+                counts[labels.get(e.status, e.status)] = (
+                    counts.get(labels.get(e.status, e.status), 0) + 1
+                )
             events.append(
                 Event(
                     head.committed_datetime,
@@ -331,12 +339,18 @@ def verify(dossier: str | os.PathLike[str]) -> tuple[list[int], list[Problem]]:
                     base_commit = None
                 else:
                     problems += _check_files(
-                        n, folder, {b.name: b.data_stream.read() for b in tree.blobs},
-                        fields.get("Manifeste-SHA256"), base_commit, "au commit d'archive",
+                        n,
+                        folder,
+                        {b.name: b.data_stream.read() for b in tree.blobs},
+                        fields.get("Manifeste-SHA256"),
+                        base_commit,
+                        "au commit d'archive",
                     )
-                    mbytes = (tree / MANIFEST).data_stream.read() if MANIFEST in [
-                        b.name for b in tree.blobs
-                    ] else b""
+                    mbytes = (
+                        (tree / MANIFEST).data_stream.read()
+                        if MANIFEST in [b.name for b in tree.blobs]
+                        else b""
+                    )
                     manifests[n] = mbytes
             # HEAD must hold the same files as the archive commit
             head_tree = _tree_entry(head, folder)
@@ -365,7 +379,11 @@ def verify(dossier: str | os.PathLike[str]) -> tuple[list[int], list[Problem]]:
                         else ""
                     )
                     what = (
-                        "supprimé" if name not in now else "ajouté" if name not in ref else "modifié"
+                        "supprimé"
+                        if name not in now
+                        else "ajouté"
+                        if name not in ref
+                        else "modifié"
                     )
                     problems.append(
                         Problem(
@@ -389,11 +407,15 @@ def verify(dossier: str | os.PathLike[str]) -> tuple[list[int], list[Problem]]:
                     path = _join(folder, name)
                     if name not in on_disk:
                         problems.append(
-                            Problem("fichier-modifie", "fichier supprimé de la copie de travail.", path)
+                            Problem(
+                                "fichier-modifie", "fichier supprimé de la copie de travail.", path
+                            )
                         )
                     elif name not in committed:
                         problems.append(
-                            Problem("fichier-modifie", "fichier ajouté dans le dossier d'archive.", path)
+                            Problem(
+                                "fichier-modifie", "fichier ajouté dans le dossier d'archive.", path
+                            )
                         )
                     elif _sha(on_disk[name].read_bytes()) != _sha(committed[name]):
                         problems.append(
@@ -427,11 +449,19 @@ def verify(dossier: str | os.PathLike[str]) -> tuple[list[int], list[Problem]]:
             if n == 1 or n - 1 not in numbers:
                 if n > 1:
                     problems.append(
-                        Problem("chaine-rompue", f"l'archive {n - 1} qui précède est introuvable.", folder)
+                        Problem(
+                            "chaine-rompue",
+                            f"l'archive {n - 1} qui précède est introuvable.",
+                            folder,
+                        )
                     )
                 elif prev is not None:
                     problems.append(
-                        Problem("chaine-rompue", "la première archive ne doit pointer vers aucune autre.", folder)
+                        Problem(
+                            "chaine-rompue",
+                            "la première archive ne doit pointer vers aucune autre.",
+                            folder,
+                        )
                     )
             else:
                 expected = _sha(manifests.get(n - 1, b""))
@@ -491,7 +521,7 @@ def _check_files(
         man = json.loads(raw)
         listed = man["files"]
     except (ValueError, KeyError, TypeError):
-        return out + [Problem("fichier-modifie", "manifeste illisible.", mpath, commit.hexsha)]
+        return [*out, Problem("fichier-modifie", "manifeste illisible.", mpath, commit.hexsha)]
     for name, meta in listed.items():
         path = _join(folder, name)
         if name == MANIFEST:

@@ -39,6 +39,7 @@ __all__ = [
     "Location",
     "Lot",
     "Person",
+    "Role",
     "Severity",
     "Tender",
     "Waiver",
@@ -84,6 +85,9 @@ class CritereType(StrEnum):
     delai = "delai"
     autre = "autre"
 
+
+#: Referent roles (who reviews what): accessibilité, environnement, données/DPO, juridique, social.
+Role = Literal["environnement", "accessibilite", "donnees", "juridique", "social"]
 
 SIRET_RE = re.compile(r"^[0-9]{14}$")
 CPV_RE = re.compile(r"^[0-9]{8}(-[0-9])?$")
@@ -194,7 +198,7 @@ class Tender(_Model):
     dateLancement: dt.date
     lots: list[Lot] = Field(default_factory=list)
     criteres: list[Critere] = Field(default_factory=list)
-    referents: dict[str, list[Person]] = Field(default_factory=dict)
+    referents: dict[Role, list[Person]] = Field(default_factory=dict)
     waivers: list[Waiver] = Field(default_factory=list)
     donneesPersonnelles: bool = False
     donneesSensibles: bool = False
@@ -315,7 +319,11 @@ class Clause(_Model):
     legal_basis: list[LegalReference] = Field(min_length=1)
     applies: ClauseApplies = Field(default_factory=ClauseApplies)
     piece: Literal["rc", "ccap", "cctp", "ae", "bpu", "dpgf"]
-    review_role: Literal["environnement", "accessibilite", "donnees", "juridique", "social"]
+    review_role: Role
+    review_always: bool = Field(
+        default=False,
+        description="revue par le référent même quand la clause du clausier est inchangée",
+    )
     parameters: dict[str, ClauseParameter] = Field(default_factory=dict)
     text: str
     evidence: ClauseEvidence = Field(default_factory=ClauseEvidence)

@@ -11,8 +11,8 @@ must look at, each for one role (``Clause.review_role``):
 * ``clause-sensible`` — every occurrence of a clause that is reviewed even when unchanged:
   the web accessibility clause (ACC-RGAA-01, loi n° 2005-102 art. 47), the hosting
   clause (HOST-ENV-01) and every clause of category ``data`` (RGPD art. 28,
-  sovereignty, reversibility, open licences) — see :data:`ALWAYS_REVIEW_IDS` and
-  :data:`ALWAYS_REVIEW_CATEGORIES`.
+  sovereignty, reversibility, open licences) — clauses whose ``review_always`` is true in
+  the clausier.
 
 Each item has a stable id (``ENV-COND-01@pieces/ccap.md``, ``#2`` for a second
 occurrence in the same file) and a **digest**: SHA-256 of the normalised text
@@ -51,14 +51,12 @@ import yaml
 from pydantic import Field, field_validator, model_validator
 
 from .errors import InputError
-from .model import CheckReport, FamilyStatus, Location, Person, _Model
+from .model import CheckReport, FamilyStatus, Location, Person, Role, _Model
 from .normalize import normalize_text
 from .reader import Dossier
 from .yamlio import validate_yaml
 
 __all__ = [
-    "ALWAYS_REVIEW_CATEGORIES",
-    "ALWAYS_REVIEW_IDS",
     "ROLES",
     "Decision",
     "ItemStatus",
@@ -81,15 +79,10 @@ __all__ = [
     "review_status",
 ]
 
-Role = Literal["environnement", "accessibilite", "donnees", "juridique", "social"]
 ROLES: tuple[str, ...] = get_args(Role)
 Decision = Literal["approve", "request-changes"]
 ItemStatus = Literal["approved", "lapsed", "pending", "changes-requested"]
 
-#: Clauses reviewed whenever they are present, even unchanged (web accessibility, hosting).
-ALWAYS_REVIEW_IDS: frozenset[str] = frozenset({"ACC-RGAA-01", "HOST-ENV-01"})
-#: Clause categories reviewed whenever present (personal data, sovereignty, reversibility).
-ALWAYS_REVIEW_CATEGORIES: frozenset[str] = frozenset({"data"})
 
 ROLE_LABELS = {
     "environnement": "référent environnement",
@@ -281,13 +274,7 @@ def load_referents(
     merged: dict[str, list[Person]] = {}
     if raw is not None:
         merged.update(validate_yaml(ReferentsFile, raw, shown).referents)
-    for role, people in dossier.tender.referents.items():
-        if role not in ROLES:
-            raise InputError(
-                f"rôle de référent « {role} » inconnu dans « referents » ; rôles possibles : "
-                f"{', '.join(ROLES)}.",
-                dossier.tender_file,
-            )
+    for role, people in dossier.tender.referents.items():  # roles validated by Tender
         merged[role] = list(people)
     return merged
 
@@ -410,7 +397,7 @@ def build_plan(
         clause = clausier.get(fam.clause)
         if clause is None:
             continue
-        sensitive = fam.clause in ALWAYS_REVIEW_IDS or clause.category in ALWAYS_REVIEW_CATEGORIES
+        sensitive = clause.review_always
         if fam.status in (FamilyStatus.present, FamilyStatus.edited):
             for loc in fam.evidence:
                 if (fam.clause, loc.file, loc.line) in edited_at:

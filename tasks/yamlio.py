@@ -120,7 +120,7 @@ def french_error(err: dict[str, Any]) -> str:
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
     if kind in ("literal_error", "enum"):
-        expected = ctx.get("expected", "")
+        expected = str(ctx.get("expected", "")).replace(" or ", " ou ")
         return f"valeur « {err.get('input')} » non autorisée ; valeurs possibles : {expected}"
     if kind == "greater_than_equal":
         return f"doit être supérieur ou égal à {ctx.get('ge')}"
@@ -189,7 +189,7 @@ def _validate(model: type[M], data: Any, node: yaml.Node | None, file: str, cont
         errors = exc.errors()
         first = errors[0]
         loc = tuple(first.get("loc", ()))
-        field = ".".join(str(p) for p in loc) or "(racine)"
+        field = ".".join(str(p) for p in loc if p != "[key]") or "(racine)"
         more = f" (et {len(errors) - 1} autre(s) erreur(s))" if len(errors) > 1 else ""
         raise InputError(
             f"champ « {field} » : {french_error(first)}{more}.", file, _line_of(node, loc)

@@ -50,7 +50,7 @@ def make_repo(path: Path, pieces: tuple[str, ...] | None = None) -> Path:
     git(path, "config", "user.email", "sophie.dartigues@departement33.example.fr")
     d = path / REL
     shutil.copytree(
-        EXAMPLE, d, ignore=shutil.ignore_patterns("archive", "reviews", *(["out"] if True else []))
+        EXAMPLE, d, ignore=shutil.ignore_patterns("archive", "reviews")
     )
     if pieces is not None:
         for p in (d / "pieces").iterdir():
@@ -87,8 +87,14 @@ def test_archive_commit_tag_manifest_and_user_work_untouched(tmp_path: Path):
     # the commit adds exactly the archive files
     changed = git(repo, "show", "--name-only", "--format=", info.commit).splitlines()
     assert sorted(changed) == sorted(f"{REL}/archive/1/{n}" for n in info.files)
-    assert {"evaluation.json", "evaluation.csv", "check-report.json", "decp.json",
-            "reviews.json", "manifest.json"} == set(info.files)
+    assert {
+        "evaluation.json",
+        "evaluation.csv",
+        "check-report.json",
+        "decp.json",
+        "reviews.json",
+        "manifest.json",
+    } == set(info.files)
     # annotated tag on that commit, recording commit and manifest hash
     assert git(repo, "cat-file", "-t", info.tag) == "tag"
     assert git(repo, "rev-parse", f"{info.tag}^{{commit}}") == info.commit
@@ -119,10 +125,20 @@ def test_correction_is_a_new_archive_chained_to_the_previous(tmp_path: Path):
     repo = make_repo(tmp_path / "r")
     first = create_archive(repo / REL, draft=True)
     ev = repo / REL / "evaluation" / "evaluation.yaml"
-    ev.write_text(ev.read_text(encoding="utf-8").replace("prix: 275000", "prix: 270000"), encoding="utf-8")
+    ev.write_text(
+        ev.read_text(encoding="utf-8").replace("prix: 275000", "prix: 270000"), encoding="utf-8"
+    )
     with pytest.raises(InputError, match="modification non validée"):
         create_archive(repo / REL, draft=True)
-    git(repo, "commit", "-q", "-m", "Correction du prix de l'offre C", "--", f"{REL}/evaluation/evaluation.yaml")
+    git(
+        repo,
+        "commit",
+        "-q",
+        "-m",
+        "Correction du prix de l'offre C",
+        "--",
+        f"{REL}/evaluation/evaluation.yaml",
+    )
     second = create_archive(repo / REL, draft=True)
     assert second.numero == 2 and second.tag == tag_name(TID, 2)
     man = json.loads((repo / second.path / "manifest.json").read_text(encoding="utf-8"))
@@ -171,7 +187,10 @@ def _state(repo: Path, head0: str) -> str:
         assert sorted(p.name for p in folder.iterdir()) == sorted(names)
         for n in names:
             assert (folder / n).read_bytes() == subprocess.run(
-                ["git", "show", f"HEAD:{REL}/archive/1/{n}"], cwd=repo, capture_output=True, check=True
+                ["git", "show", f"HEAD:{REL}/archive/1/{n}"],
+                cwd=repo,
+                capture_output=True,
+                check=True,
             ).stdout
     return "committed"
 
@@ -223,7 +242,9 @@ def _run_child(
 
 
 @pytest.mark.parametrize("step", STEPS)
-def test_kill_at_each_step_leaves_no_or_a_complete_archive(template: Path, tmp_path: Path, step: str):
+def test_kill_at_each_step_leaves_no_or_a_complete_archive(
+    template: Path, tmp_path: Path, step: str
+):
     repo = tmp_path / "r"
     shutil.copytree(template, repo)
     head0 = git(repo, "rev-parse", "HEAD")

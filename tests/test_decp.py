@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,8 +15,8 @@ from tasks.clausier import load_clausier
 from tasks.decp import (
     SCHEMA_PATH,
     build_decp,
-    consistency_issues,
     considerations,
+    consistency_issues,
     schema_errors,
 )
 from tasks.errors import InputError
@@ -40,7 +38,7 @@ def laptops():
     if not (DOSSIER / "evaluation" / "evaluation.yaml").is_file():
         pytest.skip("dossier d'exemple absent")
     lib = load_clausier()
-    tender, ev, efile = read_evaluation(DOSSIER)
+    tender, ev, _efile = read_evaluation(DOSSIER)
     result = evaluate(ev, tender)
     report = check_dossier(read_dossier(DOSSIER), lib)
     return tender, ev, result, report, lib
@@ -93,7 +91,9 @@ def test_laptops_record_is_schema_valid_and_derived_from_the_dossier(laptops):
     assert rec["techniques"] == {"technique": ["Accord-cadre"]}
     assert rec["montant"] == 300000 and rec["offresRecues"] == 4
     # the winner B (refurbished offer) is the holder
-    assert rec["titulaires"] == [{"titulaire": {"typeIdentifiant": "SIRET", "id": "81234567800021"}}]
+    assert rec["titulaires"] == [
+        {"titulaire": {"typeIdentifiant": "SIRET", "id": "81234567800021"}}
+    ]
     # SOC-INSERT-01 / SOC-SUPPLY-01 present → Clause sociale; no social criterion
     assert rec["considerationsSociales"] == {"considerationSociale": ["Clause sociale"]}
     # ENV-COND-01… present → Clause environnementale; criterion 3 → Critère environnemental
@@ -141,7 +141,11 @@ def test_id_longer_than_16_characters_refused(laptops):
     "over,level,fragment",
     [
         (
-            {"considerationsSociales": {"considerationSociale": ["Pas de considération sociale", "Clause sociale"]}},
+            {
+                "considerationsSociales": {
+                    "considerationSociale": ["Pas de considération sociale", "Clause sociale"]
+                }
+            },
             "erreur",
             "ne peut pas être combinée",
         ),
@@ -206,27 +210,29 @@ def test_corrupted_real_records_are_caught():
     assert any("dureeMois : type invalide « NC »" in e for e in errs)
     issues = consistency_issues(doc)
     # publication date 2003-11-24 before notification 2024-02-08; montant 1e17
-    assert any(i.level == "erreur" and "avant la notification du 08/02/2024" in i.message for i in issues)
+    assert any(
+        i.level == "erreur" and "avant la notification du 08/02/2024" in i.message for i in issues
+    )
     assert any("invraisemblable" in i.message for i in issues)
 
 
 def test_cli_decp_writes_valid_json(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from cahier.cli import _load_command_modules, app
+
     if not (DOSSIER / "evaluation" / "evaluation.yaml").is_file():
         pytest.skip("dossier d'exemple absent")
+    _load_command_modules()
+    runner = CliRunner()
     out = tmp_path / "decp.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "cahier", "decp", str(DOSSIER), "-o", str(out)],
-        capture_output=True, text=True, cwd=ROOT, check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+    res = runner.invoke(app, ["decp", str(DOSSIER), "-o", str(out)])
+    assert res.exit_code == 0, res.output
     assert schema_errors(json.loads(out.read_text(encoding="utf-8"))) == []
     d = tmp_path / "d"
     shutil.copytree(DOSSIER, d, ignore=shutil.ignore_patterns("archive"))
     ev = d / "evaluation" / "evaluation.yaml"
     text = ev.read_text(encoding="utf-8")
     ev.write_text(text[: text.index("attribution:")], encoding="utf-8")
-    proc = subprocess.run(
-        [sys.executable, "-m", "cahier", "decp", str(d)],
-        capture_output=True, text=True, cwd=ROOT, check=False,
-    )
-    assert proc.returncode == 2 and "bloc « attribution » absent" in proc.stderr
+    res = runner.invoke(app, ["decp", str(d)])
+    assert res.exit_code == 2 and "bloc « attribution » absent" in res.stderr

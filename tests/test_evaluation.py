@@ -10,8 +10,6 @@ criterion, the file and the line (exit code 2 from the CLI).
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -69,18 +67,29 @@ def test_example_ranking_and_responsible_criteria_change_the_winner(tender: Tend
     shift = lot.plusPetitChangement
     assert (shift.de, shift.vers, shift.offre) == ("3", "2", "C")
     assert shift.points == pytest.approx(7.37, abs=0.01)
+
     # … and at that transfer C indeed ties B
     def total(o, d):
-        return o.pointsCriteres["1"] + o.pointsCriteres["2"] * (30 + d) / 30 + o.pointsCriteres["3"] * (20 - d) / 20
+        return (
+            o.pointsCriteres["1"]
+            + o.pointsCriteres["2"] * (30 + d) / 30
+            + o.pointsCriteres["3"] * (20 - d) / 20
+        )
 
-    assert total(by_id["C"], shift.points) == pytest.approx(total(by_id["B"], shift.points), abs=0.02)
+    assert total(by_id["C"], shift.points) == pytest.approx(
+        total(by_id["B"], shift.points), abs=0.02
+    )
     assert total(by_id["C"], shift.points + 0.1) > total(by_id["B"], shift.points + 0.1)
     # abnormally low offer flagged, not rejected
     assert by_id["D"].anormalementBasse and by_id["D"].rang == 4
     (alert,) = result.alertes
-    assert alert.offre == "D" and "R2152-3" in alert.message and "n'est pas un rejet" in alert.message
+    assert (
+        alert.offre == "D" and "R2152-3" in alert.message and "n'est pas un rejet" in alert.message
+    )
     csv_text = to_csv(result)
-    assert csv_text.splitlines()[1].startswith("1,1,B,Reconditionnement Aquitaine SCOP,81234567800021")
+    assert csv_text.splitlines()[1].startswith(
+        "1,1,B,Reconditionnement Aquitaine SCOP,81234567800021"
+    )
 
 
 def _eval(tender: Tender, text: str):
@@ -103,8 +112,14 @@ def test_tie_broken_by_the_rc_rule_or_reported(tender: Tender, text: str):
     # environmental performance 16.25 (B: 20), same total as B (74.56): B first by the
     # RC's tie rule (best environmental score, departage: ["3"]).
     t = text.replace("prix: 275000", "prix: 262000")
-    t = t.replace('"3.1": {note: 3, evaluateur: Claire Lestage, justification: "Indice', '"3.1": {note: 4, evaluateur: Claire Lestage, justification: "Indice')
-    t = t.replace('"3.2": {note: 3, evaluateur: Claire Lestage, justification: "Emballages réduits', '"3.2": {note: 1.5, evaluateur: Claire Lestage, justification: "Emballages réduits')
+    t = t.replace(
+        '"3.1": {note: 3, evaluateur: Claire Lestage, justification: "Indice',
+        '"3.1": {note: 4, evaluateur: Claire Lestage, justification: "Indice',
+    )
+    t = t.replace(
+        '"3.2": {note: 3, evaluateur: Claire Lestage, justification: "Emballages réduits',
+        '"3.2": {note: 1.5, evaluateur: Claire Lestage, justification: "Emballages réduits',
+    )
     lot = _eval(tender, t)
     b, c = (next(o for o in lot.offres if o.id == x) for x in "BC")
     assert round(b.total, 2) == round(c.total, 2)
@@ -118,23 +133,93 @@ def test_tie_broken_by_the_rc_rule_or_reported(tender: Tender, text: str):
 
 BAD = [
     # (old, new, marker of the line expected, message fragments)
-    ('"2.1": {poids: 15}', '"2.1": {poids: 12}', '"2.1": {poids: 12}', ["critère « 2.1 »", "12 %", "15 %", "R2152-7"]),
-    ('      "3.1": {note: 1, evaluateur: Claire Lestage, justification: "Modèles neufs d\'indice de réparabilité 6,1/10 ; reconditionné limité à une ligne, sans certificat d\'effacement."}\n', "", '    notes:\n      "2.1": {note: 3, evaluateur: Thomas Ribeiro, justification: "Configurations conformes, autonomie mesurée de 9', ["offre « A »", "note manquante", "3.1"]),
-    ('"2.1": {note: 3, evaluateur: Thomas Ribeiro, justification: "Configurations conformes, autonomie mesurée de 8', '"2.1": {note: 5, evaluateur: Thomas Ribeiro, justification: "Configurations conformes, autonomie mesurée de 8', "autonomie mesurée de 8", ["offre « B »", "critère « 2.1 »", "hors de l'échelle 0 à 4"]),
-    ('justification: "Configurations conformes, autonomie mesurée de 8 h 30, batteries des reconditionnés testées > 85 %."', 'justification: "ok"', 'justification: "ok"', ["offre « B »", "critère « 2.1 »", "justification"]),
-    ('justification: "Configurations conformes, autonomie mesurée de 8 h 30, batteries des reconditionnés testées > 85 %."', "evaluateur2: x", "evaluateur2", ["offre « B »", "critère « 2.1 »"]),
-    ('siret: "79000111200032"', 'siret: "81234567800021"', 'siret: "81234567800021"\n    prix: 168000', ["offre « D »", "soumissionnaire en double", "variante"]),
-    ('siret: "79000111200032"', 'siret: "79000111200033"', '"79000111200033"', ["offre « D »", "clé de contrôle"]),
-    ('siret: "79000111200032"', 'siret: "7900011120003"', '"7900011120003"', ["offre « D »", "14 chiffres"]),
-    ("prix: 262000", "prix: -262000", "prix: -262000", ["offre « B »", "strictement supérieur à 0"]),
+    (
+        '"2.1": {poids: 15}',
+        '"2.1": {poids: 12}',
+        '"2.1": {poids: 12}',
+        ["critère « 2.1 »", "12 %", "15 %", "R2152-7"],
+    ),
+    (
+        '      "3.1": {note: 1, evaluateur: Claire Lestage, justification: "Modèles neufs d\'indice de réparabilité 6,1/10 ; reconditionné limité à une ligne, sans certificat d\'effacement."}\n',
+        "",
+        '    notes:\n      "2.1": {note: 3, evaluateur: Thomas Ribeiro, justification: "Configurations conformes, autonomie mesurée de 9',
+        ["offre « A »", "note manquante", "3.1"],
+    ),
+    (
+        '"2.1": {note: 3, evaluateur: Thomas Ribeiro, justification: "Configurations conformes, autonomie mesurée de 8',
+        '"2.1": {note: 5, evaluateur: Thomas Ribeiro, justification: "Configurations conformes, autonomie mesurée de 8',
+        "autonomie mesurée de 8",
+        ["offre « B »", "critère « 2.1 »", "hors de l'échelle 0 à 4"],
+    ),
+    (
+        'justification: "Configurations conformes, autonomie mesurée de 8 h 30, batteries des reconditionnés testées > 85 %."',
+        'justification: "ok"',
+        'justification: "ok"',
+        ["offre « B »", "critère « 2.1 »", "justification"],
+    ),
+    (
+        'justification: "Configurations conformes, autonomie mesurée de 8 h 30, batteries des reconditionnés testées > 85 %."',
+        "evaluateur2: x",
+        "evaluateur2",
+        ["offre « B »", "critère « 2.1 »"],
+    ),
+    (
+        'siret: "79000111200032"',
+        'siret: "81234567800021"',
+        'siret: "81234567800021"\n    prix: 168000',
+        ["offre « D »", "soumissionnaire en double", "variante"],
+    ),
+    (
+        'siret: "79000111200032"',
+        'siret: "79000111200033"',
+        '"79000111200033"',
+        ["offre « D »", "clé de contrôle"],
+    ),
+    (
+        'siret: "79000111200032"',
+        'siret: "7900011120003"',
+        '"7900011120003"',
+        ["offre « D »", "14 chiffres"],
+    ),
+    (
+        "prix: 262000",
+        "prix: -262000",
+        "prix: -262000",
+        ["offre « B »", "strictement supérieur à 0"],
+    ),
     ("prix: 262000", "prix: 0", "prix: 0", ["offre « B »", "strictement supérieur à 0"]),
-    ("prix: 262000", "prix: 262 000,50 €", "prix: 262 000,50", ["offre « B »", "à la française", "262000.50"]),
-    ("prix: 262000", "prix: environ deux cent mille", "prix: environ", ["offre « B »", "n'est pas un montant"]),
-    ("prix: 262000", "prix: 262000\n    lot: 2", "lot: 2", ["offre « B »", "lot 2 inconnu", "non alloti"]),
+    (
+        "prix: 262000",
+        "prix: 262 000,50 €",
+        "prix: 262 000,50",
+        ["offre « B »", "à la française", "262000.50"],
+    ),
+    (
+        "prix: 262000",
+        "prix: environ deux cent mille",
+        "prix: environ",
+        ["offre « B »", "n'est pas un montant"],
+    ),
+    (
+        "prix: 262000",
+        "prix: 262000\n    lot: 2",
+        "lot: 2",
+        ["offre « B »", "lot 2 inconnu", "non alloti"],
+    ),
     ("prix: 275000", "prix: 275000\n    notes2: {}", "notes2", ["offre « C »", "champ inconnu"]),
-    ("prix: 262000", "prix: 262000\n    ecartee: null\n    lignes: [{designation: PC, quantite: 100, prixUnitaire: 2000}]", "prix: 262000", ["offre « B »", "BPU/DQE", "200 000,00"]),
+    (
+        "prix: 262000",
+        "prix: 262000\n    ecartee: null\n    lignes: [{designation: PC, quantite: 100, prixUnitaire: 2000}]",
+        "prix: 262000",
+        ["offre « B »", "BPU/DQE", "200 000,00"],
+    ),
     ('  "2.3": {poids: 5}\n', "", "criteres:", ["critère 2.3", "n'a pas de méthode"]),
-    ('"1": {nom: Prix, poids: 50, formule: pmin_sur_p}', '"1": {nom: Prix, poids: 50}', '"1": {nom: Prix', ["formule"]),
+    (
+        '"1": {nom: Prix, poids: 50, formule: pmin_sur_p}',
+        '"1": {nom: Prix, poids: 50}',
+        '"1": {nom: Prix',
+        ["formule"],
+    ),
 ]
 
 
@@ -163,22 +248,27 @@ def test_siret_check_key():
 def test_cli_evaluate_and_bad_weights_exit_2(tmp_path: Path, text: str):
     import shutil
 
+    from typer.testing import CliRunner
+
+    from cahier.cli import _load_command_modules, app
+
+    _load_command_modules()
+    runner = CliRunner()
     d = tmp_path / "2026-CD33-PC-001"
     shutil.copytree(DOSSIER, d, ignore=shutil.ignore_patterns("archive"))
-    out = subprocess.run(
-        [sys.executable, "-m", "cahier", "evaluate", str(d), "-f", "csv"],
-        capture_output=True, text=True, cwd=ROOT, check=False,
+    res = runner.invoke(app, ["evaluate", str(d), "-f", "csv"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines()[1].startswith("1,1,B,")
+    res = runner.invoke(app, ["evaluate", str(d)])
+    assert res.exit_code == 0 and "l'offre A serait classée première" in " ".join(
+        res.stdout.split()
     )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines()[1].startswith("1,1,B,")
     (d / "evaluation" / "evaluation.yaml").write_text(
         text.replace('"3.1": {poids: 14}', '"3.1": {poids: 10}'), encoding="utf-8"
     )
-    out = subprocess.run(
-        [sys.executable, "-m", "cahier", "evaluate", str(d)],
-        capture_output=True, text=True, cwd=ROOT, check=False,
-    )
-    assert out.returncode == 2
+    res = runner.invoke(app, ["evaluate", str(d)])
+    assert res.exit_code == 2
     line = _line(text, '"3.1": {poids: 14}')
-    assert re.search(rf"evaluation\.yaml:{line} : critère « 3\.1 » : pondération 10 %", out.stderr), out.stderr
-    assert "Traceback" not in out.stderr
+    assert re.search(
+        rf"evaluation\.yaml:{line} : critère « 3\.1 » : pondération 10 %", res.stderr
+    ), res.stderr

@@ -279,7 +279,7 @@ def _worker(args: tuple[str, int]) -> list[str]:
 
 def test_twenty_concurrent_reviews_all_land(draft: Path):
     repo = draft.parents[1]
-    ctx = multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("fork")
     with ctx.Pool(4) as pool:
         results = pool.map(_worker, [(str(draft), 5)] * 4)
     paths = [p for r in results for p in r]

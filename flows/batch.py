@@ -1,0 +1,188 @@
+"""Flow ``check-batch``: check every dossier of a repository (thousands), bounded.
+
+One Prefect task runs :func:`tasks.batch.check_all` (a process pool of ``workers``,
+results streamed to a JSON Lines file, memory independent of the number of
+dossiers); progress is logged every ``log_every`` dossiers. A Prefect task per dossier
+would cost one API round trip each: for thousands of small dossiers the orchestration
+would outweigh the work, so the unit of orchestration is the shard.
+
+With ``shards`` > 1 in a deployed run, the flow starts one run of its own deployment
+per shard (``shard=i``), which the work pool's workers pick up — one repository spread
+over several machines — and adds their totals. Artifacts: a table of the totals and
+of the worst dossiers, keyed ``check-batch-<folder>``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from slugify import slugify
+
+from tasks.batch import BatchSummary, DossierResult, check_all
+
+__all__ = ["check_batch", "summary_rows"]
+
+
+def summary_rows(summary: BatchSummary) -> list[dict[str, Any]]:
+    """French table rows: totals first, then the worst dossiers."""
+    rows: list[dict[str, Any]] = [
+        {"indicateur": "dossiers contrôlés", "valeur": summary.dossiers},
+        {"indicateur": "conformes (aucune erreur)", "valeur": summary.clean},
+        {"indicateur": "avec erreurs", "valeur": summary.with_errors},
+        {"indicateur": "inutilisables", "valeur": summary.unusable},
+        {"indicateur": "erreurs (total)", "valeur": summary.errors},
+        {"indicateur": "avertissements (total)", "valeur": summary.warnings},
+        {"indicateur": "durée (s)", "valeur": summary.seconds},
+    ]
+    for w in summary.worst:
+        rows.append(
+            {
+                "indicateur": f"à corriger : {w.get('tender') or Path(w['dossier']).name}",
+                "valeur": w.get("message") or f"{w['errors']} erreur(s)",
+            }
+        )
+    return rows
+
+
+@task(name="contrôler les dossiers", cache_policy=NO_CACHE)
+def check_shard_task(
+    root: str,
+    rev: str | None,
+    workers: int,
+    out: str | None,
+    shard: int,
+    shards: int,
+    log_every: int,
+) -> dict[str, Any]:
+    logger = get_run_logger()
+    seen = 0
+
+    def progress(r: DossierResult) -> None:
+        nonlocal seen
+        seen += 1
+        if seen % log_every == 0:
+            logger.info("%d dossier(s) contrôlé(s)…", seen)
+
+    summary = check_all(
+        root, rev=rev, workers=workers, on_result=progress, out=out, shard=(shard, shards)
+    )
+    return asdict(summary)
+
+
+def _merge(parts: list[dict[str, Any]], root: str, rev: str | None) -> BatchSummary:
+    total = BatchSummary(root=root, rev=rev)
+    for p in parts:
+        for k in ("dossiers", "clean", "with_errors", "unusable", "errors", "warnings"):
+            setattr(total, k, getattr(total, k) + p[k])
+        total.seconds = max(total.seconds, p["seconds"])
+        total.worst += p["worst"]
+    total.worst = sorted(total.worst, key=lambda w: (w["exit_code"], w["errors"]), reverse=True)
+    total.worst = total.worst[:20]
+    return total
+
+
+@flow(name="check-batch", log_prints=False, persist_result=True)
+def check_batch(
+    root: str = "tenders",
+    rev: str | None = None,
+    workers: int = 2,
+    out: str | None = None,
+    shards: int = 1,
+    shard: int | None = None,
+    log_every: int = 100,
+) -> dict[str, Any]:
+    """Check every dossier under ``root``; returns the totals (:class:`BatchSummary` as dict).
+
+    Args:
+        root: folder or repository holding the dossiers.
+        rev: Git revision to read them from (None: working tree).
+        workers: processes per run.
+        out: JSON Lines file of the per-dossier results (``.<shard>`` appended per shard).
+        shards: number of runs to spread the dossiers over (deployed runs only).
+        shard: index of this run's shard (set by the parent run).
+    """
+    logger = get_run_logger()
+    if shard is not None or shards <= 1:
+        index = shard or 0
+        count = max(shards, 1)
+        target = f"{out}.{index}" if out and count > 1 else out
+        result = check_shard_task(root, rev, workers, target, index, count, log_every)
+        summary = _merge([result], root, rev)
+    else:
+        from prefect.deployments import run_deployment
+        from prefect.runtime import deployment
+
+        if deployment.id is None:
+            logger.info("Sans déploiement : les %d parts sont contrôlées ici.", shards)
+            parts = [
+                check_shard_task(
+                    root, rev, workers, f"{out}.{i}" if out else None, i, shards, log_every
+                )
+                for i in range(shards)
+            ]
+        else:
+            runs = [
+                run_deployment(
+                    name=f"check-batch/{deployment.name}",
+                    parameters={
+                        "root": root,
+                        "rev": rev,
+                        "workers": workers,
+                        "out": out,
+                        "shards": shards,
+                        "shard": i,
+                        "log_every": log_every,
+                    },
+                    timeout=0,
+                )
+                for i in range(shards)
+            ]
+            parts = []
+            for fr in runs:
+                final = run_deployment_wait(str(fr.id))
+                parts.append(final)
+        summary = _merge(parts, root, rev)
+    create_table_artifact(
+        table=summary_rows(summary),
+        key=slugify(f"check-batch-{Path(os.path.abspath(root)).name}"),
+        description=f"Contrôle de tous les dossiers de {root}",
+    )
+    logger.info(
+        "%d dossier(s) : %d conforme(s), %d avec erreurs, %d inutilisable(s) (%.1f s).",
+        summary.dossiers,
+        summary.clean,
+        summary.with_errors,
+        summary.unusable,
+        summary.seconds,
+    )
+    return asdict(summary)
+
+
+def run_deployment_wait(flow_run_id: str, poll: float = 2.0, timeout: float = 3600) -> dict:
+    """Wait for a shard run to finish; its returned totals.
+
+    Raises:
+        RuntimeError: the shard run did not complete (French message).
+    """
+    import time
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            fr = client.read_flow_run(UUID(flow_run_id))
+            if fr.state and fr.state.is_final():
+                if not fr.state.is_completed():
+                    raise RuntimeError(f"part {flow_run_id} terminée en état {fr.state.name}.")
+                return fr.state.result()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"part {flow_run_id} non terminée après {timeout:.0f} s.")
+            time.sleep(poll)

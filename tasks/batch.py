@@ -1,0 +1,263 @@
+"""Check every dossier of a repository, with bounded concurrency and bounded memory.
+
+A purchasing body may keep thousands of dossiers in one repository. :func:`check_all`
+walks them with a generator (:func:`iter_dossiers`), checks them in ``workers``
+processes (the checker is CPU-bound Python: threads would share one core), keeps at
+most ``2 × workers`` dossiers in flight, and hands each result to ``on_result`` and to
+an optional JSON Lines file as soon as it is known; nothing per dossier stays in
+memory, so memory does not grow with the number of dossiers (bench/bench_batch.py
+measures it).
+
+Each result line: ``{"dossier", "tender", "errors", "warnings", "infos", "exit_code",
+"message", "seconds"}`` — ``exit_code`` 0 clean, 1 error-level findings, 2 unusable
+dossier (``message`` holds the French reason, file and line).
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "BatchSummary",
+    "DossierResult",
+    "check_all",
+    "check_one",
+    "count_dossiers",
+    "iter_dossiers",
+]
+
+TENDER_FILE = "tender.yaml"
+_SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv", "out"}
+
+
+@dataclass
+class DossierResult:
+    """The outcome of checking one dossier (counts only, no findings kept)."""
+
+    dossier: str
+    tender: str | None = None
+    errors: int = 0
+    warnings: int = 0
+    infos: int = 0
+    exit_code: int = 0
+    message: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class BatchSummary:
+    """Totals of a batch; ``worst``: up to 20 dossiers with the most errors, then unusable."""
+
+    root: str
+    rev: str | None
+    dossiers: int = 0
+    clean: int = 0
+    with_errors: int = 0
+    unusable: int = 0
+    errors: int = 0
+    warnings: int = 0
+    seconds: float = 0.0
+    out: str | None = None
+    worst: list[dict] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """2 if a dossier was unusable, 1 if one had errors, else 0 (as ``cahier check``)."""
+        return 2 if self.unusable else 1 if self.with_errors else 0
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return
+    if any(e.name == TENDER_FILE and e.is_file() for e in entries):
+        yield root
+        return  # a dossier does not hold other dossiers
+    for e in entries:
+        if e.is_dir(follow_symlinks=False) and not e.name.startswith(".") and (
+            e.name not in _SKIP_DIRS
+        ):
+            yield from _walk(Path(e.path))
+
+
+def iter_dossiers(root: str | os.PathLike[str], *, rev: str | None = None) -> Iterator[str]:
+    """Paths of the dossiers (folders holding tender.yaml) under ``root``, sorted, lazily.
+
+    From the working tree, or from the Git revision ``rev`` (``git ls-tree`` streamed, no
+    checkout); hidden folders, ``out/`` and virtualenvs are skipped.
+
+    Raises:
+        InputError: ``rev`` is unknown or ``root`` is not in a Git repository.
+    """
+    from .errors import InputError
+
+    base = Path(root)
+    if rev is None:
+        for p in _walk(base):
+            yield os.fspath(p)
+        return
+    top = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=base, capture_output=True, text=True
+    ).stdout.strip()
+    if not top:
+        raise InputError("ce dossier n'est pas dans un dépôt Git (option --rev).", os.fspath(root))
+    prefix = Path(base).resolve().relative_to(Path(top).resolve()).as_posix()
+    args = ["git", "ls-tree", "-r", "--name-only", "-z", f"{rev}^{{tree}}"]
+    if prefix != ".":
+        args += ["--", prefix + "/"]
+    proc = subprocess.Popen(args, cwd=top, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    buf = b""
+    found = False
+    while chunk := proc.stdout.read(65536):
+        buf += chunk
+        *names, buf = buf.split(b"\0")
+        for raw in names:
+            name = raw.decode("utf-8", "surrogateescape")
+            if name == TENDER_FILE or name.endswith("/" + TENDER_FILE):
+                found = True
+                folder = name[: -len(TENDER_FILE)].rstrip("/") or "."
+                yield os.fspath(Path(top) / folder)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.wait() != 0 and not found:
+        raise InputError(f"révision « {rev} » introuvable : {err.strip()}", os.fspath(root))
+
+
+def count_dossiers(root: str | os.PathLike[str], *, rev: str | None = None) -> int:
+    """Number of dossiers :func:`iter_dossiers` yields (for a progress bar's total)."""
+    return sum(1 for _ in iter_dossiers(root, rev=rev))
+
+
+def check_one(dossier: str, rev: str | None = None, clausier_path: str | None = None) -> dict:
+    """Check one dossier; a :class:`DossierResult` as a dict (picklable across processes)."""
+    from .checker import check_dossier
+    from .clausier import load_clausier
+    from .errors import InputError
+    from .reader import read_dossier
+
+    t0 = time.perf_counter()
+    res = DossierResult(dossier=dossier)
+    try:
+        report = check_dossier(read_dossier(dossier, rev=rev), load_clausier(clausier_path))
+    except InputError as exc:
+        res.exit_code, res.message = 2, exc.render()
+    except OSError as exc:
+        res.exit_code, res.message = 2, f"lecture impossible : {exc.strerror or exc}"
+    else:
+        res.tender = report.tender
+        res.errors = report.errors
+        res.warnings = report.warnings
+        res.infos = len(report.findings) - report.errors - report.warnings
+        res.exit_code = report.exit_code
+    res.seconds = round(time.perf_counter() - t0, 4)
+    return asdict(res)
+
+
+def _sharded(it: Iterator[str], shard: tuple[int, int]) -> Iterator[str]:
+    index, count = shard
+    for i, d in enumerate(it):
+        if i % count == index:
+            yield d
+
+
+def check_all(
+    root: str | os.PathLike[str],
+    *,
+    rev: str | None = None,
+    workers: int = 2,
+    on_result: Callable[[DossierResult], None] | None = None,
+    out: str | os.PathLike[str] | None = None,
+    clausier_path: str | None = None,
+    shard: tuple[int, int] = (0, 1),
+) -> BatchSummary:
+    """Check every dossier under ``root``; stream results; return the totals.
+
+    Args:
+        root: folder (or repository) holding dossiers at any depth.
+        rev: Git revision to read the dossiers from (None: the working tree).
+        workers: processes checking in parallel (1: in this process, no pool).
+        on_result: called in this process with each :class:`DossierResult`, in
+            completion order (progress bars, live tables).
+        out: JSON Lines file written as results arrive (through a temporary file
+            renamed at the end: never half-written).
+        shard: ``(i, n)`` — check only the dossiers whose position modulo ``n`` is
+            ``i`` (to spread one repository over several Prefect workers).
+
+    Returns:
+        A :class:`BatchSummary` (counts, elapsed seconds, the 20 worst dossiers).
+
+    Raises:
+        InputError: ``rev`` unknown; ``out`` folder missing.
+    """
+    from .errors import InputError
+
+    t0 = time.perf_counter()
+    summary = BatchSummary(root=os.fspath(root), rev=rev, out=os.fspath(out) if out else None)
+    worst: list[tuple[int, int, str, dict]] = []  # min-heap of the 20 worst
+    sink = None
+    tmp: str | None = None
+    if out is not None:
+        folder = Path(out).parent
+        if not folder.is_dir():
+            raise InputError("dossier de sortie introuvable.", os.fspath(out))
+        fd, tmp = tempfile.mkstemp(prefix=f".{Path(out).name}.", dir=folder)
+        sink = os.fdopen(fd, "w", encoding="utf-8")
+
+    def take(d: dict) -> None:
+        summary.dossiers += 1
+        summary.errors += d["errors"]
+        summary.warnings += d["warnings"]
+        if d["exit_code"] == 2:
+            summary.unusable += 1
+        elif d["exit_code"] == 1:
+            summary.with_errors += 1
+        else:
+            summary.clean += 1
+        if d["exit_code"]:
+            item = (d["exit_code"], d["errors"], d["dossier"], d)
+            if len(worst) < 20:
+                heapq.heappush(worst, item)
+            else:
+                heapq.heappushpop(worst, item)
+        if sink is not None:
+            sink.write(json.dumps(d, ensure_ascii=False) + "\n")
+        if on_result is not None:
+            on_result(DossierResult(**d))
+
+    try:
+        dossiers = _sharded(iter_dossiers(root, rev=rev), shard)
+        if workers <= 1:
+            for d in dossiers:
+                take(check_one(d, rev, clausier_path))
+        else:
+            with ProcessPoolExecutor(max_workers=workers, max_tasks_per_child=500) as pool:
+                pending: set[Future] = set()
+                for d in dossiers:
+                    pending.add(pool.submit(check_one, d, rev, clausier_path))
+                    if len(pending) >= 2 * workers:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for f in done:
+                            take(f.result())
+                for f in pending:
+                    take(f.result())
+        if sink is not None:
+            sink.close()
+            os.replace(tmp, out)  # type: ignore[arg-type]
+            sink = None
+    finally:
+        if sink is not None:
+            sink.close()
+            Path(tmp).unlink(missing_ok=True)  # type: ignore[arg-type]
+    summary.worst = [item[3] for item in sorted(worst, reverse=True)]
+    summary.seconds = round(time.perf_counter() - t0, 3)
+    return summary
