@@ -172,7 +172,9 @@ def main() -> None:
         f"{'TOTAL':18} {total.tp:3} {total.fp:3} {total.fn:3} "
         f"{total.precision:9.2f} {total.recall:7.2f}"
     )
-    print("(étiquettes incertaines exclues ; VP/FP/FN : vrais positifs, faux positifs, faux négatifs)")
+    print(
+        "(étiquettes incertaines exclues ; VP/FP/FN : vrais positifs, faux positifs, faux négatifs)"
+    )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,9 @@ def _date(value: str | None) -> dt.date | None:
 
 @app.command()
 def new(
-    tender_id: Annotated[str, typer.Argument(help="Identifiant de la consultation, ex. 2026-CD33-PC-001.")],
+    tender_id: Annotated[
+        str, typer.Argument(help="Identifiant de la consultation, ex. 2026-CD33-PC-001.")
+    ],
     type_: Annotated[
         str,
         typer.Option(
@@ -52,7 +54,9 @@ def new(
     ] = 100_000,
     date_lancement: Annotated[
         str | None,
-        typer.Option("--date-lancement", help="Date de lancement AAAA-MM-JJ (défaut : aujourd'hui)."),
+        typer.Option(
+            "--date-lancement", help="Date de lancement AAAA-MM-JJ (défaut : aujourd'hui)."
+        ),
     ] = None,
     equipement: Annotated[
         str,
@@ -61,13 +65,15 @@ def new(
         ),
     ] = "postes",
     objet: Annotated[
-        str | None, typer.Option("--objet", help="Objet de la consultation (défaut : celui du gabarit).")
+        str | None,
+        typer.Option("--objet", help="Objet de la consultation (défaut : celui du gabarit)."),
     ] = None,
-    dest: Annotated[
-        Path, typer.Option("--dest", help="Dossier où créer la consultation.")
-    ] = Path("tenders"),
+    dest: Annotated[Path, typer.Option("--dest", help="Dossier où créer la consultation.")] = Path(
+        "tenders"
+    ),
     clausier: Annotated[
-        Path | None, typer.Option("--clausier", help="Clausier à utiliser (défaut : celui de cahier).")
+        Path | None,
+        typer.Option("--clausier", help="Clausier à utiliser (défaut : celui de cahier)."),
     ] = None,
 ) -> None:
     """Créer un dossier de consultation à partir des gabarits d'un type d'achat."""
@@ -107,11 +113,15 @@ def new(
 
 @app.command("import")
 def import_(
-    files: Annotated[list[Path], typer.Argument(help="Pièces existantes : .docx, .odt, .pdf, .md.")],
-    tender: Annotated[str, typer.Option("--tender", help="Identifiant de la consultation à créer.")],
-    dest: Annotated[
-        Path, typer.Option("--dest", help="Dossier où créer la consultation.")
-    ] = Path("tenders"),
+    files: Annotated[
+        list[Path], typer.Argument(help="Pièces existantes : .docx, .odt, .pdf, .md.")
+    ],
+    tender: Annotated[
+        str, typer.Option("--tender", help="Identifiant de la consultation à créer.")
+    ],
+    dest: Annotated[Path, typer.Option("--dest", help="Dossier où créer la consultation.")] = Path(
+        "tenders"
+    ),
 ) -> None:
     """Importer un DCE existant : pièces en Markdown et tender.yaml pré-rempli."""
     from tasks.importer import import_dce
@@ -140,9 +150,14 @@ def import_(
 
 @clauses_app.command("diff")
 def clauses_diff(
-    old: Annotated[str, typer.Argument(help="Ancienne version : révision Git ou dossier de clausier.")],
+    old: Annotated[
+        str, typer.Argument(help="Ancienne version : révision Git ou dossier de clausier.")
+    ],
     new: Annotated[
-        str, typer.Argument(help="Nouvelle version : révision Git, dossier, ou « . » (copie de travail).")
+        str,
+        typer.Argument(
+            help="Nouvelle version : révision Git, dossier, ou « . » (copie de travail)."
+        ),
     ] = ".",
     repo: Annotated[
         Path | None,

@@ -186,14 +186,24 @@ def check_not_locked(top: Path) -> None:
         )
 
 
-def assembled_already(out_dir: Path, commit: str, draft: bool) -> bool:
-    """True when ``out_dir/manifest.json`` describes an assembly of ``commit`` (same draft flag)."""
+def assembled_already(top: Path, rel: str, out_dir: Path, commit: str, draft: bool) -> bool:
+    """True when ``out_dir/manifest.json`` is an assembly of the same content as ``commit``.
+
+    Same content: the manifest's commit has the same ``tender.yaml`` and ``pieces/`` Git
+    objects (a later review record, evaluation or archive commit does not change what
+    is assembled); same draft flag.
+    """
     try:
         m = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    git_info = m.get("git") or {}
-    return git_info.get("commit") == commit and bool(m.get("draft")) == bool(draft)
+    done = (m.get("git") or {}).get("commit")
+    if not done or bool(m.get("draft")) != bool(draft):
+        return False
+    if done == commit:
+        return True
+    known = git(["rev-parse", "--verify", "-q", f"{done}^{{commit}}"], top, check=False).strip()
+    return bool(known) and content_id(top, known, rel) == content_id(top, commit, rel)
 
 
 def archived_already(top: Path, rel: str, tender_id: str, commit: str) -> str | None:
@@ -490,7 +500,7 @@ def lifecycle(
         result["assembly"] = "non-disponible"
     else:
         out_dir = Path(out) if out else Path("out") / tender_id
-        if assembled_already(out_dir, gate, draft):
+        if assembled_already(top, rel, out_dir, gate, draft):
             logger.info("Dossier déjà assemblé pour le commit %s (%s).", gate[:10], out_dir)
             result["assembly"] = {"out": os.fspath(out_dir), "created": False}
         else:

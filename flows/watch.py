@@ -160,11 +160,7 @@ def changed_tenders(
             if not f.startswith(prefix + "/") or len(parts) <= depth:
                 continue
             newest["/".join(parts[:depth])] = sha
-    return {
-        d: sha
-        for d, sha in newest.items()
-        if _exists(top, head, d)
-    }
+    return {d: sha for d, sha in newest.items() if _exists(top, head, d)}
 
 
 def _exists(top: Path, head: str, d: str) -> bool:

@@ -24,18 +24,23 @@ Crash safety (a kill at any moment leaves no archive or a complete one):
 1. files are computed in memory, written as Git blobs (unreferenced objects are
    harmless and collected by ``git gc``);
 2. the tree is built in a **temporary index** (``GIT_INDEX_FILE`` = HEAD's tree + the
-   archive files), the commit with ``git commit-tree`` and the tag object with the
-   object database: no ref moves, the user's index and working tree are untouched;
-3. the branch and the tag are updated in **one** ``git update-ref --stdin`` transaction
-   (compare-and-swap on the branch: if someone committed meanwhile, nothing changes);
-   this is the commit point;
-4. the folder is written under ``.git/cahier-tmp/`` and renamed into the working tree
-   in one ``rename`` (it appears complete, only after the commit point); then the new
-   paths, and only them, are added to the user's index (``git update-index --cacheinfo``).
+   archive files), the commit with ``git commit-tree`` and the tag object with
+   ``git mktag``: no ref moves, the user's index and working tree are untouched;
+3. **commit point**: the branch is moved by ``git update-ref`` with compare-and-swap
+   (one ref, one lock-file rename: atomic; if someone committed meanwhile, nothing
+   changes);
+4. the tag ref is created; the folder, staged under ``.git/cahier-tmp/``, is renamed into
+   the working tree in one ``rename`` (it appears complete, only after the commit point);
+   then the new paths, and only them, are added to the user's index
+   (``git update-index --cacheinfo``).
 
-A kill between 3 and 4 leaves the archive committed and tagged but not yet in the
-working tree: :func:`recover` (run first by every ``cahier archive``) rolls it forward;
-``cahier audit --verify`` reports it meanwhile. :func:`recover` never moves a ref.
+The tag object is a function of the archive commit alone (tagger = committer line,
+hashes read from the commit message), so a kill after 3 is always completed to the same
+result: :func:`recover`, run first by every ``cahier archive``, creates the identical
+tag, writes the folder and adds the index entries. Git ref transactions are not atomic
+across several refs under SIGKILL (the files backend renames lock files one by one:
+the crash test caught a branch moved without its tag), hence one ref at the commit
+point. :func:`recover` never moves a branch.
 """
 
 from __future__ import annotations
@@ -216,15 +221,46 @@ def _add_to_user_index(repo: Any, entries: dict[str, str]) -> None:
     repo.git.update_index("--add", *args)
 
 
+def _tag_body(repo: Any, commit: str) -> bytes:
+    """The annotated tag object of an archive commit, derived from the commit alone.
+
+    Tagger = the commit's committer line (same identity and time), message = commit id,
+    manifest and previous hashes read from the commit message: :func:`recover` rebuilds
+    the very same object (same id) when a kill came between the branch and the tag.
+    """
+    raw = repo.git.cat_file("commit", commit)
+    committer = next(
+        ln[len("committer ") :] for ln in raw.splitlines() if ln.startswith("committer ")
+    )
+    m = re.search(rf"^{TRAILER}: (\S+)/(\d+)$", raw, re.M)
+    man = re.search(r"^Manifeste SHA-256 : ([0-9a-f]{64})$", raw, re.M)
+    prev = re.search(r"^Archive précédente : (\S+)$", raw, re.M)
+    if not (m and man and prev):
+        raise InputError(f"le commit {commit[:12]} n'est pas un commit d'archive de cahier.")
+    tender_id, n = m.group(1), int(m.group(2))
+    return (
+        f"object {commit}\ntype commit\ntag {tag_name(tender_id, n)}\ntagger {committer}\n\n"
+        f"Archive n° {n} du dossier {tender_id}\n\n"
+        f"Commit: {commit}\n"
+        f"Manifeste-SHA256: {man.group(1)}\n"
+        f"Precedent-SHA256: {prev.group(1) if prev.group(1) != 'aucune' else '-'}\n"
+    ).encode()
+
+
+def _create_tag_ref(repo: Any, tname: str, tag_obj: str) -> None:
+    _git_stdin(repo, ["update-ref", "--stdin"], f"create refs/tags/{tname} {tag_obj}\n".encode())
+
+
 # --------------------------------------------------------------------------- recovery
 
 
 def recover(dossier: str | os.PathLike[str]) -> list[str]:
-    """Roll forward an archive committed and tagged but not yet written to the working tree.
+    """Roll forward an archive committed (branch moved) but not finished.
 
     Only the archive added by the HEAD commit itself (message trailer ``Cahier-Archive:``)
-    is considered: its folder is written if absent, its paths are added to the user's
-    index if absent. Staging leftovers older than an hour under ``.git/cahier-tmp`` (outside
+    is considered: its tag is created if absent (the very object the interrupted run
+    would have created, see :func:`_tag_body`), its folder is written if absent, its
+    paths are added to the user's index if absent. Staging leftovers older than an hour under ``.git/cahier-tmp`` (outside
     the working tree, left by a kill) are removed.
     Refs are never moved. Returns French descriptions of what was done.
     """
@@ -256,6 +292,11 @@ def recover(dossier: str | os.PathLike[str]) -> list[str]:
         parent_tree = _tree_entry(head.parents[0], folder) if head.parents else None
         if parent_tree is not None:
             return done  # HEAD did not add this folder
+        tname = tag_name(m.group(1), int(m.group(2)))
+        if not any(t.name == tname for t in repo.tags):
+            tag_obj = _git_stdin(repo, ["mktag"], _tag_body(repo, head.hexsha)).strip()
+            _create_tag_ref(repo, tname, tag_obj)
+            done.append(f"étiquette {tname} créée (reprise après arrêt).")
         blobs = {b.name: b for b in tree.blobs}
         target = top / folder
         if not target.exists():
@@ -317,7 +358,8 @@ def create_archive(
         draft: archive even when referent reviews are pending or lapsed (recorded in
             reviews.json); otherwise they are refused.
         on_step: called with the name of each step (tests inject crashes there):
-            ``computed``, ``blobs``, ``commit``, ``tag``, ``refs``, ``worktree``, ``index``.
+            ``computed``, ``blobs``, ``commit``, ``tag``, ``refs``, ``tagref``,
+            ``worktree``, ``index``.
 
     Returns:
         The archive created.
@@ -526,26 +568,18 @@ def create_archive(
             step("commit")
 
             tname = tag_name(tender.id, n)
-            tagger = repo.git.var("GIT_COMMITTER_IDENT")
-            tag_body = (
-                f"object {commit}\ntype commit\ntag {tname}\ntagger {tagger}\n\n"
-                f"Archive n° {n} du dossier {tender.id}\n\n"
-                f"Commit: {commit}\n"
-                f"Manifeste-SHA256: {manifest_sha}\n"
-                f"Precedent-SHA256: {previous['manifest_sha256'] if previous else '-'}\n"
-            ).encode()
-            tag_obj = _git_stdin(repo, ["mktag"], tag_body).strip()
+            tag_obj = _git_stdin(repo, ["mktag"], _tag_body(repo, commit)).strip()
             step("tag")
 
+            # commit point: one ref, compare-and-swap (atomic: a single lock-file rename)
             _git_stdin(
                 repo,
                 ["update-ref", "--stdin"],
-                (
-                    f"start\nupdate {branch} {commit} {head.hexsha}\n"
-                    f"create refs/tags/{tname} {tag_obj}\nprepare\ncommit\n"
-                ).encode(),
+                f"update {branch} {commit} {head.hexsha}\n".encode(),
             )
             step("refs")
+            _create_tag_ref(repo, tname, tag_obj)
+            step("tagref")
 
             _materialize(repo, top / folder, files, staging)
             step("worktree")

@@ -147,14 +147,15 @@ class AssemblyRefused(InputError):
 
 
 def review_gate(dossier: Dossier) -> list[str]:
-    """Hook for the review issue: French reasons why the dossier is not approved.
+    """French reasons why the dossier's referent reviews do not allow a final assembly.
 
-    Placeholder: returns ``[]`` (no review store yet). Once reviews land, it returns one
-    line per pending or lapsed review (« Clause ENV-COND-01 modifiée : revue du référent
-    environnement en attente »); :func:`gate` refuses the assembly when it is not empty
-    (unless ``draft``).
+    Delegates to :func:`tasks.review.review_gate` (one line per item pending, lapsed or
+    with changes requested) for the revision read (``dossier.commit``) or the working
+    tree. See docs/reviews.md.
     """
-    return []
+    from .review import review_gate as reviews_open
+
+    return reviews_open(dossier.root, rev=dossier.commit)
 
 
 def gate(dossier: Dossier, clausier: Clausier, draft: bool) -> list[Finding]:

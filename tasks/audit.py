@@ -280,10 +280,16 @@ def verify(dossier: str | os.PathLike[str]) -> tuple[list[int], list[Problem]]:
             tag = tags.get(n)
             base_commit = None
             if tag is None:
+                pending = re.search(
+                    rf"^Cahier-Archive: {re.escape(tender_id)}/{n}$", head.message, re.M
+                )
                 problems.append(
                     Problem(
                         "etiquette-absente",
-                        f"l'étiquette {tname} de l'archive {n} est absente (supprimée ?) : "
+                        f"l'étiquette {tname} de l'archive {n} est absente : archive "
+                        "interrompue, relancez « cahier archive » pour la terminer."
+                        if pending
+                        else f"l'étiquette {tname} de l'archive {n} est absente (supprimée ?) : "
                         "l'archive ne peut plus être rattachée au commit qui l'a créée.",
                         folder,
                     )

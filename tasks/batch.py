@@ -84,8 +84,10 @@ def _walk(root: Path) -> Iterator[Path]:
         yield root
         return  # a dossier does not hold other dossiers
     for e in entries:
-        if e.is_dir(follow_symlinks=False) and not e.name.startswith(".") and (
-            e.name not in _SKIP_DIRS
+        if (
+            e.is_dir(follow_symlinks=False)
+            and not e.name.startswith(".")
+            and (e.name not in _SKIP_DIRS)
         ):
             yield from _walk(Path(e.path))
 

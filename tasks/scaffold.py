@@ -148,9 +148,13 @@ def _validate(req: ScaffoldRequest) -> tuple[str, BuyerType, dt.date]:
     if not req.acheteur.strip():
         raise InputError("nom de l'acheteur vide : indiquez-le avec --acheteur.")
     if not req.montant > 0:
-        raise InputError(f"montant « {req.montant:g} » invalide : un montant positif en € HT est attendu.")
+        raise InputError(
+            f"montant « {req.montant:g} » invalide : un montant positif en € HT est attendu."
+        )
     if req.objet is not None and len(req.objet.strip()) < 5:
-        raise InputError("objet trop court : décrivez l'objet de la consultation (5 caractères au moins).")
+        raise InputError(
+            "objet trop court : décrivez l'objet de la consultation (5 caractères au moins)."
+        )
     return siret, buyer, req.date_lancement or dt.date.today()
 
 
@@ -229,7 +233,9 @@ def _helpers(
     def applies(clause_id: str) -> bool:
         clause = clausier.get(clause_id)
         if clause is None:
-            raise InputError(f"clause « {clause_id} » inconnue du clausier {clausier.version}.", where)
+            raise InputError(
+                f"clause « {clause_id} » inconnue du clausier {clausier.version}.", where
+            )
         if tender is None:
             return True
         return is_applicable(clause, tender, clausier)[0]
@@ -237,7 +243,9 @@ def _helpers(
     def clause(clause_id: str, **params: Any) -> str:
         c = clausier.get(clause_id)
         if c is None:
-            raise InputError(f"clause « {clause_id} » inconnue du clausier {clausier.version}.", where)
+            raise InputError(
+                f"clause « {clause_id} » inconnue du clausier {clausier.version}.", where
+            )
         validate_params(c, params, where)
         placed.append(clause_id)
         return _call_text(clause_id, params)
@@ -257,7 +265,9 @@ def _helpers(
     return {"applies": applies, "clause": clause, "article": article, "art": art, "note": note}
 
 
-def render_dossier(req: ScaffoldRequest, clausier: Clausier | None = None) -> tuple[dict[str, str], ScaffoldResult]:
+def render_dossier(
+    req: ScaffoldRequest, clausier: Clausier | None = None
+) -> tuple[dict[str, str], ScaffoldResult]:
     """The files of a new dossier (relative path → text), without writing anything.
 
     Raises:
@@ -296,7 +306,9 @@ def render_dossier(req: ScaffoldRequest, clausier: Clausier | None = None) -> tu
     # Pass 1: the tender's facts; pass 2: waivers and criteria that depend on applicability.
     first = _render(env, yaml_src, yaml_name, {**base, **_helpers(lib, None, yaml_name, [])})
     tender0 = validate_yaml(Tender, first, yaml_name)
-    tender_text = _render(env, yaml_src, yaml_name, {**base, **_helpers(lib, tender0, yaml_name, [])})
+    tender_text = _render(
+        env, yaml_src, yaml_name, {**base, **_helpers(lib, tender0, yaml_name, [])}
+    )
     tender = validate_yaml(Tender, tender_text, yaml_name)
     files = {"tender.yaml": tender_text}
     placed_by_piece: dict[str, list[str]] = {}
@@ -362,7 +374,9 @@ def scaffold(
         tmp.chmod(0o755)
         report = check_dossier(read_dossier(tmp), lib)
         if target.exists() or target.is_symlink():
-            raise InputError("le dossier existe déjà (créé entre-temps) : rien n'a été écrit.", str(target))
+            raise InputError(
+                "le dossier existe déjà (créé entre-temps) : rien n'a été écrit.", str(target)
+            )
         os.rename(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

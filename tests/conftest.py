@@ -50,3 +50,27 @@ def real_dossier(shared_real: Path, tmp_path_factory: pytest.TempPathFactory):
         return dossier
 
     return build
+
+
+def approved_repository(src: Path, base: Path) -> Path:
+    """Copy the dossier ``src`` into a new Git repository under ``base``, commit it and
+    record an approval by the first declared referent of every role with items.
+
+    Returns the dossier path inside that repository (``base/repo/tenders/<id>``).
+    """
+    import subprocess
+
+    from tasks.review import plan_for, record_review
+
+    repo = base / "repo"
+    dossier = repo / "tenders" / src.name
+    shutil.copytree(src, dossier, ignore=shutil.ignore_patterns("reviews", "evaluation", "archive"))
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Acheteuse", "GIT_AUTHOR_EMAIL": "achat@example.fr",
+           "GIT_COMMITTER_NAME": "Acheteuse", "GIT_COMMITTER_EMAIL": "achat@example.fr"}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "Dossier"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True, env=env, capture_output=True)
+    plan = plan_for(dossier)
+    for role in plan.roles():
+        person = plan.referents[role][0]
+        record_review(dossier, role, "approve", person.email, "Vu, conforme.")
+    return dossier

@@ -15,6 +15,7 @@ import pikepdf
 import pypandoc
 import pypdf
 import pytest
+from conftest import approved_repository
 import yaml
 from docx import Document as Docx
 
@@ -70,11 +71,13 @@ def cd33(tmp_path_factory, lib):
         pytest.skip("dossier d'exemple 2026-CD33-PC-001 absent")
     area = tmp_path_factory.mktemp("area")
     out = area / "out" / "cd33"
-    dossier = read_dossier(CD33)
+    # A final assembly needs the referents' approvals, recorded in Git.
+    approved = approved_repository(CD33, area)
+    dossier = read_dossier(approved)
     first = assemble(dossier, lib, out, allowed_root=area, workers=4)
     saved = {o.path: (out / o.path).read_bytes() for o in first.outputs}
     # second run: the formats whose bytes must not change (PDF checked too when cheap)
-    second = assemble(read_dossier(CD33), lib, out, allowed_root=area, workers=4)
+    second = assemble(read_dossier(approved), lib, out, allowed_root=area, workers=4)
     return dossier, first, second, saved, out
 
 
@@ -452,3 +455,25 @@ def test_cli_assemble_exit_codes(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     assert (tmp_path / "out" / "2026-CD33-PC-001" / "ccap.html").is_file()
     shutil.rmtree(tmp_path / "out")
+
+
+def test_gate_refuses_a_lapsed_review_and_says_which(tmp_path, lib):
+    if not (CD33 / "tender.yaml").is_file():
+        pytest.skip("dossier d'exemple 2026-CD33-PC-001 absent")
+    import subprocess
+
+    d = approved_repository(CD33, tmp_path)
+    tender = d / "tender.yaml"
+    # The waived clause's reason changes after its approval: the approval lapses.
+    text = tender.read_text(encoding="utf-8").replace("Le prix est jugé", "Le prix sera jugé", 1)
+    assert "Le prix sera jugé" in text
+    tender.write_text(text, encoding="utf-8")
+    subprocess.run(
+        ["git", "-C", str(d), "-c", "user.name=A", "-c", "user.email=a@example.fr", "commit", "-qam", "motif"],
+        check=True,
+    )
+    out = tmp_path / "out"
+    with pytest.raises(AssemblyRefused) as exc:
+        assemble(read_dossier(d), lib, out, formats=["html"], allowed_root=tmp_path)
+    assert any("COST-LCC-01" in r for r in exc.value.reasons), exc.value.reasons
+    assert not out.exists()

@@ -1,0 +1,551 @@
+"""Portfolio report: how responsible are the tenders of a repository, against the targets.
+
+For each dossier under a folder (``tenders/`` by default), from its check report,
+tender.yaml, review records and archives:
+
+* the clause families present (library clause, edited, or hand-written equivalent —
+  not waived nor missing), by category: environment, social, accessibility, data,
+  durability;
+* an environmental award criterion and its weight (% of the total, CCP L2152-7), a
+  social criterion and its weight;
+* a social clause (a clause of category *social* present), RGAA requirements
+  (ACC-RGAA-01 present, among the dossiers where it applies: loi n° 2005-102 art. 47);
+* the DECP considerations (``considerationsEnvironnementales`` /
+  ``considerationsSociales`` ≠ « Pas de considération … », as in the DECP export);
+* review turnaround: days between the reviewed commit and the review record
+  (``reviews/*.yaml``);
+* from the latest archive (``archive/<n>/evaluation.json``): whether the environmental
+  and social criteria changed the winner of a lot.
+
+Targets side by side: **PNAD 2022-2025** (plan national pour des achats durables) —
+100 % of the contracts notified in the year with at least one environmental
+consideration, 30 % with at least one social consideration (obligations.md §0, §1.1, §4).
+
+Rendering: CSV (one row per dossier), the indicators as table rows (Prefect table
+artifacts), and a self-contained HTML page (lang fr) whose charts are drawn with plotly
+(its JavaScript inlined once: no network when the page is opened), each chart followed
+by its data table so that the figures are readable without the chart.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import io
+import json
+import os
+import statistics
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InputError
+
+__all__ = [
+    "TARGETS",
+    "Indicator",
+    "Portfolio",
+    "TenderFacts",
+    "build_portfolio",
+    "indicator_rows",
+    "tender_facts",
+    "to_csv",
+    "to_html",
+]
+
+#: PNAD 2022-2025 targets (share of contracts, %), obligations.md §0 and §1.1.
+TARGETS = {"environnement": 100.0, "social": 30.0}
+PNAD = "PNAD 2022-2025 (plan national pour des achats durables)"
+CATEGORIES = {
+    "environment": "environnement",
+    "social": "social",
+    "accessibility": "accessibilité",
+    "data": "données",
+    "durability": "durabilité",
+}
+_PRESENT = {"present", "edited", "hand-written"}
+
+
+@dataclass
+class TenderFacts:
+    """What the portfolio knows of one dossier (weights in % of the total score)."""
+
+    tender: str
+    dossier: str
+    objet: str = ""
+    dateLancement: str | None = None
+    montant: float | None = None
+    errors: int = 0
+    families: list[str] = field(default_factory=list)
+    categories: dict[str, bool] = field(default_factory=dict)
+    env_criterion: bool = False
+    env_weight: float = 0.0
+    social_criterion: bool = False
+    social_weight: float = 0.0
+    social_clause: bool = False
+    rgaa_applicable: bool = False
+    rgaa: bool = False
+    env_consideration: bool = False
+    social_consideration: bool = False
+    reviews: int = 0
+    review_days: list[float] = field(default_factory=list)
+    archived: bool = False
+    responsible_decisive: bool | None = None
+    message: str | None = None
+
+
+@dataclass
+class Indicator:
+    """One line of the report: share (%) of the dossiers concerned, target when one exists."""
+
+    key: str
+    label: str
+    count: int
+    total: int
+    value: float | None
+    unit: str = "%"
+    target: float | None = None
+    source: str | None = None
+
+
+@dataclass
+class Portfolio:
+    """Every dossier's facts and the indicators computed from them."""
+
+    root: str
+    since: str | None
+    generated: str
+    tenders: list[TenderFacts]
+    indicators: list[Indicator]
+
+
+def _responsible_weight(criteres: list[Any], kind: str) -> float:
+    total = 0.0
+    for c in criteres:
+        if str(c.type) == kind:
+            total += c.poids
+        else:
+            total += _responsible_weight(c.sousCriteres, kind)
+    return total
+
+
+def _commit_time(top: Path, sha: str, cache: dict[str, dt.datetime | None]) -> dt.datetime | None:
+    if sha not in cache:
+        out = subprocess.run(
+            ["git", "show", "-s", "--format=%cI", sha], cwd=top, capture_output=True, text=True
+        ).stdout.strip()
+        cache[sha] = dt.datetime.fromisoformat(out) if out else None
+    return cache[sha]
+
+
+def _review_days(dossier: Path, cache: dict) -> list[float]:
+    folder = dossier / "reviews"
+    if not folder.is_dir():
+        return []
+    top_out = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=dossier, capture_output=True, text=True
+    ).stdout.strip()
+    days = []
+    for f in sorted(folder.glob("*.yaml")):
+        try:
+            rec = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+            when = rec.get("time")
+            when = when if isinstance(when, dt.datetime) else dt.datetime.fromisoformat(str(when))
+        except (OSError, ValueError, yaml.YAMLError, AttributeError):
+            continue
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        start = _commit_time(Path(top_out), str(rec.get("commit")), cache) if top_out else None
+        if start is not None:
+            days.append(round(max((when - start).total_seconds(), 0) / 86400, 2))
+    return days
+
+
+def _latest_archive(dossier: Path) -> dict | None:
+    folder = dossier / "archive"
+    if not folder.is_dir():
+        return None
+    numbers = sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit())
+    for n in reversed(numbers):
+        try:
+            return json.loads((folder / str(n) / "evaluation.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def tender_facts(dossier: str | os.PathLike[str], clausier: Any, git_cache: dict) -> TenderFacts:
+    """The facts of one dossier (working tree); unusable input → ``message`` set.
+
+    Never raises for a bad dossier: the portfolio reports it and goes on.
+    """
+    from .checker import check_dossier
+    from .reader import read_dossier
+
+    path = Path(dossier)
+    try:
+        d = read_dossier(path)
+        report = check_dossier(d, clausier)
+    except InputError as exc:
+        return TenderFacts(tender=path.name, dossier=os.fspath(path), message=exc.render())
+    t = d.tender
+    present = [f for f in report.families if str(f.status) in _PRESENT]
+    cats = {c: False for c in CATEGORIES}
+    for f in present:
+        clause = clausier.get(f.clause)
+        if clause is not None:
+            cats[clause.category] = True
+    facts = TenderFacts(
+        tender=t.id,
+        dossier=os.fspath(path),
+        objet=t.objet,
+        dateLancement=t.dateLancement.isoformat(),
+        montant=t.montant,
+        errors=report.errors,
+        families=sorted(f.clause for f in present),
+        categories=cats,
+        env_weight=_responsible_weight(t.criteres, "environnement"),
+        social_weight=_responsible_weight(t.criteres, "social"),
+        social_clause=cats["social"],
+    )
+    facts.env_criterion = facts.env_weight > 0
+    facts.social_criterion = facts.social_weight > 0
+    rgaa = next((f for f in report.families if f.clause == "ACC-RGAA-01"), None)
+    facts.rgaa_applicable = bool(rgaa and rgaa.applicable)
+    facts.rgaa = bool(rgaa and str(rgaa.status) in _PRESENT)
+    try:
+        from .decp import NO_ENV, NO_SOCIAL, considerations
+
+        soc, env = considerations(t, report, clausier)
+        facts.social_consideration = soc != [NO_SOCIAL]
+        facts.env_consideration = env != [NO_ENV]
+    except ImportError:  # DECP export not available: same rule from families and criteria
+        facts.social_consideration = cats["social"] or facts.social_criterion
+        facts.env_consideration = cats["environment"] or facts.env_criterion
+    facts.review_days = _review_days(path, git_cache)
+    facts.reviews = len(facts.review_days)
+    archive = _latest_archive(path)
+    if archive is not None:
+        facts.archived = True
+        facts.responsible_decisive = any(
+            bool(lot.get("criteresResponsablesDecisifs")) for lot in archive.get("lots", [])
+        )
+    return facts
+
+
+def _pct(n: int, total: int) -> float | None:
+    return round(100 * n / total, 1) if total else None
+
+
+def _indicators(rows: list[TenderFacts]) -> list[Indicator]:
+    ok = [r for r in rows if r.message is None]
+    n = len(ok)
+
+    def share(key: str, label: str, pred, target=None, source=None, among=None) -> Indicator:
+        base = [r for r in ok if among(r)] if among else ok
+        c = sum(1 for r in base if pred(r))
+        return Indicator(key, label, c, len(base), _pct(c, len(base)), "%", target, source)
+
+    out = [
+        share(
+            "considerations-environnementales",
+            "Marchés avec au moins une considération environnementale",
+            lambda r: r.env_consideration,
+            TARGETS["environnement"],
+            PNAD,
+        ),
+        share(
+            "considerations-sociales",
+            "Marchés avec au moins une considération sociale",
+            lambda r: r.social_consideration,
+            TARGETS["social"],
+            PNAD,
+        ),
+        share(
+            "critere-environnemental",
+            "Marchés avec un critère d'attribution environnemental",
+            lambda r: r.env_criterion,
+            source="CCP L2152-7 (loi n° 2021-1104 art. 35)",
+        ),
+        share(
+            "critere-social",
+            "Marchés avec un critère d'attribution social",
+            lambda r: r.social_criterion,
+        ),
+        share("clause-sociale", "Marchés avec une clause sociale", lambda r: r.social_clause),
+        share(
+            "rgaa",
+            "Exigences RGAA (parmi les marchés où elles s'appliquent)",
+            lambda r: r.rgaa,
+            source="loi n° 2005-102 art. 47",
+            among=lambda r: r.rgaa_applicable,
+        ),
+    ]
+    for cat, label in CATEGORIES.items():
+        out.append(
+            share(
+                f"famille-{cat}",
+                f"Marchés avec une clause de la famille « {label} »",
+                lambda r, cat=cat: r.categories.get(cat, False),
+            )
+        )
+    weights = [r.env_weight for r in ok if r.env_criterion]
+    out.append(
+        Indicator(
+            "poids-environnemental",
+            "Poids moyen du critère environnemental, quand il existe",
+            len(weights),
+            n,
+            round(statistics.fmean(weights), 1) if weights else None,
+            "% de la note",
+        )
+    )
+    days = [d for r in ok for d in r.review_days]
+    out.append(
+        Indicator(
+            "delai-revue",
+            "Délai médian de revue par les référents",
+            len(days),
+            len(days),
+            round(statistics.median(days), 1) if days else None,
+            "jours",
+        )
+    )
+    archived = [r for r in ok if r.archived]
+    decisive = sum(1 for r in archived if r.responsible_decisive)
+    out.append(
+        Indicator(
+            "criteres-responsables-decisifs",
+            "Évaluations où les critères environnementaux et sociaux ont changé le lauréat",
+            decisive,
+            len(archived),
+            _pct(decisive, len(archived)),
+        )
+    )
+    return out
+
+
+def build_portfolio(
+    root: str | os.PathLike[str] = "tenders",
+    *,
+    since: dt.date | None = None,
+    clausier_path: str | os.PathLike[str] | None = None,
+) -> Portfolio:
+    """Facts and indicators for every dossier under ``root`` launched on or after ``since``.
+
+    Dossiers that cannot be read are listed with their French message and left out of
+    the shares.
+
+    Raises:
+        InputError: ``root`` is not a folder.
+    """
+    from .batch import iter_dossiers
+    from .clausier import load_clausier
+
+    if not Path(root).is_dir():
+        raise InputError("dossier des consultations introuvable.", os.fspath(root))
+    lib = load_clausier(clausier_path)
+    cache: dict = {}
+    rows = []
+    for d in iter_dossiers(root):
+        facts = tender_facts(d, lib, cache)
+        if since and facts.dateLancement and facts.dateLancement < since.isoformat():
+            continue
+        rows.append(facts)
+    return Portfolio(
+        root=os.fspath(root),
+        since=since.isoformat() if since else None,
+        generated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        tenders=rows,
+        indicators=_indicators(rows),
+    )
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def _fr(x: float | None, unit: str = "") -> str:
+    if x is None:
+        return "—"
+    s = f"{x:,.1f}".replace(",", "\u202f").replace(".", ",")
+    return f"{s}\u00a0{unit}".rstrip() if unit else s
+
+
+def indicator_rows(p: Portfolio) -> list[dict[str, Any]]:
+    """The indicators as French table rows (Prefect table artifact, CSV of indicators)."""
+    return [
+        {
+            "indicateur": i.label,
+            "valeur": _fr(i.value, i.unit),
+            "dossiers": f"{i.count}/{i.total}",
+            "cible": _fr(i.target, "%") if i.target is not None else "",
+            "écart à la cible": _fr(i.value - i.target, "pts")
+            if i.target is not None and i.value is not None
+            else "",
+            "source": i.source or "",
+        }
+        for i in p.indicators
+    ]
+
+
+CSV_COLUMNS = [
+    "tender", "dossier", "objet", "dateLancement", "montant", "errors", "env_consideration",
+    "social_consideration", "env_criterion", "env_weight", "social_criterion", "social_weight",
+    "social_clause", "rgaa_applicable", "rgaa", "families", "reviews", "review_days_median",
+    "archived", "responsible_decisive", "message",
+]  # fmt: skip
+
+
+def to_csv(p: Portfolio) -> str:
+    """One row per dossier (UTF-8, comma-separated, booleans as 0/1, weights in %)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for t in p.tenders:
+        row = asdict(t)
+        row["families"] = " ".join(t.families)
+        row["review_days_median"] = statistics.median(t.review_days) if t.review_days else ""
+        for k, v in list(row.items()):
+            if isinstance(v, bool):
+                row[k] = int(v)
+        w.writerow({k: row.get(k, "") for k in CSV_COLUMNS})
+    return buf.getvalue()
+
+
+def _table(headers: list[str], rows: list[list[Any]], caption: str) -> str:
+    head = "".join(f'<th scope="col">{html.escape(h)}</th>' for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows
+    )
+    return (
+        f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table>"
+    )
+
+
+def to_html(p: Portfolio) -> str:
+    """Self-contained French HTML page: charts (plotly, JS inlined once) and their tables."""
+    import plotly.graph_objects as go
+
+    shares = [i for i in p.indicators if i.unit == "%" and i.value is not None]
+    fig1 = go.Figure()
+    fig1.add_bar(
+        y=[i.label for i in shares],
+        x=[i.value for i in shares],
+        orientation="h",
+        name="Portefeuille",
+        marker_color="#000091",
+        text=[_fr(i.value, "%") for i in shares],
+        textposition="auto",
+    )
+    targets = [i for i in shares if i.target is not None]
+    fig1.add_scatter(
+        y=[i.label for i in targets],
+        x=[i.target for i in targets],
+        mode="markers",
+        name="Cible PNAD",
+        marker={"symbol": "line-ns-open", "size": 26, "color": "#e1000f", "line": {"width": 3}},
+    )
+    fig1.update_layout(
+        title="Part des marchés (%) et cibles nationales",
+        xaxis={"range": [0, 105], "title": "% des marchés"},
+        yaxis={"autorange": "reversed"},
+        height=120 + 42 * len(shares),
+        margin={"l": 420},
+        separators=", ",
+    )
+    ok = [t for t in p.tenders if t.message is None]
+    fig2 = go.Figure()
+    fig2.add_bar(
+        x=[t.tender for t in ok],
+        y=[t.env_weight for t in ok],
+        name="Critère environnemental",
+        marker_color="#18753c",
+    )
+    fig2.add_bar(
+        x=[t.tender for t in ok],
+        y=[t.social_weight for t in ok],
+        name="Critère social",
+        marker_color="#b34000",
+    )
+    fig2.update_layout(
+        title="Poids des critères responsables par marché (% de la note)",
+        barmode="group",
+        yaxis={"title": "% de la note"},
+        separators=", ",
+    )
+    days = [d for t in ok for d in t.review_days]
+    parts = [
+        fig1.to_html(full_html=False, include_plotlyjs=True, config={"displaylogo": False}),
+        _table(
+            ["Indicateur", "Valeur", "Dossiers", "Cible", "Écart", "Source"],
+            [list(r.values()) for r in indicator_rows(p)],
+            "Indicateurs du portefeuille",
+        ),
+        fig2.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False}),
+        _table(
+            [
+                "Consultation",
+                "Objet",
+                "Lancement",
+                "Critère env. (%)",
+                "Critère social (%)",
+                "Clause sociale",
+                "RGAA",
+                "Revues",
+            ],
+            [
+                [
+                    t.tender,
+                    t.objet[:90],
+                    t.dateLancement or "",
+                    _fr(t.env_weight),
+                    _fr(t.social_weight),
+                    "oui" if t.social_clause else "non",
+                    ("oui" if t.rgaa else "non") if t.rgaa_applicable else "sans objet",
+                    t.reviews,
+                ]
+                for t in ok
+            ],
+            "Marchés du portefeuille",
+        ),
+    ]
+    if days:
+        fig3 = go.Figure(go.Histogram(x=days, marker_color="#6a6af4", name="revues"))
+        fig3.update_layout(
+            title="Délai de revue par les référents (jours)",
+            xaxis={"title": "jours entre le commit revu et la décision"},
+            yaxis={"title": "revues"},
+            separators=", ",
+        )
+        parts.append(
+            fig3.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+        )
+    bad = [t for t in p.tenders if t.message]
+    if bad:
+        parts.append(
+            _table(
+                ["Dossier", "Motif"],
+                [[t.dossier, t.message] for t in bad],
+                "Dossiers non pris en compte",
+            )
+        )
+    period = f" lancés depuis le {p.since}" if p.since else ""
+    return (
+        '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>Achats numériques responsables — rapport de portefeuille</title>"
+        "<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:75rem}"
+        "table{border-collapse:collapse;margin:1rem 0 2rem}caption{text-align:left;"
+        "font-weight:bold;padding:.3rem 0}th,td{border:1px solid #999;padding:.25rem .5rem;"
+        "text-align:left}</style></head><body><header><h1>Achats numériques responsables — "
+        "rapport de portefeuille</h1></header><main>"
+        f"<p>{len(ok)} marché(s){period} ; dossiers de <code>{html.escape(p.root)}</code> ; "
+        f"produit le {html.escape(p.generated)}. Cibles : {PNAD} — 100&nbsp;% des marchés avec "
+        "au moins une considération environnementale, 30&nbsp;% avec au moins une "
+        "considération sociale.</p>" + "\n".join(parts) + "</main></body></html>\n"
+    )
