@@ -106,7 +106,7 @@ def new(
         typer.echo(
             f"Contrôle : {report.errors} erreur(s), {report.warnings} avertissement(s) "
             f"(clausier {report.clausier_version}). Relisez tender.yaml et les notes "
-            "« {# … #} » des pièces avant publication."
+            "« {## … ##} » des pièces avant publication."
         )
         raise typer.Exit(report.exit_code)
 

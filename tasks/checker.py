@@ -665,7 +665,9 @@ def _expected_location(clause: Clause, pieces: list[PieceText], tender_file: str
         for sec in p.sections:
             if rx.search(fold(sec.title)):
                 line = p.lines[sec.line_index]
-                return Location(file=p.path, line=line.src_line, page=line.page, heading=sec.label())
+                return Location(
+                    file=p.path, line=line.src_line, page=line.page, heading=sec.label()
+                )
         return Location(file=p.path)
     return Location(file=tender_file)
 

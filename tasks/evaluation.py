@@ -57,7 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import InputError
 from .model import Critere, CritereType, LegalReference, Tender
-from .yamlio import _line_of, french_error, load_yaml, validate_yaml
+from .yamlio import french_error, line_of, load_yaml, validate_yaml
 
 __all__ = [
     "EVALUATION_FILE",
@@ -456,7 +456,7 @@ class _Ctx:
         self.data, self.node, self.file = data, node, file
 
     def fail(self, loc: tuple[Any, ...], message: str) -> InputError:
-        line = _line_of(self.node, loc)
+        line = line_of(self.node, loc)
         return InputError(_where(loc, self.data) + message, self.file, line)
 
 

@@ -113,7 +113,6 @@ def _restore_headings(markdown: str) -> str:
 
 
 def _pandoc_markdown(data: bytes, fmt: str, name: str) -> str:
-    read_piece(name, data)  # same checks as the reader (password, not an archive…)
     import pypandoc
 
     try:
@@ -140,8 +139,8 @@ def to_markdown(name: str, data: bytes) -> tuple[str, PieceText]:
     """
     ext = Path(name).suffix.lower()
     if ext in (".docx", ".odt"):
-        md = _restore_headings(_pandoc_markdown(data, ext.lstrip("."), name))
-        return md, read_piece(name, data)
+        piece = read_piece(name, data)  # the reader's checks first (password, not an archive…)
+        return _restore_headings(_pandoc_markdown(data, ext.lstrip("."), name)), piece
     piece = read_piece(name, data)
     if not piece.has_text_layer:
         raise InputError(
@@ -181,12 +180,20 @@ _PROCEDURES = [
     ("dialogue competitif", "Dialogue compétitif"),
 ]
 _CCAGS = [
-    (r"ccag[\s/-]*tic\b|techniques de l'information et de la communication", "Techniques de l'information et de la communication"),
-    (r"ccag[\s/-]*fcs\b|fournitures courantes et (?:de )?services", "Fournitures courantes et services"),
+    (
+        r"ccag[\s/-]*tic\b|techniques de l'information et de la communication",
+        "Techniques de l'information et de la communication",
+    ),
+    (
+        r"ccag[\s/-]*fcs\b|fournitures courantes et (?:de )?services",
+        "Fournitures courantes et services",
+    ),
     (r"ccag[\s/-]*pi\b|prestations intellectuelles", "Prestations intellectuelles"),
     (r"ccag[\s/-]*mi\b|marches industriels", "Marchés industriels"),
 ]
-_AMOUNT = r"(?P<v>\d{1,3}(?:[\s.]\d{3})+|\d{4,})(?:,\d{1,2})?\s?(?:€|euros?)(?:\s?(?:ht|hors taxes?))?"
+_AMOUNT = (
+    r"(?P<v>\d{1,3}(?:[\s.]\d{3})+|\d{4,})(?:,\d{1,2})?\s?(?:€|euros?)(?:\s?(?:ht|hors taxes?))?"
+)
 _MAX = re.compile(r"montant (?:global )?maximum" + r".{0,160}?" + _AMOUNT)
 _DUREE_UNIT = r"[^.]{0,60}?\b(?P<n>\d{1,3})\s?(?P<u>mois|ans?\b|an\(s\))"
 _DUREE = [
@@ -238,7 +245,9 @@ def _criteria(pieces: list[PieceText]) -> tuple[list[dict[str, Any]], str | None
         secs = [
             i
             for i, s in enumerate(piece.sections)
-            if re.search(r"jugement des offres|criteres? d'attribution|choix de l'offre", fold(s.title))
+            if re.search(
+                r"jugement des offres|criteres? d'attribution|choix de l'offre", fold(s.title)
+            )
         ]
         for si in secs:
             lines = [ln for ln in piece.lines if ln.section == si]
@@ -263,7 +272,9 @@ def _criteria(pieces: list[PieceText]) -> tuple[list[dict[str, Any]], str | None
                         cur is not None
                         and sum(s["poids"] for s in cur["sousCriteres"]) + w <= cur["poids"] + 1e-6
                     )
-                    is_sub = fits and (m_only is not None or (name and _SUB.match(name)) or pending_sub)
+                    is_sub = fits and (
+                        m_only is not None or (name and _SUB.match(name)) or pending_sub
+                    )
                     if unnamed is not None:
                         _name_from(unnamed, block, first=True)
                         unnamed = None
@@ -276,7 +287,12 @@ def _criteria(pieces: list[PieceText]) -> tuple[list[dict[str, Any]], str | None
                     else:
                         top_name = name or pending_name or f"Critère {len(tops) + 1}"
                         tops.append(
-                            {"nom": top_name, "poids": w, "type": _criterion_type(top_name), "sousCriteres": []}
+                            {
+                                "nom": top_name,
+                                "poids": w,
+                                "type": _criterion_type(top_name),
+                                "sousCriteres": [],
+                            }
                         )
                     pending_name, pending_sub, block = None, None, []
                     continue
@@ -292,14 +308,19 @@ def _criteria(pieces: list[PieceText]) -> tuple[list[dict[str, Any]], str | None
             total = sum(c["poids"] for c in tops)
             if tops and abs(total - 100) < 0.01:
                 for c in tops:
-                    if c["sousCriteres"] and abs(sum(s["poids"] for s in c["sousCriteres"]) - c["poids"]) > 0.01:
+                    if (
+                        c["sousCriteres"]
+                        and abs(sum(s["poids"] for s in c["sousCriteres"]) - c["poids"]) > 0.01
+                    ):
                         c["sousCriteres"] = []
                 where = f"{piece.path} — {piece.sections[si].label()}"
                 return tops, where
     return [], None
 
 
-def _first(pieces: list[PieceText], rx: re.Pattern[str]) -> tuple[re.Match[str], PieceText, int] | None:
+def _first(
+    pieces: list[PieceText], rx: re.Pattern[str]
+) -> tuple[re.Match[str], PieceText, int] | None:
     for piece in pieces:
         for i, ln in enumerate(piece.lines):
             m = rx.search(ln.folded)
@@ -310,7 +331,9 @@ def _first(pieces: list[PieceText], rx: re.Pattern[str]) -> tuple[re.Match[str],
 
 def _where(piece: PieceText, i: int) -> str:
     ln = piece.lines[i]
-    return f"{piece.path}" + (f" p. {ln.page}" if ln.page else f":{ln.src_line}" if ln.src_line else "")
+    return f"{piece.path}" + (
+        f" p. {ln.page}" if ln.page else f":{ln.src_line}" if ln.src_line else ""
+    )
 
 
 def _cut(text: str) -> str:
@@ -342,7 +365,10 @@ def draft_tender(pieces: list[PieceText]) -> DraftTender:
     hit = _first(ordered, _CPV)
     if hit:
         m, piece, i = hit
-        d.values["codeCPV"], d.sources["codeCPV"] = re.sub(r"\D", "", m.group("v")), _where(piece, i)
+        d.values["codeCPV"], d.sources["codeCPV"] = (
+            re.sub(r"\D", "", m.group("v")),
+            _where(piece, i),
+        )
     for needle, label in _PROCEDURES:
         hit = _first(ordered, re.compile(re.escape(needle)))
         if hit:
@@ -427,13 +453,19 @@ def render_tender_yaml(tender_id: str, draft: DraftTender) -> tuple[str, list[st
 
     field_line("objet", "objet", "objet de la consultation (5 caractères au moins)")
     field_line("codeCPV", "code CPV", "code CPV principal (8 chiffres)", fmt=lambda x: _q(str(x)))
-    field_line("procedure", "procédure", "procédure (ex. « Appel d'offres ouvert », « Procédure adaptée »)")
+    field_line(
+        "procedure", "procédure", "procédure (ex. « Appel d'offres ouvert », « Procédure adaptée »)"
+    )
     out.append('nature: "Marché"')
     out.append(f"techniques: {_q(v.get('techniques', []))}")
     field_line("dureeMois", "durée", "durée totale en mois, reconductions comprises", fmt=str)
     if v.get("dureeMois") is not None:
         out[-1] += " — reconductions comprises ?"
-    field_line("ccag", "CCAG", "CCAG applicable (ex. « Techniques de l'information et de la communication »)")
+    field_line(
+        "ccag",
+        "CCAG",
+        "CCAG applicable (ex. « Techniques de l'information et de la communication »)",
+    )
     field_line("montant", "montant", "montant maximum estimé sur toute la durée, € HT", fmt=str)
     if v.get("montant") is not None:
         out[-1] += " — toute durée, € HT ?"
@@ -446,7 +478,9 @@ def render_tender_yaml(tender_id: str, draft: DraftTender) -> tuple[str, list[st
         missing.append("SIRET de l'acheteur (acheteur.id)")
     out.append("  nom: null    # À COMPLÉTER : nom de l'acheteur")
     missing.append("nom de l'acheteur (acheteur.nom)")
-    out.append("  type: null    # À COMPLÉTER : etat, collectivite, groupement, etablissement_public, hopital, autre")
+    out.append(
+        "  type: null    # À COMPLÉTER : etat, collectivite, groupement, etablissement_public, hopital, autre"
+    )
     missing.append("type d'acheteur (acheteur.type)")
     cpv = str(v.get("codeCPV") or "")
     cats = next((c for prefix, c in _CATEGORIES if cpv.startswith(prefix)), None)
@@ -459,9 +493,13 @@ def render_tender_yaml(tender_id: str, draft: DraftTender) -> tuple[str, list[st
     out.append("dateLancement: null    # À COMPLÉTER : date d'envoi de l'avis (AAAA-MM-JJ)")
     missing.append("date de lancement (dateLancement)")
     if v.get("donneesPersonnelles"):
-        out.append("donneesPersonnelles: true    # les pièces parlent de données personnelles : vérifiez")
+        out.append(
+            "donneesPersonnelles: true    # les pièces parlent de données personnelles : vérifiez"
+        )
     else:
-        out.append("donneesPersonnelles: false    # À COMPLÉTER : true si le titulaire traite des données personnelles")
+        out.append(
+            "donneesPersonnelles: false    # À COMPLÉTER : true si le titulaire traite des données personnelles"
+        )
     out.append(
         "servicesNumeriques: false    # À COMPLÉTER : true si le marché livre un site, une application ou un logiciel (RGAA)"
     )
@@ -476,9 +514,13 @@ def render_tender_yaml(tender_id: str, draft: DraftTender) -> tuple[str, list[st
             if c["sousCriteres"]:
                 out.append("    sousCriteres:")
                 for s in c["sousCriteres"]:
-                    out.append(f"      - {{nom: {_q(s['nom'])}, poids: {s['poids']:g}, type: {s['type']}}}")
+                    out.append(
+                        f"      - {{nom: {_q(s['nom'])}, poids: {s['poids']:g}, type: {s['type']}}}"
+                    )
     else:
-        out.append("criteres: []    # À COMPLÉTER : critères d'attribution du RC (nom, poids en %, type)")
+        out.append(
+            "criteres: []    # À COMPLÉTER : critères d'attribution du RC (nom, poids en %, type)"
+        )
         missing.append("critères d'attribution (criteres) : aucun RC lisible")
     return "\n".join(out) + "\n", found, missing
 
@@ -501,7 +543,7 @@ def _out_names(sources: list[tuple[Path, str]]) -> dict[Path, str]:
             name = f"{stem}.md" if converted else f"{stem}{path.suffix.lower()}"
         base, n = name, 2
         while name in used:
-            stem, dot, ext = base.rpartition(".")
+            stem, _dot, ext = base.rpartition(".")
             name = f"{stem}-{n}.{ext}"
             n += 1
         used.add(name)
@@ -566,7 +608,9 @@ def import_dce(
                 shutil.copyfile(p, out)
         tmp.chmod(0o755)
         if target.exists():
-            raise InputError("le dossier existe déjà (créé entre-temps) : rien n'a été écrit.", str(target))
+            raise InputError(
+                "le dossier existe déjà (créé entre-temps) : rien n'a été écrit.", str(target)
+            )
         os.rename(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -16,8 +16,8 @@ Templates live in ``clause_library/templates/<type>/`` (``tender.yaml``, ``rc.md
 * ``article()``: the next article number (« 1 », « 2 »…) and ``art()``: the next
   sub-article number of the current article (« 7.1 », « 7.2 »…), so that articles kept
   by ``{% if applies(…) %}`` are numbered without gaps;
-* ``note("…")``: a drafting note ``{# … #}`` for the buyer (a Jinja2 comment: the
-  assembly drops it);
+* ``note("…")``: a drafting note ``{## … ##}`` for the buyer (a Jinja2 comment with
+  the assembly's delimiters, tasks/assemble.py: dropped from the documents);
 * filters ``q`` (YAML/JSON double-quoted string) and ``euros`` (« 300 000 »).
 
 The tender.yaml template is rendered twice: once to learn the tender's facts, then with
@@ -260,7 +260,7 @@ def _helpers(
         return f"{key}.{counters[key]}"
 
     def note(text: str) -> str:
-        return "{# " + " ".join(str(text).split()).replace("#}", "# }") + " #}"
+        return "{## " + " ".join(str(text).split()).replace("##}", "# #}") + " ##}"
 
     return {"applies": applies, "clause": clause, "article": article, "art": art, "note": note}
 

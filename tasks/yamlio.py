@@ -15,7 +15,14 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import InputError
 
-__all__ = ["field_lines", "french_error", "load_yaml", "validate_yaml", "validate_yaml_with_lines"]
+__all__ = [
+    "field_lines",
+    "french_error",
+    "line_of",
+    "load_yaml",
+    "validate_yaml",
+    "validate_yaml_with_lines",
+]
 
 try:  # the C loader is ~10x faster; both are safe loaders
     _Loader: type = yaml.CSafeLoader  # type: ignore[attr-defined]
@@ -68,7 +75,7 @@ def load_yaml(raw: bytes | str, file: str) -> tuple[Any, yaml.Node | None]:
     return data, node
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     """Line (1-based) of the deepest node of ``loc`` found in the YAML tree."""
     if node is None:
         return None
@@ -192,5 +199,5 @@ def _validate(model: type[M], data: Any, node: yaml.Node | None, file: str, cont
         field = ".".join(str(p) for p in loc if p != "[key]") or "(racine)"
         more = f" (et {len(errors) - 1} autre(s) erreur(s))" if len(errors) > 1 else ""
         raise InputError(
-            f"champ « {field} » : {french_error(first)}{more}.", file, _line_of(node, loc)
+            f"champ « {field} » : {french_error(first)}{more}.", file, line_of(node, loc)
         ) from None

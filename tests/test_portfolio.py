@@ -1,0 +1,121 @@
+"""Portfolio report: shares against the PNAD targets, weights, reviews, archives, outputs."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tasks.portfolio import build_portfolio, indicator_rows, to_csv, to_html
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "tenders"
+
+
+@pytest.fixture()
+def portfolio_dir(tmp_path: Path) -> Path:
+    """The example dossiers in a Git repository, plus a review record and an archive."""
+    src = EXAMPLES / "2026-CD33-PC-001"
+    if not src.is_dir() or not (EXAMPLES / "2026-DRAFT-003").is_dir():
+        pytest.skip("dossiers d'exemple absents")
+    repo = tmp_path / "repo"
+    for name in ("2026-CD33-PC-001", "2026-DRAFT-003"):
+        shutil.copytree(EXAMPLES / name, repo / "tenders" / name)
+    bad = repo / "tenders" / "2026-BAD"
+    bad.mkdir()
+    (bad / "tender.yaml").write_text("id: 2026-BAD\nmontant: beaucoup\n", encoding="utf-8")
+    run = lambda *a, **kw: subprocess.run(  # noqa: E731
+        ["git", "-c", "user.name=T", "-c", "user.email=t@example.fr", *a],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+        **kw,
+    )
+    run("init", "-q", "-b", "main")
+    run("add", "-A")
+    run("commit", "-qm", "dossiers", env=None)
+    sha = run("rev-parse", "HEAD").stdout.strip()
+    when = dt.datetime.fromisoformat(run("show", "-s", "--format=%cI", sha).stdout.strip())
+    rev = repo / "tenders" / "2026-CD33-PC-001" / "reviews"
+    rev.mkdir()
+    (rev / "20260101T000000Z-environnement.yaml").write_text(
+        f"tender: 2026-CD33-PC-001\nrole: environnement\ndecision: approve\n"
+        f"time: '{(when + dt.timedelta(days=3, hours=12)).isoformat()}'\ncommit: {sha}\n",
+        encoding="utf-8",
+    )
+    arch = repo / "tenders" / "2026-CD33-PC-001" / "archive" / "1"
+    arch.mkdir(parents=True)
+    (arch / "evaluation.json").write_text(
+        json.dumps({"lots": [{"lot": 1, "criteresResponsablesDecisifs": True}]}),
+        encoding="utf-8",
+    )
+    return repo / "tenders"
+
+
+def by_key(p, key):
+    return next(i for i in p.indicators if i.key == key)
+
+
+def test_indicators_against_targets(portfolio_dir: Path):
+    p = build_portfolio(portfolio_dir)
+    cd33 = next(t for t in p.tenders if t.tender == "2026-CD33-PC-001")
+    assert cd33.env_criterion and cd33.env_weight == 20  # « Performance environnementale » 20 %
+    assert not cd33.social_criterion and cd33.social_clause
+    assert cd33.env_consideration and cd33.social_consideration
+    assert cd33.review_days == [3.5]
+    assert cd33.archived and cd33.responsible_decisive is True
+    bad = next(t for t in p.tenders if t.dossier.endswith("2026-BAD"))
+    assert bad.message and "tender.yaml" in bad.message  # reported, left out of the shares
+    env = by_key(p, "considerations-environnementales")
+    assert (env.total, env.target) == (2, 100.0)
+    soc = by_key(p, "considerations-sociales")
+    assert soc.target == 30.0 and soc.source.startswith("PNAD")
+    crit = by_key(p, "critere-environnemental")
+    draft = next(t for t in p.tenders if t.tender == "2026-DRAFT-003")
+    assert crit.count == 1 + int(draft.env_criterion)
+    assert by_key(p, "delai-revue").value == 3.5
+    decisive = by_key(p, "criteres-responsables-decisifs")
+    assert (decisive.count, decisive.total, decisive.value) == (1, 1, 100.0)
+    rows = indicator_rows(p)
+    assert rows[0]["cible"] == "100,0\u00a0%"
+
+
+def test_since_filters_by_launch_date(portfolio_dir: Path):
+    everything = build_portfolio(portfolio_dir)
+    later = build_portfolio(portfolio_dir, since=dt.date(2099, 1, 1))
+    assert len(later.tenders) < len(everything.tenders)
+    assert all(t.message for t in later.tenders)  # only the unreadable one is left
+
+
+def test_html_is_self_contained_and_accessible(portfolio_dir: Path):
+    p = build_portfolio(portfolio_dir)
+    page = to_html(p)
+    assert '<html lang="fr">' in page and page.count("<h1>") == 1
+    assert "<script src=" not in page and 'src="http' not in page  # JS inlined: no network
+    assert page.count("Plotly.newPlot") >= 2
+    assert '<th scope="col">Indicateur</th>' in page
+    assert "Cible PNAD" in page and "2026-CD33-PC-001" in page
+    rows = list(csv.DictReader(io.StringIO(to_csv(p))))
+    cd33 = next(r for r in rows if r["tender"] == "2026-CD33-PC-001")
+    assert cd33["env_weight"] == "20.0" and cd33["env_consideration"] == "1"
+
+
+def test_report_command_writes_files(portfolio_dir: Path, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from cahier.cli import _load_command_modules, app
+
+    _load_command_modules()
+    out = tmp_path / "rapport"
+    r = CliRunner().invoke(app, ["report", str(portfolio_dir), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert (out / "rapport.html").stat().st_size > 100_000 and (out / "rapport.csv").is_file()
+    r = CliRunner().invoke(app, ["report", str(portfolio_dir), "--since", "15/09/2026"])
+    assert r.exit_code == 2 and "AAAA-MM-JJ" in r.output
