@@ -78,7 +78,9 @@ def main() -> None:
     load_clausier()  # warm the clausier cache outside the measures
     work = Path(tempfile.mkdtemp(prefix="cahier-bench-"))
     try:
-        print(f"{'dossiers':>9} {'pic mémoire (Mio)':>18} {'1 processus (s)':>16} {'2 processus (s)':>16}")
+        print(
+            f"{'dossiers':>9} {'pic mémoire (Mio)':>18} {'1 processus (s)':>16} {'2 processus (s)':>16}"
+        )
         for n in (int(x) for x in args.sizes.split(",")):
             root = generate(work / f"n{n}" / "tenders", n)
             # Warm-up on the first dossiers so that lazily built caches count in neither run.

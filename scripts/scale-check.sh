@@ -58,9 +58,11 @@ from flows.lifecycle import repo_lock_name, submit_lifecycle
 
 repo, n = Path(sys.argv[1]), int(sys.argv[2])
 t0 = time.monotonic()
-runs = {d.name: submit_lifecycle(f"tenders/{d.name}", "HEAD", repo_key=repo_lock_name(repo))
+from flows.lifecycle import resolve_commit
+head = resolve_commit(repo, "HEAD")  # the same key as the watch flow and the hooks
+runs = {d.name: submit_lifecycle(f"tenders/{d.name}", head, repo_key=repo_lock_name(repo))
         for d in sorted((repo / "tenders").iterdir())}
-again = submit_lifecycle("tenders/2026-CD33-PC-001", "HEAD", repo_key=repo_lock_name(repo))
+again = submit_lifecycle("tenders/2026-CD33-PC-001", head, repo_key=repo_lock_name(repo))
 assert again == runs["2026-CD33-PC-001"], "idempotency key: a second submission made a new run"
 batch = run_deployment("check-batch/check-batch", parameters={"root": "bulk", "rev": "HEAD",
                        "shards": 2, "workers": 1}, timeout=0, as_subflow=False)

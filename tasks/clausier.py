@@ -50,13 +50,28 @@ class Weights(_Model):
     social_min_recommended: float = 10
 
 
+class RgaaVersion(_Model):
+    """The RGAA version in force from a date (décret n° 2019-768; référentiel DINUM)."""
+
+    from_: dt.date = Field(alias="from")
+    version: str
+    source: str
+    verified: bool = False
+
+
 class Law(_Model):
     """law.yaml: the legal values by period, applied at the tender's dateLancement."""
 
     climat_gate: ClimatGate
     eu_thresholds: list[EuThreshold]
     rgaa_version: str
+    rgaa_versions: list[RgaaVersion] = Field(default_factory=list)
     weights: Weights = Field(default_factory=Weights)
+
+    def rgaa_version_on(self, on: dt.date) -> str:
+        """RGAA version in force on ``on`` (latest period started), else ``rgaa_version``."""
+        started = [v for v in self.rgaa_versions if v.from_ <= on]
+        return max(started, key=lambda v: v.from_).version if started else self.rgaa_version
 
     def eu_threshold(self, on: dt.date, central_state: bool) -> EuThreshold | None:
         """Thresholds in force on ``on`` (None when law.yaml has no period for it)."""
@@ -77,9 +92,19 @@ class Law(_Model):
         return period.fournitures_services_etat if central_state else period.fournitures_services
 
 
+class LibraryRelease(_Model):
+    """One release of the clausier: version, date and the clause versions it carries."""
+
+    version: str
+    date: dt.date
+    note: str | None = None
+    clauses: dict[str, int] = Field(default_factory=dict)
+
+
 class _ClausierMeta(_Model):
     version: str
     title: str
+    changelog: list[LibraryRelease] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -90,6 +115,7 @@ class Clausier:
     version: str
     law: Law
     clauses: dict[str, Clause]
+    changelog: tuple[LibraryRelease, ...] = ()
 
     def get(self, clause_id: str) -> Clause | None:
         return self.clauses.get(clause_id)
@@ -124,7 +150,9 @@ def _load_cached(root: str, stamp: tuple[tuple[str, float], ...]) -> Clausier:
                 1,
             )
         clauses[clause.id] = clause
-    return Clausier(root=base, version=meta.version, law=law, clauses=clauses)
+    return Clausier(
+        root=base, version=meta.version, law=law, clauses=clauses, changelog=tuple(meta.changelog)
+    )
 
 
 def load_clausier(root: str | Path | None = None) -> Clausier:

@@ -300,6 +300,7 @@ def render_dossier(
         "seuil_ue": threshold,
         "objet_demande": " ".join(req.objet.split()) if req.objet else None,
         "law": lib.law,
+        "rgaa_version": lib.law.rgaa_version_on(launch),
     }
     yaml_src = _read_template(folder, "tender.yaml")
     yaml_name = f"templates/{req.type}/tender.yaml"

@@ -88,7 +88,21 @@ def test_bump_with_changelog_passes_but_library_version_should_change(sides):
     assert not result.errors, result.issues
     assert _rules(result) == [("version-clausier-inchangee", None)]
     meta = new / "clausier.yaml"
-    meta.write_text(meta.read_text(encoding="utf-8").replace("2026.11.0", "2026.12.0"), "utf-8")
+    meta.write_text(
+        meta.read_text(encoding="utf-8").replace('version: "2026.11.0"', 'version: "2026.12.0"', 1),
+        "utf-8",
+    )
+    # A new library version without its changelog entry is reported…
+    assert ("changelog-clausier-incomplet", None) in _rules(
+        diff_clausiers(load_folder(old), load_folder(new))
+    )
+    # …and accepted once the entry lists the clause's new version.
+    doc = yaml.safe_load(meta.read_text(encoding="utf-8"))
+    clauses = dict(doc["changelog"][-1]["clauses"], **{"OPEN-01": data["version"] + 1})
+    doc["changelog"].append(
+        {"version": "2026.12.0", "date": "2026-12-15", "note": "OPEN-01 v2", "clauses": clauses}
+    )
+    meta.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), "utf-8")
     assert not diff_clausiers(load_folder(old), load_folder(new)).issues
 
 

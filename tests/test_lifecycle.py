@@ -107,7 +107,7 @@ def test_locked_repository_and_missing_commit(tmp_path: Path):
         check_not_locked(repo)
     (repo / ".git" / "index.lock").unlink()
     check_not_locked(repo)
-    with pytest.raises(InputError, match="introuvable.*force-push"):
+    with pytest.raises(InputError, match=r"introuvable.*force-push"):
         resolve_commit(repo, "0123456789abcdef0123456789abcdef01234567")
 
 
