@@ -311,9 +311,21 @@ def _load_command_modules() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Commands turn bad input into exit code 2 themselves; this is the safety net for any
+    :class:`InputError` or system error that escapes one: never a traceback.
+    """
     _load_command_modules()
-    app()
+    try:
+        app(standalone_mode=True)
+    except InputError as exc:
+        typer.echo(f"cahier : {exc.render()}", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        where = f"{exc.filename} : " if getattr(exc, "filename", None) else ""
+        typer.echo(f"cahier : {where}erreur système : {exc.strerror or exc}.", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

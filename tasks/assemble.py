@@ -303,16 +303,6 @@ def _scan_tokens(env: _Environment, source: str, piece: str) -> list[Finding]:
     return out
 
 
-def _heading_at(piece: PieceText, src_line: int) -> str | None:
-    best = None
-    for i, line in enumerate(piece.lines):
-        if line.src_line is not None and line.src_line <= src_line:
-            best = i
-        else:
-            break
-    return piece.heading_of(best) if best is not None else None
-
-
 def _clause_uses(piece: PieceText) -> list[ClauseUse]:
     src = piece.raw_source or ""
     uses: list[tuple[int, str]] = []
@@ -329,7 +319,7 @@ def _clause_uses(piece: PieceText) -> list[ClauseUse]:
             cid = fence_attrs(m["attrs"]).get("id")
             if cid:
                 uses.append((n, cid))
-    return [ClauseUse(cid, piece.path, n, _heading_at(piece, n)) for n, cid in sorted(uses)]
+    return [ClauseUse(cid, piece.path, n, piece.heading_at_src(n)) for n, cid in sorted(uses)]
 
 
 def _stem(path: str) -> str:

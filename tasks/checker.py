@@ -199,16 +199,6 @@ def _loc(piece: PieceText, index: int) -> Location:
     )
 
 
-def _src_heading(piece: PieceText, src_line: int) -> str | None:
-    best = None
-    for i, line in enumerate(piece.lines):
-        if line.src_line is not None and line.src_line <= src_line:
-            best = i
-        else:
-            break
-    return piece.heading_of(best) if best is not None else None
-
-
 def _scan_library_clauses(
     pieces: list[PieceText], clausier: Clausier
 ) -> tuple[dict[str, _Found], list[Finding]]:
@@ -246,7 +236,7 @@ def _scan_library_clauses(
             add(
                 cid,
                 FamilyStatus.present,
-                Location(file=piece.path, line=line, heading=_src_heading(piece, line)),
+                Location(file=piece.path, line=line, heading=piece.heading_at_src(line)),
                 clause.version,
             )
         lines = src.split("\n")
@@ -265,7 +255,7 @@ def _scan_library_clauses(
             i = j + 1
             cid = attrs.get("id", "")
             clause = clausier.get(cid)
-            loc = Location(file=piece.path, line=start + 1, heading=_src_heading(piece, start + 1))
+            loc = Location(file=piece.path, line=start + 1, heading=piece.heading_at_src(start + 1))
             if clause is None:
                 raise InputError(
                     f"bloc de clause « {cid or '(sans data-id)'} » inconnu du clausier "

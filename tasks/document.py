@@ -81,6 +81,17 @@ class PieceText:
         sec = self.lines[index].section if 0 <= index < len(self.lines) else -1
         return self.sections[sec].label() if sec >= 0 else None
 
+    def heading_at_src(self, src_line: int) -> str | None:
+        """Heading path label of the original line ``src_line`` (1-based): the section of
+        the last normalised line at or before it (None before the first heading)."""
+        best = None
+        for i, line in enumerate(self.lines):
+            if line.src_line is not None and line.src_line <= src_line:
+                best = i
+            else:
+                break
+        return self.heading_of(best) if best is not None else None
+
     def section_numbers(self) -> set[str]:
         """All article numbers defined by headings (« 4 », « 4.5 », « 13.2 »…)."""
         return {s.number for s in self.sections if s.number}
