@@ -309,6 +309,10 @@ async def request_reviews(
                 name=f"{AWAIT_FLOW}/{deployment}",
                 parameters={"dossier": tender, "role": role, "timeout_days": timeout_days},
                 timeout=0,
+                # A repeated request (re-run, resume) returns the existing review run.
+                idempotency_key=slugify(f"revue-{tender_id}-{role}-{rev or 'copie-de-travail'}"),
+                # Each review lives on its own, independently of the requesting run.
+                as_subflow=False,
             )
             runs[role] = str(fr.id)
         return {"roles": roles, "runs": runs}

@@ -65,8 +65,13 @@ def approved_repository(src: Path, base: Path) -> Path:
     repo = base / "repo"
     dossier = repo / "tenders" / src.name
     shutil.copytree(src, dossier, ignore=shutil.ignore_patterns("reviews", "evaluation", "archive"))
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Acheteuse", "GIT_AUTHOR_EMAIL": "achat@example.fr",
-           "GIT_COMMITTER_NAME": "Acheteuse", "GIT_COMMITTER_EMAIL": "achat@example.fr"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Acheteuse",
+        "GIT_AUTHOR_EMAIL": "achat@example.fr",
+        "GIT_COMMITTER_NAME": "Acheteuse",
+        "GIT_COMMITTER_EMAIL": "achat@example.fr",
+    }
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "Dossier"]):
         subprocess.run(["git", "-C", str(repo), *args], check=True, env=env, capture_output=True)
     plan = plan_for(dossier)
@@ -74,3 +79,19 @@ def approved_repository(src: Path, base: Path) -> Path:
         person = plan.referents[role][0]
         record_review(dossier, role, "approve", person.email, "Vu, conforme.")
     return dossier
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory):
+    """One temporary Prefect server (SQLite) for all flow tests of the session.
+
+    Starting it costs ~20 s: every ``@pytest.mark.flow`` test shares it. Results are
+    persisted under a temporary folder (suspend/resume needs persisted results).
+    """
+    from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    storage = tmp_path_factory.mktemp("prefect-results")
+    with prefect_test_harness(server_startup_timeout=120):
+        with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: storage}):
+            yield

@@ -302,28 +302,26 @@ def test_cli_archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.mark.flow
-def test_archive_flow_publishes_ranking_and_sensitivity(tmp_path: Path):
+def test_archive_flow_publishes_ranking_and_sensitivity(tmp_path: Path, prefect_harness):
     import asyncio
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-    from prefect.testing.utilities import prefect_test_harness
 
     from flows.archive import archive_tender, artifact_key
 
     repo = make_repo(tmp_path / "r")
-    with prefect_test_harness(server_startup_timeout=120):
-        info = archive_tender(str(repo / REL), draft=True)
-        assert info.numero == 1
+    info = archive_tender(str(repo / REL), draft=True)
+    assert info.numero == 1
 
-        async def read(key: str):
-            async with get_client() as client:
-                return await client.read_artifacts(
-                    artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
-                )
+    async def read(key: str):
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+            )
 
-        ranking = asyncio.run(read(artifact_key("ranking", TID)))
-        sensitivity = asyncio.run(read(artifact_key("sensitivity", TID)))
+    ranking = asyncio.run(read(artifact_key("ranking", TID)))
+    sensitivity = asyncio.run(read(artifact_key("sensitivity", TID)))
     assert ranking and ranking[0].type == "table"
     assert "Reconditionnement Aquitaine SCOP" in str(ranking[0].data)
     assert sensitivity and "oui" in str(sensitivity[0].data)

@@ -15,8 +15,8 @@ import pikepdf
 import pypandoc
 import pypdf
 import pytest
-from conftest import approved_repository
 import yaml
+from conftest import approved_repository
 from docx import Document as Docx
 
 from tasks.assemble import (
@@ -469,7 +469,18 @@ def test_gate_refuses_a_lapsed_review_and_says_which(tmp_path, lib):
     assert "Le prix sera jugé" in text
     tender.write_text(text, encoding="utf-8")
     subprocess.run(
-        ["git", "-C", str(d), "-c", "user.name=A", "-c", "user.email=a@example.fr", "commit", "-qam", "motif"],
+        [
+            "git",
+            "-C",
+            str(d),
+            "-c",
+            "user.name=A",
+            "-c",
+            "user.email=a@example.fr",
+            "commit",
+            "-qam",
+            "motif",
+        ],
         check=True,
     )
     out = tmp_path / "out"

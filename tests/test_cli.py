@@ -270,4 +270,6 @@ def test_encrypted_pdf(dossier: Path):
 def test_unknown_referent_role_names_line(dossier: Path):
     extra = "referents:\n  comptable:\n    - {nom: Jean Test, email: jean@example.fr}\n"
     (dossier / "tender.yaml").write_text(TENDER + extra, encoding="utf-8")
-    assert_input_error(run("check", str(dossier)), "tender.yaml:15", "« referents.comptable »", "ou 'social'")
+    assert_input_error(
+        run("check", str(dossier)), "tender.yaml:15", "« referents.comptable »", "ou 'social'"
+    )

@@ -163,7 +163,13 @@ def test_complete_dossier_applicable_families_present_or_waived(
 #: tender.yaml key the finding may point to instead of a line.
 DRAFT_FINDINGS = [
     ("prix-seul", None, "tender.yaml", "criteres:", "criteres"),
-    ("clause-manquante", "ENV-COND-01", "pieces/ccap.md", "## Article 6 – Développement durable", None),
+    (
+        "clause-manquante",
+        "ENV-COND-01",
+        "pieces/ccap.md",
+        "## Article 6 – Développement durable",
+        None,
+    ),
     (
         "clause-redigee-main",
         "SOC-INSERT-01",

@@ -25,11 +25,9 @@ criteres:
 
 
 @pytest.fixture(scope="module")
-def harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+def harness(prefect_harness):
+    """The session's shared Prefect test server (tests/conftest.py)."""
+    yield
 
 
 def test_check_flow_publishes_report_and_findings(harness, tmp_path: Path):

@@ -128,14 +128,9 @@ def test_submit_with_server_down_fails_clearly(tmp_path: Path, monkeypatch: pyte
 
 
 @pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory):
-    from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
-
-    storage = tmp_path_factory.mktemp("results")
-    with prefect_test_harness(server_startup_timeout=120):
-        with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: storage}):
-            yield
+def harness(prefect_harness):
+    """The session's shared Prefect test server (tests/conftest.py)."""
+    yield
 
 
 @pytest.mark.flow

@@ -20,11 +20,9 @@ pytestmark = pytest.mark.flow
 
 
 @pytest.fixture(scope="module")
-def harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+def harness(prefect_harness):
+    """The session's shared Prefect test server (tests/conftest.py)."""
+    yield
 
 
 def start(dossier: Path, role: str) -> tuple[threading.Thread, dict]:
