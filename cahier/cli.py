@@ -92,8 +92,20 @@ def check(
         Path | None,
         typer.Option("--clausier", help="Clausier à utiliser (défaut : celui de cahier)."),
     ] = None,
+    all_: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Contrôler tous les dossiers sous les chemins donnés (dépôt entier)."
+        ),
+    ] = False,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Processus en parallèle avec --all.")
+    ] = 2,
 ) -> None:
     """Contrôler un dossier de consultation (DCE) : clauses responsables, critères, rédaction."""
+    if all_:
+        _check_all(paths, rev, output, workers, clausier)
+        return
     from tasks.report import to_json, to_junit, to_sarif, to_text
 
     try:
@@ -181,6 +193,75 @@ def check(
             except InputError as exc:
                 _fail(exc)
     raise typer.Exit(max((r.exit_code for r in reports), default=0))
+
+
+def _check_all(
+    roots: list[Path], rev: str | None, output: Path | None, workers: int, clausier: Path | None
+) -> None:
+    """``cahier check --all``: every dossier under each root, with a progress bar.
+
+    Results stream to ``--output`` as JSON Lines (one line per dossier); memory does not
+    grow with the number of dossiers (tasks.batch).
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from tasks.batch import check_all, count_dossiers
+
+    err = Console(stderr=True)
+    worst = 0
+    try:
+        for root in roots:
+            if rev is None and not root.exists():
+                raise InputError("chemin introuvable.", str(root))
+            total = count_dossiers(root, rev=rev)
+            with Progress(
+                TextColumn("Contrôle de [bold]{task.description}[/bold]"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[errs]} en erreur"),
+                TimeRemainingColumn(),
+                console=err,
+                transient=False,
+            ) as bar:
+                job = bar.add_task(str(root), total=total, errs=0)
+                errs = 0
+
+                def advance(res, job=job) -> None:
+                    nonlocal errs
+                    errs += res.exit_code != 0
+                    bar.update(job, advance=1, errs=errs)
+
+                summary = check_all(
+                    root,
+                    rev=rev,
+                    workers=workers,
+                    on_result=advance,
+                    out=output,
+                    clausier_path=str(clausier) if clausier else None,
+                )
+            typer.echo(
+                f"{summary.dossiers} dossier(s) contrôlé(s) en {summary.seconds:.1f} s : "
+                f"{summary.clean} sans erreur, {summary.with_errors} avec erreurs, "
+                f"{summary.unusable} inutilisable(s) ; {summary.errors} erreur(s), "
+                f"{summary.warnings} avertissement(s)."
+            )
+            for w in summary.worst[:10]:
+                typer.echo(
+                    f"  {w.get('dossier')} : {w.get('message') or str(w.get('errors')) + ' erreur(s)'}"
+                )
+            if summary.out:
+                typer.echo(f"Détail par dossier : {summary.out}")
+            worst = max(worst, summary.exit_code)
+    except InputError as exc:
+        _fail(exc)
+    raise typer.Exit(worst)
 
 
 @clauses_app.command("list")

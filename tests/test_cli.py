@@ -273,3 +273,22 @@ def test_unknown_referent_role_names_line(dossier: Path):
     assert_input_error(
         run("check", str(dossier)), "tender.yaml:15", "« referents.comptable »", "ou 'social'"
     )
+
+
+def test_check_all_streams_one_line_per_dossier(dossier: Path, tmp_path: Path):
+    import shutil
+
+    root = dossier.parent
+    shutil.copytree(dossier, root / "2026-TEST-002")
+    broken = root / "2026-TEST-003"
+    shutil.copytree(dossier, broken)
+    (broken / "tender.yaml").write_text("id: [", encoding="utf-8")
+    out = tmp_path / "resultats.jsonl"
+    proc = run("check", "--all", str(root), "--output", str(out), "--workers", "1")
+    assert proc.returncode == 2, proc.stderr
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 3
+    assert 2 in {x["exit_code"] for x in lines}
+    bad = next(x for x in lines if x["exit_code"] == 2)
+    assert "tender.yaml" in bad["message"] and "YAML invalide" in bad["message"]
+    assert "3 dossier(s) contrôlé(s)" in proc.stdout
