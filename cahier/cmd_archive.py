@@ -251,5 +251,28 @@ def audit(
             con.print(f"{e.when:%Y-%m-%d %H:%M} [{e.kind}]{sha}{who} : {e.summary}", markup=False)
             for line in e.details:
                 con.print(f"    {line}", markup=False)
+        _print_flow_runs(con, d)
     except InputError as exc:
         _fail(exc)
+
+
+def _print_flow_runs(con, dossier: Path) -> None:
+    """The tender's Prefect flow runs, when a server is configured (PREFECT_API_URL)."""
+    import os
+
+    if not os.environ.get("PREFECT_API_URL"):
+        con.print("Exécutions Prefect : aucun serveur configuré (PREFECT_API_URL).", markup=False)
+        return
+    from flows.runs import list_runs
+    from tasks.reader import read_dossier
+
+    tender_id = read_dossier(dossier).tender.id
+    try:
+        runs = list_runs(tender_id, Path(dossier).name)
+    except Exception as exc:  # unreachable server: the Git timeline stands on its own
+        con.print(f"Exécutions Prefect : serveur injoignable ({type(exc).__name__}).", markup=False)
+        return
+    con.print(f"Exécutions Prefect ({len(runs)}) :", markup=False)
+    for r in runs:
+        when = f"{r['start']:%Y-%m-%d %H:%M}" if r["start"] else "—"
+        con.print(f"  {when} [{r['flow']}] {r['name']} : {r['state']} ({r['id']})", markup=False)

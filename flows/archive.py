@@ -14,6 +14,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from slugify import slugify
 
+from flows.runs import dossier_run_name
 from tasks.archive import ArchiveInfo, create_archive
 from tasks.evaluation import EvaluationResult, evaluate, read_evaluation
 
@@ -93,7 +94,11 @@ def archive_task(
     )
 
 
-@flow(name="archive-tender", log_prints=False)
+@flow(
+    name="archive-tender",
+    flow_run_name=lambda: dossier_run_name("archive"),
+    log_prints=False,
+)
 def archive_tender(
     dossier: str,
     assembly: str | None = None,

@@ -17,6 +17,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from slugify import slugify
 
+from flows.runs import dossier_run_name
 from tasks.assemble import (
     FORMATS,
     AssemblyResult,
@@ -84,7 +85,11 @@ def outputs_markdown(result: AssemblyResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-@flow(name="assemble-tender", log_prints=False)
+@flow(
+    name="assemble-tender",
+    flow_run_name=lambda: dossier_run_name("assemblage"),
+    log_prints=False,
+)
 def assemble_tender(
     dossier: str,
     rev: str | None = None,

@@ -13,6 +13,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from slugify import slugify
 
+from flows.runs import dossier_run_name
 from tasks.checker import check_dossier
 from tasks.clausier import load_clausier
 from tasks.model import CheckReport
@@ -56,7 +57,11 @@ def publish_task(report: CheckReport) -> None:
     )
 
 
-@flow(name="check-tender", log_prints=False)
+@flow(
+    name="check-tender",
+    flow_run_name=lambda: dossier_run_name("controle"),
+    log_prints=False,
+)
 def check_tender(
     dossier: str, rev: str | None = None, clausier_path: str | None = None
 ) -> CheckReport:

@@ -1,0 +1,64 @@
+"""Prefect flow runs of a tender, for the auditor's timeline (``cahier audit``).
+
+Every flow that works on one dossier names its runs after the dossier folder
+(``controle-…``, ``assemblage-…``, ``archive-…``, ``cycle-…``, ``revue-…``): the runs
+of a tender are those whose name contains its slug.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from slugify import slugify
+
+__all__ = ["dossier_run_name", "list_runs"]
+
+
+def dossier_run_name(kind: str) -> str:
+    """Run name ``<kind>-<dossier folder>`` from the running flow's ``dossier`` parameter."""
+    from prefect.runtime import flow_run
+
+    params = flow_run.parameters or {}
+    dossier = params.get("dossier") or params.get("tender_path") or "dossier"
+    return slugify(f"{kind}-{Path(str(dossier)).name}")
+
+
+async def _read(slugs: list[str], limit: int) -> list[dict[str, Any]]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    seen: dict[str, dict[str, Any]] = {}
+    async with get_client() as client:
+        flows: dict[Any, str] = {}
+        for slug in slugs:
+            runs = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_=slug)),
+                sort=FlowRunSort.START_TIME_DESC,
+                limit=limit,
+            )
+            for run in runs:
+                if run.flow_id not in flows:
+                    flows[run.flow_id] = (await client.read_flow(run.flow_id)).name
+                seen[str(run.id)] = {
+                    "id": str(run.id),
+                    "name": run.name,
+                    "flow": flows[run.flow_id],
+                    "state": run.state.name if run.state else "?",
+                    "start": run.start_time or run.expected_start_time,
+                    "parameters": run.parameters,
+                }
+    return sorted(seen.values(), key=lambda r: str(r["start"] or ""))
+
+
+def list_runs(tender_id: str, folder: str, limit: int = 200) -> list[dict[str, Any]]:
+    """Flow runs whose name mentions the tender (by id or folder), oldest first.
+
+    Raises:
+        Exception: whatever the Prefect client raises when the server is unreachable
+            (the caller reports it in French).
+    """
+    slugs = sorted({slugify(tender_id), slugify(folder)})
+    return asyncio.run(_read(slugs, limit))

@@ -1,0 +1,47 @@
+"""Assembly through Prefect, and the auditor's list of a tender's flow runs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import approved_repository
+
+pytestmark = pytest.mark.flow
+
+ROOT = Path(__file__).resolve().parents[1]
+CD33 = ROOT / "tenders" / "2026-CD33-PC-001"
+
+
+def test_assemble_flow_then_audit_lists_the_tenders_runs(prefect_harness, tmp_path, monkeypatch):
+    from prefect.settings import PREFECT_API_URL
+    from typer.testing import CliRunner
+
+    from cahier.cli import _load_command_modules, app
+    from flows.assemble import assemble_tender
+    from flows.check import check_tender
+    from flows.runs import list_runs
+
+    dossier = approved_repository(CD33, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    report = check_tender(str(dossier))
+    assert report.errors == 0
+    result = assemble_tender(str(dossier), formats=["html"], out=str(tmp_path / "out" / "cd33"))
+    html = [o for o in result.outputs if o.path.endswith(".html")]
+    assert html and all((tmp_path / "out" / "cd33" / o.path).is_file() for o in html)
+    assert "Performance environnementale" in (tmp_path / "out" / "cd33" / "rc.html").read_text(
+        "utf-8"
+    )
+
+    runs = list_runs("2026-CD33-PC-001", dossier.name)
+    names = {r["name"] for r in runs}
+    assert {"controle-2026-cd33-pc-001", "assemblage-2026-cd33-pc-001"} <= names
+    assert all(r["state"] == "Completed" for r in runs)
+
+    monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())
+    _load_command_modules()
+    res = CliRunner().invoke(app, ["audit", str(dossier), "--sans-controles"])
+    assert res.exit_code == 0, res.output
+    assert "Exécutions Prefect" in res.output and "assemblage-2026-cd33-pc-001" in res.output
+    shutil.rmtree(tmp_path / "out")
