@@ -48,8 +48,9 @@ from .render import (
     FENCE_CLOSE_RE,
     FENCE_OPEN_RE,
     clause_block,
+    clause_param_errors,
     fence_attrs,
-    matches_clause,
+    match_clause,
     parse_call_args,
 )
 
@@ -63,6 +64,8 @@ RULES: dict[str, str] = {
     "clause-recommandee-absente": "Clause recommandée absente",
     "clause-modifiee": "Clause du clausier modifiée",
     "clause-version-perimee": "Clause d'une version antérieure du clausier",
+    "clause-version-inconnue": "Version de clause inconnue du clausier",
+    "clause-parametre-invalide": "Valeur de paramètre hors des bornes du clausier",
     "clause-redigee-main": "Clause rédigée à la main (équivalent reconnu)",
     "derogation": "Clause écartée par dérogation motivée",
     "piece-attendue-absente": "Pièce attendue absente du dossier",
@@ -267,9 +270,43 @@ def _scan_library_clauses(
                 version = int(attrs.get("version", "0"))
             except ValueError:
                 version = 0
-            same = matches_clause(clause, body)
+            values = match_clause(clause, body)
+            bad = clause_param_errors(clause, values) if values is not None else []
+            same = values is not None and not bad
             status = FamilyStatus.present if same else FamilyStatus.edited
             add(cid, status, loc, version)
+            if bad:
+                findings.append(
+                    Finding(
+                        rule="clause-parametre-invalide",
+                        clause=cid,
+                        severity=Severity.error,
+                        status=status,
+                        location=loc,
+                        message=(
+                            f"La clause {cid} (« {clause.title} ») porte des valeurs hors des "
+                            f"bornes du clausier : {' ; '.join(bad)}."
+                        ),
+                        fix=clause_block(clause),
+                        legal_basis=clause.legal_basis,
+                    )
+                )
+            if version > clause.version:
+                findings.append(
+                    Finding(
+                        rule="clause-version-inconnue",
+                        clause=cid,
+                        severity=Severity.warning,
+                        status=status,
+                        location=loc,
+                        message=(
+                            f"La clause {cid} se dit en version {version}, que le clausier "
+                            f"{clausier.version} ne connaît pas (dernière version : "
+                            f"{clause.version}) : utilisez-vous un clausier plus récent ?"
+                        ),
+                        legal_basis=clause.legal_basis,
+                    )
+                )
             if version and version < clause.version:
                 findings.append(
                     Finding(
@@ -287,7 +324,7 @@ def _scan_library_clauses(
                         legal_basis=clause.legal_basis,
                     )
                 )
-            if not same:
+            if values is None:
                 findings.append(
                     Finding(
                         rule="clause-modifiee",
@@ -743,11 +780,17 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
             )
         )
         if status == FamilyStatus.hand_written:
+            # A hand-written stand-in for a legal obligation is visible in every check
+            # (pre-commit, CI): its equivalence is the referent's call, not the pattern's.
             findings.append(
                 Finding(
                     rule="clause-redigee-main",
                     clause=cid,
-                    severity=Severity.info,
+                    severity=(
+                        Severity.warning
+                        if applicable and clause.level == "mandatory"
+                        else Severity.info
+                    ),
                     status=status,
                     location=evidence[0],
                     message=(

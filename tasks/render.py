@@ -36,6 +36,8 @@ __all__ = [
     "FENCE_OPEN_RE",
     "ClauseCall",
     "clause_block",
+    "clause_param_errors",
+    "match_clause",
     "matches_clause",
     "parse_call_args",
     "render_clause",
@@ -156,21 +158,30 @@ def clause_block(clause: Clause, params: dict[str, Any] | None = None) -> str:
     return f'::: {{.clause data-id="{clause.id}" data-version="{clause.version}"}}\n{body}\n:::'
 
 
-_SENTINEL = "\x00P{}\x00"
+_SENTINEL = "zqxparam{}xqz"  # survives normalize_text (letters and digits only)
+
+
+def _comparable(text: str) -> str:
+    """Comparison form of clause text: typographic noise normalised (curly apostrophes,
+    NBSP, ligatures… — :func:`tasks.normalize.normalize_text`), whitespace squashed."""
+    from .normalize import normalize_text
+
+    return squash(normalize_text(text))
 
 
 @lru_cache(maxsize=256)
 def _patterns(
     clause_id: str, version: int, text: str, names: tuple[str, ...], bools: tuple[str, ...]
-) -> tuple[re.Pattern[str], ...]:
+) -> tuple[tuple[re.Pattern[str], tuple[str, ...], dict[str, bool]], ...]:
     import itertools
 
     out = []
     # Boolean parameters switch passages on and off: one pattern per combination
-    # (clauses have at most a few); other parameters become wildcards.
+    # (clauses have at most a few); other parameters become capturing wildcards.
     for combo in itertools.product((False, True), repeat=len(bools)):
+        flags = dict(zip(bools, combo, strict=True))
         values: dict[str, Any] = {n: _SENTINEL.format(i) for i, n in enumerate(names)}
-        values.update(zip(bools, combo, strict=True))
+        values.update(flags)
         env = sandbox()
         env.finalize = lambda v: v
         try:
@@ -178,31 +189,111 @@ def _patterns(
         except TemplateError:
             # A template that filters or compares its parameters cannot take sentinels:
             # fall back to an exact comparison with the template source.
-            return (re.compile(re.escape(squash(text))),)
-        parts = re.split(r"(\x00P\d+\x00)", squash(rendered))
-        rx = "".join(r"(.+?)" if re.fullmatch(r"\x00P\d+\x00", p) else re.escape(p) for p in parts)
-        out.append(re.compile(rx, re.DOTALL))
+            return ((re.compile(re.escape(_comparable(text))), (), {}),)
+        parts = re.split(r"(zqxparam\d+xqz)", _comparable(rendered))
+        rx, groups = [], []
+        for part in parts:
+            m = re.fullmatch(r"zqxparam(\d+)xqz", part)
+            if m:
+                rx.append(r"(.+?)")
+                groups.append(names[int(m.group(1))])
+            else:
+                rx.append(re.escape(part))
+        out.append((re.compile("".join(rx), re.DOTALL), tuple(groups), flags))
     return tuple(out)
 
 
+def template_patterns(clause: Clause) -> tuple[re.Pattern[str], ...]:
+    """Regexes matching the comparison form of ``clause``'s rendering, one per combination
+    of its boolean parameters, other parameters being wildcards."""
+    return tuple(p for p, _, _ in _clause_patterns(clause))
+
+
 def template_pattern(clause: Clause) -> re.Pattern[str]:
-    """A regex matching the squashed rendering of ``clause`` for any parameter values
-    (boolean parameters excepted: see :func:`matches_clause`)."""
+    """The first of :func:`template_patterns` (all boolean parameters false)."""
     return template_patterns(clause)[0]
 
 
-def template_patterns(clause: Clause) -> tuple[re.Pattern[str], ...]:
-    """Regexes matching the squashed rendering of ``clause``, one per combination of its
-    boolean parameters, other parameters being wildcards."""
+def _clause_patterns(clause: Clause):
     bools = tuple(n for n, p in clause.parameters.items() if p.type == "bool")
     names = tuple(n for n in clause.parameters if n not in bools)
     return _patterns(clause.id, clause.version, clause.text, names, bools)
 
 
+def _parse_number(text: str) -> float | None:
+    """« 1 000 », « 1,5 », « 12 » → float; None when not a number."""
+    t = re.sub(r"[\s\u00a0\u202f]", "", text).replace(",", ".")
+    try:
+        return float(t)
+    except ValueError:
+        return None
+
+
+def match_clause(clause: Clause, text: str) -> dict[str, Any] | None:
+    """The parameter values of ``text`` if it is the library's rendering of ``clause``.
+
+    Returns:
+        ``{parameter: value}`` (numbers parsed from their French rendering, booleans
+        from the passage rendered) when ``text`` matches the clause for some values,
+        else None. The values are not validated: see :func:`clause_param_errors`.
+    """
+    body = _comparable(text)
+    for pattern, groups, flags in _clause_patterns(clause):
+        m = pattern.fullmatch(body)
+        if not m:
+            continue
+        values: dict[str, Any] = dict(flags)
+        consistent = True
+        for name, raw in zip(groups, m.groups(), strict=True):
+            spec = clause.parameters[name]
+            value: Any = raw
+            if spec.type in ("int", "float"):
+                num = _parse_number(raw)
+                value = (
+                    raw
+                    if num is None
+                    else (int(num) if spec.type == "int" and num.is_integer() else num)
+                )
+            if name in values and values[name] != value:
+                consistent = False  # the same parameter printed with two values
+            values[name] = value
+        if consistent:
+            return values
+    return None
+
+
 def matches_clause(clause: Clause, text: str) -> bool:
     """Whether ``text`` is the library's rendering of ``clause`` (any parameter values)."""
-    body = squash(text)
-    return any(p.fullmatch(body) for p in template_patterns(clause))
+    return match_clause(clause, text) is not None
+
+
+def clause_param_errors(clause: Clause, values: dict[str, Any]) -> list[str]:
+    """French reasons why rendered parameter ``values`` break the clause's types/bounds."""
+    errors = []
+    for name, value in values.items():
+        spec = clause.parameters.get(name)
+        if spec is None or spec.type in ("bool", "date"):
+            continue
+        if spec.type in ("int", "float"):
+            if not isinstance(value, int | float):
+                errors.append(f"« {name} » vaut « {value} », un nombre est attendu")
+                continue
+            unit = f" {spec.unit}" if spec.unit else ""
+            if spec.min is not None and value < spec.min:
+                errors.append(
+                    f"« {name} » vaut {format_value(value)}, minimum {format_value(spec.min)}{unit}"
+                )
+            if spec.max is not None and value > spec.max:
+                errors.append(
+                    f"« {name} » vaut {format_value(value)}, maximum {format_value(spec.max)}{unit}"
+                )
+        if spec.choices is not None and value not in [str(c) for c in spec.choices] + list(
+            spec.choices
+        ):
+            errors.append(
+                f"« {name} » vaut « {value} », valeurs possibles : {', '.join(map(str, spec.choices))}"
+            )
+    return errors
 
 
 class ClauseCall:

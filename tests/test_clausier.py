@@ -294,8 +294,17 @@ Il remet chaque année un bilan environnemental des livraisons.""",
     ),
     (
         "ENV-COND-01",
-        "cctp",
+        "ccap",
         True,
+        """
+Le service demande au titulaire de fournir un rapport annuel de la politique
+environnementale numérique appliquée au marché.""",
+    ),
+    # The same paragraph in the CCTP is not an execution condition (it belongs in the CCAP):
+    (
+        "ENV-COND-01",
+        "cctp",
+        False,
         """
 Le service demande au titulaire de fournir un rapport annuel de la politique
 environnementale numérique appliquée au marché.""",
