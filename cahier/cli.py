@@ -104,7 +104,15 @@ def check(
 ) -> None:
     """Contrôler un dossier de consultation (DCE) : clauses responsables, critères, rédaction."""
     if all_:
-        _check_all(paths, rev, output, workers, clausier)
+        if fmt not in (Format.text, Format.json):
+            _fail(
+                InputError(
+                    f"avec --all, le détail par dossier est écrit en JSON Lines (-f json) ; "
+                    f"le format {fmt.value} s'obtient dossier par dossier (cahier check DOSSIER "
+                    f"-f {fmt.value})."
+                )
+            )
+        _check_all(paths, rev, output, workers, clausier, stream_json=fmt == Format.json)
         return
     from tasks.report import to_json, to_junit, to_sarif, to_text
 
@@ -171,6 +179,8 @@ def check(
             for r in reports:
                 to_text(r, con)
             text = buf.getvalue()
+        elif fmt == Format.sarif:
+            text = _sarif(reports)
         elif len(reports) == 1:
             text = render[fmt](reports[0])
         else:
@@ -196,7 +206,12 @@ def check(
 
 
 def _check_all(
-    roots: list[Path], rev: str | None, output: Path | None, workers: int, clausier: Path | None
+    roots: list[Path],
+    rev: str | None,
+    output: Path | None,
+    workers: int,
+    clausier: Path | None,
+    stream_json: bool = False,
 ) -> None:
     """``cahier check --all``: every dossier under each root, with a progress bar.
 
@@ -237,6 +252,13 @@ def _check_all(
                     nonlocal errs
                     errs += res.exit_code != 0
                     bar.update(job, advance=1, errs=errs)
+                    if stream_json and output is None:
+                        import dataclasses
+                        import json
+
+                        sys.stdout.write(
+                            json.dumps(dataclasses.asdict(res), ensure_ascii=False) + "\n"
+                        )
 
                 summary = check_all(
                     root,
@@ -246,22 +268,46 @@ def _check_all(
                     out=output,
                     clausier_path=str(clausier) if clausier else None,
                 )
+            to_err = stream_json and output is None  # stdout carries the JSON Lines
             typer.echo(
                 f"{summary.dossiers} dossier(s) contrôlé(s) en {summary.seconds:.1f} s : "
                 f"{summary.clean} sans erreur, {summary.with_errors} avec erreurs, "
                 f"{summary.unusable} inutilisable(s) ; {summary.errors} erreur(s), "
-                f"{summary.warnings} avertissement(s)."
+                f"{summary.warnings} avertissement(s).",
+                err=to_err,
             )
             for w in summary.worst[:10]:
-                typer.echo(
-                    f"  {w.get('dossier')} : {w.get('message') or str(w.get('errors')) + ' erreur(s)'}"
-                )
+                detail = w.get("message") or f"{w.get('errors')} erreur(s)"
+                typer.echo(f"  {w.get('dossier')} : {detail}", err=to_err)
             if summary.out:
-                typer.echo(f"Détail par dossier : {summary.out}")
+                typer.echo(f"Détail par dossier : {summary.out}", err=to_err)
             worst = max(worst, summary.exit_code)
     except InputError as exc:
         _fail(exc)
     raise typer.Exit(worst)
+
+
+def _sarif(reports: list) -> str:
+    """One SARIF log (one run per dossier), file URIs relative to the current folder
+    (the repository root in CI) so that code-scanning tools find the files."""
+    import json
+
+    from tasks.report import to_sarif
+
+    logs = []
+    for r in reports:
+        root = Path(r.dossier)
+        try:
+            prefix = os.path.relpath(root.resolve(), Path.cwd()).replace(os.sep, "/")
+        except ValueError:  # another drive (Windows)
+            prefix = root.as_posix()
+        if prefix.startswith(".."):
+            prefix = root.resolve().as_posix()
+        logs.append(json.loads(to_sarif(r, uri_prefix=prefix)))
+    merged = logs[0]
+    for extra in logs[1:]:
+        merged["runs"].extend(extra["runs"])
+    return json.dumps(merged, ensure_ascii=False, indent=2) + "\n"
 
 
 @clauses_app.command("list")

@@ -92,7 +92,45 @@ def print_evaluation(result, console) -> None:
         console.print(f"[yellow]Alerte[/yellow] : {a.message}", markup=True, highlight=False)
 
 
-@app.command()
+def _write_new(path: Path, text: str) -> None:
+    """Create ``path`` with ``text`` atomically; never overwrite an existing file.
+
+    Raises:
+        InputError: the file exists (left untouched) or its folder cannot be written.
+    """
+    import os
+    import tempfile
+
+    if path.exists():
+        raise InputError(
+            "le fichier existe déjà et n'est jamais écrasé : renommez-le ou choisissez un autre "
+            "fichier (-o modele.yaml) pour obtenir le modèle.",
+            str(path),
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise InputError(f"écriture impossible : {exc.strerror or exc}.", str(path)) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(tmp, path)  # fails if the file appeared meanwhile: no overwrite, ever
+    except FileExistsError:
+        raise InputError("le fichier existe déjà et n'est jamais écrasé.", str(path)) from None
+    except OSError as exc:
+        raise InputError(f"écriture impossible : {exc.strerror or exc}.", str(path)) from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+@app.command(
+    epilog="Sans evaluation/evaluation.yaml : « cahier evaluate DOSSIER --modele » écrit un "
+    "modèle commenté (critères et pondérations repris de tender.yaml, formules de prix, "
+    "échelle des notes, une offre à compléter) ; un fichier existant n'est jamais écrasé."
+)
 def evaluate(
     tender_dir: Annotated[Path, typer.Argument(help="Dossier de la consultation.")],
     fmt: Annotated[
@@ -101,11 +139,30 @@ def evaluate(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Écrire le résultat dans ce fichier.")
     ] = None,
+    template: Annotated[
+        bool,
+        typer.Option(
+            "--modele",
+            help="Écrire un modèle commenté de evaluation/evaluation.yaml (ou dans -o), tiré de "
+            "tender.yaml ; jamais d'écrasement.",
+        ),
+    ] = False,
 ) -> None:
-    """Noter et classer les offres (evaluation/evaluation.yaml) ; sensibilité aux critères responsables."""
+    """Noter et classer les offres (evaluation/evaluation.yaml) ; sensibilité aux critères responsables.
+
+    evaluation.yaml : tender (id), dateAnalyse, evaluateurs (nom), echelle (min, max,
+    ancres), criteres par numéro du RC (« 1 », « 2.1 »… : poids du RC, formule
+    pmin_sur_p / ecart_relatif / min_max pour le prix), departage, offres (id,
+    soumissionnaire, siret, lot, prix en € HT ou lignes du BPU, notes : note +
+    justification), attribution (données DECP). CSV : séparateur « ; », virgule
+    décimale, UTF-8 avec BOM (Excel).
+    """
     from tasks.evaluation import evaluate as run
     from tasks.evaluation import read_evaluation, to_csv
 
+    if template:
+        _write_template(tender_dir, output)
+        return
     try:
         tender, ev, _ = read_evaluation(_dossier(tender_dir))
         result = run(ev, tender)
@@ -134,6 +191,26 @@ def evaluate(
         _fail(exc)
 
 
+def _write_template(tender_dir: Path, output: Path | None) -> None:
+    from tasks.evaluation import EVALUATION_FILE, evaluation_template
+    from tasks.model import Tender
+    from tasks.yamlio import validate_yaml
+
+    try:
+        d = _dossier(tender_dir)
+        tender = validate_yaml(Tender, (d / "tender.yaml").read_bytes(), str(d / "tender.yaml"))
+        target = output if output is not None else d / EVALUATION_FILE
+        _write_new(target, evaluation_template(tender))
+    except InputError as exc:
+        _fail(exc)
+        return
+    typer.echo(
+        f"Modèle d'évaluation écrit : {target}\n"
+        "Remplacez chaque « À COMPLÉTER » (évaluateurs, offres, prix en € HT, notes motivées), "
+        f"puis : cahier evaluate {tender_dir}"
+    )
+
+
 @app.command()
 def archive(
     tender_dir: Annotated[
@@ -147,7 +224,11 @@ def archive(
     ] = None,
     draft: Annotated[
         bool,
-        typer.Option("--brouillon", help="Archiver même si des revues de référents manquent."),
+        typer.Option(
+            "--brouillon",
+            help="Archive brouillon : acceptée même si des revues de référents manquent ou si "
+            "l'assemblage est un projet (--draft) ; le manifeste l'indique (draft: true).",
+        ),
     ] = False,
     clausier: Annotated[
         Path | None, typer.Option("--clausier", help="Clausier à utiliser.")
@@ -163,8 +244,16 @@ def archive(
     except InputError as exc:
         _fail(exc)
         return
+    if info.recovered:
+        typer.echo(
+            f"Archive n° {info.numero} interrompue, terminée (aucune nouvelle archive) : "
+            f"{info.path}"
+        )
+    elif info.draft:
+        typer.echo(f"Archive n° {info.numero} BROUILLON (non définitive) créée : {info.path}")
+    else:
+        typer.echo(f"Archive n° {info.numero} créée : {info.path}")
     typer.echo(
-        f"Archive n° {info.numero} créée : {info.path}\n"
         f"  commit {info.commit}\n  étiquette {info.tag}\n"
         f"  manifeste SHA-256 {info.manifest_sha256}"
     )
@@ -248,7 +337,8 @@ def audit(
         for e in timeline(d, run_checks=not no_checks):
             who = f" — {e.author}" if e.author else ""
             sha = f" {e.commit[:10]}" if e.commit else ""
-            con.print(f"{e.when:%Y-%m-%d %H:%M} [{e.kind}]{sha}{who} : {e.summary}", markup=False)
+            when = e.when.astimezone()  # one time zone for the whole timeline
+            con.print(f"{when:%Y-%m-%d %H:%M} [{e.kind}]{sha}{who} : {e.summary}", markup=False)
             for line in e.details:
                 con.print(f"    {line}", markup=False)
         _print_flow_runs(con, d)

@@ -4,7 +4,8 @@ Exit codes: 0 written; 1 refused (error findings at the check, pending reviews, 
 or invalid templates: each listed); 2 unusable input (bad path, revision, output
 folder, conversion failure). Output folder: default ``out/<tender-id>/`` under the
 current directory; a folder inside a dossier, containing the dossier, or outside the
-current directory is refused (docs/assembly.md).
+current directory is refused (docs/assembly.md). A draft writes ``<id>-dce-PROJET.zip``;
+an assembly replaces every file of the previous one in the same folder.
 """
 
 from __future__ import annotations
@@ -27,10 +28,21 @@ def assemble(
     ] = "docx,odt,html,pdf",
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Dossier de sortie (défaut : out/<consultation>/)."),
+        typer.Option(
+            "--out",
+            help="Dossier de sortie (défaut : out/<consultation>/). Zone autorisée : sous le "
+            "répertoire courant uniquement (cahier n'écrit jamais ailleurs sur le disque), hors "
+            "du dossier de la consultation ; un dossier existant doit être vide ou contenir un "
+            "assemblage précédent (manifest.json), dont les fichiers sont remplacés.",
+        ),
     ] = None,
     draft: Annotated[
-        bool, typer.Option("--draft", help="Projet : filigrane « PROJET », sans contrôle bloquant.")
+        bool,
+        typer.Option(
+            "--draft",
+            help="Projet : filigrane « PROJET », sans contrôle bloquant ; archive "
+            "<consultation>-dce-PROJET.zip (à ne pas publier).",
+        ),
     ] = False,
     rev: Annotated[
         str | None, typer.Option("--rev", help="Révision Git (commit, tag, branche) à assembler.")
@@ -89,7 +101,10 @@ def assemble(
     typer.echo(f"{len(result.outputs)} fichier(s) écrit(s) dans {result.out_dir}")
     for o in result.outputs:
         typer.echo(f"  {o.path}  sha256:{o.sha256[:16]}…")
-    typer.echo(f"  {result.zip_path.name}  (pièces publiables)")
+    if result.manifest.get("draft"):
+        typer.echo(f"  {result.zip_path.name}  (PROJET : à ne pas publier)")
+    else:
+        typer.echo(f"  {result.zip_path.name}  (pièces publiables)")
     typer.echo("  manifest.json")
     repro = result.manifest.get("reproducibility", {})
     if repro.get("previous_manifest") and "all_identical" in repro:

@@ -50,8 +50,13 @@ def new(
         ),
     ],
     montant: Annotated[
-        float, typer.Option("--montant", help="Montant maximum estimé, € HT, toute durée.")
-    ] = 100_000,
+        str,
+        typer.Option(
+            "--montant",
+            help="Montant maximum estimé, € HT, toute durée, positif (ex. 150000 ou "
+            "« 150 000,50 »).",
+        ),
+    ] = "100000",
     date_lancement: Annotated[
         str | None,
         typer.Option(
@@ -59,11 +64,13 @@ def new(
         ),
     ] = None,
     equipement: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--equipement", help="Pour --type materiel : postes, impression, smartphones, serveurs."
+            "--equipement",
+            help="Seulement pour --type materiel : postes (défaut), impression, smartphones, "
+            "serveurs.",
         ),
-    ] = "postes",
+    ] = None,
     objet: Annotated[
         str | None,
         typer.Option("--objet", help="Objet de la consultation (défaut : celui du gabarit)."),
@@ -78,7 +85,7 @@ def new(
 ) -> None:
     """Créer un dossier de consultation à partir des gabarits d'un type d'achat."""
     from tasks.clausier import load_clausier
-    from tasks.scaffold import ScaffoldRequest, scaffold
+    from tasks.scaffold import ScaffoldRequest, parse_montant, scaffold
 
     try:
         req = ScaffoldRequest(
@@ -87,7 +94,7 @@ def new(
             acheteur=acheteur,
             siret=siret,
             buyer_type=buyer_type,
-            montant=montant,
+            montant=parse_montant(montant),
             date_lancement=_date(date_lancement),
             equipement=equipement,
             objet=objet,

@@ -5,6 +5,12 @@ Prefect server is configured (``PREFECT_API_URL``), resume the run waiting for t
 tender and role. Without a server the command works the same and skips the resume
 (no ephemeral server is started for it). Exit codes: 0 done (status: every item
 approved), 1 status with items not approved, 2 unusable input or refusal.
+
+Identity: the person running the command is the Git committer identity of the
+dossier's repository (``GIT_COMMITTER_NAME``/``GIT_COMMITTER_EMAIL``, else ``git config
+user.name``/``user.email``); the reviewer defaults to that person. Recording a decision
+in another referent's name needs ``--pour-le-compte-de`` (refused otherwise, exit 2),
+and the record then names the person who recorded it (``recorded_by``).
 """
 
 from __future__ import annotations
@@ -110,13 +116,6 @@ def status_cmd(
     raise typer.Exit(0 if all(e.status == "approved" for e in entries) else 1)
 
 
-def _git_email() -> str | None:
-    out = subprocess.run(
-        ["git", "config", "user.email"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    return out or None
-
-
 def _decide(
     decision: str,
     tender: str,
@@ -124,42 +123,55 @@ def _decide(
     comment: str,
     reviewer_email: str | None,
     items: list[str] | None,
+    on_behalf: bool = False,
 ) -> None:
-    from tasks.review import check_role, record_review
+    from tasks.review import check_role, committer_identity, record_review
 
     try:
         check_role(role)
         dossier = resolve_tender(tender)
-        email = reviewer_email or _git_email()
+        me = committer_identity(dossier)
+        email = reviewer_email or (me.email if me else None)
         if not email:
             raise InputError(
-                "référent inconnu : indiquez --reviewer-email ou configurez git config user.email."
+                "référent inconnu : indiquez --reviewer-email ou configurez git config "
+                "user.name et user.email."
             )
         run_id = _waiting_run(dossier, role)
         result = record_review(
-            dossier, role, decision, email, comment, items=items or None, flow_run=run_id
+            dossier,
+            role,
+            decision,
+            email,
+            comment,
+            items=items or None,
+            flow_run=run_id,
+            allow_on_behalf=on_behalf,
         )
     except InputError as exc:
         _fail(exc)
         return
     rec = result.record
+    by = rec.recorded_by
     typer.echo(
         f"Revue enregistrée : {result.path} (commit {result.commit[:10]}, auteur "
-        f"{rec.reviewer.nom} <{rec.reviewer.email}>), {len(rec.items)} élément(s)."
+        f"{rec.reviewer.nom} <{rec.reviewer.email}>"
+        + (f", enregistrée par {by.nom} <{by.email}> pour son compte" if by else "")
+        + f"), {len(rec.items)} élément(s)."
     )
     if run_id:
         from flows.review import resume_waiting_run
 
+        answer = {
+            "decision": rec.decision,
+            "comment": rec.comment,
+            "nom": rec.reviewer.nom,
+            "email": rec.reviewer.email,
+        }
+        if by is not None:
+            answer |= {"saisi_par_nom": by.nom, "saisi_par_email": by.email}
         try:
-            resume_waiting_run(
-                run_id,
-                {
-                    "decision": rec.decision,
-                    "comment": rec.comment,
-                    "nom": rec.reviewer.nom,
-                    "email": rec.reviewer.email,
-                },
-            )
+            resume_waiting_run(run_id, answer)
             typer.echo(f"Run Prefect {run_id} repris.")
         except InputError as exc:
             typer.echo(f"cahier : {exc.render()}", err=True)
@@ -188,6 +200,13 @@ def _waiting_run(dossier: Path, role: str) -> str | None:
 _ROLE = typer.Option(
     "--role", help="Rôle : environnement, accessibilite, donnees, juridique, social."
 )
+_ON_BEHALF = typer.Option(
+    "--pour-le-compte-de",
+    help=(
+        "Enregistrer la décision d'un autre référent (--reviewer-email) pour son compte : "
+        "vous êtes nommé(e) dans l'enregistrement (recorded_by) et comme committer Git."
+    ),
+)
 
 
 @review_app.command("approve")
@@ -196,14 +215,19 @@ def approve_cmd(
     role: Annotated[str, _ROLE],
     comment: Annotated[str, typer.Option("--comment", help="Commentaire.")] = "",
     reviewer_email: Annotated[
-        str | None, typer.Option("--reviewer-email", help="Défaut : git config user.email.")
+        str | None,
+        typer.Option(
+            "--reviewer-email",
+            help="Référent ; défaut : vous (GIT_COMMITTER_EMAIL ou git config user.email).",
+        ),
     ] = None,
     item: Annotated[
         list[str] | None, typer.Option("--item", help="Élément(s) revu(s) ; défaut : tous.")
     ] = None,
+    pour_le_compte_de: Annotated[bool, _ON_BEHALF] = False,
 ) -> None:
     """Approuver les éléments d'un rôle (enregistré dans Git au nom du référent)."""
-    _decide("approve", tender, role, comment, reviewer_email, item)
+    _decide("approve", tender, role, comment, reviewer_email, item, pour_le_compte_de)
 
 
 @review_app.command("request-changes")
@@ -212,11 +236,16 @@ def request_changes_cmd(
     role: Annotated[str, _ROLE],
     comment: Annotated[str, typer.Option("--comment", help="Modifications demandées.")] = "",
     reviewer_email: Annotated[
-        str | None, typer.Option("--reviewer-email", help="Défaut : git config user.email.")
+        str | None,
+        typer.Option(
+            "--reviewer-email",
+            help="Référent ; défaut : vous (GIT_COMMITTER_EMAIL ou git config user.email).",
+        ),
     ] = None,
     item: Annotated[
         list[str] | None, typer.Option("--item", help="Élément(s) revu(s) ; défaut : tous.")
     ] = None,
+    pour_le_compte_de: Annotated[bool, _ON_BEHALF] = False,
 ) -> None:
     """Demander des modifications (commentaire obligatoire), enregistré dans Git."""
-    _decide("request-changes", tender, role, comment, reviewer_email, item)
+    _decide("request-changes", tender, role, comment, reviewer_email, item, pour_le_compte_de)

@@ -41,6 +41,20 @@ tag, writes the folder and adds the index entries. Git ref transactions are not 
 across several refs under SIGKILL (the files backend renames lock files one by one:
 the crash test caught a branch moved without its tag), hence one ref at the commit
 point. :func:`recover` never moves a branch.
+
+Concurrent runs (two ``cahier archive`` at once, or a ``git commit`` during an archive):
+the loser's compare-and-swap fails (branch moved, or its lock held) and it stops with
+a French message before touching any ref, file or index entry (only unreferenced
+objects remain). A run that finds the branch already moved by an archive commit whose
+tag or folder is not written yet (the winner between 3 and 4) finishes it with
+:func:`recover`: the tag object and the files are functions of the commit, so the
+winner's own tag, folder and index writes find them identical and accept them.
+
+Drafts: an assembly manifest with ``"draft": true`` (documents watermarked « PROJET »,
+``cahier assemble --draft``) and pending referent reviews are refused unless the archive
+itself is a draft (``draft=True``, ``cahier archive --brouillon``); a draft archive says
+so in its manifest (``"draft": true`` and ``"draft_reasons"``), in its commit title and
+in its tag (``Brouillon: oui``).
 """
 
 from __future__ import annotations
@@ -52,6 +66,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,7 +107,12 @@ def tag_name(tender_id: str, n: int) -> str:
 
 @dataclass
 class ArchiveInfo:
-    """An archive as created: number, folder (repository-relative), commit, tag, manifest hash."""
+    """An archive as created: number, folder (repository-relative), commit, tag, manifest hash.
+
+    ``files`` maps file name → SHA-256; ``draft`` is true for an archive made with
+    ``--brouillon``; ``recovered`` is true when the run finished an interrupted archive
+    (see :func:`recover`) instead of creating a new one.
+    """
 
     numero: int
     path: str
@@ -100,13 +120,21 @@ class ArchiveInfo:
     tag: str
     manifest_sha256: str
     files: dict[str, str]
+    draft: bool = False
+    recovered: bool = False
 
 
 # --------------------------------------------------------------------------- git helpers
 
 
-def open_repo(dossier: str | os.PathLike[str]) -> tuple[Any, Path, str]:
+_WHY_GIT = "l'archive est une validation (commit) étiquetée"
+
+
+def open_repo(dossier: str | os.PathLike[str], *, why: str = _WHY_GIT) -> tuple[Any, Path, str]:
     """``(repo, top, rel)``: the Git repository holding ``dossier`` and its relative path.
+
+    ``why`` completes the French message when the dossier is not in a repository (what
+    the command needs Git for).
 
     Raises:
         InputError: not a Git repository, bare repository, dossier outside the repository.
@@ -120,8 +148,8 @@ def open_repo(dossier: str | os.PathLike[str]) -> tuple[Any, Path, str]:
         repo = git.Repo(path, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise InputError(
-            "ce dossier n'est pas dans un dépôt Git : l'archive est une validation (commit) "
-            "étiquetée ; initialisez le dépôt (git init) ou placez le dossier dans un dépôt.",
+            f"ce dossier n'est pas dans un dépôt Git : {why} ; initialisez le dépôt "
+            "(git init, git add, git commit) ou placez le dossier dans un dépôt.",
             str(dossier),
         ) from None
     if repo.working_tree_dir is None:
@@ -167,18 +195,22 @@ def _tmp_root(repo: Any) -> Path:
     return root
 
 
-def _git_stdin(repo: Any, args: list[str], data: bytes) -> str:
-    import git
-
+def _git_raw(repo: Any, args: list[str], data: bytes) -> str:
     with tempfile.TemporaryFile(dir=_tmp_root(repo)) as fh:
         fh.write(data)
         fh.seek(0)
-        try:
-            return repo.git.execute(["git", *args], istream=fh)
-        except git.GitCommandError as exc:
-            raise InputError(
-                f"opération Git refusée ({' '.join(args[:2])}) : {str(exc.stderr).strip()}"
-            ) from None
+        return repo.git.execute(["git", *args], istream=fh)
+
+
+def _git_stdin(repo: Any, args: list[str], data: bytes) -> str:
+    import git
+
+    try:
+        return _git_raw(repo, args, data)
+    except git.GitCommandError as exc:
+        raise InputError(
+            f"opération Git refusée ({' '.join(args[:2])}) : {str(exc.stderr).strip()}"
+        ) from None
 
 
 def _stage(repo: Any, files: dict[str, bytes]) -> Path:
@@ -197,13 +229,35 @@ def _stage(repo: Any, files: dict[str, bytes]) -> Path:
     return staging
 
 
+def _same_folder(target: Path, files: dict[str, bytes]) -> bool:
+    try:
+        names = {p.name for p in target.iterdir()}
+        return names == set(files) and all((target / n).read_bytes() == d for n, d in files.items())
+    except OSError:
+        return False
+
+
 def _materialize(
     repo: Any, target: Path, files: dict[str, bytes], staging: Path | None = None
 ) -> None:
-    """Make ``target`` (absent) appear complete: one rename of a staged folder."""
+    """Make ``target`` (absent) appear complete: one rename of a staged folder.
+
+    When a concurrent run (its :func:`recover`) wrote the same folder first, identical
+    content is accepted; anything else raises :class:`InputError`.
+    """
     staging = staging or _stage(repo, files)
     target.parent.mkdir(parents=True, exist_ok=True)
-    os.rename(staging, target)
+    try:
+        os.rename(staging, target)
+    except OSError:
+        if not _same_folder(target, files):
+            raise InputError(
+                "le dossier d'archive existe déjà dans la copie de travail avec un autre "
+                "contenu : une archive n'est écrite que par cahier archive ; déplacez-le puis "
+                "lancez « cahier audit --verify ».",
+                str(target),
+            ) from None
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _index_paths(repo: Any) -> set[str]:
@@ -211,14 +265,33 @@ def _index_paths(repo: Any) -> set[str]:
     return {p for p in out if p}
 
 
-def _add_to_user_index(repo: Any, entries: dict[str, str]) -> None:
-    """Add (path → blob) entries absent from the user's index; nothing else changes."""
+def _add_to_user_index(repo: Any, entries: dict[str, str], folder: str = "") -> None:
+    """Add (path → blob) entries absent from the user's index; nothing else changes.
+
+    The index lock (``.git/index.lock``) may be held by another git command for a
+    moment: retried for about two seconds, then a French :class:`InputError` (the
+    archive itself is already committed and tagged).
+    """
+    import git
+
     if not entries:
         return
     args = []
     for path, blob in entries.items():
         args += ["--cacheinfo", f"100644,{blob},{path}"]
-    repo.git.update_index("--add", *args)
+    for attempt in range(20):
+        try:
+            repo.git.update_index("--add", *args)
+            return
+        except git.GitCommandError as exc:
+            if "index.lock" not in str(exc.stderr) or attempt == 19:
+                raise InputError(
+                    f"archive validée et étiquetée, mais son dossier {folder} n'a pu être ajouté "
+                    "à l'index Git (verrou .git/index.lock tenu par une autre commande git) : "
+                    "relancez « cahier archive » quand cette commande est terminée, il termine "
+                    "l'archive sans en créer une autre."
+                ) from None
+            time.sleep(0.1)
 
 
 def _tag_body(repo: Any, commit: str) -> bytes:
@@ -238,17 +311,86 @@ def _tag_body(repo: Any, commit: str) -> bytes:
     if not (m and man and prev):
         raise InputError(f"le commit {commit[:12]} n'est pas un commit d'archive de cahier.")
     tender_id, n = m.group(1), int(m.group(2))
+    draft = _is_draft_message(raw)
     return (
         f"object {commit}\ntype commit\ntag {tag_name(tender_id, n)}\ntagger {committer}\n\n"
-        f"Archive n° {n} du dossier {tender_id}\n\n"
+        f"Archive n° {n}{' (BROUILLON)' if draft else ''} du dossier {tender_id}\n\n"
         f"Commit: {commit}\n"
         f"Manifeste-SHA256: {man.group(1)}\n"
         f"Precedent-SHA256: {prev.group(1) if prev.group(1) != 'aucune' else '-'}\n"
+        + ("Brouillon: oui\n" if draft else "")
     ).encode()
 
 
+def _is_draft_message(message: str) -> bool:
+    return re.search(r"^Brouillon : oui\b", message, re.M) is not None
+
+
+def _update_refs(repo: Any, commands: str) -> str | None:
+    """Run ``git update-ref --stdin`` (one transaction); ``None`` or git's error text."""
+    import git
+
+    try:
+        _git_raw(repo, ["update-ref", "--stdin"], commands.encode())
+    except git.GitCommandError as exc:
+        return str(exc.stderr).strip() or str(exc)
+    return None
+
+
+def _ref_value(repo: Any, ref: str) -> str | None:
+    import git
+
+    try:
+        return repo.git.rev_parse("--verify", "-q", ref).strip() or None
+    except git.GitCommandError:
+        return None
+
+
 def _create_tag_ref(repo: Any, tname: str, tag_obj: str) -> None:
-    _git_stdin(repo, ["update-ref", "--stdin"], f"create refs/tags/{tname} {tag_obj}\n".encode())
+    """Create ``refs/tags/<tname>``; a concurrent creation of the same object is accepted."""
+    err = _update_refs(repo, f"create refs/tags/{tname} {tag_obj}\n")
+    if err is None or _ref_value(repo, f"refs/tags/{tname}") == tag_obj:
+        return
+    raise InputError(
+        f"archive validée, mais l'étiquette {tname} n'a pu être créée "
+        + (
+            "(une étiquette de ce nom existe déjà et désigne autre chose) : "
+            "lancez « cahier audit --verify »."
+            if _ref_value(repo, f"refs/tags/{tname}")
+            else "(verrou tenu par une autre commande git) : relancez « cahier archive », il "
+            "termine l'archive sans en créer une autre."
+        )
+    )
+
+
+def _move_branch(repo: Any, branch: str, new: str, old: str) -> None:
+    """The commit point: ``branch`` from ``old`` to ``new`` (compare-and-swap), or nothing.
+
+    Raises:
+        InputError: the branch moved meanwhile or its lock is held (another archive or
+            commit at the same moment), or git refused (French message, git's detail).
+    """
+    err = _update_refs(repo, f"update {branch} {new} {old}\n")
+    if err is None:
+        return
+    short = branch.removeprefix("refs/heads/")
+    lock = Path(repo.common_dir) / f"{branch}.lock"
+    moved = _ref_value(repo, branch) not in (None, old)
+    if moved or "lock" in err.lower() or lock.exists():
+        raise InputError(
+            f"une autre archive ou une autre validation (commit) a été écrite sur la branche "
+            f"{short} au même moment : rien n'a été fait (ni commit, ni étiquette, ni fichier). "
+            "Relancez « cahier archive » : l'archive portera sur la dernière version validée."
+            + (
+                f" Si ce message se répète alors qu'aucune commande git ne tourne, supprimez le "
+                f"verrou {lock} laissé par une commande interrompue."
+                if not moved
+                else ""
+            )
+        )
+    raise InputError(
+        f"Git a refusé de déplacer la branche {short} : rien n'a été fait. Détail : {err}"
+    )
 
 
 # --------------------------------------------------------------------------- recovery
@@ -260,55 +402,75 @@ def recover(dossier: str | os.PathLike[str]) -> list[str]:
     Only the archive added by the HEAD commit itself (message trailer ``Cahier-Archive:``)
     is considered: its tag is created if absent (the very object the interrupted run
     would have created, see :func:`_tag_body`), its folder is written if absent, its
-    paths are added to the user's index if absent. Staging leftovers older than an hour under ``.git/cahier-tmp`` (outside
-    the working tree, left by a kill) are removed.
+    paths are added to the user's index if absent. Staging leftovers older than an hour
+    under ``.git/cahier-tmp`` (outside the working tree, left by a kill) are removed.
     Refs are never moved. Returns French descriptions of what was done.
     """
+    return _recover(dossier)[0]
+
+
+def _recover(dossier: str | os.PathLike[str]) -> tuple[list[str], ArchiveInfo | None]:
+    """:func:`recover`, and the archive it finished (``None`` when nothing was done)."""
     repo, top, rel = open_repo(dossier)
     done: list[str] = []
     with repo:
         tmp = Path(repo.git_dir) / _TMP
         if tmp.is_dir():
-            import time
-
             for leftover in tmp.iterdir():
-                if time.time() - leftover.stat().st_mtime < 3600:
-                    continue  # maybe another archive in progress
-                if leftover.is_dir():
-                    shutil.rmtree(leftover, ignore_errors=True)
-                else:
-                    leftover.unlink(missing_ok=True)
+                try:
+                    if time.time() - leftover.stat().st_mtime < 3600:
+                        continue  # maybe another archive in progress
+                    if leftover.is_dir():
+                        shutil.rmtree(leftover, ignore_errors=True)
+                    else:
+                        leftover.unlink(missing_ok=True)
+                except FileNotFoundError:
+                    continue  # removed by a concurrent run
         try:
             head = repo.head.commit
         except ValueError:
-            return done
+            return done, None
         m = re.search(rf"^{TRAILER}: (\S+)/(\d+)$", head.message, re.M)
         if not m:
-            return done
+            return done, None
         folder = _join(rel, ARCHIVE_DIR, m.group(2))
         tree = _tree_entry(head, folder)
         if tree is None or tree.type != "tree":
-            return done
+            return done, None
         parent_tree = _tree_entry(head.parents[0], folder) if head.parents else None
         if parent_tree is not None:
-            return done  # HEAD did not add this folder
+            return done, None  # HEAD did not add this folder
         tname = tag_name(m.group(1), int(m.group(2)))
-        if not any(t.name == tname for t in repo.tags):
+        if _ref_value(repo, f"refs/tags/{tname}") is None:
             tag_obj = _git_stdin(repo, ["mktag"], _tag_body(repo, head.hexsha)).strip()
             _create_tag_ref(repo, tname, tag_obj)
             done.append(f"étiquette {tname} créée (reprise après arrêt).")
         blobs = {b.name: b for b in tree.blobs}
+        contents = {n: b.data_stream.read() for n, b in blobs.items()}
         target = top / folder
         if not target.exists():
-            _materialize(repo, target, {n: b.data_stream.read() for n, b in blobs.items()})
+            _materialize(repo, target, contents)
             done.append(f"archive {folder} écrite dans la copie de travail (reprise après arrêt).")
         present = _index_paths(repo)
         missing = {_join(folder, n): b.hexsha for n, b in blobs.items()}
         missing = {p: s for p, s in missing.items() if p not in present}
         if missing:
-            _add_to_user_index(repo, missing)
+            _add_to_user_index(repo, missing, folder)
             done.append(f"archive {folder} ajoutée à l'index (reprise après arrêt).")
-    return done
+        if not done:
+            return done, None
+        man = re.search(r"^Manifeste SHA-256 : ([0-9a-f]{64})$", head.message, re.M)
+        info = ArchiveInfo(
+            numero=int(m.group(2)),
+            path=folder,
+            commit=head.hexsha,
+            tag=tname,
+            manifest_sha256=man.group(1) if man else sha256(contents.get(MANIFEST, b"")),
+            files={n: sha256(d) for n, d in contents.items()},
+            draft=_is_draft_message(head.message),
+            recovered=True,
+        )
+    return done, info
 
 
 # --------------------------------------------------------------------------- creation
@@ -335,6 +497,29 @@ def _find_assembly(top: Path, tender_id: str, given: str | os.PathLike[str] | No
     return None
 
 
+def _assembly_is_draft(path: Path, raw: bytes, tender_id: str) -> bool:
+    """Whether an assembly manifest (tasks.assemble, ``cahier-assemblage/1``) is a draft.
+
+    Raises:
+        InputError: not JSON, or the manifest of another tender.
+    """
+    try:
+        meta = json.loads(raw)
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise InputError(
+            "manifeste d'assemblage illisible (JSON produit par cahier assemble attendu).",
+            str(path),
+        )
+    other = meta.get("tender")
+    if other is not None and other != tender_id:
+        raise InputError(
+            f"manifeste d'assemblage du dossier « {other} », pas de « {tender_id} ».", str(path)
+        )
+    return bool(meta.get("draft"))
+
+
 def _json(data: Any) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
@@ -355,19 +540,24 @@ def create_archive(
         assembly_manifest: the assembly manifest to include (default
             ``out/<tender-id>/manifest.json`` when it exists).
         clausier_path: another clause library (default: the shipped one).
-        draft: archive even when referent reviews are pending or lapsed (recorded in
-            reviews.json); otherwise they are refused.
+        draft: a draft archive: accepted even when referent reviews are pending or
+            lapsed, or when the assembly manifest is a draft (``"draft": true``,
+            documents watermarked « PROJET »); otherwise both are refused. The manifest
+            then says ``"draft": true`` with ``"draft_reasons"`` (French).
         on_step: called with the name of each step (tests inject crashes there):
             ``computed``, ``blobs``, ``commit``, ``tag``, ``refs``, ``tagref``,
             ``worktree``, ``index``.
 
     Returns:
-        The archive created.
+        The archive created, or the interrupted archive that this run finished
+        (``recovered=True``, see :func:`recover`) — then no new archive is made.
 
     Raises:
         InputError: not a repository or detached HEAD, uncommitted changes in the
-            dossier, invalid evaluation, reviews pending (without ``draft``), an
-            archive tagged but missing from the branch, the branch moved meanwhile.
+            dossier, invalid evaluation, reviews pending or draft assembly (without
+            ``draft``), assembly manifest of another tender, an archive tagged but
+            missing from the branch, the branch moved meanwhile (concurrent archive or
+            commit: nothing is written).
     """
     from .checker import check_dossier
     from .clausier import load_clausier
@@ -380,7 +570,9 @@ def create_archive(
     from .yamlio import validate_yaml
 
     step = on_step or (lambda _name: None)
-    recover(dossier)
+    _, finished = _recover(dossier)
+    if finished is not None:
+        return finished
     repo, top, rel = open_repo(dossier)
     with repo:
         if repo.head.is_detached:
@@ -397,6 +589,16 @@ def create_archive(
             ) from None
         branch = repo.head.ref.path  # refs/heads/…
         dirty = _dirty(repo, rel)
+        if dirty:
+            # HEAD is an archive commit whose folder a concurrent run has not written yet
+            m_head = re.search(rf"^{TRAILER}: \S+/(\d+)$", head.message, re.M)
+            writing = _join(rel, ARCHIVE_DIR, m_head.group(1)) if m_head else None
+            if writing and dirty.startswith(writing + "/") and not (top / writing).exists():
+                raise InputError(
+                    f"une autre archive de ce dossier est en cours d'écriture ({writing} est "
+                    "validé mais pas encore écrit) : relancez « cahier archive » dans un instant.",
+                    str(dossier),
+                )
         if dirty:
             raise InputError(
                 f"modification non validée dans le dossier ({dirty}) : validez-la "
@@ -415,11 +617,25 @@ def create_archive(
         if tender_raw is None:
             raise InputError("tender.yaml absent de la dernière validation (HEAD).", str(dossier))
         tender = validate_yaml(Tender, tender_raw, "tender.yaml")
+        assembly = _find_assembly(top, tender.id, assembly_manifest)
+        assembly_raw = assembly.read_bytes() if assembly is not None else None
+        assembly_draft = assembly is not None and _assembly_is_draft(
+            assembly, assembly_raw, tender.id
+        )
+        if assembly_draft and not draft:
+            raise InputError(
+                "l'assemblage est un projet : ses documents ont été produits avec « cahier "
+                "assemble --draft » (filigrane « PROJET », contrôles non bloquants) et ne "
+                "peuvent pas être archivés comme définitifs. Réassemblez sans --draft (cahier "
+                "assemble DOSSIER), ou archivez explicitement en brouillon (--brouillon).",
+                str(assembly),
+            )
         ev_raw = blob(EVALUATION_FILE)
         if ev_raw is None:
             raise InputError(
                 "aucune évaluation validée : ajoutez evaluation/evaluation.yaml et validez-le "
-                "(git commit) avant d'archiver.",
+                "(git commit) avant d'archiver ; « cahier evaluate DOSSIER --modele » en écrit "
+                "un modèle commenté à partir des critères de tender.yaml.",
                 _join(rel, EVALUATION_FILE),
             )
         ev = parse_evaluation(ev_raw, _join(rel, EVALUATION_FILE), tender)
@@ -495,9 +711,20 @@ def create_archive(
         files["reviews.json"] = _json(
             {"records": reviews, "gate": gate, "draft": bool(draft and gate)}
         )
-        assembly = _find_assembly(top, tender.id, assembly_manifest)
-        if assembly is not None:
-            files["assembly-manifest.json"] = assembly.read_bytes()
+        if assembly_raw is not None:
+            files["assembly-manifest.json"] = assembly_raw
+        draft_reasons: list[str] = []
+        if draft:
+            draft_reasons.append("archive faite en brouillon (cahier archive --brouillon)")
+            if gate:
+                draft_reasons.append(
+                    f"{len(gate)} revue(s) de référent non obtenue(s) ou caduque(s) "
+                    "(détail dans reviews.json)"
+                )
+            if assembly_draft:
+                draft_reasons.append(
+                    "assemblage projet (cahier assemble --draft, documents filigranés « PROJET »)"
+                )
         reader = repo.config_reader()
         who = f"{reader.get_value('user', 'name', '')} <{reader.get_value('user', 'email', '')}>"
         manifest = {
@@ -507,6 +734,8 @@ def create_archive(
             "dossier": rel,
             "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
             "created_by": who,
+            "draft": draft,
+            "draft_reasons": draft_reasons,
             "source_commit": head.hexsha,
             "clausier_version": lib.version,
             "inputs": {
@@ -550,10 +779,16 @@ def create_archive(
             finally:
                 idx.unlink(missing_ok=True)
             message = (
-                f"Archive n° {n} de l'évaluation du dossier {tender.id}\n\n"
+                f"Archive n° {n}{' (BROUILLON)' if draft else ''} de l'évaluation du dossier "
+                f"{tender.id}\n\n"
                 "Archive figée par cahier : ses fichiers ne sont jamais modifiés ; une correction "
                 "est une nouvelle archive qui pointe vers celle-ci.\n"
-                f"Manifeste SHA-256 : {manifest_sha}\n"
+                + (
+                    f"Brouillon : oui — {' ; '.join(draft_reasons[1:]) or 'demandé'}\n"
+                    if draft
+                    else ""
+                )
+                + f"Manifeste SHA-256 : {manifest_sha}\n"
                 f"Archive précédente : {previous['manifest_sha256'] if previous else 'aucune'}\n\n"
                 f"{TRAILER}: {tender.id}/{n}\n"
             )
@@ -572,11 +807,7 @@ def create_archive(
             step("tag")
 
             # commit point: one ref, compare-and-swap (atomic: a single lock-file rename)
-            _git_stdin(
-                repo,
-                ["update-ref", "--stdin"],
-                f"update {branch} {commit} {head.hexsha}\n".encode(),
-            )
+            _move_branch(repo, branch, commit, head.hexsha)
             step("refs")
             _create_tag_ref(repo, tname, tag_obj)
             step("tagref")
@@ -592,6 +823,7 @@ def create_archive(
                     for name, sha in blobs.items()
                     if _join(folder, name) not in present
                 },
+                folder,
             )
             step("index")
         finally:
@@ -603,4 +835,5 @@ def create_archive(
             tag=tname,
             manifest_sha256=manifest_sha,
             files={name: sha256(d) for name, d in files.items()},
+            draft=draft,
         )

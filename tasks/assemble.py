@@ -50,9 +50,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 
 from .clausier import Clausier
 from .document import PieceText
@@ -60,6 +59,7 @@ from .errors import InputError
 from .model import Clause, Critere, CritereType, Finding, Location, Severity, Tender
 from .reader import Dossier
 from .render import CLAUSE_CALL_RE, FENCE_OPEN_RE, clause_block, fence_attrs, parse_call_args
+from .templates import environment, lint_templates, scan_tokens, syntax_message
 
 __all__ = [
     "FORMATS",
@@ -78,14 +78,17 @@ __all__ = [
     "convert",
     "copy_sources",
     "finalize",
+    "french_text",
     "french_typography",
     "gate",
+    "lint_templates",
     "make_context",
     "parse_documents",
     "render_piece",
     "render_pieces",
     "review_gate",
     "source_date_epoch",
+    "zip_name_for",
 ]
 
 #: Output formats, in the order they are produced.
@@ -217,45 +220,6 @@ class RenderedPiece:
     uses: list[ClauseUse] = field(default_factory=list)
 
 
-_UNSAFE_NAMES = frozenset(
-    "cycler joiner namespace lipsum self config request os sys builtins globals getattr "
-    "setattr eval exec open compile import __import__ subprocess mro".split()
-)
-_UNSAFE_BLOCKS = frozenset({"import", "from", "include", "extends"})
-
-
-class _Environment(SandboxedEnvironment):
-    """Sandbox that also bounds ``*`` and ``**`` (no gigabyte strings, no huge powers)."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context, operator, left, right):  # type: ignore[no-untyped-def]
-        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
-            raise SecurityError("puissance trop grande")
-        if operator == "*":
-            for a, b in ((left, right), (right, left)):
-                if (
-                    isinstance(a, str | list | tuple)
-                    and isinstance(b, int)
-                    and len(a) * b > 100_000
-                ):
-                    raise SecurityError("répétition trop grande")
-        return super().call_binop(context, operator, left, right)
-
-
-def _environment() -> _Environment:
-    env = _Environment(
-        undefined=StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-        # « {#id} » is a Pandoc heading attribute: Jinja comments are « {## … ##} ».
-        comment_start_string="{##",
-        comment_end_string="##}",
-    )
-    env.globals.clear()
-    return env
-
-
 def _finding(rule: str, piece: str, line: int | None, message: str, sev=Severity.error) -> Finding:
     return Finding(
         rule=rule, severity=sev, location=Location(file=piece, line=line), message=message
@@ -269,38 +233,22 @@ def _template_line(exc: BaseException) -> int | None:
     return getattr(exc, "lineno", None)
 
 
-def _scan_tokens(env: _Environment, source: str, piece: str) -> list[Finding]:
-    """Refuse what no piece needs and every known escape needs (imports, dunders…)."""
-    out: list[Finding] = []
-    prev = ""
-    for lineno, tok, value in env.lex(source):
-        if tok == "name" and (
-            value.startswith("_")
-            or value in _UNSAFE_NAMES
-            or (prev == "block_begin" and value in _UNSAFE_BLOCKS)
-        ):
-            out.append(
-                _finding(
-                    "gabarit-non-sur",
-                    piece,
-                    lineno,
-                    f"instruction de gabarit refusée (« {value} ») : une pièce ne peut appeler "
-                    'que clause("ID", …) et lire tender ; retirez cette instruction.',
-                )
-            )
-        elif tok == "string" and "__" in value:
-            out.append(
-                _finding(
-                    "gabarit-non-sur",
-                    piece,
-                    lineno,
-                    "chaîne suspecte dans un gabarit (accès à un attribut interne) : "
-                    "retirez cette instruction.",
-                )
-            )
-        if tok not in ("whitespace",):
-            prev = tok
-    return out
+_UNDEFINED_MESSAGES = [
+    (re.compile(r"^'(?P<n>[^']+)' is undefined$"), "variable « {n} » inconnue"),
+    (
+        re.compile(r"^'(?P<o>[^']+)' has no attribute '(?P<n>[^']+)'$"),
+        "champ « {n} » absent",
+    ),
+]
+
+
+def _undefined_message(exc: UndefinedError) -> str:
+    msg = str(exc.message or "")
+    for rx, fmt in _UNDEFINED_MESSAGES:
+        m = rx.match(msg)
+        if m:
+            return fmt.format(**m.groupdict())
+    return msg
 
 
 def _clause_uses(piece: PieceText) -> list[ClauseUse]:
@@ -341,15 +289,16 @@ def render_piece(
         ``gabarit-invalide`` findings located by file and line.
     """
     source = piece.raw_source or ""
-    env = _environment()
+    env = environment()
+
+    def invalid(exc: TemplateSyntaxError) -> list[Finding]:
+        line, message = syntax_message(exc, source, env)
+        return [_finding("gabarit-invalide", piece.path, line, f"gabarit invalide : {message}")]
+
     try:
-        findings = _scan_tokens(env, source, piece.path)
+        findings = scan_tokens(env, source, piece.path)
     except TemplateSyntaxError as exc:
-        return None, [
-            _finding(
-                "gabarit-invalide", piece.path, exc.lineno, f"gabarit invalide : {exc.message}."
-            )
-        ]
+        return None, invalid(exc)
     if findings:
         return None, findings
 
@@ -366,11 +315,7 @@ def render_piece(
     try:
         text = env.from_string(source).render()
     except TemplateSyntaxError as exc:
-        return None, [
-            _finding(
-                "gabarit-invalide", piece.path, exc.lineno, f"gabarit invalide : {exc.message}."
-            )
-        ]
+        return None, invalid(exc)
     except SecurityError as exc:
         return None, [
             _finding(
@@ -386,12 +331,17 @@ def render_piece(
                 "gabarit-invalide",
                 piece.path,
                 _template_line(exc),
-                f"variable inconnue dans le gabarit ({exc.message}) : seules clause(…) et "
-                "tender sont disponibles.",
+                f"gabarit invalide : {_undefined_message(exc)} ; une pièce ne peut utiliser que "
+                'clause("ID", …) et tender (ex. {{ tender.objet }}).',
             )
         ]
     except InputError as exc:
         return None, [_finding("gabarit-invalide", piece.path, _template_line(exc), exc.message)]
+    except SyntaxError:  # e.g. clause("ID", a=1, a=2): Python refuses the compiled code
+        found = [f for f in lint_templates([piece]) if "répété" in f.message]
+        return None, found or [
+            _finding("gabarit-invalide", piece.path, None, "gabarit invalide : appel mal formé.")
+        ]
     except (TemplateError, TypeError, ValueError, ArithmeticError, RecursionError) as exc:
         return None, [
             _finding(
@@ -625,16 +575,33 @@ def _stringify(inlines: Any) -> str:
     return "".join(parts).strip()
 
 
-_BEFORE_NNBSP = ";!?"
+#: Space before a sign → the no-break space French typography puts there.
+_SPACE_BEFORE = {
+    ";": NNBSP,
+    "!": NNBSP,
+    "?": NNBSP,
+    "%": NNBSP,
+    ":": NBSP,
+    "»": NBSP,
+    "€": NBSP,
+}
 _URLISH = re.compile(r"://|@|/|&|=|^\d")
+_LINKISH = re.compile(r"://|@|/|&|=")
+#: Words the next word stays glued to: « (opening guillemet), n°/N° (numéro).
+_GLUE_AFTER = re.compile(r"(?:«|(?<![^\W\d_])[nN][°º])$")
+_APOSTROPHE = re.compile(r"(?<=[^\W\d_])'(?=[^\W\d_])")
 
 
 def french_typography(inlines: list[dict]) -> list[dict]:
     """French spacing in a list of Pandoc inlines (Str/Space nodes); code is untouched.
 
-    An ordinary space before ``;`` ``!`` ``?`` becomes U+202F, before ``:`` and ``»``
-    U+00A0, after ``«`` U+00A0; a missing space inside « » or before ``;!?`` glued to
-    a word is added. URLs, times (10:30) and e-mail addresses are left alone.
+    An ordinary space before ``;`` ``!`` ``?`` ``%`` becomes U+202F (espace fine
+    insécable), before ``:`` ``»`` ``€`` U+00A0 (espace insécable), after ``«`` and
+    ``n°`` U+00A0; a missing space inside « », before ``;!?`` glued to a word, between a
+    number and ``%``/``€`` or after ``n°`` followed by a digit is added; a straight
+    apostrophe between letters becomes the typographic one (’), as Pandoc's « smart »
+    reader does in the body. URLs, times (10:30) and e-mail addresses are left alone.
+    Source: Lexique des règles typographiques en usage à l'Imprimerie nationale.
 
     >>> french_typography([{"t": "Str", "c": "Qui"}, {"t": "Space"}, {"t": "Str", "c": "?"}])
     [{'t': 'Str', 'c': 'Qui\\u202f?'}]
@@ -643,43 +610,49 @@ def french_typography(inlines: list[dict]) -> list[dict]:
     for node in inlines:
         t = node.get("t")
         if t == "Str":
-            s = node["c"]
+            s = _APOSTROPHE.sub("\u2019", node["c"])
             s = re.sub(r"«(?=\S)", "«" + NBSP, s)
             s = re.sub(r"(?<=\S)»", NBSP + "»", s)
             if not _URLISH.search(s):
                 s = re.sub(r"(?<=[^\W\d_])([;!?])", NNBSP + r"\1", s)
+            if not _LINKISH.search(s):
+                s = re.sub(r"(?<=\d)%(?!\w)", NNBSP + "%", s)
+                s = re.sub(r"(?<=\d)€", NBSP + "€", s)
+                s = re.sub(r"(?<![^\W\d_])([nN][°º])(?=\d)", r"\1" + NBSP, s)
             prev = out[-1] if out else None
             if (
                 prev is not None
                 and prev.get("t") in ("Space", "SoftBreak")
-                and s[:1] in _BEFORE_NNBSP + ":»"
+                and s[:1] in _SPACE_BEFORE
             ):
                 out.pop()
-                space = NNBSP if s[:1] in _BEFORE_NNBSP else NBSP
+                space = _SPACE_BEFORE[s[:1]]
                 if out and out[-1].get("t") == "Str":
                     out[-1] = {"t": "Str", "c": out[-1]["c"] + space + s}
                     continue
                 s = space + s
-            elif (
-                prev is not None
-                and prev.get("t") == "Str"
-                and prev["c"].endswith(("«", "«" + NBSP))
-            ):
-                pass
-            if prev is not None and prev.get("t") == "Str" and prev["c"].endswith("«"):
-                out[-1] = {"t": "Str", "c": prev["c"] + NBSP + s}
-                continue
             out.append({"t": "Str", "c": s})
         elif (
             t in ("Space", "SoftBreak")
             and out
             and out[-1].get("t") == "Str"
-            and out[-1]["c"].endswith("«")
+            and _GLUE_AFTER.search(out[-1]["c"])
         ):
-            continue  # the space after « is replaced by the NBSP added with the next word
+            out[-1] = {"t": "Str", "c": out[-1]["c"] + NBSP}
         else:
             out.append(node)
     return out
+
+
+def french_text(text: str) -> str:
+    """:func:`french_typography` on plain text (headers, metadata): « l'acheteur » →
+    « l’acheteur », « n° 12 » → « n°\u00a012 », « 50 € » → « 50\u00a0€ »."""
+    nodes: list[dict] = []
+    for i, word in enumerate(" ".join(text.split()).split(" ")):
+        if i:
+            nodes.append({"t": "Space"})
+        nodes.append({"t": "Str", "c": word})
+    return "".join(n["c"] if n["t"] == "Str" else " " for n in french_typography(nodes))
 
 
 _INLINE_LIST_KEYS = (
@@ -880,7 +853,7 @@ def parse_documents(
         ast, images, f = _sanitize(p.path, p.markdown, ast, read_file)
         findings.extend(f)
         blocks2 = _walk(ast["blocks"], _apply_typography)
-        default = PIECE_TITLES.get(p.kind, PurePosixPath(p.path).stem)
+        default = french_text(PIECE_TITLES.get(p.kind, PurePosixPath(p.path).stem))
         blocks2, title, title_text = _structure(blocks2, default)
         ast["blocks"] = blocks2
         docs.append(Document(p.path, p.stem, french_typography(title), title_text, ast, images))
@@ -989,14 +962,14 @@ def _customize_reference(path: Path, tender: Tender, draft: bool) -> bytes:
     """The stored reference document with the tender's header and the draft watermark."""
     values = {
         "{reference}": _xml_escape(tender.id),
-        "{objet}": _xml_escape(" ".join(tender.objet.split())),
-        "{acheteur}": _xml_escape(tender.acheteur.nom),
+        "{objet}": _xml_escape(french_text(tender.objet)),
+        "{acheteur}": _xml_escape(french_text(tender.acheteur.nom)),
     }
 
     def fix(name: str, content: bytes) -> bytes:
         if not (name.startswith(("word/header", "word/footer")) or name == "styles.xml"):
             return content
-        text = content.decode("utf-8")
+        text = content.decode("utf-8").replace("n° {reference}", "n°" + NBSP + "{reference}")
         for k, v in values.items():
             text = text.replace(k, v)
         if not draft:
@@ -1070,11 +1043,11 @@ def _doc_ast(doc: Document, ctx: AssemblyContext, image_url: Callable[[str, byte
         "title": {"t": "MetaInlines", "c": doc.title},
         "pagetitle": _meta_string(doc.title_text),
         "lang": _meta_string("fr-FR"),
-        "subject": _meta_string(" ".join(t.objet.split())),
-        "author": {"t": "MetaList", "c": [_meta_string(t.acheteur.nom)]},
+        "subject": _meta_string(french_text(t.objet)),
+        "author": {"t": "MetaList", "c": [_meta_string(french_text(t.acheteur.nom))]},
         "cahier-reference": _meta_string(t.id),
-        "cahier-objet": _meta_string(" ".join(t.objet.split())),
-        "cahier-acheteur": _meta_string(t.acheteur.nom),
+        "cahier-objet": _meta_string(french_text(t.objet)),
+        "cahier-acheteur": _meta_string(french_text(t.acheteur.nom)),
         "cahier-clausier": _meta_string(ctx.clausier_version),
         "cahier-draft": {"t": "MetaBool", "c": ctx.draft},
         "cahier-year": _meta_string(str(d.year)),
@@ -1187,6 +1160,8 @@ def convert(doc: Document, fmt: str, ctx: AssemblyContext) -> list[OutputFile]:
             ctx.timeout,
             doc.source,
         )
+        # the page header of cahier.html: « Consultation n° <id> » keeps n° with the number
+        data = data.replace("Consultation n° ".encode(), f"Consultation n°{NBSP}".encode(), 1)
         return [_out(ctx, f"{doc.stem}.html", doc.source, "html", data)]
     if fmt == "pdf":
         ast = _doc_ast(doc, ctx, lambda name, _data: name)
@@ -1224,8 +1199,11 @@ def check_output_dir(out: Path, dossier_root: Path, allowed_root: Path) -> Path:
     a = allowed_root.resolve()
     if not o.is_relative_to(a):
         raise InputError(
-            f"dossier de sortie hors de la zone autorisée ({a}) : choisissez un dossier "
-            "sous le répertoire courant (par défaut out/<consultation>/).",
+            f"dossier de sortie hors de la zone autorisée : cahier n'écrit les documents "
+            f"assemblés que sous le répertoire courant ({a}), pour qu'un --out erroné ne "
+            "puisse jamais écraser des fichiers ailleurs sur le disque. Choisissez un dossier "
+            f"sous {a} (par défaut out/<consultation>/), ou lancez la commande depuis le "
+            f"dossier voulu : cd {o.parent} && cahier assemble {d} --out {o.name}",
             str(out),
         )
     if o.is_relative_to(d) or d.is_relative_to(o):
@@ -1338,6 +1316,31 @@ def deterministic_zip(files: list[tuple[str, bytes]], epoch: int) -> bytes:
     return buf.getvalue()
 
 
+def zip_name_for(tender_id: str, draft: bool) -> str:
+    """« <id>-dce.zip » for a final assembly, « <id>-dce-PROJET.zip » for a draft: a draft
+    cannot be mistaken for the archive to publish."""
+    return f"{tender_id}-dce-PROJET.zip" if draft else f"{tender_id}-dce.zip"
+
+
+def _remove_stale(out_dir: Path, paths: Iterable[str]) -> None:
+    """Delete files of the previous manifest that this assembly did not rewrite (a draft
+    replaced by a final assembly, a format no longer asked for): the folder then holds
+    exactly what the new manifest lists. Only paths inside ``out_dir`` are touched."""
+    root = out_dir.resolve()
+    for rel in sorted(paths):
+        if not rel or rel.startswith(("/", "\\")) or ".." in PurePosixPath(rel).parts:
+            continue
+        target = (root / rel).resolve()
+        if not target.is_relative_to(root) or target == root:
+            continue
+        if target.is_file() or target.is_symlink():
+            target.unlink()
+            parent = target.parent
+            while parent != root and parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+
+
 def finalize(
     dossier: Dossier,
     clausier: Clausier,
@@ -1351,7 +1354,10 @@ def finalize(
     """Zip the publishable pieces, write manifest.json, move everything into ``out_dir``.
 
     Every file goes through the staging folder and :func:`os.replace`: an interrupted
-    assembly leaves no half-written file in ``out_dir``.
+    assembly leaves no half-written file in ``out_dir``. The zip is ``<id>-dce.zip``, or
+    ``<id>-dce-PROJET.zip`` for a draft (:func:`zip_name_for`); files listed by the
+    previous manifest of ``out_dir`` and not rewritten are removed (a final assembly
+    never sits next to draft files), then manifest.json is moved in last.
     """
     read = _dossier_reader(dossier)
     inputs: list[dict[str, str]] = []
@@ -1373,7 +1379,7 @@ def finalize(
         inputs.append(
             {"path": f"clause_library/templates/reference/{name}", "sha256": _sha(f.read_bytes())}
         )
-    zip_name = f"{ctx.tender.id}-dce.zip"
+    zip_name = zip_name_for(ctx.tender.id, ctx.draft)
     publish = [(o.path, (ctx.staging / o.path).read_bytes()) for o in outputs if o.publish]
     zdata = deterministic_zip(publish, ctx.epoch)
     _write(ctx, zip_name, zdata)
@@ -1382,6 +1388,7 @@ def finalize(
     outputs_map = {o.path: o.sha256 for o in outputs}
     outputs_map[zip_name] = _sha(zdata)
     repro: dict[str, Any] = {"previous_manifest": False}
+    old_map: dict[str, Any] = {}
     if previous.is_file():
         try:
             old = json.loads(previous.read_text(encoding="utf-8"))
@@ -1397,12 +1404,14 @@ def finalize(
                 "all_identical": not diff and len(same) == len(outputs_map),
             }
         except (ValueError, KeyError, TypeError, AttributeError):
+            old_map = {}
             repro = {"previous_manifest": True, "unreadable": True}
     manifest = {
         "manifest": "cahier-assemblage/1",
         "tender": ctx.tender.id,
         "objet": " ".join(ctx.tender.objet.split()),
         "draft": ctx.draft,
+        "status": "projet — ne pas publier" if ctx.draft else "définitif",
         "formats": list(formats),
         "source_date_epoch": ctx.epoch,
         "source_date": ctx.date.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -1431,11 +1440,13 @@ def finalize(
     text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
     _write(ctx, "manifest.json", text.encode("utf-8"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = [o.path for o in outputs] + [zip_name, "manifest.json"]
+    names = [o.path for o in outputs] + [zip_name]
     for name in names:
         dst = out_dir / name
         dst.parent.mkdir(parents=True, exist_ok=True)
         os.replace(ctx.staging / name, dst)
+    _remove_stale(out_dir, set(old_map) - set(names) - {"manifest.json"})
+    os.replace(ctx.staging / "manifest.json", out_dir / "manifest.json")
     return AssemblyResult(
         out_dir, outputs, out_dir / "manifest.json", out_dir / zip_name, manifest, findings
     )

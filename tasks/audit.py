@@ -6,7 +6,16 @@ that changed tender.yaml or a piece (``read_dossier(path, rev=sha)``, so the res
 the one anyone gets by replaying that commit), the current state of the referent
 reviews (approved, lapsed…) and the archives with their tags.
 
+Events are sorted by time (stable: a commit's check follows its drafting); the assembly
+manifest, outside Git, is placed at its file time.
+
 :func:`verify` recomputes every hash of every archive of the tender and checks:
+
+* every archive the branch's history knows (a commit that added
+  ``archive/<n>/manifest.json``, or an archive commit, trailer ``Cahier-Archive:``) is
+  still there: an archive removed by a commit (``git rm`` + commit, revert) is reported
+  with the commit that added it and the one that removed it, even when its tag was
+  deleted too;
 
 * each archive folder has its annotated tag ``cahier/<id>/archive-<n>`` (a deleted tag
   is reported), the tag still designates the commit written in its message, that commit
@@ -34,7 +43,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .archive import ARCHIVE_DIR, MANIFEST, _join, _tree_entry, archive_numbers, open_repo, tag_name
+from .archive import (
+    ARCHIVE_DIR,
+    MANIFEST,
+    TRAILER,
+    _join,
+    _tree_entry,
+    archive_numbers,
+    open_repo,
+    tag_name,
+)
 from .errors import InputError
 
 __all__ = ["Event", "Problem", "timeline", "verify"]
@@ -70,6 +88,28 @@ class Problem:
         if self.commit:
             where += f" (commit {self.commit[:12]})" if where else f"commit {self.commit[:12]}"
         return f"{where} : {self.message}" if where else self.message
+
+
+_WHY_GIT = (
+    "cahier audit relit l'historique Git du dossier (validations, auteurs, étiquettes) pour "
+    "en faire la chronologie et vérifier ses archives"
+)
+
+
+def _open(dossier: str | os.PathLike[str]) -> tuple[Any, Path, str, Any]:
+    """``(repo, top, rel, head commit)``; French errors outside a repository or before
+    the first commit."""
+    repo, top, rel = open_repo(dossier, why=_WHY_GIT)
+    try:
+        head = repo.head.commit
+    except ValueError:
+        repo.close()
+        raise InputError(
+            "le dépôt Git n'a encore aucune validation (commit) : validez le dossier (git add, "
+            "git commit) ; cahier audit relit son historique.",
+            str(dossier),
+        ) from None
+    return repo, top, rel, head
 
 
 def _tender_id(repo: Any, top: Path, rel: str) -> str:
@@ -117,7 +157,7 @@ def timeline(
     from .clausier import load_clausier
     from .reader import read_dossier
 
-    repo, top, rel = open_repo(dossier)
+    repo, top, rel, _ = _open(dossier)
     events: list[Event] = []
     lib = load_clausier(clausier_path) if run_checks else None
     with repo:
@@ -188,7 +228,7 @@ def timeline(
             )
         assembly = top / "out" / tender_id / "manifest.json"
         if assembly.is_file():
-            mtime = dt.datetime.fromtimestamp(assembly.stat().st_mtime, dt.UTC)
+            mtime = dt.datetime.fromtimestamp(assembly.stat().st_mtime, dt.UTC).astimezone()
             events.append(
                 Event(
                     mtime,
@@ -199,6 +239,7 @@ def timeline(
                     f"(SHA-256 {_sha(assembly.read_bytes())[:16]}…, hors Git)",
                 )
             )
+    events.sort(key=lambda e: e.when)  # stable: same-time events keep their order
     return events
 
 
@@ -253,11 +294,10 @@ def verify(dossier: str | os.PathLike[str]) -> tuple[list[int], list[Problem]]:
     Raises:
         InputError: not a Git repository, no tender.yaml.
     """
-    repo, top, rel = open_repo(dossier)
+    repo, top, rel, head = _open(dossier)
     problems: list[Problem] = []
     with repo:
         tender_id = _tender_id(repo, top, rel)
-        head = repo.head.commit
         arch_rel = _join(rel, ARCHIVE_DIR)
         prefix = f"cahier/{tender_id}/archive-"
         tags = {
@@ -272,26 +312,44 @@ def verify(dossier: str | os.PathLike[str]) -> tuple[list[int], list[Problem]]:
             if wt_dir.is_dir()
             else []
         )
-        numbers = sorted(set(tags) | set(in_head) | set(in_wt))
+        history = _archive_history(repo, arch_rel, tender_id)
+        numbers = sorted(set(tags) | set(in_head) | set(in_wt) | set(history))
         manifests: dict[int, bytes] = {}
         for n in numbers:
             folder = _join(arch_rel, str(n))
             tname = tag_name(tender_id, n)
             tag = tags.get(n)
             base_commit = None
+            gone = n in history and n not in in_head and n not in in_wt
+            if gone:
+                added = repo.commit(history[n])
+                problems.append(_deleted(repo, n, folder, added, tname if tag is None else None))
+                if tag is None:
+                    entry = _tree_entry(added, _join(folder, MANIFEST))
+                    if entry is not None and entry.type == "blob":
+                        manifests[n] = entry.data_stream.read()  # for the chain of n + 1
+                    continue
             if tag is None:
                 pending = re.search(
                     rf"^Cahier-Archive: {re.escape(tender_id)}/{n}$", head.message, re.M
                 )
+                added = history.get(n)
                 problems.append(
                     Problem(
                         "etiquette-absente",
                         f"l'étiquette {tname} de l'archive {n} est absente : archive "
                         "interrompue, relancez « cahier archive » pour la terminer."
                         if pending
-                        else f"l'étiquette {tname} de l'archive {n} est absente (supprimée ?) : "
-                        "l'archive ne peut plus être rattachée au commit qui l'a créée.",
+                        else f"l'étiquette {tname} de l'archive {n} est absente (supprimée ?) "
+                        "alors que l'archive est présente"
+                        + (
+                            f" ; elle a été ajoutée par le commit {added[:12]}"
+                            if added
+                            else " : l'archive ne peut plus être rattachée au commit qui l'a créée"
+                        )
+                        + ".",
                         folder,
+                        added,
                     )
                 )
             elif tag.tag is None:
@@ -360,7 +418,9 @@ def verify(dossier: str | os.PathLike[str]) -> tuple[list[int], list[Problem]]:
                     manifests[n] = mbytes
             # HEAD must hold the same files as the archive commit
             head_tree = _tree_entry(head, folder)
-            if head_tree is None or head_tree.type != "tree":
+            if gone:
+                pass  # reported above, with the commits that added and removed it
+            elif head_tree is None or head_tree.type != "tree":
                 problems.append(
                     Problem(
                         "archive-supprimee",
@@ -498,6 +558,63 @@ def verify(dossier: str | os.PathLike[str]) -> tuple[list[int], list[Problem]]:
                     )
     # the first problem of the lowest archive comes first
     return numbers, problems
+
+
+def _archive_history(repo: Any, arch_rel: str, tender_id: str) -> dict[int, str]:
+    """Archives the history of HEAD has known: number → commit that added it (latest).
+
+    Two sources: commits that added ``<archive dir>/<n>/manifest.json`` (``git log
+    --diff-filter=A``), and archive commits (message trailer ``Cahier-Archive: <id>/<n>``),
+    which survive a move of the dossier.
+    """
+    out: dict[int, str] = {}
+    pattern = re.compile(rf"^{re.escape(arch_rel)}/([1-9][0-9]*)/{re.escape(MANIFEST)}$")
+    log = repo.git.log(
+        "--no-renames",
+        "--diff-filter=A",
+        "--format=commit %H",
+        "--name-only",
+        "HEAD",
+        "--",
+        f"{arch_rel}/*/{MANIFEST}",
+    )
+    sha = None
+    for line in log.splitlines():
+        if line.startswith("commit "):
+            sha = line[len("commit ") :].strip()
+        elif (m := pattern.match(line.strip())) and sha:
+            out.setdefault(int(m.group(1)), sha)  # newest first: the latest addition
+    log = repo.git.log(
+        "HEAD", "--fixed-strings", f"--grep={TRAILER}: {tender_id}/", "--format=%H%x00%B%x1e"
+    )
+    trailer = re.compile(rf"^{TRAILER}: {re.escape(tender_id)}/([1-9][0-9]*)$", re.M)
+    for record in log.split("\x1e"):
+        sha, _, body = record.strip().partition("\x00")
+        for m in trailer.finditer(body):
+            out.setdefault(int(m.group(1)), sha)
+    return out
+
+
+def _deleted(repo: Any, n: int, folder: str, added: Any, lost_tag: str | None) -> Problem:
+    """The problem « archive n existed and is gone », naming the commits concerned."""
+    mpath = _join(folder, MANIFEST)
+    sha = repo.git.log(
+        "-1", "--no-renames", "--diff-filter=D", "--format=%H", "HEAD", "--", mpath
+    ).strip()
+    removed = repo.commit(sha) if sha else None
+
+    def who(c: Any) -> str:
+        return f"{c.author.name}, {c.committed_datetime.astimezone():%d/%m/%Y %H:%M}"
+
+    message = (
+        f"l'archive {n} a existé — ajoutée par le commit {added.hexsha[:12]} ({who(added)}) — "
+        "et a disparu de la branche"
+        + (f" : supprimée par le commit {removed.hexsha[:12]} ({who(removed)})" if removed else "")
+        + (f" ; son étiquette {lost_tag} a aussi été supprimée" if lost_tag else "")
+        + ". Une archive n'est jamais supprimée (une correction est une nouvelle archive) : "
+        f"restaurez-la (git checkout {added.hexsha[:12]} -- {folder}, puis git commit)."
+    )
+    return Problem("archive-supprimee", message, mpath, removed.hexsha if removed else added.hexsha)
 
 
 def _check_files(

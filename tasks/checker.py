@@ -82,6 +82,9 @@ RULES: dict[str, str] = {
     "signet-non-defini": "Renvoi Word cassé (« Erreur ! Signet non défini. »)",
     "reference-article-inexistante": "Renvoi à un article qui n'existe pas",
     "ccag-incoherent": "CCAG cité différent du CCAG déclaré",
+    "procedure-incoherente": "Procédure adaptée au-delà du seuil européen",
+    "derogation-incoherente": "Dérogation en double ou à une clause présente",
+    "identifiant-dossier": "Identifiant différent du nom du dossier",
 }
 
 _CCAG_ALIASES = {
@@ -110,6 +113,7 @@ _PLACEHOLDER = re.compile(
     r"|\bXX\s?%|\bXX\s?(?:€|euros|jours|mois|ans)\b|\bX\s?%",
     re.IGNORECASE,
 )
+_MAX_PLACEHOLDERS = 10  # detailed per piece; the others are counted in one finding
 _DOTS = re.compile(r"(?:\.{6,}|…{3,}|_{6,})")
 _BOOKMARK = re.compile(
     r"erreur\s*!\s*(?:signet non d[ée]fini|source du renvoi introuvable|r[ée]f[ée]rence de lien hypertexte non valide)"
@@ -571,9 +575,9 @@ def _drafting_findings(pieces: list[PieceText], tender: Tender) -> list[Finding]
             text = line.text
             if piece.kind in _DRAFTING_KINDS or piece.kind == "ae":
                 for m in _PLACEHOLDER.finditer(text):
-                    if placeholder_count >= 10:
-                        break
                     placeholder_count += 1
+                    if placeholder_count > _MAX_PLACEHOLDERS:
+                        continue
                     out.append(
                         Finding(
                             rule="texte-a-completer",
@@ -599,8 +603,15 @@ def _drafting_findings(pieces: list[PieceText], tender: Tender) -> list[Finding]
             if om:
                 option_seen.setdefault(om.group(1), i)
             if declared:
-                for m in _CCAG_CITED.finditer(line.folded):
-                    cited = next(k for k, v in m.groupdict().items() if v)
+                cited_here = [
+                    next(k for k, v in m.groupdict().items() if v)
+                    for m in _CCAG_CITED.finditer(line.folded)
+                ]
+                # « CCAG-FCS, TIC et PI » lists several CCAGs, the declared one among them.
+                names_declared = declared in cited_here or (
+                    "," in line.folded and re.search(rf"\b{declared}\b", line.folded) is not None
+                )
+                for cited in [] if names_declared else cited_here:
                     if cited != declared:
                         out.append(
                             Finding(
@@ -650,6 +661,19 @@ def _drafting_findings(pieces: list[PieceText], tender: Tender) -> list[Finding]
                             fix="Corrigez le renvoi ou ajoutez l'article cité.",
                         )
                     )
+        if placeholder_count > _MAX_PLACEHOLDERS:
+            out.append(
+                Finding(
+                    rule="texte-a-completer",
+                    severity=Severity.error,
+                    location=Location(file=piece.path),
+                    message=(
+                        f"… et {placeholder_count - _MAX_PLACEHOLDERS} autre(s) texte(s) à "
+                        f"compléter dans {piece.path} ({placeholder_count} en tout ; seuls les "
+                        f"{_MAX_PLACEHOLDERS} premiers sont détaillés)."
+                    ),
+                )
+            )
         if len(option_seen) >= 2:
             idx = option_seen["1"]
             out.append(
@@ -863,6 +887,7 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
                     message=f"Le dossier ne contient pas de {kind.upper()} ({label}) : {_EXPECTED_WHY[kind]}",
                 )
             )
+    findings.extend(_tender_findings(dossier, clausier, library))
     rc = next((p for p in pieces if p.kind == "rc"), None)
     findings.extend(_criteria_findings(tender, clausier, rc, tender_file, dossier.tender_lines))
     findings.extend(_coherence_findings(families, clausier, tender))
@@ -891,6 +916,82 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
         families=families,
         findings=findings,
     )
+
+
+def _tender_findings(
+    dossier: Dossier, clausier: Clausier, library: dict[str, _Found]
+) -> list[Finding]:
+    """Consistency of tender.yaml itself: procedure vs amount, waivers, folder name."""
+    from pathlib import PurePath
+
+    tender = dossier.tender
+    out: list[Finding] = []
+    tf = dossier.tender_file
+    threshold = clausier.law.supplies_services_threshold(
+        tender.dateLancement, tender.acheteur.type == BuyerType.etat
+    )
+    if tender.procedure == "Procédure adaptée" and threshold and tender.montant >= threshold:
+        out.append(
+            Finding(
+                rule="procedure-incoherente",
+                severity=Severity.warning,
+                location=Location(file=tf, line=dossier.line_of("procedure"), heading="procedure"),
+                message=(
+                    f"Procédure adaptée pour un montant de {tender.montant:,.0f} € HT, au-delà du "
+                    f"seuil européen de {threshold:,.0f} € HT en vigueur le "
+                    f"{tender.dateLancement:%d/%m/%Y} : une procédure formalisée est requise "
+                    "(sauf petits lots, art. R2123-1 2°)."
+                ).replace(",", "\u202f"),
+                legal_basis=[
+                    LegalReference(
+                        ref="Code de la commande publique, art. R2123-1 et R2124-1", url=CCP
+                    )
+                ],
+            )
+        )
+    seen: set[str] = set()
+    for i, w in enumerate(tender.waivers):
+        where = Location(file=tf, line=dossier.line_of(f"waivers.{i}"), heading="waivers")
+        if w.clause in seen:
+            out.append(
+                Finding(
+                    rule="derogation-incoherente",
+                    clause=w.clause,
+                    severity=Severity.warning,
+                    location=where,
+                    message=f"Dérogation en double pour la clause {w.clause} : gardez-en une seule.",
+                )
+            )
+        seen.add(w.clause)
+        if w.clause in library:
+            out.append(
+                Finding(
+                    rule="derogation-incoherente",
+                    clause=w.clause,
+                    severity=Severity.warning,
+                    location=where,
+                    message=(
+                        f"La clause {w.clause} est écartée par dérogation mais figure dans le "
+                        f"dossier ({library[w.clause].locations[0].label()}) : retirez l'une ou "
+                        "l'autre."
+                    ),
+                )
+            )
+    folder = PurePath(str(dossier.root)).name
+    if dossier.rev is None and folder and folder != tender.id:
+        out.append(
+            Finding(
+                rule="identifiant-dossier",
+                severity=Severity.info,
+                location=Location(file=tf, line=dossier.line_of("id"), heading="id"),
+                message=(
+                    f"L'identifiant « {tender.id} » diffère du nom du dossier « {folder} » : "
+                    "les archives, revues et exécutions Prefect sont nommées d'après l'un ou "
+                    "l'autre ; alignez-les."
+                ),
+            )
+        )
+    return out
 
 
 def _coherence_findings(

@@ -5,7 +5,8 @@ The buyer records the analysis of the offers in ``tenders/<id>/evaluation/evalua
 validates it against tender.yaml (the award criteria announced in the RC), computes the
 points with the announced method, ranks the offers per lot, flags offers that look
 abnormally low and measures whether the environmental and social criteria changed the
-outcome. Format and formulas: ``docs/evaluation-archive.md``.
+outcome. Format and formulas: ``docs/evaluation-archive.md`` (in the repository; an
+installed package has :func:`evaluation_template`, ``cahier evaluate --modele``).
 
 Criteria are referred to by their RC number, derived from the order of ``criteres`` in
 tender.yaml: ``"1"``, ``"2"``, ``"2.1"``… Only leaf criteria (without sub-criteria) are
@@ -56,11 +57,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import InputError
-from .model import Critere, CritereType, LegalReference, Tender
+from .model import Critere, CritereType, LegalReference, Tender, siret_ok
 from .yamlio import french_error, line_of, load_yaml, validate_yaml
 
 __all__ = [
+    "CSV_SEPARATOR",
     "EVALUATION_FILE",
+    "PLACEHOLDER",
     "Alerte",
     "Attribution",
     "CriterionInfo",
@@ -75,6 +78,7 @@ __all__ = [
     "WeightShift",
     "criteria_index",
     "evaluate",
+    "evaluation_template",
     "parse_evaluation",
     "read_evaluation",
     "siret_ok",
@@ -82,6 +86,7 @@ __all__ = [
 ]
 
 EVALUATION_FILE = "evaluation/evaluation.yaml"
+PLACEHOLDER = "À COMPLÉTER"  # value left in the template (evaluation_template)
 CCP = "https://www.legifrance.gouv.fr/codes/texte_lc/LEGITEXT000037701019"
 PRICE_TYPES = (CritereType.prix, CritereType.cout)
 RESPONSIBLE_TYPES = (CritereType.environnement, CritereType.social)
@@ -93,27 +98,6 @@ class _Model(BaseModel):
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def siret_ok(siret: str) -> bool:
-    """Whether a 14-digit SIRET has a valid check key (INSEE: Luhn formula).
-
-    La Poste's establishments (SIREN 356000000) use another rule: the sum of the digits
-    is a multiple of 5.
-    """
-    if not re.fullmatch(r"[0-9]{14}", siret):
-        return False
-    if siret.startswith("356000000"):
-        return sum(int(c) for c in siret) % 5 == 0
-    total = 0
-    for i, ch in enumerate(reversed(siret)):
-        d = int(ch)
-        if i % 2:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
 
 
 _PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
@@ -474,6 +458,7 @@ def parse_evaluation(raw: bytes | str, file: str, tender: Tender) -> Evaluation:
     Raises:
         InputError: the first problem found, in French.
     """
+    _check_placeholders(raw, file)
     data, node = load_yaml(raw, file)
     if not isinstance(data, dict):
         raise InputError("le fichier doit contenir une table YAML (clé : valeur).", file, 1)
@@ -499,6 +484,23 @@ def parse_evaluation(raw: bytes | str, file: str, tender: Tender) -> Evaluation:
         raise ctx.fail(loc, f"champ « {field} » : {french_error(first)}{more}.") from None
     _cross_check(ev, tender, ctx)
     return ev
+
+
+def _check_placeholders(raw: bytes | str, file: str) -> None:
+    """Refuse a template value left as « À COMPLÉTER » (comments excluded), with its line."""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    for no, line in enumerate(text.splitlines(), 1):
+        code = line.split(" #", 1)[0]
+        if code.lstrip().startswith("#") or PLACEHOLDER not in code:
+            continue
+        key = code.split(":", 1)[0].strip(" -{\"'") if ":" in code else ""
+        raise InputError(
+            f"valeur « {PLACEHOLDER} » du modèle encore présente"
+            + (f" (champ « {key} »)" if key else "")
+            + " : remplacez-la par la donnée réelle (voir le commentaire au-dessus).",
+            file,
+            no,
+        )
 
 
 def _code(k: Any) -> str:
@@ -699,12 +701,144 @@ def read_evaluation(
         )
     if not epath.is_file():
         raise InputError(
-            "fichier d'évaluation absent : créez evaluation/evaluation.yaml (offres, notes, "
-            "méthodes ; voir docs/evaluation-archive.md).",
+            "fichier d'évaluation absent : créez evaluation/evaluation.yaml ; « cahier evaluate "
+            f"{root} --modele » l'écrit pour vous, commenté, à partir des critères et "
+            "pondérations de tender.yaml (il reste à saisir les évaluateurs, les offres, leurs "
+            "prix en € HT et leurs notes motivées).",
             str(epath),
         )
     tender = validate_yaml(Tender, tpath.read_bytes(), str(tpath))
     return tender, parse_evaluation(epath.read_bytes(), str(epath), tender), str(epath)
+
+
+# --------------------------------------------------------------------------- template
+
+
+def _q(text: str) -> str:
+    """A YAML scalar for any text (a JSON string is valid YAML)."""
+    import json
+
+    return json.dumps(text, ensure_ascii=False)
+
+
+def evaluation_template(tender: Tender, today: dt.date | None = None) -> str:
+    """A commented ``evaluation/evaluation.yaml`` for ``tender``, to fill in (French).
+
+    The criteria, their RC numbers and weights come from tender.yaml (so they pass the
+    R2152-7 check as they are); the formula of a price/cost criterion defaults to
+    ``pmin_sur_p`` (to align with the RC). Evaluators, offers and notes are left as
+    « À COMPLÉTER », which :func:`parse_evaluation` refuses with the line until replaced.
+    Comments explain every key, the formulas and the rules checked, so that the file is
+    self-explanatory without the project documentation.
+    """
+    import textwrap
+
+    today = today or dt.date.today()
+    crit = criteria_index(tender)
+    todo = PLACEHOLDER
+    lines = [
+        f"# Analyse des offres — {textwrap.shorten(tender.objet, 90, placeholder=' …')}",
+        f"# Dossier {tender.id} ; modèle écrit par « cahier evaluate --modele » le "
+        f"{today:%d/%m/%Y} à partir de tender.yaml.",
+        f"# Remplacez chaque « {todo} », puis lancez « cahier evaluate DOSSIER » (classement,",
+        "# sensibilité aux critères environnementaux et sociaux, alertes), et « cahier archive ».",
+        "# Montants en € HT, écrits comme des nombres : 262000.50 (point décimal, sans espace ni",
+        "# symbole € ; « 262 000,50 € » est refusé). Pondérations en % de la note sur 100.",
+        f"tender: {_q(tender.id)}  # identifiant de tender.yaml (contrôlé)",
+        f"dateAnalyse: {today.isoformat()}  # date de l'analyse, AAAA-MM-JJ",
+        "# Membres de la commission d'analyse ; « evaluateur » d'une note doit en faire partie.",
+        "evaluateurs:",
+        f"  - nom: {todo}  # prénom et nom",
+        "    email: null  # facultatif",
+        "    qualite: null  # facultatif : fonction (acheteur, référent environnement…)",
+        "# Échelle des notes des critères qualitatifs (par défaut pour tous) ; points du critère",
+        "# = poids × (note − min) / (max − min). Un critère peut avoir sa propre « echelle ».",
+        "echelle:",
+        "  min: 0",
+        "  max: 4",
+        "  ancres:",
+        "    0: absence de réponse",
+        "    1: réponse insuffisante",
+        "    2: réponse partielle",
+        "    3: réponse satisfaisante",
+        "    4: réponse très satisfaisante",
+        "# Méthode de notation de chaque critère du RC, par numéro (ordre des critères de",
+        "# tender.yaml ; « 2.1 » = 1er sous-critère du critère 2). Les pondérations sont celles",
+        "# annoncées au RC et ne peuvent pas changer (CCP art. R2152-7 et R2152-11). Un critère",
+        "# à sous-critères est noté par ses sous-critères (ses points en sont la somme).",
+        "# Prix ou coût : la formule annoncée au RC, avec P le prix de l'offre, Pmin et Pmax le",
+        "# plus bas et le plus haut des offres non écartées du lot :",
+        "#   pmin_sur_p     poids × Pmin / P",
+        "#   ecart_relatif  poids × max(0, 1 − (P − Pmin) / Pmin)",
+        "#   min_max        poids × (Pmax − P) / (Pmax − Pmin)",
+        "criteres:",
+    ]
+    if not crit:
+        lines.append(f"  # tender.yaml ne déclare aucun critère : recopiez ceux du RC. « {todo} »")
+        lines.append(f'  "1": {{poids: {todo}}}')
+    for code, c in crit.items():
+        if not c.feuille:
+            lines.append(
+                f"  # {code}. {c.nom} ({c.poids:g} %) : noté par ses sous-critères ci-dessous"
+            )
+            continue
+        extra = ", formule: pmin_sur_p" if c.type in PRICE_TYPES else ""
+        note = "  # formule du RC" if extra else ""
+        if c.type == CritereType.cout:
+            note = "  # coût du cycle de vie : coutGlobal de chaque offre (R2152-9)"
+        lines.append(f'  "{code}": {{nom: {_q(c.nom)}, poids: {c.poids:g}{extra}}}{note}')
+    lines += [
+        '# Critères départageant les ex aequo, dans l\'ordre prévu au RC (ex. ["3"] si le RC',
+        "# classe premier le mieux noté sur le critère 3) ; vide : une égalité est signalée,",
+        "# jamais tranchée en silence.",
+        "departage: []",
+        "# Offre anormalement basse : alerte (jamais un rejet) si le prix est sous seuilMoyenne %",
+        "# de la moyenne des autres offres du lot, ou si la moins chère est à plus de ecartSecond %",
+        "# sous la deuxième ; demandez des justifications écrites (CCP L2152-5, R2152-3).",
+        "offresAnormalementBasses: {seuilMoyenne: 70, ecartSecond: 20}",
+        "# Une entrée par offre reçue (une variante est une entrée de plus, variante: true).",
+        "#   id : repère court (A, B…) ; siret : 14 chiffres (clé de contrôle vérifiée) ;",
+        "#   prix : montant total en € HT, ou lignes du BPU/DQE :",
+        "#     lignes: [{designation: …, quantite: 600, prixUnitaire: 310}]",
+        "#   notes : une par critère qualitatif, note sur l'échelle et justification écrite",
+        "#     (au moins 10 caractères ; elle sert à informer les candidats évincés,",
+        "#     CCP art. R2181-1 et R2181-2) ; evaluateur : facultatif, un nom d'evaluateurs ;",
+        "#   ecartee: « motif » pour une offre irrégulière, inacceptable ou anormalement basse",
+        "#     rejetée après examen des justifications (elle n'est alors ni notée ni classée).",
+        "offres:",
+        "  - id: A",
+        f"    soumissionnaire: {todo}  # raison sociale",
+        f'    siret: {todo}  # 14 chiffres, entre guillemets : "44812345600015"',
+    ]
+    if tender.lots:
+        lots = ", ".join(str(lot.numero) for lot in tender.lots)
+        lines.append(f"    lot: {tender.lots[0].numero}  # lots de tender.yaml : {lots}")
+    lines.append(f"    prix: {todo}  # € HT")
+    if any(c.feuille and c.type == CritereType.cout for c in crit.values()):
+        lines.append(f"    coutGlobal: {todo}  # coût du cycle de vie, € HT")
+    qualitative = [(code, c) for code, c in crit.items() if c.feuille and c.type not in PRICE_TYPES]
+    if qualitative:
+        lines.append("    notes:")
+        for code, c in qualitative:
+            lines.append(f"      # {code} {c.nom} ({c.poids:g} %)")
+            lines.append(f'      "{code}": {{note: {todo}, justification: {todo}}}')
+    lines += [
+        "# Données d'attribution pour les données essentielles (DECP, cahier decp) : à",
+        "# décommenter et compléter après le choix du titulaire.",
+        "# attribution:",
+        "#   dateNotification: 2026-12-18",
+        "#   datePublicationDonnees: 2027-01-06",
+        "#   formePrix: Unitaire  # Unitaire, Forfaitaire ou Mixte",
+        "#   typesPrix: [Définitif révisable]",
+        "#   modalitesExecution: [Bons de commande]  # Tranches, Marchés subséquents, Sans objet",
+        '#   lieuExecution: {code: "33", typeCode: Code département}',
+        "#   attributionAvance: false",
+        "#   typeGroupementOperateurs: Pas de groupement  # ou Conjoint, Solidaire",
+        "#   sousTraitanceDeclaree: false",
+        "#   marcheInnovant: false",
+        "#   titulaires: {1: [A]}  # par lot, repères des offres retenues (défaut : le lauréat)",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------- scoring
@@ -1007,15 +1141,28 @@ def _weight_shifts(
 # --------------------------------------------------------------------------- exports
 
 
-def to_csv(result: EvaluationResult) -> str:
+CSV_SEPARATOR = ";"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    """A text cell Excel will not run as a formula (OWASP « CSV injection »): ``'`` prefix."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def to_csv(result: EvaluationResult, *, bom: bool = True) -> str:
     """One row per offer: lot, rank, bidder, SIRET, price (€ HT), points per criterion.
 
-    RFC 4180 CSV, comma-separated, decimal point, UTF-8, header row; criteria columns
-    are named « <code> <nom> (<poids> %) ».
+    For Excel in a French locale: ``;`` separator, decimal comma (``74,56``), no thousands
+    separator, header row, and (``bom``) a leading U+FEFF so that the text written in
+    UTF-8 is UTF-8 with BOM (``utf-8-sig``), which Excel needs to read accents. Criteria
+    columns are named « <code> <nom> (<poids> %) ». Text cells starting with ``=``,
+    ``+``, ``-`` or ``@`` get a leading ``'`` (never run as a formula). The JSON export
+    (``EvaluationResult.model_dump_json``) stays canonical, with decimal points.
     """
     buf = io.StringIO()
     leaves = [c for c in result.criteres if c.feuille]
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(buf, delimiter=CSV_SEPARATOR, lineterminator="\r\n")
     writer.writerow(
         [
             "lot",
@@ -1025,7 +1172,7 @@ def to_csv(result: EvaluationResult) -> str:
             "siret",
             "variante",
             "prix_eur_ht",
-            *[f"{c.code} {c.nom} ({c.poids:g} %)" for c in leaves],
+            *[_cell(f"{c.code} {c.nom} ({_fmt_g(c.poids)} %)") for c in leaves],
             "total",
             "anormalement_basse",
             "rang_sans_criteres_responsables",
@@ -1038,16 +1185,20 @@ def to_csv(result: EvaluationResult) -> str:
                 [
                     lot.lot,
                     r.rang if r.rang is not None else "",
-                    r.id,
-                    r.soumissionnaire,
+                    _cell(r.id),
+                    _cell(r.soumissionnaire),
                     r.siret,
                     "oui" if r.variante else "non",
-                    f"{r.prix:.2f}",
-                    *[f"{r.points[c.code]:.2f}" if c.code in r.points else "" for c in leaves],
-                    f"{r.total:.2f}" if r.total is not None else "",
+                    _fmt(r.prix),
+                    *[_fmt(r.points[c.code]) if c.code in r.points else "" for c in leaves],
+                    _fmt(r.total) if r.total is not None else "",
                     "oui" if r.anormalementBasse else "non",
                     r.rangSansResponsables if r.rangSansResponsables is not None else "",
-                    r.ecartee or "",
+                    _cell(r.ecartee or ""),
                 ]
             )
-    return buf.getvalue()
+    return ("\ufeff" if bom else "") + buf.getvalue()
+
+
+def _fmt_g(x: float) -> str:
+    return f"{x:g}".replace(".", ",")

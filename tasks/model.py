@@ -43,6 +43,7 @@ __all__ = [
     "Severity",
     "Tender",
     "Waiver",
+    "siret_ok",
 ]
 
 
@@ -121,6 +122,27 @@ TechniqueDecp = Literal[
 ]
 
 
+def siret_ok(siret: str) -> bool:
+    """Whether a 14-digit SIRET has a valid check key (INSEE: Luhn formula).
+
+    La Poste's establishments (SIREN 356000000) use another rule: the sum of the digits
+    is a multiple of 5.
+    """
+    if not re.fullmatch(r"[0-9]{14}", siret):
+        return False
+    if siret.startswith("356000000"):
+        return sum(int(c) for c in siret) % 5 == 0
+    total = 0
+    for i, ch in enumerate(reversed(siret)):
+        d = int(ch)
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
 class Person(_Model):
     """A person allowed to act for a role (referent) or named in a record."""
 
@@ -141,6 +163,11 @@ class Acheteur(_Model):
         s = re.sub(r"\s", "", str(v))
         if not SIRET_RE.match(s):
             raise ValueError(f"SIRET « {v} » invalide : 14 chiffres attendus")
+        if not siret_ok(s):
+            raise ValueError(
+                f"SIRET « {v} » invalide : la clé de contrôle (formule de Luhn, INSEE) ne "
+                "correspond pas ; vérifiez le numéro sur l'annuaire des entreprises"
+            )
         return s
 
 
@@ -192,7 +219,7 @@ class Tender(_Model):
     techniques: list[TechniqueDecp] = Field(default_factory=list)
     dureeMois: int = Field(ge=1)
     ccag: CcagDecp
-    montant: float = Field(gt=0, description="montant estimé maximum, € HT")
+    montant: float = Field(gt=0, allow_inf_nan=False, description="montant estimé maximum, € HT")
     acheteur: Acheteur
     categories: list[Category] = Field(min_length=1)
     dateLancement: dt.date

@@ -67,8 +67,17 @@ def to_json(report: CheckReport) -> str:
     return json.dumps(report_dict(report), ensure_ascii=False, indent=2) + "\n"
 
 
-def to_sarif(report: CheckReport, base_uri: str | None = None) -> str:
-    """SARIF 2.1.0 log (validates against the OASIS sarif-schema-2.1.0.json)."""
+def to_sarif(
+    report: CheckReport, base_uri: str | None = None, uri_prefix: str | None = None
+) -> str:
+    """SARIF 2.1.0 log (validates against the OASIS sarif-schema-2.1.0.json).
+
+    Args:
+        base_uri: absolute URI of the dossier, recorded as ``originalUriBaseIds.DOSSIER``.
+        uri_prefix: path of the dossier relative to the repository root (e.g.
+            ``tenders/2026-DSI-014``), prepended to each file so that code-scanning tools
+            (GitHub, GitLab) find ``tenders/2026-DSI-014/pieces/ccap.md``.
+    """
     from .checker import RULES
 
     used = sorted({f.rule for f in report.findings} | set(RULES))
@@ -85,7 +94,10 @@ def to_sarif(report: CheckReport, base_uri: str | None = None) -> str:
             region: dict[str, Any] = {}
             if f.location.line:
                 region["startLine"] = f.location.line
-            phys: dict[str, Any] = {"artifactLocation": {"uri": f.location.file}}
+            uri = f.location.file
+            if uri_prefix and uri_prefix not in (".", ""):
+                uri = f"{uri_prefix.rstrip('/')}/{uri}"
+            phys: dict[str, Any] = {"artifactLocation": {"uri": uri}}
             if base_uri:
                 phys["artifactLocation"]["uriBaseId"] = "DOSSIER"
             if region:

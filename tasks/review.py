@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 import yaml
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .errors import InputError
 from .model import CheckReport, FamilyStatus, Location, Person, Role, _Model
@@ -58,7 +58,9 @@ from .yamlio import validate_yaml
 
 __all__ = [
     "ROLES",
+    "Change",
     "Decision",
+    "Declaration",
     "ItemStatus",
     "RecordResult",
     "ReferentsFile",
@@ -71,10 +73,13 @@ __all__ = [
     "StoredRecord",
     "build_plan",
     "check_role",
+    "committer_identity",
+    "last_changes",
     "load_referents",
     "plan_for",
     "read_records",
     "record_review",
+    "referent_declaration",
     "review_gate",
     "review_status",
 ]
@@ -178,6 +183,13 @@ class ReviewRecord(_Model):
     clausier_version: str
     commit: str = Field(pattern=r"^[0-9a-f]{40}$", description="commit examiné")
     flow_run: str | None = Field(default=None, description="run Prefect qui attendait la revue")
+    recorded_by: Person | None = Field(
+        default=None,
+        description=(
+            "personne qui a enregistré la décision pour le compte du référent (committer Git "
+            "de la ligne de commande, ou auteur déclaré d'une réponse au formulaire Prefect)"
+        ),
+    )
 
     @field_validator("time")
     @classmethod
@@ -235,6 +247,222 @@ def _rel(dossier: Path, top: Path) -> str:
 
 def _join(*parts: str) -> str:
     return "/".join(p for p in parts if p)
+
+
+# --------------------------------------------------------------------------- identity
+
+
+def committer_identity(path: str | os.PathLike[str]) -> Person | None:
+    """The person running the command, as Git will name the committer.
+
+    ``GIT_COMMITTER_NAME`` / ``GIT_COMMITTER_EMAIL`` when set, else ``git config
+    user.name`` / ``user.email`` as seen from ``path`` (repository, global, system
+    configuration). None when no e-mail is configured or it is not an address.
+    """
+    probe = Path(path)
+    probe = probe if probe.is_dir() else probe.parent
+    if not probe.is_dir():
+        probe = Path.cwd()
+    email = (
+        os.environ.get("GIT_COMMITTER_EMAIL")
+        or _git(["config", "user.email"], probe, check=False).strip()
+    )
+    name = (
+        os.environ.get("GIT_COMMITTER_NAME")
+        or _git(["config", "user.name"], probe, check=False).strip()
+    )
+    if not email:
+        return None
+    try:
+        return Person(nom=name or email, email=email)
+    except ValidationError:
+        return None
+
+
+def _same(a: Person | str | None, b: Person | str | None) -> bool:
+    """Same person, compared on the e-mail address (case-insensitive)."""
+    ea = a.email if isinstance(a, Person) else a
+    eb = b.email if isinstance(b, Person) else b
+    return bool(ea and eb and ea.strip().lower() == eb.strip().lower())
+
+
+def _who(p: Person) -> str:
+    return f"{p.nom} <{p.email}>"
+
+
+class Declaration(_Model):
+    """Where a referent's declaration for a role comes from: the commit that introduced it."""
+
+    role: Role
+    email: str
+    commit: str
+    author: Person
+    time: dt.datetime
+    file: str = Field(description="tender.yaml du dossier ou referents.yaml (chemin du dépôt)")
+
+    def label(self) -> str:
+        """« déclaré(e) par X <x@…> (commit abc1234567 du 04/05/2026, tender.yaml) »."""
+        return (
+            f"déclaré(e) {ROLE_LABELS[self.role]} par {_who(self.author)} (commit "
+            f"{self.commit[:10]} du {self.time:%d/%m/%Y}, {self.file})"
+        )
+
+
+class Change(_Model):
+    """The last commit that changed an item's reviewed text (its digest)."""
+
+    commit: str
+    author: Person
+    time: dt.datetime
+
+
+def _commit_info(line: str) -> tuple[str, list[str], Person, dt.datetime]:
+    sha, parents, an, ae, date = line.split("\x1f")
+    try:
+        author = Person(nom=an or ae, email=ae)
+    except ValidationError:
+        author = Person.model_construct(nom=an or ae or "?", email=ae or "?")
+    return sha, parents.split(), author, dt.datetime.fromisoformat(date)
+
+
+_LOG_FORMAT = "--format=%H%x1f%P%x1f%an%x1f%ae%x1f%aI"
+
+
+def _blob(top: Path, commit: str, path: str) -> bytes | None:
+    proc = subprocess.run(
+        ["git", "cat-file", "blob", f"{commit}:{path}"], cwd=top, capture_output=True, check=False
+    )
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def _declared_at(top: Path, commit: str, tender_file: str) -> dict[str, dict[str, str]]:
+    """Role → {e-mail (lower case) → declaring file} at ``commit`` (tender.yaml roles
+    replace the repository-wide ones, as in :func:`load_referents`). A file that cannot
+    be read at that commit declares nobody."""
+    from .yamlio import load_yaml
+
+    def people(raw: bytes | None, name: str) -> dict[str, dict[str, str]]:
+        if raw is None:
+            return {}
+        try:
+            data, _ = load_yaml(raw, name)
+        except InputError:
+            return {}
+        refs = data.get("referents") if isinstance(data, dict) else None
+        out: dict[str, dict[str, str]] = {}
+        if isinstance(refs, dict):
+            for role, lst in refs.items():
+                if isinstance(lst, list):
+                    out[str(role)] = {
+                        str(p["email"]).strip().lower(): name
+                        for p in lst
+                        if isinstance(p, dict) and p.get("email")
+                    }
+        return out
+
+    merged = people(_blob(top, commit, REFERENTS_FILE), REFERENTS_FILE)
+    merged.update(people(_blob(top, commit, tender_file), tender_file))
+    return merged
+
+
+def referent_declaration(
+    dossier_path: str | os.PathLike[str], role: str, email: str, rev: str = "HEAD"
+) -> Declaration | None:
+    """The commit that introduced ``email`` as referent for ``role``, as in force at ``rev``.
+
+    Walks the commits that changed the dossier's tender.yaml or the repository's
+    referents.yaml (newest first) and returns the newest one where the person is declared
+    while none of its parents declared them. None when the person is not declared at
+    ``rev`` or the dossier is not in Git.
+    """
+    top = _toplevel(Path(dossier_path))
+    if top is None:
+        return None
+    tender_file = _join(_rel(Path(dossier_path), top), "tender.yaml")
+    key = email.strip().lower()
+    cache: dict[str, str | None] = {}
+
+    def where(commit: str) -> str | None:
+        if commit not in cache:
+            cache[commit] = _declared_at(top, commit, tender_file).get(role, {}).get(key)
+        return cache[commit]
+
+    try:
+        if where(rev) is None:
+            return None
+        log = _git(["log", _LOG_FORMAT, rev, "--", tender_file, REFERENTS_FILE], top)
+    except _GitError:
+        return None
+    for line in log.splitlines():
+        sha, parents, author, when = _commit_info(line)
+        file = where(sha)
+        if file is not None and all(where(p) is None for p in parents):
+            return Declaration(
+                role=role, email=email, commit=sha, author=author, time=when, file=file
+            )
+    return None
+
+
+def _dossier_pathspec(rel: str) -> list[str]:
+    """The dossier's files that make its content: all but reviews, evaluation, archive."""
+    return [rel or "."] + [
+        f":(exclude){_join(rel, sub)}" for sub in (REVIEWS_DIR, "evaluation", "archive")
+    ]
+
+
+def last_changes(
+    dossier_path: str | os.PathLike[str],
+    rev: str,
+    item_ids: set[str] | None = None,
+    *,
+    clausier_path=None,
+    _plans: dict[str, dict[str, str]] | None = None,
+) -> dict[str, Change]:
+    """Item id → the last commit (at or before ``rev``) that changed its digest.
+
+    Walks the commits that changed the dossier (reviews, evaluation and archive
+    excluded), newest first, and compares each item's digest before the commit (first
+    parent) with its digest at ``rev``; the first commit where it differs (or where the
+    item did not exist, or the root commit) is its last change. The rendered clause
+    text comes from the current clausier, so only changes of the dossier count.
+    Items not found at ``rev`` are left out.
+    """
+    top = _toplevel(Path(dossier_path))
+    if top is None:
+        return {}
+    plans = {} if _plans is None else _plans
+
+    def digests(commit: str) -> dict[str, str]:
+        if commit not in plans:
+            try:
+                plan = plan_for(dossier_path, rev=commit, clausier_path=clausier_path)
+                plans[commit] = {i.id: i.digest for i in plan.items}
+            except (InputError, ValueError):
+                plans[commit] = {}
+        return plans[commit]
+
+    spec = _dossier_pathspec(_rel(Path(dossier_path), top))
+    try:
+        log = _git(["log", _LOG_FORMAT, rev, "--", *spec], top)
+    except _GitError:
+        return {}
+    lines = log.splitlines()
+    if not lines:
+        return {}
+    # Digests at rev are those of the newest commit that changed the dossier.
+    target = {
+        k: v for k, v in digests(lines[0].split("\x1f")[0]).items() if not item_ids or k in item_ids
+    }
+    out: dict[str, Change] = {}
+    for line in lines:
+        sha, parents, author, when = _commit_info(line)
+        before = digests(parents[0]) if parents else {}
+        for iid in [i for i in target if before.get(i) != target[i]]:
+            out[iid] = Change(commit=sha, author=author, time=when)
+            del target[iid]
+        if not target:
+            break
+    return out
 
 
 # --------------------------------------------------------------------------- referents
@@ -304,11 +532,59 @@ def _line_index(piece, loc: Location) -> int | None:
     return best
 
 
+def _markup_sections(piece) -> list[int]:
+    """Indexes of the sections that are Markdown headings (« ## … ») of the piece source."""
+    if not piece.raw_source:
+        return []
+    src = piece.raw_source.splitlines()
+    out = []
+    for k, sec in enumerate(piece.sections):
+        n = piece.lines[sec.line_index].src_line
+        if n is not None and 0 < n <= len(src) and src[n - 1].lstrip().startswith("#"):
+            out.append(k)
+    return out
+
+
+def _span(piece, index: int) -> tuple[int, int]:
+    """``(start, end)`` line indexes of the section holding line ``index``, sub-sections
+    included: from its heading down to the next heading of the same or a higher level.
+
+    In a Markdown piece only Markdown headings (« # ») bound the span: a numbered
+    paragraph that looks like a heading (« 10. Aucune réversibilité n'est due ») stays
+    inside its article. In other formats (DOCX, ODT, PDF: headings detected from their
+    numbers) a following heading belongs to the span when its level is deeper or its
+    number extends the section's (« 8.1 » under « 8 »). Lines before the first heading
+    form their own span.
+    """
+    sections = piece.sections
+    markup = _markup_sections(piece)
+    candidates = markup if markup else list(range(len(sections)))
+    sec = piece.lines[index].section
+    enclosing = [k for k in candidates if k <= sec]
+    if not enclosing:  # before the first heading (of the kind that bounds spans)
+        end = sections[candidates[0]].line_index if candidates else len(piece.lines)
+        return 0, end
+    start = enclosing[-1]
+    head = sections[start]
+    end = len(piece.lines)
+    for k in candidates:
+        if k <= start:
+            continue
+        s = sections[k]
+        nested = s.level > head.level or (
+            not markup and bool(head.number and s.number and s.number.startswith(head.number + "."))
+        )
+        if not nested:
+            end = s.line_index
+            break
+    return head.line_index, end
+
+
 def _section_text(piece, index: int | None) -> str:
     if index is None:
         return ""
-    sec = piece.lines[index].section
-    return "\n".join(normalize_text(ln.text) for ln in piece.lines if ln.section == sec)
+    start, end = _span(piece, index)
+    return "\n".join(normalize_text(ln.text) for ln in piece.lines[start:end])
 
 
 def _call_rendering(piece, clausier, cid: str, line: int | None) -> str:
@@ -462,6 +738,9 @@ class StoredRecord:
     commit: str | None = None
     author_email: str | None = None
     author_name: str | None = None
+    committer_email: str | None = None
+    committer_name: str | None = None
+    signer: str | None = None  # signer of the adding commit when its signature verifies
 
 
 def read_records(
@@ -471,7 +750,9 @@ def read_records(
 
     Records are read from ``rev`` (default HEAD) — a file not yet committed does not
     count. A record whose adding commit was not authored by its reviewer is dropped (it
-    was not recorded by cahier under the referent's identity).
+    was not recorded by cahier under the referent's identity). Each record carries the
+    adding commit, its author and committer, and its signer when the commit is signed
+    and the signature verifies (``%G?`` G or U, as ``git verify-commit``).
 
     Raises:
         InputError: a record file that is not valid YAML or not a review record.
@@ -508,12 +789,12 @@ def read_records(
         size = int(out[pos:header_end].split()[2])
         blobs.append(out[header_end + 1 : header_end + 1 + size])
         pos = header_end + 1 + size + 1
-    adders: dict[str, tuple[str, str, str]] = {}
+    adders: dict[str, tuple[str, ...]] = {}
     log = _git(
         [
             "log",
             "--diff-filter=A",
-            "--format=%x1e%H%x1f%an%x1f%ae",
+            "--format=%x1e%H%x1f%an%x1f%ae%x1f%cn%x1f%ce%x1f%G?%x1f%GS",
             "--name-only",
             target,
             "--",
@@ -525,17 +806,24 @@ def read_records(
         if not chunk.strip():
             continue
         head, _, files = chunk.partition("\n")
-        sha, name, email = head.split("\x1f")
+        fields = tuple(head.split("\x1f"))
         for f in files.split("\n"):
             if f.strip():
-                adders.setdefault(f.strip(), (sha, name, email))
+                adders.setdefault(f.strip(), fields)
     records: list[StoredRecord] = []
     for name, blob in zip(names, blobs, strict=True):
         rec = validate_yaml(ReviewRecord, blob, name)
-        sha, an, ae = adders.get(name, (None, None, None))
-        if ae is not None and ae.lower() != rec.reviewer.email.lower():
+        found = adders.get(name)
+        if found is None:
+            records.append(StoredRecord(name, rec))
             continue
-        records.append(StoredRecord(name, rec, sha, ae, an))
+        sha, an, ae, cn, ce, sig, signer = found
+        if ae.lower() != rec.reviewer.email.lower():
+            continue
+        good = sig in ("G", "U")  # what « git verify-commit » accepts
+        records.append(
+            StoredRecord(name, rec, sha, ae, an, ce, cn, (signer or "?") if good else None)
+        )
     records.sort(key=lambda r: (r.record.time, r.path))
     return records
 
@@ -626,11 +914,26 @@ def record_review(
     reviewer_name: str | None = None,
     items: list[str] | None = None,
     flow_run: str | None = None,
+    recorded_by: Person | None = None,
+    allow_on_behalf: bool = True,
     clausier_path=None,
     now: dt.datetime | None = None,
     max_attempts: int = 50,
 ) -> RecordResult:
-    """Record a referent's decision on the items of ``role``, committed as the reviewer.
+    """Record a referent's decision on the items of ``role``, authored by the reviewer.
+
+    Identities: the Git **author** of the commit is the reviewer; the Git **committer**
+    is the person running the code (:func:`committer_identity`: ``GIT_COMMITTER_*`` or
+    ``git config user.*``; the reviewer when none is configured). When the person who
+    records (``recorded_by``, default the committer) is not the reviewer, the record
+    holds ``recorded_by`` and ``cahier review status`` shows « enregistrée par X pour le
+    compte de Y ». The CLI passes ``allow_on_behalf=False`` unless run with
+    ``--pour-le-compte-de``; the Prefect form passes the submitter as ``recorded_by``.
+
+    An **approval** is refused (four-eyes rule, docs/reviews.md) when the reviewer's
+    referent declaration for the role was introduced by a commit the reviewer authored
+    (self-declared referent, :func:`referent_declaration`), or when the reviewer authored
+    the last change of one of the items approved (:func:`last_changes`).
 
     The plan is computed on the branch's HEAD commit (what is committed is what is
     reviewed). The record is committed through a temporary index (``GIT_INDEX_FILE``):
@@ -648,11 +951,14 @@ def record_review(
         items: ids of the items reviewed (default: every item of the role).
         flow_run: id of the Prefect run that waited for this review (recorded; a run
             finding its own id in a record does not record twice).
+        recorded_by: who records the decision (default: the committer identity).
+        allow_on_behalf: False to refuse recording when that person is not the reviewer.
 
     Raises:
-        InputError: unknown role, reviewer not declared for the role, no item to
-            review, unknown item, nonexistent dossier, not a Git repository, detached
-            HEAD, repository without commit, failure of Git.
+        InputError: unknown role, reviewer not declared for the role, recording for
+            someone else without ``allow_on_behalf``, self-declared referent,
+            self-approval, no item to review, unknown item, nonexistent dossier, not a
+            Git repository, detached HEAD, repository without commit, failure of Git.
     """
     check_role(role)
     if decision not in get_args(Decision):
@@ -675,6 +981,26 @@ def record_review(
     reviewer = _check_referent(role, reviewer_email, plan.referents, plan.tender)
     if reviewer_name:
         reviewer = Person(nom=reviewer_name, email=reviewer.email)
+    committer = committer_identity(top)
+    recorder = recorded_by or committer
+    if recorder is None and not allow_on_behalf:
+        raise InputError(
+            "revue refusée : identité Git inconnue — configurez « git config user.name » et "
+            "« git config user.email » (la personne qui enregistre la revue).",
+            os.fspath(dossier_path),
+        )
+    on_behalf = recorder is not None and not _same(recorder, reviewer)
+    if on_behalf and not allow_on_behalf:
+        assert recorder is not None
+        raise InputError(
+            f"revue refusée : vous êtes identifié(e) par Git comme {_who(recorder)} "
+            "(git config user.email ou GIT_COMMITTER_EMAIL) et la revue serait enregistrée au "
+            f"nom de {_who(reviewer)}. Pour enregistrer la décision de ce référent pour son "
+            "compte, ajoutez --pour-le-compte-de : vous serez nommé(e) dans l'enregistrement "
+            "(recorded_by) et comme committer Git ; sinon, le référent lance lui-même la "
+            "commande.",
+            os.fspath(dossier_path),
+        )
     role_items = plan.for_role(role)
     if not role_items:
         raise InputError(
@@ -692,6 +1018,8 @@ def record_review(
                 f"éléments : {', '.join(known)}."
             )
         role_items = [known[i] for i in items]
+    if decision == "approve":
+        _check_four_eyes(dossier_path, role, reviewer, head, role_items, clausier_path)
     when = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     record = ReviewRecord(
         tender=plan.tender,
@@ -704,6 +1032,7 @@ def record_review(
         clausier_version=plan.clausier_version,
         commit=head,
         flow_run=flow_run,
+        recorded_by=recorder if (on_behalf or recorded_by is not None) else None,
     )
     content = _record_yaml(record).encode("utf-8")
     reviews = _join(_rel(path, top), REVIEWS_DIR)
@@ -715,14 +1044,21 @@ def record_review(
         + "".join(f"- {i.label()}\n" for i in role_items)
         + f"\nCommit examiné : {head}\nClausier : {plan.clausier_version}\n"
         + (f"Run Prefect : {flow_run}\n" if flow_run else "")
+        + (
+            f"Enregistrée par {_who(record.recorded_by)} pour le compte de {_who(reviewer)}\n"
+            if record.recorded_by is not None and on_behalf
+            else ""
+        )
     )
     env = {
         "GIT_AUTHOR_NAME": reviewer.nom,
         "GIT_AUTHOR_EMAIL": reviewer.email,
         "GIT_AUTHOR_DATE": when.strftime("%Y-%m-%dT%H:%M:%S+0000"),
     }
-    if not _git(["config", "user.email"], top, check=False).strip():
-        env |= {"GIT_COMMITTER_NAME": reviewer.nom, "GIT_COMMITTER_EMAIL": reviewer.email}
+    who_commits = committer or recorder or reviewer
+    env |= {"GIT_COMMITTER_NAME": who_commits.nom, "GIT_COMMITTER_EMAIL": who_commits.email}
+    # « commit-tree » (plumbing) ignores commit.gpgSign: sign explicitly when it is set.
+    sign = _git(["config", "--type=bool", "commit.gpgsign"], top, check=False).strip() == "true"
     git_dir = Path(_git(["rev-parse", "--absolute-git-dir"], top).strip())
     new = rel_path = None
     for attempt in range(max_attempts):
@@ -738,9 +1074,18 @@ def record_review(
                 ["update-index", "--add", "--cacheinfo", f"100644,{blob},{rel_path}"], top, env=ienv
             )
             tree = _git(["write-tree"], top, env=ienv).strip()
-            new = _git(
-                ["commit-tree", tree, "-p", old, "-F", "-"], top, env=ienv, input=message.encode()
-            ).strip()
+            args = ["commit-tree", tree, "-p", old, *(["-S"] if sign else []), "-F", "-"]
+            try:
+                new = _git(args, top, env=ienv, input=message.encode()).strip()
+            except _GitError as exc:
+                if not sign:
+                    raise
+                raise InputError(
+                    "revue non enregistrée : la signature du commit a échoué (commit.gpgsign "
+                    f"est activé) : {exc.proc.stderr.decode(errors='replace').strip()} ; "
+                    "vérifiez user.signingkey ou désactivez commit.gpgsign.",
+                    os.fspath(dossier_path),
+                ) from None
         finally:
             Path(index_file).unlink(missing_ok=True)
         try:
@@ -759,6 +1104,44 @@ def record_review(
     _write_new_file(target, content)
     _add_to_user_index(top, blob, rel_path)
     return RecordResult(rel_path, new, record, target, role_items)
+
+
+def _four_eyes_refusal(
+    role: str,
+    reviewer: Person,
+    declaration: Declaration | None,
+    changes: dict[str, Change],
+    labels: dict[str, str],
+) -> str | None:
+    """French reason why ``reviewer``'s approval breaks the four-eyes rule, or None."""
+    if declaration is not None and _same(declaration.author, reviewer):
+        return (
+            f"{_who(reviewer)} a été déclaré(e) {ROLE_LABELS[role]} par cette même personne "
+            f"(commit {declaration.commit[:10]} du {declaration.time:%d/%m/%Y}, "
+            f"{declaration.file}) ; une déclaration de référent doit être faite par une autre "
+            "personne (l'acheteur ou le service), puis la revue recommencée"
+        )
+    mine = [(iid, ch) for iid, ch in changes.items() if _same(ch.author, reviewer)]
+    if mine:
+        iid, ch = mine[0]
+        return (
+            f"{_who(reviewer)} est l'auteur(e) de la dernière modification de "
+            f"{labels.get(iid, iid)} (commit {ch.commit[:10]} du {ch.time:%d/%m/%Y}) ; "
+            f"l'approbation doit venir d'un(e) autre {ROLE_LABELS[role]} déclaré(e)"
+        )
+    return None
+
+
+def _check_four_eyes(
+    dossier_path, role: str, reviewer: Person, head: str, items: list[ReviewItem], clausier_path
+) -> None:
+    declaration = referent_declaration(dossier_path, role, reviewer.email, head)
+    changes = last_changes(dossier_path, head, {i.id for i in items}, clausier_path=clausier_path)
+    reason = _four_eyes_refusal(
+        role, reviewer, declaration, changes, {i.id: i.label() for i in items}
+    )
+    if reason:
+        raise InputError(f"revue refusée : {reason}.", os.fspath(dossier_path))
 
 
 def _write_new_file(target: Path, content: bytes) -> None:
@@ -811,6 +1194,29 @@ class StatusEntry(_Model):
     record: str | None = Field(default=None, description="fichier de l'enregistrement")
     reviewed_commit: str | None = None
     diff: str | None = Field(default=None, description="diff unifié du texte depuis la revue")
+    recorded_by: Person | None = Field(
+        default=None, description="qui a enregistré la décision pour le compte du référent"
+    )
+    signer: str | None = Field(default=None, description="signataire vérifié du commit")
+    declaration: Declaration | None = Field(
+        default=None, description="commit qui a déclaré le référent pour ce rôle"
+    )
+    refusal: str | None = Field(
+        default=None, description="pourquoi l'approbation n'est pas retenue (état pending)"
+    )
+
+    def provenance(self) -> str:
+        """« enregistrée par X pour le compte de Y ; commit signé par S ; déclaré(e) … »."""
+        parts = []
+        if self.recorded_by is not None and self.reviewer is not None:
+            parts.append(
+                f"enregistrée par {_who(self.recorded_by)} pour le compte de {_who(self.reviewer)}"
+            )
+        if self.signer:
+            parts.append(f"commit signé par {self.signer}")
+        if self.declaration is not None:
+            parts.append(self.declaration.label())
+        return " ; ".join(parts)
 
     def message(self) -> str:
         """French one-line summary (gate reasons, CLI)."""
@@ -818,8 +1224,15 @@ class StatusEntry(_Model):
         when = f"{self.time:%d/%m/%Y %H:%M} UTC" if self.time else ""
         label = self.item.label()
         role = ROLE_LABELS[self.item.role]
+        extra = self.provenance()
+        extra = f" ({extra})" if extra else ""
+        if self.refusal:
+            return (
+                f"{label} : approbation de {who} du {when} non retenue — {self.refusal} ; "
+                f"en attente de revue du {role}."
+            )
         if self.status == "approved":
-            return f"{label} : approuvé par {who} le {when}."
+            return f"{label} : approuvé par {who} le {when}{extra}."
         if self.status == "lapsed":
             return (
                 f"{label} : approbation caduque ({who}, {when}) — le texte a changé depuis la "
@@ -852,6 +1265,14 @@ def review_status(
     reviewed commit and now); a request for changes on the same text →
     ``changes-requested``; on a text changed since → ``pending``; no record → ``pending``.
 
+    An approval with a matching digest is **not retained** (``pending``, with the reason
+    in ``refusal``) when, at the parent of the commit that added the record, the reviewer
+    was not a declared referent of the role, or had been declared by a commit they
+    authored themselves; or when the reviewer authored the last change of the item as of
+    the commit that added the record (four-eyes rule, docs/reviews.md). Approved entries
+    carry who recorded them for the reviewer, the verified signer of the commit and the
+    commit that declared the referent.
+
     Raises:
         InputError: unusable dossier or record.
     """
@@ -865,6 +1286,35 @@ def review_status(
         for it in rec.items:
             latest[(rec.role, it.id)] = (stored, it.digest)
     cache: dict[str, dict[str, str]] = {}
+    plans: dict[str, dict[str, str]] = {}
+    changes: dict[str, dict[str, Change]] = {}
+    declarations: dict[tuple[str, str, str], tuple[bool, Declaration | None]] = {}
+    top = _toplevel(Path(dossier_path))
+
+    def parent_of(commit: str) -> str | None:
+        try:
+            return _git(["rev-parse", "--verify", "-q", f"{commit}^1"], top).strip() or None
+        except _GitError:
+            return None
+
+    def declared(stored: StoredRecord) -> tuple[bool, Declaration | None]:
+        rec = stored.record
+        base = parent_of(stored.commit) if stored.commit else rec.commit
+        key = (base or "", rec.role, rec.reviewer.email.lower())
+        if key not in declarations:
+            if base is None:  # the record came with the repository's first commit
+                declarations[key] = (False, None)
+            else:
+                decl = referent_declaration(dossier_path, rec.role, rec.reviewer.email, base)
+                declarations[key] = (decl is not None, decl)
+        return declarations[key]
+
+    def last_change(stored: StoredRecord, item_id: str) -> Change | None:
+        at = stored.commit or stored.record.commit
+        if at not in changes:
+            changes[at] = last_changes(dossier_path, at, clausier_path=clausier_path, _plans=plans)
+        return changes[at].get(item_id)
+
     out: list[StatusEntry] = []
     for item in plan.items:
         found = latest.get((item.role, item.id))
@@ -874,6 +1324,13 @@ def review_status(
         stored, digest = found
         rec = stored.record
         same = digest == item.digest
+        recorder = rec.recorded_by
+        if recorder is None and stored.committer_email and rec.flow_run is None:
+            if not _same(stored.committer_email, rec.reviewer):
+                recorder = Person.model_construct(
+                    nom=stored.committer_name or stored.committer_email,
+                    email=stored.committer_email,
+                )
         base = {
             "item": item,
             "reviewer": rec.reviewer,
@@ -881,9 +1338,28 @@ def review_status(
             "comment": rec.comment or None,
             "record": stored.path,
             "reviewed_commit": rec.commit,
+            "recorded_by": recorder if not _same(recorder, rec.reviewer) else None,
+            "signer": stored.signer,
         }
         if rec.decision == "approve" and same:
-            out.append(StatusEntry(status="approved", **base))
+            ok, decl = declared(stored) if top is not None else (True, None)
+            refusal = None
+            if not ok:
+                refusal = (
+                    f"{_who(rec.reviewer)} n'était pas déclaré(e) {ROLE_LABELS[rec.role]} "
+                    "au moment de l'enregistrement de la revue"
+                )
+            elif top is not None:
+                change = last_change(stored, item.id)
+                refusal = _four_eyes_refusal(
+                    rec.role,
+                    rec.reviewer,
+                    decl,
+                    {item.id: change} if change else {},
+                    {item.id: item.id},
+                )
+            status = "pending" if refusal else "approved"
+            out.append(StatusEntry(status=status, declaration=decl, refusal=refusal, **base))
         elif rec.decision == "approve":
             old = _old_texts(dossier_path, rec.commit, clausier_path, cache).get(item.id)
             if old is None:

@@ -20,6 +20,10 @@ Templates live in ``clause_library/templates/<type>/`` (``tender.yaml``, ``rc.md
   the assembly's delimiters, tasks/assemble.py: dropped from the documents);
 * filters ``q`` (YAML/JSON double-quoted string) and ``euros`` (« 300 000 »).
 
+In the pieces, every printed value is inserted literally (:func:`literal_text`): an
+objet or a buyer name holding ``{{ … }}`` is not evaluated at assembly. Only the
+helpers ``clause()`` and ``note()`` write template text on purpose.
+
 The tender.yaml template is rendered twice: once to learn the tender's facts, then with
 ``applies()`` answering for that tender (waivers and criteria may depend on it).
 
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import re
 import shutil
@@ -41,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
 from .clausier import Clausier, load_clausier
@@ -53,6 +58,8 @@ __all__ = [
     "PURCHASE_TYPES",
     "ScaffoldRequest",
     "ScaffoldResult",
+    "literal_text",
+    "parse_montant",
     "render_dossier",
     "scaffold",
     "templates_root",
@@ -81,8 +88,10 @@ _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 class ScaffoldRequest:
     """What ``cahier new`` was asked for (values as typed by the buyer).
 
-    ``montant`` in € HT (estimated maximum over the whole duration, R2121-1 CCP);
-    ``date_lancement`` decides which law.yaml values apply (EU threshold, 2026-08-21 gate).
+    ``montant`` in € HT (estimated maximum over the whole duration, R2121-1 CCP), finite
+    and positive; ``date_lancement`` decides which law.yaml values apply (EU threshold,
+    2026-08-21 gate); ``equipement`` only for ``type="materiel"`` (default ``postes``);
+    ``objet`` and ``acheteur`` are the buyer's text, inserted literally in the pieces.
     """
 
     tender_id: str
@@ -92,7 +101,7 @@ class ScaffoldRequest:
     buyer_type: str
     montant: float = 100_000
     date_lancement: dt.date | None = None
-    equipement: str = "postes"
+    equipement: str | None = None  # materiel only; default "postes"
     objet: str | None = None
 
 
@@ -117,6 +126,39 @@ def templates_root(clausier: Clausier) -> Path:
 # --------------------------------------------------------------------------- checks
 
 
+_AMOUNT_RE = re.compile(r"^\d+(?:[.,]\d+)?$")
+
+
+def parse_montant(text: str) -> float:
+    """An amount in € HT as typed by a buyer: « 150000 », « 150 000 », « 150 000,50 ».
+
+    Raises:
+        InputError: not a number, not finite (« inf », « nan »), zero or negative.
+    """
+    compact = re.sub(r"[\s\u00a0\u202f]", "", text).removesuffix("€")
+    if not _AMOUNT_RE.match(compact):
+        raise InputError(
+            f"montant « {text} » invalide : un montant positif en € HT est attendu, en "
+            "chiffres (ex. 150000 ou « 150 000,50 »)."
+        )
+    value = float(compact.replace(",", "."))
+    if not (math.isfinite(value) and value > 0):
+        raise InputError(
+            f"montant « {text} » invalide : un montant positif en € HT est attendu (montant "
+            "maximum estimé sur toute la durée, article R2121-1 du code de la commande publique)."
+        )
+    return value
+
+
+def _check_montant(value: float) -> None:
+    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+        raise InputError(
+            f"montant « {value:g} » invalide : un montant positif et fini en € HT est attendu "
+            "(montant maximum estimé sur toute la durée, article R2121-1 du code de la "
+            "commande publique)."
+        )
+
+
 def _validate(req: ScaffoldRequest) -> tuple[str, BuyerType, dt.date]:
     if not _ID_RE.match(req.tender_id):
         raise InputError(
@@ -128,7 +170,13 @@ def _validate(req: ScaffoldRequest) -> tuple[str, BuyerType, dt.date]:
         raise InputError(
             f"type d'achat « {req.type} » inconnu ; types possibles : {', '.join(PURCHASE_TYPES)}."
         )
-    if req.equipement not in EQUIPEMENTS:
+    if req.equipement is not None and req.type != "materiel":
+        raise InputError(
+            f"--equipement « {req.equipement} » ne s'applique qu'au type d'achat « materiel » "
+            f"(type demandé : « {req.type} ») : retirez --equipement ou choisissez "
+            "--type materiel."
+        )
+    if req.equipement is not None and req.equipement not in EQUIPEMENTS:
         raise InputError(
             f"équipement « {req.equipement} » inconnu ; valeurs possibles : "
             f"{', '.join(EQUIPEMENTS)}."
@@ -147,10 +195,7 @@ def _validate(req: ScaffoldRequest) -> tuple[str, BuyerType, dt.date]:
         ) from None
     if not req.acheteur.strip():
         raise InputError("nom de l'acheteur vide : indiquez-le avec --acheteur.")
-    if not req.montant > 0:
-        raise InputError(
-            f"montant « {req.montant:g} » invalide : un montant positif en € HT est attendu."
-        )
+    _check_montant(req.montant)
     if req.objet is not None and len(req.objet.strip()) < 5:
         raise InputError(
             "objet trop court : décrivez l'objet de la consultation (5 caractères au moins)."
@@ -173,13 +218,40 @@ def _euros(value: float) -> str:
     return f"{value:,.2f}".replace(",", "\u202f").replace(".", ",")
 
 
-def _environment() -> SandboxedEnvironment:
+class _Jinja(str):
+    """Template text a helper writes on purpose (``{{ clause(…) }}``, ``{## note ##}``)."""
+
+
+_DELIMITER = re.compile(r"\{(?=[{%#])")
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~^])")
+
+
+def literal_text(text: str) -> str:
+    """Text that assembly renders as itself, as typed by the buyer.
+
+    Markdown's inline signs (``* _ ` [ ] < > | ~ ^ \\``) are backslash-escaped, and each
+    ``{`` opening a Jinja2 delimiter (``{{``, ``{%``, ``{#``) becomes ``{{ "{" }}``:
+    « Objet {{ 7*7 }} » comes out as « Objet {{ 7*7 }} », not « Objet 49 ».
+    """
+    return _DELIMITER.sub('{{ "{" }}', _MARKDOWN.sub(r"\\\1", text))
+
+
+def _finalize_piece(value: Any) -> Any:
+    """Values printed into a piece are inserted literally, except helpers' template text."""
+    if isinstance(value, _Jinja) or not isinstance(value, str):
+        return value
+    return literal_text(value)
+
+
+def _environment(piece: bool = False) -> SandboxedEnvironment:
+    """Sandbox for the templates; ``piece``: printed values are escaped for assembly."""
     env = SandboxedEnvironment(
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalize_piece if piece else None,
     )
     env.filters["q"] = _q
     env.filters["euros"] = _euros
@@ -202,6 +274,11 @@ def _render(env: SandboxedEnvironment, source: str, name: str, context: dict[str
             exc.file = name
             exc.args = (exc.render(),)
         raise
+    except TemplateSyntaxError as exc:
+        from .templates import syntax_message
+
+        line, message = syntax_message(exc, source, env)
+        raise InputError(f"gabarit invalide : {message}", name, line) from None
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
         raise InputError(f"gabarit invalide : {exc}", name, line) from None
@@ -218,7 +295,7 @@ def _call_text(clause_id: str, params: dict[str, Any]) -> str:
         return repr(v)
 
     args = "".join(f", {k}={lit(v)}" for k, v in params.items())
-    return '{{ clause("' + clause_id + '"' + args + ") }}"
+    return _Jinja('{{ clause("' + clause_id + '"' + args + ") }}")
 
 
 def _helpers(
@@ -260,7 +337,7 @@ def _helpers(
         return f"{key}.{counters[key]}"
 
     def note(text: str) -> str:
-        return "{## " + " ".join(str(text).split()).replace("##}", "# #}") + " ##}"
+        return _Jinja("{## " + " ".join(str(text).split()).replace("##}", "# #}") + " ##}")
 
     return {"applies": applies, "clause": clause, "article": article, "art": art, "note": note}
 
@@ -289,10 +366,11 @@ def render_dossier(
     procedure = "Appel d'offres ouvert" if req.montant >= threshold else "Procédure adaptée"
     folder = templates_root(lib) / req.type
     env = _environment()
+    piece_env = _environment(piece=True)
     base: dict[str, Any] = {
         "tender_id": req.tender_id,
         "type": req.type,
-        "equipement": req.equipement,
+        "equipement": req.equipement or "postes",
         "acheteur": {"nom": " ".join(req.acheteur.split()), "siret": siret, "type": buyer.value},
         "montant": int(req.montant) if float(req.montant).is_integer() else float(req.montant),
         "date_lancement": launch.isoformat(),
@@ -317,7 +395,7 @@ def render_dossier(
         where = f"templates/{req.type}/{name}"
         placed: list[str] = []
         ctx = {**base, "tender": tender, **_helpers(lib, tender, where, placed)}
-        text = _render(env, _read_template(folder, name), where, ctx)
+        text = _render(piece_env, _read_template(folder, name), where, ctx)
         files[f"pieces/{name}"] = re.sub(r"\n{3,}", "\n\n", text)
         placed_by_piece[name] = placed
     result = ScaffoldResult(

@@ -62,17 +62,97 @@ def load_yaml(raw: bytes | str, file: str) -> tuple[Any, yaml.Node | None]:
             node = loader.get_single_node()
             if node is None:
                 return None, None
-            data = loader.construct_document(node)
+            _check_duplicate_keys(node, file)
+            try:
+                data = loader.construct_document(node)
+            except ValueError as exc:  # e.g. a date that does not exist (2026-02-30)
+                bad = _bad_scalar(node)
+                raise InputError(
+                    f"valeur invalide « {bad.value if bad else ''} » : {_french_value_error(exc)}.",
+                    file,
+                    bad.start_mark.line + 1 if bad else None,
+                ) from None
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        problem = exc.problem or "syntaxe invalide"
+        problem = _french_problem(exc.problem or "syntaxe invalide")
         raise InputError(f"YAML invalide ({problem}) : corrigez la syntaxe.", file, line) from None
     except yaml.YAMLError as exc:  # pragma: no cover - other reader errors
         raise InputError(f"YAML illisible : {exc}", file) from None
     return data, node
+
+
+_PROBLEMS = {
+    "did not find expected key": "clé attendue introuvable (indentation ?)",
+    "did not find expected ',' or ']'": "« , » ou « ] » attendu (liste entre crochets non fermée ?)",
+    "did not find expected ',' or '}'": "« , » ou « } » attendu (table entre accolades non fermée ?)",
+    "mapping values are not allowed here": "« : » inattendu (valeur contenant « : » à mettre entre guillemets ?)",
+    "found character '\\t' that cannot start any token": "tabulation interdite : indentez avec des espaces",
+    "could not find expected ':'": "« : » attendu après la clé",
+    "found undefined alias": "alias indéfini",
+    "expected <block end>, but found '-'": "élément de liste mal indenté",
+    "found unexpected end of stream": "fin de fichier inattendue (guillemet non fermé ?)",
+    "did not find expected <document start>": "début de document attendu",
+}
+
+
+def _french_problem(problem: str) -> str:
+    for en, fr in _PROBLEMS.items():
+        if problem.startswith(en):
+            return fr
+    return problem
+
+
+def _french_value_error(exc: ValueError) -> str:
+    msg = str(exc)
+    if "day is out of range" in msg or "month must be" in msg:
+        return "cette date n'existe pas (AAAA-MM-JJ)"
+    return msg
+
+
+def _bad_scalar(node: yaml.Node) -> yaml.ScalarNode | None:
+    """The first timestamp scalar that does not make a valid date."""
+    import datetime as dt
+
+    stack = [node]
+    while stack:
+        n = stack.pop(0)
+        if isinstance(n, yaml.ScalarNode):
+            if n.tag == "tag:yaml.org,2002:timestamp":
+                try:
+                    dt.date.fromisoformat(str(n.value)[:10])
+                except ValueError:
+                    return n
+        elif isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                stack.extend((k, v))
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    return None
+
+
+def _check_duplicate_keys(node: yaml.Node, file: str) -> None:
+    """A key given twice in one table is refused (YAML loaders silently keep the last)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for k, v in n.value:
+                if isinstance(k, yaml.ScalarNode):
+                    if k.value in seen:
+                        raise InputError(
+                            f"clé « {k.value} » en double (déjà présente ligne {seen[k.value]}) : "
+                            "gardez-en une seule.",
+                            file,
+                            k.start_mark.line + 1,
+                        )
+                    seen[k.value] = k.start_mark.line + 1
+                stack.append(v)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
 
 
 def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
@@ -137,6 +217,12 @@ def french_error(err: dict[str, Any]) -> str:
         return f"doit être inférieur ou égal à {ctx.get('le')}"
     if kind == "less_than":
         return f"doit être strictement inférieur à {ctx.get('lt')}"
+    if kind == "string_too_short":
+        return f"texte trop court ({ctx.get('min_length')} caractères au moins)"
+    if kind == "too_short":
+        return f"liste trop courte ({ctx.get('min_length')} élément(s) au moins)"
+    if kind in ("finite_number",):
+        return "un nombre fini est attendu"
     if kind == "string_pattern_mismatch":
         return f"format invalide (« {err.get('input')} »)"
     if kind == "value_error":
@@ -194,10 +280,15 @@ def _validate(model: type[M], data: Any, node: yaml.Node | None, file: str, cont
         return model.model_validate(data, context=context or None)
     except ValidationError as exc:
         errors = exc.errors()
-        first = errors[0]
-        loc = tuple(first.get("loc", ()))
-        field = ".".join(str(p) for p in loc if p != "[key]") or "(racine)"
-        more = f" (et {len(errors) - 1} autre(s) erreur(s))" if len(errors) > 1 else ""
-        raise InputError(
-            f"champ « {field} » : {french_error(first)}{more}.", file, line_of(node, loc)
-        ) from None
+
+        def describe(err: dict[str, Any]) -> tuple[str, int | None]:
+            loc = tuple(err.get("loc", ()))
+            field = ".".join(str(p) for p in loc if p != "[key]") or "(racine)"
+            return f"champ « {field} » : {french_error(err)}", line_of(node, loc)
+
+        first, line = describe(errors[0])
+        others = [f"ligne {ln} : {text}" if ln else text for text, ln in map(describe, errors[1:4])]
+        more = (" ; autres erreurs — " + " ; ".join(others)) if others else ""
+        if len(errors) > 4:
+            more += f" ; et {len(errors) - 4} de plus"
+        raise InputError(f"{first}{more}.", file, line) from None

@@ -11,9 +11,13 @@ and ``verify`` finds it intact; the user's staged and unstaged work is unchanged
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -111,6 +115,23 @@ def test_archive_commit_tag_manifest_and_user_work_untouched(tmp_path: Path):
     ]
     ev = json.loads((folder / "evaluation.json").read_text(encoding="utf-8"))
     assert ev["lots"][0]["criteresResponsablesDecisifs"] is True
+    # JSON canonical (decimal point); CSV for French Excel: BOM, « ; », decimal comma
+    assert re.search(r'"total": 74\.56', (folder / "evaluation.json").read_text(encoding="utf-8"))
+    raw_csv = (folder / "evaluation.csv").read_bytes()
+    assert raw_csv.startswith(codecs.BOM_UTF8)
+    rows = list(csv.reader(io.StringIO(raw_csv.decode("utf-8-sig")), delimiter=";"))
+    assert rows[1][:7] == [
+        "1",
+        "1",
+        "B",
+        "Reconditionnement Aquitaine SCOP",
+        "81234567800021",
+        "non",
+        "262000,00",
+    ]
+    assert rows[1][rows[0].index("total")] == "74,56"
+    assert manifest["files"]["evaluation.csv"]["sha256"] == sha256(raw_csv)
+    assert manifest["draft"] is True  # the test archives with draft=True (pending review)
     decp = json.loads((folder / "decp.json").read_text(encoding="utf-8"))
     assert decp["marches"]["marche"][0]["titulaires"][0]["titulaire"]["id"] == "81234567800021"
     # the user's staged and unstaged work is exactly as before, the archive is clean
@@ -326,3 +347,151 @@ def test_archive_flow_publishes_ranking_and_sensitivity(tmp_path: Path, prefect_
     assert "Reconditionnement Aquitaine SCOP" in str(ranking[0].data)
     assert sensitivity and "oui" in str(sensitivity[0].data)
     assert verify(repo / REL) == ([1], [])
+
+
+# --------------------------------------------------------------------------- draft assembly
+
+
+def _assembly(repo: Path, draft: bool) -> Path:
+    """The assembly manifest ``cahier assemble`` writes in out/<id>/ (outside the dossier)."""
+    out = repo / "out" / TID
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = {
+        "manifest": "cahier-assemblage/1",
+        "tender": TID,
+        "draft": draft,
+        "formats": ["docx", "pdf"],
+        "outputs": [{"path": "rc.pdf", "sha256": "0" * 64}],
+    }
+    path = out / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return path
+
+
+def test_draft_assembly_refused_unless_the_archive_is_a_draft(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    repo = make_repo(tmp_path / "r")
+    head0 = git(repo, "rev-parse", "HEAD")
+    _assembly(repo, draft=True)
+    import tasks.review
+
+    monkeypatch.setattr(tasks.review, "review_gate", lambda *a, **k: [])  # reviews obtained
+    with pytest.raises(InputError, match="assemblage est un projet") as exc:
+        create_archive(repo / REL)
+    assert "Réassemblez sans --draft" in exc.value.render()
+    assert exc.value.file.endswith(f"out/{TID}/manifest.json")
+    assert git(repo, "rev-parse", "HEAD") == head0 and git(repo, "tag") == ""
+    assert not (repo / REL / "archive").exists()
+    # as a draft archive: accepted, and said clearly (manifest, commit, tag)
+    info = create_archive(repo / REL, draft=True)
+    assert info.draft
+    man = json.loads((repo / info.path / "manifest.json").read_text(encoding="utf-8"))
+    assert man["draft"] is True
+    assert any("assemblage projet" in r for r in man["draft_reasons"])
+    assembled = json.loads((repo / info.path / "assembly-manifest.json").read_text("utf-8"))
+    assert assembled["draft"] is True
+    assert "(BROUILLON)" in git(repo, "log", "-1", "--format=%s")
+    assert "Brouillon: oui" in git(repo, "cat-file", "-p", info.tag)
+    assert verify(repo / REL) == ([1], [])
+
+
+def test_final_assembly_and_reviews_make_a_final_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    repo = make_repo(tmp_path / "r")
+    _assembly(repo, draft=False)
+    import tasks.review
+
+    monkeypatch.setattr(tasks.review, "review_gate", lambda *a, **k: [])
+    info = create_archive(repo / REL)
+    man = json.loads((repo / info.path / "manifest.json").read_text(encoding="utf-8"))
+    assert (man["draft"], man["draft_reasons"], info.draft) == (False, [], False)
+    assert "assembly-manifest.json" in man["files"]
+    assert "BROUILLON" not in git(repo, "log", "-1", "--format=%B")
+    assert "Brouillon" not in git(repo, "cat-file", "-p", info.tag)
+    # an assembly manifest of another tender is refused
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"tender": "2026-DINUM-WEB-002", "draft": False}), "utf-8")
+    with pytest.raises(InputError, match="2026-DINUM-WEB-002"):
+        create_archive(repo / REL, assembly_manifest=other)
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+def _other_commit(repo: Path) -> str:
+    """Another process commits on main (without touching the user's index)."""
+    tree = git(repo, "rev-parse", "HEAD^{tree}")
+    new = git(repo, "commit-tree", tree, "-p", "HEAD", "-m", "Commit concurrent")
+    git(repo, "update-ref", "refs/heads/main", new)
+    return new
+
+
+def test_concurrent_commit_at_the_commit_point_leaves_nothing(tmp_path: Path):
+    repo = make_repo(tmp_path / "r")
+    status0 = git(repo, "status", "--porcelain")
+    moved: list[str] = []
+
+    def on_step(name: str) -> None:
+        if name == "tag":  # just before the branch compare-and-swap
+            moved.append(_other_commit(repo))
+
+    with pytest.raises(InputError) as exc:
+        create_archive(repo / REL, draft=True, on_step=on_step)
+    msg = exc.value.render()
+    assert "au même moment" in msg and "Relancez « cahier archive »" in msg
+    assert "fatal" not in msg and "cannot lock" not in msg
+    # nothing half-done: branch = the other commit, no tag, no folder, no index entry
+    assert git(repo, "rev-parse", "HEAD") == moved[0]
+    assert git(repo, "tag") == ""
+    assert not (repo / REL / "archive").exists()
+    assert git(repo, "status", "--porcelain") == status0
+    assert list((repo / ".git" / "cahier-tmp").iterdir()) == []
+    # retry: works on the new HEAD
+    info = create_archive(repo / REL, draft=True)
+    assert git(repo, "rev-parse", f"{info.commit}^") == moved[0]
+
+
+def test_cli_branch_locked_by_another_git_command(tmp_path: Path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cahier.cli import _load_command_modules, app
+
+    _load_command_modules()
+    repo = make_repo(tmp_path / "r")
+    head0 = git(repo, "rev-parse", "HEAD")
+    lock = repo / ".git" / "refs" / "heads" / "main.lock"
+    lock.write_text("", encoding="utf-8")  # a commit in progress elsewhere
+    monkeypatch.chdir(repo)
+    res = CliRunner().invoke(app, ["archive", REL, "--brouillon"])
+    assert res.exit_code == 2, res.output
+    assert "au même moment" in res.stderr and "main.lock" in res.stderr
+    assert "fatal" not in res.stderr and "Traceback" not in res.output
+    assert git(repo, "rev-parse", "HEAD") == head0 and git(repo, "tag") == ""
+    lock.unlink()
+    res = CliRunner().invoke(app, ["archive", REL, "--brouillon"])
+    assert res.exit_code == 0 and "BROUILLON" in res.stdout
+
+
+def test_concurrent_run_finishing_our_archive_is_accepted(tmp_path: Path):
+    """Run B starts when run A has moved the branch but not yet written tag and folder:
+    B's recovery finishes A's archive (and creates no other); A then finds them identical."""
+    repo = make_repo(tmp_path / "r")
+    finished = []
+
+    def on_step(name: str) -> None:
+        if name == "refs":
+            finished.append(create_archive(repo / REL, draft=True))  # run B
+
+    info = create_archive(repo / REL, draft=True, on_step=on_step)
+    (other,) = finished
+    assert other.recovered and (other.numero, other.commit, other.tag) == (
+        info.numero,
+        info.commit,
+        info.tag,
+    )
+    assert other.manifest_sha256 == info.manifest_sha256 and other.files == info.files
+    assert git(repo, "tag") == tag_name(TID, 1)
+    assert verify(repo / REL) == ([1], [])
+    assert git(repo, "status", "--porcelain", REL) == ""

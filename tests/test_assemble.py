@@ -253,7 +253,7 @@ def test_bidder_guide_lists_clauses_weights_and_guidance(cd33, lib):
     text = "\n".join(p.text for p in doc.paragraphs)
     cells = " ".join(c.text for t in doc.tables for r in t.rows for c in r.cells)
     assert "Guide de réponse" in doc.core_properties.title
-    assert "Performance environnementale" in cells and "20 %" in cells.replace("\u00a0", " ")
+    assert "Performance environnementale" in cells and "20\u202f%" in cells
     env = lib.get("ENV-COND-01")
     assert key(env.title) in key(text)
     assert key(env.bidder_guidance[:80]) in key(text)

@@ -9,6 +9,7 @@ commit rewritten (amend/rebase), the tag moved to a rewritten commit (what
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -196,3 +197,117 @@ def test_cli_audit_verify_exit_codes(repo: Path, monkeypatch: pytest.MonkeyPatch
     assert res.exit_code == 0 and "[archive]" in res.stdout
     res = runner.invoke(app, ["audit", "nulle-part"])
     assert res.exit_code == 2
+
+
+def test_timeline_in_time_order_with_the_assembly_outside_git(repo: Path):
+    """The assembly manifest (file time, outside Git) takes its place among the commits."""
+    head_time = int(git(repo, "log", "-1", "--format=%ct"))
+    out = repo / "out" / TID
+    out.mkdir(parents=True)
+    manifest = out / "manifest.json"
+    manifest.write_text('{"manifest": "cahier-assemblage/1", "draft": false}\n', "utf-8")
+    os.utime(manifest, (head_time - 3600, head_time - 3600))  # assembled an hour earlier
+    events = timeline(repo / REL, run_checks=False)
+    times = [e.when for e in events]
+    assert times == sorted(times)
+    kinds = [e.kind for e in events]
+    assert kinds.index("assemblage") < kinds.index("archive")
+    reviews = next(i for i, e in enumerate(events) if "état des revues" in e.summary)
+    assert kinds.index("assemblage") < reviews
+
+
+def test_cli_timeline_printed_in_time_order(repo: Path, monkeypatch: pytest.MonkeyPatch):
+    from typer.testing import CliRunner
+
+    from cahier.cli import _load_command_modules, app
+
+    _load_command_modules()
+    head_time = int(git(repo, "log", "-1", "--format=%ct"))
+    (repo / "out" / TID).mkdir(parents=True)
+    manifest = repo / "out" / TID / "manifest.json"
+    manifest.write_text("{}\n", encoding="utf-8")
+    os.utime(manifest, (head_time - 60, head_time - 60))
+    monkeypatch.chdir(repo)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    res = CliRunner().invoke(app, ["audit", REL, "--sans-controles"])
+    assert res.exit_code == 0, res.output
+    stamps = re.findall(r"^(\d{4}-\d\d-\d\d \d\d:\d\d) \[", res.stdout, re.M)
+    assert len(stamps) >= 5 and stamps == sorted(stamps)
+
+
+def test_audit_outside_a_git_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from typer.testing import CliRunner
+
+    from cahier.cli import _load_command_modules, app
+
+    _load_command_modules()
+    plain = tmp_path / "plain" / TID
+    shutil.copytree(EXAMPLE, plain, ignore=shutil.ignore_patterns("archive"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    for args in (["audit", str(plain), "--sans-controles"], ["audit", str(plain), "--verify"]):
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 2, res.output
+        assert "n'est pas dans un dépôt Git" in res.stderr and "cahier audit" in res.stderr
+        assert "l'archive" not in res.stderr
+
+
+def test_deleted_archive_and_tag_are_reported(repo: Path, monkeypatch: pytest.MonkeyPatch):
+    """git rm -r archive/ + commit + tag deleted: the history still tells."""
+    archived = git(repo, "rev-parse", "HEAD")
+    git(repo, "rm", "-r", "-q", f"{REL}/archive")
+    git(repo, "commit", "-q", "-m", "Ménage", who="Marc Intrus")
+    removal = git(repo, "rev-parse", "HEAD")
+    git(repo, "tag", "-d", tag_name(TID, 1))
+    numbers, problems = verify(repo / REL)
+    assert numbers == [1]
+    first = problems[0]
+    assert first.code == "archive-supprimee"
+    assert first.file == f"{REL}/archive/1/manifest.json" and first.commit == removal
+    assert archived[:12] in first.message and removal[:12] in first.message
+    assert "Marc Intrus" in first.message and tag_name(TID, 1) in first.message
+    from typer.testing import CliRunner
+
+    from cahier.cli import _load_command_modules, app
+
+    _load_command_modules()
+    monkeypatch.chdir(repo)
+    res = CliRunner().invoke(app, ["audit", REL, "--verify"])
+    assert res.exit_code == 1
+    assert "Aucune archive" not in res.output
+    assert f"altération détectée : {REL}/archive/1/manifest.json (commit {removal[:12]})" in (
+        res.stderr
+    )
+
+
+def test_deleted_archive_with_tag_kept_names_the_removing_commit(repo: Path):
+    git(repo, "rm", "-r", "-q", f"{REL}/archive/1")
+    git(repo, "commit", "-q", "-m", "Suppression", who="Marc Intrus")
+    removal = git(repo, "rev-parse", "HEAD")
+    _, problems = verify(repo / REL)
+    codes = [p.code for p in problems]
+    assert codes == ["archive-supprimee"], problems
+    assert problems[0].commit == removal and "étiquette" not in problems[0].message
+
+
+def test_missing_tag_of_a_present_archive_names_its_commit(repo: Path):
+    archived = git(repo, "rev-parse", "HEAD")
+    git(repo, "tag", "-d", tag_name(TID, 1))
+    _, problems = verify(repo / REL)
+    assert problems[0].code == "etiquette-absente" and problems[0].commit == archived
+    assert "présente" in problems[0].message
+
+
+def test_deleted_first_archive_keeps_the_chain_checkable(repo: Path):
+    ev = repo / REL / "evaluation" / "evaluation.yaml"
+    ev.write_text(
+        ev.read_text(encoding="utf-8").replace("prix: 275000", "prix: 270000"), encoding="utf-8"
+    )
+    git(repo, "commit", "-q", "-am", "Correction du prix de C")
+    create_archive(repo / REL, draft=True)
+    git(repo, "rm", "-r", "-q", f"{REL}/archive/1")
+    git(repo, "commit", "-q", "-m", "Suppression de la première archive")
+    git(repo, "tag", "-d", tag_name(TID, 1))
+    numbers, problems = verify(repo / REL)
+    assert numbers == [1, 2]
+    assert [p.code for p in problems] == ["archive-supprimee"], problems

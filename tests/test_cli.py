@@ -292,3 +292,52 @@ def test_check_all_streams_one_line_per_dossier(dossier: Path, tmp_path: Path):
     bad = next(x for x in lines if x["exit_code"] == 2)
     assert "tender.yaml" in bad["message"] and "YAML invalide" in bad["message"]
     assert "3 dossier(s) contrôlé(s)" in proc.stdout
+
+
+def test_sarif_uris_are_relative_to_the_repository_root(dossier: Path):
+    proc = run("check", dossier.name, "-f", "sarif", cwd=dossier.parent)
+    assert proc.returncode in (0, 1), proc.stderr
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for res in json.loads(proc.stdout)["runs"][0]["results"]
+        for loc in res.get("locations", [])
+    }
+    assert uris and all(u.startswith("2026-TEST-001/") for u in uris), uris
+
+
+def test_check_all_refuses_per_dossier_formats(dossier: Path):
+    assert_input_error(run("check", "--all", str(dossier.parent), "-f", "junit"), "JSON Lines")
+
+
+def test_impossible_date_and_duplicate_key(dossier: Path):
+    (dossier / "tender.yaml").write_text(
+        TENDER.replace("2026-09-15", "2026-02-30"), encoding="utf-8"
+    )
+    assert_input_error(run("check", str(dossier)), "tender.yaml:10", "n'existe pas")
+    (dossier / "tender.yaml").write_text(TENDER + "montant: 12\n", encoding="utf-8")
+    assert_input_error(run("check", str(dossier)), "tender.yaml:14", "en double", "ligne 7")
+
+
+def test_infinite_amount_and_bad_siret_key(dossier: Path):
+    (dossier / "tender.yaml").write_text(
+        TENDER.replace("montant: 150000", "montant: .inf"), encoding="utf-8"
+    )
+    assert_input_error(run("check", str(dossier)), "tender.yaml:7", "montant")
+    (dossier / "tender.yaml").write_text(
+        TENDER.replace("21330063500017", "21330063500018"), encoding="utf-8"
+    )
+    assert_input_error(run("check", str(dossier)), "tender.yaml:8", "clé de contrôle")
+
+
+def test_adapted_procedure_above_the_eu_threshold_is_flagged(dossier: Path):
+    text = TENDER.replace("Appel d'offres ouvert", "Procédure adaptée").replace(
+        "montant: 150000", "montant: 900000"
+    )
+    (dossier / "tender.yaml").write_text(text, encoding="utf-8")
+    data = json.loads(run("check", str(dossier), "-f", "json").stdout)
+    found = [f for f in data["findings"] if f["rule"] == "procedure-incoherente"]
+    assert (
+        found
+        and found[0]["location"]["line"] == 4
+        and "R2123-1" in found[0]["legal_basis"][0]["ref"]
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 import shutil
 import subprocess
@@ -313,6 +314,8 @@ def test_cli_review_commands(draft: Path, monkeypatch: pytest.MonkeyPatch):
     assert r.exit_code == 2 and "inconnu" in r.output
     r = runner.invoke(app, ["review", "status", "2026-ABSENT-000"])
     assert r.exit_code == 2 and "introuvable" in r.output
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Romain Delpech")  # Romain runs it himself
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", SOC)
     r = runner.invoke(
         app,
         ["review", "approve", str(draft), "--role", "social", "--comment", "OK",
@@ -323,3 +326,252 @@ def test_cli_review_commands(draft: Path, monkeypatch: pytest.MonkeyPatch):
     r = runner.invoke(app, ["review", "status", "2026-DRAFT-003"])
     assert r.exit_code == 1 and "[approuvé] SOC-INSERT-01" in r.output
     assert "[en attente] EOL-WEEE-01" in r.output
+
+
+# --------------------------------------------------------------------------- trial fixes
+
+NADIA = "nadia.haddad@dinum.example.fr"
+PAUL = "paul.vasseur@dinum.example.fr"
+BUYER = "acheteuse@example.fr"
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Path:
+    return make_repo(tmp_path, WEB) / "tenders" / "2026-DINUM-WEB-002"
+
+
+def act_as(monkeypatch: pytest.MonkeyPatch, nom: str, email: str) -> None:
+    """The person running the next commands, as Git sees it (committer identity)."""
+    monkeypatch.setenv("GIT_COMMITTER_NAME", nom)
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", email)
+
+
+def commit_as(repo: Path, nom: str, email: str, msg: str) -> str:
+    git(repo, "-c", f"user.name={nom}", "-c", f"user.email={email}", "commit", "-qam", msg)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def forge_record(dossier: Path, role: str, nom: str, email: str) -> None:
+    """An approval committed by hand (bypassing cahier), authored by the named person."""
+    import yaml
+
+    from tasks.review import ReviewItemDigest, ReviewRecord
+
+    repo = dossier.parents[1]
+    plan = plan_for(dossier, rev="HEAD")
+    rec = ReviewRecord(
+        tender=plan.tender,
+        role=role,
+        reviewer={"nom": nom, "email": email},
+        decision="approve",
+        time=dt.datetime.now(dt.UTC),
+        items=[
+            ReviewItemDigest(id=i.id, clause=i.clause, digest=i.digest)
+            for i in plan.for_role(role)
+        ],
+        clausier_version=plan.clausier_version,
+        commit=git(repo, "rev-parse", "HEAD").strip(),
+    )
+    target = dossier / "reviews" / f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{role}.yaml"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(
+        yaml.safe_dump(rec.model_dump(mode="json", exclude_none=True), allow_unicode=True),
+        encoding="utf-8",
+    )
+    git(repo, "add", "-A")
+    commit_as(repo, nom, email, "revue saisie à la main")
+
+
+def test_subsection_contradiction_lapses_approval(web: Path):
+    """Trial 1: a sub-section added under the approved clause's article lapses it."""
+    repo = web.parents[1]
+    ccap = web / "pieces" / "ccap.md"
+    rev = next(i for i in plan_for(web).items if i.clause == "DATA-REV-01")
+    assert rev.id == "DATA-REV-01@pieces/ccap.md" and "Article 8 – Réversibilité" in rev.text
+    record_review(web, "donnees", "approve", NADIA, "Réversibilité : conforme.")
+
+    # A change in another article (9.1, right after Article 8) lapses nothing.
+    edit(ccap, "Pour le présent marché, le rapport", "Pour ce marché, le rapport")
+    commit_all(repo, "Article 9 reformulé")
+    assert {e.status for e in review_status(web) if e.item.role == "donnees"} == {"approved"}
+
+    # A sub-section of Article 8 contradicting the clause lapses DATA-REV-01 only.
+    edit(
+        ccap,
+        "## Article 9 – Clauses environnementales",
+        "### 8.1 Précisions\n\nAucune réversibilité n'est due par le titulaire.\n\n"
+        "## Article 9 – Clauses environnementales",
+    )
+    commit_all(repo, "Précisions sur la réversibilité")
+    status = {e.item.clause: e for e in review_status(web) if e.item.role == "donnees"}
+    assert status["DATA-REV-01"].status == "lapsed"
+    assert "+Aucune réversibilité n'est due par le titulaire." in status["DATA-REV-01"].diff
+    assert status["DATA-GDPR-01"].status == "approved"
+    assert any("DATA-REV-01" in r and "caduque" in r for r in review_gate(web))
+
+
+def test_digest_covers_numbered_paragraph_lines_under_markdown_article(web: Path):
+    """A numbered line that looks like a heading (« 10. Aucune… ») stays inside Article 8."""
+    before = {i.id: i.digest for i in plan_for(web).items}
+    edit(
+        web / "pieces" / "ccap.md",
+        "## Article 9 – Clauses environnementales",
+        "10. Aucune réversibilité n'est due\n\n## Article 9 – Clauses environnementales",
+    )
+    after = {i.id: i.digest for i in plan_for(web).items}
+    assert {k for k in before if before[k] != after[k]} == {"DATA-REV-01@pieces/ccap.md"}
+
+
+def test_cli_on_behalf_requires_flag_and_is_shown(web: Path, monkeypatch: pytest.MonkeyPatch):
+    """Trial 2: the buyer cannot silently record a review in Nadia's name."""
+    import yaml
+
+    from cahier.cli import _load_command_modules, app
+
+    _load_command_modules()
+    repo = web.parents[1]
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.delenv("GIT_COMMITTER_NAME", raising=False)
+    monkeypatch.delenv("GIT_COMMITTER_EMAIL", raising=False)
+    monkeypatch.chdir(repo)
+    runner = CliRunner()
+    head = git(repo, "rev-parse", "HEAD")
+    cmd = ["review", "approve", str(web), "--role", "donnees", "--reviewer-email", NADIA]
+    r = runner.invoke(app, [*cmd, "--comment", "OK"])
+    assert r.exit_code == 2, r.output
+    assert "Acheteuse" in r.output and "Nadia Haddad" in r.output
+    assert "--pour-le-compte-de" in r.output
+    assert git(repo, "rev-parse", "HEAD") == head and not (web / "reviews").exists()
+
+    r = runner.invoke(app, [*cmd, "--comment", "Avis transmis par courriel", "--pour-le-compte-de"])
+    assert r.exit_code == 0, r.output
+    log = git(repo, "log", "-1", "--format=%an|%ae|%cn|%ce").strip()
+    assert log == f"Nadia Haddad|{NADIA}|Acheteuse|{BUYER}"
+    stored = read_records(web)[-1]
+    data = yaml.safe_load((repo / stored.path).read_text(encoding="utf-8"))
+    assert data["reviewer"]["email"] == NADIA
+    assert data["recorded_by"] == {"nom": "Acheteuse", "email": BUYER}
+    r = runner.invoke(app, ["review", "status", str(web)])
+    assert (
+        f"enregistrée par Acheteuse <{BUYER}> pour le compte de Nadia Haddad <{NADIA}>" in r.output
+    )
+
+    # Nadia on her own machine (committer identity = Nadia): no flag, no recorded_by.
+    act_as(monkeypatch, "Nadia Haddad", NADIA)
+    r = runner.invoke(app, ["review", "approve", str(web), "--role", "donnees"])
+    assert r.exit_code == 0, r.output
+    assert git(repo, "log", "-1", "--format=%an|%cn").strip() == "Nadia Haddad|Nadia Haddad"
+    last = read_records(web)[-1]
+    assert last.record.recorded_by is None and last.record.reviewer.email == NADIA
+    r = runner.invoke(app, ["review", "status", str(web)])
+    assert "pour le compte de" not in "\n".join(
+        ln for ln in r.output.splitlines() if "DATA-" in ln
+    )
+
+
+def test_signed_review_commit_shows_signer(web: Path, tmp_path: Path):
+    """Optional signature: an SSH-signed review commit shows its signer in the status."""
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("ssh-keygen absent")
+    repo = web.parents[1]
+    key = tmp_path / "cle_nadia"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", NADIA, "-f", str(key)], check=True
+    )
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(f"{NADIA} {(tmp_path / 'cle_nadia.pub').read_text()}", encoding="utf-8")
+    for k, v in {
+        "gpg.format": "ssh",
+        "user.signingkey": str(key),
+        "commit.gpgsign": "true",
+        "gpg.ssh.allowedSignersFile": str(allowed),
+        "user.name": "Nadia Haddad",
+        "user.email": NADIA,
+    }.items():
+        git(repo, "config", k, v)
+    res = record_review(web, "donnees", "approve", NADIA, "Signé.")
+    assert subprocess.run(["git", "verify-commit", res.commit], cwd=repo).returncode == 0
+    entry = next(e for e in review_status(web) if e.item.clause == "DATA-REV-01")
+    assert entry.status == "approved" and entry.signer == NADIA
+    assert f"commit signé par {NADIA}" in entry.message()
+
+
+def test_self_declared_referent_refused_and_not_counted(web: Path):
+    """Trial 3: the buyer declares herself data referent, then approves her own dossier."""
+    repo = web.parents[1]
+    edit(
+        web / "tender.yaml",
+        "  donnees:\n",
+        f"  donnees:\n    - nom: Acheteuse\n      email: {BUYER}\n",
+    )
+    declared = commit_as(repo, "Acheteuse", BUYER, "Référents")
+    with pytest.raises(InputError, match=r"déclaré\(e\) référent .*par cette même personne"):
+        record_review(web, "donnees", "approve", BUYER, "OK")
+    assert git(repo, "rev-parse", "HEAD").strip() == declared
+
+    # Bypassing cahier (a record committed by hand) does not count either.
+    forge_record(web, "donnees", "Acheteuse", BUYER)
+    entries = [e for e in review_status(web) if e.item.role == "donnees"]
+    assert entries and {e.status for e in entries} == {"pending"}
+    msg = entries[0].message()
+    assert "non retenue" in msg and declared[:10] in msg and "en attente" in msg
+    assert any("non retenue" in r for r in review_gate(web))
+
+    # Nadia, declared by the buyer in the initial commit, approves: it counts and the
+    # status says who declared her, when and where.
+    record_review(web, "donnees", "approve", NADIA, "Conforme.")
+    first = git(repo, "rev-list", "--max-parents=0", "HEAD").strip()
+    ok = next(e for e in review_status(web) if e.item.clause == "DATA-REV-01")
+    assert ok.status == "approved" and ok.declaration.commit == first
+    assert ok.declaration.author.email == BUYER
+    assert f"déclaré(e) référent données (DPO) par Acheteuse <{BUYER}>" in ok.message()
+    assert first[:10] in ok.message() and "tender.yaml" in ok.message()
+
+
+def test_undeclared_reviewer_record_does_not_count(web: Path):
+    """A hand-committed approval by someone never declared for the role counts for nothing."""
+    forge_record(web, "donnees", "Inconnu", "inconnu@example.fr")
+    entry = next(e for e in review_status(web) if e.item.clause == "DATA-REV-01")
+    assert entry.status == "pending" and "n'était pas déclaré" in entry.message()
+
+
+def test_self_approval_refused_other_referent_can_approve(web: Path):
+    """Trial 3: a referent may not approve the text she last changed; a colleague may."""
+    repo = web.parents[1]
+    ccap = web / "pieces" / "ccap.md"
+    edit(
+        ccap,
+        '{{ clause("DATA-REV-01", delai_plan_mois=2, duree_reversibilite_mois=3) }}',
+        '{{ clause("DATA-REV-01", delai_plan_mois=2, duree_reversibilite_mois=6) }}',
+    )
+    changed = commit_as(repo, "Nadia Haddad", NADIA, "Réversibilité portée à six mois")
+    with pytest.raises(InputError, match=r"auteur.*dernière modification.*DATA-REV-01"):
+        record_review(web, "donnees", "approve", NADIA, "OK")
+    with pytest.raises(InputError, match=changed[:10]):
+        record_review(web, "donnees", "approve", NADIA, "OK")
+    # A request for changes on her own text stays possible.
+    record_review(web, "donnees", "request-changes", NADIA, "À relire par Paul.")
+    record_review(web, "donnees", "approve", PAUL, "Six mois : conforme.")
+    assert {e.status for e in review_status(web) if e.item.role == "donnees"} == {"approved"}
+
+    # A self-approval committed by hand (bypassing cahier) is not counted.
+    edit(ccap, "duree_reversibilite_mois=6", "duree_reversibilite_mois=4")
+    commit_as(repo, "Nadia Haddad", NADIA, "Quatre mois")
+    forge_record(web, "donnees", "Nadia Haddad", NADIA)
+    entry = next(e for e in review_status(web) if e.item.clause == "DATA-REV-01")
+    assert entry.status == "pending" and "dernière modification" in entry.message()
+    gdpr = next(e for e in review_status(web) if e.item.clause == "DATA-GDPR-01")
+    assert gdpr.status == "approved"  # not changed by Nadia: her approval counts
+
+
+def test_cli_self_approval_exit_2(web: Path, monkeypatch: pytest.MonkeyPatch):
+    from cahier.cli import _load_command_modules, app
+
+    _load_command_modules()
+    repo = web.parents[1]
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    edit(web / "pieces" / "ccap.md", "## Article 8 – Réversibilité", "## Article 8 – Réversibilité\n\nVoir aussi le CCTP.")
+    commit_as(repo, "Nadia Haddad", NADIA, "Renvoi au CCTP")
+    act_as(monkeypatch, "Nadia Haddad", NADIA)
+    r = CliRunner().invoke(app, ["review", "approve", str(web), "--role", "donnees"])
+    assert r.exit_code == 2 and "dernière modification" in r.output

@@ -169,7 +169,7 @@ def _cli(*args: str):
 def test_cli_new_then_check(tmp_path: Path):
     res = _cli(
         "new", "2026-CLI-001", "--type", "logiciel", "--acheteur", "Région Test",
-        "--siret", "233 500 016 00013", "--buyer-type", "collectivite", "--montant", "250000",
+        "--siret", "233 500 016 00016", "--buyer-type", "collectivite", "--montant", "250000",
         "--date-lancement", "2026-12-01", "--dest", str(tmp_path),
     )  # fmt: skip
     assert res.exit_code == 0, res.output

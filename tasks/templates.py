@@ -1,0 +1,542 @@
+"""Piece templates: the sandboxed Jinja2 environment of assembly and its linter.
+
+A Markdown piece is a Jinja2 template rendered at assembly (:mod:`tasks.assemble`)
+with two names only: ``clause("ID", k=v…)`` and ``tender`` (tender.yaml as data).
+Jinja2 comments are ``{## … ##}`` (``{#id}`` is a Pandoc heading attribute).
+
+:func:`lint_templates` finds, without rendering and without Pandoc, what would stop
+the assembly: syntax errors (French message, line of the construct left open),
+unsafe constructs (imports, dunders, ``cycler``…), names assembly does not provide,
+unknown filters, unknown clause ids and out-of-bounds clause parameters. It is cheap
+enough for ``cahier check``: this module imports neither pypandoc nor typst.
+
+Example::
+
+    >>> from tasks.document import PieceText
+    >>> src = '# CCAP\\n\\n{{ clause("ENV-COND-01"\\n\\n## Article 2\\n'
+    >>> [f.location.line for f in lint_templates([PieceText("pieces/ccap.md", "ccap", "md",
+    ...     raw_source=src)])]
+    [3]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import StrictUndefined, TemplateAssertionError, TemplateSyntaxError, meta, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
+
+from .errors import InputError
+from .model import Finding, Location, Severity
+
+if TYPE_CHECKING:
+    from .clausier import Clausier
+    from .document import PieceText
+
+__all__ = [
+    "ASSEMBLY_NAMES",
+    "TemplateEnvironment",
+    "environment",
+    "lint_templates",
+    "scan_tokens",
+    "syntax_message",
+]
+
+#: Names a piece template may read at assembly (tasks/assemble.py, ``render_piece``).
+ASSEMBLY_NAMES: frozenset[str] = frozenset({"clause", "tender"})
+
+_UNSAFE_NAMES = frozenset(
+    "cycler joiner namespace lipsum self config request os sys builtins globals getattr "
+    "setattr eval exec open compile import __import__ subprocess mro".split()
+)
+_UNSAFE_BLOCKS = frozenset({"import", "from", "include", "extends"})
+#: Block tags that need an ``end…`` tag (``set`` only in its block form).
+_PAIRED = frozenset(
+    {"if", "for", "macro", "call", "filter", "with", "block", "autoescape", "trans", "set"}
+)
+
+
+class TemplateEnvironment(SandboxedEnvironment):
+    """Sandbox that also bounds ``*`` and ``**`` (no gigabyte strings, no huge powers)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator, left, right):  # type: ignore[no-untyped-def]
+        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
+            raise SecurityError("puissance trop grande")
+        if operator == "*":
+            for a, b in ((left, right), (right, left)):
+                if (
+                    isinstance(a, str | list | tuple)
+                    and isinstance(b, int)
+                    and len(a) * b > 100_000
+                ):
+                    raise SecurityError("répétition trop grande")
+        return super().call_binop(context, operator, left, right)
+
+
+def environment() -> TemplateEnvironment:
+    """The assembly's environment: sandboxed, StrictUndefined, no globals, ``{## ##}``."""
+    env = TemplateEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        # « {#id} » is a Pandoc heading attribute: Jinja comments are « {## … ##} ».
+        comment_start_string="{##",
+        comment_end_string="##}",
+    )
+    env.globals.clear()
+    return env
+
+
+def _finding(
+    rule: str,
+    piece: str,
+    line: int | None,
+    message: str,
+    sev: Severity = Severity.error,
+    clause: str | None = None,
+) -> Finding:
+    return Finding(
+        rule=rule,
+        clause=clause,
+        severity=sev,
+        location=Location(file=piece, line=line),
+        message=message,
+    )
+
+
+def scan_tokens(env: SandboxedEnvironment, source: str, piece: str) -> list[Finding]:
+    """``gabarit-non-sur`` findings: what no piece needs and every known escape needs
+    (imports, includes, dunders, ``cycler``/``joiner``/``namespace``…).
+
+    Raises:
+        TemplateSyntaxError: the lexer failed (see :func:`syntax_message`).
+    """
+    out: list[Finding] = []
+    prev = ""
+    for lineno, tok, value in env.lex(source):
+        if tok == "name" and (
+            value.startswith("_")
+            or value in _UNSAFE_NAMES
+            or (prev == "block_begin" and value in _UNSAFE_BLOCKS)
+        ):
+            out.append(
+                _finding(
+                    "gabarit-non-sur",
+                    piece,
+                    lineno,
+                    f"instruction de gabarit refusée (« {value} ») : une pièce ne peut appeler "
+                    'que clause("ID", …) et lire tender ; retirez cette instruction.',
+                )
+            )
+        elif tok == "string" and "__" in value:
+            out.append(
+                _finding(
+                    "gabarit-non-sur",
+                    piece,
+                    lineno,
+                    "chaîne suspecte dans un gabarit (accès à un attribut interne) : "
+                    "retirez cette instruction.",
+                )
+            )
+        if tok != "whitespace":
+            prev = tok
+    return out
+
+
+# --------------------------------------------------------------------------- syntax errors
+
+_TOKEN_NAMES = {
+    "end of print statement": "}}",
+    "end of statement block": "%}",
+    "begin of print statement": "{{",
+    "begin of statement block": "{%",
+    "end of comment": "##}",
+    "begin of comment": "{##",
+    "end of template": "la fin de la pièce",
+    "name": "un nom",
+    "string": "une chaîne entre guillemets",
+    "integer": "un nombre",
+    "float": "un nombre",
+}
+_CLOSING = {"variable": ("{{", "}}"), "block": ("{%", "%}"), "comment": ("{##", "##}")}
+
+
+def _tok(desc: str) -> str:
+    """A Jinja token description as the buyer sees it in the piece: « }} », « , »…"""
+    desc = desc.strip("'\"")
+    shown = _TOKEN_NAMES.get(desc, desc)
+    return shown if shown.startswith(("un ", "une ", "la ")) else f"« {shown} »"
+
+
+def _tags(text: str) -> str:
+    names = re.findall(r"'(\w+)'", text)
+    return " ou ".join(f"« {{% {n} %}} »" for n in names)
+
+
+_MESSAGES: list[tuple[re.Pattern[str], Any]] = [
+    (
+        re.compile(r"unexpected char (?P<c>'.*'|\".*\") at \d+"),
+        lambda m: f"caractère « {m['c'][1:-1]} » inattendu dans une instruction de gabarit",
+    ),
+    (
+        re.compile(r"unexpected end of template, expected (?P<e>'[^']*'|\"[^\"]*\")\.?", re.I),
+        lambda m: f"fin de la pièce atteinte : {_tok(m['e'])} attendu",
+    ),
+    (
+        re.compile(
+            r"Encountered unknown tag '(?P<t>\w+)'\. You probably made a nesting mistake\. "
+            r"Jinja is expecting this tag, but currently looking for (?P<tags>.*?)\. "
+            r"The innermost block that needs to be closed is '(?P<b>\w+)'\.",
+            re.S,
+        ),
+        lambda m: (
+            f"« {{% {m['t']} %}} » ne ferme pas le bloc « {{% {m['b']} %}} » en cours "
+            f"({_tags(m['tags'])} attendu : blocs mal imbriqués)"
+        ),
+    ),
+    (
+        re.compile(
+            r"Encountered unknown tag '(?P<t>\w+)'\. Jinja was looking for the following tags: "
+            r"(?P<tags>.*?)\. The innermost block that needs to be closed is '(?P<b>\w+)'\.",
+            re.S,
+        ),
+        lambda m: (
+            f"instruction « {{% {m['t']} %}} » inattendue dans le bloc "
+            f"« {{% {m['b']} %}} » ({_tags(m['tags'])} attendu)"
+        ),
+    ),
+    (
+        re.compile(r"Encountered unknown tag '(?P<t>\w+)'\.?"),
+        lambda m: f"instruction « {{% {m['t']} %}} » inconnue ou sans bloc ouvert",
+    ),
+    (
+        re.compile(
+            r"Unexpected end of template\. Jinja was looking for the following tags: "
+            r"(?P<tags>.*?)\. The innermost block that needs to be closed is '(?P<b>\w+)'\.",
+            re.S,
+        ),
+        lambda m: (
+            f"fin de la pièce atteinte sans fermer le bloc « {{% {m['b']} %}} » "
+            f"({_tags(m['tags'])} attendu)"
+        ),
+    ),
+    (re.compile(r"unexpected end of template", re.I), lambda m: "fin de la pièce inattendue"),
+    (
+        re.compile(r"expected token (?P<e>'[^']*'|\"[^\"]*\"), got (?P<g>'[^']*'|\"[^\"]*\")"),
+        lambda m: f"{_tok(m['e'])} attendu, {_tok(m['g'])} trouvé",
+    ),
+    (
+        re.compile(r"unexpected (?P<g>'[^']*'|\"[^\"]*\"), expected (?P<e>'[^']*'|\"[^\"]*\")"),
+        lambda m: f"{_tok(m['g'])} inattendu, {_tok(m['e'])} attendu",
+    ),
+    (
+        re.compile(r"unexpected (?P<g>'[^']*'|\"[^\"]*\")"),
+        lambda m: f"{_tok(m['g'])} inattendu",
+    ),
+    (
+        re.compile(r"Expected an expression, got (?P<g>'[^']*'|\"[^\"]*\")"),
+        lambda m: f"expression attendue, {_tok(m['g'])} trouvé",
+    ),
+    (re.compile(r"tag name expected"), lambda m: "nom d'instruction attendu après « {% »"),
+    (
+        re.compile(r"missing end of comment tag", re.I),
+        lambda m: "commentaire « {## » jamais refermé par « ##} »",
+    ),
+    (
+        re.compile(r"missing end of raw directive", re.I),
+        lambda m: "« {% raw %} » jamais refermé par « {% endraw %} »",
+    ),
+    (re.compile(r"expected name or number"), lambda m: "nom ou nombre attendu après « . »"),
+    (
+        re.compile(r"invalid syntax for function call expression"),
+        lambda m: (
+            "appel de fonction mal formé (les arguments nommés viennent après les autres, "
+            'ex. clause("ENV-COND-01", penalite_jour=50))'
+        ),
+    ),
+    (
+        re.compile(r"can't assign to (?P<g>'[^']*')"),
+        lambda m: f"affectation impossible à {_tok(m['g'])}",
+    ),
+]
+
+
+def _translate(message: str) -> str:
+    for rx, fmt in _MESSAGES:
+        m = rx.search(message)
+        if m:
+            return fmt(m)
+    return f"erreur de syntaxe ({message.strip().rstrip('.')})"
+
+
+def _structure(
+    env: SandboxedEnvironment, source: str
+) -> tuple[list[tuple[str, int, int | None]], list[tuple[int, str, str]]]:
+    """Delimited constructs ``(kind, begin line, end line or None)`` and block events
+    ``(line, "open"|"close", tag)`` read by the lexer, up to its first error."""
+    spans: list[tuple[str, int, int | None]] = []
+    events: list[tuple[int, str, str]] = []
+    cur: list[Any] | None = None  # [kind, begin, tag, has_assign]
+    try:
+        for lineno, tok, value in env.lexer.tokeniter(source, None):
+            if tok in ("variable_begin", "block_begin", "comment_begin"):
+                cur = [tok.split("_")[0], lineno, None, False]
+            elif tok in ("variable_end", "block_end", "comment_end") and cur is not None:
+                spans.append((cur[0], cur[1], lineno))
+                tag = cur[2]
+                if cur[0] == "block" and tag:
+                    if tag.startswith("end"):
+                        events.append((cur[1], "close", tag[3:]))
+                    elif tag in _PAIRED and not (tag == "set" and cur[3]):
+                        events.append((cur[1], "open", tag))
+                cur = None
+            elif cur is not None and cur[0] == "block":
+                if tok == "name" and cur[2] is None:
+                    cur[2] = value
+                elif tok == "operator" and value == "=":
+                    cur[3] = True
+    except TemplateSyntaxError:
+        pass
+    if cur is not None:
+        spans.append((cur[0], cur[1], None))
+    return spans, events
+
+
+def _open_blocks(events: list[tuple[int, str, str]], before: int | None) -> list[tuple[str, int]]:
+    stack: list[tuple[str, int]] = []
+    for line, action, tag in events:
+        if before is not None and line >= before:
+            break
+        if action == "open":
+            stack.append((tag, line))
+        elif stack and stack[-1][0] == tag:
+            stack.pop()
+    return stack
+
+
+def syntax_message(
+    exc: TemplateSyntaxError, source: str, env: SandboxedEnvironment | None = None
+) -> tuple[int | None, str]:
+    """French message and line of a Jinja2 syntax error in a piece.
+
+    The line is the one to fix: where an unclosed ``{{``/``{%`` was opened, where an
+    unclosed block starts (``{% if %}`` without ``{% endif %}``), else Jinja's line.
+    Jinja's English messages (« unexpected char '#' at 3229 », « unexpected end of
+    template », « expected token ',', got 'b' »…) are translated.
+
+    Returns:
+        ``(line, message)`` — message without the file, ending with a full stop.
+    """
+    env = env or environment()
+    err_line = exc.lineno
+    detail = _translate(exc.message or "")
+    spans, events = _structure(env, source)
+    raw = exc.message or ""
+    if re.search(r"unexpected end of template\. Jinja was looking", raw, re.I):
+        stack = _open_blocks(events, None)
+        if stack:
+            tag, line = stack[-1]
+            return line, (
+                f"bloc « {{% {tag} %}} » ouvert ligne {line} jamais fermé : "
+                f"ajoutez « {{% end{tag} %}} » avant la fin de la pièce."
+            )
+    if "nesting mistake" in raw or "Jinja was looking for the following tags" in raw:
+        stack = _open_blocks(events, err_line)
+        if stack:
+            tag, line = stack[-1]
+            return err_line, f"{detail} ; le bloc « {{% {tag} %}} » est ouvert ligne {line}."
+    for kind, begin, end in reversed(spans):
+        if err_line is None or begin > err_line:
+            continue
+        opening, closing = _CLOSING[kind]
+        if end is None and kind == "comment":
+            return begin, f"commentaire « {{## » ouvert ligne {begin} jamais refermé par « ##}} »."
+        if end is None:
+            where = f", ligne {err_line}" if err_line and err_line != begin else ""
+            return begin, (
+                f"« {opening} » ouvert ligne {begin} n'est jamais refermé par « {closing} » "
+                f"({detail}{where}) ; "
+                + (
+                    'refermez-le, ex. {{ clause("ENV-COND-01", …) }}.'
+                    if kind == "variable"
+                    else "refermez-le, ex. {% if tender.donneesPersonnelles %}."
+                )
+            )
+        if begin < err_line <= end:
+            return begin, (
+                f"instruction « {opening} … {closing} » commencée ligne {begin} : {detail} "
+                f"(ligne {err_line}) ; vérifiez qu'elle est refermée par « {closing} » "
+                "sur sa ligne."
+            )
+        if end < err_line:
+            break
+    return err_line, f"{detail}."
+
+
+def _syntax_finding(
+    exc: TemplateSyntaxError, source: str, piece: str, env: SandboxedEnvironment
+) -> Finding:
+    line, message = syntax_message(exc, source, env)
+    return _finding("gabarit-invalide", piece, line, f"gabarit invalide : {message}")
+
+
+# --------------------------------------------------------------------------- lint
+
+
+def _first_lines(ast: nodes.Template) -> dict[str, int]:
+    lines: dict[str, int] = {}
+    for node in ast.find_all(nodes.Name):
+        if node.ctx == "load":
+            lines.setdefault(node.name, node.lineno)
+    return lines
+
+
+def _const(node: nodes.Node) -> tuple[bool, Any]:
+    if isinstance(node, nodes.Const):
+        return True, node.value
+    if isinstance(node, nodes.Neg) and isinstance(node.node, nodes.Const):
+        return isinstance(node.node.value, int | float), -node.node.value
+    return False, None
+
+
+def _lint_calls(ast: nodes.Template, piece: str, clausier: Clausier) -> list[Finding]:
+    from .render import validate_params
+
+    out: list[Finding] = []
+    for call in ast.find_all(nodes.Call):
+        if not (isinstance(call.node, nodes.Name) and call.node.name == "clause"):
+            continue
+        line = call.lineno
+        ok, cid = _const(call.args[0]) if call.args else (False, None)
+        if not ok or not isinstance(cid, str):
+            out.append(
+                _finding(
+                    "gabarit-invalide",
+                    piece,
+                    line,
+                    "gabarit invalide : clause() attend l'identifiant de la clause en premier, "
+                    'entre guillemets (ex. clause("ENV-COND-01", penalite_jour=50)).',
+                )
+            )
+            continue
+        clause = clausier.get(cid)
+        if clause is None:
+            out.append(
+                _finding(
+                    "gabarit-invalide",
+                    piece,
+                    line,
+                    f"clause « {cid} » inconnue du clausier {clausier.version} "
+                    "(voir « cahier clauses list »).",
+                    clause=cid,
+                )
+            )
+            continue
+        params: dict[str, Any] = {}
+        literal = not (call.dyn_args or call.dyn_kwargs) and len(call.args) == 1
+        for kw in call.kwargs:
+            ok, value = _const(kw.value)
+            literal = literal and ok
+            params[kw.key] = value
+        if literal:
+            try:
+                validate_params(clause, params)
+            except InputError as exc:
+                out.append(_finding("gabarit-invalide", piece, line, exc.message, clause=cid))
+    return out
+
+
+def lint_templates(pieces: Iterable[PieceText], clausier: Clausier | None = None) -> list[Finding]:
+    """Template findings of the Markdown pieces, as assembly would meet them, without
+    rendering and without Pandoc.
+
+    For each piece of format ``md`` with a ``raw_source``, in order:
+
+    * ``gabarit-invalide``: Jinja2 syntax error (French message, line of the ``{{``,
+      ``{%`` or block left open — :func:`syntax_message`);
+    * ``gabarit-non-sur``: construct refused by the sandbox rules (imports, includes,
+      dunders, ``cycler``…) — :func:`scan_tokens`;
+    * ``gabarit-invalide``: a name other than those assembly provides
+      (:data:`ASSEMBLY_NAMES`, via :func:`jinja2.meta.find_undeclared_variables`), an
+      unknown filter or test;
+    * with ``clausier``: ``gabarit-invalide`` for ``clause("ID", …)`` with an unknown
+      id (``Finding.clause`` = the id) or literal parameters outside the clause's
+      types/bounds (:func:`tasks.render.validate_params`).
+
+    A piece with a syntax error or an unsafe construct gets only those findings.
+
+    Args:
+        pieces: pieces as read by :func:`tasks.reader.read_dossier` (others skipped).
+        clausier: the clause library, to check clause ids and parameters.
+
+    Returns:
+        error-level findings located by file (piece path) and 1-based line, in piece
+        order then line order.
+    """
+    env = environment()
+    out: list[Finding] = []
+    for piece in pieces:
+        src = piece.raw_source
+        if piece.format != "md" or not src or not re.search(r"\{[{%]|\{##", src):
+            continue
+        found: list[Finding] = []
+        try:
+            unsafe = scan_tokens(env, src, piece.path)
+            ast = env.parse(src) if not unsafe else None
+        except TemplateSyntaxError as exc:
+            out.append(_syntax_finding(exc, src, piece.path, env))
+            continue
+        if ast is None:
+            out.extend(unsafe)
+            continue
+        lines = _first_lines(ast)
+        try:
+            undeclared = meta.find_undeclared_variables(ast)
+        except TemplateAssertionError:  # unknown filter or test: reported below
+            stored = {n.name for n in ast.find_all(nodes.Name) if n.ctx != "load"}
+            undeclared = set(lines) - stored
+        for name in sorted(undeclared - ASSEMBLY_NAMES):
+            found.append(
+                _finding(
+                    "gabarit-invalide",
+                    piece.path,
+                    lines.get(name),
+                    f"variable inconnue « {name} » : une pièce ne peut utiliser que "
+                    'clause("ID", …) et tender (ex. {{ tender.objet }}).',
+                )
+            )
+        for call in ast.find_all(nodes.Call):
+            keys = [kw.key for kw in call.kwargs]
+            for key in sorted({k for k in keys if keys.count(k) > 1}):
+                found.append(
+                    _finding(
+                        "gabarit-invalide",
+                        piece.path,
+                        call.lineno,
+                        f"gabarit invalide : paramètre « {key} » répété dans le même appel ; "
+                        "gardez-en un seul.",
+                    )
+                )
+        for node in ast.find_all((nodes.Filter, nodes.Test)):
+            known = env.filters if isinstance(node, nodes.Filter) else env.tests
+            if node.name not in known:
+                what = "filtre" if isinstance(node, nodes.Filter) else "test"
+                found.append(
+                    _finding(
+                        "gabarit-invalide",
+                        piece.path,
+                        node.lineno,
+                        f"{what} « {node.name} » inconnu de Jinja2 : retirez-le ou corrigez "
+                        "son nom.",
+                    )
+                )
+        if clausier is not None:
+            found.extend(_lint_calls(ast, piece.path, clausier))
+        found.sort(key=lambda f: (f.location.line or 0) if f.location else 0)
+        out.extend(found)
+    return out
