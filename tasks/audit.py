@@ -337,8 +337,9 @@ def verify(dossier: str | os.PathLike[str]) -> tuple[list[int], list[Problem]]:
                 problems.append(
                     Problem(
                         "etiquette-absente",
-                        f"l'étiquette {tname} de l'archive {n} est absente : archive "
-                        "interrompue, relancez « cahier archive » pour la terminer."
+                        f"l'étiquette {tname} de l'archive {n} est absente (archive "
+                        "interrompue, ou étiquette supprimée) : relancez « cahier archive », qui "
+                        "la recrée à l'identique sans créer d'autre archive."
                         if pending
                         else f"l'étiquette {tname} de l'archive {n} est absente (supprimée ?) "
                         "alors que l'archive est présente"

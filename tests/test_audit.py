@@ -293,9 +293,20 @@ def test_deleted_archive_with_tag_kept_names_the_removing_commit(repo: Path):
 def test_missing_tag_of_a_present_archive_names_its_commit(repo: Path):
     archived = git(repo, "rev-parse", "HEAD")
     git(repo, "tag", "-d", tag_name(TID, 1))
+    # right after the archive commit: « cahier archive » recreates the very same tag
     _, problems = verify(repo / REL)
     assert problems[0].code == "etiquette-absente" and problems[0].commit == archived
-    assert "présente" in problems[0].message
+    assert "relancez « cahier archive »" in problems[0].message
+    info = create_archive(repo / REL, draft=True)
+    assert info.recovered and info.numero == 1 and verify(repo / REL) == ([1], [])
+    # later in the history: reported as deleted, with the archive commit named
+    git(repo, "tag", "-d", tag_name(TID, 1))
+    (repo / "notes.md").write_text("suite\n", encoding="utf-8")
+    git(repo, "add", "notes.md")
+    git(repo, "commit", "-q", "-m", "Suite du travail")
+    _, problems = verify(repo / REL)
+    assert problems[0].code == "etiquette-absente" and problems[0].commit == archived
+    assert "supprimée" in problems[0].message and "présente" in problems[0].message
 
 
 def test_deleted_first_archive_keeps_the_chain_checkable(repo: Path):
