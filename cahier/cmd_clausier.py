@@ -131,7 +131,7 @@ def import_(
     ),
 ) -> None:
     """Importer un DCE existant : pièces en Markdown et tender.yaml pré-rempli."""
-    from tasks.importer import import_dce
+    from tasks.importer import KIND_LABELS, import_dce
 
     try:
         result = import_dce(files, tender, dest)
@@ -139,8 +139,12 @@ def import_(
         _fail(exc)
         return
     typer.echo(f"Dossier importé : {result.path}")
+    typer.echo("Pièces importées (nature reconnue) :")
     for src, out in result.pieces.items():
-        typer.echo(f"  {src} → {out}")
+        kind = result.kinds.get(src, "autre")
+        typer.echo(f"  {src} → {out} : {KIND_LABELS.get(kind, kind)}")
+    for warning in result.warnings:
+        typer.echo(f"Attention : {warning}")
     if result.found:
         typer.echo("Lu dans les pièces : " + ", ".join(result.found) + ".")
     if result.missing:

@@ -108,7 +108,9 @@ def archive_tender(
     """Evaluate the offers, publish the ranking and sensitivity, archive (with DECP).
 
     The DECP record is produced inside the archive (``decp.json``) when the evaluation
-    has an ``attribution`` block. Returns the archive created.
+    has an ``attribution`` block. ``draft``: see :func:`tasks.archive.create_archive`
+    (pending reviews or a draft assembly are accepted, the archive is marked draft).
+    Returns the archive created (or the interrupted one this run finished).
     """
     logger = get_run_logger()
     result = evaluate_task(dossier)
@@ -122,8 +124,9 @@ def archive_tender(
         )
     info = archive_task(dossier, assembly, clausier_path, draft)
     logger.info(
-        "Archive n° %d créée (%s), étiquette %s, manifeste SHA-256 %s",
+        "Archive n° %d %s (%s), étiquette %s, manifeste SHA-256 %s",
         info.numero,
+        "interrompue, terminée" if info.recovered else "BROUILLON créée" if info.draft else "créée",
         info.path,
         info.tag,
         info.manifest_sha256,

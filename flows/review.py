@@ -13,7 +13,14 @@
   (:func:`tasks.review.record_review`). A refused input (reviewer not declared for the
   role…) is logged in French and the run waits again under a new key. A record that
   already names this run (written by ``cahier review approve`` before it resumed the
-  run) is not written twice.
+  run) is not written twice. The record names the referent from the form as reviewer
+  (Git author) and the form's submitter **as given** (``saisi_par_*``, default: the
+  referent named in the form) as ``recorded_by``; the Git committer is the identity of
+  the process that runs the flow (the worker). The open-source Prefect server has no
+  authentication: anyone who reaches the UI can fill the form under any name, so these
+  identities are declarations, shown as such by ``cahier review status``; the
+  four-eyes rules of :func:`tasks.review.record_review` (no self-declared referent, no
+  approval of one's own change) apply to form answers too.
 * ``remind_reviews(tender, reminder_days)`` — to schedule (e.g. daily): re-publishes the
   artifact and logs a French reminder for every review run waiting for more than
   ``reminder_days`` days. :func:`reminder_automation` builds the equivalent Prefect
@@ -42,6 +49,7 @@ from pydantic import Field
 from slugify import slugify
 
 from tasks.errors import InputError
+from tasks.model import Person
 from tasks.review import (
     ROLE_LABELS,
     StatusEntry,
@@ -62,6 +70,7 @@ __all__ = [
     "resume_waiting_run",
     "review_key",
     "run_name",
+    "submitter",
 ]
 
 AWAIT_FLOW = "await-review"
@@ -85,6 +94,25 @@ class ReviewInput(RunInput):
         title="Adresse électronique du référent",
         description="doit être déclarée pour ce rôle (tender.yaml : referents)",
     )
+    saisi_par_nom: str = Field(
+        default="",
+        title="Saisi par (nom)",
+        description="si vous saisissez la décision pour le compte du référent ; sinon vide",
+    )
+    saisi_par_email: str = Field(
+        default="",
+        pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        title="Saisi par (adresse électronique)",
+        description="si vous saisissez la décision pour le compte du référent ; sinon vide",
+    )
+
+
+def submitter(review: dict[str, Any]) -> Person:
+    """Who filled the form, as given: ``saisi_par_*`` when filled, else the referent named."""
+    email = (review.get("saisi_par_email") or "").strip()
+    if email:
+        return Person(nom=(review.get("saisi_par_nom") or "").strip() or email, email=email)
+    return Person(nom=review["nom"], email=review["email"])
 
 
 def review_key(tender_id: str, role: str, attempt: int = 1) -> str:
@@ -135,9 +163,10 @@ def pending_markdown(tender_id: str, entries: list[StatusEntry], referents: dict
         lines += ["| Élément | Emplacement | État |", "|---|---|---|"]
         for e in open_:
             if e.item.role == role:
+                st = "approbation non retenue (règle des quatre yeux)" if e.refusal else None
                 lines.append(
                     f"| {e.item.clause} — {e.item.title} | {e.item.location.label()} | "
-                    f"{state[e.status]} |"
+                    f"{st or state[e.status]} |"
                 )
         lines.append("")
     lines.append(
@@ -185,6 +214,7 @@ def record_task(
         review.get("comment", ""),
         reviewer_name=review["nom"],
         flow_run=flow_run_id,
+        recorded_by=submitter(review),
     )
     return {"path": result.path, "commit": result.commit, "decision": result.record.decision}
 
@@ -233,8 +263,10 @@ async def await_review(
         logger.info("Rien à revoir pour le %s : revue terminée.", ROLE_LABELS.get(role, role))
         return {"decision": "none"}
     description = pending_markdown(tender_id, open_, {}) + (
-        "\nRemplissez le formulaire : décision, commentaire, vos nom et adresse (déclarés "
-        "comme référent pour ce rôle)."
+        "\nRemplissez le formulaire : décision, commentaire, nom et adresse du référent "
+        "(déclaré pour ce rôle). Si vous saisissez la décision pour son compte, indiquez vos "
+        "nom et adresse dans « Saisi par » : ils sont enregistrés avec la revue. "
+        "L'interface Prefect n'authentifie pas les personnes : ces identités sont déclaratives."
     )
     timeout = int(timeout_days * 86400)
     from prefect.runtime import deployment

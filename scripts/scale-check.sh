@@ -46,7 +46,7 @@ export PREFECT_API_URL="http://127.0.0.1:${PREFECT_PORT:-4242}/api"
 export PREFECT_SERVER_ANALYTICS_ENABLED=false PREFECT_HOME="$RUN/prefect-home"
 
 # 3. Generated dossiers for the batch check (committed: read at HEAD through Git).
-"$BIN/python" "$ROOT/bench/bench_batch.py" --generate "$WORK/repo/bulk" --count "$N" >/dev/null
+"$BIN/python" "$ROOT/bench/batch.py" --generate "$WORK/repo/bulk" --count "$N" >/dev/null
 git -C "$WORK/repo" add -A bulk
 git -C "$WORK/repo" -c user.name=Acheteur -c user.email=achat@example.fr commit -qm "Dossiers générés"
 

@@ -5,7 +5,7 @@ walks them with a generator (:func:`iter_dossiers`), checks them in ``workers``
 processes (the checker is CPU-bound Python: threads would share one core), keeps at
 most ``2 × workers`` dossiers in flight, and hands each result to ``on_result`` and to
 an optional JSON Lines file as soon as it is known; nothing per dossier stays in
-memory, so memory does not grow with the number of dossiers (bench/bench_batch.py
+memory, so memory does not grow with the number of dossiers (bench/batch.py
 measures it).
 
 Each result line: ``{"dossier", "tender", "errors", "warnings", "infos", "exit_code",

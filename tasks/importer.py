@@ -17,6 +17,13 @@ CCAG, the buyer's SIRET — and every value it could not determine is left ``nul
 ``# À COMPLÉTER : …`` comment: the draft is valid YAML but fails validation (``cahier
 check`` exit 2) until completed.
 
+Pieces are named after their kind (:func:`tasks.reader.piece_kind` on the file name,
+else on the title lines of the piece): ``rc.md``, ``ccap.md``, ``bpu.md``, ``bpu-2.md``
+for a second BPU; the original file name is kept in an HTML comment at the top of the
+piece (dropped at assembly). A piece whose kind is not recognised keeps its name and is
+reported in ``ImportResult.warnings``; a source given twice (same file or same content)
+is refused.
+
 The dossier is built in a temporary folder next to the destination and renamed into
 place; an existing destination is never overwritten.
 """
@@ -37,22 +44,52 @@ from .errors import InputError
 from .normalize import fold, normalize_text
 from .reader import detect_heading, piece_kind, read_piece
 
-__all__ = ["DraftTender", "ImportResult", "draft_tender", "import_dce", "to_markdown"]
+__all__ = [
+    "KIND_LABELS",
+    "DraftTender",
+    "ImportResult",
+    "draft_tender",
+    "import_dce",
+    "to_markdown",
+]
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _CONVERTED = {".pdf", ".docx", ".odt", ".md", ".markdown", ".txt"}
 _KIND_ORDER = {"ae": 0, "rc": 1, "ccap": 2, "cctp": 3}
 
 
+#: French names of the piece kinds of :func:`tasks.reader.piece_kind`.
+KIND_LABELS: dict[str, str] = {
+    "rc": "règlement de la consultation (RC)",
+    "ccap": "cahier des clauses administratives particulières (CCAP)",
+    "cctp": "cahier des clauses techniques particulières (CCTP)",
+    "ae": "acte d'engagement (AE)",
+    "bpu": "bordereau des prix unitaires (BPU)",
+    "dpgf": "décomposition du prix global et forfaitaire (DPGF)",
+    "dpf": "décomposition du prix forfaitaire (DPF)",
+    "dqe": "détail quantitatif estimatif (DQE)",
+    "annexe": "annexe",
+    "qr": "questions-réponses",
+    "autre": "nature non reconnue",
+}
+
+
 @dataclass
 class ImportResult:
-    """The imported dossier: where, which source became which piece, what was read."""
+    """The imported dossier: where, which source became which piece, what was read.
+
+    ``pieces``: source file name → path in the dossier; ``kinds``: source file name →
+    kind (rc, ccap… or ``autre``); ``warnings``: French lines for the buyer (pieces
+    whose kind was not recognised or was read from their title).
+    """
 
     path: Path
     pieces: dict[str, str]  # source file name -> path in the dossier
     found: list[str]
     missing: list[str]
     tender_yaml: str = ""
+    kinds: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- Markdown
@@ -529,26 +566,75 @@ def render_tender_yaml(tender_id: str, draft: DraftTender) -> tuple[str, list[st
 
 
 def _out_names(sources: list[tuple[Path, str]]) -> dict[Path, str]:
+    """Pieces are named after their kind: ``rc.md``, ``ccap.md``, ``bpu.md`` then
+    ``bpu-2.md`` for a second BPU (in the order given); files that are not converted keep
+    their extension (``dqe.xlsx``); a piece of unknown kind keeps its (slugified) name."""
     from slugify import slugify
 
-    kinds = [k for _, k in sources]
     names: dict[Path, str] = {}
     used: set[str] = set()
     for path, kind in sources:
         converted = path.suffix.lower() in _CONVERTED
-        if converted and kind not in ("autre",) and kinds.count(kind) == 1:
-            name = f"{kind}.md"
-        else:
-            stem = slugify(path.stem) or "piece"
-            name = f"{stem}.md" if converted else f"{stem}{path.suffix.lower()}"
-        base, n = name, 2
+        ext = ".md" if converted else (path.suffix.lower() or "")
+        stem = kind if kind != "autre" else (slugify(path.stem) or "piece")
+        name, n = f"{stem}{ext}", 2
         while name in used:
-            stem, _dot, ext = base.rpartition(".")
-            name = f"{stem}-{n}.{ext}"
+            name = f"{stem}-{n}{ext}"
             n += 1
         used.add(name)
         names[path] = name
     return names
+
+
+def _kind_from_title(piece: PieceText) -> tuple[str, str] | None:
+    """Kind read from the first lines of a piece whose file name says nothing
+    (« RÈGLEMENT DE LA CONSULTATION » on the cover page): ``(kind, line)`` or None."""
+    from .reader import _KIND_PHRASES
+
+    for line in piece.lines[:25]:
+        spaced = " ".join(re.findall(r"[a-z]+", line.folded))
+        for phrase, kind in _KIND_PHRASES:
+            if re.search(rf"\b{phrase}\b", spaced):
+                return kind, _cut(line.text)[:80]
+    return None
+
+
+def _header(source: str, data: bytes) -> str:
+    """The comment at the top of an imported piece: its original file (never published:
+    assembly drops HTML comments)."""
+    import hashlib
+
+    name = source.replace("--", "- -")
+    return (
+        f"<!-- Pièce importée par « cahier import » depuis « {name} » "
+        f"(sha256 {hashlib.sha256(data).hexdigest()[:16]}…). -->\n\n"
+    )
+
+
+def _same_files(paths: list[Path]) -> None:
+    """Refuse a source given twice (same file, or two files with the same content)."""
+    import hashlib
+
+    seen: dict[str, Path] = {}
+    digests: dict[str, Path] = {}
+    for p in paths:
+        key = str(p.resolve())
+        if key in seen:
+            also = f" (aussi sous le nom « {seen[key]} »)" if str(seen[key]) != str(p) else ""
+            raise InputError(
+                f"fichier donné deux fois{also} : chaque pièce ne s'importe qu'une fois ; "
+                "retirez le doublon de la commande.",
+                str(p),
+            )
+        seen[key] = p
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+        if digest in digests:
+            raise InputError(
+                f"« {p.name} » a exactement le même contenu que « {digests[digest].name} » : "
+                "chaque pièce ne s'importe qu'une fois ; retirez l'un des deux fichiers.",
+                str(p),
+            )
+        digests[digest] = p
 
 
 def import_dce(
@@ -571,6 +657,7 @@ def import_dce(
     for p in paths:
         if not p.is_file():
             raise InputError("fichier introuvable.", str(p))
+    _same_files(paths)
     target = Path(dest) / tender_id
     if target.exists() or target.is_symlink():
         raise InputError(
@@ -578,17 +665,50 @@ def import_dce(
             "autre identifiant ou une autre destination (--dest).",
             str(target),
         )
-    kinds = [(p, piece_kind(p.name)) for p in paths]
+    warnings: list[str] = []
+    read: dict[Path, tuple[str, PieceText]] = {}
+    kinds: list[tuple[Path, str]] = []
+    for p in paths:
+        kind = piece_kind(p.name)
+        if p.suffix.lower() in _CONVERTED:
+            md, piece = to_markdown(p.name, p.read_bytes())
+            read[p] = (md, piece)
+            if kind == "autre":
+                titled = _kind_from_title(piece)
+                if titled:
+                    kind = titled[0]
+                    warnings.append(
+                        f"« {p.name} » : nature lue dans son titre (« {titled[1]} ») : "
+                        f"{KIND_LABELS.get(kind, kind)} ; vérifiez-la."
+                    )
+            piece.kind = kind
+        kinds.append((p, kind))
     names = _out_names(kinds)
+    for p, kind in kinds:
+        if kind == "autre":
+            warnings.append(
+                f"« {p.name} » : nature de pièce non reconnue (ni d'après son nom ni d'après "
+                f"son titre) ; importée comme pieces/{names[p]}, nature « autre ». Renommez-la "
+                f"d'après sa nature (ex. ccap.md) ou déclarez-la dans tender.yaml : "
+                f'pieces: {{"{names[p]}": ccap}} (rc, ccap, cctp, ae, bpu, dpgf, dqe, annexe, qr).'
+            )
+    by_kind: dict[str, list[str]] = {}
+    for p, kind in kinds:
+        by_kind.setdefault(kind, []).append(names[p])
+    for kind, outs in by_kind.items():
+        if kind not in ("autre", "annexe") and len(outs) > 1:
+            warnings.append(
+                f"{len(outs)} pièces reconnues comme {KIND_LABELS.get(kind, kind)} "
+                f"({', '.join(outs)}) : s'il s'agit de la même pièce sous deux formats, "
+                "gardez-en une seule ; sinon vérifiez leur nature."
+            )
     converted: dict[str, str] = {}
     originals: list[PieceText] = []
-    for p, kind in kinds:
-        data = p.read_bytes()
-        if p.suffix.lower() in _CONVERTED:
-            md, piece = to_markdown(p.name, data)
-            piece.kind = kind
+    for p, _kind in kinds:
+        if p in read:
+            md, piece = read[p]
             originals.append(piece)
-            converted[names[p]] = md
+            converted[names[p]] = _header(p.name, p.read_bytes()) + md
     draft = draft_tender(originals)
     text, found, missing = render_tender_yaml(tender_id, draft)
     parent = Path(dest)
@@ -621,4 +741,6 @@ def import_dce(
         found=found,
         missing=missing,
         tender_yaml=text,
+        kinds={p.name: kind for p, kind in kinds},
+        warnings=warnings,
     )

@@ -67,6 +67,7 @@ _KIND_TOKENS = {
     "cctp": "cctp",
     "ae": "ae",
     "atti": "ae",
+    "attri": "ae",
     "engagement": "ae",
     "bpu": "bpu",
     "bordereau": "bpu",
@@ -78,26 +79,38 @@ _KIND_TOKENS = {
     "qr": "qr",
     "faq": "qr",
 }
+#: Phrases of a file name (or of a title), folded, in order of precedence.
 _KIND_PHRASES = [
     ("questions reponses", "qr"),
     ("question reponse", "qr"),
+    ("questions et reponses", "qr"),
+    ("reponses aux questions", "qr"),
     ("reglement de la consultation", "rc"),
+    ("reglement de consultation", "rc"),
     ("acte d engagement", "ae"),
     ("clauses administratives particulieres", "ccap"),
+    ("cahier des clauses administratives", "ccap"),
     ("clauses techniques particulieres", "cctp"),
+    ("cahier des clauses techniques", "cctp"),
+    ("cahier des charges techniques", "cctp"),
     ("bordereau des prix", "bpu"),
+    ("bordereau de prix", "bpu"),
     ("detail quantitatif", "dqe"),
+    ("detail estimatif", "dqe"),
     ("decomposition du prix global", "dpgf"),
     ("decomposition du prix forfaitaire", "dpf"),
 ]
 
 
 def piece_kind(filename: str) -> str:
-    """Kind of a piece from its file name (case-insensitive, whole tokens).
+    """Kind of a piece from its file name (case- and accent-insensitive, whole words).
 
-    « CCAP_2025 TMA AQUAREEL_vd.md » → ccap, « RC.pdf » → rc, « Q-R_DCE….md » → qr,
-    « DQE.xlsx » → dqe; « source.md » or « arc.md » → autre (« rc » inside a word
-    does not count). The first token that names a kind wins.
+    Full names first (« Règlement de la consultation.pdf » → rc, « Cahier des clauses
+    administratives particulières.pdf » → ccap, « Acte d'engagement.docx » → ae,
+    « Bordereau des prix unitaires.pdf » → bpu, « Réponses aux questions.pdf » → qr),
+    then abbreviations: « CCAP_2025 TMA AQUAREEL_vd.md » → ccap, « RC.pdf » → rc,
+    « Q-R_DCE….md » → qr, « DQE.xlsx » → dqe; « source.md » or « arc.md » → autre
+    (« rc » inside a word does not count). The first token that names a kind wins.
     """
     stem = PurePosixPath(filename.replace("\\", "/")).name
     stem = stem.rsplit(".", 1)[0] if "." in stem else stem

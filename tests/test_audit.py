@@ -281,13 +281,16 @@ def test_deleted_archive_and_tag_are_reported(repo: Path, monkeypatch: pytest.Mo
 
 
 def test_deleted_archive_with_tag_kept_names_the_removing_commit(repo: Path):
+    archived = git(repo, "rev-parse", "HEAD")
     git(repo, "rm", "-r", "-q", f"{REL}/archive/1")
     git(repo, "commit", "-q", "-m", "Suppression", who="Marc Intrus")
     removal = git(repo, "rev-parse", "HEAD")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "Travail ultérieur")
     _, problems = verify(repo / REL)
     codes = [p.code for p in problems]
     assert codes == ["archive-supprimee"], problems
     assert problems[0].commit == removal and "étiquette" not in problems[0].message
+    assert archived[:12] in problems[0].message and "Marc Intrus" in problems[0].message
 
 
 def test_missing_tag_of_a_present_archive_names_its_commit(repo: Path):

@@ -9,13 +9,25 @@ criterion, the file and the line (exit code 2 from the CLI).
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
+import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from tasks.errors import InputError
-from tasks.evaluation import evaluate, parse_evaluation, read_evaluation, siret_ok, to_csv
+from tasks.evaluation import (
+    evaluate,
+    evaluation_template,
+    parse_evaluation,
+    read_evaluation,
+    siret_ok,
+    to_csv,
+)
 from tasks.model import Tender
 from tasks.yamlio import validate_yaml
 
@@ -85,10 +97,6 @@ def test_example_ranking_and_responsible_criteria_change_the_winner(tender: Tend
     (alert,) = result.alertes
     assert (
         alert.offre == "D" and "R2152-3" in alert.message and "n'est pas un rejet" in alert.message
-    )
-    csv_text = to_csv(result)
-    assert csv_text.splitlines()[1].startswith(
-        "1,1,B,Reconditionnement Aquitaine SCOP,81234567800021"
     )
 
 
@@ -258,7 +266,9 @@ def test_cli_evaluate_and_bad_weights_exit_2(tmp_path: Path, text: str):
     shutil.copytree(DOSSIER, d, ignore=shutil.ignore_patterns("archive"))
     res = runner.invoke(app, ["evaluate", str(d), "-f", "csv"])
     assert res.exit_code == 0, res.output
-    assert res.stdout.splitlines()[1].startswith("1,1,B,")
+    assert res.stdout.splitlines()[1].startswith("1;1;B;")
+    res = runner.invoke(app, ["evaluate", str(d), "-f", "csv", "-o", str(tmp_path / "a.csv")])
+    assert res.exit_code == 0 and (tmp_path / "a.csv").read_bytes().startswith(codecs.BOM_UTF8)
     res = runner.invoke(app, ["evaluate", str(d)])
     assert res.exit_code == 0 and "l'offre A serait classée première" in " ".join(
         res.stdout.split()
@@ -272,3 +282,111 @@ def test_cli_evaluate_and_bad_weights_exit_2(tmp_path: Path, text: str):
     assert re.search(
         rf"evaluation\.yaml:{line} : critère « 3\.1 » : pondération 10 %", res.stderr
     ), res.stderr
+
+
+def test_csv_for_french_excel_and_canonical_json(tender: Tender, text: str):
+    result = evaluate(parse_evaluation(text, "evaluation.yaml", tender), tender)
+    data = to_csv(result).encode("utf-8")
+    assert data.startswith(codecs.BOM_UTF8)  # UTF-8 with BOM: Excel reads the accents
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    header, b = rows[0], rows[1]
+    assert header[:7] == [
+        "lot",
+        "rang",
+        "offre",
+        "soumissionnaire",
+        "siret",
+        "variante",
+        "prix_eur_ht",
+    ]
+    assert header[7:13] == [
+        "1 Prix (50 %)",
+        "2.1 Caractéristiques techniques et ergonomie des configurations (15 %)",
+        "2.2 Garantie, maintenance et service après-vente (10 %)",
+        "2.3 Organisation de la préparation et des livraisons (5 %)",
+        "3.1 Cycle de vie des matériels (réparabilité, durabilité, reconditionné, contenu "
+        "recyclé) (14 %)",
+        "3.2 Modalités d'exécution (emballages, livraisons, reprise) (6 %)",
+    ]
+    assert len(b) == len(header)
+    bidder = ["1", "1", "B", "Reconditionnement Aquitaine SCOP", "81234567800021", "non"]
+    assert b[:7] == [*bidder, "262000,00"]
+    assert b[header.index("total")] == "74,56"  # decimal comma, no thousands separator
+    assert b[header.index("1 Prix (50 %)")] == "32,06"
+    assert rows[2][header.index("prix_eur_ht")] == "275000,00"
+    assert not any(re.fullmatch(r"\d+\.\d+", cell) for row in rows for cell in row)
+    # JSON stays canonical: numbers with a decimal point
+    doc = json.loads(result.model_dump_json())
+    assert doc["lots"][0]["offres"][0]["total"] == pytest.approx(74.5611, abs=1e-3)
+    assert re.search(r'"total":74\.56', result.model_dump_json())
+
+
+def test_csv_text_cells_are_never_formulas(tender: Tender, text: str):
+    evil = text.replace("Discount PC Distribution SAS", '"=HYPERLINK(\\"http://x\\")"')
+    result = evaluate(parse_evaluation(evil, "evaluation.yaml", tender), tender)
+    rows = list(csv.reader(io.StringIO(to_csv(result, bom=False)), delimiter=";"))
+    (d,) = [r for r in rows if r[2] == "D"]
+    assert d[3] == '\'=HYPERLINK("http://x")'
+
+
+def test_missing_evaluation_explains_itself(tmp_path: Path):
+    d = tmp_path / "2026-CD33-PC-001"
+    shutil.copytree(DOSSIER, d, ignore=shutil.ignore_patterns("archive", "evaluation"))
+    with pytest.raises(InputError) as exc:
+        read_evaluation(d)
+    msg = exc.value.render()
+    assert "docs/" not in msg  # an installed package has no docs folder
+    assert "--modele" in msg and "tender.yaml" in msg
+
+
+def test_template_matches_the_rc_and_refuses_placeholders(tender: Tender, text: str):
+    tpl = evaluation_template(tender)
+    # criteria, weights and formulas taken from tender.yaml; comments explain the rest
+    assert '"1": {nom: "Prix", poids: 50, formule: pmin_sur_p}' in tpl
+    assert '"3.1": {nom: "Cycle de vie' in tpl and "pmin_sur_p     poids × Pmin / P" in tpl
+    assert "R2181-1" in tpl and "262000.50" in tpl
+    # left as is, the first placeholder is refused with its line
+    with pytest.raises(InputError) as exc:
+        parse_evaluation(tpl, "evaluation.yaml", tender)
+    assert exc.value.line == _line(tpl, "  - nom: À COMPLÉTER")
+    assert "À COMPLÉTER" in exc.value.render()
+    # filled with the example's evaluators and offers, it is a valid evaluation
+    head = tpl[: tpl.index("# Membres de la commission")]
+    middle = tpl[tpl.index("# Échelle des notes") : tpl.index("# Une entrée par offre")]
+    filled = (
+        head
+        + text[text.index("evaluateurs:") : text.index("echelle:")]
+        + middle
+        + text[text.index("offres:") :]
+    )
+    lot = evaluate(parse_evaluation(filled, "evaluation.yaml", tender), tender).lots[0]
+    assert lot.laureat == "B"
+
+
+def test_cli_modele_writes_the_template_and_never_overwrites(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from cahier.cli import _load_command_modules, app
+
+    _load_command_modules()
+    runner = CliRunner()
+    res = runner.invoke(app, ["evaluate", "--help"])
+    assert "--modele" in res.stdout
+    d = tmp_path / "2026-CD33-PC-001"
+    shutil.copytree(DOSSIER, d, ignore=shutil.ignore_patterns("archive", "evaluation"))
+    res = runner.invoke(app, ["evaluate", str(d)])
+    assert res.exit_code == 2 and "--modele" in res.stderr and "docs/" not in res.stderr
+    res = runner.invoke(app, ["evaluate", str(d), "--modele"])
+    assert res.exit_code == 0, res.output
+    target = d / "evaluation" / "evaluation.yaml"
+    assert target.read_text(encoding="utf-8").startswith("# Analyse des offres")
+    res = runner.invoke(app, ["evaluate", str(d)])
+    assert res.exit_code == 2 and "À COMPLÉTER" in res.stderr
+    assert re.search(r"evaluation\.yaml:\d+ : valeur « À COMPLÉTER »", res.stderr), res.stderr
+    target.write_text("# mon travail\n", encoding="utf-8")
+    res = runner.invoke(app, ["evaluate", str(d), "--modele"])
+    assert res.exit_code == 2 and "jamais écrasé" in res.stderr
+    assert target.read_text(encoding="utf-8") == "# mon travail\n"
+    res = runner.invoke(app, ["evaluate", str(d), "--modele", "-o", str(tmp_path / "m.yaml")])
+    assert res.exit_code == 0 and (tmp_path / "m.yaml").read_text("utf-8").count("À COMPLÉTER")
+    assert sorted(p.name for p in target.parent.iterdir()) == ["evaluation.yaml"]

@@ -143,10 +143,33 @@ def rc_pdf_pages() -> list[list[str]]:
         ("arc-en-ciel.md", "autre"),
         ("ressources.txt", "autre"),
         ("pieces/sub/ccap-v2.md", "ccap"),
+        # full names, as buyers save them (user trial), accents and apostrophes optional
+        ("Règlement de la consultation.pdf", "rc"),
+        ("Cahier des clauses administratives particulières.pdf", "ccap"),
+        ("CCTP - cahier des clauses techniques.docx", "cctp"),
+        ("Acte d'engagement.docx", "ae"),
+        ("Acte d\u2019engagement.docx", "ae"),
+        ("Bordereau des prix unitaires.pdf", "bpu"),
+        ("Cahier des clauses techniques.pdf", "cctp"),
+        ("CAHIER DES CLAUSES ADMINISTRATIVES.pdf", "ccap"),
+        ("Reglement de consultation.odt", "rc"),
+        ("Réponses aux questions des candidats.pdf", "qr"),
+        ("Questions et réponses n°2.pdf", "qr"),
+        ("Bordereau de prix.xlsx", "bpu"),
+        ("Détail estimatif.xlsx", "dqe"),
+        ("ATTRI1.docx", "ae"),
+        ("cahier des charges techniques.docx", "cctp"),
     ],
 )
 def test_piece_kind(name: str, kind: str) -> None:
     assert piece_kind(name) == kind
+
+
+def test_piece_kind_ignores_unicode_form() -> None:
+    import unicodedata
+
+    name = "Règlement de la consultation.pdf"
+    assert piece_kind(unicodedata.normalize("NFD", name)) == "rc"  # macOS file names
 
 
 # --------------------------------------------------------------------------- headings

@@ -1,6 +1,6 @@
 """Recognition floor: the checker's evidence against the labels of ../shared/cases/real.
 
-Measured with bench/bench_recognition.py (uncertain labels excluded): on the 2 real DCEs
+Measured with bench/recognition.py (uncertain labels excluded): on the 2 real DCEs
 and the 5 MiNumEco clause banks, 42 true positives, 0 false positive, 0 false negative
 (precision 1.00, recall 1.00, clausier 2026.11.0). The floor leaves room for one miss;
 the patterns were tuned on these same documents, so this is not a held-out measure.
@@ -16,7 +16,7 @@ import pytest
 
 pytestmark = pytest.mark.real
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_recognition.py"
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "recognition.py"
 FLOOR_PRECISION = 0.97
 FLOOR_RECALL = 0.97
 
@@ -25,7 +25,7 @@ FLOOR_RECALL = 0.97
 def scores(shared_real):
     if not (shared_real / "labels.yaml").is_file():
         pytest.skip("labels.yaml absent")
-    spec = importlib.util.spec_from_file_location("bench_recognition", BENCH)
+    spec = importlib.util.spec_from_file_location("recognition_bench", BENCH)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses resolve their module
     spec.loader.exec_module(module)

@@ -17,6 +17,7 @@ import pytest
 from test_review import DRAFT, ENV, SOC, git, make_repo
 
 pytestmark = pytest.mark.flow
+SECRETARIAT = "secretariat.achats@villenave-sur-dronne.example.fr"
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +96,8 @@ def test_pause_form_resume_and_cli(harness, tmp_path: Path, monkeypatch: pytest.
         run_input={"decision": "approve", "comment": "OK", "nom": "Lucie Fabre", "email": ENV},
     )
     run = wait_for_pause("2026-DRAFT-003", "social", "revue-2026-draft-003-social-2", box)
+    # The secretariat fills the form for Romain: recorded as such (form identities are
+    # declarative: the Prefect UI has no authentication).
     resume_flow_run(
         run.id,
         run_input={
@@ -102,6 +105,8 @@ def test_pause_form_resume_and_cli(harness, tmp_path: Path, monkeypatch: pytest.
             "comment": "Clause d'insertion rédigée à la main : conforme.",
             "nom": "Romain Delpech",
             "email": SOC,
+            "saisi_par_nom": "Secrétariat achats",
+            "saisi_par_email": SECRETARIAT,
         },
     )
     th.join(60)
@@ -109,6 +114,11 @@ def test_pause_form_resume_and_cli(harness, tmp_path: Path, monkeypatch: pytest.
     assert box["result"]["decision"] == "approve"
     head = git(repo, "log", "-1", "--format=%an|%ae")
     assert head.strip() == f"Romain Delpech|{SOC}"
+    social = next(s for s in read_records(draft) if s.record.role == "social").record
+    assert social.recorded_by.email == SECRETARIAT and social.reviewer.email == SOC
+    entry = next(e for e in review_status(draft) if e.item.clause == "SOC-INSERT-01")
+    assert entry.status == "approved"
+    assert "enregistrée par Secrétariat achats" in entry.message()
 
     # 2. The environment run waits; the CLI records the decision and resumes it.
     th, box = start(draft, "environnement")
@@ -123,7 +133,8 @@ def test_pause_form_resume_and_cli(harness, tmp_path: Path, monkeypatch: pytest.
     r = CliRunner().invoke(
         app,
         ["review", "approve", "2026-DRAFT-003", "--role", "environnement",
-         "--comment", "Dérogation et reprise DEEE validées", "--reviewer-email", ENV],
+         "--comment", "Dérogation et reprise DEEE validées", "--reviewer-email", ENV,
+         "--pour-le-compte-de"],
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     assert f"Run Prefect {run.id} repris" in r.output
@@ -131,6 +142,7 @@ def test_pause_form_resume_and_cli(harness, tmp_path: Path, monkeypatch: pytest.
     assert "error" not in box, box.get("error")
     env_records = [s for s in read_records(draft) if s.record.role == "environnement"]
     assert len(env_records) == 1 and env_records[0].record.flow_run == str(run.id)
+    assert env_records[0].record.recorded_by.email == "acheteuse@example.fr"
     assert box["result"]["path"] == env_records[0].path  # not recorded twice
     assert {e.status for e in review_status(draft)} == {"approved"}
     assert git(repo, "status", "--porcelain") == ""

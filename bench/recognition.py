@@ -14,7 +14,7 @@ false positives, false negatives, precision = TP / (TP + FP), recall = TP / (TP 
 
 Usage::
 
-    python bench/bench_recognition.py [--json] [--details]
+    python bench/recognition.py [--json] [--details]
 
 Exit code 2 when ../shared/cases/real is absent.
 """

@@ -10,7 +10,7 @@ same two ``typst.compile`` calls: the part cahier cannot remove. Both run sequen
 
 Usage::
 
-    python bench/bench_assemble.py [--runs 5] [--dossier tenders/2026-CD33-PC-001]
+    python bench/assemble.py [--runs 5] [--dossier tenders/2026-CD33-PC-001]
 """
 
 from __future__ import annotations

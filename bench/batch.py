@@ -1,8 +1,8 @@
 """Bench of the batch check (tasks.batch.check_all): memory independent of the count, time.
 
-    python bench/bench_batch.py                      # 500 vs 2,000 dossiers: peak memory, time
-    python bench/bench_batch.py --prefect 1000       # + flow check-batch vs plain loop, same run
-    python bench/bench_batch.py --generate DIR --count 500   # only generate (scripts/scale-check.sh)
+    python bench/batch.py                      # 500 vs 2,000 dossiers: peak memory, time
+    python bench/batch.py --prefect 1000       # + flow check-batch vs plain loop, same run
+    python bench/batch.py --generate DIR --count 500   # only generate (scripts/scale-check.sh)
 
 Dossiers are generated from tenders/2026-CD33-PC-001 (tender.yaml, rc.md, ccap.md, and the
 cctp for one in three), each with its own id and amount. Peak memory is measured with

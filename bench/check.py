@@ -7,7 +7,7 @@ machine load affects them alike.
 
 Usage::
 
-    python bench/bench_check.py [--runs 15] [--dossier tenders/2026-CD33-PC-001]
+    python bench/check.py [--runs 15] [--dossier tenders/2026-CD33-PC-001]
 """
 
 from __future__ import annotations
