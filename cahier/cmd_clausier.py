@@ -189,3 +189,21 @@ def clauses_diff(
         return
     to_text(result, Console())
     raise typer.Exit(1 if result.errors else 0)
+
+
+@clauses_app.command("check")
+def clauses_check(
+    clausier: Annotated[
+        Path | None,
+        typer.Option("--clausier", help="Clausier à vérifier (défaut : celui de cahier)."),
+    ] = None,
+) -> None:
+    """Vérifier le clausier : schéma, variables des modèles, paramètres, motifs de reconnaissance."""
+    from tasks.clausier import check_clausier
+
+    problems = check_clausier(clausier)
+    for p in problems:
+        typer.echo(f"cahier : {p.render()}", err=True)
+    if problems:
+        raise typer.Exit(2)
+    typer.echo("Clausier valide.")

@@ -169,3 +169,75 @@ def load_clausier(root: str | Path | None = None) -> Clausier:
     files = [base / "clausier.yaml", base / "law.yaml", *sorted((base / "clauses").glob("*.yaml"))]
     stamp = tuple((f.name, f.stat().st_mtime) for f in files if f.exists())
     return _load_cached(str(base), stamp)
+
+
+def check_clausier(root: str | Path | None = None) -> list[InputError]:
+    """Lint the clausier beyond its schema: every problem as a located French error.
+
+    Checks, for every clause file: the schema (via :func:`load_clausier`, first error
+    only since loading stops there), the template's variables (only the clause's own
+    parameters: an unknown name is an error), inclusions (``include``/``import``/
+    ``extends`` are forbidden: clauses are self-contained, so no circular include can
+    exist), rendering with the defaults in the sandbox, defaults within their bounds, and
+    the evidence regular expressions.
+
+    Returns:
+        The problems found (empty when the clausier is sound).
+    """
+    import re
+
+    from jinja2 import TemplateSyntaxError, meta, nodes
+
+    from .render import render_clause, sandbox, validate_params
+
+    try:
+        lib = load_clausier(root)
+    except InputError as exc:
+        return [exc]
+    problems: list[InputError] = []
+    env = sandbox()
+    for cid, clause in lib.clauses.items():
+        file = str(lib.root / "clauses" / f"{cid}.yaml")
+        try:
+            ast = env.parse(clause.text)
+        except TemplateSyntaxError as exc:
+            problems.append(
+                InputError(f"champ « text » : modèle Jinja2 invalide ({exc.message}).", file)
+            )
+            continue
+        unknown = sorted(meta.find_undeclared_variables(ast) - set(clause.parameters))
+        if unknown:
+            problems.append(
+                InputError(
+                    f"champ « text » : variable(s) {', '.join(unknown)} inconnue(s) ; seuls les "
+                    f"paramètres de la clause sont utilisables ({', '.join(clause.parameters) or 'aucun'}).",
+                    file,
+                )
+            )
+        includes = any(ast.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)))
+        if includes:
+            problems.append(
+                InputError(
+                    "champ « text » : inclusion d'un autre modèle interdite (une clause se suffit "
+                    "à elle-même).",
+                    file,
+                )
+            )
+        try:
+            validate_params(clause, {}, file)
+            if not unknown and not includes:
+                render_clause(clause, {}, file)
+        except InputError as exc:
+            problems.append(InputError(f"paramètres par défaut : {exc.message}", file))
+        patterns = [*clause.evidence.negative, *(p for g in clause.evidence.any for p in g.all)]
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                problems.append(
+                    InputError(
+                        f"champ « evidence » : expression régulière invalide « {pattern} » ({exc}).",
+                        file,
+                    )
+                )
+    return problems
