@@ -363,6 +363,22 @@ def _create_tag_ref(repo: Any, tname: str, tag_obj: str) -> None:
     )
 
 
+def _concurrent(branch: str, lock: Path | None = None) -> InputError:
+    """The French refusal when another archive or commit moved ``branch`` meanwhile."""
+    return InputError(
+        "une autre archive ou une autre validation (commit) a été écrite sur la branche "
+        f"{branch.removeprefix('refs/heads/')} au même moment : rien n'a été fait (ni commit, "
+        "ni étiquette, ni fichier). Relancez « cahier archive » : l'archive portera sur la "
+        "dernière version validée."
+        + (
+            f" Si ce message se répète alors qu'aucune commande git ne tourne, supprimez le "
+            f"verrou {lock} laissé par une commande interrompue."
+            if lock is not None
+            else ""
+        )
+    )
+
+
 def _move_branch(repo: Any, branch: str, new: str, old: str) -> None:
     """The commit point: ``branch`` from ``old`` to ``new`` (compare-and-swap), or nothing.
 
@@ -373,21 +389,11 @@ def _move_branch(repo: Any, branch: str, new: str, old: str) -> None:
     err = _update_refs(repo, f"update {branch} {new} {old}\n")
     if err is None:
         return
-    short = branch.removeprefix("refs/heads/")
     lock = Path(repo.common_dir) / f"{branch}.lock"
     moved = _ref_value(repo, branch) not in (None, old)
     if moved or "lock" in err.lower() or lock.exists():
-        raise InputError(
-            f"une autre archive ou une autre validation (commit) a été écrite sur la branche "
-            f"{short} au même moment : rien n'a été fait (ni commit, ni étiquette, ni fichier). "
-            "Relancez « cahier archive » : l'archive portera sur la dernière version validée."
-            + (
-                f" Si ce message se répète alors qu'aucune commande git ne tourne, supprimez le "
-                f"verrou {lock} laissé par une commande interrompue."
-                if not moved
-                else ""
-            )
-        )
+        raise _concurrent(branch, None if moved else lock)
+    short = branch.removeprefix("refs/heads/")
     raise InputError(
         f"Git a refusé de déplacer la branche {short} : rien n'a été fait. Détail : {err}"
     )
@@ -588,6 +594,13 @@ def create_archive(
                 str(dossier),
             ) from None
         branch = repo.head.ref.path  # refs/heads/…
+
+        def refuse(error: InputError) -> InputError:
+            """``error``, unless the branch moved since HEAD was read (a concurrent run)."""
+            if _ref_value(repo, branch) != head.hexsha:
+                return _concurrent(branch)
+            return error
+
         dirty = _dirty(repo, rel)
         if dirty:
             # HEAD is an archive commit whose folder a concurrent run has not written yet
@@ -599,12 +612,13 @@ def create_archive(
                     "validé mais pas encore écrit) : relancez « cahier archive » dans un instant.",
                     str(dossier),
                 )
-        if dirty:
-            raise InputError(
-                f"modification non validée dans le dossier ({dirty}) : validez-la "
-                "(git commit) ou annulez-la avant d'archiver ; l'archive porte sur la dernière "
-                "version validée, que chacun peut rejouer.",
-                str(dossier),
+            raise refuse(
+                InputError(
+                    f"modification non validée dans le dossier ({dirty}) : validez-la "
+                    "(git commit) ou annulez-la avant d'archiver ; l'archive porte sur la "
+                    "dernière version validée, que chacun peut rejouer.",
+                    str(dossier),
+                )
             )
 
         def blob(path: str) -> bytes | None:
@@ -669,19 +683,23 @@ def create_archive(
         in_head = archive_numbers(_tree_entry(head, _join(rel, ARCHIVE_DIR)))
         orphan = sorted(set(tags) - set(in_head))
         if orphan:
-            raise InputError(
-                f"l'étiquette {tag_name(tender.id, orphan[0])} existe mais l'archive "
-                f"{orphan[0]} est absente de la branche : historique réécrit ou archive "
-                "supprimée ? Lancez « cahier audit --verify » avant toute nouvelle archive.",
-                str(dossier),
+            raise refuse(
+                InputError(
+                    f"l'étiquette {tag_name(tender.id, orphan[0])} existe mais l'archive "
+                    f"{orphan[0]} est absente de la branche : historique réécrit ou archive "
+                    "supprimée ? Lancez « cahier audit --verify » avant toute nouvelle archive.",
+                    str(dossier),
+                )
             )
         n = max(in_head + list(tags), default=0) + 1
         folder = _join(rel, ARCHIVE_DIR, str(n))
         if (top / folder).exists():
-            raise InputError(
-                f"le dossier {folder} existe déjà dans la copie de travail sans être validé : "
-                "supprimez-le (une archive n'est créée que par cahier archive).",
-                str(dossier),
+            raise refuse(
+                InputError(
+                    f"le dossier {folder} existe déjà dans la copie de travail sans être validé : "
+                    "supprimez-le (une archive n'est créée que par cahier archive).",
+                    str(dossier),
+                )
             )
         previous = None
         if n > 1:

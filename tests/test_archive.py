@@ -495,3 +495,29 @@ def test_concurrent_run_finishing_our_archive_is_accepted(tmp_path: Path):
     assert git(repo, "tag") == tag_name(TID, 1)
     assert verify(repo / REL) == ([1], [])
     assert git(repo, "status", "--porcelain", REL) == ""
+
+
+def test_archive_completed_by_another_run_after_head_was_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The other run does all its work between our reading of HEAD and our checks: its tag
+    is not « an orphan tag, history rewritten? » but a concurrent archive."""
+    import tasks.archive
+
+    repo = make_repo(tmp_path / "r")
+    real_dirty = tasks.archive._dirty
+    other: list = []
+
+    def dirty(r, rel):
+        if not other:
+            other.append(None)
+            other[0] = create_archive(repo / REL, draft=True)  # the other run, start to end
+        return real_dirty(r, rel)
+
+    monkeypatch.setattr(tasks.archive, "_dirty", dirty)
+    with pytest.raises(InputError) as exc:
+        create_archive(repo / REL, draft=True)
+    msg = exc.value.render()
+    assert "au même moment" in msg and "historique réécrit" not in msg
+    assert other[0].numero == 1 and git(repo, "tag") == tag_name(TID, 1)
+    assert verify(repo / REL) == ([1], [])
