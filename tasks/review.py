@@ -16,11 +16,13 @@ must look at, each for one role (``Clause.review_role``):
 
 Each item has a stable id (``ENV-COND-01@pieces/ccap.md``, ``#2`` for a second
 occurrence in the same file) and a **digest**: SHA-256 of the normalised text
-(:func:`tasks.normalize.normalize_text`) of exactly that item and its section — all the
-lines of the section that contains the item (heading included, sub-sections excluded);
-for a ``clause()`` call, the section plus the rendered clause; for a waiver, the
-waiver entry (clause id and reason). Line numbers are not hashed: an edit elsewhere in
-the dossier never changes a digest; an edit of the item's section always does.
+(:func:`tasks.normalize.normalize_text`) of the whole article that holds the item — its
+heading, its text and its sub-sections, down to the next heading of the same or a higher
+level (:func:`_span`; in Markdown only « # » headings bound it) — so that a
+sub-section contradicting the clause lapses its approval; for a ``clause()`` call, the
+article plus the rendered clause; for a waiver, the waiver entry (clause id and reason).
+Line numbers are not hashed: an edit in another article or piece never changes a
+digest; an edit of the item's article always does.
 
 A **review record** (``tenders/<id>/reviews/<timestamp>-<role>.yaml``) holds role,
 reviewer, decision, comment, UTC time, the digests of the items reviewed, the clausier
@@ -30,8 +32,16 @@ the record's own entry is added to the user's index, so that the next commit doe
 delete it), and concurrent reviews are serialised by a compare-and-swap of the branch
 (``git update-ref <ref> <new> <old>``), retried on a race.
 
+Identities: the Git author of a review commit is the reviewer, the committer the
+person running the code; when they differ the record names ``recorded_by`` (the CLI
+refuses it without ``--pour-le-compte-de``).
+
 Only **committed** records count (read from HEAD or the revision asked), and only when
-the commit that added the file has the reviewer as author.
+the commit that added the file has the reviewer as author. Four-eyes rule (refused when
+recording, not retained by :func:`review_status`): an approval counts only if its
+reviewer was a declared referent of the role at the parent of the commit adding the
+record, was not declared by a commit of their own (:func:`referent_declaration`), and
+did not author the last change of the item (:func:`last_changes`).
 """
 
 from __future__ import annotations

@@ -366,8 +366,7 @@ def forge_record(dossier: Path, role: str, nom: str, email: str) -> None:
         decision="approve",
         time=dt.datetime.now(dt.UTC),
         items=[
-            ReviewItemDigest(id=i.id, clause=i.clause, digest=i.digest)
-            for i in plan.for_role(role)
+            ReviewItemDigest(id=i.id, clause=i.clause, digest=i.digest) for i in plan.for_role(role)
         ],
         clausier_version=plan.clausier_version,
         commit=git(repo, "rev-parse", "HEAD").strip(),
@@ -464,9 +463,7 @@ def test_cli_on_behalf_requires_flag_and_is_shown(web: Path, monkeypatch: pytest
     last = read_records(web)[-1]
     assert last.record.recorded_by is None and last.record.reviewer.email == NADIA
     r = runner.invoke(app, ["review", "status", str(web)])
-    assert "pour le compte de" not in "\n".join(
-        ln for ln in r.output.splitlines() if "DATA-" in ln
-    )
+    assert "pour le compte de" not in "\n".join(ln for ln in r.output.splitlines() if "DATA-" in ln)
 
 
 def test_signed_review_commit_shows_signer(web: Path, tmp_path: Path):
@@ -570,7 +567,11 @@ def test_cli_self_approval_exit_2(web: Path, monkeypatch: pytest.MonkeyPatch):
     _load_command_modules()
     repo = web.parents[1]
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    edit(web / "pieces" / "ccap.md", "## Article 8 – Réversibilité", "## Article 8 – Réversibilité\n\nVoir aussi le CCTP.")
+    edit(
+        web / "pieces" / "ccap.md",
+        "## Article 8 – Réversibilité",
+        "## Article 8 – Réversibilité\n\nVoir aussi le CCTP.",
+    )
     commit_as(repo, "Nadia Haddad", NADIA, "Renvoi au CCTP")
     act_as(monkeypatch, "Nadia Haddad", NADIA)
     r = CliRunner().invoke(app, ["review", "approve", str(web), "--role", "donnees"])
