@@ -223,7 +223,7 @@ def timeline(
                     "",
                     "état des revues à HEAD : "
                     + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())),
-                    [e.message() for e in entries if e.status != "approved"][:20],
+                    [e.message() for e in entries][:40],
                 )
             )
         assembly = top / "out" / tender_id / "manifest.json"
@@ -262,9 +262,11 @@ def _review_details(c: Any, rel: str) -> list[str]:
         if isinstance(data, dict):
             rev = data.get("reviewer") or {}
             who = rev.get("nom") if isinstance(rev, dict) else rev
-            out.append(
-                f"revue {data.get('role', '?')} : décision {data.get('decision', '?')} par {who}"
-            )
+            line = f"revue {data.get('role', '?')} : décision {data.get('decision', '?')} par {who}"
+            rec = data.get("recorded_by")
+            if isinstance(rec, dict) and rec.get("email"):
+                line += f", enregistrée par {rec.get('nom') or ''} <{rec['email']}> pour son compte"
+            out.append(line)
     return out
 
 
