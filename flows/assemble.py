@@ -138,6 +138,11 @@ def assemble_tender(
         description=f"Assemblage du dossier {d.tender.id}",
     )
     logger.info(
-        "Dossier %s assemblé : %d fichier(s) dans %s", d.tender.id, len(result.outputs), out_dir
+        "Dossier %s assemblé%s : %d fichier(s) dans %s, archive %s",
+        d.tender.id,
+        " en PROJET (à ne pas publier)" if draft else "",
+        len(result.outputs),
+        out_dir,
+        result.zip_path.name,
     )
     return result

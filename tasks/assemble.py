@@ -646,7 +646,7 @@ def french_typography(inlines: list[dict]) -> list[dict]:
 
 def french_text(text: str) -> str:
     """:func:`french_typography` on plain text (headers, metadata): « l'acheteur » →
-    « l’acheteur », « n° 12 » → « n°\u00a012 », « 50 € » → « 50\u00a0€ »."""
+    « l’acheteur », « n° 12 » → « n°\\u00a012 », « 50 € » → « 50\\u00a0€ »."""
     nodes: list[dict] = []
     for i, word in enumerate(" ".join(text.split()).split(" ")):
         if i:

@@ -273,6 +273,14 @@ def test_french_typography_rules():
     assert run("«", "Projet", "»") == "«\u00a0Projet\u00a0»"
     assert run("heure", "10:30", "https://x.fr/a?b") == "heure 10:30 https://x.fr/a?b"
     assert run("vite!") == "vite\u202f!"
+    assert run("50", "€", "HT") == "50\u00a0€ HT"
+    assert run("10", "%", "du", "prix") == "10\u202f% du prix"
+    assert run("5%,", "20€.") == "5\u202f%, 20\u00a0€."
+    assert run("marché", "n°", "12") == "marché n°\u00a012"
+    assert run("N°12") == "N°\u00a012"
+    assert run("l'acheteur", "aujourd'hui") == "l’acheteur aujourd’hui"
+    assert run("https://x.fr/a%20b", "mél@x.fr") == "https://x.fr/a%20b mél@x.fr"
+    assert run("«", "*Projet*", "»") == "«\u00a0*Projet*\u00a0»"
 
 
 # --------------------------------------------------------------------------- tmp dossiers
@@ -488,3 +496,77 @@ def test_gate_refuses_a_lapsed_review_and_says_which(tmp_path, lib):
         assemble(read_dossier(d), lib, out, formats=["html"], allowed_root=tmp_path)
     assert any("COST-LCC-01" in r for r in exc.value.reasons), exc.value.reasons
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- drafts, area, typography
+
+
+def test_draft_is_named_apart_and_a_final_assembly_replaces_it(cd33, lib):
+    dossier, *_ = cd33
+    area = Path(dossier.root).parents[2]  # approved_repository(): <area>/repo/tenders/<id>
+    out = area / "out" / "melange"
+    tid = dossier.tender.id
+    draft = assemble(
+        read_dossier(dossier.root), lib, out, ["html", "docx"], draft=True, allowed_root=area
+    )
+    assert draft.zip_path.name == f"{tid}-dce-PROJET.zip" and draft.manifest["draft"] is True
+    assert 'class="projet"' in (out / "ccap.html").read_text(encoding="utf-8")
+    assert not (out / f"{tid}-dce.zip").exists()
+    final = assemble(read_dossier(dossier.root), lib, out, ["html"], allowed_root=area)
+    assert final.zip_path.name == f"{tid}-dce.zip" and final.manifest["draft"] is False
+    # nothing of the draft is left: the folder holds exactly what the manifest lists
+    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    listed = sorted([o["path"] for o in final.manifest["outputs"]] + [f"{tid}-dce.zip"])
+    assert on_disk == sorted([*listed, "manifest.json"])
+    assert 'class="projet"' not in (out / "ccap.html").read_text(encoding="utf-8")
+    names = zipfile.ZipFile(out / f"{tid}-dce.zip").namelist()
+    assert not any(n.endswith(".docx") for n in names)
+
+
+def test_output_area_is_explained_in_help_and_error(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import cahier.cmd_assemble  # noqa: F401  (registers the command)
+    from cahier.cli import app
+
+    d = make_dossier(tmp_path, {"ccap.md": "# CCAP\n"})
+    zone = tmp_path / "zone"
+    zone.mkdir()
+    with pytest.raises(InputError) as exc:
+        check_output_dir(Path("/tmp/ailleurs"), d, zone)
+    msg = exc.value.message
+    assert f"sous le répertoire courant ({zone.resolve()})" in msg
+    assert "écraser" in msg  # why
+    assert f"cd /tmp && cahier assemble {d.resolve()} --out ailleurs" in msg  # how
+    monkeypatch.setenv("COLUMNS", "200")
+    r = CliRunner().invoke(app, ["assemble", "--help"])
+    help_text = " ".join(r.output.replace("│", " ").split())
+    assert "Zone autorisée : sous le répertoire courant uniquement" in help_text
+
+
+def test_french_spaces_around_euro_percent_and_numero_in_html_and_docx(tmp_path, lib):
+    src = (
+        "# CCAP\n\n"
+        "Pénalité de 50 € HT par jour de retard, plafonnée à 10 % du montant du bon de "
+        "commande n° 12 ; l'avance est de 5%.\n"
+    )
+    acheteur = yaml.safe_load((CD33 / "tender.yaml").read_text(encoding="utf-8"))["acheteur"]
+    acheteur["nom"] = "Département de l'Isère"
+    d = make_dossier(tmp_path, {"ccap.md": src}, acheteur=acheteur)
+    out = tmp_path / "out"
+    assemble(read_dossier(d), lib, out, ["html", "docx", "odt"], draft=True, allowed_root=tmp_path)
+    html = (out / "ccap.html").read_text(encoding="utf-8")
+    body = re.sub(r"<[^>]+>", "", html.split("<main", 1)[1])
+    docx_text = "\n".join(p.text for p in Docx(str(out / "ccap.docx")).paragraphs)
+    for text in (body, docx_text):
+        assert "50\u00a0€ HT" in text and "10\u202f%" in text and "n°\u00a012" in text
+        assert "5\u202f%" in text and "l’avance" in text
+        assert not re.search(r"\d [€%]|n° \d", text)
+    # page headers: same curly apostrophe as the body, n° kept with the reference
+    header = zipfile.ZipFile(out / "ccap.docx").read("word/header1.xml").decode()
+    assert "Département de l’Isère" in header and "l'Isère" not in header
+    assert "n°\u00a0" in header and "n° " not in header
+    styles = zipfile.ZipFile(out / "ccap.odt").read("styles.xml").decode()
+    assert "Département de l’Isère" in styles and "l'Isère" not in styles
+    head = html.split("<main", 1)[0]
+    assert "Département de l’Isère" in head and "Consultation n°\u00a0" in head

@@ -195,3 +195,115 @@ def test_cli_says_what_is_missing(tmp_path: Path):
     assert "brouillon" in res.output
     text = (tmp_path / "T-4" / "tender.yaml").read_text(encoding="utf-8")
     assert yaml.safe_load(text)["objet"] == "fourniture de smartphones reconditionnés"
+
+
+# --------------------------------------------------------------------------- kinds and names
+
+
+def _md(path: Path, title: str, body: str = "Texte de la pièce.") -> Path:
+    path.write_text(f"# {title}\n\n## Article 1 – Objet\n\n{body}\n", encoding="utf-8")
+    return path
+
+
+def _docx(path: Path, title: str) -> Path:
+    import docx
+
+    doc = docx.Document()
+    doc.add_paragraph(title)
+    doc.add_paragraph("ARTICLE 1 OBJET")
+    doc.add_paragraph(f"Texte de la pièce {path.stem}.")
+    doc.save(path)
+    return path
+
+
+def test_full_names_are_recognised_and_pieces_named_after_their_kind(tmp_path: Path):
+    src = tmp_path / "src"
+    src.mkdir()
+    files = [
+        _md(src / "Règlement de la consultation.md", "Règlement de la consultation"),
+        _md(src / "Cahier des clauses administratives particulières.md", "CCAP"),
+        _docx(src / "CCTP - cahier des clauses techniques.docx", "CCTP"),
+        _docx(src / "Acte d'engagement.docx", "Acte d'engagement"),
+        _md(src / "Bordereau des prix unitaires.md", "BPU", "Prix du poste 1."),
+        _md(src / "BPU_Aquareel_2025_vd.md", "BPU", "Prix du poste 2."),
+        _md(src / "notes de travail.md", "Notes", "Idées en vrac."),
+    ]
+    res = runner.invoke(
+        app, ["import", *map(str, files), "--tender", "T-KIND", "--dest", str(tmp_path)]
+    )
+    assert res.exit_code == 0, res.output
+    pieces = tmp_path / "T-KIND" / "pieces"
+    assert sorted(p.name for p in pieces.iterdir()) == [
+        "ae.md",
+        "bpu-2.md",
+        "bpu.md",
+        "ccap.md",
+        "cctp.md",
+        "notes-de-travail.md",
+        "rc.md",
+    ]
+    # the output says what each file was recognised as, and warns about the unknown one
+    out = " ".join(res.output.split())
+    assert "Règlement de la consultation.md → pieces/rc.md : règlement de la consultation" in out
+    assert "Acte d'engagement.docx → pieces/ae.md : acte d'engagement (AE)" in out
+    assert "BPU_Aquareel_2025_vd.md → pieces/bpu-2.md" in out
+    assert "Attention : « notes de travail.md » : nature de pièce non reconnue" in out
+    assert "2 pièces reconnues comme bordereau des prix unitaires (BPU) (bpu.md, bpu-2.md)" in out
+    # the original file name is kept in a comment at the top of the piece
+    first = (pieces / "bpu-2.md").read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("<!--") and "« BPU_Aquareel_2025_vd.md »" in first
+    assert "Prix du poste 2." in (pieces / "bpu-2.md").read_text(encoding="utf-8")
+
+
+def test_kind_read_from_the_title_when_the_name_says_nothing(tmp_path: Path):
+    piece = _md(tmp_path / "Document 1.md", "RÈGLEMENT DE LA CONSULTATION")
+    result = import_dce([piece], "T-TITLE", tmp_path / "out")
+    assert result.pieces == {"Document 1.md": "pieces/rc.md"}
+    assert result.kinds == {"Document 1.md": "rc"}
+    assert any("titre" in w and "vérifiez" in w for w in result.warnings)
+
+
+def test_same_source_given_twice_is_refused(tmp_path: Path):
+    piece = _md(tmp_path / "RC.md", "Règlement de la consultation")
+    out = tmp_path / "out"
+    res = runner.invoke(
+        app,
+        [
+            "import",
+            str(piece),
+            str(tmp_path / "." / "RC.md"),
+            "--tender",
+            "T-5",
+            "--dest",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 2 and "deux fois" in res.output
+    copy = tmp_path / "RC copie.md"
+    shutil.copyfile(piece, copy)
+    res = runner.invoke(
+        app, ["import", str(piece), str(copy), "--tender", "T-5", "--dest", str(out)]
+    )
+    assert res.exit_code == 2 and "même contenu" in res.output
+    assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.real
+def test_aquareel_pieces_named_after_their_kind(aquareel_import, shared_real, tmp_path):
+    assert aquareel_import.pieces == {
+        "AE_2025_TMA AQUAREEL_vd.md": "pieces/ae.md",
+        "BPU_Aquareel_2025_vd.md": "pieces/bpu.md",
+        "CCAP_2025 TMA AQUAREEL_vd.md": "pieces/ccap.md",
+        "CCTP_Aquareel_2025_vd.md": "pieces/cctp.md",
+        "DPF_Aquareel_2025_vd.md": "pieces/dpf.md",
+        "Q-R_DCE_TMA_AQUAREEL_2025-2.md": "pieces/qr.md",
+    }
+    assert aquareel_import.kinds["Q-R_DCE_TMA_AQUAREEL_2025-2.md"] == "qr"
+    assert not any("non reconnue" in w for w in aquareel_import.warnings)
+    # the same BPU as Markdown and as the buyer's ODT form: bpu.md and bpu-2.md, flagged
+    src = shared_real / "aquareel-tma-scv-2025"
+    both = import_dce(
+        [src / "BPU_Aquareel_2025_vd.md", src / "BPU_Aquareel_2025_vd.odt"], "SCV-BPU", tmp_path
+    )
+    assert list(both.pieces.values()) == ["pieces/bpu.md", "pieces/bpu-2.md"]
+    assert any("2 pièces reconnues comme bordereau" in w for w in both.warnings)

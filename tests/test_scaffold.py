@@ -213,3 +213,69 @@ def test_cli_bad_input_exit_2(tmp_path: Path, args: list[str], needle: str):
     assert res.exit_code == 2, res.output
     assert needle in res.output
     assert not any(tmp_path.iterdir())
+
+
+# --------------------------------------------------------------------------- user-supplied values
+
+
+@pytest.mark.parametrize("montant", ["inf", "nan", "-5", "0", "1e400", "deux cents"])
+def test_cli_refuses_non_finite_or_non_positive_amounts(tmp_path: Path, montant: str):
+    res = _cli(
+        "new", "2026-CLI-004", "--type", "logiciel", "--acheteur", "Commune", "--siret", SIRET,
+        "--buyer-type", "collectivite", "--montant", montant, "--dest", str(tmp_path),
+    )  # fmt: skip
+    assert res.exit_code == 2, res.output
+    assert f"montant « {montant} » invalide" in res.output and "€ HT" in res.output
+    assert "Traceback" not in res.output and not any(tmp_path.iterdir())
+
+
+def test_request_with_infinite_amount_is_refused(tmp_path: Path):
+    with pytest.raises(InputError) as exc:
+        scaffold(_request("logiciel", montant=float("inf")), tmp_path)
+    assert "montant" in exc.value.message
+    assert not any(tmp_path.iterdir())
+
+
+def test_cli_accepts_french_amounts(tmp_path: Path):
+    res = _cli(
+        "new", "2026-CLI-005", "--type", "logiciel", "--acheteur", "Commune", "--siret", SIRET,
+        "--buyer-type", "collectivite", "--montant", "150 000,50", "--date-lancement",
+        "2026-12-01", "--dest", str(tmp_path),
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert read_dossier(tmp_path / "2026-CLI-005").tender.montant == 150_000.5
+
+
+def test_user_text_is_inserted_literally(tmp_path: Path):
+    import pypandoc
+
+    from tasks.assemble import render_pieces
+
+    objet = "Logiciel de gestion {{ 7*7 }} {% if x %} des *archives* [v2]"
+    result = scaffold(
+        _request("logiciel", objet=objet, acheteur="Mairie {{ 6*7 }} d_Aval", buyer_type="etat"),
+        tmp_path,
+    )
+    dossier = read_dossier(result.path)
+    assert dossier.tender.objet == objet  # tender.yaml keeps the text as typed
+    rendered, findings = render_pieces(dossier, load_clausier())
+    assert not findings, [f.message for f in findings]
+    ccap = next(r for r in rendered if r.path.endswith("ccap.md"))
+    plain = pypandoc.convert_text(
+        ccap.markdown, "plain", format="markdown", extra_args=["--wrap=none"]
+    )
+    assert objet in plain and "Mairie {{ 6*7 }} d_Aval" in plain
+    assert "gestion 49" not in plain and "Mairie 42" not in plain
+
+
+@pytest.mark.parametrize("kind", ["logiciel", "prestations", "hebergement", "telecom"])
+def test_equipement_is_refused_outside_hardware(tmp_path: Path, kind: str):
+    with pytest.raises(InputError) as exc:
+        scaffold(_request(kind, equipement="serveurs"), tmp_path)
+    assert "--equipement" in exc.value.message and "materiel" in exc.value.message
+    res = _cli(
+        "new", "2026-CLI-006", "--type", kind, "--equipement", "postes", "--acheteur", "Commune",
+        "--siret", SIRET, "--buyer-type", "collectivite", "--dest", str(tmp_path),
+    )  # fmt: skip
+    assert res.exit_code == 2 and "ne s'applique qu'au type" in res.output
+    assert not any(tmp_path.iterdir())
