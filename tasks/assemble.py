@@ -1160,8 +1160,6 @@ def convert(doc: Document, fmt: str, ctx: AssemblyContext) -> list[OutputFile]:
             ctx.timeout,
             doc.source,
         )
-        # the page header of cahier.html: « Consultation n° <id> » keeps n° with the number
-        data = data.replace("Consultation n° ".encode(), f"Consultation n°{NBSP}".encode(), 1)
         return [_out(ctx, f"{doc.stem}.html", doc.source, "html", data)]
     if fmt == "pdf":
         ast = _doc_ast(doc, ctx, lambda name, _data: name)

@@ -80,6 +80,8 @@ RULES: dict[str, str] = {
     "texte-a-completer": "Texte à compléter (gabarit non rempli)",
     "options-non-tranchees": "Options du modèle non tranchées",
     "signet-non-defini": "Renvoi Word cassé (« Erreur ! Signet non défini. »)",
+    "gabarit-invalide": "Modèle Jinja2 invalide (syntaxe, variable inconnue)",
+    "gabarit-non-sur": "Construction de modèle refusée par le bac à sable",
     "reference-article-inexistante": "Renvoi à un article qui n'existe pas",
     "ccag-incoherent": "CCAG cité différent du CCAG déclaré",
     "procedure-incoherente": "Procédure adaptée au-delà du seuil européen",
@@ -758,6 +760,11 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
             )
     kinds = {p.kind for p in pieces}
     library, findings = _scan_library_clauses(pieces, clausier)
+    # Template errors a final assembly would refuse (syntax, unsafe constructs, unknown
+    # variables) are caught here already, in the pre-commit hook.
+    from .templates import lint_templates
+
+    findings.extend(lint_templates(pieces, clausier))
     waivers = {w.clause: w for w in tender.waivers}
     families: list[FamilyResult] = []
     for cid, clause in clausier.clauses.items():
