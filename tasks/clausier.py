@@ -135,9 +135,76 @@ def _read(path: Path) -> bytes:
         raise InputError("fichier du clausier introuvable.", str(path)) from None
 
 
+class _Snapshot(_Model):
+    """The validated clausier as JSON: what the on-disk cache holds."""
+
+    meta: _ClausierMeta
+    law: Law
+    clauses: list[Clause]
+
+
+def _cache_file(root: str, stamp: tuple) -> Path | None:
+    """``$XDG_CACHE_HOME/cahier/clausier-<sha256 of paths, sizes, mtimes>.json``."""
+    import hashlib
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not base or base == "~":
+        return None
+    key = hashlib.sha256(repr((root, stamp)).encode()).hexdigest()[:32]
+    return Path(base) / "cahier" / f"clausier-{key}.json"
+
+
+def _from_snapshot(base: Path, snap: _Snapshot) -> Clausier:
+    return Clausier(
+        root=base,
+        version=snap.meta.version,
+        law=snap.law,
+        clauses={c.id: c for c in snap.clauses},
+        changelog=tuple(snap.meta.changelog),
+    )
+
+
 @lru_cache(maxsize=8)
-def _load_cached(root: str, stamp: tuple[tuple[str, float], ...]) -> Clausier:
+def _load_cached(root: str, stamp: tuple[tuple[str, int, int], ...]) -> Clausier:
+    """Validated clausier; the validated form is cached as JSON on disk, keyed by the
+    files' paths, sizes and modification times (YAML construction costs ~0.1 s, a JSON
+    snapshot validated by pydantic-core a few ms). JSON only: nothing executable."""
     base = Path(root)
+    cache = _cache_file(root, stamp)
+    if cache is not None:
+        try:
+            return _from_snapshot(base, _Snapshot.model_validate_json(cache.read_bytes()))
+        except (OSError, ValueError):
+            pass  # no cache yet, unreadable or stale format: rebuild it below
+    clausier = _load_yaml_files(base)
+    if cache is not None:
+        import os
+        import tempfile
+
+        snap = _Snapshot(
+            meta=_ClausierMeta(
+                version=clausier.version, title="", changelog=list(clausier.changelog)
+            ),
+            law=clausier.law,
+            clauses=list(clausier.clauses.values()),
+        )
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".clausier-")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(snap.model_dump_json(by_alias=True).encode())
+            os.replace(tmp, cache)
+            # Keep the cache small: the 16 most recent snapshots.
+            old = sorted(cache.parent.glob("clausier-*.json"), key=lambda f: f.stat().st_mtime)
+            for stale in old[:-16]:
+                stale.unlink(missing_ok=True)
+        except OSError:
+            pass  # read-only home: work without the cache
+    return clausier
+
+
+def _load_yaml_files(base: Path) -> Clausier:
     meta = validate_yaml(_ClausierMeta, _read(base / "clausier.yaml"), str(base / "clausier.yaml"))
     law = validate_yaml(Law, _read(base / "law.yaml"), str(base / "law.yaml"))
     clauses: dict[str, Clause] = {}
@@ -167,7 +234,9 @@ def load_clausier(root: str | Path | None = None) -> Clausier:
     if not (base / "clausier.yaml").is_file():
         raise InputError("ce dossier n'est pas un clausier (clausier.yaml absent).", str(base))
     files = [base / "clausier.yaml", base / "law.yaml", *sorted((base / "clauses").glob("*.yaml"))]
-    stamp = tuple((f.name, f.stat().st_mtime) for f in files if f.exists())
+    stamp = tuple(
+        (f.name, st.st_size, st.st_mtime_ns) for f in files if f.exists() for st in [f.stat()]
+    )
     return _load_cached(str(base), stamp)
 
 

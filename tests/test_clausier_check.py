@@ -80,3 +80,14 @@ def test_invalid_evidence_regex(lib: Path):
     edit(lib, "PROG-01", evidence=data["evidence"])
     [problem] = check_clausier(lib)
     assert "expression régulière invalide" in problem.message
+
+
+def test_on_disk_cache_follows_edits(lib: Path, tmp_path: Path, monkeypatch):
+    from tasks.clausier import load_clausier
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first = load_clausier(lib)
+    assert list((tmp_path / "cache" / "cahier").glob("clausier-*.json"))
+    edit(lib, "PROG-01", title="Clause de progrès (titre modifié)")
+    assert load_clausier(lib).get("PROG-01").title == "Clause de progrès (titre modifié)"
+    assert first.get("PROG-01").title != "Clause de progrès (titre modifié)"
