@@ -98,8 +98,7 @@ def _write_new(path: Path, text: str) -> None:
     Raises:
         InputError: the file exists (left untouched) or its folder cannot be written.
     """
-    import os
-    import tempfile
+    from tasks.files import create_new
 
     if path.exists():
         raise InputError(
@@ -109,21 +108,11 @@ def _write_new(path: Path, text: str) -> None:
         )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:
-        raise InputError(f"écriture impossible : {exc.strerror or exc}.", str(path)) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.link(tmp, path)  # fails if the file appeared meanwhile: no overwrite, ever
+        create_new(path, text)  # fails if the file appeared meanwhile: no overwrite, ever
     except FileExistsError:
         raise InputError("le fichier existe déjà et n'est jamais écrasé.", str(path)) from None
     except OSError as exc:
         raise InputError(f"écriture impossible : {exc.strerror or exc}.", str(path)) from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 @app.command(

@@ -30,7 +30,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -72,14 +71,9 @@ def save_state(top: Path, state: dict[str, Any]) -> None:
     """Write the state atomically (temporary file + rename)."""
     path = state_path(top)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".watch.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(state, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from tasks.files import write_atomic
+
+    write_atomic(path, json.dumps(state, indent=2))
 
 
 def _commit_ok(top: Path, sha: str) -> bool:

@@ -179,8 +179,7 @@ def _load_cached(root: str, stamp: tuple[tuple[str, int, int], ...]) -> Clausier
             pass  # no cache yet, unreadable or stale format: rebuild it below
     clausier = _load_yaml_files(base)
     if cache is not None:
-        import os
-        import tempfile
+        from .files import write_atomic
 
         snap = _Snapshot(
             meta=_ClausierMeta(
@@ -191,10 +190,7 @@ def _load_cached(root: str, stamp: tuple[tuple[str, int, int], ...]) -> Clausier
         )
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".clausier-")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(snap.model_dump_json(by_alias=True).encode())
-            os.replace(tmp, cache)
+            write_atomic(cache, snap.model_dump_json(by_alias=True))
             # Keep the cache small: the 16 most recent snapshots.
             old = sorted(cache.parent.glob("clausier-*.json"), key=lambda f: f.stat().st_mtime)
             for stale in old[:-16]:

@@ -1156,17 +1156,13 @@ def _check_four_eyes(
 
 def _write_new_file(target: Path, content: bytes) -> None:
     """Create ``target`` atomically; leave an existing file alone (never overwrite)."""
+    from .files import create_new
+
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-        try:
-            os.link(tmp, target)
-        except FileExistsError:
-            pass
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        create_new(target, content)
+    except FileExistsError:
+        pass
 
 
 def _add_to_user_index(top: Path, blob: str, rel_path: str) -> None:

@@ -1,0 +1,60 @@
+"""Writing files so that a crash never leaves a half-written one.
+
+Both functions write to a temporary file in the destination folder, flush it, then
+either rename it over the destination (:func:`write_atomic`) or hard-link it to a name
+that must not exist yet (:func:`create_new`): a reader sees the old file or the whole
+new one, never a part.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["create_new", "write_atomic"]
+
+
+def _temp_with(path: Path, data: bytes | str, encoding: str) -> str:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode(encoding) if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def write_atomic(
+    path: str | os.PathLike[str], data: bytes | str, *, encoding: str = "utf-8"
+) -> None:
+    """Replace ``path`` with ``data`` atomically (temporary file + ``os.replace``).
+
+    Raises:
+        OSError: the folder does not exist or is not writable (nothing is left behind).
+    """
+    path = Path(path)
+    tmp = _temp_with(path, data, encoding)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def create_new(path: str | os.PathLike[str], data: bytes | str, *, encoding: str = "utf-8") -> None:
+    """Create ``path`` with ``data``; never overwrite an existing file.
+
+    Raises:
+        FileExistsError: ``path`` exists (it is left untouched).
+        OSError: the folder does not exist or is not writable.
+    """
+    path = Path(path)
+    tmp = _temp_with(path, data, encoding)
+    try:
+        os.link(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
