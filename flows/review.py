@@ -159,7 +159,8 @@ def pending_markdown(tender_id: str, entries: list[StatusEntry], referents: dict
     for role in roles:
         people = referents.get(role) or []
         who = ", ".join(f"{p.nom} <{p.email}>" for p in people) or "aucun référent déclaré"
-        lines += [f"## {ROLE_LABELS[role].capitalize()} — {who}", ""]
+        label = ROLE_LABELS[role]
+        lines += [f"## {label[:1].upper() + label[1:]} — {who}", ""]
         lines += ["| Élément | Emplacement | État |", "|---|---|---|"]
         for e in open_:
             if e.item.role == role:
@@ -262,7 +263,7 @@ async def await_review(
     if not open_:
         logger.info("Rien à revoir pour le %s : revue terminée.", ROLE_LABELS.get(role, role))
         return {"decision": "none"}
-    description = pending_markdown(tender_id, open_, {}) + (
+    description = pending_markdown(tender_id, open_, referents_task(dossier)) + (
         "\nRemplissez le formulaire : décision, commentaire, nom et adresse du référent "
         "(déclaré pour ce rôle). Si vous saisissez la décision pour son compte, indiquez vos "
         "nom et adresse dans « Saisi par » : ils sont enregistrés avec la revue. "
@@ -278,7 +279,9 @@ async def await_review(
             logger.info("Revue déjà enregistrée (%s) : %s.", done["decision"], done["path"])
             return done
         key = review_key(tender_id, role, attempt)
-        form = ReviewInput.with_initial_data(description=description, decision="approve")
+        # No initial decision: with_initial_data would rebuild the field without its French
+        # title and description; the referent picks « approve » or « request-changes ».
+        form = ReviewInput.with_initial_data(description=description)
         logger.info("Revue du %s attendue (clé %s).", ROLE_LABELS.get(role, role), key)
         if deployed:
             answer = await suspend_flow_run(wait_for_input=form, key=key, timeout=timeout)
