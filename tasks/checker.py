@@ -469,37 +469,43 @@ def _criteria_findings(
                     legal_basis=l2152,
                 )
             )
-    env_weight = sum(c.poids for c in env if not any(p for p in env if c in p.sousCriteres))
-    if env and env_weight < law.weights.environmental_min_recommended:
-        out.append(
-            Finding(
-                rule="poids-environnemental-faible",
-                clause="ENV-CRIT-01",
-                severity=Severity.warning,
-                location=loc_yaml,
-                message=(
-                    f"Le critère environnemental pèse {env_weight:g} % : le guide des achats "
-                    "numériques responsables recommande au moins "
-                    f"{law.weights.environmental_min_recommended:g} %."
-                ),
-                legal_basis=l2152,
+    # MiNumEco guide: at least 10 % (law.yaml weights) for each responsible criterion.
+    for crits, minimum, rule, clause_id, severity, label, basis in (
+        (
+            env,
+            law.weights.environmental_min_recommended,
+            "poids-environnemental-faible",
+            "ENV-CRIT-01",
+            Severity.warning,
+            "environnemental",
+            l2152,
+        ),
+        (
+            soc,
+            law.weights.social_min_recommended,
+            "poids-social-faible",
+            "SOC-CRIT-01",
+            Severity.info,
+            "social",
+            r2152,
+        ),
+    ):
+        # top-level weight only: a sub-criterion's weight is already in its parent's
+        weight = sum(c.poids for c in crits if not any(c in p.sousCriteres for p in crits))
+        if crits and weight < minimum:
+            out.append(
+                Finding(
+                    rule=rule,
+                    clause=clause_id,
+                    severity=severity,
+                    location=loc_yaml,
+                    message=(
+                        f"Le critère {label} pèse {weight:g} % : le guide des achats numériques "
+                        f"responsables recommande au moins {minimum:g} %."
+                    ),
+                    legal_basis=basis,
+                )
             )
-        )
-    soc_weight = sum(c.poids for c in soc if not any(p for p in soc if c in p.sousCriteres))
-    if soc and soc_weight < law.weights.social_min_recommended:
-        out.append(
-            Finding(
-                rule="poids-social-faible",
-                clause="SOC-CRIT-01",
-                severity=Severity.info,
-                location=loc_yaml,
-                message=(
-                    f"Le critère social pèse {soc_weight:g} % : le guide recommande au moins "
-                    f"{law.weights.social_min_recommended:g} %."
-                ),
-                legal_basis=r2152,
-            )
-        )
     if rc is not None and rc.lines:
         out.extend(_rc_weight_coherence(tender, rc))
     return out

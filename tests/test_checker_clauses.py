@@ -112,3 +112,24 @@ def test_hand_written_mandatory_clause_is_a_warning(tmp_path):
     )
     assert fam.status == FamilyStatus.hand_written
     assert [f.severity for f in mine if f.rule == "clause-redigee-main"] == [Severity.warning]
+
+
+def test_responsible_criteria_below_ten_percent(tmp_path):
+    d = tmp_path / "w"
+    (d / "pieces").mkdir(parents=True)
+    crit = (
+        "criteres:\n"
+        "  - {nom: Prix, poids: 60, type: prix}\n"
+        "  - {nom: Valeur technique, poids: 30, type: technique}\n"
+        "  - {nom: Performance environnementale, poids: 5, type: environnement}\n"
+        "  - {nom: Performance sociale, poids: 5, type: social}\n"
+    )
+    (d / "tender.yaml").write_text(TENDER + crit, encoding="utf-8")
+    (d / "pieces" / "ccap.md").write_text("# CCAP\n\nRien.\n", encoding="utf-8")
+    report = check_dossier(read_dossier(d), load_clausier())
+    rules = {f.rule: f for f in report.findings}
+    assert rules["poids-environnemental-faible"].severity == Severity.warning
+    assert "5 %" in rules["poids-environnemental-faible"].message
+    assert "10 %" in rules["poids-environnemental-faible"].message
+    assert rules["poids-social-faible"].severity == Severity.info
+    assert rules["poids-environnemental-faible"].location.line == 11
