@@ -31,6 +31,11 @@ psql_() { as_pg "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -v ON_ERROR_STOP
 if [ "$(psql_ -c "SELECT 1 FROM pg_roles WHERE rolname='$USER_'")" != 1 ]; then
   psql_ -c "CREATE ROLE $USER_ LOGIN PASSWORD '$PASS'"
 fi
+# CAHIER_PG_FRESH=1 (the scale check): start from an empty database, whatever earlier
+# runs left in it (runs, deployments, suspended flows).
+if [ "${CAHIER_PG_FRESH:-0}" = 1 ]; then
+  psql_ -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+fi
 if [ "$(psql_ -c "SELECT 1 FROM pg_database WHERE datname='$DB'")" != 1 ]; then
   psql_ -c "CREATE DATABASE $DB OWNER $USER_"
 fi

@@ -41,7 +41,7 @@ for d in sorted((repo / "tenders").iterdir()):
 PY
 
 # 2. The server on PostgreSQL, two workers running in that repository.
-CAHIER_TENDER_REPO="$WORK/repo" CAHIER_WORKERS=2 scripts/server-up.sh
+CAHIER_PG_FRESH=1 CAHIER_TENDER_REPO="$WORK/repo" CAHIER_WORKERS=2 scripts/server-up.sh
 export PREFECT_API_URL="http://127.0.0.1:${PREFECT_PORT:-4242}/api"
 export PREFECT_SERVER_ANALYTICS_ENABLED=false PREFECT_HOME="$RUN/prefect-home"
 
@@ -73,7 +73,7 @@ runs["check-batch"] = str(batch.id)
 expected = {"2026-CD33-PC-001": {"termine"}, "2026-DINUM-WEB-002": {"termine", "evaluation-en-attente"},
             "2026-DRAFT-003": {"corrections-requises"}}
 failed = []
-answered = False
+answered = 0.0
 with get_client(sync_client=True) as client:
     pending = dict(runs)
     while pending and time.monotonic() - t0 < 1500:
@@ -84,16 +84,26 @@ with get_client(sync_client=True) as client:
                 # the decision in Git and resumes the waiting review run; the watch flow
                 # then resumes the suspended lifecycle, which goes on to the assembly.
                 print(f"{name}: Suspended — revue « donnees » en attente ({time.monotonic() - t0:.1f} s)")
+                import os
                 import subprocess
                 proc = subprocess.run(
                     [sys.executable, "-m", "cahier", "review", "approve", f"tenders/{name}",
                      "--role", "donnees", "--reviewer-email", "nadia.haddad@dinum.example.fr",
                      "--comment", "Annexe RGPD et hébergement SecNumCloud vérifiés."],
-                    cwd=repo, capture_output=True, text=True)
+                    cwd=repo, capture_output=True, text=True,
+                    # The DPO records her own decision: she is the Git committer too.
+                    env={**os.environ, "GIT_COMMITTER_NAME": "Nadia Haddad",
+                         "GIT_COMMITTER_EMAIL": "nadia.haddad@dinum.example.fr"})
                 print(proc.stdout.strip() or proc.stderr.strip())
                 assert proc.returncode == 0, proc.stderr
                 run_deployment("watch/watch", parameters={"repo": str(repo)}, timeout=0, as_subflow=False)
-                answered = True
+                answered = time.monotonic()
+            elif (name == "2026-DINUM-WEB-002" and answered and fr.state
+                  and fr.state.name == "Suspended" and time.monotonic() - answered > 30):
+                # The scheduled watch may hold the one-at-a-time limit (our run is then
+                # cancelled): ask again until a watch resumes the lifecycle.
+                run_deployment("watch/watch", parameters={"repo": str(repo)}, timeout=0, as_subflow=False)
+                answered = time.monotonic()
             if fr.state and fr.state.is_final():
                 secs = (fr.end_time - fr.start_time).total_seconds() if fr.start_time and fr.end_time else 0
                 out = fr.state.result(raise_on_failure=False) if fr.state.is_completed() else fr.state.message
