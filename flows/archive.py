@@ -85,7 +85,27 @@ def publish_task(result: EvaluationResult) -> None:
     )
 
 
-@task(name="archiver", cache_policy=NO_CACHE)
+def _retry_when_concurrent(task, task_run, state) -> bool:
+    """Retry only when another Git write (a review record, a commit) moved the branch
+    at the same moment: nothing was written, a new attempt archives the latest state."""
+    from tasks.archive import ConcurrentWriteError
+
+    try:
+        state.result()
+    except ConcurrentWriteError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(
+    name="archiver",
+    cache_policy=NO_CACHE,
+    retries=4,
+    retry_delay_seconds=[2, 5, 10, 20],
+    retry_condition_fn=_retry_when_concurrent,
+)
 def archive_task(
     dossier: str, assembly: str | None, clausier_path: str | None, draft: bool
 ) -> ArchiveInfo:

@@ -80,6 +80,7 @@ __all__ = [
     "MANIFEST",
     "TRAILER",
     "ArchiveInfo",
+    "ConcurrentWriteError",
     "archive_numbers",
     "create_archive",
     "open_repo",
@@ -363,9 +364,16 @@ def _create_tag_ref(repo: Any, tname: str, tag_obj: str) -> None:
     )
 
 
+class ConcurrentWriteError(InputError):
+    """Another archive or commit moved the branch meanwhile: nothing was done, retry.
+
+    Orchestrators (flows/archive.py) retry on this error only.
+    """
+
+
 def _concurrent(branch: str, lock: Path | None = None) -> InputError:
     """The French refusal when another archive or commit moved ``branch`` meanwhile."""
-    return InputError(
+    return ConcurrentWriteError(
         "une autre archive ou une autre validation (commit) a été écrite sur la branche "
         f"{branch.removeprefix('refs/heads/')} au même moment : rien n'a été fait (ni commit, "
         "ni étiquette, ni fichier). Relancez « cahier archive » : l'archive portera sur la "

@@ -45,3 +45,30 @@ def test_assemble_flow_then_audit_lists_the_tenders_runs(prefect_harness, tmp_pa
     assert res.exit_code == 0, res.output
     assert "Exécutions Prefect" in res.output and "assemblage-2026-cd33-pc-001" in res.output
     shutil.rmtree(tmp_path / "out")
+
+
+def test_archive_task_retries_when_another_commit_moved_the_branch(prefect_harness, monkeypatch):
+    import flows.archive as fa
+    from tasks.archive import ConcurrentWriteError
+
+    calls = []
+
+    def flaky(dossier, **kwargs):
+        calls.append(dossier)
+        if len(calls) == 1:
+            raise ConcurrentWriteError("une autre validation a été écrite au même moment")
+        return "archive-1"
+
+    def failing(dossier, **kwargs):
+        calls.append(dossier)
+        raise ValueError("autre erreur")
+
+    monkeypatch.setattr(fa, "create_archive", flaky)
+    monkeypatch.setattr(fa.archive_task, "retry_delay_seconds", [0, 0, 0, 0])
+    assert fa.archive_task("d", None, None, False) == "archive-1"
+    assert len(calls) == 2
+    calls.clear()
+    monkeypatch.setattr(fa, "create_archive", failing)
+    with pytest.raises(ValueError):
+        fa.archive_task("d", None, None, False)
+    assert len(calls) == 1  # other errors are not retried
