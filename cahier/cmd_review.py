@@ -200,6 +200,11 @@ def _waiting_run(dossier: Path, role: str) -> str | None:
 _ROLE = typer.Option(
     "--role", help="Rôle : environnement, accessibilite, donnees, juridique, social."
 )
+_REVIEWER = typer.Option(
+    "--reviewer-email",
+    help="Référent ; défaut : vous (GIT_COMMITTER_EMAIL ou git config user.email).",
+)
+_ITEMS = typer.Option("--item", help="Élément(s) revu(s) ; défaut : tous.")
 _ON_BEHALF = typer.Option(
     "--pour-le-compte-de",
     help=(
@@ -214,16 +219,8 @@ def approve_cmd(
     tender: Annotated[str, typer.Argument(help="Dossier de la consultation ou identifiant.")],
     role: Annotated[str, _ROLE],
     comment: Annotated[str, typer.Option("--comment", help="Commentaire.")] = "",
-    reviewer_email: Annotated[
-        str | None,
-        typer.Option(
-            "--reviewer-email",
-            help="Référent ; défaut : vous (GIT_COMMITTER_EMAIL ou git config user.email).",
-        ),
-    ] = None,
-    item: Annotated[
-        list[str] | None, typer.Option("--item", help="Élément(s) revu(s) ; défaut : tous.")
-    ] = None,
+    reviewer_email: Annotated[str | None, _REVIEWER] = None,
+    item: Annotated[list[str] | None, _ITEMS] = None,
     pour_le_compte_de: Annotated[bool, _ON_BEHALF] = False,
 ) -> None:
     """Approuver les éléments d'un rôle (enregistré dans Git au nom du référent)."""
@@ -235,16 +232,8 @@ def request_changes_cmd(
     tender: Annotated[str, typer.Argument(help="Dossier de la consultation ou identifiant.")],
     role: Annotated[str, _ROLE],
     comment: Annotated[str, typer.Option("--comment", help="Modifications demandées.")] = "",
-    reviewer_email: Annotated[
-        str | None,
-        typer.Option(
-            "--reviewer-email",
-            help="Référent ; défaut : vous (GIT_COMMITTER_EMAIL ou git config user.email).",
-        ),
-    ] = None,
-    item: Annotated[
-        list[str] | None, typer.Option("--item", help="Élément(s) revu(s) ; défaut : tous.")
-    ] = None,
+    reviewer_email: Annotated[str | None, _REVIEWER] = None,
+    item: Annotated[list[str] | None, _ITEMS] = None,
     pour_le_compte_de: Annotated[bool, _ON_BEHALF] = False,
 ) -> None:
     """Demander des modifications (commentaire obligatoire), enregistré dans Git."""

@@ -12,18 +12,12 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from slugify import slugify
 
-from flows.runs import dossier_run_name
+from flows.runs import artifact_key, dossier_run_name
 from tasks.archive import ArchiveInfo, create_archive
 from tasks.evaluation import EvaluationResult, evaluate, read_evaluation
 
 __all__ = ["archive_tender", "artifact_key", "ranking_table", "sensitivity_table"]
-
-
-def artifact_key(kind: str, tender_id: str) -> str:
-    """``ranking-2026-cd33-pc-001``: a valid Prefect artifact key."""
-    return slugify(f"{kind}-{tender_id}")
 
 
 def ranking_table(result: EvaluationResult) -> list[dict[str, object]]:

@@ -11,9 +11,8 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from slugify import slugify
 
-from flows.runs import dossier_run_name
+from flows.runs import artifact_key, dossier_run_name
 from tasks.checker import check_dossier
 from tasks.clausier import load_clausier
 from tasks.model import CheckReport
@@ -21,11 +20,6 @@ from tasks.reader import read_dossier
 from tasks.report import findings_table, to_markdown
 
 __all__ = ["artifact_key", "check_tender"]
-
-
-def artifact_key(kind: str, tender_id: str) -> str:
-    """``check-report-2026-dsi-014``: a valid Prefect artifact key for a tender."""
-    return slugify(f"{kind}-{tender_id}")
 
 
 @task(name="lire le dossier", cache_policy=NO_CACHE)

@@ -13,7 +13,13 @@ from typing import Any
 
 from slugify import slugify
 
-__all__ = ["dossier_run_name", "list_runs"]
+__all__ = ["artifact_key", "dossier_run_name", "list_runs"]
+
+
+def artifact_key(kind: str, tender_id: str) -> str:
+    """``check-report-2026-dsi-014``: a valid Prefect artifact key for a tender (Prefect
+    accepts lowercase letters, digits and dashes only)."""
+    return slugify(f"{kind}-{tender_id}")
 
 
 def dossier_run_name(kind: str) -> str:
