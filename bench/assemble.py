@@ -1,6 +1,6 @@
 """Benchmark: a full DCE assembly vs the bare Pandoc and Typst calls on the same inputs.
 
-« Full » is :func:`tasks.assemble.assemble` on the example dossier: gate (check), Jinja2
+« Full » is :func:`tasks.publish.assemble.assemble` on the example dossier: gate (check), Jinja2
 rendering, bidder guide, one Pandoc parse, sanitising and typography, DOCX/ODT/HTML/
 Typst writing, two Typst compilations (PDF/UA-1 and PDF/A-2b), zip normalisation,
 manifest and zip. « Bare » is, on the same rendered Markdown (guide included), only
@@ -27,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tasks.assemble import assemble, bidder_guide, render_pieces  # noqa: E402
-from tasks.clausier import load_clausier  # noqa: E402
-from tasks.reader import read_dossier  # noqa: E402
+from tasks.clausier.library import load_clausier  # noqa: E402
+from tasks.dossier.reader import read_dossier  # noqa: E402
+from tasks.publish.assemble import assemble, bidder_guide, render_pieces  # noqa: E402
 
 
 def bare(markdowns: list[str], tmp: Path) -> None:

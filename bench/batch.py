@@ -1,4 +1,4 @@
-"""Bench of the batch check (tasks.batch.check_all): memory independent of the count, time.
+"""Bench of the batch check (tasks.check.batch.check_all): memory independent of the count, time.
 
     python bench/batch.py                      # 500 vs 2,000 dossiers: peak memory, time
     python bench/batch.py --prefect 1000       # + flow check-batch vs plain loop, same run
@@ -7,7 +7,7 @@
 Dossiers are generated from tenders/2026-CD33-PC-001 (tender.yaml, rc.md, ccap.md, and the
 cctp for one in three), each with its own id and amount. Peak memory is measured with
 tracemalloc: with ``workers=1`` everything runs in the measured process (the checker's
-bounded caches — ``lru_cache(maxsize=4096)`` in tasks/normalize.py and tasks/evidence.py —
+bounded caches — ``lru_cache(maxsize=4096)`` in tasks/dossier/normalize.py and tasks/clausier/evidence.py —
 fill up to their bound, so this peak grows with the first thousands of dossiers, then
 stays); with ``workers=2`` the parent holds only the walk, the in-flight queue and the
 output stream, so a result list kept in memory, or a walk that loads every path at once,
@@ -52,7 +52,7 @@ def generate(dest: Path, count: int) -> Path:
 
 def measure(root: Path, workers: int, trace: bool) -> tuple[float, float, int]:
     """(seconds, peak MiB or 0, dossiers) of check_all over ``root``."""
-    from tasks.batch import check_all
+    from tasks.check.batch import check_all
 
     if trace:
         tracemalloc.start()
@@ -78,7 +78,7 @@ def main() -> None:
         generate(args.generate, args.count)
         print(f"{args.count} dossiers générés dans {args.generate}")
         return
-    from tasks.clausier import load_clausier
+    from tasks.clausier.library import load_clausier
 
     load_clausier()  # warm the clausier cache outside the measures
     work = Path(tempfile.mkdtemp(prefix="cahier-bench-"))

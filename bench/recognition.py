@@ -63,10 +63,10 @@ class Score:
 
 def _dce_found(case: str, entry: dict, shared: Path) -> set[str]:
     """Families the checker finds in a real DCE read as a dossier."""
-    from tasks.checker import check_dossier
-    from tasks.clausier import load_clausier
-    from tasks.model import FamilyStatus
-    from tasks.reader import read_dossier
+    from tasks.check.checker import check_dossier
+    from tasks.clausier.library import load_clausier
+    from tasks.dossier.model import FamilyStatus
+    from tasks.dossier.reader import read_dossier
 
     tender = REAL_TENDERS / case / "tender.yaml"
     if not tender.is_file():
@@ -86,9 +86,9 @@ def _dce_found(case: str, entry: dict, shared: Path) -> set[str]:
 
 def _bank_found(entry: dict, shared: Path) -> set[str]:
     """Families whose evidence (piece filter removed) matches a clause bank."""
-    from tasks.clausier import load_clausier
-    from tasks.evidence import find_evidence
-    from tasks.reader import read_piece
+    from tasks.clausier.evidence import find_evidence
+    from tasks.clausier.library import load_clausier
+    from tasks.dossier.reader import read_piece
 
     out: set[str] = set()
     lib = load_clausier()

@@ -51,7 +51,7 @@ def write_atomic(path: Path, text: str) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise InputError("dossier de sortie introuvable.", str(path))
-    from tasks.files import write_atomic as write
+    from tasks.dossier.files import write_atomic as write
 
     write(path, text)
 
@@ -108,7 +108,7 @@ def check(
             )
         _check_all(paths, rev, output, workers, clausier, stream_json=fmt == Format.json)
         return
-    from tasks.report import to_json, to_junit, to_sarif, to_text
+    from tasks.check.report import to_json, to_junit, to_sarif, to_text
 
     try:
         if rev is None:
@@ -135,9 +135,9 @@ def check(
                     check_tender(target, rev=rev, clausier_path=str(clausier) if clausier else None)
                 )
             else:
-                from tasks.checker import check_dossier
-                from tasks.clausier import load_clausier
-                from tasks.reader import read_dossier
+                from tasks.check.checker import check_dossier
+                from tasks.clausier.library import load_clausier
+                from tasks.dossier.reader import read_dossier
 
                 lib = load_clausier(clausier)
                 reports.append(check_dossier(read_dossier(target, rev=rev), lib))
@@ -210,7 +210,7 @@ def _check_all(
     """``cahier check --all``: every dossier under each root, with a progress bar.
 
     Results stream to ``--output`` as JSON Lines (one line per dossier); memory does not
-    grow with the number of dossiers (tasks.batch).
+    grow with the number of dossiers (tasks.check.batch).
     """
     from rich.console import Console
     from rich.progress import (
@@ -221,7 +221,7 @@ def _check_all(
         TimeRemainingColumn,
     )
 
-    from tasks.batch import check_all, count_dossiers
+    from tasks.check.batch import check_all, count_dossiers
 
     err = Console(stderr=True)
     worst = 0
@@ -286,7 +286,7 @@ def _sarif(reports: list) -> str:
     (the repository root in CI) so that code-scanning tools find the files."""
     import json
 
-    from tasks.report import to_sarif
+    from tasks.check.report import to_sarif
 
     logs = []
     for r in reports:
@@ -314,7 +314,7 @@ def clauses_list(
     from rich.console import Console
     from rich.table import Table
 
-    from tasks.clausier import load_clausier
+    from tasks.clausier.library import load_clausier
 
     try:
         lib = load_clausier(clausier)
@@ -348,8 +348,8 @@ def clauses_show(
     from rich.console import Console
     from rich.markdown import Markdown
 
-    from tasks.clausier import load_clausier
-    from tasks.render import render_clause
+    from tasks.clausier.library import load_clausier
+    from tasks.clausier.render import render_clause
 
     try:
         lib = load_clausier(clausier)

@@ -98,7 +98,7 @@ def _write_new(path: Path, text: str) -> None:
     Raises:
         InputError: the file exists (left untouched) or its folder cannot be written.
     """
-    from tasks.files import create_new
+    from tasks.dossier.files import create_new
 
     if path.exists():
         raise InputError(
@@ -146,8 +146,8 @@ def evaluate(
     justification), attribution (données DECP). CSV : séparateur « ; », virgule
     décimale, UTF-8 avec BOM (Excel).
     """
-    from tasks.evaluation import evaluate as run
-    from tasks.evaluation import read_evaluation, to_csv
+    from tasks.award.evaluation import evaluate as run
+    from tasks.award.evaluation import read_evaluation, to_csv
 
     if template:
         _write_template(tender_dir, output)
@@ -181,9 +181,9 @@ def evaluate(
 
 
 def _write_template(tender_dir: Path, output: Path | None) -> None:
-    from tasks.evaluation import EVALUATION_FILE, evaluation_template
-    from tasks.model import Tender
-    from tasks.yamlio import validate_yaml
+    from tasks.award.evaluation import EVALUATION_FILE, evaluation_template
+    from tasks.dossier.model import Tender
+    from tasks.dossier.yamlio import validate_yaml
 
     try:
         d = _dossier(tender_dir)
@@ -224,7 +224,7 @@ def archive(
     ] = None,
 ) -> None:
     """Figer l'évaluation validée dans archive/<n>/ : commit + étiquette annotée, chaîne de hachage."""
-    from tasks.archive import create_archive
+    from tasks.award.archive import create_archive
 
     try:
         info = create_archive(
@@ -259,12 +259,12 @@ def decp(
     ] = None,
 ) -> None:
     """Données essentielles (DECP v2.0.3, JSON validé par le schéma officiel)."""
-    from tasks.checker import check_dossier
-    from tasks.clausier import load_clausier
-    from tasks.decp import build_decp, consistency_issues, to_json
-    from tasks.evaluation import evaluate as run
-    from tasks.evaluation import read_evaluation
-    from tasks.reader import read_dossier
+    from tasks.award.decp import build_decp, consistency_issues, to_json
+    from tasks.award.evaluation import evaluate as run
+    from tasks.award.evaluation import read_evaluation
+    from tasks.check.checker import check_dossier
+    from tasks.clausier.library import load_clausier
+    from tasks.dossier.reader import read_dossier
 
     try:
         d = _dossier(tender_dir)
@@ -304,7 +304,7 @@ def audit(
     try:
         d = _dossier(tender_dir)
         if verify:
-            from tasks.audit import verify as run_verify
+            from tasks.award.audit import verify as run_verify
 
             numbers, problems = run_verify(d)
             if not problems:
@@ -321,7 +321,7 @@ def audit(
             for p in problems[1:]:
                 typer.echo(f"  {p.render()}", err=True)
             raise typer.Exit(1)
-        from tasks.audit import timeline
+        from tasks.award.audit import timeline
 
         for e in timeline(d, run_checks=not no_checks):
             who = f" — {e.author}" if e.author else ""
@@ -343,7 +343,7 @@ def _print_flow_runs(con, dossier: Path) -> None:
         con.print("Exécutions Prefect : aucun serveur configuré (PREFECT_API_URL).", markup=False)
         return
     from flows.runs import list_runs
-    from tasks.reader import read_dossier
+    from tasks.dossier.reader import read_dossier
 
     tender_id = read_dossier(dossier).tender.id
     try:

@@ -52,10 +52,10 @@ def assemble(
     ] = False,
 ) -> None:
     """Assembler le DCE : DOCX, ODT, HTML, PDF accessible (PDF/UA-1) et copie PDF/A-2b."""
-    from tasks.assemble import AssemblyRefused
-    from tasks.assemble import assemble as run_assembly
-    from tasks.clausier import load_clausier
-    from tasks.reader import read_dossier
+    from tasks.clausier.library import load_clausier
+    from tasks.dossier.reader import read_dossier
+    from tasks.publish.assemble import AssemblyRefused
+    from tasks.publish.assemble import assemble as run_assembly
 
     fmts = [f.strip().lower() for f in formats.split(",") if f.strip()]
     try:

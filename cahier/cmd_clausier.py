@@ -84,8 +84,8 @@ def new(
     ] = None,
 ) -> None:
     """Créer un dossier de consultation à partir des gabarits d'un type d'achat."""
-    from tasks.clausier import load_clausier
-    from tasks.scaffold import ScaffoldRequest, parse_montant, scaffold
+    from tasks.clausier.library import load_clausier
+    from tasks.drafting.scaffold import ScaffoldRequest, parse_montant, scaffold
 
     try:
         req = ScaffoldRequest(
@@ -131,7 +131,7 @@ def import_(
     ),
 ) -> None:
     """Importer un DCE existant : pièces en Markdown et tender.yaml pré-rempli."""
-    from tasks.importer import KIND_LABELS, import_dce
+    from tasks.drafting.importer import KIND_LABELS, import_dce
 
     try:
         result = import_dce(files, tender, dest)
@@ -178,7 +178,7 @@ def clauses_diff(
     """Comparer deux versions du clausier : clauses ajoutées, retirées, modifiées."""
     from rich.console import Console
 
-    from tasks.clausier_diff import diff_clausiers, load_side, to_text
+    from tasks.clausier.diff import diff_clausiers, load_side, to_text
 
     try:
         a = load_side(old, repo)
@@ -199,7 +199,7 @@ def clauses_check(
     ] = None,
 ) -> None:
     """Vérifier le clausier : schéma, variables des modèles, paramètres, motifs de reconnaissance."""
-    from tasks.clausier import check_clausier
+    from tasks.clausier.library import check_clausier
 
     problems = check_clausier(clausier)
     for p in problems:

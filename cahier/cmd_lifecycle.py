@@ -158,7 +158,7 @@ def report(
     ] = Path("out/rapport"),
 ) -> None:
     """Rapport de portefeuille : clauses, critères responsables, RGAA, revues, cibles PNAD."""
-    from tasks.portfolio import build_portfolio, indicator_rows, to_csv, to_html
+    from tasks.award.portfolio import build_portfolio, indicator_rows, to_csv, to_html
 
     try:
         day = None

@@ -1,6 +1,6 @@
 """``cahier review``: plan, status, approve and request-changes (referent reviews).
 
-``approve`` / ``request-changes`` write the Git record (tasks/review.py) and, when a
+``approve`` / ``request-changes`` write the Git record (tasks/review/reviews.py) and, when a
 Prefect server is configured (``PREFECT_API_URL``), resume the run waiting for that
 tender and role. Without a server the command works the same and skips the resume
 (no ephemeral server is started for it). Exit codes: 0 done (status: every item
@@ -71,7 +71,7 @@ def plan_cmd(
     rev: Annotated[str | None, typer.Option("--rev", help="Révision Git.")] = None,
 ) -> None:
     """Lister les éléments à faire revoir, par référent."""
-    from tasks.review import ROLE_LABELS, plan_for
+    from tasks.review.reviews import ROLE_LABELS, plan_for
 
     try:
         plan = plan_for(resolve_tender(tender), rev=rev)
@@ -99,7 +99,7 @@ def status_cmd(
     ] = True,
 ) -> None:
     """État de chaque élément : approuvé, caduc (diff), en attente, modifications demandées."""
-    from tasks.review import review_status
+    from tasks.review.reviews import review_status
 
     try:
         entries = review_status(resolve_tender(tender), rev=rev)
@@ -125,7 +125,7 @@ def _decide(
     items: list[str] | None,
     on_behalf: bool = False,
 ) -> None:
-    from tasks.review import check_role, committer_identity, record_review
+    from tasks.review.reviews import check_role, committer_identity, record_review
 
     try:
         check_role(role)

@@ -14,8 +14,8 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.runs import artifact_key, dossier_run_name
-from tasks.archive import ArchiveInfo, create_archive
-from tasks.evaluation import EvaluationResult, evaluate, read_evaluation
+from tasks.award.archive import ArchiveInfo, create_archive
+from tasks.award.evaluation import EvaluationResult, evaluate, read_evaluation
 
 __all__ = ["archive_tender", "artifact_key", "ranking_table", "sensitivity_table"]
 
@@ -82,7 +82,7 @@ def publish_task(result: EvaluationResult) -> None:
 def _retry_when_concurrent(task, task_run, state) -> bool:
     """Retry only when another Git write (a review record, a commit) moved the branch
     at the same moment: nothing was written, a new attempt archives the latest state."""
-    from tasks.archive import ConcurrentWriteError
+    from tasks.award.archive import ConcurrentWriteError
 
     try:
         state.result()
@@ -122,7 +122,7 @@ def archive_tender(
     """Evaluate the offers, publish the ranking and sensitivity, archive (with DECP).
 
     The DECP record is produced inside the archive (``decp.json``) when the evaluation
-    has an ``attribution`` block. ``draft``: see :func:`tasks.archive.create_archive`
+    has an ``attribution`` block. ``draft``: see :func:`tasks.award.archive.create_archive`
     (pending reviews or a draft assembly are accepted, the archive is marked draft).
     Returns the archive created (or the interrupted one this run finished).
     """

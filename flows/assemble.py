@@ -1,6 +1,6 @@
 """Flow ``assemble_tender``: the final DCE, conversions run concurrently by Prefect.
 
-Reads the dossier, applies the gate and renders the pieces (``tasks.assemble.prepare``),
+Reads the dossier, applies the gate and renders the pieces (``tasks.publish.assemble.prepare``),
 then maps one Prefect task per (piece, format) on the task runner, finalises (manifest,
 zip, atomic move into the output folder) and publishes a Markdown artifact listing the
 outputs and their SHA-256, keyed ``assembly-<tender-id>`` (slugified).
@@ -18,7 +18,10 @@ from prefect.cache_policies import NO_CACHE
 from slugify import slugify
 
 from flows.runs import dossier_run_name
-from tasks.assemble import (
+from tasks.clausier.library import load_clausier
+from tasks.dossier.reader import read_dossier
+from tasks.errors import InputError
+from tasks.publish.assemble import (
     FORMATS,
     AssemblyResult,
     Document,
@@ -30,9 +33,6 @@ from tasks.assemble import (
     prepare,
     source_date_epoch,
 )
-from tasks.clausier import load_clausier
-from tasks.errors import InputError
-from tasks.reader import read_dossier
 
 __all__ = ["assemble_tender", "outputs_markdown"]
 

@@ -1,6 +1,6 @@
 """Flow ``check-batch``: check every dossier of a repository (thousands), bounded.
 
-One Prefect task runs :func:`tasks.batch.check_all` (a process pool of ``workers``,
+One Prefect task runs :func:`tasks.check.batch.check_all` (a process pool of ``workers``,
 results streamed to a JSON Lines file, memory independent of the number of
 dossiers); progress is logged every ``log_every`` dossiers. A Prefect task per dossier
 would cost one API round trip each: for thousands of small dossiers the orchestration
@@ -24,7 +24,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from slugify import slugify
 
-from tasks.batch import BatchSummary, DossierResult, check_all
+from tasks.check.batch import BatchSummary, DossierResult, check_all
 
 __all__ = ["check_batch", "summary_rows"]
 

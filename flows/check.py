@@ -13,11 +13,11 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.runs import artifact_key, dossier_run_name
-from tasks.checker import check_dossier
-from tasks.clausier import load_clausier
-from tasks.model import CheckReport
-from tasks.reader import read_dossier
-from tasks.report import findings_table, to_markdown
+from tasks.check.checker import check_dossier
+from tasks.check.report import findings_table, to_markdown
+from tasks.clausier.library import load_clausier
+from tasks.dossier.model import CheckReport
+from tasks.dossier.reader import read_dossier
 
 __all__ = ["artifact_key", "check_tender"]
 

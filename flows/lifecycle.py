@@ -4,7 +4,7 @@
           → (once ``evaluation/evaluation.yaml`` exists) archive
 
 **Pinned to the commit.** ``commit`` is resolved to a full SHA once; the dossier is read
-from Git blobs at that commit (:func:`tasks.reader.read_dossier` with ``rev``), never
+from Git blobs at that commit (:func:`tasks.dossier.reader.read_dossier` with ``rev``), never
 from the working tree. Review records, assemblies and archives are made on the *gate
 commit*: the branch head when the dossier's content there (``tender.yaml`` and
 ``pieces/``, compared by Git tree id) is identical to the pinned commit — review
@@ -30,7 +30,7 @@ re-runs the flow body), never duplicates a step:
 
 Steps whose module has not landed yet are skipped with the log line « étape non
 disponible » (adapters :func:`optional`): reviews (``flows.review.request_reviews``,
-``tasks.review.review_gate``), assembly (``flows.assemble.assemble_tender``), archive
+``tasks.review.reviews.review_gate``), assembly (``flows.assemble.assemble_tender``), archive
 (``flows.archive.archive_tender``).
 
 Suspend (Prefect 3.9.1, ARCHITECTURE.md pitfalls): only a deployed run suspends — its
@@ -255,9 +255,9 @@ def _check_key(context: Any, params: dict[str, Any]) -> str:
 )
 def check_step(tender_path: str, commit: str, clausier_path: str | None, key: str):
     """CheckReport of the dossier read at ``commit`` (cached per tender and commit)."""
-    from tasks.checker import check_dossier
-    from tasks.clausier import load_clausier
-    from tasks.reader import read_dossier
+    from tasks.check.checker import check_dossier
+    from tasks.clausier.library import load_clausier
+    from tasks.dossier.reader import read_dossier
 
     return check_dossier(read_dossier(tender_path, rev=commit), load_clausier(clausier_path))
 
@@ -265,7 +265,7 @@ def check_step(tender_path: str, commit: str, clausier_path: str | None, key: st
 @task(name="état des revues", cache_policy=NO_CACHE)
 def gate_step(tender_path: str, commit: str) -> list[str] | None:
     """French reasons why reviews are missing (empty: all approved); None if unavailable."""
-    review_gate = optional("tasks.review", "review_gate")
+    review_gate = optional("tasks.review.reviews", "review_gate")
     if review_gate is None:
         return None
     return list(review_gate(tender_path, rev=commit))
@@ -308,7 +308,7 @@ def archive_step(tender_path: str, top: str, rel: str, tender_id: str, commit: s
         if archive is not None:
             info = archive(tender_path, draft=draft)
         else:
-            create = optional("tasks.archive", "create_archive")
+            create = optional("tasks.award.archive", "create_archive")
             if create is None:
                 _unavailable(logger, "archivage", "flows/archive.py")
                 return {"tag": None, "created": False, "unavailable": True}
@@ -441,7 +441,7 @@ def lifecycle(
     deployed = deployment.id is not None
     reasons = gate_step(tender_abs, gate)
     if reasons is None:
-        _unavailable(logger, "revues des référents", "tasks/review.py")
+        _unavailable(logger, "revues des référents", "tasks/review/reviews.py")
         result["reviews"] = "non-disponible"
     attempt = 0
     while reasons and not draft:

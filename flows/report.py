@@ -1,6 +1,6 @@
 """Flow ``portfolio-report``: the portfolio report as files and Prefect table artifacts.
 
-Builds :func:`tasks.portfolio.build_portfolio` over the dossiers of a folder, writes
+Builds :func:`tasks.award.portfolio.build_portfolio` over the dossiers of a folder, writes
 ``rapport.html`` (charts, plotly inlined) and ``rapport.csv`` atomically, and publishes
 two table artifacts: the indicators against the PNAD targets
 (``portefeuille-indicateurs``) and one row per tender (``portefeuille-marches``).
@@ -18,8 +18,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from tasks.files import write_atomic
-from tasks.portfolio import Portfolio, build_portfolio, indicator_rows, to_csv, to_html
+from tasks.award.portfolio import Portfolio, build_portfolio, indicator_rows, to_csv, to_html
+from tasks.dossier.files import write_atomic
 
 __all__ = ["portfolio_report"]
 

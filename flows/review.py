@@ -10,7 +10,7 @@
 * ``await_review(dossier, role)`` — waits for a :class:`ReviewInput` (decision,
   comment, reviewer name and e-mail), rendered by the Prefect UI as a form on the
   « Resume » button, then writes the same Git record as the CLI
-  (:func:`tasks.review.record_review`). A refused input (reviewer not declared for the
+  (:func:`tasks.review.reviews.record_review`). A refused input (reviewer not declared for the
   role…) is logged in French and the run waits again under a new key. A record that
   already names this run (written by ``cahier review approve`` before it resumed the
   run) is not written twice. The record names the referent from the form as reviewer
@@ -19,7 +19,7 @@
   the process that runs the flow (the worker). The open-source Prefect server has no
   authentication: anyone who reaches the UI can fill the form under any name, so these
   identities are declarations, shown as such by ``cahier review status``; the
-  four-eyes rules of :func:`tasks.review.record_review` (no self-declared referent, no
+  four-eyes rules of :func:`tasks.review.reviews.record_review` (no self-declared referent, no
   approval of one's own change) apply to form answers too.
 * ``remind_reviews(tender, reminder_days)`` — to schedule (e.g. daily): re-publishes the
   artifact and logs a French reminder for every review run waiting for more than
@@ -48,16 +48,16 @@ from prefect.input import RunInput
 from pydantic import Field
 from slugify import slugify
 
+from tasks.dossier.model import Person
+from tasks.dossier.yamlio import load_yaml
 from tasks.errors import InputError
-from tasks.model import Person
-from tasks.review import (
+from tasks.review.reviews import (
     ROLE_LABELS,
     StatusEntry,
     read_records,
     record_review,
     review_status,
 )
-from tasks.yamlio import load_yaml
 
 __all__ = [
     "ReviewInput",
@@ -187,7 +187,7 @@ def status_task(dossier: str, rev: str | None) -> list[StatusEntry]:
 
 @task(name="référents", cache_policy=NO_CACHE)
 def referents_task(dossier: str) -> dict:
-    from tasks.review import plan_for
+    from tasks.review.reviews import plan_for
 
     return plan_for(dossier, rev="HEAD").referents
 

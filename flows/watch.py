@@ -71,7 +71,7 @@ def save_state(top: Path, state: dict[str, Any]) -> None:
     """Write the state atomically (temporary file + rename)."""
     path = state_path(top)
     path.parent.mkdir(parents=True, exist_ok=True)
-    from tasks.files import write_atomic
+    from tasks.dossier.files import write_atomic
 
     write_atomic(path, json.dumps(state, indent=2))
 

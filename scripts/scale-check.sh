@@ -23,7 +23,7 @@ git -C "$WORK/repo" -c user.name=Acheteur -c user.email=achat@example.fr commit 
 "$BIN/python" - "$WORK/repo" <<'PY'
 import sys
 from pathlib import Path
-from tasks.review import plan_for, record_review
+from tasks.review.reviews import plan_for, record_review
 repo = Path(sys.argv[1])
 for d in sorted((repo / "tenders").iterdir()):
     try:

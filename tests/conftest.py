@@ -60,7 +60,7 @@ def approved_repository(src: Path, base: Path) -> Path:
     """
     import subprocess
 
-    from tasks.review import plan_for, record_review
+    from tasks.review.reviews import plan_for, record_review
 
     repo = base / "repo"
     dossier = repo / "tenders" / src.name

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.archive import create_archive, recover, sha256, tag_name
-from tasks.audit import verify
+from tasks.award.archive import create_archive, recover, sha256, tag_name
+from tasks.award.audit import verify
 from tasks.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -374,9 +374,9 @@ def test_draft_assembly_refused_unless_the_archive_is_a_draft(
     repo = make_repo(tmp_path / "r")
     head0 = git(repo, "rev-parse", "HEAD")
     _assembly(repo, draft=True)
-    import tasks.review
+    import tasks.review.reviews
 
-    monkeypatch.setattr(tasks.review, "review_gate", lambda *a, **k: [])  # reviews obtained
+    monkeypatch.setattr(tasks.review.reviews, "review_gate", lambda *a, **k: [])  # reviews obtained
     with pytest.raises(InputError, match="assemblage est un projet") as exc:
         create_archive(repo / REL)
     assert "Réassemblez sans --draft" in exc.value.render()
@@ -401,9 +401,9 @@ def test_final_assembly_and_reviews_make_a_final_archive(
 ):
     repo = make_repo(tmp_path / "r")
     _assembly(repo, draft=False)
-    import tasks.review
+    import tasks.review.reviews
 
-    monkeypatch.setattr(tasks.review, "review_gate", lambda *a, **k: [])
+    monkeypatch.setattr(tasks.review.reviews, "review_gate", lambda *a, **k: [])
     info = create_archive(repo / REL)
     man = json.loads((repo / info.path / "manifest.json").read_text(encoding="utf-8"))
     assert (man["draft"], man["draft_reasons"], info.draft) == (False, [], False)
@@ -502,10 +502,10 @@ def test_archive_completed_by_another_run_after_head_was_read(
 ):
     """The other run does all its work between our reading of HEAD and our checks: its tag
     is not « an orphan tag, history rewritten? » but a concurrent archive."""
-    import tasks.archive
+    import tasks.award.archive
 
     repo = make_repo(tmp_path / "r")
-    real_dirty = tasks.archive._dirty
+    real_dirty = tasks.award.archive._dirty
     other: list = []
 
     def dirty(r, rel):
@@ -514,7 +514,7 @@ def test_archive_completed_by_another_run_after_head_was_read(
             other[0] = create_archive(repo / REL, draft=True)  # the other run, start to end
         return real_dirty(r, rel)
 
-    monkeypatch.setattr(tasks.archive, "_dirty", dirty)
+    monkeypatch.setattr(tasks.award.archive, "_dirty", dirty)
     with pytest.raises(InputError) as exc:
         create_archive(repo / REL, draft=True)
     msg = exc.value.render()

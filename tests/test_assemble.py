@@ -19,18 +19,18 @@ import yaml
 from conftest import approved_repository
 from docx import Document as Docx
 
-from tasks.assemble import (
+from tasks.clausier.library import load_clausier
+from tasks.clausier.render import CLAUSE_CALL_RE, clause_block, parse_call_args
+from tasks.dossier.document import PieceText
+from tasks.dossier.reader import read_dossier
+from tasks.errors import InputError
+from tasks.publish.assemble import (
     AssemblyRefused,
     assemble,
     check_output_dir,
     french_typography,
     render_piece,
 )
-from tasks.clausier import load_clausier
-from tasks.document import PieceText
-from tasks.errors import InputError
-from tasks.reader import read_dossier
-from tasks.render import CLAUSE_CALL_RE, clause_block, parse_call_args
 
 ROOT = Path(__file__).resolve().parents[1]
 CD33 = ROOT / "tenders" / "2026-CD33-PC-001"

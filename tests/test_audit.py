@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.archive import create_archive, tag_name
-from tasks.audit import timeline, verify
+from tasks.award.archive import create_archive, tag_name
+from tasks.award.audit import timeline, verify
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "tenders" / "2026-CD33-PC-001"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.batch import DossierResult, check_all, check_one, count_dossiers, iter_dossiers
+from tasks.check.batch import DossierResult, check_all, check_one, count_dossiers, iter_dossiers
 from tasks.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks.checker import check_dossier
-from tasks.clausier import load_clausier
-from tasks.model import FamilyStatus, Severity
-from tasks.reader import read_dossier
-from tasks.render import clause_block, match_clause
+from tasks.check.checker import check_dossier
+from tasks.clausier.library import load_clausier
+from tasks.clausier.render import clause_block, match_clause
+from tasks.dossier.model import FamilyStatus, Severity
+from tasks.dossier.reader import read_dossier
 
 TENDER = """\
 id: 2026-TEST-010

@@ -1,6 +1,6 @@
 """Tests of the clausier (clause_library/clauses/*.yaml).
 
-Every clause file must validate as ``tasks.model.Clause``, render in the sandbox with
+Every clause file must validate as ``tasks.dossier.model.Clause``, render in the sandbox with
 its own parameter defaults, keep its defaults within bounds, and carry evidence patterns
 that compile and behave on short realistic snippets (a clause written by hand is
 recognised; a table-of-contents line, a « sans objet » or a mere mention is not).
@@ -19,9 +19,9 @@ import pytest
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
-from tasks.document import Line, PieceText, Section
-from tasks.evidence import find_evidence
-from tasks.model import Clause
+from tasks.clausier.evidence import find_evidence
+from tasks.dossier.document import Line, PieceText, Section
+from tasks.dossier.model import Clause
 
 CLAUSES_DIR = Path(__file__).resolve().parents[1] / "clause_library" / "clauses"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tasks.clausier import check_clausier, default_library_path
+from tasks.clausier.library import check_clausier, default_library_path
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_invalid_evidence_regex(lib: Path):
 
 
 def test_on_disk_cache_follows_edits(lib: Path, tmp_path: Path, monkeypatch):
-    from tasks.clausier import load_clausier
+    from tasks.clausier.library import load_clausier
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     first = load_clausier(lib)

@@ -15,8 +15,8 @@ import yaml
 from typer.testing import CliRunner
 
 from cahier.cli import _load_command_modules, app
-from tasks.clausier import default_library_path
-from tasks.clausier_diff import diff_clausiers, load_folder, load_revision
+from tasks.clausier.diff import diff_clausiers, load_folder, load_revision
+from tasks.clausier.library import default_library_path
 from tasks.errors import InputError
 
 _load_command_modules()

@@ -10,20 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from tasks.checker import check_dossier
-from tasks.clausier import load_clausier
-from tasks.decp import (
+from tasks.award.decp import (
     SCHEMA_PATH,
     build_decp,
     considerations,
     consistency_issues,
     schema_errors,
 )
+from tasks.award.evaluation import evaluate, read_evaluation
+from tasks.check.checker import check_dossier
+from tasks.clausier.library import load_clausier
+from tasks.dossier.model import CheckReport, Tender
+from tasks.dossier.reader import read_dossier
+from tasks.dossier.yamlio import validate_yaml
 from tasks.errors import InputError
-from tasks.evaluation import evaluate, read_evaluation
-from tasks.model import CheckReport, Tender
-from tasks.reader import read_dossier
-from tasks.yamlio import validate_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DOSSIER = ROOT / "tenders" / "2026-CD33-PC-001"

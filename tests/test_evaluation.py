@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.errors import InputError
-from tasks.evaluation import (
+from tasks.award.evaluation import (
     evaluate,
     evaluation_template,
     parse_evaluation,
@@ -28,8 +27,9 @@ from tasks.evaluation import (
     siret_ok,
     to_csv,
 )
-from tasks.model import Tender
-from tasks.yamlio import validate_yaml
+from tasks.dossier.model import Tender
+from tasks.dossier.yamlio import validate_yaml
+from tasks.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 DOSSIER = ROOT / "tenders" / "2026-CD33-PC-001"

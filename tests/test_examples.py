@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.checker import check_dossier
-from tasks.clausier import load_clausier
-from tasks.model import CheckReport, FamilyStatus, Finding, Severity
-from tasks.reader import read_dossier
+from tasks.check.checker import check_dossier
+from tasks.clausier.library import load_clausier
+from tasks.dossier.model import CheckReport, FamilyStatus, Finding, Severity
+from tasks.dossier.reader import read_dossier
 
 ROOT = Path(__file__).resolve().parents[1]
 TENDERS = ROOT / "tenders"

@@ -37,9 +37,9 @@ def test_check_flow_publishes_report_and_findings(harness, tmp_path: Path):
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     from flows.check import artifact_key, check_tender
-    from tasks.checker import check_dossier
-    from tasks.clausier import load_clausier
-    from tasks.reader import read_dossier
+    from tasks.check.checker import check_dossier
+    from tasks.clausier.library import load_clausier
+    from tasks.dossier.reader import read_dossier
 
     d = tmp_path / "2026-DSI-014"
     (d / "pieces").mkdir(parents=True)

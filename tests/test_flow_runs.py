@@ -49,7 +49,7 @@ def test_assemble_flow_then_audit_lists_the_tenders_runs(prefect_harness, tmp_pa
 
 def test_archive_task_retries_when_another_commit_moved_the_branch(prefect_harness, monkeypatch):
     import flows.archive as fa
-    from tasks.archive import ConcurrentWriteError
+    from tasks.award.archive import ConcurrentWriteError
 
     calls = []
 

@@ -15,13 +15,13 @@ import yaml
 from typer.testing import CliRunner
 
 from cahier.cli import _load_command_modules, app
-from tasks.checker import check_dossier
-from tasks.clausier import load_clausier
+from tasks.check.checker import check_dossier
+from tasks.clausier.library import load_clausier
+from tasks.dossier.model import Tender
+from tasks.dossier.reader import read_dossier
+from tasks.dossier.yamlio import validate_yaml
+from tasks.drafting.importer import import_dce
 from tasks.errors import InputError
-from tasks.importer import import_dce
-from tasks.model import Tender
-from tasks.reader import read_dossier
-from tasks.yamlio import validate_yaml
 
 _load_command_modules()
 runner = CliRunner()

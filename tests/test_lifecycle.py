@@ -137,7 +137,7 @@ def harness(prefect_harness):
 def test_commit_watch_review_assemble_archive(harness, tmp_path, monkeypatch):
     from flows.lifecycle import lifecycle
     from flows.watch import load_state, watch
-    from tasks.review import record_review
+    from tasks.review.reviews import record_review
 
     repo = make_repo(tmp_path)
     monkeypatch.chdir(repo)

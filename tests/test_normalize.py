@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tasks.normalize import fold, join_hyphenated, keeps_hyphen, normalize_text, split_glued
+from tasks.dossier.normalize import fold, join_hyphenated, keeps_hyphen, normalize_text, split_glued
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.portfolio import build_portfolio, indicator_rows, to_csv, to_html
+from tasks.award.portfolio import build_portfolio, indicator_rows, to_csv, to_html
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "tenders"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.document import PieceText
+from tasks.dossier.document import PieceText
+from tasks.dossier.reader import Dossier, detect_heading, piece_kind, read_dossier, read_piece
 from tasks.errors import InputError
-from tasks.reader import Dossier, detect_heading, piece_kind, read_dossier, read_piece
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "cases" / "real"
 
@@ -592,7 +592,7 @@ def test_git_symlink_outside_dossier(repo: dict[str, object]) -> None:
 def test_reading_without_rev_does_not_import_git(tmp_path: Path) -> None:
     root = make_dossier(tmp_path / "dce", {"CCAP.md": CCAP_MD})
     code = (
-        "import sys; from tasks.reader import read_dossier; "
+        "import sys; from tasks.dossier.reader import read_dossier; "
         f"read_dossier({str(root)!r}); "
         "print('git' in sys.modules, 'pypandoc' in sys.modules, 'pypdfium2' in sys.modules)"
     )

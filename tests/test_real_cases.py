@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.checker import check_dossier
-from tasks.clausier import load_clausier
-from tasks.model import FamilyStatus, Severity
-from tasks.reader import read_dossier
+from tasks.check.checker import check_dossier
+from tasks.clausier.library import load_clausier
+from tasks.dossier.model import FamilyStatus, Severity
+from tasks.dossier.reader import read_dossier
 
 pytestmark = pytest.mark.real
 

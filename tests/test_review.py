@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tasks.errors import InputError
-from tasks.review import (
+from tasks.review.reviews import (
     plan_for,
     read_records,
     record_review,
@@ -355,7 +355,7 @@ def forge_record(dossier: Path, role: str, nom: str, email: str) -> None:
     """An approval committed by hand (bypassing cahier), authored by the named person."""
     import yaml
 
-    from tasks.review import ReviewItemDigest, ReviewRecord
+    from tasks.review.reviews import ReviewItemDigest, ReviewRecord
 
     repo = dossier.parents[1]
     plan = plan_for(dossier, rev="HEAD")

@@ -67,7 +67,7 @@ def test_pause_form_resume_and_cli(harness, tmp_path: Path, monkeypatch: pytest.
 
     from cahier.cli import _load_command_modules, app
     from flows.review import remind_reviews
-    from tasks.review import read_records, review_status
+    from tasks.review.reviews import read_records, review_status
 
     draft = make_repo(tmp_path, DRAFT) / "tenders" / "2026-DRAFT-003"
     repo = draft.parents[1]

@@ -298,7 +298,7 @@ def check_recorded(dossier: Path, role: str, run_id: str, box: dict, referent, c
 
 def check_status(dossier: Path, role: str, referent) -> None:
     """``cahier review status`` shows the role's items approved by the referent, the rest pending."""
-    from tasks.review import plan_for
+    from tasks.review.reviews import plan_for
 
     plan = plan_for(dossier)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
@@ -323,7 +323,7 @@ def check_status(dossier: Path, role: str, referent) -> None:
 
 def test_referent_approves_from_run_link(ui_server: Server, tmp_path: Path):
     """The link Prefect logs (« View at …/runs/flow-run/<id> »): « Resume » button, form."""
-    from tasks.review import plan_for
+    from tasks.review.reviews import plan_for
 
     dossier = make_repo(tmp_path)
     role = "donnees"
@@ -384,7 +384,7 @@ def test_referent_approves_from_run_link(ui_server: Server, tmp_path: Path):
 
 def test_referent_approves_from_default_ui(ui_server: Server, tmp_path: Path):
     """The default UI (/ → /v2): Runs list → the waiting run → menu « Resume » → form."""
-    from tasks.review import plan_for
+    from tasks.review.reviews import plan_for
 
     dossier = make_repo(tmp_path)
     role = "accessibilite"

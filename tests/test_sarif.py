@@ -18,11 +18,11 @@ import pytest
 from jsonschema import Draft7Validator, FormatChecker
 from referencing import Registry, Resource
 
-from tasks.checker import check_dossier
-from tasks.clausier import load_clausier
-from tasks.model import CheckReport, Severity
-from tasks.reader import read_dossier
-from tasks.report import to_junit, to_sarif
+from tasks.check.checker import check_dossier
+from tasks.check.report import to_junit, to_sarif
+from tasks.clausier.library import load_clausier
+from tasks.dossier.model import CheckReport, Severity
+from tasks.dossier.reader import read_dossier
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "sarif-schema-2.1.0.json"
 

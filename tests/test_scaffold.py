@@ -14,12 +14,12 @@ import pytest
 from typer.testing import CliRunner
 
 from cahier.cli import _load_command_modules, app
-from tasks.checker import is_applicable
-from tasks.clausier import load_clausier
+from tasks.check.checker import is_applicable
+from tasks.clausier.library import load_clausier
+from tasks.dossier.model import BuyerType, FamilyStatus
+from tasks.dossier.reader import read_dossier
+from tasks.drafting.scaffold import PURCHASE_TYPES, ScaffoldRequest, render_dossier, scaffold
 from tasks.errors import InputError
-from tasks.model import BuyerType, FamilyStatus
-from tasks.reader import read_dossier
-from tasks.scaffold import PURCHASE_TYPES, ScaffoldRequest, render_dossier, scaffold
 
 SIRET = "21330063500017"
 AFTER_GATE = dt.date(2026, 12, 1)
@@ -122,7 +122,7 @@ def test_rc_weights_match_tender_yaml(tmp_path: Path):
 
 
 def test_scaffolded_pieces_render_for_assembly(tmp_path: Path):
-    from tasks.assemble import render_pieces
+    from tasks.publish.assemble import render_pieces
 
     result = scaffold(_request("hebergement", buyer_type="etat"), tmp_path)
     rendered, findings = render_pieces(read_dossier(result.path), load_clausier())
@@ -249,7 +249,7 @@ def test_cli_accepts_french_amounts(tmp_path: Path):
 def test_user_text_is_inserted_literally(tmp_path: Path):
     import pypandoc
 
-    from tasks.assemble import render_pieces
+    from tasks.publish.assemble import render_pieces
 
     objet = "Logiciel de gestion {{ 7*7 }} {% if x %} des *archives* [v2]"
     result = scaffold(

@@ -1,4 +1,4 @@
-"""Template lint (tasks/templates.py): French syntax errors on the right line, unsafe
+"""Template lint (tasks/clausier/templates.py): French syntax errors on the right line, unsafe
 constructs, unknown names and clauses — without Pandoc, cheap enough for ``cahier check``."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.clausier import load_clausier
-from tasks.document import PieceText
-from tasks.reader import read_dossier
-from tasks.templates import lint_templates, syntax_message
+from tasks.clausier.library import load_clausier
+from tasks.clausier.templates import lint_templates, syntax_message
+from tasks.dossier.document import PieceText
+from tasks.dossier.reader import read_dossier
 
 ROOT = Path(__file__).resolve().parents[1]
 CD33 = ROOT / "tenders" / "2026-CD33-PC-001"
@@ -117,7 +117,7 @@ def test_example_dossier_lints_clean(lib):
 
 
 def test_lint_agrees_with_assembly_on_the_line(lib):
-    from tasks.assemble import render_piece
+    from tasks.publish.assemble import render_piece
 
     if not (CD33 / "tender.yaml").is_file():
         pytest.skip("dossier d'exemple 2026-CD33-PC-001 absent")
@@ -132,7 +132,7 @@ def test_lint_agrees_with_assembly_on_the_line(lib):
 def test_syntax_message_keeps_jinja_line_when_nothing_is_open():
     from jinja2 import TemplateSyntaxError
 
-    from tasks.templates import environment
+    from tasks.clausier.templates import environment
 
     src = "a\nb\n{{ x y }}\n"
     with pytest.raises(TemplateSyntaxError) as exc:
@@ -143,8 +143,8 @@ def test_syntax_message_keeps_jinja_line_when_nothing_is_open():
 
 def test_module_does_not_import_pandoc_or_typst():
     code = (
-        "import sys, tasks.templates; "
-        "print(sorted(m for m in ('pypandoc', 'typst', 'tasks.assemble') if m in sys.modules))"
+        "import sys, tasks.clausier.templates; "
+        "print(sorted(m for m in ('pypandoc', 'typst', 'tasks.publish.assemble') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True

@@ -1,6 +1,6 @@
 """The checker: which responsible clauses a dossier has, lacks, altered or wrote by hand.
 
-``check_dossier(dossier, clausier)`` returns a :class:`~tasks.model.CheckReport`. For
+``check_dossier(dossier, clausier)`` returns a :class:`~tasks.dossier.model.CheckReport`. For
 each clause of the clausier it decides applicability from tender.yaml and law.yaml
 (values in force on ``dateLancement``), then the clause's status:
 
@@ -23,12 +23,21 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .clausier import Clausier
-from .document import PieceText
-from .errors import InputError
-from .evidence import TOC_RE as TOC_LIKE
-from .evidence import EvidenceHit, find_evidence
-from .model import (
+from tasks.clausier.evidence import TOC_RE as TOC_LIKE
+from tasks.clausier.evidence import EvidenceHit, find_evidence
+from tasks.clausier.library import Clausier
+from tasks.clausier.render import (
+    CLAUSE_CALL_RE,
+    FENCE_CLOSE_RE,
+    FENCE_OPEN_RE,
+    clause_block,
+    clause_param_errors,
+    fence_attrs,
+    match_clause,
+    parse_call_args,
+)
+from tasks.dossier.document import PieceText
+from tasks.dossier.model import (
     BuyerType,
     CheckReport,
     Clause,
@@ -42,17 +51,8 @@ from .model import (
     Severity,
     Tender,
 )
-from .reader import Dossier
-from .render import (
-    CLAUSE_CALL_RE,
-    FENCE_CLOSE_RE,
-    FENCE_OPEN_RE,
-    clause_block,
-    clause_param_errors,
-    fence_attrs,
-    match_clause,
-    parse_call_args,
-)
+from tasks.dossier.reader import Dossier
+from tasks.errors import InputError
 
 __all__ = ["RULES", "check_dossier", "is_applicable"]
 
@@ -239,7 +239,7 @@ def _scan_library_clauses(
                     piece.path,
                     line,
                 )
-            from .render import validate_params
+            from tasks.clausier.render import validate_params
 
             validate_params(clause, params, f"{piece.path}:{line}")
             add(
@@ -525,7 +525,7 @@ _GENERIC_WORDS = {
 
 def _key_word(name: str) -> str | None:
     """The most distinctive word of a criterion name (« environnemental », « prix »)."""
-    from .normalize import fold
+    from tasks.dossier.normalize import fold
 
     words = [w for w in re.findall(r"[a-z]{4,}", fold(name)) if w not in _GENERIC_WORDS]
     return max(words, key=len)[:9] if words else None
@@ -715,7 +715,7 @@ _CATEGORY_SECTION = {
 def _expected_location(clause: Clause, pieces: list[PieceText], tender_file: str) -> Location:
     """Where the missing clause should go: the section of its piece whose title fits its
     category (« Article 7 — Clauses environnementales »), else the piece itself."""
-    from .normalize import fold
+    from tasks.dossier.normalize import fold
 
     rx = re.compile(_CATEGORY_SECTION.get(clause.category, r"$^"))
     for p in pieces:
@@ -735,7 +735,7 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
     """Check one dossier against the clausier.
 
     Args:
-        dossier: the dossier as read by :func:`tasks.reader.read_dossier`.
+        dossier: the dossier as read by :func:`tasks.dossier.reader.read_dossier`.
         clausier: the loaded clause library (with law.yaml).
 
     Returns:
@@ -768,7 +768,7 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
     library, findings = _scan_library_clauses(pieces, clausier)
     # Template errors a final assembly would refuse (syntax, unsafe constructs, unknown
     # variables) are caught here already, in the pre-commit hook.
-    from .templates import lint_templates
+    from tasks.clausier.templates import lint_templates
 
     findings.extend(lint_templates(pieces, clausier))
     waivers = {w.clause: w for w in tender.waivers}

@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tasks.errors import InputError
+
 from .archive import (
     ARCHIVE_DIR,
     MANIFEST,
@@ -53,7 +55,6 @@ from .archive import (
     open_repo,
     tag_name,
 )
-from .errors import InputError
 
 __all__ = ["Event", "Problem", "timeline", "verify"]
 
@@ -113,8 +114,8 @@ def _open(dossier: str | os.PathLike[str]) -> tuple[Any, Path, str, Any]:
 
 
 def _tender_id(repo: Any, top: Path, rel: str) -> str:
-    from .model import Tender
-    from .yamlio import validate_yaml
+    from tasks.dossier.model import Tender
+    from tasks.dossier.yamlio import validate_yaml
 
     path = top / rel / "tender.yaml"
     if path.is_file():
@@ -153,9 +154,9 @@ def timeline(
     Raises:
         InputError: not a Git repository, dossier without tender.yaml.
     """
-    from .checker import check_dossier
-    from .clausier import load_clausier
-    from .reader import read_dossier
+    from tasks.check.checker import check_dossier
+    from tasks.clausier.library import load_clausier
+    from tasks.dossier.reader import read_dossier
 
     repo, top, rel, _ = _open(dossier)
     events: list[Event] = []
@@ -197,7 +198,7 @@ def timeline(
                     details = []
                 events.append(Event(when, "contrôle", c.hexsha, author, summary, details))
         try:
-            from .review import review_status
+            from tasks.review.reviews import review_status
 
             entries = review_status(dossier, rev="HEAD", clausier_path=clausier_path)
         except (ImportError, InputError):

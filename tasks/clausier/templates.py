@@ -1,6 +1,6 @@
 """Piece templates: the sandboxed Jinja2 environment of assembly and its linter.
 
-A Markdown piece is a Jinja2 template rendered at assembly (:mod:`tasks.assemble`)
+A Markdown piece is a Jinja2 template rendered at assembly (:mod:`tasks.publish.assemble`)
 with two names only: ``clause("ID", k=v…)`` and ``tender`` (tender.yaml as data).
 Jinja2 comments are ``{## … ##}`` (``{#id}`` is a Pandoc heading attribute).
 
@@ -12,7 +12,7 @@ enough for ``cahier check``: this module imports neither pypandoc nor typst.
 
 Example::
 
-    >>> from tasks.document import PieceText
+    >>> from tasks.dossier.document import PieceText
     >>> src = '# CCAP\\n\\n{{ clause("ENV-COND-01"\\n\\n## Article 2\\n'
     >>> [f.location.line for f in lint_templates([PieceText("pieces/ccap.md", "ccap", "md",
     ...     raw_source=src)])]
@@ -29,12 +29,13 @@ from jinja2 import StrictUndefined, TemplateAssertionError, TemplateSyntaxError,
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from .errors import InputError
-from .model import Finding, Location, Severity
+from tasks.dossier.model import Finding, Location, Severity
+from tasks.errors import InputError
 
 if TYPE_CHECKING:
-    from .clausier import Clausier
-    from .document import PieceText
+    from tasks.dossier.document import PieceText
+
+    from .library import Clausier
 
 __all__ = [
     "ASSEMBLY_NAMES",
@@ -45,7 +46,7 @@ __all__ = [
     "syntax_message",
 ]
 
-#: Names a piece template may read at assembly (tasks/assemble.py, ``render_piece``).
+#: Names a piece template may read at assembly (tasks/publish/assemble.py, ``render_piece``).
 ASSEMBLY_NAMES: frozenset[str] = frozenset({"clause", "tender"})
 
 _UNSAFE_NAMES = frozenset(
@@ -466,12 +467,12 @@ def lint_templates(pieces: Iterable[PieceText], clausier: Clausier | None = None
       unknown filter or test;
     * with ``clausier``: ``gabarit-invalide`` for ``clause("ID", …)`` with an unknown
       id (``Finding.clause`` = the id) or literal parameters outside the clause's
-      types/bounds (:func:`tasks.render.validate_params`).
+      types/bounds (:func:`tasks.clausier.render.validate_params`).
 
     A piece with a syntax error or an unsafe construct gets only those findings.
 
     Args:
-        pieces: pieces as read by :func:`tasks.reader.read_dossier` (others skipped).
+        pieces: pieces as read by :func:`tasks.dossier.reader.read_dossier` (others skipped).
         clausier: the clause library, to check clause ids and parameters.
 
     Returns:

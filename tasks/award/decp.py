@@ -12,7 +12,7 @@ clause-families.md) and from the award criteria (a criterion of type ``environne
 value alone.
 
 The record is validated with jsonschema against the official schema vendored in
-``tasks/schemas/decp_v2.0.3_schema.json`` (source: ``tasks/schemas/SOURCE.md``), then by
+``tasks/award/schemas/decp_v2.0.3_schema.json`` (source: ``tasks/award/schemas/SOURCE.md``), then by
 :func:`consistency_issues`, which checks what the schema cannot express.
 """
 
@@ -27,10 +27,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from .clausier import Clausier
-from .errors import InputError
+from tasks.clausier.library import Clausier
+from tasks.dossier.model import CheckReport, CritereType, FamilyStatus, Tender
+from tasks.errors import InputError
+
 from .evaluation import Evaluation, EvaluationResult, criteria_index, siret_ok
-from .model import CheckReport, CritereType, FamilyStatus, Tender
 
 __all__ = [
     "SCHEMA_PATH",

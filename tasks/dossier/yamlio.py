@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import InputError
+from tasks.errors import InputError
 
 __all__ = [
     "field_lines",

@@ -3,7 +3,7 @@
 ``create_archive(dossier)`` freezes the evaluation of a tender in
 ``tenders/<id>/archive/<n>/``::
 
-    evaluation.json         ranking, points, sensitivity (tasks.evaluation.EvaluationResult)
+    evaluation.json         ranking, points, sensitivity (tasks.award.evaluation.EvaluationResult)
     evaluation.csv          one row per offer
     check-report.json       the check of the dossier at the archived commit
     decp.json               DECP v2 record (when the evaluation has an « attribution » block)
@@ -73,7 +73,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from tasks.errors import InputError
 
 __all__ = [
     "ARCHIVE_DIR",
@@ -512,7 +512,7 @@ def _find_assembly(top: Path, tender_id: str, given: str | os.PathLike[str] | No
 
 
 def _assembly_is_draft(path: Path, raw: bytes, tender_id: str) -> bool:
-    """Whether an assembly manifest (tasks.assemble, ``cahier-assemblage/1``) is a draft.
+    """Whether an assembly manifest (tasks.publish.assemble, ``cahier-assemblage/1``) is a draft.
 
     Raises:
         InputError: not JSON, or the manifest of another tender.
@@ -573,15 +573,16 @@ def create_archive(
             missing from the branch, the branch moved meanwhile (concurrent archive or
             commit: nothing is written).
     """
-    from .checker import check_dossier
-    from .clausier import load_clausier
+    from tasks.check.checker import check_dossier
+    from tasks.check.report import to_json as report_json
+    from tasks.clausier.library import load_clausier
+    from tasks.dossier.model import Tender
+    from tasks.dossier.reader import read_dossier
+    from tasks.dossier.yamlio import validate_yaml
+
     from .decp import build_decp
     from .decp import to_json as decp_json
     from .evaluation import EVALUATION_FILE, evaluate, parse_evaluation, to_csv
-    from .model import Tender
-    from .reader import read_dossier
-    from .report import to_json as report_json
-    from .yamlio import validate_yaml
 
     step = on_step or (lambda _name: None)
     _, finished = _recover(dossier)
@@ -667,7 +668,7 @@ def create_archive(
 
         gate: list[str] = []
         try:
-            from .review import review_gate
+            from tasks.review.reviews import review_gate
         except ImportError:  # pragma: no cover - review module absent
             review_gate = None  # type: ignore[assignment]
         if review_gate is not None:

@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .document import PieceText
-from .model import ClauseEvidence
+from tasks.dossier.document import PieceText
+from tasks.dossier.model import ClauseEvidence
 
 __all__ = ["OBLIGATION_RE", "TOC_RE", "EvidenceHit", "find_evidence"]
 

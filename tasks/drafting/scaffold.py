@@ -8,16 +8,16 @@ Templates live in ``clause_library/templates/<type>/`` (``tender.yaml``, ``rc.md
   (``nom``, ``siret``, ``type``), ``montant`` (€ HT), ``date_lancement``,
   ``procedure`` (from the EU threshold in force, law.yaml), ``seuil_ue`` (€ HT),
   ``law`` (law.yaml) and, in the pieces, ``tender`` (the rendered tender.yaml, as
-  :class:`~tasks.model.Tender`);
+  :class:`~tasks.dossier.model.Tender`);
 * ``applies("ID")``: whether a clause applies to the tender (same rule as the checker,
-  :func:`tasks.checker.is_applicable`, values of law.yaml on ``dateLancement``);
+  :func:`tasks.check.checker.is_applicable`, values of law.yaml on ``dateLancement``);
 * ``clause("ID", k=v…)``: writes the call ``{{ clause("ID", k=v…) }}`` into the piece
   (parameters checked against the clause's types and bounds now, rendered at assembly);
 * ``article()``: the next article number (« 1 », « 2 »…) and ``art()``: the next
   sub-article number of the current article (« 7.1 », « 7.2 »…), so that articles kept
   by ``{% if applies(…) %}`` are numbered without gaps;
 * ``note("…")``: a drafting note ``{## … ##}`` for the buyer (a Jinja2 comment with
-  the assembly's delimiters, tasks/assemble.py: dropped from the documents);
+  the assembly's delimiters, tasks/publish/assemble.py: dropped from the documents);
 * filters ``q`` (YAML/JSON double-quoted string) and ``euros`` (« 300 000 »).
 
 In the pieces, every printed value is inserted literally (:func:`literal_text`): an
@@ -49,9 +49,9 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
-from .clausier import Clausier, load_clausier
-from .errors import InputError
-from .model import SIRET_RE, BuyerType, CheckReport, Tender
+from tasks.clausier.library import Clausier, load_clausier
+from tasks.dossier.model import SIRET_RE, BuyerType, CheckReport, Tender
+from tasks.errors import InputError
 
 __all__ = [
     "EQUIPEMENTS",
@@ -275,7 +275,7 @@ def _render(env: SandboxedEnvironment, source: str, name: str, context: dict[str
             exc.args = (exc.render(),)
         raise
     except TemplateSyntaxError as exc:
-        from .templates import syntax_message
+        from tasks.clausier.templates import syntax_message
 
         line, message = syntax_message(exc, source, env)
         raise InputError(f"gabarit invalide : {message}", name, line) from None
@@ -301,8 +301,8 @@ def _call_text(clause_id: str, params: dict[str, Any]) -> str:
 def _helpers(
     clausier: Clausier, tender: Tender | None, where: str, placed: list[str]
 ) -> dict[str, Callable[..., Any]]:
-    from .checker import is_applicable
-    from .render import validate_params
+    from tasks.check.checker import is_applicable
+    from tasks.clausier.render import validate_params
 
     counters: dict[str, int] = {}
     top = [0]
@@ -351,7 +351,7 @@ def render_dossier(
         InputError: invalid identifier, SIRET, type, amount; no EU threshold in law.yaml
             for the launch date; a template error (file and line of the template).
     """
-    from .yamlio import validate_yaml
+    from tasks.dossier.yamlio import validate_yaml
 
     lib = clausier or load_clausier()
     siret, buyer, launch = _validate(req)
@@ -425,8 +425,8 @@ def scaffold(
         InputError: invalid request (see :func:`render_dossier`), an existing
             destination (never overwritten), a destination that cannot be written.
     """
-    from .checker import check_dossier
-    from .reader import read_dossier
+    from tasks.check.checker import check_dossier
+    from tasks.dossier.reader import read_dossier
 
     lib = clausier or load_clausier()
     files, result = render_dossier(req, lib)

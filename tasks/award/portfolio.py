@@ -43,7 +43,7 @@ from typing import Any
 
 import yaml
 
-from .errors import InputError
+from tasks.errors import InputError
 
 __all__ = [
     "TARGETS",
@@ -183,8 +183,8 @@ def tender_facts(dossier: str | os.PathLike[str], clausier: Any, git_cache: dict
 
     Never raises for a bad dossier: the portfolio reports it and goes on.
     """
-    from .checker import check_dossier
-    from .reader import read_dossier
+    from tasks.check.checker import check_dossier
+    from tasks.dossier.reader import read_dossier
 
     path = Path(dossier)
     try:
@@ -343,8 +343,8 @@ def build_portfolio(
     Raises:
         InputError: ``root`` is not a folder.
     """
-    from .batch import iter_dossiers
-    from .clausier import load_clausier
+    from tasks.check.batch import iter_dossiers
+    from tasks.clausier.library import load_clausier
 
     if not Path(root).is_dir():
         raise InputError("dossier des consultations introuvable.", os.fspath(root))

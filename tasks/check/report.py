@@ -16,7 +16,7 @@ import json
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from .model import CheckReport, FamilyStatus, Finding, Severity
+from tasks.dossier.model import CheckReport, FamilyStatus, Finding, Severity
 
 __all__ = [
     "SEVERITY_FR",

@@ -1,6 +1,6 @@
 """Read a dossier (``tender.yaml`` + ``pieces/``) from disk or from a Git revision.
 
-Every piece becomes a :class:`~tasks.document.PieceText`: normalised lines that keep
+Every piece becomes a :class:`~tasks.dossier.document.PieceText`: normalised lines that keep
 their origin (line of the file, page of the PDF) and the heading they belong to.
 
 Formats: Markdown/text (UTF-8, or cp1252/Latin-1 accepted), DOCX/ODT (Pandoc, plain
@@ -20,8 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from tasks.errors import InputError
+
 from .document import Line, PieceText, Section
-from .errors import InputError
 from .model import Tender
 from .normalize import fold, join_hyphenated, normalize_text
 from .yamlio import validate_yaml_with_lines

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .errors import InputError
-from .model import Clause
-from .yamlio import load_yaml, validate_yaml
+from tasks.dossier.model import Clause
+from tasks.dossier.yamlio import load_yaml, validate_yaml
+from tasks.errors import InputError
 
 __all__ = [
     "MEANING_FIELDS",
@@ -170,7 +170,7 @@ def load_revision(
     import git
     from gitdb.exc import BadName, BadObject
 
-    from .clausier import default_library_path
+    from .library import default_library_path
 
     lib = default_library_path()
     start = Path(repo) if repo else lib
@@ -226,7 +226,7 @@ def load_revision(
 def load_side(spec: str, repo: str | os.PathLike[str] | None = None) -> ClausierSide:
     """A folder when ``spec`` is an existing directory (``.`` is cahier's clausier in the
     working tree when no such folder holds clauses), otherwise a Git revision."""
-    from .clausier import default_library_path
+    from .library import default_library_path
 
     if spec == "." and not (Path(spec) / "clauses").is_dir():
         return load_folder(default_library_path())

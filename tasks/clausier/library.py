@@ -4,7 +4,7 @@ Layout (``clause_library/``)::
 
     clausier.yaml          version of the library (recorded in every report)
     law.yaml               dates and thresholds by period (never in code)
-    clauses/<ID>.yaml      one clause per file (model :class:`tasks.model.Clause`)
+    clauses/<ID>.yaml      one clause per file (model :class:`tasks.dossier.model.Clause`)
 
 All YAML is loaded safely and validated; a bad file raises
 :class:`~tasks.errors.InputError` naming the file and line.
@@ -19,9 +19,9 @@ from pathlib import Path
 
 from pydantic import Field
 
-from .errors import InputError
-from .model import Clause, LegalReference, _Model
-from .yamlio import validate_yaml
+from tasks.dossier.model import Clause, LegalReference, _Model
+from tasks.dossier.yamlio import validate_yaml
+from tasks.errors import InputError
 
 __all__ = ["Clausier", "EuThreshold", "Law", "default_library_path", "load_clausier"]
 
@@ -179,7 +179,7 @@ def _load_cached(root: str, stamp: tuple[tuple[str, int, int], ...]) -> Clausier
             pass  # no cache yet, unreadable or stale format: rebuild it below
     clausier = _load_yaml_files(base)
     if cache is not None:
-        from .files import write_atomic
+        from tasks.dossier.files import write_atomic
 
         snap = _Snapshot(
             meta=_ClausierMeta(

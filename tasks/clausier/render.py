@@ -28,8 +28,8 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from .errors import InputError
-from .model import Clause
+from tasks.dossier.model import Clause
+from tasks.errors import InputError
 
 __all__ = [
     "CLAUSE_CALL_RE",
@@ -163,8 +163,8 @@ _SENTINEL = "zqxparam{}xqz"  # survives normalize_text (letters and digits only)
 
 def _comparable(text: str) -> str:
     """Comparison form of clause text: typographic noise normalised (curly apostrophes,
-    NBSP, ligatures… — :func:`tasks.normalize.normalize_text`), whitespace squashed."""
-    from .normalize import normalize_text
+    NBSP, ligatures… — :func:`tasks.dossier.normalize.normalize_text`), whitespace squashed."""
+    from tasks.dossier.normalize import normalize_text
 
     return squash(normalize_text(text))
 

@@ -3,9 +3,9 @@
 Each piece becomes a Markdown piece of ``pieces/``:
 
 * DOCX/ODT: Pandoc (``--sandbox``) to Markdown (tables, lists and emphasis kept), then
-  numbered headings restored on lines that :func:`tasks.reader.detect_heading`
+  numbered headings restored on lines that :func:`tasks.dossier.reader.detect_heading`
   recognises (« ARTICLE 5 CLAUSES ENVIRONNEMENTALES », « 4.5 Insertion… »);
-* PDF and Markdown/text: the normalised lines of :func:`tasks.reader.read_piece`, with
+* PDF and Markdown/text: the normalised lines of :func:`tasks.dossier.reader.read_piece`, with
   its sections written as Markdown headings (level = depth of the article number + 1)
   and ``## Page N`` markers so that findings keep pointing at the original page;
 * other files (spreadsheets…) are copied unchanged.
@@ -17,7 +17,7 @@ CCAG, the buyer's SIRET — and every value it could not determine is left ``nul
 ``# À COMPLÉTER : …`` comment: the draft is valid YAML but fails validation (``cahier
 check`` exit 2) until completed.
 
-Pieces are named after their kind (:func:`tasks.reader.piece_kind` on the file name,
+Pieces are named after their kind (:func:`tasks.dossier.reader.piece_kind` on the file name,
 else on the title lines of the piece): ``rc.md``, ``ccap.md``, ``bpu.md``, ``bpu-2.md``
 for a second BPU; the original file name is kept in an HTML comment at the top of the
 piece (dropped at assembly). A piece whose kind is not recognised keeps its name and is
@@ -39,10 +39,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .document import PieceText
-from .errors import InputError
-from .normalize import fold, normalize_text
-from .reader import detect_heading, piece_kind, read_piece
+from tasks.dossier.document import PieceText
+from tasks.dossier.normalize import fold, normalize_text
+from tasks.dossier.reader import detect_heading, piece_kind, read_piece
+from tasks.errors import InputError
 
 __all__ = [
     "KIND_LABELS",
@@ -58,7 +58,7 @@ _CONVERTED = {".pdf", ".docx", ".odt", ".md", ".markdown", ".txt"}
 _KIND_ORDER = {"ae": 0, "rc": 1, "ccap": 2, "cctp": 3}
 
 
-#: French names of the piece kinds of :func:`tasks.reader.piece_kind`.
+#: French names of the piece kinds of :func:`tasks.dossier.reader.piece_kind`.
 KIND_LABELS: dict[str, str] = {
     "rc": "règlement de la consultation (RC)",
     "ccap": "cahier des clauses administratives particulières (CCAP)",
@@ -171,7 +171,7 @@ def to_markdown(name: str, data: bytes) -> tuple[str, PieceText]:
     """One legacy piece as Markdown, and the piece as the checker reads the original.
 
     Raises:
-        InputError: an unreadable piece (see :func:`tasks.reader.read_piece`), a scanned
+        InputError: an unreadable piece (see :func:`tasks.dossier.reader.read_piece`), a scanned
             PDF without text layer.
     """
     ext = Path(name).suffix.lower()
@@ -589,7 +589,7 @@ def _out_names(sources: list[tuple[Path, str]]) -> dict[Path, str]:
 def _kind_from_title(piece: PieceText) -> tuple[str, str] | None:
     """Kind read from the first lines of a piece whose file name says nothing
     (« RÈGLEMENT DE LA CONSULTATION » on the cover page): ``(kind, line)`` or None."""
-    from .reader import _KIND_PHRASES
+    from tasks.dossier.reader import _KIND_PHRASES
 
     for line in piece.lines[:25]:
         spaced = " ".join(re.findall(r"[a-z]+", line.folded))

@@ -56,9 +56,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import InputError
-from .model import Critere, CritereType, LegalReference, Tender, siret_ok
-from .yamlio import french_error, line_of, load_yaml, validate_yaml
+from tasks.dossier.model import Critere, CritereType, LegalReference, Tender, siret_ok
+from tasks.dossier.yamlio import french_error, line_of, load_yaml, validate_yaml
+from tasks.errors import InputError
 
 __all__ = [
     "CSV_SEPARATOR",

@@ -13,7 +13,7 @@ Pipeline (plain functions; ``flows/assemble.py`` runs the conversions concurrent
 
 Security: templates run in a :class:`jinja2.sandbox.SandboxedEnvironment` (StrictUndefined,
 no import/include, no dunder, bounded ``*``/``**``); an unsafe or broken template is a
-:class:`~tasks.model.Finding` (``gabarit-non-sur``, ``gabarit-invalide``) with file and
+:class:`~tasks.dossier.model.Finding` (``gabarit-non-sur``, ``gabarit-invalide``) with file and
 line, never a traceback. Pandoc always runs with ``--sandbox`` and a heap limit and a
 timeout; raw HTML/LaTeX/Typst is never passed through; images are read only from inside
 the dossier and embedded; Typst compiles in an empty temporary root, without system
@@ -53,13 +53,24 @@ from typing import Any
 from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
 
-from .clausier import Clausier
-from .document import PieceText
-from .errors import InputError
-from .model import Clause, Critere, CritereType, Finding, Location, Severity, Tender
-from .reader import Dossier
-from .render import CLAUSE_CALL_RE, FENCE_OPEN_RE, clause_block, fence_attrs, parse_call_args
-from .templates import environment, lint_templates, scan_tokens, syntax_message
+from tasks.clausier.library import Clausier
+from tasks.clausier.render import (
+    CLAUSE_CALL_RE,
+    FENCE_OPEN_RE,
+    clause_block,
+    fence_attrs,
+    parse_call_args,
+)
+from tasks.clausier.templates import (
+    environment,
+    lint_templates,
+    scan_tokens,
+    syntax_message,
+)
+from tasks.dossier.document import PieceText
+from tasks.dossier.model import Clause, Critere, CritereType, Finding, Location, Severity, Tender
+from tasks.dossier.reader import Dossier
+from tasks.errors import InputError
 
 __all__ = [
     "FORMATS",
@@ -95,7 +106,7 @@ __all__ = [
 FORMATS: tuple[str, ...] = ("docx", "odt", "html", "pdf")
 
 #: Reference documents and Pandoc templates (clause_library/templates/reference/).
-REFERENCE_DIR = Path(__file__).resolve().parents[1] / "clause_library" / "templates" / "reference"
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "clause_library" / "templates" / "reference"
 
 #: Rule ids of assembly findings and their French titles.
 RULES: dict[str, str] = {
@@ -152,11 +163,11 @@ class AssemblyRefused(InputError):
 def review_gate(dossier: Dossier) -> list[str]:
     """French reasons why the dossier's referent reviews do not allow a final assembly.
 
-    Delegates to :func:`tasks.review.review_gate` (one line per item pending, lapsed or
+    Delegates to :func:`tasks.review.reviews.review_gate` (one line per item pending, lapsed or
     with changes requested) for the revision read (``dossier.commit``) or the working
     tree. See docs/reviews.md.
     """
-    from .review import review_gate as reviews_open
+    from tasks.review.reviews import review_gate as reviews_open
 
     return reviews_open(dossier.root, rev=dossier.commit)
 
@@ -171,7 +182,7 @@ def gate(dossier: Dossier, clausier: Clausier, draft: bool) -> list[Finding]:
         AssemblyRefused: not ``draft`` and the check report has errors (listed) or
             :func:`review_gate` returns reasons.
     """
-    from .checker import check_dossier
+    from tasks.check.checker import check_dossier
 
     report = check_dossier(dossier, clausier)
     if draft:
@@ -1513,7 +1524,7 @@ def assemble(
     """Assemble the dossier into ``out`` (see the module docstring).
 
     Args:
-        dossier: as read by :func:`tasks.reader.read_dossier` (working tree or revision).
+        dossier: as read by :func:`tasks.dossier.reader.read_dossier` (working tree or revision).
         clausier: the clause library.
         out: output folder (checked by :func:`check_output_dir`).
         formats: subset of :data:`FORMATS`.

@@ -101,7 +101,7 @@ def iter_dossiers(root: str | os.PathLike[str], *, rev: str | None = None) -> It
     Raises:
         InputError: ``rev`` is unknown or ``root`` is not in a Git repository.
     """
-    from .errors import InputError
+    from tasks.errors import InputError
 
     base = Path(root)
     if rev is None:
@@ -142,10 +142,11 @@ def count_dossiers(root: str | os.PathLike[str], *, rev: str | None = None) -> i
 
 def check_one(dossier: str, rev: str | None = None, clausier_path: str | None = None) -> dict:
     """Check one dossier; a :class:`DossierResult` as a dict (picklable across processes)."""
+    from tasks.clausier.library import load_clausier
+    from tasks.dossier.reader import read_dossier
+    from tasks.errors import InputError
+
     from .checker import check_dossier
-    from .clausier import load_clausier
-    from .errors import InputError
-    from .reader import read_dossier
 
     t0 = time.perf_counter()
     res = DossierResult(dossier=dossier)
@@ -201,7 +202,7 @@ def check_all(
     Raises:
         InputError: ``rev`` unknown; ``out`` folder missing.
     """
-    from .errors import InputError
+    from tasks.errors import InputError
 
     t0 = time.perf_counter()
     summary = BatchSummary(root=os.fspath(root), rev=rev, out=os.fspath(out) if out else None)

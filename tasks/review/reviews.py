@@ -1,6 +1,6 @@
 """Referent reviews: what to review, who may approve, records in Git, validity and gate.
 
-The review **plan** lists, from a :class:`~tasks.model.CheckReport`, the items a referent
+The review **plan** lists, from a :class:`~tasks.dossier.model.CheckReport`, the items a referent
 must look at, each for one role (``Clause.review_role``):
 
 * ``clause-modifiee`` — a library clause whose text was edited (fenced div);
@@ -16,7 +16,7 @@ must look at, each for one role (``Clause.review_role``):
 
 Each item has a stable id (``ENV-COND-01@pieces/ccap.md``, ``#2`` for a second
 occurrence in the same file) and a **digest**: SHA-256 of the normalised text
-(:func:`tasks.normalize.normalize_text`) of the whole article that holds the item — its
+(:func:`tasks.dossier.normalize.normalize_text`) of the whole article that holds the item — its
 heading, its text and its sub-sections, down to the next heading of the same or a higher
 level (:func:`_span`; in Markdown only « # » headings bound it) — so that a
 sub-section contradicting the clause lapses its approval; for a ``clause()`` call, the
@@ -60,11 +60,11 @@ from typing import Literal, get_args
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .errors import InputError
-from .model import CheckReport, FamilyStatus, Location, Person, Role, _Model
-from .normalize import normalize_text
-from .reader import Dossier
-from .yamlio import validate_yaml
+from tasks.dossier.model import CheckReport, FamilyStatus, Location, Person, Role, _Model
+from tasks.dossier.normalize import normalize_text
+from tasks.dossier.reader import Dossier
+from tasks.dossier.yamlio import validate_yaml
+from tasks.errors import InputError
 
 __all__ = [
     "ROLES",
@@ -349,7 +349,7 @@ def _declared_at(top: Path, commit: str, tender_file: str) -> dict[str, dict[str
     """Role → {e-mail (lower case) → declaring file} at ``commit`` (tender.yaml roles
     replace the repository-wide ones, as in :func:`load_referents`). A file that cannot
     be read at that commit declares nobody."""
-    from .yamlio import load_yaml
+    from tasks.dossier.yamlio import load_yaml
 
     def people(raw: bytes | None, name: str) -> dict[str, dict[str, str]]:
         if raw is None:
@@ -599,7 +599,7 @@ def _section_text(piece, index: int | None) -> str:
 
 def _call_rendering(piece, clausier, cid: str, line: int | None) -> str:
     """Rendered text of the ``clause("cid", …)`` call at ``line`` of the piece source."""
-    from .render import CLAUSE_CALL_RE, parse_call_args, render_clause
+    from tasks.clausier.render import CLAUSE_CALL_RE, parse_call_args, render_clause
 
     src = piece.raw_source or ""
     clause = clausier.get(cid)
@@ -624,7 +624,7 @@ def build_plan(
     """The review plan of a checked dossier (selection documented in the module docstring).
 
     Args:
-        report: the check of ``dossier`` (:func:`tasks.checker.check_dossier`).
+        report: the check of ``dossier`` (:func:`tasks.check.checker.check_dossier`).
         dossier: the dossier as read (working tree or revision).
         clausier: the clause library used for the check.
         referents: role → people (:func:`load_referents`), shown in the plan.
@@ -713,11 +713,11 @@ def plan_for(
     """Read, check and plan the dossier at ``dossier_path`` (working tree or ``rev``).
 
     Raises:
-        InputError: unusable dossier (see :func:`tasks.reader.read_dossier`).
+        InputError: unusable dossier (see :func:`tasks.dossier.reader.read_dossier`).
     """
-    from .checker import check_dossier
-    from .clausier import load_clausier
-    from .reader import read_dossier
+    from tasks.check.checker import check_dossier
+    from tasks.clausier.library import load_clausier
+    from tasks.dossier.reader import read_dossier
 
     _require_dossier(dossier_path)
     dossier = read_dossier(dossier_path, rev=rev)
@@ -1156,7 +1156,7 @@ def _check_four_eyes(
 
 def _write_new_file(target: Path, content: bytes) -> None:
     """Create ``target`` atomically; leave an existing file alone (never overwrite)."""
-    from .files import create_new
+    from tasks.dossier.files import create_new
 
     target.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -1,0 +1,54 @@
+"""After the bids: evaluation and ranking, tamper-evident archives, audit, DECP open data, portfolio report.
+
+Public API: the names below, imported lazily from their module (importing the
+package costs nothing until a name is used). Everything else in the package is
+internal."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "ArchiveInfo": "archive",
+    "ConcurrentWriteError": "archive",
+    "EVALUATION_FILE": "evaluation",
+    "EvaluationResult": "evaluation",
+    "Portfolio": "portfolio",
+    "SCHEMA_PATH": "decp",
+    "build_decp": "decp",
+    "build_portfolio": "portfolio",
+    "considerations": "decp",
+    "consistency_issues": "decp",
+    "create_archive": "archive",
+    "evaluate": "evaluation",
+    "evaluation_template": "evaluation",
+    "indicator_rows": "portfolio",
+    "parse_evaluation": "evaluation",
+    "read_evaluation": "evaluation",
+    "recover": "archive",
+    "schema_errors": "decp",
+    "sha256": "archive",
+    "siret_ok": "evaluation",
+    "tag_name": "archive",
+    "timeline": "audit",
+    "to_csv": "evaluation",
+    "to_html": "portfolio",
+    "to_json": "decp",
+    "verify": "audit",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,54 @@
+"""The clause library: loading and validation, law in force, clause rendering, template lint, evidence vocabulary, changelog diff.
+
+Public API: the names below, imported lazily from their module (importing the
+package costs nothing until a name is used). Everything else in the package is
+internal."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "CLAUSE_CALL_RE": "render",
+    "Clausier": "library",
+    "EvidenceHit": "evidence",
+    "FENCE_CLOSE_RE": "render",
+    "FENCE_OPEN_RE": "render",
+    "TOC_RE": "evidence",
+    "check_clausier": "library",
+    "clause_block": "render",
+    "clause_param_errors": "render",
+    "default_library_path": "library",
+    "diff_clausiers": "diff",
+    "environment": "templates",
+    "fence_attrs": "render",
+    "find_evidence": "evidence",
+    "lint_templates": "templates",
+    "load_clausier": "library",
+    "load_folder": "diff",
+    "load_revision": "diff",
+    "load_side": "diff",
+    "match_clause": "render",
+    "parse_call_args": "render",
+    "render_clause": "render",
+    "scan_tokens": "templates",
+    "syntax_message": "templates",
+    "to_text": "diff",
+    "validate_params": "render",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,271 @@
+"""cahier's one configuration object.
+
+Every setting that cahier reads from outside the dossier's own pieces comes through
+:func:`load_settings`; no other module reads configuration files or ``CAHIER_*``
+environment variables. Layers, from the lowest precedence to the highest:
+
+1. defaults written here;
+2. the **organisation**: ``cahier-organisation.yaml`` in the folder (or Git working
+   copy) that the user's configuration names in ``organisation`` (or
+   ``CAHIER_ORGANISATION``) — the organisation's look, policy layers, witnesses;
+3. the **tender**: ``cahier.yaml`` beside ``tender.yaml`` (look and policy of one
+   tender);
+4. the **user's or verifier's** configuration outside any repository —
+   ``$CAHIER_CONFIG``, else ``$XDG_CONFIG_HOME/cahier/config.yaml`` (default
+   ``~/.config/cahier/config.yaml``) — and ``CAHIER_*`` environment variables
+   (nested fields with ``__``, e.g. ``CAHIER_PREFECT__API_URL``).
+
+Trust settings (``signatures``, ``witnesses``) are the verifier's: a value written in
+the organisation's or the tender's file can only tighten them (see
+:meth:`Settings.merge_trust`), never loosen them. Relative paths in a file are resolved
+against that file's folder.
+
+Errors: :class:`tasks.errors.InputError` (French, with file and line) for unreadable
+YAML or a value of the wrong form.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tasks.errors import InputError
+
+__all__ = [
+    "LookSettings",
+    "PolicySettings",
+    "PrefectSettings",
+    "Settings",
+    "SignatureSettings",
+    "WitnessSettings",
+    "load_settings",
+    "user_config_path",
+]
+
+ORGANISATION_FILE = "cahier-organisation.yaml"
+TENDER_FILE = "cahier.yaml"
+
+#: Signature policies, from the loosest to the strictest (order matters: tightening
+#: moves right).
+SIGNATURE_POLICIES = ("declaratif", "signature-si-cle", "signature-obligatoire")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignatureSettings(_Section):
+    """Signed review commits (issue « confiance »).
+
+    policy: ``declaratif`` — unsigned records count, shown as declarative;
+    ``signature-si-cle`` — sign when the referent has a key, unsigned stays declarative;
+    ``signature-obligatoire`` — only commits verified by ``git verify-commit`` against
+    ``allowed_signers`` count. allowed_signers: Git's ``gpg.ssh.allowedSignersFile``.
+    """
+
+    policy: Literal["declaratif", "signature-si-cle", "signature-obligatoire"] = "declaratif"
+    allowed_signers: Path | None = None
+
+
+class WitnessSettings(_Section):
+    """One archive witness controlled by someone other than the buyer.
+
+    kind: ``fichier`` (append-only file), ``git`` (a remote URL or path), ``prefect``
+    (a Prefect API URL run by IT). target: the path or URL.
+    """
+
+    kind: Literal["fichier", "git", "prefect"]
+    target: str
+
+
+class LookSettings(_Section):
+    """The organisation's look for assembly: reference DOCX/ODT, Typst template, logo,
+    font folders (paths; confined by the assembly to the declared folders)."""
+
+    reference_docx: Path | None = None
+    reference_odt: Path | None = None
+    typst_template: Path | None = None
+    logo: Path | None = None
+    font_dirs: list[Path] = Field(default_factory=list)
+
+
+class PolicySettings(_Section):
+    """Local policy layers stacked over the national clausier, lowest first (folders
+    or Git working copies)."""
+
+    layers: list[Path] = Field(default_factory=list)
+
+
+class PrefectSettings(_Section):
+    """Which Prefect server to use. api_url: a running server (else the local one
+    written by ``cahier server``, else the ephemeral one); startup_timeout_s: seconds
+    allowed for the ephemeral server to start."""
+
+    api_url: str | None = None
+    startup_timeout_s: float = Field(default=90.0, gt=0, le=600)
+
+
+class Settings(BaseSettings):
+    """The effective configuration (see the module docstring for precedence).
+
+    sources: the files that were read, lowest precedence first (shown by the CLI and
+    the audit so that nothing read from outside the dossier is hidden).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="CAHIER_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    organisation: Path | None = None
+    signatures: SignatureSettings = Field(default_factory=SignatureSettings)
+    witnesses: list[WitnessSettings] = Field(default_factory=list)
+    look: LookSettings = Field(default_factory=LookSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    prefect: PrefectSettings = Field(default_factory=PrefectSettings)
+    cache_dir: Path | None = None
+    sources: list[Path] = Field(default_factory=list)
+
+    def effective_cache_dir(self) -> Path:
+        """Folder of cahier's caches: ``cache_dir``, else ``$XDG_CACHE_HOME/cahier``,
+        else ``~/.cache/cahier``."""
+        if self.cache_dir:
+            return self.cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return Path(base) / "cahier"
+
+
+def user_config_path() -> Path:
+    """``$CAHIER_CONFIG``, else ``$XDG_CONFIG_HOME/cahier/config.yaml``."""
+    explicit = os.environ.get("CAHIER_CONFIG")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "cahier" / "config.yaml"
+
+
+_PATH_FIELDS = {
+    ("organisation",),
+    ("signatures", "allowed_signers"),
+    ("look", "reference_docx"),
+    ("look", "reference_odt"),
+    ("look", "typst_template"),
+    ("look", "logo"),
+    ("cache_dir",),
+}
+
+
+def _read_layer(path: Path) -> dict[str, Any]:
+    from tasks.dossier.yamlio import load_yaml
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"lecture impossible ({exc.strerror}).", str(path)) from None
+    data, _node = load_yaml(raw, str(path))
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError("le fichier de configuration doit être un dictionnaire YAML.", str(path), 1)
+    base = path.parent
+    data = dict(data)
+    for keys in _PATH_FIELDS:
+        holder = data
+        for k in keys[:-1]:
+            holder = holder.get(k) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and isinstance(holder.get(keys[-1]), str):
+            holder[keys[-1]] = str((base / holder[keys[-1]]).expanduser())
+    look = data.get("look")
+    if isinstance(look, dict) and isinstance(look.get("font_dirs"), list):
+        look["font_dirs"] = [str(base / p) if isinstance(p, str) else p for p in look["font_dirs"]]
+    policy = data.get("policy")
+    if isinstance(policy, dict) and isinstance(policy.get("layers"), list):
+        policy["layers"] = [str(base / p) if isinstance(p, str) else p for p in policy["layers"]]
+    return data
+
+
+def _merge(low: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
+    out = dict(low)
+    for k, v in high.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _tighten_trust(verifier: dict[str, Any], repo: dict[str, Any]) -> dict[str, Any]:
+    """Trust fields from a repository file may only tighten the verifier's."""
+    out: dict[str, Any] = {}
+    sig_v = dict(verifier.get("signatures") or {})
+    sig_r = repo.get("signatures") or {}
+    if isinstance(sig_r, dict) and sig_r.get("policy") in SIGNATURE_POLICIES:
+        cur = sig_v.get("policy", "declaratif")
+        if cur not in SIGNATURE_POLICIES or SIGNATURE_POLICIES.index(
+            sig_r["policy"]
+        ) > SIGNATURE_POLICIES.index(cur):
+            sig_v["policy"] = sig_r["policy"]
+    if sig_v:
+        out["signatures"] = sig_v
+    # Witnesses: a repository may add witnesses, never remove the verifier's.
+    wit = list(verifier.get("witnesses") or [])
+    for w in repo.get("witnesses") or []:
+        if w not in wit:
+            wit.append(w)
+    if wit:
+        out["witnesses"] = wit
+    return out
+
+
+def load_settings(dossier: Path | None = None, *, user_file: Path | None = None) -> Settings:
+    """Build the effective :class:`Settings` for ``dossier`` (a tender folder) or for no
+    dossier at all.
+
+    Reads, and only reads: the user's file (``user_file`` or :func:`user_config_path`),
+    the organisation's ``cahier-organisation.yaml`` in the folder it names, the tender's
+    ``cahier.yaml``, and ``CAHIER_*`` environment variables.
+
+    Raises:
+        InputError: a file is not valid YAML or holds a value of the wrong form
+            (French message naming the file and the field).
+    """
+    sources: list[Path] = []
+    user_path = user_file or user_config_path()
+    user: dict[str, Any] = {}
+    if user_path.is_file():
+        user = _read_layer(user_path)
+        sources.append(user_path)
+    org_dir = os.environ.get("CAHIER_ORGANISATION") or user.get("organisation")
+    org: dict[str, Any] = {}
+    if org_dir:
+        org_path = Path(org_dir) / ORGANISATION_FILE
+        if org_path.is_file():
+            org = _read_layer(org_path)
+            sources.append(org_path)
+    tender: dict[str, Any] = {}
+    if dossier is not None and (Path(dossier) / TENDER_FILE).is_file():
+        tender_path = Path(dossier) / TENDER_FILE
+        tender = _read_layer(tender_path)
+        sources.append(tender_path)
+    repo_layers = _merge(org, tender)
+    trust_keys = ("signatures", "witnesses")
+    merged = _merge(
+        {k: v for k, v in repo_layers.items() if k not in trust_keys},
+        {k: v for k, v in user.items() if k not in trust_keys},
+    )
+    merged.update(_tighten_trust(user, repo_layers))
+    merged["sources"] = sources
+    try:
+        return Settings(**merged)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err.get("loc", ()))
+        where = str(sources[-1]) if sources else "configuration (variables CAHIER_*)"
+        raise InputError(
+            f"configuration invalide : champ « {field} » ({err.get('msg', '')}). "
+            "Corriger la valeur ou la supprimer.",
+            where,
+        ) from None

@@ -1,0 +1,64 @@
+"""A dossier as data: tender.yaml (model), pieces read from disk or a Git revision, normalised text, YAML with line numbers, atomic writes.
+
+Public API: the names below, imported lazily from their module (importing the
+package costs nothing until a name is used). Everything else in the package is
+internal."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "BuyerType": "model",
+    "CheckReport": "model",
+    "Clause": "model",
+    "ClauseEvidence": "model",
+    "Critere": "model",
+    "CritereType": "model",
+    "Dossier": "reader",
+    "FamilyResult": "model",
+    "FamilyStatus": "model",
+    "Finding": "model",
+    "LegalReference": "model",
+    "Line": "document",
+    "Location": "model",
+    "Person": "model",
+    "PieceText": "document",
+    "Role": "model",
+    "SIRET_RE": "model",
+    "Section": "document",
+    "Severity": "model",
+    "Tender": "model",
+    "create_new": "files",
+    "detect_heading": "reader",
+    "fold": "normalize",
+    "french_error": "yamlio",
+    "join_hyphenated": "normalize",
+    "keeps_hyphen": "normalize",
+    "line_of": "yamlio",
+    "load_yaml": "yamlio",
+    "normalize_text": "normalize",
+    "piece_kind": "reader",
+    "read_dossier": "reader",
+    "read_piece": "reader",
+    "siret_ok": "model",
+    "split_glued": "normalize",
+    "validate_yaml": "yamlio",
+    "write_atomic": "files",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,44 @@
+"""Assembly of the DCE: sandboxed rendering, document passes, Pandoc/Typst conversions, manifest.
+
+Public API: the names below, imported lazily from their module (importing the
+package costs nothing until a name is used). Everything else in the package is
+internal."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "AssemblyRefused": "assemble",
+    "AssemblyResult": "assemble",
+    "Document": "assemble",
+    "FORMATS": "assemble",
+    "assemble": "assemble",
+    "bidder_guide": "assemble",
+    "check_output_dir": "assemble",
+    "convert": "assemble",
+    "copy_sources": "assemble",
+    "finalize": "assemble",
+    "french_typography": "assemble",
+    "make_context": "assemble",
+    "prepare": "assemble",
+    "render_piece": "assemble",
+    "render_pieces": "assemble",
+    "source_date_epoch": "assemble",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
