@@ -1,0 +1,308 @@
+"""Per-document conversions (DOCX, ODT, HTML, PDF) and the assembly context."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from tasks.dossier.model import Tender
+from tasks.dossier.reader import Dossier
+from tasks.errors import InputError
+from tasks.publish.base import FORMATS, PANDOC_TIMEOUT_S, REFERENCE_DIR
+from tasks.publish.passes import _IMAGE_TYPES, Document, _walk
+from tasks.publish.tools import _pandoc, typst_compile
+from tasks.publish.typography import NBSP, french_text
+
+
+@dataclass
+class AssemblyContext:
+    """Everything a conversion needs, shared by all documents of one assembly."""
+
+    tender: Tender
+    clausier_version: str
+    draft: bool
+    epoch: int  # source date (seconds since 1970, UTC)
+    workdir: Path  # temporary folder: per-tender reference documents
+    staging: Path  # where outputs are written before being moved into place
+    reference_docx: Path
+    reference_odt: Path
+    timeout: float = PANDOC_TIMEOUT_S
+
+    @property
+    def date(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.epoch, dt.UTC)
+
+
+def source_date_epoch(dossier: Dossier) -> int:
+    """The date written in the outputs: ``SOURCE_DATE_EPOCH`` if set, else the date of the
+    commit read (``--rev``), else of HEAD of the dossier's repository, else 2000-01-01.
+    """
+    env = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if env.isdigit():
+        return int(env)
+    info = _git_info(dossier)
+    if info.get("date"):
+        return int(info["date"])
+    return 946684800
+
+
+def _git_info(dossier: Dossier) -> dict[str, Any]:
+    try:
+        import git
+    except ImportError:  # pragma: no cover
+        return {}
+    try:
+        repo = git.Repo(Path(dossier.root).absolute(), search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return {"commit": dossier.commit, "rev": dossier.rev}
+    with repo:
+        try:
+            commit = repo.commit(dossier.commit) if dossier.commit else repo.head.commit
+        except (ValueError, git.BadName):  # type: ignore[attr-defined]
+            return {"commit": dossier.commit, "rev": dossier.rev}
+        dirty = None
+        if not dossier.commit and repo.working_tree_dir:
+            rel = os.path.relpath(
+                Path(dossier.root).resolve(), Path(repo.working_tree_dir).resolve()
+            )
+            dirty = bool(repo.git.status("--porcelain", "--", rel))
+        return {
+            "commit": commit.hexsha,
+            "rev": dossier.rev,
+            "date": commit.committed_date,
+            "dirty": dirty,
+        }
+
+
+def _xml_escape(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+_FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def normalize_zip(
+    data: bytes, epoch: int | None = None, fix: Callable[[str, bytes], bytes] | None = None
+) -> bytes:
+    """Rewrite a zip (DOCX, ODT) deterministically: same entry order, fixed dates,
+    fixed permissions; ``mimetype`` stays first and stored (ODF 1.3 §3.3).
+    ``fix(name, data)`` may rewrite entries (dates in docProps/meta.xml).
+    """
+    date = _FIXED_ZIP_DATE
+    if epoch is not None:
+        d = dt.datetime.fromtimestamp(max(epoch, 315532800), dt.UTC)
+        date = (d.year, d.month, d.day, d.hour, d.minute, d.second - d.second % 2)
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if fix is not None:
+                content = fix(info.filename, content)
+            zi = zipfile.ZipInfo(info.filename, date_time=date)
+            zi.external_attr = 0o644 << 16
+            zi.create_system = 3
+            zi.compress_type = (
+                zipfile.ZIP_STORED if info.filename == "mimetype" else zipfile.ZIP_DEFLATED
+            )
+            dst.writestr(zi, content)
+    return buf.getvalue()
+
+
+def _customize_reference(path: Path, tender: Tender, draft: bool) -> bytes:
+    """The stored reference document with the tender's header and the draft watermark."""
+    values = {
+        "{reference}": _xml_escape(tender.id),
+        "{objet}": _xml_escape(french_text(tender.objet)),
+        "{acheteur}": _xml_escape(french_text(tender.acheteur.nom)),
+    }
+
+    def fix(name: str, content: bytes) -> bytes:
+        if not (name.startswith(("word/header", "word/footer")) or name == "styles.xml"):
+            return content
+        text = content.decode("utf-8").replace("n° {reference}", "n°" + NBSP + "{reference}")
+        for k, v in values.items():
+            text = text.replace(k, v)
+        if not draft:
+            # the watermark paragraph/shape is delimited by the PROJET markers
+            text = re.sub(
+                r"<w:p>(?:(?!<w:p[ >]).)*?CAHIER-PROJET(?:(?!</w:p>).)*?</w:p>",
+                "",
+                text,
+                flags=re.S,
+            )
+            text = re.sub(
+                r"<text:p text:style-name=\"CahierProjet\">.*?</text:p>", "", text, flags=re.S
+            )
+        return text.encode("utf-8")
+
+    return normalize_zip(path.read_bytes(), None, fix)
+
+
+def make_context(
+    tender: Tender,
+    clausier_version: str,
+    draft: bool,
+    epoch: int,
+    workdir: Path,
+    staging: Path,
+    timeout: float = PANDOC_TIMEOUT_S,
+) -> AssemblyContext:
+    """Prepare the per-tender reference documents in ``workdir``."""
+    docx = workdir / "reference.docx"
+    odt = workdir / "reference.odt"
+    docx.write_bytes(_customize_reference(REFERENCE_DIR / "reference.docx", tender, draft))
+    odt.write_bytes(_customize_reference(REFERENCE_DIR / "reference.odt", tender, draft))
+    return AssemblyContext(
+        tender, clausier_version, draft, epoch, workdir, staging, docx, odt, timeout
+    )
+
+
+# --------------------------------------------------------------------------- convert
+
+
+@dataclass
+class OutputFile:
+    """One file written by the assembly (path relative to the output folder)."""
+
+    path: str
+    source: str
+    format: str  # docx, odt, html, pdf, pdfa, source
+    sha256: str
+    bytes: int
+    publish: bool = True
+
+
+def _meta_string(s: str) -> dict:
+    return {"t": "MetaString", "c": s}
+
+
+def _doc_ast(doc: Document, ctx: AssemblyContext, image_url: Callable[[str, bytes], str]) -> bytes:
+    t = ctx.tender
+    d = ctx.date
+
+    def fn(node: dict) -> dict:
+        if node["t"] == "Image" and node["c"][2][0].startswith("cahier-image:"):
+            name = node["c"][2][0].split(":", 1)[1]
+            c = copy.copy(node["c"])
+            c[2] = [image_url(name, doc.images[name]), c[2][1]]
+            return {"t": "Image", "c": c}
+        return node
+
+    blocks = _walk(doc.ast["blocks"], fn) if doc.images else doc.ast["blocks"]
+    meta = {
+        "title": {"t": "MetaInlines", "c": doc.title},
+        "pagetitle": _meta_string(doc.title_text),
+        "lang": _meta_string("fr-FR"),
+        "subject": _meta_string(french_text(t.objet)),
+        "author": {"t": "MetaList", "c": [_meta_string(french_text(t.acheteur.nom))]},
+        "cahier-reference": _meta_string(t.id),
+        "cahier-objet": _meta_string(french_text(t.objet)),
+        "cahier-acheteur": _meta_string(french_text(t.acheteur.nom)),
+        "cahier-clausier": _meta_string(ctx.clausier_version),
+        "cahier-draft": {"t": "MetaBool", "c": ctx.draft},
+        "cahier-year": _meta_string(str(d.year)),
+        "cahier-month": _meta_string(str(d.month)),
+        "cahier-day": _meta_string(str(d.day)),
+    }
+    return json.dumps(
+        {"pandoc-api-version": doc.ast["pandoc-api-version"], "meta": meta, "blocks": blocks},
+        ensure_ascii=False,
+    ).encode("utf-8")
+
+
+def _data_uri(name: str, data: bytes) -> str:
+    mime = _IMAGE_TYPES.get(PurePosixPath(name).suffix, "application/octet-stream")
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def _office_dates(epoch: int) -> Callable[[str, bytes], bytes]:
+    stamp = dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def fix(name: str, content: bytes) -> bytes:
+        if name in ("docProps/core.xml", "meta.xml"):
+            return content.replace(b"1970-01-01T00:00:00Z", stamp.encode())
+        return content
+
+    return fix
+
+
+def _write(ctx: AssemblyContext, name: str, data: bytes) -> Path:
+    path = ctx.staging / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def _out(
+    ctx: AssemblyContext, name: str, source: str, fmt: str, data: bytes, publish=True
+) -> OutputFile:
+    _write(ctx, name, data)
+    return OutputFile(name, source, fmt, hashlib.sha256(data).hexdigest(), len(data), publish)
+
+
+def convert(doc: Document, fmt: str, ctx: AssemblyContext) -> list[OutputFile]:
+    """Write ``doc`` in ``fmt`` into the staging folder; ``pdf`` gives the PDF/UA-1
+    file and its PDF/A-2b archive copy (``archive/<stem>.pdf``).
+
+    Raises:
+        InputError: Pandoc or Typst failed or timed out.
+    """
+    ref_tmpl = REFERENCE_DIR
+    if fmt in ("docx", "odt"):
+        ast = _doc_ast(doc, ctx, _data_uri)
+        ref = ctx.reference_docx if fmt == "docx" else ctx.reference_odt
+        data = _pandoc(
+            ["-f", "json", "-t", fmt, "--reference-doc", str(ref), "-o", "-"],
+            ast,
+            ctx.timeout,
+            doc.source,
+        )
+        data = normalize_zip(data, ctx.epoch, _office_dates(ctx.epoch))
+        return [_out(ctx, f"{doc.stem}.{fmt}", doc.source, fmt, data)]
+    if fmt == "html":
+        ast = _doc_ast(doc, ctx, _data_uri)
+        data = _pandoc(
+            [
+                "-f",
+                "json",
+                "-t",
+                "html5",
+                "-s",
+                "--template",
+                str(ref_tmpl / "cahier.html"),
+                "--toc",
+                "--toc-depth=3",
+                "--wrap=none",
+            ],
+            ast,
+            ctx.timeout,
+            doc.source,
+        )
+        return [_out(ctx, f"{doc.stem}.html", doc.source, "html", data)]
+    if fmt == "pdf":
+        ast = _doc_ast(doc, ctx, lambda name, _data: name)
+        src = _pandoc(
+            ["-f", "json", "-t", "typst", "-s", "--template", str(ref_tmpl / "cahier.typ")],
+            ast,
+            ctx.timeout,
+            doc.source,
+        )
+        pdf = typst_compile(src, doc.images, ["ua-1"], doc.source, ctx.epoch)
+        archive = typst_compile(src, doc.images, ["a-2b", "ua-1"], doc.source, ctx.epoch)
+        return [
+            _out(ctx, f"{doc.stem}.pdf", doc.source, "pdf", pdf),
+            _out(ctx, f"archive/{doc.stem}.pdf", doc.source, "pdfa", archive, publish=False),
+        ]
+    raise InputError(f"format « {fmt} » inconnu : formats possibles {', '.join(FORMATS)}.")

@@ -1,0 +1,311 @@
+"""Output folder rules, manifest, zip and the move into place."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import posixpath
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from tasks.clausier.library import Clausier
+from tasks.dossier.model import Finding
+from tasks.dossier.reader import Dossier
+from tasks.errors import InputError
+from tasks.publish.base import REFERENCE_DIR
+from tasks.publish.convert import AssemblyContext, OutputFile, _git_info, _out, _write
+from tasks.publish.tools import pandoc_version
+
+# --------------------------------------------------------------------------- output dir
+
+
+def check_output_dir(out: Path, dossier_root: Path, allowed_root: Path) -> Path:
+    """Validate the output folder; returns it resolved.
+
+    Rules (docs/assembly.md): the folder must lie inside ``allowed_root`` (the current
+    directory for the CLI), must not be inside the dossier nor inside any folder holding
+    a tender.yaml, must not contain the dossier, and if it exists and is not empty it
+    must hold a previous ``manifest.json`` (cahier never mixes its files with others).
+
+    Raises:
+        InputError: the folder breaks one of these rules (French message).
+    """
+    o = out.resolve()
+    d = dossier_root.resolve()
+    a = allowed_root.resolve()
+    if not o.is_relative_to(a):
+        raise InputError(
+            f"dossier de sortie hors de la zone autorisée : cahier n'écrit les documents "
+            f"assemblés que sous le répertoire courant ({a}), pour qu'un --out erroné ne "
+            "puisse jamais écraser des fichiers ailleurs sur le disque. Choisissez un dossier "
+            f"sous {a} (par défaut out/<consultation>/), ou lancez la commande depuis le "
+            f"dossier voulu : cd {o.parent} && cahier assemble {d} --out {o.name}",
+            str(out),
+        )
+    if o.is_relative_to(d) or d.is_relative_to(o):
+        raise InputError(
+            "dossier de sortie refusé : il ne doit être ni dans le dossier de la consultation "
+            "ni le contenir (les documents assemblés ne sont pas des pièces sources) ; "
+            "utilisez par exemple out/<consultation>/.",
+            str(out),
+        )
+    for parent in [o, *o.parents]:
+        if parent == a.parent:
+            break
+        if (parent / "tender.yaml").exists():
+            raise InputError(
+                f"dossier de sortie refusé : il est dans un dossier de consultation ({parent}).",
+                str(out),
+            )
+    if o.exists():
+        if not o.is_dir():
+            raise InputError("le chemin de sortie existe et n'est pas un dossier.", str(out))
+        if any(o.iterdir()) and not (o / "manifest.json").is_file():
+            raise InputError(
+                "dossier de sortie non vide et sans manifest.json : cahier n'écrit que dans "
+                "un dossier vide ou dans un dossier d'assemblage précédent.",
+                str(out),
+            )
+    return o
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+@dataclass
+class AssemblyResult:
+    """What :func:`assemble` wrote."""
+
+    out_dir: Path
+    outputs: list[OutputFile]
+    manifest_path: Path
+    zip_path: Path
+    manifest: dict[str, Any]
+    findings: list[Finding]
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _dossier_reader(dossier: Dossier) -> Callable[[str], bytes | None]:
+    """Bytes of a file of the dossier (relative path), from disk or from the Git revision
+    read; None when absent or outside the dossier."""
+    if dossier.commit:
+        import git
+
+        repo = git.Repo(Path(dossier.root).absolute(), search_parent_directories=True)
+        top = Path(repo.working_tree_dir or ".").resolve()
+        rel_root = Path(dossier.root).absolute().resolve().relative_to(top).as_posix()
+        tree = repo.commit(dossier.commit).tree
+        if rel_root not in ("", "."):
+            tree = tree / rel_root
+
+        def read_git(rel: str) -> bytes | None:
+            rel = posixpath.normpath(rel)
+            if rel.startswith(("..", "/")):
+                return None
+            try:
+                obj = tree / rel
+            except KeyError:
+                return None
+            if obj.type != "blob" or obj.mode == 0o120000:
+                return None
+            return obj.data_stream.read()
+
+        return read_git
+    root = Path(dossier.root).resolve()
+
+    def read_disk(rel: str) -> bytes | None:
+        p = (root / rel).resolve()
+        if not p.is_relative_to(root) or not p.is_file():
+            return None
+        return p.read_bytes()
+
+    return read_disk
+
+
+def _tool_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"pandoc": pandoc_version()}
+    for dist in ("typst", "cahier", "jinja2", "pypandoc_binary"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def deterministic_zip(files: list[tuple[str, bytes]], epoch: int) -> bytes:
+    """A zip with entries sorted by name and fixed dates/permissions."""
+    d = dt.datetime.fromtimestamp(max(epoch, 315532800), dt.UTC)
+    date = (d.year, d.month, d.day, d.hour, d.minute, d.second - d.second % 2)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in sorted(files):
+            zi = zipfile.ZipInfo(name, date_time=date)
+            zi.external_attr = 0o644 << 16
+            zi.create_system = 3
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(zi, data)
+    return buf.getvalue()
+
+
+def zip_name_for(tender_id: str, draft: bool) -> str:
+    """« <id>-dce.zip » for a final assembly, « <id>-dce-PROJET.zip » for a draft: a draft
+    cannot be mistaken for the archive to publish."""
+    return f"{tender_id}-dce-PROJET.zip" if draft else f"{tender_id}-dce.zip"
+
+
+def _remove_stale(out_dir: Path, paths: Iterable[str]) -> None:
+    """Delete files of the previous manifest that this assembly did not rewrite (a draft
+    replaced by a final assembly, a format no longer asked for): the folder then holds
+    exactly what the new manifest lists. Only paths inside ``out_dir`` are touched."""
+    root = out_dir.resolve()
+    for rel in sorted(paths):
+        if not rel or rel.startswith(("/", "\\")) or ".." in PurePosixPath(rel).parts:
+            continue
+        target = (root / rel).resolve()
+        if not target.is_relative_to(root) or target == root:
+            continue
+        if target.is_file() or target.is_symlink():
+            target.unlink()
+            parent = target.parent
+            while parent != root and parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+
+
+def finalize(
+    dossier: Dossier,
+    clausier: Clausier,
+    ctx: AssemblyContext,
+    outputs: list[OutputFile],
+    out_dir: Path,
+    findings: list[Finding],
+    formats: Iterable[str],
+    clause_ids: Iterable[str],
+) -> AssemblyResult:
+    """Zip the publishable pieces, write manifest.json, move everything into ``out_dir``.
+
+    Every file goes through the staging folder and :func:`os.replace`: an interrupted
+    assembly leaves no half-written file in ``out_dir``. The zip is ``<id>-dce.zip``, or
+    ``<id>-dce-PROJET.zip`` for a draft (:func:`zip_name_for`); files listed by the
+    previous manifest of ``out_dir`` and not rewritten are removed (a final assembly
+    never sits next to draft files), then manifest.json is moved in last.
+    """
+    read = _dossier_reader(dossier)
+    inputs: list[dict[str, str]] = []
+    tender_bytes = read(dossier.tender_file) or b""
+    inputs.append({"path": dossier.tender_file, "sha256": _sha(tender_bytes)})
+    for p in sorted(dossier.pieces, key=lambda p: p.path):
+        data = read(p.path)
+        if data is not None:
+            inputs.append({"path": p.path, "sha256": _sha(data)})
+    lib_root = Path(clausier.root)
+    for cid in sorted(set(clause_ids)):
+        f = lib_root / "clauses" / f"{cid}.yaml"
+        if f.is_file():
+            inputs.append(
+                {"path": f"clause_library/clauses/{cid}.yaml", "sha256": _sha(f.read_bytes())}
+            )
+    for name in ("reference.docx", "reference.odt", "cahier.html", "cahier.typ"):
+        f = REFERENCE_DIR / name
+        inputs.append(
+            {"path": f"clause_library/templates/reference/{name}", "sha256": _sha(f.read_bytes())}
+        )
+    zip_name = zip_name_for(ctx.tender.id, ctx.draft)
+    publish = [(o.path, (ctx.staging / o.path).read_bytes()) for o in outputs if o.publish]
+    zdata = deterministic_zip(publish, ctx.epoch)
+    _write(ctx, zip_name, zdata)
+    git = _git_info(dossier)
+    previous = out_dir / "manifest.json"
+    outputs_map = {o.path: o.sha256 for o in outputs}
+    outputs_map[zip_name] = _sha(zdata)
+    repro: dict[str, Any] = {"previous_manifest": False}
+    old_map: dict[str, Any] = {}
+    if previous.is_file():
+        try:
+            old = json.loads(previous.read_text(encoding="utf-8"))
+            old_map = {o["path"]: o["sha256"] for o in old.get("outputs", [])}
+            old_map[old.get("zip", {}).get("path", "")] = old.get("zip", {}).get("sha256")
+            same = sorted(p for p, h in outputs_map.items() if old_map.get(p) == h)
+            diff = sorted(p for p, h in outputs_map.items() if p in old_map and old_map[p] != h)
+            repro = {
+                "previous_manifest": True,
+                "same_inputs": old.get("inputs") == inputs,
+                "identical": same,
+                "different": diff,
+                "all_identical": not diff and len(same) == len(outputs_map),
+            }
+        except (ValueError, KeyError, TypeError, AttributeError):
+            old_map = {}
+            repro = {"previous_manifest": True, "unreadable": True}
+    manifest = {
+        "manifest": "cahier-assemblage/1",
+        "tender": ctx.tender.id,
+        "objet": " ".join(ctx.tender.objet.split()),
+        "draft": ctx.draft,
+        "status": "projet — ne pas publier" if ctx.draft else "définitif",
+        "formats": list(formats),
+        "source_date_epoch": ctx.epoch,
+        "source_date": ctx.date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "git": {
+            "commit": git.get("commit"),
+            "rev": dossier.rev,
+            "dirty": git.get("dirty"),
+        },
+        "clausier_version": clausier.version,
+        "tools": _tool_versions(),
+        "inputs": inputs,
+        "outputs": [
+            {
+                "path": o.path,
+                "source": o.source,
+                "format": o.format,
+                "sha256": o.sha256,
+                "bytes": o.bytes,
+            }
+            for o in sorted(outputs, key=lambda o: o.path)
+        ],
+        "zip": {"path": zip_name, "sha256": _sha(zdata), "bytes": len(zdata)},
+        "reproducibility": repro,
+        "findings": [f.model_dump(mode="json", exclude_none=True) for f in findings],
+    }
+    text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
+    _write(ctx, "manifest.json", text.encode("utf-8"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = [o.path for o in outputs] + [zip_name]
+    for name in names:
+        dst = out_dir / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(ctx.staging / name, dst)
+    _remove_stale(out_dir, set(old_map) - set(names) - {"manifest.json"})
+    os.replace(ctx.staging / "manifest.json", out_dir / "manifest.json")
+    return AssemblyResult(
+        out_dir, outputs, out_dir / "manifest.json", out_dir / zip_name, manifest, findings
+    )
+
+
+# --------------------------------------------------------------------------- all
+
+
+def copy_sources(dossier: Dossier, ctx: AssemblyContext) -> list[OutputFile]:
+    """Non-Markdown pieces (imported DOCX/ODT/PDF, spreadsheets) are published as-is."""
+    read = _dossier_reader(dossier)
+    out: list[OutputFile] = []
+    for p in dossier.pieces:
+        if p.format == "md":
+            continue
+        data = read(p.path)
+        if data is not None:
+            name = "sources/" + PurePosixPath(p.path).name
+            out.append(_out(ctx, name, p.path, "source", data))
+    return out

@@ -1,0 +1,116 @@
+"""French typography pass on Pandoc inlines, applied at output time only."""
+
+from __future__ import annotations
+
+import re
+
+NNBSP = "\u202f"  # espace fine insécable
+NBSP = "\u00a0"  # espace insécable
+
+#: Space before a sign → the no-break space French typography puts there.
+_SPACE_BEFORE = {
+    ";": NNBSP,
+    "!": NNBSP,
+    "?": NNBSP,
+    "%": NNBSP,
+    ":": NBSP,
+    "»": NBSP,
+    "€": NBSP,
+}
+_URLISH = re.compile(r"://|@|/|&|=|^\d")
+_LINKISH = re.compile(r"://|@|/|&|=")
+#: Words the next word stays glued to: « (opening guillemet), n°/N° (numéro).
+_GLUE_AFTER = re.compile(r"(?:«|(?<![^\W\d_])[nN][°º])$")
+_APOSTROPHE = re.compile(r"(?<=[^\W\d_])'(?=[^\W\d_])")
+
+
+def french_typography(inlines: list[dict]) -> list[dict]:
+    """French spacing in a list of Pandoc inlines (Str/Space nodes); code is untouched.
+
+    An ordinary space before ``;`` ``!`` ``?`` ``%`` becomes U+202F (espace fine
+    insécable), before ``:`` ``»`` ``€`` U+00A0 (espace insécable), after ``«`` and
+    ``n°`` U+00A0; a missing space inside « », before ``;!?`` glued to a word, between a
+    number and ``%``/``€`` or after ``n°`` followed by a digit is added; a straight
+    apostrophe between letters becomes the typographic one (’), as Pandoc's « smart »
+    reader does in the body. URLs, times (10:30) and e-mail addresses are left alone.
+    Source: Lexique des règles typographiques en usage à l'Imprimerie nationale.
+
+    >>> french_typography([{"t": "Str", "c": "Qui"}, {"t": "Space"}, {"t": "Str", "c": "?"}])
+    [{'t': 'Str', 'c': 'Qui\\u202f?'}]
+    """
+    out: list[dict] = []
+    for node in inlines:
+        t = node.get("t")
+        if t == "Str":
+            s = _APOSTROPHE.sub("\u2019", node["c"])
+            s = re.sub(r"«(?=\S)", "«" + NBSP, s)
+            s = re.sub(r"(?<=\S)»", NBSP + "»", s)
+            if not _URLISH.search(s):
+                s = re.sub(r"(?<=[^\W\d_])([;!?])", NNBSP + r"\1", s)
+            if not _LINKISH.search(s):
+                s = re.sub(r"(?<=\d)%(?!\w)", NNBSP + "%", s)
+                s = re.sub(r"(?<=\d)€", NBSP + "€", s)
+                s = re.sub(r"(?<![^\W\d_])([nN][°º])(?=\d)", r"\1" + NBSP, s)
+            prev = out[-1] if out else None
+            if (
+                prev is not None
+                and prev.get("t") in ("Space", "SoftBreak")
+                and s[:1] in _SPACE_BEFORE
+            ):
+                out.pop()
+                space = _SPACE_BEFORE[s[:1]]
+                if out and out[-1].get("t") == "Str":
+                    out[-1] = {"t": "Str", "c": out[-1]["c"] + space + s}
+                    continue
+                s = space + s
+            out.append({"t": "Str", "c": s})
+        elif (
+            t in ("Space", "SoftBreak")
+            and out
+            and out[-1].get("t") == "Str"
+            and _GLUE_AFTER.search(out[-1]["c"])
+        ):
+            out[-1] = {"t": "Str", "c": out[-1]["c"] + NBSP}
+        else:
+            out.append(node)
+    return out
+
+
+def french_text(text: str) -> str:
+    """:func:`french_typography` on plain text (headers, metadata): « l'acheteur » →
+    « l’acheteur », « n° 12 » → « n°\\u00a012 », « 50 € » → « 50\\u00a0€ »."""
+    nodes: list[dict] = []
+    for i, word in enumerate(" ".join(text.split()).split(" ")):
+        if i:
+            nodes.append({"t": "Space"})
+        nodes.append({"t": "Str", "c": word})
+    return "".join(n["c"] if n["t"] == "Str" else " " for n in french_typography(nodes))
+
+
+_INLINE_LIST_KEYS = (
+    "Para",
+    "Plain",
+    "Header",
+    "Emph",
+    "Strong",
+    "Span",
+    "Link",
+    "Quoted",
+    "Underline",
+    "Strikeout",
+    "SmallCaps",
+)
+
+
+def _apply_typography(node: dict) -> dict:
+    t = node["t"]
+    c = node.get("c")
+    if t in ("Para", "Plain"):
+        return {"t": t, "c": french_typography(c)}
+    if t == "Header":
+        return {"t": t, "c": [c[0], c[1], french_typography(c[2])]}
+    if t in ("Emph", "Strong", "Underline", "Strikeout", "SmallCaps"):
+        return {"t": t, "c": french_typography(c)}
+    if t in ("Span", "Link"):
+        return {"t": t, "c": [c[0], french_typography(c[1]), *c[2:]]}
+    return node
