@@ -4,10 +4,21 @@ YAML is always loaded with PyYAML's safe loader (C implementation when available
 no Python object can be built from a user's file. Pydantic validation errors are
 turned into one :class:`~tasks.errors.InputError` naming the file, the line of the
 offending field and the field path, in French.
+
+Bounds (checked on the parser's event stream, *before* any node is composed, so that
+an alias bomb costs microseconds instead of minutes): at most :data:`MAX_YAML_BYTES`
+bytes, :data:`MAX_YAML_ALIASES` aliases and :data:`MAX_YAML_NODES` nodes once every
+alias is expanded (what a consumer walking the data would visit).
+
+Booleans follow YAML 1.2 (``true``/``false`` only): ``NO`` (Norway), ``on:`` or ``yes``
+stay text, so that a country code or a key named ``on`` is not silently turned into a
+boolean; a boolean *field* still accepts ``oui``/``non`` (French buyers write them),
+``yes``/``no``, ``true``/``false`` (pydantic's lax parsing plus the French pair).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 import yaml
@@ -16,6 +27,9 @@ from pydantic import BaseModel, ValidationError
 from tasks.errors import InputError
 
 __all__ = [
+    "MAX_YAML_ALIASES",
+    "MAX_YAML_BYTES",
+    "MAX_YAML_NODES",
     "field_lines",
     "french_error",
     "line_of",
@@ -25,9 +39,30 @@ __all__ = [
 ]
 
 try:  # the C loader is ~10x faster; both are safe loaders
-    _Loader: type = yaml.CSafeLoader  # type: ignore[attr-defined]
+    _Base: type = yaml.CSafeLoader  # type: ignore[attr-defined]
 except AttributeError:  # pragma: no cover - depends on the libyaml build
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+#: Largest YAML file read (bytes): a tender.yaml is a few KB, an evaluation a few hundred.
+MAX_YAML_BYTES = 5_000_000
+#: Most aliases (``*ancre``) in one file.
+MAX_YAML_ALIASES = 1_000
+#: Most nodes once aliases are expanded.
+MAX_YAML_NODES = 200_000
+
+_BOOL_12 = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_FRENCH_BOOLS = {"oui": True, "non": False}
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    """Safe loader whose implicit booleans are YAML 1.2's (``true``/``false``)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in _Base.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL_12, list("tTfF"))
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -55,14 +90,23 @@ def load_yaml(raw: bytes | str, file: str) -> tuple[Any, yaml.Node | None]:
     Raises:
         InputError: malformed YAML (with its line), binary or non-UTF-8 content.
     """
+    if len(raw) > MAX_YAML_BYTES:
+        raise InputError(
+            f"fichier YAML trop volumineux ({len(raw) // 1_000_000} Mo ; au plus "
+            f"{MAX_YAML_BYTES // 1_000_000} Mo) : un fichier de dossier tient en quelques "
+            "dizaines de Ko, retirez les données qui n'y ont pas leur place.",
+            file,
+        )
     text = _decode(raw, file)
     try:
+        _check_bounds(text, file)
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
             if node is None:
                 return None, None
             _check_duplicate_keys(node, file)
+            _check_decimal_commas(node, file)
             try:
                 data = loader.construct_document(node)
             except ValueError as exc:  # e.g. a date that does not exist (2026-02-30)
@@ -82,6 +126,93 @@ def load_yaml(raw: bytes | str, file: str) -> tuple[Any, yaml.Node | None]:
     except yaml.YAMLError as exc:  # pragma: no cover - other reader errors
         raise InputError(f"YAML illisible : {exc}", file) from None
     return data, node
+
+
+def _check_bounds(text: str, file: str) -> None:
+    """Refuse alias bombs and huge documents on the event stream, before composing.
+
+    Counts every node as a consumer would see it once aliases are expanded (an alias
+    counts the size of its anchored node).
+
+    Raises:
+        InputError: more than :data:`MAX_YAML_ALIASES` aliases or :data:`MAX_YAML_NODES`
+            expanded nodes (French message, line of the event that crossed the bound).
+    """
+    sizes: dict[str, int] = {}
+    open_: list[tuple[str | None, int]] = []
+    total = aliases = 0
+    for ev in yaml.parse(text, Loader=_Loader):
+        if isinstance(ev, yaml.AliasEvent):
+            aliases += 1
+            if any(a == ev.anchor for a, _ in open_):
+                raise InputError(
+                    f"alias récursif « *{ev.anchor} » (l'ancre se contient elle-même) : "
+                    "écrivez la valeur en clair.",
+                    file,
+                    ev.start_mark.line + 1,
+                )
+            total += sizes.get(ev.anchor, 1)
+            if aliases > MAX_YAML_ALIASES:
+                raise InputError(
+                    f"trop d'alias YAML (« *{ev.anchor} ») : au plus {MAX_YAML_ALIASES}. "
+                    "Écrivez les valeurs en clair au lieu de les répéter par des alias.",
+                    file,
+                    ev.start_mark.line + 1,
+                )
+        elif isinstance(ev, yaml.ScalarEvent):
+            total += 1
+            if ev.anchor:
+                sizes[ev.anchor] = 1
+        elif isinstance(ev, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+            total += 1
+            open_.append((ev.anchor, total))
+        elif isinstance(ev, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+            anchor, start = open_.pop()
+            if anchor:
+                sizes[anchor] = total - start + 1
+        if total > MAX_YAML_NODES:
+            raise InputError(
+                f"fichier YAML trop grand : plus de {MAX_YAML_NODES} valeurs une fois les "
+                "alias (« *ancre ») développés. Écrivez les valeurs en clair et retirez "
+                "les répétitions.",
+                file,
+                ev.start_mark.line + 1,
+            )
+
+
+def _check_decimal_commas(node: yaml.Node, file: str) -> None:
+    """``{prixUnitaire: 310,5}``: in a flow mapping the comma splits the number.
+
+    YAML reads ``310`` then a key ``5`` without value; say what was meant instead of
+    a message about a key ``5``.
+    """
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, yaml.MappingNode):
+            prev: yaml.Node | None = None
+            for k, v in n.value:
+                if (
+                    n.flow_style
+                    and isinstance(k, yaml.ScalarNode)
+                    and k.tag == "tag:yaml.org,2002:int"
+                    and isinstance(v, yaml.ScalarNode)
+                    and v.tag == "tag:yaml.org,2002:null"
+                    and isinstance(prev, yaml.ScalarNode)
+                    and prev.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+                    and prev.end_mark.line == k.start_mark.line
+                ):
+                    raise InputError(
+                        f"virgule décimale dans une table entre accolades (« {prev.value},"
+                        f"{k.value} ») : la virgule y sépare les champs. Écrivez "
+                        f"{prev.value}.{k.value} (point décimal).",
+                        file,
+                        k.start_mark.line + 1,
+                    )
+                prev = v
+                stack.append(v)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
 
 
 _PROBLEMS = {
@@ -188,8 +319,41 @@ _MESSAGES = {
     "int_from_float": "un nombre entier est attendu",
     "float_type": "un nombre est attendu",
     "float_parsing": "un nombre est attendu",
-    "bool_type": "oui/non (true/false) est attendu",
-    "bool_parsing": "oui/non (true/false) est attendu",
+    "bool_type": "oui ou non est attendu (oui/non, true/false)",
+    "bool_parsing": "oui ou non est attendu (oui/non, true/false)",
+    "int_parsing_size": "nombre entier trop grand",
+    "float_finite_number": "un nombre fini est attendu",
+    "finite_number": "un nombre fini est attendu",
+    "decimal_parsing": "un nombre est attendu (point décimal : 310.5)",
+    "decimal_type": "un nombre est attendu (point décimal : 310.5)",
+    "datetime_type": "une date et heure AAAA-MM-JJTHH:MM:SS est attendue",
+    "datetime_parsing": "une date et heure AAAA-MM-JJTHH:MM:SS est attendue",
+    "datetime_from_date_parsing": "une date et heure AAAA-MM-JJTHH:MM:SS est attendue",
+    "date_future": "la date doit être dans le futur",
+    "date_past": "la date doit être dans le passé",
+    "url_parsing": "une adresse web (https://…) est attendue",
+    "url_type": "une adresse web (https://…) est attendue",
+    "url_scheme": "une adresse web commençant par https:// est attendue",
+    "tuple_type": "une liste est attendue",
+    "set_type": "une liste est attendue",
+    "frozen_set_type": "une liste est attendue",
+    "iterable_type": "une liste est attendue",
+    "mapping_type": "une table (clé : valeur) est attendue",
+    "none_required": "aucune valeur n'est attendue ici",
+    "is_instance_of": "valeur d'un type inattendu",
+    "union_tag_invalid": "type d'élément inconnu",
+    "union_tag_not_found": "champ de type manquant",
+    "bytes_type": "du texte est attendu",
+    "string_unicode": "texte illisible (UTF-8 attendu)",
+    "string_sub_type": "du texte est attendu",
+    "multiple_of": "valeur non multiple du pas attendu",
+    "json_invalid": "JSON invalide",
+    "json_type": "JSON invalide",
+    "assertion_error": "valeur refusée",
+    "uuid_parsing": "identifiant (UUID) invalide",
+    "uuid_type": "identifiant (UUID) invalide",
+    "frozen_field": "champ non modifiable",
+    "recursion_loop": "structure récursive refusée",
     "date_type": "une date AAAA-MM-JJ est attendue",
     "date_parsing": "une date AAAA-MM-JJ est attendue",
     "date_from_datetime_parsing": "une date AAAA-MM-JJ est attendue",
@@ -223,6 +387,31 @@ def french_error(err: dict[str, Any]) -> str:
         return f"liste trop courte ({ctx.get('min_length')} élément(s) au moins)"
     if kind in ("finite_number",):
         return "un nombre fini est attendu"
+    if kind in ("float_parsing", "int_parsing", "decimal_parsing") and isinstance(
+        err.get("input"), str
+    ):
+        raw = str(err["input"])
+        digits = re.sub(r"[\s\u00a0\u202f€]|EUR|HT|TTC", "", raw).replace(",", ".")
+        try:
+            float(digits)
+        except ValueError:
+            return f"un nombre est attendu, pas « {raw[:60]} » (exemple : 262000.50)"
+        return (
+            f"nombre écrit à la française (« {raw[:60]} ») : écrivez {digits} "
+            "(sans espace ni symbole, point décimal)"
+        )
+    if kind == "string_too_long":
+        return (
+            f"texte trop long ({len(str(err.get('input', '')))} caractères ; au plus "
+            f"{ctx.get('max_length')})"
+        )
+    if kind == "too_long":
+        return f"liste trop longue (au plus {ctx.get('max_length')} élément(s))"
+    if kind == "string_type" and "[key]" in tuple(err.get("loc", ())):
+        return (
+            f"la clé « {err.get('input')} » doit être du texte : mettez-la entre guillemets "
+            f"(« \"{err.get('input')}\": »)"
+        )
     if kind == "string_pattern_mismatch":
         return f"format invalide (« {err.get('input')} »)"
     if kind == "value_error":
@@ -230,7 +419,9 @@ def french_error(err: dict[str, Any]) -> str:
         return msg.removeprefix("Value error, ")
     if kind in _MESSAGES:
         return _MESSAGES[kind]
-    return str(err.get("msg", "valeur invalide"))
+    # Never pydantic's English text: the type, the value, and where to look.
+    shown = str(err.get("input", ""))[:60]
+    return f"valeur « {shown} » refusée (règle « {kind} » du modèle)"
 
 
 def field_lines(node: yaml.Node | None) -> dict[str, int]:
@@ -273,22 +464,51 @@ def validate_yaml(model: type[M], raw: bytes | str, file: str, **context: Any) -
     return _validate(model, data, node, file, context)
 
 
+def _french_booleans(data: Any, errors: list[dict[str, Any]]) -> bool:
+    """Replace ``oui``/``non`` by True/False where a boolean was expected; True if any."""
+    changed = False
+    for err in errors:
+        if err.get("type") != "bool_parsing":
+            continue
+        value = err.get("input")
+        if not isinstance(value, str) or value.strip().lower() not in _FRENCH_BOOLS:
+            continue
+        loc = tuple(err.get("loc", ()))
+        holder = data
+        try:
+            for part in loc[:-1]:
+                holder = holder[part]
+            if holder[loc[-1]] == value:
+                holder[loc[-1]] = _FRENCH_BOOLS[value.strip().lower()]
+                changed = True
+        except (KeyError, IndexError, TypeError):
+            continue
+    return changed
+
+
 def _validate(model: type[M], data: Any, node: yaml.Node | None, file: str, context: dict) -> M:
     if not isinstance(data, dict):
         raise InputError("le fichier doit contenir une table YAML (clé : valeur).", file, 1)
-    try:
-        return model.model_validate(data, context=context or None)
-    except ValidationError as exc:
-        errors = exc.errors()
+    errors: list[Any] = []
+    for _ in range(50):  # oui/non in boolean fields, replaced then validated again
+        try:
+            return model.model_validate(data, context=context or None)
+        except ValidationError as exc:
+            errors = exc.errors()
+            if not _french_booleans(data, errors):
+                break
 
-        def describe(err: dict[str, Any]) -> tuple[str, int | None]:
-            loc = tuple(err.get("loc", ()))
-            field = ".".join(str(p) for p in loc if p != "[key]") or "(racine)"
-            return f"champ « {field} » : {french_error(err)}", line_of(node, loc)
+    def describe(err: dict[str, Any]) -> tuple[str, int | None]:
+        loc = tuple(err.get("loc", ()))
+        if loc and loc[-1] == "[key]":  # the key itself: locate its mapping
+            field = ".".join(str(p) for p in loc[:-2]) or "(racine)"
+            return f"champ « {field} » : {french_error(err)}", line_of(node, loc[:-1])
+        field = ".".join(str(p) for p in loc if p != "[key]") or "(racine)"
+        return f"champ « {field} » : {french_error(err)}", line_of(node, loc)
 
-        first, line = describe(errors[0])
-        others = [f"ligne {ln} : {text}" if ln else text for text, ln in map(describe, errors[1:4])]
-        more = (" ; autres erreurs — " + " ; ".join(others)) if others else ""
-        if len(errors) > 4:
-            more += f" ; et {len(errors) - 4} de plus"
-        raise InputError(f"{first}{more}.", file, line) from None
+    first, line = describe(errors[0])
+    others = [f"ligne {ln} : {text}" if ln else text for text, ln in map(describe, errors[1:4])]
+    more = (" ; autres erreurs — " + " ; ".join(others)) if others else ""
+    if len(errors) > 4:
+        more += f" ; et {len(errors) - 4} de plus"
+    raise InputError(f"{first}{more}.", file, line) from None
