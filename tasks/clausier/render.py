@@ -31,6 +31,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from tasks.dossier.model import Clause
 from tasks.errors import InputError
 
+from .sandbox import BoundedSandbox, RenderLimit, render_bounded
+
 __all__ = [
     "CLAUSE_CALL_RE",
     "FENCE_OPEN_RE",
@@ -55,8 +57,9 @@ _ATTR_RE = re.compile(r'data-(?P<k>[\w-]+)\s*=\s*"(?P<v>[^"]*)"')
 
 
 def sandbox() -> SandboxedEnvironment:
-    """A fresh sandboxed Jinja2 environment (StrictUndefined, no autoescape)."""
-    return SandboxedEnvironment(
+    """A fresh bounded sandbox (:class:`.sandbox.BoundedSandbox`: StrictUndefined, no
+    autoescape, loop/time/output bounds)."""
+    return BoundedSandbox(
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=False,
@@ -147,7 +150,12 @@ def render_clause(
     """
     values = validate_params(clause, params or {}, where)
     try:
-        return _compiled(clause.id, clause.version, clause.text).render(**values).strip()
+        template = _compiled(clause.id, clause.version, clause.text)
+        return render_bounded(template, values).strip()
+    except RenderLimit as exc:
+        raise InputError(
+            f"rendu de la clause {clause.id} arrêté ({exc}) : simplifiez son texte.", where
+        ) from None
     except TemplateError as exc:
         raise InputError(f"rendu impossible de la clause {clause.id} : {exc}", where) from None
 

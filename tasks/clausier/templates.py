@@ -26,11 +26,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import StrictUndefined, TemplateAssertionError, TemplateSyntaxError, meta, nodes
-from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from tasks.dossier.model import Finding, Location, Severity
 from tasks.errors import InputError
+
+from .sandbox import BoundedSandbox
 
 if TYPE_CHECKING:
     from tasks.dossier.document import PieceText
@@ -60,23 +61,9 @@ _PAIRED = frozenset(
 )
 
 
-class TemplateEnvironment(SandboxedEnvironment):
-    """Sandbox that also bounds ``*`` and ``**`` (no gigabyte strings, no huge powers)."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context, operator, left, right):  # type: ignore[no-untyped-def]
-        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
-            raise SecurityError("puissance trop grande")
-        if operator == "*":
-            for a, b in ((left, right), (right, left)):
-                if (
-                    isinstance(a, str | list | tuple)
-                    and isinstance(b, int)
-                    and len(a) * b > 100_000
-                ):
-                    raise SecurityError("répétition trop grande")
-        return super().call_binop(context, operator, left, right)
+class TemplateEnvironment(BoundedSandbox):
+    """The bounded sandbox (loops, time, output, ``*``/``**``/``%``, widths; see
+    :mod:`.sandbox`) with the piece syntax."""
 
 
 def environment() -> TemplateEnvironment:
@@ -181,6 +168,13 @@ def _tags(text: str) -> str:
 
 _MESSAGES: list[tuple[re.Pattern[str], Any]] = [
     (
+        re.compile(r"No (?P<k>filter|test) named '(?P<n>[^']+)'"),
+        lambda m: (
+            f"{'filtre' if m['k'] == 'filter' else 'test'} « {m['n']} » inconnu ou interdit "
+            "dans une pièce : retirez-le"
+        ),
+    ),
+    (
         re.compile(r"unexpected char (?P<c>'.*'|\".*\") at \d+"),
         lambda m: f"caractère « {m['c'][1:-1]} » inattendu dans une instruction de gabarit",
     ),
@@ -272,7 +266,7 @@ def _translate(message: str) -> str:
         m = rx.search(message)
         if m:
             return fmt(m)
-    return f"erreur de syntaxe ({message.strip().rstrip('.')})"
+    return "erreur de syntaxe : instruction de gabarit mal formée (vérifiez « {{ }} » et « {% %} »)"
 
 
 def _structure(

@@ -19,6 +19,7 @@ from tasks.clausier.render import (
     fence_attrs,
     parse_call_args,
 )
+from tasks.clausier.sandbox import render_bounded
 from tasks.clausier.templates import (
     environment,
     lint_templates,
@@ -140,7 +141,7 @@ def render_piece(
 
     env.globals.update(clause=clause, tender=tender.model_dump(mode="json"))
     try:
-        text = env.from_string(source).render()
+        text = render_bounded(env.from_string(source))
     except TemplateSyntaxError as exc:
         return None, invalid(exc)
     except SecurityError as exc:
