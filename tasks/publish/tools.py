@@ -49,33 +49,79 @@ def pandoc_version() -> str:
     return str(pypandoc.get_pandoc_version())
 
 
+#: Seconds one Typst compilation may take (wall clock, in the child process).
+TYPST_TIMEOUT_S = 120.0
+
+
 def typst_compile(
-    source: bytes, images: dict[str, bytes], standards: list[str], where: str, epoch: int
+    source: bytes,
+    images: dict[str, bytes],
+    standards: list[str],
+    where: str,
+    epoch: int,
+    timeout: float = TYPST_TIMEOUT_S,
 ) -> bytes:
     """Compile Typst source in an empty temporary root (no system fonts, no packages).
 
+    Runs in a child process (:mod:`tasks.publish.typst_run`) under memory and CPU
+    limits, waited for ``timeout`` seconds: the bound holds in any thread.
+
     Raises:
-        InputError: Typst refused the document (e.g. a PDF/UA-1 requirement).
+        InputError: Typst refused the document (e.g. a PDF/UA-1 requirement), ran out
+            of memory or took longer than ``timeout`` seconds (French message).
     """
-    import typst
+    import sys
 
     with tempfile.TemporaryDirectory(prefix="cahier-typst-") as root:
         for name, data in images.items():
             Path(root, name).write_bytes(data)
-        main = Path(root, "main.typ")
-        main.write_bytes(source)
+        Path(root, "main.typ").write_bytes(source)
+        cmd = [
+            sys.executable,
+            "-m",
+            "tasks.publish.typst_run",
+            root,
+            ",".join(standards),
+            str(int(epoch)),
+        ]
+        here = str(Path(__file__).resolve().parents[2])
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p),
+        }
         try:
-            return typst.compile(
-                str(main),
-                root=root,
-                ignore_system_fonts=True,
-                pdf_standards=standards,
-                timestamp=epoch,
-                package_path=root,
-                package_cache_path=root,
-            )
-        except typst.TypstError as exc:
-            msg = str(exc).strip().splitlines()
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout, env=env, cwd=root)
+        except subprocess.TimeoutExpired:
             raise InputError(
-                f"PDF impossible à produire (Typst : {msg[0][:300] if msg else exc}).", where
+                f"PDF trop long à produire (plus de {timeout:g} s) : allégez ou scindez la "
+                "pièce (tableaux très longs, centaines de pages).",
+                where,
             ) from None
+        if proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace")
+            typst_lines = [ln[6:] for ln in err.splitlines() if ln.startswith("TYPST:")]
+            if typst_lines:
+                reason = french_typst(typst_lines[0])
+            elif "MemoryError" in err or "memory allocation" in err or proc.returncode < 0:
+                reason = "mémoire ou temps de calcul insuffisants : allégez la pièce"
+            else:
+                reason = f"arrêt inattendu de Typst (code {proc.returncode})"
+            raise InputError(f"PDF impossible à produire (Typst : {reason}).", where)
+        return Path(root, "out.pdf").read_bytes()
+
+
+_TYPST_MESSAGES = {
+    "heading title is empty": "un titre est vide : donnez-lui un texte (ligne « # … » "
+    "ou « ## … » de la pièce)",
+    "missing alt text": "image sans texte de remplacement",
+    "document title": "titre du document manquant",
+}
+
+
+def french_typst(message: str) -> str:
+    """Typst's English message in French (known cases), else the message quoted."""
+    low = message.lower()
+    for en, fr in _TYPST_MESSAGES.items():
+        if en in low:
+            return fr
+    return f"refus du compilateur : « {message} »"
