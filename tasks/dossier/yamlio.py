@@ -501,7 +501,7 @@ def _validate(model: type[M], data: Any, node: yaml.Node | None, file: str, cont
     def describe(err: dict[str, Any]) -> tuple[str, int | None]:
         loc = tuple(err.get("loc", ()))
         if loc and loc[-1] == "[key]":  # the key itself: locate its mapping
-            field = ".".join(str(p) for p in loc[:-2]) or "(racine)"
+            field = ".".join(str(p) for p in loc[:-1]) or "(racine)"
             return f"champ « {field} » : {french_error(err)}", line_of(node, loc[:-1])
         field = ".".join(str(p) for p in loc if p != "[key]") or "(racine)"
         return f"champ « {field} » : {french_error(err)}", line_of(node, loc)
