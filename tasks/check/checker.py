@@ -23,7 +23,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tasks.clausier.evidence import TOC_RE as TOC_LIKE
 from tasks.clausier.evidence import EvidenceHit, find_evidence
 from tasks.clausier.library import Clausier
 from tasks.clausier.render import (
@@ -506,8 +505,6 @@ def _criteria_findings(
                     legal_basis=basis,
                 )
             )
-    if rc is not None and rc.lines:
-        out.extend(_rc_weight_coherence(tender, rc))
     return out
 
 
@@ -531,36 +528,199 @@ def _key_word(name: str) -> str | None:
     return max(words, key=len)[:9] if words else None
 
 
-def _rc_weight_coherence(tender: Tender, rc: PieceText) -> list[Finding]:
-    """Each top-level criterion of tender.yaml, where the RC states it on a short line
-    with its weight (« Prix 60 % », « Critère environnemental : 10 % »), must carry the
-    same weight. Lines that are not that confident are not judged."""
+def _rc_loc(src) -> Location:
+    """Location of a line read by :mod:`tasks.check.criteria`."""
+    if src is None:
+        return Location(file="")
+    return Location(file=src.file, line=src.line, page=src.page, heading=src.heading)
+
+
+def _match_read(read, declared: list[Critere]) -> Critere | None:
+    """The tender.yaml criterion that a criterion read in the RC stands for: same name
+    (folded), else the only one of its type, else the one sharing its key word."""
+    from tasks.check.criteria import _key
+
+    by_name = [c for c in declared if _key(c.nom) == _key(read.nom)]
+    if by_name:
+        return by_name[0]
+    same_type = [c for c in declared if c.type.value == read.type]
+    if len(same_type) == 1:
+        return same_type[0]
+    key = _key_word(read.nom)
+    if key:
+        by_word = [c for c in declared if key in fold_name(c.nom)]
+        if len(by_word) == 1:
+            return by_word[0]
+    return None
+
+
+def fold_name(name: str) -> str:
+    from tasks.dossier.normalize import fold
+
+    return fold(name)
+
+
+def _rc_weight_coherence(
+    tender: Tender, pieces: list[PieceText], tender_file: str, lines: dict[str, int]
+) -> list[Finding]:
+    """Criteria read in the RC (or a notice) compared with tender.yaml, and the problems
+    of the criteria as written (sums, missing weights, two tables that disagree),
+    located in the piece (:mod:`tasks.check.criteria`)."""
+    from tasks.check.criteria import read_criteria
+
+    read_from = [p for p in pieces if p.kind in ("rc", "avis") and p.lines]
+    if not read_from:
+        return []
+    sets = read_criteria(read_from)
+    if not sets:
+        return []
+    r2152 = [LegalReference(ref="Code de la commande publique, art. R2152-7", url=CCP)]
     out: list[Finding] = []
-    for c in tender.criteres:
-        key = _key_word(c.nom)
-        if key is None:
+    for cs in sets:
+        for pb in cs.problems:
+            out.append(
+                Finding(
+                    rule=pb.rule if pb.rule != "ponderation-somme" else "ponderation-somme-rc",
+                    severity=Severity.error if pb.rule == "ponderation-somme" else Severity.warning,
+                    location=_rc_loc(pb.source),
+                    message=pb.message
+                    + (f" (lot {cs.lot})" if cs.lot is not None else ""),
+                    fix=(
+                        "Corrigez les pondérations dans la pièce pour que leur somme fasse le "
+                        "total annoncé (100 % ou le poids du critère)."
+                        if pb.rule == "ponderation-somme"
+                        else "Indiquez la pondération de chaque critère (R2152-7 : les critères "
+                        "sont pondérés dans les documents de la consultation)."
+                    ),
+                    legal_basis=r2152,
+                )
+            )
+    # two sets of the same lot that disagree
+    first_of: dict[int | None, object] = {}
+    for cs in sets:
+        prev = first_of.get(cs.lot)
+        if prev is None:
+            first_of[cs.lot] = cs
             continue
-        for i, line in enumerate(rc.lines):
-            text = line.folded
-            if key not in text or len(text) > 70 or TOC_LIKE.search(line.text):
+        if prev.signature() != cs.signature():
+            out.append(
+                Finding(
+                    rule="criteres-discordants",
+                    severity=Severity.warning,
+                    location=_rc_loc(cs.source),
+                    message=(
+                        "Deux énoncés des critères d'attribution ne concordent pas"
+                        + (f" pour le lot {cs.lot}" if cs.lot is not None else "")
+                        + f" : {_describe(prev)} ({_rc_loc(prev.source).label()}) contre "
+                        f"{_describe(cs)} ici."
+                    ),
+                    fix="Gardez un seul énoncé des critères, ou alignez-les.",
+                    legal_basis=r2152,
+                )
+            )
+    for lot, cs in first_of.items():
+        declared = tender.criteres
+        where = "criteres"
+        if lot is not None:
+            tl = next((x for x in tender.lots if x.numero == lot), None)
+            if tl is not None and tl.criteres:
+                li = tender.lots.index(tl)
+                declared, where = tl.criteres, f"lots.{li}.criteres"
+        if not declared:
+            continue
+        out.extend(_compare_set(cs, declared, where, tender_file, lines))
+    return out
+
+
+def _describe(cs) -> str:
+    return "« " + ", ".join(
+        f"{c.nom} {c.ecrit or '?'}" for c in cs.criteres
+    ) + " »"
+
+
+def _compare_set(cs, declared: list[Critere], where: str, tender_file: str, lines) -> list[Finding]:
+    out: list[Finding] = []
+    lot = f" (lot {cs.lot})" if cs.lot is not None else ""
+    used: set[int] = set()
+    for rc_c in cs.criteres:
+        mine = _match_read(rc_c, [c for c in declared if id(c) not in used])
+        if mine is None:
+            out.append(
+                Finding(
+                    rule="ponderation-incoherente",
+                    severity=Severity.warning,
+                    location=_rc_loc(rc_c.source),
+                    message=(
+                        f"Le RC note le critère « {rc_c.nom} » ({rc_c.ecrit or 'sans poids'})"
+                        f"{lot} que tender.yaml ne déclare pas."
+                    ),
+                    fix=f"Ajoutez-le à tender.yaml ({where}) avec sa pondération.",
+                )
+            )
+            continue
+        used.add(id(mine))
+        if rc_c.poids is not None and abs(rc_c.poids - mine.poids) > 0.01:
+            out.append(
+                Finding(
+                    rule="ponderation-incoherente",
+                    severity=Severity.warning,
+                    location=_rc_loc(rc_c.source),
+                    message=(
+                        f"Le critère « {mine.nom} »{lot} pèse {mine.poids:g} % dans tender.yaml "
+                        f"mais le RC indique {rc_c.ecrit} (soit {rc_c.poids:g} %)."
+                    ),
+                    fix="Alignez la pondération de tender.yaml sur celle du RC (ou l'inverse).",
+                )
+            )
+        sub_used: set[int] = set()
+        for rs in rc_c.sous:
+            ms = _match_read(rs, [c for c in mine.sousCriteres if id(c) not in sub_used])
+            if ms is None:
+                if mine.sousCriteres:
+                    out.append(
+                        Finding(
+                            rule="ponderation-incoherente",
+                            severity=Severity.warning,
+                            location=_rc_loc(rs.source),
+                            message=(
+                                f"Le RC note le sous-critère « {rs.nom} » ({rs.ecrit}) de "
+                                f"« {mine.nom} »{lot} que tender.yaml ne déclare pas."
+                            ),
+                        )
+                    )
                 continue
-            pcts = [float(p.replace(",", ".")) for p in _PERCENT.findall(text)]
-            if len(pcts) != 1:
-                continue
-            if abs(pcts[0] - c.poids) > 0.01:
+            sub_used.add(id(ms))
+            if rs.poids is not None and abs(rs.poids - ms.poids) > 0.05:
                 out.append(
                     Finding(
                         rule="ponderation-incoherente",
                         severity=Severity.warning,
-                        location=_loc(rc, i),
+                        location=_rc_loc(rs.source),
                         message=(
-                            f"Le critère « {c.nom} » pèse {c.poids:g} % dans tender.yaml mais le RC "
-                            f"indique {pcts[0]:g} % (« {line.text.strip()} »)."
+                            f"Le sous-critère « {ms.nom} »{lot} pèse {ms.poids:g} % dans "
+                            f"tender.yaml mais le RC indique {rs.ecrit}"
+                            + (f" ({rs.unite})" if rs.unite else "")
+                            + f", soit {rs.poids:g} % de la note totale."
                         ),
-                        fix="Alignez la pondération de tender.yaml sur celle du RC (ou l'inverse).",
                     )
                 )
-            break
+    for c in declared:
+        if id(c) not in used:
+            i = declared.index(c)
+            out.append(
+                Finding(
+                    rule="ponderation-incoherente",
+                    severity=Severity.warning,
+                    location=Location(
+                        file=tender_file, line=lines.get(f"{where}.{i}") or lines.get(where),
+                        heading=f"{where}.{i}",
+                    ),
+                    message=(
+                        f"Le critère « {c.nom} » ({c.poids:g} %) de tender.yaml{lot} n'apparaît "
+                        "pas parmi les critères lus dans le RC."
+                    ),
+                )
+            )
     return out
 
 
@@ -903,6 +1063,7 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
     findings.extend(_tender_findings(dossier, clausier, library))
     rc = next((p for p in pieces if p.kind == "rc"), None)
     findings.extend(_criteria_findings(tender, clausier, rc, tender_file, dossier.tender_lines))
+    findings.extend(_rc_weight_coherence(tender, pieces, tender_file, dossier.tender_lines))
     findings.extend(_coherence_findings(families, clausier, tender))
     findings.extend(_drafting_findings(pieces, tender))
     # A criterion-level error duplicates a missing ENV-CRIT-01 found in the RC text:

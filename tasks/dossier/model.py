@@ -84,6 +84,7 @@ class CritereType(StrEnum):
     environnement = "environnement"
     social = "social"
     delai = "delai"
+    accessibilite = "accessibilite"  # accessibilité numérique (RGAA), distinct du social
     autre = "autre"
 
 
@@ -175,21 +176,31 @@ class Critere(_Model):
     """An award criterion (RC): name, weight in % of the total, optional sub-criteria.
 
     Sub-criteria weights are in % of the total too (so they sum to the parent's weight).
+    ``poidsEcrit`` and ``unite`` keep the weight as the RC writes it (« 50 », « sur 100
+    (dans le critère) »; « 20 points »; « coefficient 3 ») beside the normalised ``poids``
+    (R2152-7 CCP: the weighting is published as written).
     """
 
     nom: str
     poids: float = Field(ge=0, le=100, description="pondération en % de la note totale")
     type: CritereType = CritereType.autre
+    poidsEcrit: str | None = Field(default=None, description="pondération telle qu'écrite")
+    unite: str | None = Field(default=None, description="%, sur 100, points, coefficient…")
     sousCriteres: list[Critere] = Field(default_factory=list)
 
 
 class Lot(_Model):
-    """A lot of the consultation; ``montant`` in € HT (estimated maximum)."""
+    """A lot of the consultation; ``montant`` in € HT (estimated maximum).
+
+    ``criteres``: the lot's own award criteria when they differ from the consultation's
+    (R2152-7 CCP, per lot); empty means the consultation's ``criteres`` apply.
+    """
 
     numero: int = Field(ge=1)
     objet: str
     montant: float | None = Field(default=None, ge=0)
     categories: list[Category] = Field(default_factory=list)
+    criteres: list[Critere] = Field(default_factory=list)
 
 
 class Waiver(_Model):
