@@ -53,7 +53,7 @@ from tasks.dossier.model import (
 from tasks.dossier.reader import Dossier
 from tasks.errors import InputError
 
-__all__ = ["RULES", "check_dossier", "is_applicable"]
+__all__ = ["RULES", "check_dossier", "effective_level", "is_applicable", "is_private"]
 
 CCP = "https://www.legifrance.gouv.fr/codes/texte_lc/LEGITEXT000037701019"
 
@@ -86,6 +86,7 @@ RULES: dict[str, str] = {
     "procedure-incoherente": "Procédure adaptée au-delà du seuil européen",
     "derogation-incoherente": "Dérogation en double ou à une clause présente",
     "identifiant-dossier": "Identifiant différent du nom du dossier",
+    "ponderation-politique": "Critère responsable sous le minimum de la politique d'achat locale",
 }
 
 _CCAG_ALIASES = {
@@ -151,6 +152,30 @@ class _Found:
 
 
 # ----------------------------------------------------------------- applicability
+
+
+def is_private(tender: Tender) -> bool:
+    """A private buyer (company, association): the Code de la commande publique does not
+    bind it (CCP L2, L1210-1)."""
+    return tender.acheteur.type == BuyerType.prive
+
+
+def effective_level(clause: Clause, tender: Tender, clausier: Clausier) -> str:
+    """``mandatory`` or ``recommended`` for this tender's buyer.
+
+    For a private buyer, a clause mandatory in the national clausier counts as
+    recommended — unless law.yaml lists it in ``private_buyers.mandatory_for_all``
+    (RGPD, code de l'environnement) or a policy layer made it mandatory (the buyer's own
+    policy binds it).
+    """
+    if clause.level != "mandatory" or not is_private(tender):
+        return clause.level
+    if any(p.kind in ("niveau", "ajout") for p in clausier.origin(clause.id)):
+        return "mandatory"
+    private = clausier.law.private_buyers
+    if private is not None and clause.id in private.mandatory_for_all:
+        return "mandatory"
+    return "recommended"
 
 
 def is_applicable(clause: Clause, tender: Tender, clausier: Clausier) -> tuple[bool, str]:
@@ -240,7 +265,47 @@ def _scan_library_clauses(
                 )
             from tasks.clausier.render import validate_params
 
-            validate_params(clause, params, f"{piece.path}:{line}")
+            tightened = {
+                name
+                for prov in clausier.origin(cid)
+                if prov.kind == "parametre"
+                for name in clause.parameters
+                if prov.detail.startswith(f"{name} ")
+            }
+            if tightened:
+                merged = {n: params.get(n, clause.parameters[n].default) for n in tightened}
+                bad = clause_param_errors(clause, merged)
+                if bad:
+                    findings.append(
+                        Finding(
+                            rule="clause-parametre-invalide",
+                            clause=cid,
+                            severity=Severity.error,
+                            status=FamilyStatus.present,
+                            location=Location(
+                                file=piece.path, line=line, heading=piece.heading_at_src(line)
+                            ),
+                            message=(
+                                f"La clause {cid} (« {clause.title} ») porte des valeurs hors "
+                                f"des bornes de la politique d'achat : {' ; '.join(bad)}."
+                            ),
+                            fix=clause_block(clause),
+                            legal_basis=clause.legal_basis,
+                        )
+                    )
+                    loose = {
+                        n: (p.model_copy(update={"min": None, "max": None}) if n in tightened else p)
+                        for n, p in clause.parameters.items()
+                    }
+                    validate_params(
+                        clause.model_copy(update={"parameters": loose}),
+                        params,
+                        f"{piece.path}:{line}",
+                    )
+                else:
+                    validate_params(clause, params, f"{piece.path}:{line}")
+            else:
+                validate_params(clause, params, f"{piece.path}:{line}")
             add(
                 cid,
                 FamilyStatus.present,
@@ -386,7 +451,9 @@ def _criteria_findings(
             index(c.sousCriteres, f"{prefix}.{i}.sousCriteres")
 
     index(tender.criteres, "criteres")
-    gate = tender.dateLancement >= law.climat_gate.date and not tender.defense
+    gate = (
+        tender.dateLancement >= law.climat_gate.date and not tender.defense and not is_private(tender)
+    )
     r2152 = [LegalReference(ref="Code de la commande publique, art. R2152-7", url=CCP)]
     l2152 = [LegalReference(ref="Code de la commande publique, art. L2152-7", url=CCP)]
     if not tender.criteres:
@@ -935,6 +1002,7 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
     families: list[FamilyResult] = []
     for cid, clause in clausier.clauses.items():
         applicable, why = is_applicable(clause, tender, clausier)
+        level = effective_level(clause, tender, clausier)
         found = library.get(cid)
         hits: list[EvidenceHit] = []
         if found is None and cid not in waivers:
@@ -968,7 +1036,7 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
             FamilyResult(
                 clause=cid,
                 title=clause.title,
-                level=clause.level,
+                level=level,
                 applicable=applicable,
                 status=status,
                 version=found.version if found else None,
@@ -985,7 +1053,7 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
                     clause=cid,
                     severity=(
                         Severity.warning
-                        if applicable and clause.level == "mandatory"
+                        if applicable and level == "mandatory"
                         else Severity.info
                     ),
                     status=status,
@@ -1000,7 +1068,7 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
                 )
             )
         elif status == FamilyStatus.waived:
-            mandatory = applicable and clause.level == "mandatory"
+            mandatory = applicable and level == "mandatory"
             findings.append(
                 Finding(
                     rule="derogation",
@@ -1022,7 +1090,7 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
             )
         elif status == FamilyStatus.missing:
             piece_absent = clause.piece not in kinds
-            mandatory = clause.level == "mandatory"
+            mandatory = level == "mandatory"
             if piece_absent:
                 severity = Severity.warning if mandatory else Severity.info
                 where = Location(file=tender_file)
@@ -1066,6 +1134,22 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
     findings.extend(_rc_weight_coherence(tender, pieces, tender_file, dossier.tender_lines))
     findings.extend(_coherence_findings(families, clausier, tender))
     findings.extend(_drafting_findings(pieces, tender))
+    findings.extend(_policy_findings(tender, clausier, tender_file, dossier.tender_lines))
+    # A call whose value breaks a layer's bound is one finding, not two.
+    param_errors = {
+        (f.clause, f.location.file, f.location.line)
+        for f in findings
+        if f.rule == "clause-parametre-invalide" and f.location
+    }
+    findings = [
+        _with_provenance(f, clausier)
+        for f in findings
+        if not (
+            f.rule == "gabarit-invalide"
+            and f.location
+            and (f.clause, f.location.file, f.location.line) in param_errors
+        )
+    ]
     # A criterion-level error duplicates a missing ENV-CRIT-01 found in the RC text:
     status_of = {f.clause: f for f in families}
     env_crit = status_of.get("ENV-CRIT-01")
@@ -1104,7 +1188,12 @@ def _tender_findings(
     threshold = clausier.law.supplies_services_threshold(
         tender.dateLancement, tender.acheteur.type == BuyerType.etat
     )
-    if tender.procedure == "Procédure adaptée" and threshold and tender.montant >= threshold:
+    if (
+        tender.procedure == "Procédure adaptée"
+        and threshold
+        and tender.montant >= threshold
+        and not is_private(tender)
+    ):
         out.append(
             Finding(
                 rule="procedure-incoherente",
@@ -1181,7 +1270,11 @@ def _coherence_findings(
     if crit and cond and crit.status in present and cond.status in absent:
         clause = clausier.get("ENV-COND-01")
         loc = crit.evidence[0] if crit.evidence else None
-        gate = tender.dateLancement >= clausier.law.climat_gate.date and not tender.defense
+        gate = (
+            tender.dateLancement >= clausier.law.climat_gate.date
+            and not tender.defense
+            and not is_private(tender)
+        )
         where = f" ({loc.label()})" if loc else ""
         out.append(
             Finding(
@@ -1197,6 +1290,66 @@ def _coherence_findings(
                 ),
                 fix=clause_block(clause) if clause else None,
                 legal_basis=clause.legal_basis if clause else [],
+            )
+        )
+    return out
+
+
+# ----------------------------------------------------------------- policy layers
+
+
+def _with_provenance(finding: Finding, clausier: Clausier) -> Finding:
+    """A finding about a clause that a policy layer added or changed says so: the
+    layer's article is named in the message and leads its legal basis."""
+    provs = clausier.origin(finding.clause) if finding.clause else ()
+    if not provs:
+        return finding
+    labels = "; ".join(f"{p.label()} — {p.detail}" for p in provs)
+    refs = [p.reference() for p in provs]
+    return finding.model_copy(
+        update={
+            "message": f"{finding.message} Source : {labels}.",
+            "legal_basis": [*refs, *finding.legal_basis],
+        }
+    )
+
+
+def _policy_findings(
+    tender: Tender, clausier: Clausier, tender_file: str, lines: dict[str, int] | None
+) -> list[Finding]:
+    """The layers' own rules on award criteria: minimum weight (% of the total score)
+    of the environmental and social criteria (``ponderations`` of a layer)."""
+    out: list[Finding] = []
+    if not clausier.policy_weights:
+        return out
+    flat = _flatten(tender.criteres)
+    kinds = {"environnement": CritereType.environnement, "social": CritereType.social}
+    clause_of = {"environnement": "ENV-CRIT-01", "social": "SOC-CRIT-01"}
+    for kind, rule in clausier.policy_weights.items():
+        crits = [c for c in flat if c.type == kinds[kind]]
+        weight = sum(c.poids for c in crits if not any(c in p.sousCriteres for p in crits))
+        if weight + 1e-9 >= rule.minimum:
+            continue
+        prov = rule.provenance
+        out.append(
+            Finding(
+                rule="ponderation-politique",
+                clause=clause_of[kind],
+                severity=Severity.error,
+                location=Location(
+                    file=tender_file, line=(lines or {}).get("criteres"), heading="criteres"
+                ),
+                message=(
+                    f"Le critère {kind} pèse {weight:g} % de la note"
+                    + ("" if crits else " (aucun critère de ce type)")
+                    + f" : la {prov.label()} exige au moins {rule.minimum:g} % "
+                    f"(couche « {prov.layer} » {prov.version})."
+                ),
+                fix=(
+                    f"Portez la pondération du critère {kind} à {rule.minimum:g} % au moins, "
+                    "dans tender.yaml et dans le RC."
+                ),
+                legal_basis=[prov.reference()],
             )
         )
     return out

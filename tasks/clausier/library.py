@@ -13,9 +13,12 @@ All YAML is loaded safely and validated; a bad file raises
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
+from typing import Literal
 
 from pydantic import Field
 
@@ -59,6 +62,37 @@ class RgaaVersion(_Model):
     verified: bool = False
 
 
+class PrivateBuyers(_Model):
+    """What binds a private buyer (company, association) among the mandatory clauses.
+
+    The Code de la commande publique binds public buyers only (CCP L2, L1210-1): for a
+    private buyer, a national ``mandatory`` clause counts as recommended, except the
+    clauses listed in ``mandatory_for_all`` whose source binds everyone (RGPD art. 28,
+    code de l'environnement R543-172 ff.).
+    """
+
+    mandatory_for_all: list[str] = Field(default_factory=list)
+    source: str
+
+
+class Target(_Model):
+    """A target for the share of contracts with a responsible consideration, in force
+    from ``from`` to ``until`` (inclusive; open-ended when ``until`` is absent).
+
+    key: the portfolio indicator it applies to; value: % of the contracts; kind:
+    ``plan`` (non-binding national plan) or ``obligation`` (the law).
+    """
+
+    key: str
+    value: float = Field(ge=0, le=100)
+    from_: dt.date = Field(alias="from")
+    until: dt.date | None = None
+    kind: Literal["plan", "obligation"]
+    label: str
+    source: str
+    verified: bool = False
+
+
 class Law(_Model):
     """law.yaml: the legal values by period, applied at the tender's dateLancement."""
 
@@ -67,6 +101,12 @@ class Law(_Model):
     rgaa_version: str
     rgaa_versions: list[RgaaVersion] = Field(default_factory=list)
     weights: Weights = Field(default_factory=Weights)
+    private_buyers: PrivateBuyers | None = None
+    targets: list[Target] = Field(default_factory=list)
+
+    def targets_on(self, on: dt.date) -> list[Target]:
+        """Targets in force on ``on`` (a plan that has ended is not returned)."""
+        return [t for t in self.targets if t.from_ <= on and (t.until is None or on <= t.until)]
 
     def rgaa_version_on(self, on: dt.date) -> str:
         """RGAA version in force on ``on`` (latest period started), else ``rgaa_version``."""
@@ -109,16 +149,31 @@ class _ClausierMeta(_Model):
 
 @dataclass(frozen=True)
 class Clausier:
-    """The loaded library: version, law and clauses by id (sorted by id)."""
+    """The loaded library: version, law and clauses by id (sorted by id).
+
+    With policy layers (:mod:`tasks.clausier.layers`): ``clauses`` is the effective
+    clausier, ``version`` names the national version and each layer's
+    (« 2026.11.0 + region-na 2026.1 »), ``origins`` says which layer added or changed a
+    clause (id → changes, lowest layer first) and ``policy_weights`` the layers' minimum
+    weights of the responsible award criteria (criterion type → rule).
+    """
 
     root: Path
     version: str
     law: Law
     clauses: dict[str, Clause]
     changelog: tuple[LibraryRelease, ...] = ()
+    national_version: str | None = None
+    layers: tuple[Any, ...] = ()
+    origins: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    policy_weights: dict[str, Any] = field(default_factory=dict)
 
     def get(self, clause_id: str) -> Clause | None:
         return self.clauses.get(clause_id)
+
+    def origin(self, clause_id: str) -> tuple[Any, ...]:
+        """The layer changes (:class:`tasks.clausier.layers.Provenance`) of a clause."""
+        return self.origins.get(clause_id, ())
 
 
 def default_library_path() -> Path:
@@ -218,14 +273,63 @@ def _load_yaml_files(base: Path) -> Clausier:
     )
 
 
-def load_clausier(root: str | Path | None = None) -> Clausier:
-    """Load and validate the clausier at ``root`` (default: the shipped one).
+def load_clausier(
+    root: str | Path | None = None,
+    *,
+    dossier: str | Path | None = None,
+    layers: list[Any] | None = None,
+) -> Clausier:
+    """Load and validate the clausier at ``root`` (default: the shipped one), with the
+    policy layers stacked over it.
+
+    Layers: ``layers`` when given (``[]`` for the national clausier alone), else those
+    of the settings of ``dossier`` — or of the organisation when ``dossier`` is None —
+    (:func:`tasks.config.load_settings`, ``policy.layers``; see
+    :mod:`tasks.clausier.layers`).
 
     Cached per process while no file changes (modification times are part of the key).
 
     Raises:
-        InputError: a missing or invalid file (French message, file and line).
+        InputError: a missing or invalid file (French message, file and line), a layer
+            that loosens the law or redefines a clause.
     """
+    national = _load_national(root)
+    if layers is None:
+        from tasks.config.settings import load_settings
+
+        layers = list(load_settings(Path(dossier) if dossier else None).policy.layers)
+    if not layers:
+        return national
+    return _compose(national, tuple(layers))
+
+
+def _compose(national: Clausier, specs: tuple[Any, ...]) -> Clausier:
+    from .layers import apply_layers, read_layer
+
+    read = []
+    for spec in specs:
+        path = getattr(spec, "path", spec)
+        rev = getattr(spec, "rev", None)
+        read.append(read_layer(path, rev))
+    weights = {
+        "environnement": national.law.weights.environmental_min_recommended,
+        "social": national.law.weights.social_min_recommended,
+    }
+    clauses, comp = apply_layers(national.clauses, weights, read)
+    return Clausier(
+        root=national.root,
+        version=" + ".join([national.version, *(layer.label for layer in read)]),
+        law=national.law,
+        clauses=clauses,
+        changelog=national.changelog,
+        national_version=national.version,
+        layers=tuple(read),
+        origins={k: tuple(v) for k, v in comp.origins.items()},
+        policy_weights=dict(comp.weights),
+    )
+
+
+def _load_national(root: str | Path | None = None) -> Clausier:
     base = Path(root) if root else default_library_path()
     if not (base / "clausier.yaml").is_file():
         raise InputError("ce dossier n'est pas un clausier (clausier.yaml absent).", str(base))
@@ -256,7 +360,7 @@ def check_clausier(root: str | Path | None = None) -> list[InputError]:
     from .render import render_clause, sandbox, validate_params
 
     try:
-        lib = load_clausier(root)
+        lib = load_clausier(root, layers=[])
     except InputError as exc:
         return [exc]
     problems: list[InputError] = []

@@ -1,6 +1,7 @@
 """cahier's configuration: one settings object, one precedence (see :mod:`.settings`)."""
 
 from tasks.config.settings import (
+    LayerSpec,
     LookSettings,
     PolicySettings,
     PrefectSettings,
@@ -12,6 +13,7 @@ from tasks.config.settings import (
 )
 
 __all__ = [
+    "LayerSpec",
     "LookSettings",
     "PolicySettings",
     "PrefectSettings",

@@ -36,6 +36,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tasks.errors import InputError
 
 __all__ = [
+    "LayerSpec",
     "LookSettings",
     "PolicySettings",
     "PrefectSettings",
@@ -93,11 +94,24 @@ class LookSettings(_Section):
     font_dirs: list[Path] = Field(default_factory=list)
 
 
-class PolicySettings(_Section):
-    """Local policy layers stacked over the national clausier, lowest first (folders
-    or Git working copies)."""
+class LayerSpec(_Section):
+    """One policy layer read from a Git working copy at a revision (tag, commit,
+    branch), without checkout: a versioned layer (see :mod:`tasks.clausier.layers`)."""
 
-    layers: list[Path] = Field(default_factory=list)
+    path: Path
+    rev: str | None = Field(default=None, min_length=1)
+
+
+class PolicySettings(_Section):
+    """Local policy layers stacked over the national clausier, lowest first: a folder
+    (path), or ``{path, rev}`` for a Git working copy read at a revision.
+
+    The organisation's layers come first, then the user's, then the tender's
+    (``cahier.yaml``): a file may add layers, never remove a lower file's (a tender
+    cannot drop its Région's policy).
+    """
+
+    layers: list[LayerSpec | Path] = Field(default_factory=list)
 
 
 class PrefectSettings(_Section):
@@ -183,8 +197,30 @@ def _read_layer(path: Path) -> dict[str, Any]:
         look["font_dirs"] = [str(base / p) if isinstance(p, str) else p for p in look["font_dirs"]]
     policy = data.get("policy")
     if isinstance(policy, dict) and isinstance(policy.get("layers"), list):
-        policy["layers"] = [str(base / p) if isinstance(p, str) else p for p in policy["layers"]]
+        layers = []
+        for p in policy["layers"]:
+            if isinstance(p, str):
+                p = str((base / p).expanduser())
+            elif isinstance(p, dict) and isinstance(p.get("path"), str):
+                p = {**p, "path": str((base / p["path"]).expanduser())}
+            layers.append(p)
+        policy["layers"] = layers
     return data
+
+
+def _stack_layers(*files: dict[str, Any]) -> list[Any] | None:
+    """Policy layers of every file, lowest first, without duplicates (files add layers;
+    none removes another's)."""
+    out: list[Any] = []
+    found = False
+    for data in files:
+        policy = data.get("policy")
+        if isinstance(policy, dict) and isinstance(policy.get("layers"), list):
+            found = True
+            for layer in policy["layers"]:
+                if layer not in out:
+                    out.append(layer)
+    return out if found else None
 
 
 def _merge(low: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
@@ -257,6 +293,9 @@ def load_settings(dossier: Path | None = None, *, user_file: Path | None = None)
         {k: v for k, v in user.items() if k not in trust_keys},
     )
     merged.update(_tighten_trust(user, repo_layers))
+    stacked = _stack_layers(org, user, tender)
+    if stacked is not None:
+        merged["policy"] = {**(merged.get("policy") or {}), "layers": stacked}
     merged["sources"] = sources
     try:
         return Settings(**merged)

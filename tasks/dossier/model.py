@@ -63,6 +63,7 @@ class BuyerType(StrEnum):
     etablissement_public = "etablissement_public"  # établissement public (national ou local)
     hopital = "hopital"
     autre = "autre"
+    prive = "prive"  # acheteur privé (entreprise, association) : hors code de la commande publique
 
 
 class Category(StrEnum):
