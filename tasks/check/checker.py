@@ -294,7 +294,9 @@ def _scan_library_clauses(
                         )
                     )
                     loose = {
-                        n: (p.model_copy(update={"min": None, "max": None}) if n in tightened else p)
+                        n: (
+                            p.model_copy(update={"min": None, "max": None}) if n in tightened else p
+                        )
                         for n, p in clause.parameters.items()
                     }
                     validate_params(
@@ -452,7 +454,9 @@ def _criteria_findings(
 
     index(tender.criteres, "criteres")
     gate = (
-        tender.dateLancement >= law.climat_gate.date and not tender.defense and not is_private(tender)
+        tender.dateLancement >= law.climat_gate.date
+        and not tender.defense
+        and not is_private(tender)
     )
     r2152 = [LegalReference(ref="Code de la commande publique, art. R2152-7", url=CCP)]
     l2152 = [LegalReference(ref="Code de la commande publique, art. L2152-7", url=CCP)]
@@ -1052,9 +1056,7 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
                     rule="clause-redigee-main",
                     clause=cid,
                     severity=(
-                        Severity.warning
-                        if applicable and level == "mandatory"
-                        else Severity.info
+                        Severity.warning if applicable and level == "mandatory" else Severity.info
                     ),
                     status=status,
                     location=evidence[0],

@@ -91,9 +91,7 @@ class LayerFile(_Model):
     source: LegalReference
     niveaux: list[LevelChange] = Field(default_factory=list)
     parametres: list[ParameterBound] = Field(default_factory=list)
-    ponderations: dict[Literal["environnement", "social"], WeightRule] = Field(
-        default_factory=dict
-    )
+    ponderations: dict[Literal["environnement", "social"], WeightRule] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -293,7 +291,16 @@ def apply_layers(
         m = layer.meta
         rev = layer.commit[:10] if layer.commit else None
 
-        def prov(kind: str, article: str, detail: str, line: int | None, file: str | None = None):
+        def prov(
+            kind: str,
+            article: str,
+            detail: str,
+            line: int | None,
+            file: str | None = None,
+            m: LayerFile = m,
+            layer: Layer = layer,
+            rev: str | None = rev,
+        ) -> Provenance:
             return Provenance(
                 layer=m.id,
                 citation=m.citation,
@@ -377,9 +384,7 @@ def apply_layers(
                     line,
                 )
             if pb.min is None and pb.max is None:
-                raise InputError(
-                    "parametres : indiquez « min » ou « max ».", layer.file, line
-                )
+                raise InputError("parametres : indiquez « min » ou « max ».", layer.file, line)
             if pb.min is not None and p.min is not None and pb.min < p.min:
                 raise InputError(
                     f"parametres : la couche « {m.id} » abaisse le minimum de « {pb.parametre} » "

@@ -183,7 +183,9 @@ def _read_layer(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise InputError("le fichier de configuration doit être un dictionnaire YAML.", str(path), 1)
+        raise InputError(
+            "le fichier de configuration doit être un dictionnaire YAML.", str(path), 1
+        )
     base = path.parent
     data = dict(data)
     for keys in _PATH_FIELDS:
