@@ -207,6 +207,12 @@ class Offre(_Model):
     lignes: list[LigneBPU] = Field(default_factory=list)
     coutGlobal: float | None = Field(default=None, gt=0, description="coût du cycle de vie, € HT")
     notes: dict[str, Note] = Field(default_factory=dict)
+    engagements: dict[str, float] = Field(
+        default_factory=dict,
+        description="engagements chiffrés de l'offre suivis après l'attribution (indicateur → "
+        "valeur, ex. part_reconditionnes: 60 en %, heures_insertion_par_100k: 40) : "
+        "clause_library/followup.yaml",
+    )
     ecartee: str | None = Field(
         default=None, description="motif d'élimination (irrégulière, inacceptable, OAB rejetée)"
     )

@@ -323,6 +323,17 @@ def _helpers(
             raise InputError(
                 f"clause « {clause_id} » inconnue du clausier {clausier.version}.", where
             )
+        if any(p.kind == "parametre" for p in clausier.origin(clause_id)):
+            # The organisation's policy layer tightened a bound: the template's national
+            # value is raised (or lowered) to the policy's bound.
+            for name, value in list(params.items()):
+                spec = c.parameters.get(name)
+                if spec is None or isinstance(value, bool) or not isinstance(value, int | float):
+                    continue
+                if spec.min is not None and value < spec.min:
+                    params[name] = type(value)(spec.min)
+                if spec.max is not None and value > spec.max:
+                    params[name] = type(value)(spec.max)
         validate_params(c, params, where)
         placed.append(clause_id)
         return _call_text(clause_id, params)
