@@ -922,8 +922,9 @@ def _shortfall(
     if not reports:
         return Progress(**base, promis=c.cible, realise=None, atteint=None), None
     last = max(reports, key=lambda s: s.report.periode.fin)
+    key = c.numerateur if c.mesure == "ratio" else c.indicateur
     loc = Location(
-        file=last.file, line=last.lines.get(f"valeurs.{c.indicateur}") or last.lines.get("valeurs")
+        file=last.file, line=last.lines.get(f"valeurs.{key}") or last.lines.get("valeurs")
     )
     promised = delivered = None
     missing_units = 0.0
