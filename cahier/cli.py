@@ -139,7 +139,7 @@ def check(
                 from tasks.clausier.library import load_clausier
                 from tasks.dossier.reader import read_dossier
 
-                lib = load_clausier(clausier)
+                lib = load_clausier(clausier, dossier=target)
                 reports.append(check_dossier(read_dossier(target, rev=rev), lib))
     except InputError as exc:
         _fail(exc)

@@ -268,10 +268,17 @@ def decp(
 
     try:
         d = _dossier(tender_dir)
+        dossier = read_dossier(d)
+        if str(dossier.tender.acheteur.type) == "prive":
+            from tasks.award.decp import PRIVATE_BUYER
+
+            raise InputError(
+                PRIVATE_BUYER, str(Path(d) / dossier.tender_file), dossier.line_of("acheteur.type")
+            )
         tender, ev, efile = read_evaluation(d)
         result = run(ev, tender)
-        lib = load_clausier(clausier)
-        report = check_dossier(read_dossier(d), lib)
+        lib = load_clausier(clausier, dossier=d)
+        report = check_dossier(dossier, lib)
         doc = build_decp(tender, ev, result, report, lib, efile)
         for issue in consistency_issues(doc):
             typer.echo(f"cahier : {issue.level} : {issue.path} : {issue.message}", err=True)

@@ -115,7 +115,7 @@ def assemble_tender(
     if not formats or any(f not in FORMATS for f in formats):
         raise InputError(f"formats possibles : {', '.join(FORMATS)}.")
     d = read_task(dossier, rev)
-    lib = load_clausier(clausier_path)
+    lib = load_clausier(clausier_path, dossier=dossier)
     out_dir = check_output_dir(
         Path(out) if out else Path("out") / d.tender.id, Path(d.root), Path.cwd()
     )

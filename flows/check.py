@@ -28,8 +28,8 @@ def read_task(dossier: str, rev: str | None):
 
 
 @task(name="charger le clausier", cache_policy=NO_CACHE)
-def clausier_task(path: str | None):
-    return load_clausier(path)
+def clausier_task(path: str | None, dossier: str | None = None):
+    return load_clausier(path, dossier=dossier)
 
 
 @task(name="contrôler le dossier", cache_policy=NO_CACHE)
@@ -69,7 +69,7 @@ def check_tender(
     """
     logger = get_run_logger()
     d = read_task(dossier, rev)
-    lib = clausier_task(clausier_path)
+    lib = clausier_task(clausier_path, dossier)
     report = check_task(d, lib)
     publish_task(report)
     logger.info(

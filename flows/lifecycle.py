@@ -259,7 +259,7 @@ def check_step(tender_path: str, commit: str, clausier_path: str | None, key: st
     from tasks.clausier.library import load_clausier
     from tasks.dossier.reader import read_dossier
 
-    return check_dossier(read_dossier(tender_path, rev=commit), load_clausier(clausier_path))
+    return check_dossier(read_dossier(tender_path, rev=commit), load_clausier(clausier_path, dossier=tender_path))
 
 
 @task(name="état des revues", cache_policy=NO_CACHE)

@@ -663,7 +663,7 @@ def create_archive(
             )
         ev = parse_evaluation(ev_raw, _join(rel, EVALUATION_FILE), tender)
         result = evaluate(ev, tender)
-        lib = load_clausier(clausier_path)
+        lib = load_clausier(clausier_path, dossier=dossier)
         report = check_dossier(read_dossier(dossier, rev=head.hexsha), lib)
 
         gate: list[str] = []
@@ -732,7 +732,7 @@ def create_archive(
             "evaluation.csv": to_csv(result).encode("utf-8"),
             "check-report.json": report_json(report).encode("utf-8"),
         }
-        if ev.attribution is not None:
+        if ev.attribution is not None and str(tender.acheteur.type) != "prive":
             doc = build_decp(tender, ev, result, report, lib, _join(rel, EVALUATION_FILE))
             files["decp.json"] = decp_json(doc).encode("utf-8")
         files["reviews.json"] = _json(

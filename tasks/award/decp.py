@@ -289,6 +289,15 @@ def considerations(
     return soc_list, env_list
 
 
+#: Refusal for a private buyer (``acheteur.type: prive``).
+PRIVATE_BUYER = (
+    "acheteur privé (acheteur.type : prive) : les données essentielles (DECP) ne concernent "
+    "que les contrats de la commande publique (CCP art. L2196-2 et R2196-1) ; aucune "
+    "publication n'est due. Pour partager les résultats sans données personnelles : "
+    "« cahier report --donnees-ouvertes DOSSIER_DE_SORTIE »."
+)
+
+
 def build_decp(
     tender: Tender,
     evaluation: Evaluation,
@@ -300,10 +309,13 @@ def build_decp(
     """The DECP v2.0.3 document ``{"marches": {"marche": [one record per lot]}}``.
 
     Raises:
-        InputError: no ``attribution`` block in the evaluation, no holder for a lot (tie
+        InputError: a private buyer (``acheteur.type: prive``: DECP is for public
+            contracts only, CCP L2196-2), no ``attribution`` block in the evaluation, no holder for a lot (tie
             not settled), an identifier longer than 16 characters, a lot without
             amount in an allotted tender, or a record the official schema rejects.
     """
+    if str(tender.acheteur.type) == "prive":
+        raise InputError(PRIVATE_BUYER, "tender.yaml")
     a = evaluation.attribution
     if a is None:
         raise InputError(

@@ -151,7 +151,9 @@ def check_one(dossier: str, rev: str | None = None, clausier_path: str | None = 
     t0 = time.perf_counter()
     res = DossierResult(dossier=dossier)
     try:
-        report = check_dossier(read_dossier(dossier, rev=rev), load_clausier(clausier_path))
+        report = check_dossier(
+            read_dossier(dossier, rev=rev), load_clausier(clausier_path, dossier=dossier)
+        )
     except InputError as exc:
         res.exit_code, res.message = 2, exc.render()
     except OSError as exc:

@@ -721,7 +721,7 @@ def plan_for(
 
     _require_dossier(dossier_path)
     dossier = read_dossier(dossier_path, rev=rev)
-    lib = load_clausier(clausier_path)
+    lib = load_clausier(clausier_path, dossier=dossier_path)
     report = check_dossier(dossier, lib)
     return build_plan(report, dossier, lib, load_referents(dossier, dossier_path, rev))
 
