@@ -235,6 +235,9 @@ class Tender(_Model):
     acheteur: Acheteur
     categories: list[Category] = Field(min_length=1)
     dateLancement: dt.date
+    dateLimiteOffres: dt.date | None = Field(
+        default=None, description="date limite de réception des offres (RC, avis)"
+    )
     lots: list[Lot] = Field(default_factory=list)
     criteres: list[Critere] = Field(default_factory=list)
     referents: dict[Role, list[Person]] = Field(default_factory=dict)

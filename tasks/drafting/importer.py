@@ -232,129 +232,15 @@ _AMOUNT = (
     r"(?P<v>\d{1,3}(?:[\s.]\d{3})+|\d{4,})(?:,\d{1,2})?\s?(?:€|euros?)(?:\s?(?:ht|hors taxes?))?"
 )
 _MAX = re.compile(r"montant (?:global )?maximum" + r".{0,160}?" + _AMOUNT)
-_DUREE_UNIT = r"[^.]{0,60}?\b(?P<n>\d{1,3})\s?(?P<u>mois|ans?\b|an\(s\))"
+_DUREE_UNIT = r"[^.]{0,60}?\b(?P<n>\d{1,3})\)?\s?(?P<u>mois|ans?\b|an\(s\)|annees?\b)"
 _DUREE = [
     re.compile(r"duree (?:globale|totale)" + _DUREE_UNIT),
     re.compile(r"duree maximale (?:de l'accord[- ]cadre|du marche)" + _DUREE_UNIT),
     re.compile(
         r"duree (?:initiale |ferme )?(?:de l'accord[- ]cadre|du marche|initiale)" + _DUREE_UNIT
     ),
+    re.compile(r"(?:conclue?|passee?) pour une duree" + _DUREE_UNIT),
 ]
-_PCT = r"(?P<w>\d{1,3}(?:[.,]\d+)?)\s?%"
-_NAME_PCT = re.compile(r"^(?P<name>[A-ZÀ-Ý][^%]{1,70}?)\s*:?\s*" + _PCT + r"$")
-_ONLY_PCT = re.compile(r"^" + _PCT + r"$")
-_SUB = re.compile(
-    r"^sous[- ]crit[eè]re\s*(?:(?:n°\s*)?\d+\s*[:.–-]?|:)\s*(?P<name>[^.:]{3,90})", re.I
-)
-_NAME_ONLY = re.compile(r"^[A-ZÀ-Ý][^.;,%]{2,58}\s*:?$")
-_NOT_NAMES = re.compile(r"^(?:definition|crit[eè]res?\s+pond|dont\b|note\b|sous)", re.I)
-
-
-def _criterion_type(name: str, parent: str | None = None) -> str:
-    f = fold(name)
-    for pattern, kind in (
-        (r"\bprix\b|\bmontant\b|\bdpgf\b|\bdqe\b|\bbpu\b", "prix"),
-        (r"\bcout\b", "cout"),
-        (r"environn|carbone|energ|ecolog|durable", "environnement"),
-        (r"social|insertion", "social"),
-        (r"\bdelai", "delai"),
-        (r"techni|qualit|valeur|methodolog|competen|organisation", "technique"),
-    ):
-        if re.search(pattern, f):
-            return kind
-    return parent or "autre"
-
-
-def _name_from(sub: dict[str, Any], block: list[str], *, first: bool) -> bool:
-    """Name a price sub-criterion after the pricing document its text mentions."""
-    acr = re.findall(r"\b(DPGF|DQE|BPU|DPF)\b", " ".join(block))
-    if not acr:
-        return False
-    doc = acr[0] if first else acr[-1]
-    sub["nom"] = f"Montant total {'de la' if doc in ('DPGF', 'DPF') else 'du'} {doc}"
-    return True
-
-
-def _criteria(pieces: list[PieceText]) -> tuple[list[dict[str, Any]], str | None]:
-    """Award criteria of the RC's « jugement des offres » section: weights in %,
-    sub-criteria under their parent while their weights fit in it."""
-    for piece in sorted(pieces, key=lambda p: p.kind != "rc"):
-        secs = [
-            i
-            for i, s in enumerate(piece.sections)
-            if re.search(
-                r"jugement des offres|criteres? d'attribution|choix de l'offre", fold(s.title)
-            )
-        ]
-        for si in secs:
-            lines = [ln for ln in piece.lines if ln.section == si]
-            tops: list[dict[str, Any]] = []
-            pending_name: str | None = None
-            pending_sub: str | None = None
-            block: list[str] = []
-            unnamed: dict[str, Any] | None = None
-            for ln in lines:
-                t = ln.text.strip()
-                m_sub = _SUB.match(t)
-                m_full = _NAME_PCT.match(t)
-                m_only = _ONLY_PCT.match(t)
-                if m_sub and not m_full:
-                    pending_sub = m_sub.group("name").strip(" -–")
-                    continue
-                if m_full or m_only:
-                    w = float((m_full or m_only).group("w").replace(",", "."))
-                    name = m_full.group("name").strip(" :-–") if m_full else None
-                    cur = tops[-1] if tops else None
-                    fits = (
-                        cur is not None
-                        and sum(s["poids"] for s in cur["sousCriteres"]) + w <= cur["poids"] + 1e-6
-                    )
-                    is_sub = fits and (
-                        m_only is not None or (name and _SUB.match(name)) or pending_sub
-                    )
-                    if unnamed is not None:
-                        _name_from(unnamed, block, first=True)
-                        unnamed = None
-                    if is_sub and cur is not None:
-                        sub_name = pending_sub or name
-                        sub = {"nom": sub_name, "poids": w, "type": cur["type"]}
-                        if not sub_name and not _name_from(sub, block, first=False):
-                            unnamed = sub  # named from the lines that follow its weight
-                        cur["sousCriteres"].append(sub)
-                    else:
-                        top_name = name or pending_name or f"Critère {len(tops) + 1}"
-                        tops.append(
-                            {
-                                "nom": top_name,
-                                "poids": w,
-                                "type": _criterion_type(top_name),
-                                "sousCriteres": [],
-                            }
-                        )
-                    pending_name, pending_sub, block = None, None, []
-                    continue
-                if _NAME_ONLY.match(t) and not _NOT_NAMES.match(t):
-                    pending_name = t.rstrip(" :")
-                block.append(t)
-            if unnamed is not None:
-                _name_from(unnamed, block, first=True)
-            for c in tops:
-                for i, sub in enumerate(c["sousCriteres"], 1):
-                    sub["nom"] = sub["nom"] or f"Sous-critère {i}"
-                    sub["type"] = _criterion_type(sub["nom"], c["type"])
-            total = sum(c["poids"] for c in tops)
-            if tops and abs(total - 100) < 0.01:
-                for c in tops:
-                    if (
-                        c["sousCriteres"]
-                        and abs(sum(s["poids"] for s in c["sousCriteres"]) - c["poids"]) > 0.01
-                    ):
-                        c["sousCriteres"] = []
-                where = f"{piece.path} — {piece.sections[si].label()}"
-                return tops, where
-    return [], None
-
-
 def _first(
     pieces: list[PieceText], rx: re.Pattern[str]
 ) -> tuple[re.Match[str], PieceText, int] | None:
@@ -398,6 +284,14 @@ def draft_tender(pieces: list[PieceText]) -> DraftTender:
             _, piece, i = hit
             parts = [piece.lines[j].text for j in range(i, min(i + 4, len(piece.lines)))]
             sentence = " ".join(parts).split(".")[0]
+            sentence = re.sub(
+                r"^.{0,60}?(?:a pour objet|porte sur)\s+(?:la r[ée]alisation de |l'acquisition de "
+                r"|la fourniture de |l'ex[ée]cution de )?",
+                "",
+                sentence,
+                flags=re.I,
+            )
+            sentence = sentence[:1].upper() + sentence[1:]
             d.values["objet"], d.sources["objet"] = _cut(sentence), _where(piece, i)
     hit = _first(ordered, _CPV)
     if hit:
@@ -417,7 +311,10 @@ def draft_tender(pieces: list[PieceText]) -> DraftTender:
         counts[label] = sum(len(rx.findall(ln.folded)) for p in ordered for ln in p.lines)
     best = max(counts, key=lambda k: counts[k])
     if counts[best]:
-        d.values["ccag"], d.sources["ccag"] = best, f"{counts[best]} mention(s)"
+        rx = re.compile(next(pt for pt, lb in _CCAGS if lb == best))
+        first = _first(ordered, rx)
+        where = _where(first[1], first[2]) + ", " if first else ""
+        d.values["ccag"], d.sources["ccag"] = best, f"{where}{counts[best]} mention(s)"
     hit = _first(ordered, _SIRET)
     if hit:
         m, piece, i = hit
@@ -446,10 +343,181 @@ def draft_tender(pieces: list[PieceText]) -> DraftTender:
         d.values["techniques"] = ["Accord-cadre"]
     if _first(ordered, re.compile(r"donnees a caractere personnel|\brgpd\b")):
         d.values["donneesPersonnelles"] = True
-    criteres, where = _criteria(ordered)
-    if criteres:
-        d.values["criteres"], d.sources["criteres"] = criteres, where or ""
+    _read_criteria(ordered, d)
+    _read_more(ordered, d)
     return d
+
+
+def _read_criteria(pieces: list[PieceText], d: DraftTender) -> None:
+    """Award criteria as written (:mod:`tasks.check.criteria`): the first statement of
+    the consultation's criteria, and each lot's own; problems kept as notes."""
+    from tasks.check.criteria import read_criteria
+
+    sets = read_criteria([p for p in pieces if p.kind not in ("ccap", "cctp")]) or read_criteria(
+        pieces
+    )
+    if not sets:
+        return
+    main = next((s for s in sets if s.lot is None), None)
+    per_lot: dict[int, object] = {}
+    for s in sets:
+        if s.lot is not None and s.lot not in per_lot:
+            per_lot[s.lot] = s
+    if main is None and per_lot:
+        main = per_lot[min(per_lot)]
+        if len({x.signature() for x in per_lot.values()}) == 1:
+            per_lot = {}
+    d.values["criteres"] = main.criteres
+    d.sources["criteres"] = main.source.where() if main.source else main.file
+    d.values["criteres_lots"] = per_lot
+    notes = [
+        f"{pb.message} ({pb.source.where() if pb.source else main.file})"
+        for s in [main, *per_lot.values()]
+        for pb in s.problems
+    ]
+    seen = {main.signature()}
+    for s in sets:
+        if s.lot is None and s.signature() not in seen:
+            seen.add(s.signature())
+            notes.append(
+                f"autre énoncé des critères, différent, {s.source.where() if s.source else s.file} : "
+                "vérifiez lequel fait foi"
+            )
+    d.values["criteres_notes"] = notes
+
+
+_M_EUR = re.compile(
+    r"(?P<v>\d{1,3}(?:[.,]\d{1,3})?)\s?(?:m€|millions? d.euros|millions? €|m euros)", re.I
+)
+_DEADLINE = re.compile(
+    r"(?:date (?:et heure )?limite (?:de (?:reception|remise) )?(?:des (?:plis|offres))?|"
+    r"remise des offres|reception des offres)\D{0,80}?(?P<d>\d{1,2})[/.](?P<m>\d{1,2})[/.](?P<y>\d{4})"
+)
+_BUYER_CUES = re.compile(
+    r"(?:consultation est lancee par|pouvoir adjudicateur\s*:|nom (?:et adresse )?(?:officiel )?de "
+    r"l.acheteur|identification (?:de l.acheteur|du pouvoir adjudicateur)|^acheteur\s*:|"
+    r"entite adjudicatrice\s*:|organisme acheteur\s*:)\s*(?P<v>.*)$"
+)
+_NOT_ALLOTI = re.compile(r"n.est pas allotie?|pas d.allotissement|lot unique|marche non alloti|ne fait pas l.objet d.un allotissement")
+_LOT_DEF = re.compile(r"^\s*(?:[-•*]\s*)?lot\s*(?:n\s?[°o]\s*)?(?P<n>\d{1,2})\s*[:–—-]\s*(?P<o>[^.]{5,160})", re.I)
+
+
+def _buyer_type(name: str) -> str | None:
+    import yaml
+
+    from tasks.clausier.library import default_library_path
+
+    path = default_library_path() / "import.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    folded = " " + fold(name) + " "
+    for entry in data.get("buyer_types", []):
+        if any(w in folded for w in entry.get("words", [])):
+            return entry.get("type")
+    return None
+
+
+def _read_more(pieces: list[PieceText], d: DraftTender) -> None:
+    """Buyer name and type, deadline, lots, amounts in M€, CPV check digit."""
+    # maximum amount written in millions (« 1,5 M€ HT »)
+    if d.values.get("montant") is None or d.values.get("montant", 0) < 1000:
+        pass
+    for piece in sorted(pieces, key=lambda p: p.kind != "ccap"):
+        for i, ln in enumerate(piece.lines):
+            if "maximum" in ln.folded:
+                m = _M_EUR.search(ln.folded)
+                if m:
+                    v = round(float(m.group("v").replace(",", ".")) * 1_000_000)
+                    d.values["montant"], d.sources["montant"] = v, _where(piece, i)
+                    break
+        else:
+            continue
+        break
+    # buyer name
+    for piece in pieces:
+        for i, ln in enumerate(piece.lines[:500]):
+            m = _BUYER_CUES.search(ln.folded)
+            if not m or re.search(r"\.{4,}|…{2,}", ln.text):
+                continue
+            rest = ln.text[len(ln.text) - len(m.group("v")) :].strip(" :") if m.group("v") else ""
+            candidates = [(rest, i)] + [
+                (piece.lines[j].text.strip(), j) for j in range(i + 1, min(len(piece.lines), i + 7))
+            ]
+            for value, j in candidates:
+                mn = re.match(r"^(?:nom|d[ée]nomination|raison sociale)\s*:\s*(.+)$", value, re.I)
+                if mn:
+                    value = mn.group(1)
+                elif (
+                    not value
+                    or value.endswith(":")
+                    or re.match(r"^(?:siret|siren|adresse|t[ée]l|code|n°|repr[ée]sent|-)", value, re.I)
+                    or len(value) < 4
+                ):
+                    continue
+                d.values["acheteur_nom"] = _cut(value)[:160]
+                d.sources["acheteur_nom"] = _where(piece, j)
+                break
+            if "acheteur_nom" in d.values:
+                break
+        if "acheteur_nom" in d.values:
+            break
+    if d.values.get("acheteur_nom"):
+        kind = _buyer_type(d.values["acheteur_nom"])
+        if kind:
+            d.values["acheteur_type"] = kind
+    # deadline for offers
+    hit = _first(pieces, _DEADLINE)
+    if hit is None:
+        for piece in pieces:
+            for i, ln in enumerate(piece.lines[:60]):
+                if re.search(r"date limite|remise des offres", ln.folded):
+                    window = " ".join(x.folded for x in piece.lines[i : i + 3])
+                    m = re.search(r"(?P<d>\d{1,2})[/.](?P<m>\d{1,2})[/.](?P<y>\d{4})", window)
+                    if m:
+                        hit = (m, piece, i)
+                        break
+            if hit:
+                break
+    if hit:
+        m, piece, i = hit
+        try:
+            import datetime as dt
+
+            day = dt.date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+            d.values["dateLimiteOffres"] = day.isoformat()
+            d.sources["dateLimiteOffres"] = _where(piece, i)
+        except ValueError:
+            pass
+    # lots
+    hit = _first(pieces, _NOT_ALLOTI)
+    lots: dict[int, tuple[str, str]] = {}
+    for piece in pieces:
+        for i, ln in enumerate(piece.lines):
+            m = _LOT_DEF.match(ln.text)
+            if m and int(m.group("n")) not in lots and not re.search(r"\d\s?%|€", ln.text):
+                lots[int(m.group("n"))] = (_cut(m.group("o")), _where(piece, i))
+    if lots and len(lots) >= 2:
+        d.values["lots"] = [
+            {"numero": n, "objet": o} for n, (o, _w) in sorted(lots.items())
+        ]
+        d.sources["lots"] = ", ".join(w for _o, w in (lots[n] for n in sorted(lots)))
+    elif hit:
+        d.values["lots"] = []
+        d.sources["lots"] = _where(hit[1], hit[2]) + " (consultation non allotie)"
+    # CPV check digit
+    hit = _first(pieces, _CPV)
+    if hit:
+        m, piece, i = hit
+        tail = piece.lines[i].folded[m.end("v") : m.end("v") + 4]
+        if not re.match(r"\s?-\s?\d", tail):
+            d.values["cpv_note"] = (
+                f"le code CPV {m.group('v').replace(' ', '')} est écrit sans son chiffre de "
+                f"contrôle ({_where(piece, i)}) : ajoutez-le (« -N ») d'après la nomenclature "
+                "CPV (règlement (CE) n° 213/2008)"
+            )
+
 
 
 _CATEGORIES = [
@@ -513,12 +581,23 @@ def render_tender_yaml(tender_id: str, draft: DraftTender) -> tuple[str, list[st
     else:
         out.append("  id: null    # À COMPLÉTER : SIRET de l'acheteur (14 chiffres)")
         missing.append("SIRET de l'acheteur (acheteur.id)")
-    out.append("  nom: null    # À COMPLÉTER : nom de l'acheteur")
-    missing.append("nom de l'acheteur (acheteur.nom)")
-    out.append(
-        "  type: null    # À COMPLÉTER : etat, collectivite, groupement, etablissement_public, hopital, autre"
-    )
-    missing.append("type d'acheteur (acheteur.type)")
+    if v.get("acheteur_nom"):
+        out.append(f"  nom: {_q(v['acheteur_nom'])}    # lu : {src.get('acheteur_nom', '')}")
+        found.append("nom de l'acheteur")
+    else:
+        out.append("  nom: null    # À COMPLÉTER : nom de l'acheteur")
+        missing.append("nom de l'acheteur (acheteur.nom)")
+    if v.get("acheteur_type"):
+        out.append(
+            f"  type: {v['acheteur_type']}    # déduit du nom de l'acheteur "
+            "(clause_library/import.yaml) : vérifiez"
+        )
+        found.append("type d'acheteur (d'après son nom)")
+    else:
+        out.append(
+            "  type: null    # À COMPLÉTER : etat, collectivite, groupement, etablissement_public, hopital, autre"
+        )
+        missing.append("type d'acheteur (acheteur.type)")
     cpv = str(v.get("codeCPV") or "")
     cats = next((c for prefix, c in _CATEGORIES if cpv.startswith(prefix)), None)
     if cats:
@@ -528,7 +607,28 @@ def render_tender_yaml(tender_id: str, draft: DraftTender) -> tuple[str, list[st
         out.append("categories: []    # À COMPLÉTER : hardware, software, services, cloud, telecom")
         missing.append("catégories d'achat (categories)")
     out.append("dateLancement: null    # À COMPLÉTER : date d'envoi de l'avis (AAAA-MM-JJ)")
-    missing.append("date de lancement (dateLancement)")
+    missing.append(
+        "date de lancement (dateLancement) : date d'envoi de l'avis, rarement écrite dans les pièces"
+    )
+    if v.get("dateLimiteOffres"):
+        out.append(
+            f"dateLimiteOffres: {v['dateLimiteOffres']}    # lu : {src.get('dateLimiteOffres', '')}"
+        )
+        found.append("date limite de remise des offres")
+    if "lots" in v:
+        if v["lots"]:
+            out.append(f"lots:    # lu : {src.get('lots', '')}")
+            per_lot = v.get("criteres_lots") or {}
+            for lot in v["lots"]:
+                out.append(f"  - numero: {lot['numero']}")
+                out.append(f"    objet: {_q(lot['objet'])}")
+                if lot["numero"] in per_lot:
+                    out.append("    criteres:")
+                    out.extend(_criteria_lines(per_lot[lot["numero"]].criteres, "      "))
+            found.append(f"lots ({len(v['lots'])})")
+        else:
+            out.append(f"lots: []    # lu : {src.get('lots', '')}")
+            found.append("allotissement (non alloti)")
     if v.get("donneesPersonnelles"):
         out.append(
             "donneesPersonnelles: true    # les pièces parlent de données personnelles : vérifiez"
@@ -544,22 +644,39 @@ def render_tender_yaml(tender_id: str, draft: DraftTender) -> tuple[str, list[st
     if crits:
         found.append("critères d'attribution et pondérations")
         out.append(f"criteres:    # lu : {src.get('criteres', '')}")
+        out.extend(_criteria_lines(crits, "  "))
         for c in crits:
-            out.append(f"  - nom: {_q(c['nom'])}")
-            out.append(f"    poids: {c['poids']:g}")
-            out.append(f"    type: {c['type']}")
-            if c["sousCriteres"]:
-                out.append("    sousCriteres:")
-                for s in c["sousCriteres"]:
-                    out.append(
-                        f"      - {{nom: {_q(s['nom'])}, poids: {s['poids']:g}, type: {s['type']}}}"
-                    )
+            for x in [c, *c.sous]:
+                if x.poids is None:
+                    missing.append(f"pondération du critère « {x.nom} » (criteres) : illisible ou à compléter")
     else:
         out.append(
             "criteres: []    # À COMPLÉTER : critères d'attribution du RC (nom, poids en %, type)"
         )
-        missing.append("critères d'attribution (criteres) : aucun RC lisible")
+        missing.append("critères d'attribution (criteres) : aucun énoncé de critères pondérés trouvé")
+    for note in v.get("criteres_notes") or []:
+        missing.append(f"critères d'attribution : {note}")
+    if v.get("cpv_note"):
+        missing.append(f"code CPV (codeCPV) : {v['cpv_note']}")
     return "\n".join(out) + "\n", found, missing
+
+
+def _criteria_lines(crits: list, indent: str) -> list[str]:
+    """tender.yaml lines of criteria read as written, each with where it was read."""
+    out: list[str] = []
+    for c in crits:
+        out.append(f"{indent}- nom: {_q(c.nom)}    # lu : {c.source.where() if c.source else ''}")
+        poids = "null" if c.poids is None else f"{round(c.poids, 2):g}"
+        out.append(f"{indent}  poids: {poids}" + ("    # À COMPLÉTER" if c.poids is None else ""))
+        if c.ecrit:
+            out.append(f"{indent}  poidsEcrit: {_q(c.ecrit)}")
+        if c.unite:
+            out.append(f"{indent}  unite: {_q(c.unite)}")
+        out.append(f"{indent}  type: {c.type}")
+        if c.sous:
+            out.append(f"{indent}  sousCriteres:")
+            out.extend(_criteria_lines(c.sous, indent + "    "))
+    return out
 
 
 # --------------------------------------------------------------------------- import
