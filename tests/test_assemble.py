@@ -270,7 +270,10 @@ def test_french_typography_rules():
 
     assert run("Qui", "?") == "Qui\u202f?"
     assert run("Article", ":", "objet") == "Article\u00a0: objet"
-    assert run("«", "Projet", "»") == "«\u00a0Projet\u00a0»"
+    assert run("«", "Projet", "»") == "«\u202fProjet\u202f»"  # U+202F inside « » (issue 15)
+    assert run("«Projet»") == "«\u202fProjet\u202f»"
+    assert run("offre:", "prix") == "offre\u00a0: prix"  # glued colon
+    assert run("(voir):") == "(voir)\u00a0:"
     assert run("heure", "10:30", "https://x.fr/a?b") == "heure 10:30 https://x.fr/a?b"
     assert run("vite!") == "vite\u202f!"
     assert run("50", "€", "HT") == "50\u00a0€ HT"
@@ -280,7 +283,7 @@ def test_french_typography_rules():
     assert run("N°12") == "N°\u00a012"
     assert run("l'acheteur", "aujourd'hui") == "l’acheteur aujourd’hui"
     assert run("https://x.fr/a%20b", "mél@x.fr") == "https://x.fr/a%20b mél@x.fr"
-    assert run("«", "*Projet*", "»") == "«\u00a0*Projet*\u00a0»"
+    assert run("«", "*Projet*", "»") == "«\u202f*Projet*\u202f»"
 
 
 # --------------------------------------------------------------------------- tmp dossiers

@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from tasks.check.accessibility import ACCESSIBILITY_RULES, accessibility_findings
 from tasks.clausier.evidence import EvidenceHit, find_evidence
 from tasks.clausier.library import Clausier
 from tasks.clausier.render import (
@@ -88,6 +89,7 @@ RULES: dict[str, str] = {
     "identifiant-dossier": "Identifiant différent du nom du dossier",
     "ponderation-politique": "Critère responsable sous le minimum de la politique d'achat locale",
 }
+RULES.update(ACCESSIBILITY_RULES)
 
 _CCAG_ALIASES = {
     "Techniques de l'information et de la communication": "tic",
@@ -1002,6 +1004,7 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
     from tasks.clausier.templates import lint_templates
 
     findings.extend(lint_templates(pieces, clausier))
+    findings.extend(accessibility_findings(pieces))  # images without alt, empty headings
     waivers = {w.clause: w for w in tender.waivers}
     families: list[FamilyResult] = []
     for cid, clause in clausier.clauses.items():

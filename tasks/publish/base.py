@@ -40,7 +40,7 @@ GUIDE_STEM = "guide-de-reponse"
 PANDOC_TIMEOUT_S = 120.0
 PANDOC_HEAP = "1536m"
 _MD_READER = (
-    "markdown-raw_tex-raw_attribute-tex_math_dollars-tex_math_single_backslash"
+    "markdown-raw_tex-raw_attribute-implicit_figures-tex_math_single_backslash"
     "-tex_math_double_backslash-latex_macros-citations-yaml_metadata_block"
 )
 

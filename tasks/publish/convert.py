@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import copy
 import datetime as dt
 import hashlib
@@ -13,14 +12,16 @@ import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from tasks.dossier.model import Tender
 from tasks.dossier.reader import Dossier
 from tasks.errors import InputError
 from tasks.publish.base import FORMATS, PANDOC_TIMEOUT_S, REFERENCE_DIR
-from tasks.publish.passes import _IMAGE_TYPES, Document, _walk
+from tasks.publish.mathalt import math_alt
+from tasks.publish.media import DECORATIVE_CLASS, html_math_alttext, office_alt_texts, rewrite_media
+from tasks.publish.passes import Document, _stringify, _walk
 from tasks.publish.tools import _pandoc, typst_compile
 from tasks.publish.typography import NBSP, french_text
 
@@ -188,19 +189,12 @@ def _meta_string(s: str) -> dict:
     return {"t": "MetaString", "c": s}
 
 
-def _doc_ast(doc: Document, ctx: AssemblyContext, image_url: Callable[[str, bytes], str]) -> bytes:
+def _doc_ast(doc: Document, ctx: AssemblyContext, fmt: str) -> bytes:
+    """The document's AST as Pandoc JSON for ``fmt``: images and formulas placed with
+    their alternative text (:func:`tasks.publish.media.rewrite_media`), metadata set."""
     t = ctx.tender
     d = ctx.date
-
-    def fn(node: dict) -> dict:
-        if node["t"] == "Image" and node["c"][2][0].startswith("cahier-image:"):
-            name = node["c"][2][0].split(":", 1)[1]
-            c = copy.copy(node["c"])
-            c[2] = [image_url(name, doc.images[name]), c[2][1]]
-            return {"t": "Image", "c": c}
-        return node
-
-    blocks = _walk(doc.ast["blocks"], fn) if doc.images else doc.ast["blocks"]
+    blocks = _walk(copy.deepcopy(doc.ast["blocks"]), rewrite_media(fmt, doc.images))
     meta = {
         "title": {"t": "MetaInlines", "c": doc.title},
         "pagetitle": _meta_string(doc.title_text),
@@ -216,15 +210,30 @@ def _doc_ast(doc: Document, ctx: AssemblyContext, image_url: Callable[[str, byte
         "cahier-month": _meta_string(str(d.month)),
         "cahier-day": _meta_string(str(d.day)),
     }
+    if doc.subtitle:
+        meta["subtitle"] = {"t": "MetaInlines", "c": doc.subtitle}
     return json.dumps(
         {"pandoc-api-version": doc.ast["pandoc-api-version"], "meta": meta, "blocks": blocks},
         ensure_ascii=False,
     ).encode("utf-8")
 
 
-def _data_uri(name: str, data: bytes) -> str:
-    mime = _IMAGE_TYPES.get(PurePosixPath(name).suffix, "application/octet-stream")
-    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+def _alt_texts(doc: Document) -> tuple[list[str], list[str | None]]:
+    """French readings of the formulas and alternative texts of the images (None when
+    decorative), in document order."""
+    formulas: list[str] = []
+    images: list[str | None] = []
+
+    def fn(node: dict) -> dict:
+        if node["t"] == "Math":
+            formulas.append(math_alt(node["c"][1]))
+        elif node["t"] == "Image":
+            decorative = DECORATIVE_CLASS in node["c"][0][1]
+            images.append(None if decorative else _stringify(node["c"][1]))
+        return node
+
+    _walk(copy.deepcopy(doc.ast["blocks"]), fn)
+    return formulas, images
 
 
 def _office_dates(epoch: int) -> Callable[[str, bytes], bytes]:
@@ -261,7 +270,7 @@ def convert(doc: Document, fmt: str, ctx: AssemblyContext) -> list[OutputFile]:
     """
     ref_tmpl = REFERENCE_DIR
     if fmt in ("docx", "odt"):
-        ast = _doc_ast(doc, ctx, _data_uri)
+        ast = _doc_ast(doc, ctx, fmt)
         ref = ctx.reference_docx if fmt == "docx" else ctx.reference_odt
         data = _pandoc(
             ["-f", "json", "-t", fmt, "--reference-doc", str(ref), "-o", "-"],
@@ -269,10 +278,13 @@ def convert(doc: Document, fmt: str, ctx: AssemblyContext) -> list[OutputFile]:
             ctx.timeout,
             doc.source,
         )
-        data = normalize_zip(data, ctx.epoch, _office_dates(ctx.epoch))
+        dates = _office_dates(ctx.epoch)
+        formulas, images = _alt_texts(doc)
+        titles = office_alt_texts(fmt, formulas, images)
+        data = normalize_zip(data, ctx.epoch, lambda n, c: titles(n, dates(n, c)))
         return [_out(ctx, f"{doc.stem}.{fmt}", doc.source, fmt, data)]
     if fmt == "html":
-        ast = _doc_ast(doc, ctx, _data_uri)
+        ast = _doc_ast(doc, ctx, fmt)
         data = _pandoc(
             [
                 "-f",
@@ -285,14 +297,16 @@ def convert(doc: Document, fmt: str, ctx: AssemblyContext) -> list[OutputFile]:
                 "--toc",
                 "--toc-depth=3",
                 "--wrap=none",
+                "--mathml",
             ],
             ast,
             ctx.timeout,
             doc.source,
         )
+        data = html_math_alttext(data.decode("utf-8")).encode("utf-8")
         return [_out(ctx, f"{doc.stem}.html", doc.source, "html", data)]
     if fmt == "pdf":
-        ast = _doc_ast(doc, ctx, lambda name, _data: name)
+        ast = _doc_ast(doc, ctx, fmt)
         src = _pandoc(
             ["-f", "json", "-t", "typst", "-s", "--template", str(ref_tmpl / "cahier.typ")],
             ast,

@@ -14,6 +14,7 @@ from typing import Any
 
 from tasks.dossier.model import Finding, Severity
 from tasks.publish.base import _MD_READER, PANDOC_TIMEOUT_S, PIECE_TITLES, _finding
+from tasks.publish.media import DECORATIVE_CLASS, IMAGE_TYPES, image_type
 from tasks.publish.pieces import RenderedPiece
 from tasks.publish.tools import _pandoc
 from tasks.publish.typography import _apply_typography, french_text, french_typography
@@ -29,6 +30,7 @@ class Document:
     title_text: str
     ast: dict  # {"pandoc-api-version", "meta", "blocks"}
     images: dict[str, bytes] = field(default_factory=dict)  # "img-<sha>.png" → bytes
+    subtitle: list[dict] | None = None  # Pandoc inlines (front matter « subtitle »)
 
 
 def _walk(value: Any, fn: Callable[[dict], Any]) -> Any:
@@ -70,12 +72,6 @@ def _stringify(inlines: Any) -> str:
 
 
 _ALLOWED_SCHEMES = ("http://", "https://", "mailto:", "tel:", "#")
-_IMAGE_TYPES = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-}
 _BR_RE = re.compile(r"^\s*<br\s*/?>\s*$", re.I)
 
 
@@ -131,73 +127,232 @@ def _sanitize(
                 return {"t": "Span", "c": [["", [], []], node["c"][1]]}
             return node
         if t == "Image":
-            attr, alt, (url, title) = node["c"]
-            if not _stringify(alt):
-                findings.append(
-                    _finding(
-                        "image-sans-alternative",
-                        doc_source,
-                        _source_line(markdown, url),
-                        f"image « {url[:80]} » sans texte de remplacement : écrivez "
-                        "![description de l'image](fichier.png) (RGAA critère 1.1, PDF/UA-1).",
-                    )
-                )
-                return None
-            data: bytes | None = None
-            ext = PurePosixPath(url.split("?")[0]).suffix.lower()
-            rel = posixpath.normpath(posixpath.join(base, url)) if url else ""
-            local = (
-                url
-                and ":" not in url.split("/", 1)[0]
-                and not url.startswith(("/", "\\", "~"))
-                and not rel.startswith("..")
-                and ext in _IMAGE_TYPES
-            )
-            if local:
-                data = read_file(rel)
-            if data is None:
-                findings.append(
-                    _finding(
-                        "image-hors-dossier",
-                        doc_source,
-                        _source_line(markdown, url),
-                        f"image « {url[:80]} » ignorée : seules les images PNG, JPEG ou GIF "
-                        "placées dans le dossier de la consultation sont incluses.",
-                        Severity.warning,
-                    )
-                )
-                return {"t": "Span", "c": [["", [], []], alt]}
-            name = f"img-{hashlib.sha256(data).hexdigest()[:16]}{ext}"
-            images[name] = data
-            return {"t": "Image", "c": [attr, alt, [f"cahier-image:{name}", title]]}
+            return image(node)
         return node
+
+    def image(node: dict) -> Any:
+        attr, alt, (url, title) = node["c"]
+        line = _source_line(markdown, url) if url else _source_line(markdown, "![")
+        decorative = DECORATIVE_CLASS in attr[1]
+        if not decorative and not _stringify(alt):
+            findings.append(
+                _finding(
+                    "image-sans-alternative",
+                    doc_source,
+                    line,
+                    f"image « {url[:80]} » sans texte de remplacement : écrivez "
+                    "![description de l'image](fichier.png), ou ![](fichier.png){.decoratif} "
+                    "pour une image purement décorative (RGAA critère 1.1, PDF/UA-1 §7.3).",
+                )
+            )
+            return None
+        data: bytes | None = None
+        ext = PurePosixPath(url.split("?")[0]).suffix.lower()
+        rel = posixpath.normpath(posixpath.join(base, url)) if url else ""
+        local = (
+            url
+            and ":" not in url.split("/", 1)[0]
+            and not url.startswith(("/", "\\", "~"))
+            and not rel.startswith("..")
+            and ext in IMAGE_TYPES
+        )
+        if local:
+            data = read_file(rel)
+        if data is None:
+            findings.append(
+                _finding(
+                    "image-hors-dossier",
+                    doc_source,
+                    line,
+                    f"image « {url[:80]} » ignorée (absente, hors du dossier ou d'un format "
+                    "non accepté) : placez une image PNG, JPEG, GIF ou SVG dans le dossier de la "
+                    "consultation et écrivez son chemin relatif à la pièce.",
+                    Severity.warning,
+                )
+            )
+            return {"t": "Span", "c": [["", [], []], [] if decorative else alt]}
+        problem = image_type(rel, data)
+        if problem:
+            findings.append(
+                _finding(
+                    "image-non-sure",
+                    doc_source,
+                    line,
+                    f"image « {url[:80]} » refusée : {problem}. Remplacez-la par une image PNG, "
+                    "JPEG ou un SVG sans script ni ressource externe.",
+                )
+            )
+            return None
+        name = f"img-{hashlib.sha256(data).hexdigest()[:16]}{ext}"
+        images[name] = data
+        return {"t": "Image", "c": [attr, alt, [f"cahier-image:{name}", title]]}
 
     blocks = _walk(ast["blocks"], fn)
     return {**ast, "blocks": blocks}, images, findings
 
 
-def _structure(blocks: list[dict], default_title: str) -> tuple[list[dict], list[dict], str]:
-    """Title from the single leading H1 (else the default), headings shifted so that the
-    title is the only level 1 and no level is skipped (RGAA 9.1, PDF/UA-1)."""
+_FRONT_MATTER = re.compile(
+    r"\A(?:\ufeff)?---[ \t]*\n(?P<body>.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S
+)
+_EMPTY_HEADING = re.compile(r"(?m)^ {0,3}#{1,6}[ \t]*#*[ \t]*$")
+
+
+def split_front_matter(source: str, markdown: str) -> tuple[dict[str, Any], str, list[Finding]]:
+    """Take the YAML front matter (``---`` … ``---`` at the top) out of ``markdown``.
+
+    Returns:
+        ``(metadata, markdown without it, findings)``: the front matter's lines become
+        blank lines, so that line numbers of findings stay those of the source; only
+        ``title`` and ``subtitle`` are used. Unreadable YAML is a warning
+        ``entete-invalide`` (file, line) and the block is dropped all the same: a front
+        matter is never printed.
+    """
+    from tasks.dossier.yamlio import load_yaml
+    from tasks.errors import InputError
+
+    m = _FRONT_MATTER.match(markdown)
+    if not m:
+        return {}, markdown, []
+    blank = "\n" * m[0].count("\n")
+    rest = blank + markdown[m.end() :]
+    try:
+        data, _node = load_yaml(m["body"], source)
+    except InputError as exc:
+        line = exc.line + 1 if exc.line else 1
+        return (
+            {},
+            rest,
+            [
+                _finding(
+                    "entete-invalide",
+                    source,
+                    line,
+                    f"en-tête YAML illisible ({exc.message}) : il est ignoré ; corrigez-le pour "
+                    "que le titre et le sous-titre soient repris.",
+                    Severity.warning,
+                )
+            ],
+        )
+    meta = {
+        k: " ".join(str(data[k]).split())
+        for k in ("title", "subtitle")
+        if isinstance(data, dict)
+        and isinstance(data.get(k), str | int | float)
+        and str(data[k]).strip()
+    }
+    return meta, rest, []
+
+
+def _inlines(text: str) -> list[dict]:
+    out: list[dict] = []
+    for i, word in enumerate(text.split()):
+        if i:
+            out.append({"t": "Space"})
+        out.append({"t": "Str", "c": word})
+    return out
+
+
+def _has_image(inlines: list[dict]) -> bool:
+    found: list[bool] = []
+    _walk(copy.deepcopy(inlines), lambda n: found.append(n["t"] in ("Image", "Math")) or n)
+    return any(found)
+
+
+def _structure(
+    blocks: list[dict],
+    default_title: str,
+    source: str = "",
+    markdown: str = "",
+    front_title: str | None = None,
+) -> tuple[list[dict], list[dict], str, list[Finding]]:
+    """Title and heading levels (RGAA 9.1, PDF/UA-1 §7.4).
+
+    The title is the front matter's ``title``, else the single leading H1, else
+    ``default_title``; a leading H1 equal to the front matter's title is that title. The
+    other headings are shifted so that the title is the only level 1 and no level is
+    skipped. Empty headings are dropped (warning ``titre-vide``, file and line); changed
+    levels are reported once per document (info ``titres-renumerotes``).
+
+    Returns:
+        ``(blocks, title inlines, title text, findings)``.
+    """
+    findings: list[Finding] = []
+    empty_lines = [
+        markdown.count("\n", 0, m.start()) + 1 for m in _EMPTY_HEADING.finditer(markdown)
+    ]
+    kept: list[dict] = []
+    n_empty = 0
+    for b in blocks:
+        if b["t"] == "Header" and not _stringify(b["c"][2]) and not _has_image(b["c"][2]):
+            line = empty_lines[n_empty] if n_empty < len(empty_lines) else None
+            n_empty += 1
+            findings.append(
+                _finding(
+                    "titre-vide",
+                    source,
+                    line,
+                    "titre vide retiré : donnez-lui un intitulé ou supprimez la ligne « # » "
+                    "(RGAA critère 9.1, PDF/UA-1 §7.4).",
+                    Severity.warning,
+                )
+            )
+            continue
+        kept.append(b)
+    blocks = kept
     headers = [i for i, b in enumerate(blocks) if b["t"] == "Header"]
     h1 = [i for i in headers if blocks[i]["c"][0] == 1]
     title: list[dict]
     shift = 1
-    if h1 and h1[0] == headers[0] and len(h1) == 1:
-        title = blocks[h1[0]]["c"][2]
-        blocks = blocks[: h1[0]] + blocks[h1[0] + 1 :]
+    leading = h1[0] if h1 and h1[0] == headers[0] and len(h1) == 1 else None
+    if front_title is not None:
+        title = _inlines(front_title)
+        if leading is not None and _key(_stringify(blocks[leading]["c"][2])) == _key(front_title):
+            blocks = blocks[:leading] + blocks[leading + 1 :]
+            shift = 0
+    elif leading is not None:
+        title = blocks[leading]["c"][2]
+        blocks = blocks[:leading] + blocks[leading + 1 :]
         shift = 0
     else:
         title = [{"t": "Str", "c": default_title}]
     prev = 1
     out = []
+    changed: list[tuple[str, int, int]] = []
     for b in blocks:
         if b["t"] == "Header":
             level = min(max(b["c"][0] + shift, 2), prev + 1, 6)
             prev = level
+            if level != b["c"][0]:
+                changed.append((_stringify(b["c"][2]), b["c"][0], level))
             b = {"t": "Header", "c": [level, b["c"][1], b["c"][2]]}
         out.append(b)
-    return out, title, _stringify(title)
+    if changed:
+        text, old, new = changed[0]
+        findings.append(
+            _finding(
+                "titres-renumerotes",
+                source,
+                _heading_line(markdown, text),
+                f"{len(changed)} titre(s) renuméroté(s) pour que le titre du document soit le "
+                f"seul de niveau 1 et qu'aucun niveau ne soit sauté (premier : « {text[:60]} », "
+                f"niveau {old} → {new}) ; vérifiez la hiérarchie des titres (RGAA critère 9.1).",
+                Severity.info,
+            )
+        )
+    return out, title, _stringify(title), findings
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\W+", "", text.replace("\u2019", "'")).lower()
+
+
+def _heading_line(markdown: str, text: str) -> int | None:
+    words = text.split()
+    if not words:
+        return None
+    rx = re.compile(r"(?m)^ {0,3}#{1,6}[ \t]+.*" + re.escape(words[0]))
+    m = rx.search(markdown)
+    return markdown.count("\n", 0, m.start()) + 1 if m else None
 
 
 def parse_documents(
@@ -207,15 +362,18 @@ def parse_documents(
 ) -> tuple[list[Document], list[Finding]]:
     """Markdown → sanitised Pandoc ASTs, in one Pandoc call for all pieces.
 
-    Each piece is wrapped in a div ``#cahier-doc-N``; if a piece's own fences break
-    that structure, the pieces are parsed one by one instead.
+    Each piece's YAML front matter is taken out first (:func:`split_front_matter`: title
+    and subtitle used, never printed); each piece is wrapped in a div ``#cahier-doc-N``;
+    if a piece's own fences break that structure, the pieces are parsed one by one.
 
     Returns:
-        the documents (same order) and the sanitising findings (warnings, or errors for
-        images without alternative text).
+        the documents (same order) and the findings: sanitising warnings, errors for
+        images without alternative text or refused, ``titre-vide``, ``titres-renumerotes``.
     """
+    fronts = [split_front_matter(p.path, p.markdown) for p in pieces]
+    sources = [f[1] for f in fronts]
     wrapped = "\n\n".join(
-        f"::: {{#cahier-doc-{i}}}\n\n{p.markdown.rstrip()}\n\n:::" for i, p in enumerate(pieces)
+        f"::: {{#cahier-doc-{i}}}\n\n{md.rstrip()}\n\n:::" for i, md in enumerate(sources)
     )
     raw = json.loads(_pandoc(["-f", _MD_READER, "-t", "json"], wrapped.encode("utf-8"), timeout))
     blocks = raw["blocks"]
@@ -226,20 +384,33 @@ def parse_documents(
     if ok:
         bodies = [b["c"][1] for b in blocks]
     else:
-        for p in pieces:
-            one = _pandoc(
-                ["-f", _MD_READER, "-t", "json"], p.markdown.encode("utf-8"), timeout, p.path
-            )
+        for p, md in zip(pieces, sources, strict=True):
+            one = _pandoc(["-f", _MD_READER, "-t", "json"], md.encode("utf-8"), timeout, p.path)
             bodies.append(json.loads(one)["blocks"])
     docs: list[Document] = []
     findings: list[Finding] = []
-    for p, body in zip(pieces, bodies, strict=True):
+    for p, body, (meta, md, ffind) in zip(pieces, bodies, fronts, strict=True):
+        findings.extend(ffind)
         ast = {"pandoc-api-version": raw["pandoc-api-version"], "meta": {}, "blocks": body}
-        ast, images, f = _sanitize(p.path, p.markdown, ast, read_file)
+        ast, images, f = _sanitize(p.path, md, ast, read_file)
         findings.extend(f)
         blocks2 = _walk(ast["blocks"], _apply_typography)
         default = french_text(PIECE_TITLES.get(p.kind, PurePosixPath(p.path).stem))
-        blocks2, title, title_text = _structure(blocks2, default)
+        blocks2, title, title_text, sfind = _structure(
+            blocks2, default, p.path, md, meta.get("title")
+        )
+        findings.extend(sfind)
         ast["blocks"] = blocks2
-        docs.append(Document(p.path, p.stem, french_typography(title), title_text, ast, images))
+        subtitle = french_typography(_inlines(meta["subtitle"])) if "subtitle" in meta else None
+        docs.append(
+            Document(
+                p.path,
+                p.stem,
+                french_typography(title),
+                french_text(title_text),
+                ast,
+                images,
+                subtitle,
+            )
+        )
     return docs, findings

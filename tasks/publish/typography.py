@@ -1,4 +1,10 @@
-"""French typography pass on Pandoc inlines, applied at output time only."""
+"""French typography pass on Pandoc inlines, applied at output time only.
+
+Never applied to the source, the review digests or the clause comparison: only
+:mod:`tasks.publish.passes` calls it, on the AST of the document being written.
+Source: Lexique des règles typographiques en usage à l'Imprimerie nationale (guillemets,
+espaces avant la ponctuation haute).
+"""
 
 from __future__ import annotations
 
@@ -14,26 +20,27 @@ _SPACE_BEFORE = {
     "?": NNBSP,
     "%": NNBSP,
     ":": NBSP,
-    "»": NBSP,
+    "»": NNBSP,
     "€": NBSP,
 }
 _URLISH = re.compile(r"://|@|/|&|=|^\d")
 _LINKISH = re.compile(r"://|@|/|&|=")
-#: Words the next word stays glued to: « (opening guillemet), n°/N° (numéro).
-_GLUE_AFTER = re.compile(r"(?:«|(?<![^\W\d_])[nN][°º])$")
+#: Words the next word stays glued to: n°/N° (numéro); « takes U+202F (see below).
+_GLUE_AFTER = re.compile(r"(?<![^\W\d_])[nN][°º]$")
 _APOSTROPHE = re.compile(r"(?<=[^\W\d_])'(?=[^\W\d_])")
 
 
 def french_typography(inlines: list[dict]) -> list[dict]:
     """French spacing in a list of Pandoc inlines (Str/Space nodes); code is untouched.
 
-    An ordinary space before ``;`` ``!`` ``?`` ``%`` becomes U+202F (espace fine
-    insécable), before ``:`` ``»`` ``€`` U+00A0 (espace insécable), after ``«`` and
-    ``n°`` U+00A0; a missing space inside « », before ``;!?`` glued to a word, between a
+    An ordinary space before ``;`` ``!`` ``?`` ``%`` and inside « » becomes U+202F
+    (espace fine insécable), before ``:`` ``€`` and after ``n°`` U+00A0 (espace
+    insécable); a missing space inside « », before ``;!?:`` glued to a word, between a
     number and ``%``/``€`` or after ``n°`` followed by a digit is added; a straight
     apostrophe between letters becomes the typographic one (’), as Pandoc's « smart »
-    reader does in the body. URLs, times (10:30) and e-mail addresses are left alone.
-    Source: Lexique des règles typographiques en usage à l'Imprimerie nationale.
+    reader does in the body. Quotations (Pandoc ``Quoted`` nodes, from straight quotes)
+    are turned into « » by :func:`french_quotes`. URLs, times (10:30), e-mail addresses
+    and code are left alone.
 
     >>> french_typography([{"t": "Str", "c": "Qui"}, {"t": "Space"}, {"t": "Str", "c": "?"}])
     [{'t': 'Str', 'c': 'Qui\\u202f?'}]
@@ -43,10 +50,11 @@ def french_typography(inlines: list[dict]) -> list[dict]:
         t = node.get("t")
         if t == "Str":
             s = _APOSTROPHE.sub("\u2019", node["c"])
-            s = re.sub(r"«(?=\S)", "«" + NBSP, s)
-            s = re.sub(r"(?<=\S)»", NBSP + "»", s)
+            s = re.sub(r"«(?=[^\s\u202f\u00a0])", "«" + NNBSP, s)
+            s = re.sub(r"(?<=[^\s\u202f\u00a0])»", NNBSP + "»", s)
             if not _URLISH.search(s):
                 s = re.sub(r"(?<=[^\W\d_])([;!?])", NNBSP + r"\1", s)
+                s = re.sub(r"(?:(?<=[^\W\d_])|(?<=[)\]»]))(:)(?!\S)", NBSP + r"\1", s)
             if not _LINKISH.search(s):
                 s = re.sub(r"(?<=\d)%(?!\w)", NNBSP + "%", s)
                 s = re.sub(r"(?<=\d)€", NBSP + "€", s)
@@ -64,13 +72,14 @@ def french_typography(inlines: list[dict]) -> list[dict]:
                     continue
                 s = space + s
             out.append({"t": "Str", "c": s})
-        elif (
-            t in ("Space", "SoftBreak")
-            and out
-            and out[-1].get("t") == "Str"
-            and _GLUE_AFTER.search(out[-1]["c"])
-        ):
-            out[-1] = {"t": "Str", "c": out[-1]["c"] + NBSP}
+        elif t in ("Space", "SoftBreak") and out and out[-1].get("t") == "Str":
+            last = out[-1]["c"]
+            if last.endswith("«"):
+                out[-1] = {"t": "Str", "c": last + NNBSP}
+            elif _GLUE_AFTER.search(last):
+                out[-1] = {"t": "Str", "c": last + NBSP}
+            else:
+                out.append(node)
         else:
             out.append(node)
     return out
@@ -102,9 +111,21 @@ _INLINE_LIST_KEYS = (
 )
 
 
-def _apply_typography(node: dict) -> dict:
+def french_quotes(node: dict) -> list[dict]:
+    """A Pandoc ``Quoted`` node as French guillemets: « » for a quotation (straight
+    double quotes), “ ” for a quotation inside it (single quotes), with U+202F inside
+    « » (Imprimerie nationale, « Guillemets »)."""
+    kind, inner = node["c"]
+    if kind.get("t") == "SingleQuote":
+        return [{"t": "Str", "c": "\u201c"}, *inner, {"t": "Str", "c": "\u201d"}]
+    return [{"t": "Str", "c": "«" + NNBSP}, *inner, {"t": "Str", "c": NNBSP + "»"}]
+
+
+def _apply_typography(node: dict) -> dict | list[dict]:
     t = node["t"]
     c = node.get("c")
+    if t == "Quoted":
+        return french_quotes(node)
     if t in ("Para", "Plain"):
         return {"t": t, "c": french_typography(c)}
     if t == "Header":

@@ -1,0 +1,109 @@
+"""Accessibility rules on the Markdown source of the pieces (before any assembly).
+
+Small, text-only rules (no Pandoc, so that ``cahier check`` stays fast in a pre-commit
+hook), located by file and line:
+
+- ``image-sans-alternative`` (error): ``![](logo.png)`` without alternative text and not
+  marked ``{.decoratif}`` — RGAA 4.1 critère 1.1, PDF/UA-1 (ISO 14289-1) §7.3; the
+  assembly refuses it too.
+- ``titre-vide`` (warning): a heading line with no text (``##``) — RGAA critère 9.1,
+  PDF/UA-1 §7.4; the assembly drops it.
+
+Fenced code blocks and the YAML front matter are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tasks.dossier.document import PieceText
+from tasks.dossier.model import Finding, LegalReference, Location, Severity
+
+__all__ = ["ACCESSIBILITY_RULES", "accessibility_findings"]
+
+#: Rule ids and their short French titles.
+ACCESSIBILITY_RULES: dict[str, str] = {
+    "image-sans-alternative": "Image sans texte de remplacement (RGAA 1.1, PDF/UA-1)",
+    "titre-vide": "Titre vide (RGAA 9.1, PDF/UA-1)",
+}
+
+_IMAGE = re.compile(
+    r"!\[(?P<alt>(?:[^\[\]\\]|\\.)*)\]\((?P<url>[^)\s]*)(?:\s+\"[^\"]*\")?\)(?P<attrs>\{[^}]*\})?"
+)
+_EMPTY_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]*#*[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_RGAA = "https://accessibilite.numerique.gouv.fr/methode/criteres-et-tests/"
+_RGAA_1_1 = LegalReference(
+    ref="RGAA 4.1, critère 1.1 (images porteuses d'information)", url=_RGAA + "#1.1"
+)
+_RGAA_9_1 = LegalReference(ref="RGAA 4.1, critère 9.1 (titres)", url=_RGAA + "#9.1")
+
+
+def _body_lines(source: str) -> list[tuple[int, str]]:
+    """``(line number, text)`` of the lines outside front matter and code fences."""
+    lines = source.split("\n")
+    out: list[tuple[int, str]] = []
+    i = 0
+    if lines and lines[0].strip() == "---":
+        for j in range(1, len(lines)):
+            if lines[j].strip() in ("---", "..."):
+                i = j + 1
+                break
+    fence: str | None = None
+    for n in range(i, len(lines)):
+        text = lines[n]
+        m = _FENCE.match(text)
+        if fence is None and m:
+            fence = m[1][0] * 3
+            continue
+        if fence is not None:
+            if text.strip().startswith(fence):
+                fence = None
+            continue
+        out.append((n + 1, text))
+    return out
+
+
+def accessibility_findings(pieces: list[PieceText]) -> list[Finding]:
+    """Findings of the rules above on every Markdown piece (``raw_source``)."""
+    findings: list[Finding] = []
+    for piece in pieces:
+        if piece.format != "md" or not piece.raw_source:
+            continue
+        for line, text in _body_lines(piece.raw_source):
+            if _EMPTY_HEADING.match(text):
+                findings.append(
+                    Finding(
+                        rule="titre-vide",
+                        severity=Severity.warning,
+                        location=Location(
+                            file=piece.path, line=line, heading=piece.heading_at_src(line)
+                        ),
+                        message="Titre vide : donnez-lui un intitulé ou supprimez la ligne "
+                        f"« {text.strip()} » (un titre vide est retiré à l'assemblage).",
+                        fix="## Intitulé de la section",
+                        legal_basis=[_RGAA_9_1],
+                    )
+                )
+            for m in _IMAGE.finditer(text):
+                if m["alt"].strip() or ".decoratif" in (m["attrs"] or ""):
+                    continue
+                findings.append(
+                    Finding(
+                        rule="image-sans-alternative",
+                        severity=Severity.error,
+                        location=Location(
+                            file=piece.path,
+                            line=line,
+                            column=m.start() + 1,
+                            heading=piece.heading_at_src(line),
+                        ),
+                        message=f"Image « {m['url'][:80]} » sans texte de remplacement : "
+                        "décrivez-la (RGAA critère 1.1, PDF/UA-1 §7.3) ou, si elle est "
+                        "purement décorative, marquez-la {.decoratif}.",
+                        fix=f"![description de l'image]({m['url']}) ou "
+                        f"![]({m['url']}){{.decoratif}}",
+                        legal_basis=[_RGAA_1_1],
+                    )
+                )
+    return findings
