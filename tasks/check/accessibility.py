@@ -24,7 +24,7 @@ __all__ = ["ACCESSIBILITY_RULES", "accessibility_findings"]
 #: Rule ids and their short French titles.
 ACCESSIBILITY_RULES: dict[str, str] = {
     "image-sans-alternative": "Image sans texte de remplacement (RGAA 1.1, PDF/UA-1)",
-    "titre-vide": "Titre vide (RGAA 9.1, PDF/UA-1)",
+    "titre-vide": "Titre vide dans une pièce (RGAA 9.1, PDF/UA-1)",
 }
 
 _IMAGE = re.compile(
