@@ -10,6 +10,15 @@ import importlib
 from typing import Any
 
 _EXPORTS: dict[str, str] = {
+    "Block": "blocks",
+    "Cell": "blocks",
+    "DocumentModel": "blocks",
+    "Loc": "blocks",
+    "PageQuality": "blocks",
+    "ReadingIssue": "blocks",
+    "Span": "blocks",
+    "parse_heading": "headings",
+    "read_model": "parse",
     "BuyerType": "model",
     "CheckReport": "model",
     "Clause": "model",
@@ -31,7 +40,7 @@ _EXPORTS: dict[str, str] = {
     "Severity": "model",
     "Tender": "model",
     "create_new": "files",
-    "detect_heading": "reader",
+    "detect_heading": "headings",
     "fold": "normalize",
     "french_error": "yamlio",
     "join_hyphenated": "normalize",

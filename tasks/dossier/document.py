@@ -10,8 +10,20 @@ heading path of the section it belongs to (e.g. « Article 4.5 Insertion… »).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .normalize import fold
+
+if TYPE_CHECKING:
+    from .blocks import DocumentModel
 
 __all__ = ["Line", "PieceText", "Section"]
+
+
+@dataclass(slots=True)
+class _RowSpan:
+    text: str
+    loc: object
 
 
 @dataclass(slots=True)
@@ -23,10 +35,13 @@ class Line:
             expanded, zero-width and private-use bullets removed…).
         folded: ``text`` lower-cased with accents removed (matching form).
         src_line: 1-based line in the original file (Markdown/text: physical line;
-            DOCX/ODT: line of Pandoc's plain-text output; PDF: line within the page).
+            DOCX/ODT: index of the paragraph, see :class:`~tasks.dossier.blocks.Loc`;
+            PDF: line within the page).
         page: 1-based page number (PDF, or Markdown converted from PDF with
             ``## Page N`` markers), else None.
         section: index into :attr:`PieceText.sections`, or -1 before any heading.
+        block: index of the block in :attr:`PieceText.model` this line comes from, or -1.
+        reliable: False when the line's page (or block) reads unreliably.
     """
 
     text: str
@@ -34,6 +49,8 @@ class Line:
     src_line: int | None = None
     page: int | None = None
     section: int = -1
+    block: int = -1
+    reliable: bool = True
 
 
 @dataclass(slots=True)
@@ -66,6 +83,8 @@ class PieceText:
         raw_source: for Markdown/text pieces, the original text (for ``clause()`` calls
             and fenced divs); None for converted formats.
         has_text_layer: False for a PDF whose pages carry no text (scanned).
+        model: the :class:`~tasks.dossier.blocks.DocumentModel` the lines derive from
+            (blocks, roles, extraction quality, reading issues), when read from bytes.
     """
 
     path: str
@@ -75,6 +94,54 @@ class PieceText:
     sections: list[Section] = field(default_factory=list)
     raw_source: str | None = None
     has_text_layer: bool = True
+    model: DocumentModel | None = None
+
+    @classmethod
+    def from_model(cls, path: str, kind: str, model: DocumentModel) -> PieceText:
+        """The line view of ``model``: one :class:`Line` per span of each block (one per
+        row for a table, cells joined by `` | ``; pending insertions and deletions are
+        not lines: they are not accepted text), sections from its heading blocks."""
+        lines: list[Line] = []
+        sections: list[Section] = []
+        section_of_block: dict[int, int] = {}
+        current = -1
+        for bi, b in enumerate(model.blocks):
+            if not b.spans:
+                continue
+            if b.kind == "heading":
+                sections.append(Section(b.number, b.title or "", b.level, len(lines)))
+                current = len(sections) - 1
+                section_of_block[bi] = current
+            spans = b.spans
+            if b.kind == "table" and b.rows:
+                # one line per row, cells side by side (« CPV : | 72510000-3 – … »)
+                spans = []
+                for row in b.rows:
+                    cells = [c for c in row if c.text]
+                    if cells:
+                        spans.append(_RowSpan(" | ".join(c.text for c in cells), cells[0].loc))
+            for sp in spans:
+                lines.append(
+                    Line(
+                        sp.text,
+                        fold(sp.text),
+                        sp.loc.line if sp.loc.para is None else sp.loc.para,
+                        sp.loc.page,
+                        current,
+                        bi,
+                        b.reliable,
+                    )
+                )
+        return cls(
+            path,
+            kind,
+            model.format,
+            lines,
+            sections,
+            raw_source=model.raw_source,
+            has_text_layer=model.has_text_layer,
+            model=model,
+        )
 
     def heading_of(self, index: int) -> str | None:
         """Heading path label of line ``index`` (None before the first heading)."""

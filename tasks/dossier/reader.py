@@ -3,10 +3,10 @@
 Every piece becomes a :class:`~tasks.dossier.document.PieceText`: normalised lines that keep
 their origin (line of the file, page of the PDF) and the heading they belong to.
 
-Formats: Markdown/text (UTF-8, or cp1252/Latin-1 accepted), DOCX/ODT (Pandoc, plain
-output), PDF (pypdfium2, page by page; repeated headers/footers removed; scanned PDFs
-flagged ``has_text_layer=False``). Other files (spreadsheets, images…) are returned
-without lines. Every unusable input raises :class:`~tasks.errors.InputError` with a
+Formats: Markdown/text (UTF-8, or cp1252/Latin-1 accepted), DOCX/ODT (their XML read
+directly), HTML, PDF (pypdfium2, page by page; repeated headers/footers removed; scanned
+PDFs flagged ``has_text_layer=False``); see :mod:`tasks.dossier.blocks` for the document
+model. Other files (spreadsheets, images…) are returned without lines. Every unusable input raises :class:`~tasks.errors.InputError` with a
 French message; heavy libraries (GitPython, pypandoc, pypdfium2) are imported only when
 needed.
 """
@@ -22,9 +22,11 @@ from pathlib import Path, PurePosixPath
 
 from tasks.errors import InputError
 
-from .document import Line, PieceText, Section
+from .document import PieceText
+from .headings import detect_heading
 from .model import Tender
-from .normalize import fold, join_hyphenated, normalize_text
+from .normalize import fold
+from .parse import format_of, read_model
 from .yamlio import validate_yaml_with_lines
 
 __all__ = [
@@ -37,9 +39,6 @@ __all__ = [
 
 TENDER_FILE = "tender.yaml"
 PIECES_DIR = "pieces"
-
-_TEXT_EXT = {".md": "md", ".markdown": "md", ".txt": "txt"}
-_PANDOC_EXT = {".docx": "docx", ".odt": "odt"}
 
 
 @dataclass
@@ -129,310 +128,20 @@ def piece_kind(filename: str) -> str:
     return "autre"
 
 
-# --------------------------------------------------------------------------- headings
-
-_MD_HEADING_RE = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
-_MD_PAGE_RE = re.compile(r"^\s{0,3}#{1,6}\s*page\s+(\d{1,5})\s*$", re.I)
-_MD_ATTR_RE = re.compile(r"\s*\{[^}]*\}\s*$")
-_ARTICLE_RE = re.compile(
-    r"^(?:article|art\.)\s+(\d{1,3}(?:\.\d{1,3}){0,3})\.?(?=\s|$|[-–—:])\s*([-–—:.]\s*)?(.*)$",
-    re.I,
-)
-_NUMBERED_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,2})(\.?)\s+(\S.*)$")
-_MD_NUMBER_RE = re.compile(
-    r"^(?:(?:article|art\.)\s+)?(\d{1,3}(?:\.\d{1,3}){0,3})\.?(?:\s*[-–—:.]\s*|\s+|$)(.*)$",
-    re.I,
-)
-_TOC_RE = re.compile(r"\.{4,}|…{2,}|(?:\. ){3,}|_{4,}")
-_TOC_END_RE = re.compile(r"(?:\.{4,}|…{2,})\s*\d{1,3}\s*$")
-_TRAILING_PAGE_RE = re.compile(r"\s\d{1,3}$")
-_NOT_TITLE_WORDS = frozenset(
-    """
-    mois jour jours an ans annee annees heure heures semaine semaines euro euros eur ht
-    ttc janvier fevrier mars avril mai juin juillet aout septembre octobre novembre
-    decembre rue avenue boulevard bd place allee chemin route impasse quai cedex bp cs
-    mo go ko to km kg cm mm kwh mwh personnes jours/an etp points pages page fois
-    """.split()
-)
-
-
-def _clean_title(title: str) -> str:
-    return title.strip().rstrip(":").strip().strip("-–—").strip()
-
-
-def _title_ok(title: str, *, need_upper_first: bool = True) -> bool:
-    """Whether ``title`` (the text after a number) looks like a heading title."""
-    if not title:
-        return False
-    if _TOC_RE.search(title) or _TRAILING_PAGE_RE.search(title):
-        return False
-    if title[-1] in ".;," and not title.endswith("etc."):
-        return False
-    words = title.split()
-    first = words[0]
-    # « 35 H par tranche », « 1 000 € »: the first word must be a word (two letters or
-    # more, starting with a letter), capitalised unless a separator came before it
-    if not first[0].isalpha() or sum(c.isalpha() for c in first) < 2:
-        return False
-    if need_upper_first and not first[0].isupper():
-        return False
-    word = re.sub(r"[^a-z/]", "", fold(first))
-    if word in _NOT_TITLE_WORDS:
-        return False
-    return len(words) <= 18
-
-
-def detect_heading(text: str) -> tuple[str | None, str, int] | None:
-    """``(number, title, level)`` when the normalised line ``text`` is a numbered heading.
-
-    Recognised: « ARTICLE 5 CLAUSES ENVIRONNEMENTALES », « Article 13.2 - Pénalités »,
-    « 4.5 Insertion professionnelle : », « 4.5.1 Actions d'insertion : »,
-    « 6.2 Jugement des offres », « 1. Objet de l'accord-cadre ». Rejected: table of
-    contents lines (dotted leaders, trailing page number), amounts and durations
-    (« 35 H par tranche », « 1 000 € », « 12 mois »), sentences, lines over 120
-    characters, numbers deeper than three levels (« 16.1.4.2 »).
-    """
-    if not text or len(text) > 120 or not (text[0].isdigit() or text[0] in "Aa"):
-        return None
-    m = _ARTICLE_RE.match(text)
-    if m:
-        number, title = m.group(1), m.group(3).strip()
-        if number.count(".") > 2:
-            return None
-        if not title:
-            return number, "", number.count(".") + 1
-        if not m.group(2) and not (title[0].isalpha() and title[0].isupper()):
-            return None  # « Article 28 du règlement… » is a reference, not a heading
-        if not _title_ok(title, need_upper_first=not m.group(2)):
-            return None
-        return number, _clean_title(title), number.count(".") + 1
-    m = _NUMBERED_RE.match(text)
-    if not m:
-        return None
-    number, dot, title = m.group(1), m.group(2), m.group(3).strip()
-    if not _title_ok(title):
-        return None
-    level = number.count(".") + 1
-    if level == 1 and not dot:
-        # « 5 CLAUSES ENVIRONNEMENTALES » yes, « 1 Chef de projet » (a quantity) no
-        letters = [c for c in title if c.isalpha()]
-        if sum(c.isupper() for c in letters) < 0.6 * len(letters):
-            return None
-    return number, _clean_title(title), level
-
-
-def _md_heading_parts(title: str) -> tuple[str | None, str]:
-    """Split a Markdown heading title into (number, title)."""
-    m = _MD_NUMBER_RE.match(title)
-    if m and (m.group(2) or re.match(r"^(?:article|art\.)", title, re.I) or title.isdigit()):
-        rest = m.group(2).strip()
-        if not rest or rest[0].isalpha() or rest[0] in "«\"'(":
-            return m.group(1), _clean_title(rest)
-    return None, _clean_title(title)
-
-
-# --------------------------------------------------------------------------- building
-
-
-@dataclass(slots=True)
-class _Raw:
-    text: str
-    src_line: int | None
-    page: int | None
-    md_level: int = 0  # Markdown « # » level, 0 when not a Markdown heading
-
-
-_REPEAT_DIGITS_RE = re.compile(r"\d+")
-_HAS_ALNUM_RE = re.compile(r"\w")
-_EMPHASIS_RE = re.compile(r"\*\*|(?<!\w)__|__(?!\w)")
-
-
-def _repeated_lines(texts: list[str], raws: list[_Raw], zone: int = 3) -> set[int]:
-    """Indexes of page headers/footers: lines repeated (digits aside) among the first or
-    last ``zone`` lines of more than half of the pages, when there are three pages or more.
-    """
-    pages: dict[int, list[int]] = {}
-    for i, r in enumerate(raws):
-        if r.page is not None:
-            pages.setdefault(r.page, []).append(i)
-    if len(pages) < 3:
-        return set()
-    candidates: dict[str, set[int]] = {}
-    zones: dict[int, str] = {}
-    for page, idx in pages.items():
-        for i in idx[:zone] + idx[-zone:]:
-            if i in zones:
-                continue
-            key = _REPEAT_DIGITS_RE.sub("#", fold(texts[i]))
-            if len(key) < 3:
-                continue
-            zones[i] = key
-            candidates.setdefault(key, set()).add(page)
-    threshold = max(3, len(pages) // 2 + 1)
-    repeated = {k for k, v in candidates.items() if len(v) >= threshold}
-    return {i for i, k in zones.items() if k in repeated}
-
-
-def _build(raws: list[_Raw], *, markdown: bool, paged: bool) -> tuple[list[Line], list[Section]]:
-    texts: list[str] = []
-    kept: list[_Raw] = []
-    for r in raws:
-        t = r.text
-        if markdown and "**" in t:
-            t = _EMPHASIS_RE.sub("", t)
-        t = normalize_text(t)
-        if not t or _HAS_ALNUM_RE.search(t) is None:
-            continue
-        texts.append(t)
-        kept.append(r)
-    if paged:
-        drop = _repeated_lines(texts, kept)
-        if drop:
-            texts = [t for i, t in enumerate(texts) if i not in drop]
-            kept = [r for i, r in enumerate(kept) if i not in drop]
-    texts = join_hyphenated(texts)
-    lines: list[Line] = []
-    sections: list[Section] = []
-    current = -1
-    for k, (t, r) in enumerate(zip(texts, kept, strict=True)):
-        if not t or not _HAS_ALNUM_RE.search(t):
-            continue
-        heading: tuple[str | None, str, int] | None = None
-        if r.md_level:
-            number, title = _md_heading_parts(t)
-            heading = (number, title, r.md_level)
-        else:
-            heading = detect_heading(t)
-            if heading and k + 1 < len(texts) and _TOC_END_RE.search(texts[k + 1]):
-                heading = None  # a table-of-contents entry wrapped onto two lines
-        if heading is not None:
-            sections.append(Section(heading[0], heading[1], heading[2], len(lines)))
-            current = len(sections) - 1
-        lines.append(Line(t, fold(t), r.src_line, r.page, current))
-    return lines, sections
-
-
-# --------------------------------------------------------------------------- formats
-
-
-def _decode_text(data: bytes, name: str) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
-    if b"\x00" in data[:65536]:
-        raise InputError(
-            "fichier binaire : un texte (Markdown ou .txt) est attendu ; vérifiez "
-            "l'extension du fichier ou exportez le document au bon format.",
-            name,
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
-def _text_raws(text: str, *, markdown: bool) -> tuple[list[_Raw], bool]:
-    raws: list[_Raw] = []
-    page: int | None = None
-    paged = False
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        if markdown and line.lstrip().startswith("#"):
-            pm = _MD_PAGE_RE.match(line)
-            if pm:
-                page = int(pm.group(1))
-                paged = True
-                continue
-            hm = _MD_HEADING_RE.match(line)
-            if hm and hm.group(2).strip():
-                title = _MD_ATTR_RE.sub("", hm.group(2))
-                raws.append(_Raw(title, n, page, len(hm.group(1))))
-                continue
-        raws.append(_Raw(line, n, page))
-    return raws, paged
-
-
-def _pandoc_plain(data: bytes, fmt: str, name: str) -> str:
-    label = fmt.upper()
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise InputError(
-            f"fichier {label} illisible : il est protégé par mot de passe ou au format "
-            "Word 97-2003 ; enregistrez-le sans mot de passe au format .docx ou .odt.",
-            name,
-        )
-    if not data.startswith(b"PK\x03\x04"):
-        kind = "Office Open XML" if fmt == "docx" else "OpenDocument"
-        raise InputError(
-            f"fichier {label} illisible (ce n'est pas une archive {kind}) : "
-            "vérifiez l'extension ou réenregistrez le document depuis votre traitement de texte.",
-            name,
-        )
-    import pypandoc  # lazy: Pandoc is only needed for DOCX/ODT pieces
-
-    try:
-        return pypandoc.convert_text(
-            data, "plain", format=fmt, extra_args=["--sandbox", "--wrap=none"]
-        )
-    except (RuntimeError, OSError, ValueError) as exc:
-        detail = str(exc).strip().splitlines()
-        reason = detail[-1][:200] if detail else "erreur inconnue"
-        raise InputError(
-            f"fichier {label} illisible (Pandoc : {reason}) : réenregistrez le document "
-            "depuis votre traitement de texte.",
-            name,
-        ) from None
-
-
-def _pdf_pages(data: bytes, name: str) -> list[str]:
-    import pypdfium2 as pdfium  # lazy
-
-    try:
-        pdf = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
-        if "password" in str(exc).lower():
-            raise InputError(
-                "PDF chiffré (protégé par mot de passe) : déposez une version sans mot de passe.",
-                name,
-            ) from None
-        raise InputError(
-            "PDF illisible (fichier endommagé ou qui n'est pas un PDF) : exportez de "
-            "nouveau le document en PDF.",
-            name,
-        ) from None
-    try:
-        pages: list[str] = []
-        for i in range(len(pdf)):
-            page = pdf[i]
-            try:
-                textpage = page.get_textpage()
-                try:
-                    pages.append(textpage.get_text_range())
-                finally:
-                    textpage.close()
-            finally:
-                page.close()
-        return pages
-    except pdfium.PdfiumError:
-        raise InputError(
-            "PDF illisible (page endommagée) : exportez de nouveau le document en PDF.", name
-        ) from None
-    finally:
-        pdf.close()
+# --------------------------------------------------------------------------- pieces
 
 
 def read_piece(name: str, data: bytes, kind: str | None = None) -> PieceText:
     """Read one piece from its bytes; ``name`` is its path relative to the dossier.
 
+    The piece is read into a :class:`~tasks.dossier.blocks.DocumentModel` (cached by the
+    SHA-256 of ``data``, see :func:`~tasks.dossier.parse.read_model`), then viewed as
+    lines (:meth:`PieceText.from_model`). Files of other formats (spreadsheets,
+    images…) are returned without lines.
+
     Raises:
         InputError: empty piece, binary content in a text file, DOCX/ODT that is not an
-            archive, Pandoc failure, encrypted or damaged PDF.
+            archive or is damaged, encrypted (user password) or damaged PDF.
     """
     kind = kind or piece_kind(name)
     ext = PurePosixPath(name).suffix.lower()
@@ -442,34 +151,10 @@ def read_piece(name: str, data: bytes, kind: str | None = None) -> PieceText:
             "complet ou retirez-le du dossier.",
             name,
         )
-    if ext in _TEXT_EXT:
-        fmt = _TEXT_EXT[ext]
-        text = _decode_text(data, name)
-        markdown = fmt == "md"
-        raws, paged = _text_raws(text, markdown=markdown)
-        lines, sections = _build(raws, markdown=markdown, paged=paged)
-        return PieceText(name, kind, fmt, lines, sections, raw_source=text)
-    if ext in _PANDOC_EXT:
-        fmt = _PANDOC_EXT[ext]
-        plain = _pandoc_plain(data, fmt, name)
-        raws = [_Raw(t, n, None) for n, t in enumerate(plain.splitlines(), 1) if t.strip()]
-        lines, sections = _build(raws, markdown=False, paged=False)
-        return PieceText(name, kind, fmt, lines, sections)
-    if ext == ".pdf":
-        pages = _pdf_pages(data, name)
-        visible = sum(len(t) - t.count(" ") - t.count("\r") - t.count("\n") for t in pages)
-        if not pages or visible < 20 * len(pages):
-            return PieceText(name, kind, "pdf", has_text_layer=False)
-        raws = [
-            _Raw(t, n, p)
-            for p, page_text in enumerate(pages, 1)
-            for n, t in enumerate(page_text.splitlines(), 1)
-            if t.strip()
-        ]
-        lines, sections = _build(raws, markdown=False, paged=True)
-        return PieceText(name, kind, "pdf", lines, sections)
-    fmt = ext.lstrip(".") or "autre"
-    return PieceText(name, kind, fmt)
+    if format_of(name) is None:
+        fmt = ext.lstrip(".") or "autre"
+        return PieceText(name, kind, fmt)
+    return PieceText.from_model(name, kind, read_model(name, data))
 
 
 # --------------------------------------------------------------------------- dossier

@@ -1,0 +1,287 @@
+"""Blocks from lines: the structure of line-based sources (Markdown, text, PDF).
+
+A reader turns its source into :class:`RawLine` (raw text + location + layout hints);
+:func:`blocks_from_lines` normalises them, removes page headers and footers, rejoins
+words cut at line ends, and groups the lines into headings, paragraphs, list items and
+tables (:class:`~tasks.dossier.blocks.Block`), then marks roles
+(:func:`~tasks.dossier.headings.assign_roles`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .blocks import Block, Cell, Loc, Span
+from .headings import HeadingSequencer, assign_roles, parse_heading
+from .normalize import fold, join_hyphenated, normalize_text
+
+__all__ = ["RawLine", "blocks_from_lines", "md_heading_parts"]
+
+
+@dataclass(slots=True)
+class RawLine:
+    """One source line before normalisation.
+
+    md_level: Markdown « # » level (0 when not a Markdown heading); hint: the layout
+    marks the line as a heading (bold or larger font in a PDF); styled: the whole line is
+    set in bold / a larger size (candidate unnumbered heading); gap_before: a blank line
+    or a vertical gap precedes it; size_rank: 1 for the largest heading size of the
+    document, 2 for the next… (PDF), 0 unknown.
+    """
+
+    text: str
+    loc: Loc
+    md_level: int = 0
+    hint: bool = False
+    styled: bool = False
+    gap_before: bool = False
+    size_rank: int = 0
+    form: bool = False
+
+
+_REPEAT_DIGITS_RE = re.compile(r"\d+")
+_HAS_ALNUM_RE = re.compile(r"\w")
+_EMPHASIS_RE = re.compile(r"\*\*|(?<!\w)__|__(?!\w)")
+_TOC_END_RE = re.compile(r"(?:\.{4,}|…{2,}|(?:\. ){3,})\s*\d{1,3}\s*$")
+_LIST_RE = re.compile(
+    r"^(?:[-*+»>o]\s+|\d{1,2}\s?°\s*[-–.)]?\s*|\(?[a-z]\)\s*|[a-z]\.\s+(?=\S)|\(?\d{1,2}\)\s*|"
+    r"\(?[ivx]{1,4}\)\s*|\d{1,2}\.\s+(?=\S))"
+)
+_MD_NUMBER_RE = re.compile(
+    r"^(?:(?:article|art\.)\s+)?(\d{1,3}(?:\.\d{1,3}){0,3})\.?(?:\s*[-–—:.]\s*|\s+|$)(.*)$",
+    re.I,
+)
+_SENTENCE_END_RE = re.compile(r"[.!?;:»]\s*$")
+_DANGLING_RE = re.compile(r"\b(?:de|des|du|la|le|les|et|à|en|pour|aux|au|d'|l'|sur|par)$", re.I)
+_PIPE_SEP_RE = re.compile(r"^\|?\s*:?-{2,}")
+
+
+def _clean_title(title: str) -> str:
+    return title.strip().rstrip(":").strip().strip("-–—").strip()
+
+
+def md_heading_parts(title: str) -> tuple[str | None, str]:
+    """Split a Markdown heading title into (number, title): « 4.5 Insertion » →
+    (« 4.5 », « Insertion »), « Article 12 - Prix » → (« 12 », « Prix »), other
+    numbering styles through :func:`~tasks.dossier.headings.parse_heading`."""
+    m = _MD_NUMBER_RE.match(title)
+    if m and (m.group(2) or re.match(r"^(?:article|art\.)", title, re.I) or title.isdigit()):
+        rest = m.group(2).strip()
+        if not rest or rest[0].isalpha() or rest[0] in "«\"'(":
+            return m.group(1), _clean_title(rest)
+    c = parse_heading(title)
+    if c is not None and c.style in ("chapter", "roman", "letter"):
+        return c.number, c.title
+    return None, _clean_title(title)
+
+
+def _repeated_lines(keys: list[str], pages: list[int | None], zone: int = 3) -> set[int]:
+    """Indexes of page headers/footers: lines repeated (digits aside) among the first or
+    last ``zone`` lines of more than half of the pages, when there are three pages or more.
+    """
+    by_page: dict[int, list[int]] = {}
+    for i, p in enumerate(pages):
+        if p is not None:
+            by_page.setdefault(p, []).append(i)
+    if len(by_page) < 3:
+        return set()
+    candidates: dict[str, set[int]] = {}
+    zones: dict[int, str] = {}
+    for page, idx in by_page.items():
+        for i in idx[:zone] + idx[-zone:]:
+            if i in zones:
+                continue
+            key = _REPEAT_DIGITS_RE.sub("#", keys[i])
+            if len(key) < 3:
+                continue
+            zones[i] = key
+            candidates.setdefault(key, set()).add(page)
+    threshold = max(3, len(by_page) // 2 + 1)
+    repeated = {k for k, v in candidates.items() if len(v) >= threshold}
+    return {i for i, k in zones.items() if k in repeated}
+
+
+def _pipe_cells(text: str) -> list[str] | None:
+    s = text.strip()
+    if not (s.startswith("|") and s.endswith("|") and s.count("|") >= 3):
+        return None
+    return [c.strip() for c in s[1:-1].split("|")]
+
+
+def blocks_from_lines(
+    raws: list[RawLine], *, markdown: bool = False, paged: bool = False
+) -> list[Block]:
+    """Blocks of a line-based source (see the module docstring).
+
+    Each block keeps one :class:`~tasks.dossier.blocks.Span` per kept source line, so a
+    finding can name the exact line. Lines with no letter or digit and repeated page
+    headers/footers (``paged``) are dropped; a heading's number and title come from
+    :func:`~tasks.dossier.headings.parse_heading`, checked by a
+    :class:`~tasks.dossier.headings.HeadingSequencer`. Lines set only in bold or a
+    larger size become unnumbered headings when the document has fewer than three
+    numbered headings (a CCAP whose articles are only bold).
+    """
+    texts, kept = _prepare(raws, markdown=markdown, paged=paged)
+    blocks = _group(texts, kept, markdown=markdown, styled_headings=False)
+    if sum(b.kind == "heading" for b in blocks) < 3 and any(r.styled for r in kept):
+        blocks = _group(texts, kept, markdown=markdown, styled_headings=True)
+    for b in blocks:
+        if b.kind == "table":
+            b.text = " / ".join(" | ".join(c.text for c in row) for row in b.rows)
+    assign_roles(blocks)
+    return blocks
+
+
+#: Check boxes (Unicode or Wingdings/Symbol private-use glyphs) next to a choice: the
+#: line is a form field (« Marché réservé : ☐ oui ☐ non »).
+CHECKBOX_RE = re.compile(
+    r"[☐☑☒□■❑❒◻\uf06f\uf0a8\uf0fe\uf071\uf0fd\uf078]\s*\w|\[\s?[xX ]?\s?\]\s*\w"
+)
+
+
+def _prepare(
+    raws: list[RawLine], *, markdown: bool, paged: bool
+) -> tuple[list[str], list[RawLine]]:
+    texts: list[str] = []
+    kept: list[RawLine] = []
+    gap = False
+    for r in raws:
+        t = r.text
+        if markdown and ("**" in t or "__" in t):
+            t = _EMPHASIS_RE.sub("", t)
+        t = normalize_text(t)
+        if not t or _HAS_ALNUM_RE.search(t) is None:
+            gap = gap or not t
+            continue
+        if gap:
+            r.gap_before = True
+            gap = False
+        if CHECKBOX_RE.search(r.text):
+            r.form = True
+        texts.append(t)
+        kept.append(r)
+    if paged:
+        drop = _repeated_lines([fold(t) for t in texts], [r.loc.page for r in kept])
+        if drop:
+            texts = [t for i, t in enumerate(texts) if i not in drop]
+            kept = [r for i, r in enumerate(kept) if i not in drop]
+    return join_hyphenated(texts), kept
+
+
+def _group(
+    texts: list[str], kept: list[RawLine], *, markdown: bool, styled_headings: bool
+) -> list[Block]:
+    blocks: list[Block] = []
+    seq = HeadingSequencer()
+    last_numbered_level = 0
+    open_block: Block | None = None  # paragraph or list item that may continue
+    table: Block | None = None
+    skip: set[int] = set()
+    for k, (t, r) in enumerate(zip(texts, kept, strict=True)):
+        if k in skip or not t or not _HAS_ALNUM_RE.search(t):
+            continue
+        span = Span(t, r.loc)
+        # Markdown pipe tables
+        if markdown:
+            cells = _pipe_cells(t)
+            if cells is not None:
+                if _PIPE_SEP_RE.match(t.strip()) and all(
+                    re.fullmatch(r":?-+:?", c) or not c for c in cells
+                ):
+                    continue
+                if table is None:
+                    table = Block("table", "", r.loc)
+                    blocks.append(table)
+                table.rows.append([Cell(c, r.loc) for c in cells])
+                table.spans.append(span)
+                open_block = None
+                continue
+        table = None
+        heading = None
+        if r.md_level:
+            number, title = md_heading_parts(t)
+            heading = (number, title, r.md_level)
+            seq.reset_below(r.md_level)
+        else:
+            cand = parse_heading(t)
+            toc_next = k + 1 < len(texts) and bool(_TOC_END_RE.search(texts[k + 1]))
+            if cand is not None and not toc_next and seq.accept(cand, hint=r.hint):
+                heading = (cand.number, cand.title, cand.level)
+                last_numbered_level = cand.level
+            elif (
+                cand is None
+                and styled_headings
+                and r.styled
+                and not re.search(r"[\d%€]\s*$", t)
+                and len(t) <= 100
+                and len(t.split()) <= 14
+                and t[0].isupper()
+                and not t.rstrip().endswith((".", ";", ","))
+                and not _LIST_RE.match(t)
+                and not _TOC_END_RE.search(t)
+            ):
+                level = r.size_rank if r.size_rank else last_numbered_level + 1
+                heading = (None, t.rstrip(" :"), max(1, level))
+        if heading is not None:
+            nxt = texts[k + 1] if k + 1 < len(texts) else ""
+            if (
+                nxt
+                and _DANGLING_RE.search(t)
+                and nxt[:1].islower()
+                and len(nxt) <= 60
+                and not kept[k + 1].gap_before
+            ):
+                # « 6. Jugement des offres et attribution de » + « l'accord-cadre »
+                t = f"{t} {nxt}"
+                heading = (heading[0], f"{heading[1]} {nxt}".strip(), heading[2])
+                span = Span(t, r.loc)
+                skip.add(k + 1)
+            blocks.append(
+                Block(
+                    "heading",
+                    t,
+                    r.loc,
+                    [span],
+                    level=heading[2],
+                    number=heading[0],
+                    title=heading[1],
+                )
+            )
+            open_block = None
+            continue
+        if r.form or _TOC_END_RE.search(t[-80:]):
+            # a form field or a table-of-contents entry is a block of its own
+            b = Block("form_field" if r.form else "paragraph", t, r.loc, [span])
+            blocks.append(b)
+            open_block = None
+            continue
+        lm = _LIST_RE.match(t)
+        if lm and not (t.startswith("o") and not t.startswith("o ")):
+            depth = 1 + (len(r.text) - len(r.text.lstrip())) // 4 if markdown else 1
+            open_block = Block("list_item", t, r.loc, [span], level=min(depth, 6))
+            blocks.append(open_block)
+            continue
+        if (
+            open_block is not None
+            and not r.gap_before
+            and not _SENTENCE_END_RE.search(open_block.spans[-1].text)
+            and (open_block.spans[-1].loc.page == r.loc.page)
+        ):
+            open_block.spans.append(span)
+            open_block.text = f"{open_block.text} {t}"
+            continue
+        if (
+            open_block is not None
+            and open_block.kind == "paragraph"
+            and not r.gap_before
+            and not markdown
+            and open_block.spans[-1].loc.page == r.loc.page
+            and t[0].islower()
+        ):
+            open_block.spans.append(span)
+            open_block.text = f"{open_block.text} {t}"
+            continue
+        open_block = Block("paragraph", t, r.loc, [span])
+        blocks.append(open_block)
+    return blocks

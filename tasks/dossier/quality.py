@@ -1,0 +1,145 @@
+"""Extraction quality: is the text read from a page the text a reader sees?
+
+Three measures per page (PDF) or per piece:
+
+* **undecoded glyphs** — characters whose font gives no Unicode value (a missing or
+  broken ``/ToUnicode`` map: PDFium reports a « unicode map error »), and U+FFFD;
+* **NUL and control characters** — ligatures (« fi », « ffi ») decoded as U+0000 break
+  « efficacité », « certification »;
+* **words stripped of their accents** — a font without ``/ToUnicode`` whose encoding
+  lacks the accented glyphs drops them: « Critre », « rfrentiel gnral ». Words are
+  looked up in the stripped forms of ~250 frequent tender words, and a page of French
+  text without a single accented letter is suspect.
+
+A page is unreliable (``PageQuality.reliable = False``) from 3 undecoded glyphs or 1 % of
+its characters, 2 NUL characters, 3 stripped words / 2 % of its words, or no accented
+letter at all in 120 lower-case French words. The reader then
+adds a « texte non fiable, page N » issue and marks the page's blocks ``reliable=False``
+so the checker reports « non vérifiable » instead of « absente ».
+"""
+
+from __future__ import annotations
+
+import re
+
+from .blocks import DocumentModel, Loc, PageQuality, ReadingIssue
+
+__all__ = ["assess", "mark_blocks", "stripped_forms"]
+
+_WORD_RE = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿŒœÆæ]{2,}")
+_ACCENTED = frozenset("àâäéèêëîïôöùûüÿçœæÀÂÄÉÈÊËÎÏÔÖÙÛÜŸÇŒÆ")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
+#: Frequent French words that contain no accent: their presence says « French text ».
+_FRENCH_MARKERS = frozenset(
+    "le la les des du de et un une est pour dans par sur au aux qui que ou avec ce cette "
+    "sont titulaire marche".split()
+)
+
+
+#: Frequent words of French tenders that hold accented letters (the reading engine's own
+#: vocabulary, not law): their forms with the accented letters deleted (« critre »,
+#: « gnral ») betray a font that lost its accents.
+_ACCENTED_WORDS = """
+accès achat acquéreur activité activités adapté adaptée afférent agréé amélioration année
+années annexé antérieur après arrêté article assurance à-dire bénéficiaire caractère
+caractéristiques catégorie cédant certifié chargé clôture collectivité collectivités
+commandé complémentaire complète complètes concerné concernée conformément considéré
+contrôle contrôles coût coûts créé critère critères date décision décret défaillance
+défini définie définies délai délais déjà démarche dépenses dérogation désigné détail
+développement déterminé différents diffusé document données durée durées économique
+économiques écrit effectué également élaboré électronique électroniques élément éléments
+énergie énergétique entité équipe équipement équipements équivalent établi établissement
+état étape études été évaluation événement exécution exécutés fidélité fréquence garantie
+général générale générales gérer hébergement idéalement intégré intégrée intérêt journée
+libellé légal légale législation lié liée liées livré lorsqu'à maîtrise majoré marché
+marchés matériel matériels mémoire mentionné mentionnées méthode méthodologie modalité
+modalités modifié montré nécessaire nécessaires numéro obligé opérateur opération
+opérations paramètres particulière particulières pénalité pénalités période périodes
+personnalisé pièce pièces plutôt précisé précisées préalable préalablement prédéfini
+première présent présente présentes présentation prestataire prévu prévue prévues prévus
+primé priorité procédé procédure procédures propriété protégé qualité qualités réalisation
+réalisé réalisée réception récupération référence références référentiel réglementaire
+réglementation règlement règles rémunération réparation répartition réponse réseau
+réservé résiliation responsabilité résultat résultats réunion réunions révision saisie
+sécurité séance sélection société spécifique spécifiques stratégie supérieur sûreté
+système systèmes tâche tâches téléphone télétravail théorique très unité utilisé validé
+variété vérification vérifié version volontaire zone zones énoncé
+""".split()
+
+
+def _strip(w: str) -> str:
+    return "".join(c for c in w if c not in _ACCENTED)
+
+
+_STRIPPED = (
+    frozenset(s for s in (_strip(w.lower()) for w in _ACCENTED_WORDS) if len(s) >= 4)
+    - frozenset(w.lower() for w in _ACCENTED_WORDS)
+    - frozenset(
+        "dure dures cote adapte concerne tape major anne annex command crit lies valid unit "
+        "-dire lorsqu'".split()
+    )
+)
+
+
+def stripped_forms() -> frozenset[str]:
+    """Forms of frequent tender words with their accented letters deleted (« critre »,
+    « rfrentiel », « gnral »), lower case."""
+    return _STRIPPED
+
+
+def assess(text: str, page: int | None, *, unmapped: int = 0) -> PageQuality:
+    """:class:`PageQuality` of ``text`` (raw extracted text of one page or piece).
+
+    ``unmapped``: characters the PDF library could not map to Unicode.
+    """
+    chars = sum(1 for c in text if not c.isspace())
+    nul = len(_CONTROL_RE.findall(text))
+    undecoded = unmapped + text.count("\ufffd")
+    words = _WORD_RE.findall(text)
+    q = PageQuality(page, chars=chars, undecoded=undecoded, nul=nul, words=len(words))
+    hits = [w for w in words if w.lower() in _STRIPPED]
+    q.stripped_words = len(hits)
+    q.examples = sorted(set(hits))[:5]
+    lower = [w for w in words if w.islower()]
+    french = sum(1 for w in lower if w in _FRENCH_MARKERS)
+    letters = sum(len(w) for w in lower)
+    accented = sum(1 for w in lower for c in w if c in _ACCENTED)
+    no_accents = len(lower) >= 120 and french >= 15 and accented < 0.002 * letters
+    reasons = []
+    if no_accents and q.stripped_words < 3:
+        reasons.append("aucune lettre accentuée dans un texte français (accents perdus)")
+    if undecoded >= 3 or (chars and undecoded >= 0.01 * chars and undecoded):
+        reasons.append(f"{undecoded} caractère(s) non décodé(s) (police sans table Unicode)")
+    if nul >= 2:
+        reasons.append(f"{nul} caractère(s) nul(s) ou de contrôle (ligatures mal décodées)")
+    if q.stripped_words >= 3 or (words and q.stripped_words >= 0.02 * len(words) > 0):
+        ex = ", ".join(f"« {w} »" for w in q.examples[:3])
+        reasons.append(f"{q.stripped_words} mot(s) privé(s) de leurs accents ({ex})")
+    if reasons:
+        q.reliable = False
+        q.reason = " ; ".join(reasons)
+    return q
+
+
+def mark_blocks(model: DocumentModel) -> None:
+    """Mark blocks on unreliable pages ``reliable=False`` and add one « texte non
+    fiable » issue per such page (or for the piece)."""
+    bad = {q.page: q for q in model.quality if not q.reliable}
+    if not bad:
+        return
+    for b in model.blocks:
+        pages = {s.loc.page for s in b.spans} or {b.loc.page}
+        if any(p in bad for p in pages) or (None in bad):
+            b.reliable = False
+    for page, q in sorted(bad.items(), key=lambda kv: kv[0] or 0):
+        where = f"page {page}" if page is not None else "pièce entière"
+        model.issues.append(
+            ReadingIssue(
+                "texte-non-fiable",
+                f"texte non fiable, {where} : {q.reason} ; ce qui s'y trouve ne peut pas "
+                "être vérifié — demandez le document source (DOCX/ODT) ou un PDF "
+                "exporté avec les polices incorporées.",
+                Loc(page=page),
+                "warning",
+            )
+        )
