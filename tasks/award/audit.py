@@ -264,6 +264,8 @@ def _review_details(c: Any, rel: str) -> list[str]:
             rev = data.get("reviewer") or {}
             who = rev.get("nom") if isinstance(rev, dict) else rev
             line = f"revue {data.get('role', '?')} : décision {data.get('decision', '?')} par {who}"
+            if data.get("provenance") == "demonstration":
+                line += " — démonstration (non probante)"
             rec = data.get("recorded_by")
             if isinstance(rec, dict) and rec.get("email"):
                 line += f", enregistrée par {rec.get('nom') or ''} <{rec['email']}> pour son compte"

@@ -115,12 +115,61 @@ class PolicySettings(_Section):
 
 
 class PrefectSettings(_Section):
-    """Which Prefect server to use. api_url: a running server (else the local one
-    written by ``cahier server``, else the ephemeral one); startup_timeout_s: seconds
-    allowed for the ephemeral server to start."""
+    """Which Prefect server cahier uses, in this order (:meth:`server`):
+
+    1. ``api_url`` (``CAHIER_PREFECT__API_URL``, else Prefect's own ``PREFECT_API_URL``);
+    2. the local server that ``cahier server`` announced in ``<home>/cahier-server.json``
+       (:data:`SERVER_FILE`) while its process is alive — read from the file, never by
+       probing ports;
+    3. Prefect's ephemeral server (SQLite in ``home``), started by cahier with
+       ``startup_timeout_s`` seconds and one retry.
+
+    home: Prefect's home folder (``PREFECT_HOME``, default ``~/.prefect``).
+    """
 
     api_url: str | None = None
+    home: Path | None = None
     startup_timeout_s: float = Field(default=90.0, gt=0, le=600)
+
+    def effective_home(self) -> Path:
+        """``home``, else ``~/.prefect`` (Prefect's default)."""
+        return Path(self.home or Path("~/.prefect")).expanduser()
+
+    def server_file(self) -> Path:
+        """``<home>/cahier-server.json``: written by ``cahier server``, read by the others."""
+        return self.effective_home() / SERVER_FILE
+
+    def local_server(self) -> dict[str, Any] | None:
+        """The server announced by ``cahier server`` (``{"api_url", "pid", "started"}``)
+        when the file is readable and its process is alive; else None."""
+        import json
+
+        try:
+            info = json.loads(self.server_file().read_text(encoding="utf-8"))
+            pid, url = int(info["pid"]), str(info["api_url"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return {**info, "api_url": url, "pid": pid}
+
+    def server(self) -> tuple[str, str | None]:
+        """``(kind, api_url)``: ``("configure", url)``, ``("local", url)`` or
+        ``("ephemere", None)`` (see the class docstring for the order)."""
+        if self.api_url:
+            return "configure", self.api_url
+        local = self.local_server()
+        if local:
+            return "local", local["api_url"]
+        return "ephemere", None
+
+
+#: File of the local server written by ``cahier server`` in PREFECT_HOME.
+SERVER_FILE = "cahier-server.json"
 
 
 class Settings(BaseSettings):
@@ -299,6 +348,21 @@ def load_settings(dossier: Path | None = None, *, user_file: Path | None = None)
     if stacked is not None:
         merged["policy"] = {**(merged.get("policy") or {}), "layers": stacked}
     merged["sources"] = sources
+    # Prefect's own variables name the server and its home when cahier's do not.
+    prefect = merged.setdefault("prefect", {})
+    if isinstance(prefect, dict):
+        if (
+            not prefect.get("api_url")
+            and os.environ.get("PREFECT_API_URL")
+            and not os.environ.get("CAHIER_PREFECT__API_URL")
+        ):
+            prefect["api_url"] = os.environ["PREFECT_API_URL"]
+        if (
+            not prefect.get("home")
+            and os.environ.get("PREFECT_HOME")
+            and not os.environ.get("CAHIER_PREFECT__HOME")
+        ):
+            prefect["home"] = os.environ["PREFECT_HOME"]
     try:
         return Settings(**merged)
     except ValidationError as exc:

@@ -67,6 +67,8 @@ from tasks.dossier.yamlio import validate_yaml
 from tasks.errors import InputError
 
 __all__ = [
+    "DEMO_LABEL",
+    "DEMO_MARKER",
     "ROLES",
     "Change",
     "Decision",
@@ -83,6 +85,7 @@ __all__ = [
     "StoredRecord",
     "build_plan",
     "check_role",
+    "is_demo_repository",
     "committer_identity",
     "last_changes",
     "load_referents",
@@ -198,6 +201,13 @@ class ReviewRecord(_Model):
         description=(
             "personne qui a enregistré la décision pour le compte du référent (committer Git "
             "de la ligne de commande, ou auteur déclaré d'une réponse au formulaire Prefect)"
+        ),
+    )
+    provenance: Literal["demonstration"] | None = Field(
+        default=None,
+        description=(
+            "« demonstration » : décision de « cahier demo », non probante, qui ne compte que "
+            "dans le dépôt de démonstration qui l'a produite"
         ),
     )
 
@@ -885,6 +895,26 @@ def _check_referent(
     )
 
 
+#: File in the Git directory of the throwaway repository made by ``cahier demo``; it
+#: holds that working tree's absolute path. Review records written there carry the
+#: provenance « démonstration (non probante) » and count only in that repository.
+DEMO_MARKER = "cahier-demo"
+DEMO_LABEL = "démonstration (non probante)"
+
+
+def is_demo_repository(top: Path | None) -> bool:
+    """True when ``top`` is the throwaway repository of ``cahier demo`` (marker in its
+    Git directory naming this very working tree; a copy or a clone is not one)."""
+    if top is None:
+        return False
+    try:
+        gitdir = Path(_git(["rev-parse", "--absolute-git-dir"], top).strip())
+        marked = (gitdir / DEMO_MARKER).read_text(encoding="utf-8").strip()
+    except (OSError, _GitError):
+        return False
+    return marked == os.fspath(Path(top).resolve())
+
+
 def check_role(role: str) -> str:
     """``role`` if it is one of :data:`ROLES`, else a French :class:`InputError`."""
     if role not in ROLES:
@@ -1031,6 +1061,7 @@ def record_review(
     if decision == "approve":
         _check_four_eyes(dossier_path, role, reviewer, head, role_items, clausier_path)
     when = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    demo = is_demo_repository(top)
     record = ReviewRecord(
         tender=plan.tender,
         role=role,
@@ -1043,6 +1074,7 @@ def record_review(
         commit=head,
         flow_run=flow_run,
         recorded_by=recorder if (on_behalf or recorded_by is not None) else None,
+        provenance="demonstration" if demo else None,
     )
     content = _record_yaml(record).encode("utf-8")
     reviews = _join(_rel(path, top), REVIEWS_DIR)
@@ -1210,10 +1242,14 @@ class StatusEntry(_Model):
     refusal: str | None = Field(
         default=None, description="pourquoi l'approbation n'est pas retenue (état pending)"
     )
+    demonstration: bool = Field(
+        default=False, description="décision de « cahier demo » (non probante)"
+    )
 
     def provenance(self) -> str:
-        """« enregistrée par X pour le compte de Y ; commit signé par S ; déclaré(e) … »."""
-        parts = []
+        """« démonstration (non probante) ; enregistrée par X pour le compte de Y ; commit
+        signé par S ; déclaré(e) … »."""
+        parts = [DEMO_LABEL] if self.demonstration else []
         if self.recorded_by is not None and self.reviewer is not None:
             parts.append(
                 f"enregistrée par {_who(self.recorded_by)} pour le compte de {_who(self.reviewer)}"
@@ -1296,6 +1332,7 @@ def review_status(
     changes: dict[str, dict[str, Change]] = {}
     declarations: dict[tuple[str, str, str], tuple[bool, Declaration | None]] = {}
     top = _toplevel(Path(dossier_path))
+    demo = is_demo_repository(top)
 
     def parent_of(commit: str) -> str | None:
         try:
@@ -1346,8 +1383,20 @@ def review_status(
             "reviewed_commit": rec.commit,
             "recorded_by": recorder if not _same(recorder, rec.reviewer) else None,
             "signer": stored.signer,
+            "demonstration": rec.provenance == "demonstration",
         }
-        if rec.decision == "approve" and same:
+        if rec.decision == "approve" and same and rec.provenance == "demonstration" and not demo:
+            out.append(
+                StatusEntry(
+                    status="pending",
+                    refusal=(
+                        f"approbation de {DEMO_LABEL} : elle ne compte que dans le dépôt "
+                        "jetable de « cahier demo » qui l'a produite"
+                    ),
+                    **base,
+                )
+            )
+        elif rec.decision == "approve" and same:
             ok, decl = declared(stored) if top is not None else (True, None)
             refusal = None
             if not ok:
