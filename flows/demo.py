@@ -289,6 +289,7 @@ def run_demo(
             [
                 f"{len(result.get('roles', []))} revue(s) : "
                 + ", ".join(f"{r} ({people[r]})" for r in result.get("roles", [])),
+                f"{len(answered)} formulaire(s) de revue rempli(s) au nom des référents déclarés",
                 f"{approved}/{len(entries)} élément(s) approuvé(s) — provenance « démonstration "
                 "(non probante) » : ne compte que dans ce dépôt",
             ],
