@@ -1,0 +1,133 @@
+"""The first run: ``cahier demo`` (whole life of the example), Prefect server selection
+and start-up without traceback, demonstration reviews that never count elsewhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _settings(tmp_path: Path, **env: str):
+    from tasks.config.settings import load_settings
+
+    old = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_HOME", *env)}
+    os.environ.pop("PREFECT_API_URL", None)
+    os.environ["PREFECT_HOME"] = str(tmp_path)
+    os.environ.update(env)
+    try:
+        return load_settings(user_file=tmp_path / "absent.yaml")
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_server_file_of_cahier_server_is_used_while_its_process_lives(tmp_path: Path):
+    settings = _settings(tmp_path)
+    assert settings.prefect.server() == ("ephemere", None)
+    server_file = tmp_path / "cahier-server.json"
+    # A live process (this one) announced a server: every command uses it.
+    server_file.write_text(json.dumps({"api_url": "http://127.0.0.1:4999/api", "pid": os.getpid()}))
+    assert settings.prefect.server() == ("local", "http://127.0.0.1:4999/api")
+    # A dead process: the file is stale, the ephemeral server is used.
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    server_file.write_text(json.dumps({"api_url": "http://127.0.0.1:4999/api", "pid": dead.pid}))
+    assert settings.prefect.server() == ("ephemere", None)
+    server_file.write_text("{pas du json")
+    assert settings.prefect.server() == ("ephemere", None)
+    # PREFECT_API_URL wins over the file.
+    configured = _settings(tmp_path, PREFECT_API_URL="http://10.0.0.1:4200/api")
+    assert configured.prefect.server() == ("configure", "http://10.0.0.1:4200/api")
+
+
+SCRIPT = """
+import sys
+from flows.server import PrefectUnavailable, prefect_session
+try:
+    with prefect_session() as s:
+        print("démarré", s.kind)
+except PrefectUnavailable as exc:
+    print(exc.render(), file=sys.stderr)
+    sys.exit(2)
+"""
+
+
+def _run_session(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PYTHONIOENCODING": "utf-8",
+        **env,
+    }
+    full.pop("PREFECT_API_URL", None) if "PREFECT_API_URL" not in env else None
+    return subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=full, timeout=60
+    )
+
+
+def test_slow_start_is_retried_once_then_french_message_with_the_fix(tmp_path: Path):
+    # 1 s is less than the ephemeral server ever needs here: both attempts time out.
+    proc = _run_session(tmp_path, CAHIER_PREFECT__STARTUP_TIMEOUT_S="1")
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "n'a pas démarré en 1 s (deux essais" in proc.stderr
+    assert "cahier server" in proc.stderr and "PREFECT_API_URL" in proc.stderr
+    assert "database is locked" not in proc.stderr + proc.stdout
+
+
+def test_unreachable_configured_server_is_a_french_message(tmp_path: Path):
+    proc = _run_session(tmp_path, PREFECT_API_URL="http://127.0.0.1:9/api")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "serveur Prefect injoignable (http://127.0.0.1:9/api)" in proc.stderr
+    assert "cahier server" in proc.stderr
+
+
+@pytest.mark.flow
+def test_demo_runs_the_whole_life_and_its_approvals_count_nowhere_else(
+    prefect_harness, tmp_path: Path
+):
+    from flows.demo import run_demo
+    from tasks.award.audit import timeline
+    from tasks.review.reviews import review_gate, review_status
+
+    result = run_demo(tmp_path / "demo")
+    titles = [s.title for s in result.steps]
+    assert len(titles) == 6 and titles[1].startswith("Contrôle")
+    assert all(s.seconds >= 0 for s in result.steps)
+    for key in ("pdf", "guide", "archive", "decp"):
+        assert result.outputs[key].exists(), key
+    assert result.outputs["pdf"].read_bytes().startswith(b"%PDF")
+    decp = json.loads(result.outputs["decp"].read_text(encoding="utf-8"))
+    assert decp  # validated against the official schema by the archive step
+
+    # The demonstration's approvals say what they are, in status and audit.
+    entries = review_status(result.dossier)
+    assert entries and all(e.status == "approved" and e.demonstration for e in entries)
+    assert "démonstration (non probante)" in entries[0].message()
+    events = timeline(result.dossier, run_checks=False)
+    assert any("démonstration (non probante)" in " ".join(map(str, vars(e).values())) for e in events)
+
+    # A clone of the throwaway repository is not it: the approvals do not count there.
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", str(result.dossier.parents[1]), str(clone)],
+        check=True,
+        capture_output=True,
+    )
+    copied = clone / "tenders" / result.dossier.name
+    after = review_status(copied)
+    assert after and all(e.status == "pending" for e in after)
+    assert "ne compte que dans le dépôt" in after[0].message()
+    assert review_gate(copied)
