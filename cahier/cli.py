@@ -1,448 +1,104 @@
-"""The ``cahier`` command line (typer).
+"""The ``cahier`` command line (Typer), assembled explicitly from one module per
+command group (no module scanning):
+
+=============  ===========================================================
+module          commands
+=============  ===========================================================
+check           ``cahier check``
+clauses         ``cahier clauses list|show|diff|check``
+new             ``cahier new``
+import_         ``cahier import``
+review          ``cahier review plan|status|approve|request-changes``
+assemble        ``cahier assemble``
+evaluate        ``cahier evaluate``
+archive         ``cahier archive``
+decp            ``cahier decp``
+audit           ``cahier audit``
+lifecycle       ``cahier lifecycle``
+report          ``cahier report``
+server          ``cahier server``
+=============  ===========================================================
 
 Exit codes: 0 no error-level finding, 1 error-level findings, 2 unusable input (a
-French message naming the file and line, never a traceback).
-
-Prefect is imported only by ``--flow`` and the flow commands: ``cahier check`` runs
-from pre-commit hooks and must answer in well under a second.
+French message naming the file and line, never a traceback). Help and usage errors
+are French (:mod:`cahier.i18n`). Prefect and the heavy libraries are imported inside
+the commands: ``cahier check`` runs from pre-commit hooks and must answer fast.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from enum import StrEnum
-from pathlib import Path
-from typing import Annotated
 
 import typer
 
-from tasks.errors import InputError
-
-app = typer.Typer(
-    name="cahier",
-    help="Rédaction et contrôle de DCE numériques responsables.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from cahier import (
+    archive,
+    assemble,
+    audit,
+    check,
+    clauses,
+    decp,
+    evaluate,
+    i18n,
+    import_,
+    lifecycle,
+    new,
+    report,
+    review,
+    server,
 )
-clauses_app = typer.Typer(help="Consulter le clausier.", no_args_is_help=True)
-app.add_typer(clauses_app, name="clauses")
+from tasks.errors import CahierError
+
+__all__ = ["COMMAND_MODULES", "app", "build_app", "main"]
+
+#: Registration order is the order of ``cahier --help``.
+COMMAND_MODULES = (
+    check,
+    new,
+    import_,
+    clauses,
+    review,
+    assemble,
+    evaluate,
+    archive,
+    decp,
+    audit,
+    lifecycle,
+    report,
+    server,
+)
 
 
-class Format(StrEnum):
-    text = "text"
-    json = "json"
-    sarif = "sarif"
-    junit = "junit"
-
-
-def _fail(exc: InputError) -> None:
-    typer.echo(f"cahier : {exc.render()}", err=True)
-    raise typer.Exit(2)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and an atomic rename.
-
-    A crash or a full disk never leaves a half-written report behind.
-    """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise InputError("dossier de sortie introuvable.", str(path))
-    from tasks.dossier.files import write_atomic as write
-
-    write(path, text)
-
-
-def find_dossier(path: Path) -> Path:
-    """The dossier (folder holding tender.yaml) that ``path`` is or lies in."""
-    p = path.resolve()
-    for candidate in [p, *p.parents]:
-        if (candidate / "tender.yaml").is_file():
-            return candidate
-    raise InputError(
-        "aucun tender.yaml trouvé : ce chemin n'est pas dans un dossier de consultation.", str(path)
+def build_app() -> typer.Typer:
+    """The ``cahier`` Typer application with every command module registered."""
+    i18n.install()
+    application = typer.Typer(
+        name="cahier",
+        help="Rédaction et contrôle de DCE numériques responsables.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        cls=i18n.FrenchGroup,
     )
+    for module in COMMAND_MODULES:
+        module.commands.register(application)
+    return application
 
 
-@app.command()
-def check(
-    paths: Annotated[
-        list[Path], typer.Argument(help="Dossier(s) de consultation, ou fichiers d'un dossier.")
-    ],
-    rev: Annotated[
-        str | None, typer.Option("--rev", help="Révision Git (commit, tag, branche) à contrôler.")
-    ] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Format du rapport.")] = Format.text,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Écrire le rapport dans ce fichier.")
-    ] = None,
-    flow: Annotated[
-        bool, typer.Option("--flow", help="Exécuter le contrôle comme flow Prefect (artefacts).")
-    ] = False,
-    clausier: Annotated[
-        Path | None,
-        typer.Option("--clausier", help="Clausier à utiliser (défaut : celui de cahier)."),
-    ] = None,
-    all_: Annotated[
-        bool,
-        typer.Option(
-            "--all", help="Contrôler tous les dossiers sous les chemins donnés (dépôt entier)."
-        ),
-    ] = False,
-    workers: Annotated[
-        int, typer.Option("--workers", min=1, help="Processus en parallèle avec --all.")
-    ] = 2,
-) -> None:
-    """Contrôler un dossier de consultation (DCE) : clauses responsables, critères, rédaction."""
-    if all_:
-        if fmt not in (Format.text, Format.json):
-            _fail(
-                InputError(
-                    f"avec --all, le détail par dossier est écrit en JSON Lines (-f json) ; "
-                    f"le format {fmt.value} s'obtient dossier par dossier (cahier check DOSSIER "
-                    f"-f {fmt.value})."
-                )
-            )
-        _check_all(paths, rev, output, workers, clausier, stream_json=fmt == Format.json)
-        return
-    from tasks.check.report import to_json, to_junit, to_sarif, to_text
-
-    try:
-        if rev is None:
-            dossiers: list[Path] = []
-            for p in paths:
-                if not p.exists():
-                    raise InputError("chemin introuvable.", str(p))
-                d = find_dossier(p) if p.is_file() or not (p / "tender.yaml").is_file() else p
-                if d not in dossiers:
-                    dossiers.append(d)
-            targets = [str(d) for d in dossiers]
-        else:
-            targets = [str(p) for p in paths]
-        reports = []
-        for target in targets:
-            if flow:
-                # The ephemeral server's telemetry locks SQLite (ARCHITECTURE.md, pitfalls).
-                os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-                # On a loaded laptop the ephemeral server may need more than 20 s to start.
-                os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-                from flows.check import check_tender
-
-                reports.append(
-                    check_tender(target, rev=rev, clausier_path=str(clausier) if clausier else None)
-                )
-            else:
-                from tasks.check.checker import check_dossier
-                from tasks.clausier.library import load_clausier
-                from tasks.dossier.reader import read_dossier
-
-                lib = load_clausier(clausier, dossier=target)
-                reports.append(check_dossier(read_dossier(target, rev=rev), lib))
-    except InputError as exc:
-        _fail(exc)
-        return
-    except OSError as exc:
-        _fail(
-            InputError(
-                f"lecture impossible : {exc.strerror or exc}.", getattr(exc, "filename", None)
-            )
-        )
-        return
-    if fmt == Format.text and output is None:
-        from rich.console import Console
-
-        con = Console()
-        for r in reports:
-            to_text(r, con)
-    else:
-        render = {
-            Format.json: to_json,
-            Format.sarif: to_sarif,
-            Format.junit: to_junit,
-        }
-        if fmt == Format.text:
-            from io import StringIO
-
-            from rich.console import Console
-
-            buf = StringIO()
-            con = Console(file=buf, width=110, no_color=True)
-            for r in reports:
-                to_text(r, con)
-            text = buf.getvalue()
-        elif fmt == Format.sarif:
-            text = _sarif(reports)
-        elif len(reports) == 1:
-            text = render[fmt](reports[0])
-        else:
-            import json
-
-            text = (
-                json.dumps(
-                    [json.loads(render[Format.json](r)) for r in reports],
-                    ensure_ascii=False,
-                    indent=2,
-                )
-                if fmt == Format.json
-                else "".join(render[fmt](r) for r in reports)
-            )
-        if output is None:
-            sys.stdout.write(text)
-        else:
-            try:
-                write_atomic(output, text)
-            except InputError as exc:
-                _fail(exc)
-    raise typer.Exit(max((r.exit_code for r in reports), default=0))
-
-
-def _check_all(
-    roots: list[Path],
-    rev: str | None,
-    output: Path | None,
-    workers: int,
-    clausier: Path | None,
-    stream_json: bool = False,
-) -> None:
-    """``cahier check --all``: every dossier under each root, with a progress bar.
-
-    Results stream to ``--output`` as JSON Lines (one line per dossier); memory does not
-    grow with the number of dossiers (tasks.check.batch).
-    """
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    from tasks.check.batch import check_all, count_dossiers
-
-    err = Console(stderr=True)
-    worst = 0
-    try:
-        for root in roots:
-            if rev is None and not root.exists():
-                raise InputError("chemin introuvable.", str(root))
-            total = count_dossiers(root, rev=rev)
-            with Progress(
-                TextColumn("Contrôle de [bold]{task.description}[/bold]"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[errs]} en erreur"),
-                TimeRemainingColumn(),
-                console=err,
-                transient=False,
-            ) as bar:
-                job = bar.add_task(str(root), total=total, errs=0)
-                errs = 0
-
-                def advance(res, job=job) -> None:
-                    nonlocal errs
-                    errs += res.exit_code != 0
-                    bar.update(job, advance=1, errs=errs)
-                    if stream_json and output is None:
-                        import dataclasses
-                        import json
-
-                        sys.stdout.write(
-                            json.dumps(dataclasses.asdict(res), ensure_ascii=False) + "\n"
-                        )
-
-                summary = check_all(
-                    root,
-                    rev=rev,
-                    workers=workers,
-                    on_result=advance,
-                    out=output,
-                    clausier_path=str(clausier) if clausier else None,
-                )
-            to_err = stream_json and output is None  # stdout carries the JSON Lines
-            typer.echo(
-                f"{summary.dossiers} dossier(s) contrôlé(s) en {summary.seconds:.1f} s : "
-                f"{summary.clean} sans erreur, {summary.with_errors} avec erreurs, "
-                f"{summary.unusable} inutilisable(s) ; {summary.errors} erreur(s), "
-                f"{summary.warnings} avertissement(s).",
-                err=to_err,
-            )
-            for w in summary.worst[:10]:
-                detail = w.get("message") or f"{w.get('errors')} erreur(s)"
-                typer.echo(f"  {w.get('dossier')} : {detail}", err=to_err)
-            if summary.out:
-                typer.echo(f"Détail par dossier : {summary.out}", err=to_err)
-            worst = max(worst, summary.exit_code)
-    except InputError as exc:
-        _fail(exc)
-    raise typer.Exit(worst)
-
-
-def _sarif(reports: list) -> str:
-    """One SARIF log (one run per dossier), file URIs relative to the current folder
-    (the repository root in CI) so that code-scanning tools find the files."""
-    import json
-
-    from tasks.check.report import to_sarif
-
-    logs = []
-    for r in reports:
-        root = Path(r.dossier)
-        try:
-            prefix = os.path.relpath(root.resolve(), Path.cwd()).replace(os.sep, "/")
-        except ValueError:  # another drive (Windows)
-            prefix = root.as_posix()
-        if prefix.startswith(".."):
-            prefix = root.resolve().as_posix()
-        logs.append(json.loads(to_sarif(r, uri_prefix=prefix)))
-    merged = logs[0]
-    for extra in logs[1:]:
-        merged["runs"].extend(extra["runs"])
-    return json.dumps(merged, ensure_ascii=False, indent=2) + "\n"
-
-
-@clauses_app.command("list")
-def clauses_list(
-    clausier: Annotated[
-        Path | None, typer.Option("--clausier", help="Clausier à utiliser.")
-    ] = None,
-) -> None:
-    """Lister les clauses du clausier."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from tasks.clausier.library import load_clausier
-
-    try:
-        lib = load_clausier(clausier)
-    except InputError as exc:
-        _fail(exc)
-        return
-    table = Table(title=f"Clausier {lib.version} — {len(lib.clauses)} clauses")
-    for col in ("Clause", "Version", "Intitulé", "Catégorie", "Niveau", "Pièce", "Référent"):
-        table.add_column(col)
-    for c in lib.clauses.values():
-        table.add_row(
-            c.id,
-            str(c.version),
-            c.title,
-            c.category,
-            "obligatoire" if c.level == "mandatory" else "recommandée",
-            c.piece.upper(),
-            c.review_role,
-        )
-    Console().print(table)
-
-
-@clauses_app.command("show")
-def clauses_show(
-    clause_id: Annotated[str, typer.Argument(help="Identifiant, ex. ENV-COND-01.")],
-    clausier: Annotated[
-        Path | None, typer.Option("--clausier", help="Clausier à utiliser.")
-    ] = None,
-) -> None:
-    """Afficher une clause : fondement, applicabilité, paramètres, texte rendu, guide."""
-    from rich.console import Console
-    from rich.markdown import Markdown
-
-    from tasks.clausier.library import load_clausier
-    from tasks.clausier.render import render_clause
-
-    try:
-        lib = load_clausier(clausier)
-        c = lib.get(clause_id.upper())
-        if c is None:
-            raise InputError(
-                f"clause « {clause_id} » inconnue ; clauses disponibles : {', '.join(lib.clauses)}."
-            )
-        text = render_clause(c)
-    except InputError as exc:
-        _fail(exc)
-        return
-    con = Console()
-    con.print(f"[bold]{c.id}[/bold] v{c.version} — {c.title}")
-    con.print(
-        f"Catégorie : {c.category} ; niveau : {'obligatoire' if c.level == 'mandatory' else 'recommandée'} ; pièce : {c.piece.upper()} ; référent : {c.review_role}"
-    )
-    con.print(
-        "Fondement : "
-        + " ; ".join(f"{lb.ref}" + (f" <{lb.url}>" if lb.url else "") for lb in c.legal_basis),
-        markup=False,
-    )
-    a = c.applies
-    cond = []
-    if a.categories:
-        cond.append("catégories " + ", ".join(a.categories))
-    if a.buyer_types:
-        cond.append("acheteurs " + ", ".join(a.buyer_types))
-    if a.min_amount is not None:
-        cond.append(
-            "montant ≥ "
-            + (
-                "seuil européen"
-                if a.min_amount == "eu_threshold"
-                else f"{a.min_amount:,.0f} € HT".replace(",", " ")
-            )
-        )
-    if a.from_date is not None:
-        cond.append(
-            "consultations lancées à partir du "
-            + (
-                f"{lib.law.climat_gate.date:%d/%m/%Y}"
-                if a.from_date == "climat_gate"
-                else f"{a.from_date:%d/%m/%Y}"
-            )
-        )
-    if a.requires:
-        cond.append("si " + ", ".join(a.requires))
-    con.print("S'applique : " + ("; ".join(cond) if cond else "à tous les marchés"), markup=False)
-    if c.parameters:
-        con.print("Paramètres :")
-        for name, p in c.parameters.items():
-            bounds = ""
-            if p.min is not None or p.max is not None:
-                bounds = f" [{'' if p.min is None else f'{p.min:g}'}–{'' if p.max is None else f'{p.max:g}'}]"
-            con.print(
-                f"  {name} ({p.type}{', ' + p.unit if p.unit else ''}) = {p.default!r}{bounds} — {p.description}",
-                markup=False,
-            )
-    con.print("\nTexte :", style="bold")
-    con.print(Markdown(text))
-    con.print("\nGuide pour les candidats :", style="bold")
-    con.print(c.bidder_guidance, markup=False)
-
-
-def _load_command_modules() -> None:
-    """Register the commands of every ``cahier/cmd_*.py`` module (review, assemble…).
-
-    Each module imports :data:`app` from here and decorates its commands; heavy imports
-    stay inside the command functions so that ``cahier check`` remains fast.
-    """
-    import importlib
-    import pkgutil
-
-    import cahier
-
-    for info in sorted(pkgutil.iter_modules(cahier.__path__), key=lambda i: i.name):
-        if info.name.startswith("cmd_"):
-            importlib.import_module(f"cahier.{info.name}")
+app = build_app()
 
 
 def main() -> None:
     """Console-script entry point.
 
     Commands turn bad input into exit code 2 themselves; this is the safety net for any
-    :class:`InputError` or system error that escapes one: never a traceback.
+    cahier error or system error that escapes one: never a traceback.
     """
-    _load_command_modules()
     try:
         app(standalone_mode=True)
-    except InputError as exc:
+    except CahierError as exc:
         typer.echo(f"cahier : {exc.render()}", err=True)
-        sys.exit(2)
+        sys.exit(getattr(exc, "exit_code", 2))
     except OSError as exc:
         where = f"{exc.filename} : " if getattr(exc, "filename", None) else ""
         typer.echo(f"cahier : {where}erreur système : {exc.strerror or exc}.", err=True)

@@ -13,7 +13,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.runs import artifact_key, dossier_run_name
+from flows.runs import artifact_key, dossier_run_name, retry_transient
 from tasks.award.archive import ArchiveInfo, create_archive
 from tasks.award.evaluation import EvaluationResult, evaluate, read_evaluation
 
@@ -79,26 +79,12 @@ def publish_task(result: EvaluationResult) -> None:
     )
 
 
-def _retry_when_concurrent(task, task_run, state) -> bool:
-    """Retry only when another Git write (a review record, a commit) moved the branch
-    at the same moment: nothing was written, a new attempt archives the latest state."""
-    from tasks.award.archive import ConcurrentWriteError
-
-    try:
-        state.result()
-    except ConcurrentWriteError:
-        return True
-    except Exception:
-        return False
-    return False
-
-
 @task(
     name="archiver",
     cache_policy=NO_CACHE,
     retries=4,
     retry_delay_seconds=[2, 5, 10, 20],
-    retry_condition_fn=_retry_when_concurrent,
+    retry_condition_fn=retry_transient,
 )
 def archive_task(
     dossier: str, assembly: str | None, clausier_path: str | None, draft: bool

@@ -56,10 +56,10 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from slugify import slugify
 
-from tasks.errors import InputError
+from flows.runs import retry_transient
+from tasks.errors import GitError, InputError, RepositoryLocked
 
 __all__ = [
-    "RepositoryLocked",
     "archived_already",
     "assembled_already",
     "content_id",
@@ -79,23 +79,20 @@ CONTENT_PATHS = ("tender.yaml", "pieces")
 LIFECYCLE_DEPLOYMENT = "lifecycle/lifecycle"
 
 
-class RepositoryLocked(InputError):
-    """``.git/index.lock`` exists: another Git command runs (or crashed) in the repository."""
-
-
 # --------------------------------------------------------------------------- git helpers
 
 
 def git(args: list[str], cwd: str | os.PathLike[str], *, check: bool = True) -> str:
-    """Run ``git args`` in ``cwd``; stdout. A failure becomes a French :class:`InputError`."""
+    """Run ``git args`` in ``cwd``; stdout. A failure becomes a French :class:`GitError`."""
     env = {**os.environ, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
     proc = subprocess.run(
         ["git", *args], cwd=cwd, capture_output=True, text=True, env=env, check=False
     )
     if check and proc.returncode != 0:
-        raise InputError(
+        raise GitError(
             f"échec de « git {' '.join(args)} » : {proc.stderr.strip() or proc.stdout.strip()}",
             os.fspath(cwd),
+            command=args,
         )
     return proc.stdout
 
@@ -287,7 +284,7 @@ def waiting_reviews_step(tender_id: str) -> list[str]:
     cache_policy=NO_CACHE,
     retries=3,
     retry_delay_seconds=[5, 30, 120],
-    retry_condition_fn=lambda task, run, state: _is_locked(state),
+    retry_condition_fn=retry_transient,
 )
 def archive_step(tender_path: str, top: str, rel: str, tender_id: str, commit: str, draft: bool):
     """Archive inside the repository's concurrency slot; skipped when already archived."""
@@ -314,16 +311,6 @@ def archive_step(tender_path: str, top: str, rel: str, tender_id: str, commit: s
                 return {"tag": None, "created": False, "unavailable": True}
             info = create(tender_path, draft=draft)
         return {"tag": info.tag, "numero": info.numero, "commit": info.commit, "created": True}
-
-
-def _is_locked(state: Any) -> bool:
-    try:
-        state.result()
-    except RepositoryLocked:
-        return True
-    except Exception:
-        return False
-    return False
 
 
 def ensure_limit(name: str, limit: int = 1) -> None:

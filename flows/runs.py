@@ -13,7 +13,22 @@ from typing import Any
 
 from slugify import slugify
 
-__all__ = ["artifact_key", "dossier_run_name", "list_runs"]
+__all__ = ["artifact_key", "dossier_run_name", "list_runs", "retry_transient"]
+
+
+def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect ``retry_condition_fn``: retry a failed task only when it raised a
+    :class:`tasks.errors.TransientError` (another write moved the branch, the index was
+    locked): the decision is taken on the error's type, never on its text."""
+    from tasks.errors import TransientError
+
+    try:
+        state.result()
+    except TransientError:
+        return True
+    except Exception:
+        return False
+    return False
 
 
 def artifact_key(kind: str, tender_id: str) -> str:

@@ -37,7 +37,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.lifecycle import LIFECYCLE_DEPLOYMENT, git, lifecycle, repo_lock_name, submit_lifecycle
-from tasks.errors import InputError
+from tasks.errors import CahierError, InputError
 
 __all__ = [
     "changed_tenders",
@@ -249,6 +249,7 @@ def watch(
     params = dict(lifecycle_parameters or {})
     runs: dict[str, Any] = {}
     failed: dict[str, str] = {}
+    retryable: set[str] = set()
     for d, sha in sorted(scan["changes"].items()):
         logger.info("Dossier %s modifié au commit %s : cycle de vie lancé.", d, sha[:10])
         try:
@@ -259,12 +260,14 @@ def watch(
             else:
                 runs[d] = lifecycle(os.fspath(top / d), sha, **params)["status"]
         except InputError as exc:
+            # The dossier itself is unusable: the next commit that changes it retries.
             failed[d] = exc.render()
             logger.error("Cycle de vie de %s non lancé : %s", d, exc.render())
         except Exception as exc:
-            failed[d] = f"{type(exc).__name__}: {exc}"
-            logger.error("Cycle de vie de %s en échec : %s", d, exc)
-    retry = {d: scan["changes"][d] for d in failed if "introuvable" not in failed[d]}
+            failed[d] = exc.render() if isinstance(exc, CahierError) else f"{type(exc).__name__}: {exc}"
+            retryable.add(d)
+            logger.error("Cycle de vie de %s en échec : %s", d, failed[d])
+    retry = {d: scan["changes"][d] for d in retryable}
     save_state(
         top,
         {

@@ -28,7 +28,7 @@ import pytest
 
 from tasks.award.archive import create_archive, recover, sha256, tag_name
 from tasks.award.audit import verify
-from tasks.errors import InputError
+from tasks.errors import ConcurrentWriteError, InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "tenders" / "2026-CD33-PC-001"
@@ -309,9 +309,8 @@ def test_kill_at_random_points_20_times(template: Path, tmp_path: Path):
 def test_cli_archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from typer.testing import CliRunner
 
-    from cahier.cli import _load_command_modules, app
+    from cahier.cli import app
 
-    _load_command_modules()
     repo = make_repo(tmp_path / "r")
     monkeypatch.chdir(repo)
     runner = CliRunner()
@@ -437,7 +436,7 @@ def test_concurrent_commit_at_the_commit_point_leaves_nothing(tmp_path: Path):
         if name == "tag":  # just before the branch compare-and-swap
             moved.append(_other_commit(repo))
 
-    with pytest.raises(InputError) as exc:
+    with pytest.raises(ConcurrentWriteError) as exc:
         create_archive(repo / REL, draft=True, on_step=on_step)
     msg = exc.value.render()
     assert "au même moment" in msg and "Relancez « cahier archive »" in msg
@@ -456,9 +455,8 @@ def test_concurrent_commit_at_the_commit_point_leaves_nothing(tmp_path: Path):
 def test_cli_branch_locked_by_another_git_command(tmp_path: Path, monkeypatch):
     from typer.testing import CliRunner
 
-    from cahier.cli import _load_command_modules, app
+    from cahier.cli import app
 
-    _load_command_modules()
     repo = make_repo(tmp_path / "r")
     head0 = git(repo, "rev-parse", "HEAD")
     lock = repo / ".git" / "refs" / "heads" / "main.lock"
@@ -515,7 +513,7 @@ def test_archive_completed_by_another_run_after_head_was_read(
         return real_dirty(r, rel)
 
     monkeypatch.setattr(tasks.award.archive, "_dirty", dirty)
-    with pytest.raises(InputError) as exc:
+    with pytest.raises(ConcurrentWriteError) as exc:
         create_archive(repo / REL, draft=True)
     msg = exc.value.render()
     assert "au même moment" in msg and "historique réécrit" not in msg

@@ -450,7 +450,6 @@ def test_output_dir_rules(tmp_path):
 def test_cli_assemble_exit_codes(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    import cahier.cmd_assemble  # noqa: F401  (registers the command)
     from cahier.cli import app
 
     d = make_dossier(tmp_path, {"ccap.md": "# CCAP\n\nAucune clause.\n"})
@@ -529,7 +528,6 @@ def test_draft_is_named_apart_and_a_final_assembly_replaces_it(cd33, lib):
 def test_output_area_is_explained_in_help_and_error(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    import cahier.cmd_assemble  # noqa: F401  (registers the command)
     from cahier.cli import app
 
     d = make_dossier(tmp_path, {"ccap.md": "# CCAP\n"})

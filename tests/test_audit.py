@@ -179,9 +179,8 @@ def test_broken_chain_and_manifest_edit(repo: Path):
 def test_cli_audit_verify_exit_codes(repo: Path, monkeypatch: pytest.MonkeyPatch):
     from typer.testing import CliRunner
 
-    from cahier.cli import _load_command_modules, app
+    from cahier.cli import app
 
-    _load_command_modules()
     monkeypatch.chdir(repo)
     runner = CliRunner()
     res = runner.invoke(app, ["audit", REL, "--verify"])
@@ -219,9 +218,8 @@ def test_timeline_in_time_order_with_the_assembly_outside_git(repo: Path):
 def test_cli_timeline_printed_in_time_order(repo: Path, monkeypatch: pytest.MonkeyPatch):
     from typer.testing import CliRunner
 
-    from cahier.cli import _load_command_modules, app
+    from cahier.cli import app
 
-    _load_command_modules()
     head_time = int(git(repo, "log", "-1", "--format=%ct"))
     (repo / "out" / TID).mkdir(parents=True)
     manifest = repo / "out" / TID / "manifest.json"
@@ -238,9 +236,8 @@ def test_cli_timeline_printed_in_time_order(repo: Path, monkeypatch: pytest.Monk
 def test_audit_outside_a_git_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from typer.testing import CliRunner
 
-    from cahier.cli import _load_command_modules, app
+    from cahier.cli import app
 
-    _load_command_modules()
     plain = tmp_path / "plain" / TID
     shutil.copytree(EXAMPLE, plain, ignore=shutil.ignore_patterns("archive"))
     monkeypatch.chdir(tmp_path)
@@ -268,9 +265,8 @@ def test_deleted_archive_and_tag_are_reported(repo: Path, monkeypatch: pytest.Mo
     assert "Marc Intrus" in first.message and tag_name(TID, 1) in first.message
     from typer.testing import CliRunner
 
-    from cahier.cli import _load_command_modules, app
+    from cahier.cli import app
 
-    _load_command_modules()
     monkeypatch.chdir(repo)
     res = CliRunner().invoke(app, ["audit", REL, "--verify"])
     assert res.exit_code == 1

@@ -14,12 +14,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from cahier.cli import _load_command_modules, app
+from cahier.cli import app
 from tasks.clausier.diff import diff_clausiers, load_folder, load_revision
 from tasks.clausier.library import default_library_path
 from tasks.errors import InputError
 
-_load_command_modules()
 runner = CliRunner()
 LIB = default_library_path()
 

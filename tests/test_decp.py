@@ -219,11 +219,10 @@ def test_corrupted_real_records_are_caught():
 def test_cli_decp_writes_valid_json(tmp_path: Path):
     from typer.testing import CliRunner
 
-    from cahier.cli import _load_command_modules, app
+    from cahier.cli import app
 
     if not (DOSSIER / "evaluation" / "evaluation.yaml").is_file():
         pytest.skip("dossier d'exemple absent")
-    _load_command_modules()
     runner = CliRunner()
     out = tmp_path / "decp.json"
     res = runner.invoke(app, ["decp", str(DOSSIER), "-o", str(out)])

@@ -258,9 +258,8 @@ def test_cli_evaluate_and_bad_weights_exit_2(tmp_path: Path, text: str):
 
     from typer.testing import CliRunner
 
-    from cahier.cli import _load_command_modules, app
+    from cahier.cli import app
 
-    _load_command_modules()
     runner = CliRunner()
     d = tmp_path / "2026-CD33-PC-001"
     shutil.copytree(DOSSIER, d, ignore=shutil.ignore_patterns("archive"))
@@ -366,9 +365,8 @@ def test_template_matches_the_rc_and_refuses_placeholders(tender: Tender, text: 
 def test_cli_modele_writes_the_template_and_never_overwrites(tmp_path: Path):
     from typer.testing import CliRunner
 
-    from cahier.cli import _load_command_modules, app
+    from cahier.cli import app
 
-    _load_command_modules()
     runner = CliRunner()
     res = runner.invoke(app, ["evaluate", "--help"])
     assert "--modele" in res.stdout

@@ -18,7 +18,7 @@ def test_assemble_flow_then_audit_lists_the_tenders_runs(prefect_harness, tmp_pa
     from prefect.settings import PREFECT_API_URL
     from typer.testing import CliRunner
 
-    from cahier.cli import _load_command_modules, app
+    from cahier.cli import app
     from flows.assemble import assemble_tender
     from flows.check import check_tender
     from flows.runs import list_runs
@@ -40,7 +40,6 @@ def test_assemble_flow_then_audit_lists_the_tenders_runs(prefect_harness, tmp_pa
     assert all(r["state"] == "Completed" for r in runs)
 
     monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())
-    _load_command_modules()
     res = CliRunner().invoke(app, ["audit", str(dossier), "--sans-controles"])
     assert res.exit_code == 0, res.output
     assert "Exécutions Prefect" in res.output and "assemblage-2026-cd33-pc-001" in res.output
@@ -49,7 +48,7 @@ def test_assemble_flow_then_audit_lists_the_tenders_runs(prefect_harness, tmp_pa
 
 def test_archive_task_retries_when_another_commit_moved_the_branch(prefect_harness, monkeypatch):
     import flows.archive as fa
-    from tasks.award.archive import ConcurrentWriteError
+    from tasks.errors import ConcurrentWriteError
 
     calls = []
 

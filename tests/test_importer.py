@@ -14,7 +14,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from cahier.cli import _load_command_modules, app
+from cahier.cli import app
 from tasks.check.checker import check_dossier
 from tasks.clausier.library import load_clausier
 from tasks.dossier.model import Tender
@@ -23,7 +23,6 @@ from tasks.dossier.yamlio import validate_yaml
 from tasks.drafting.importer import import_dce
 from tasks.errors import InputError
 
-_load_command_modules()
 runner = CliRunner()
 REAL_TENDERS = Path(__file__).resolve().parent / "real_cases"
 

@@ -98,8 +98,8 @@ def test_watch_scan_force_push_and_quick_commits(tmp_path: Path):
 
 
 def test_locked_repository_and_missing_commit(tmp_path: Path):
-    from flows.lifecycle import RepositoryLocked, check_not_locked, resolve_commit
-    from tasks.errors import InputError
+    from flows.lifecycle import check_not_locked, resolve_commit
+    from tasks.errors import InputError, RepositoryLocked
 
     repo = make_repo(tmp_path)
     (repo / ".git" / "index.lock").write_text("", encoding="utf-8")
@@ -114,11 +114,10 @@ def test_locked_repository_and_missing_commit(tmp_path: Path):
 def test_submit_with_server_down_fails_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from typer.testing import CliRunner
 
-    from cahier.cli import _load_command_modules, app
+    from cahier.cli import app
 
     repo = make_repo(tmp_path)
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
-    _load_command_modules()
     r = CliRunner().invoke(app, ["lifecycle", str(repo / "tenders" / EXAMPLE.name), "--submit"])
     assert r.exit_code == 2
     assert "serveur Prefect injoignable" in r.output and "watch" in r.output

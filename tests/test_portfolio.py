@@ -110,9 +110,8 @@ def test_html_is_self_contained_and_accessible(portfolio_dir: Path):
 def test_report_command_writes_files(portfolio_dir: Path, tmp_path: Path):
     from typer.testing import CliRunner
 
-    from cahier.cli import _load_command_modules, app
+    from cahier.cli import app
 
-    _load_command_modules()
     out = tmp_path / "rapport"
     r = CliRunner().invoke(app, ["report", str(portfolio_dir), "--out", str(out)])
     assert r.exit_code == 0, r.output

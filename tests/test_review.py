@@ -297,9 +297,8 @@ def test_twenty_concurrent_reviews_all_land(draft: Path):
 
 
 def test_cli_review_commands(draft: Path, monkeypatch: pytest.MonkeyPatch):
-    from cahier.cli import _load_command_modules, app
+    from cahier.cli import app
 
-    _load_command_modules()
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     monkeypatch.chdir(draft.parents[1])
     runner = CliRunner()
@@ -425,9 +424,8 @@ def test_cli_on_behalf_requires_flag_and_is_shown(web: Path, monkeypatch: pytest
     """Trial 2: the buyer cannot silently record a review in Nadia's name."""
     import yaml
 
-    from cahier.cli import _load_command_modules, app
+    from cahier.cli import app
 
-    _load_command_modules()
     repo = web.parents[1]
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     monkeypatch.delenv("GIT_COMMITTER_NAME", raising=False)
@@ -562,9 +560,8 @@ def test_self_approval_refused_other_referent_can_approve(web: Path):
 
 
 def test_cli_self_approval_exit_2(web: Path, monkeypatch: pytest.MonkeyPatch):
-    from cahier.cli import _load_command_modules, app
+    from cahier.cli import app
 
-    _load_command_modules()
     repo = web.parents[1]
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     edit(

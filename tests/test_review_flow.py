@@ -65,7 +65,7 @@ def test_pause_form_resume_and_cli(harness, tmp_path: Path, monkeypatch: pytest.
     from prefect.settings import PREFECT_API_URL
     from typer.testing import CliRunner
 
-    from cahier.cli import _load_command_modules, app
+    from cahier.cli import app
     from flows.review import remind_reviews
     from tasks.review.reviews import read_records, review_status
 
@@ -129,7 +129,6 @@ def test_pause_form_resume_and_cli(harness, tmp_path: Path, monkeypatch: pytest.
     assert any("environnement" in r and ENV in r for r in reminders)
     monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())
     monkeypatch.chdir(repo)
-    _load_command_modules()
     r = CliRunner().invoke(
         app,
         ["review", "approve", "2026-DRAFT-003", "--role", "environnement",

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cahier.cli import _load_command_modules, app
+from cahier.cli import app
 from tasks.check.checker import is_applicable
 from tasks.clausier.library import load_clausier
 from tasks.dossier.model import BuyerType, FamilyStatus
@@ -25,7 +25,6 @@ SIRET = "21330063500017"
 AFTER_GATE = dt.date(2026, 12, 1)
 BEFORE_GATE = dt.date(2026, 3, 2)
 
-_load_command_modules()
 runner = CliRunner()
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 _EXPORTS: dict[str, str] = {
     "ArchiveInfo": "archive",
-    "ConcurrentWriteError": "archive",
     "EVALUATION_FILE": "evaluation",
     "EvaluationResult": "evaluation",
     "Portfolio": "portfolio",

@@ -73,14 +73,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tasks.errors import InputError
+from tasks.errors import ConcurrentWriteError, InputError
 
 __all__ = [
     "ARCHIVE_DIR",
     "MANIFEST",
     "TRAILER",
     "ArchiveInfo",
-    "ConcurrentWriteError",
     "archive_numbers",
     "create_archive",
     "open_repo",
@@ -362,13 +361,6 @@ def _create_tag_ref(repo: Any, tname: str, tag_obj: str) -> None:
             "termine l'archive sans en créer une autre."
         )
     )
-
-
-class ConcurrentWriteError(InputError):
-    """Another archive or commit moved the branch meanwhile: nothing was done, retry.
-
-    Orchestrators (flows/archive.py) retry on this error only.
-    """
 
 
 def _concurrent(branch: str, lock: Path | None = None) -> InputError:

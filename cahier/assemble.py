@@ -1,12 +1,4 @@
-"""``cahier assemble``: the final DCE (DOCX, ODT, HTML, PDF/UA-1 + PDF/A-2b) of a dossier.
-
-Exit codes: 0 written; 1 refused (error findings at the check, pending reviews, unsafe
-or invalid templates: each listed); 2 unusable input (bad path, revision, output
-folder, conversion failure). Output folder: default ``out/<tender-id>/`` under the
-current directory; a folder inside a dossier, containing the dossier, or outside the
-current directory is refused (docs/assembly.md). A draft writes ``<id>-dce-PROJET.zip``;
-an assembly replaces every file of the previous one in the same folder.
-"""
+"""``cahier assemble``: DOCX, ODT, HTML, PDF/UA-1 and PDF/A-2b of the DCE."""
 
 from __future__ import annotations
 
@@ -16,11 +8,13 @@ from typing import Annotated
 
 import typer
 
-from cahier.cli import _fail, app, find_dossier
-from tasks.errors import InputError
+from cahier.common import CommandSet, fail, find_dossier
+from tasks.errors import CahierError, InputError
+
+commands = CommandSet()
 
 
-@app.command()
+@commands.add()
 def assemble(
     tender_dir: Annotated[Path, typer.Argument(help="Dossier de consultation (tender.yaml).")],
     formats: Annotated[
@@ -88,11 +82,11 @@ def assemble(
         for reason in exc.reasons:
             typer.echo(f"  - {reason}", err=True)
         raise typer.Exit(1) from None
-    except InputError as exc:
-        _fail(exc)
+    except CahierError as exc:
+        fail(exc)
         return
     except OSError as exc:
-        _fail(
+        fail(
             InputError(
                 f"écriture impossible : {exc.strerror or exc}.", getattr(exc, "filename", None)
             )

@@ -22,11 +22,13 @@ from typing import Annotated
 
 import typer
 
-from cahier.cli import _fail, app
-from tasks.errors import InputError
+from cahier.common import CommandSet, fail
+from tasks.errors import CahierError, InputError
 
-review_app = typer.Typer(help="Revues des référents (accessibilité, environnement, données…).")
-app.add_typer(review_app, name="review")
+commands = CommandSet(
+    "review", help="Revues des référents (accessibilité, environnement, données…)."
+)
+
 
 _STATE_FR = {
     "approved": "approuvé",
@@ -65,7 +67,7 @@ def resolve_tender(arg: str) -> Path:
     )
 
 
-@review_app.command("plan")
+@commands.add("plan")
 def plan_cmd(
     tender: Annotated[str, typer.Argument(help="Dossier de la consultation ou identifiant.")],
     rev: Annotated[str | None, typer.Option("--rev", help="Révision Git.")] = None,
@@ -75,8 +77,8 @@ def plan_cmd(
 
     try:
         plan = plan_for(resolve_tender(tender), rev=rev)
-    except InputError as exc:
-        _fail(exc)
+    except CahierError as exc:
+        fail(exc)
         return
     if not plan.items:
         typer.echo(f"Consultation {plan.tender} : aucun élément à faire revoir.")
@@ -90,7 +92,7 @@ def plan_cmd(
             typer.echo(f"  - {item.label()}  [{item.id}, empreinte {item.digest[:12]}]")
 
 
-@review_app.command("status")
+@commands.add("status")
 def status_cmd(
     tender: Annotated[str, typer.Argument(help="Dossier de la consultation ou identifiant.")],
     rev: Annotated[str | None, typer.Option("--rev", help="Révision Git.")] = None,
@@ -103,8 +105,8 @@ def status_cmd(
 
     try:
         entries = review_status(resolve_tender(tender), rev=rev)
-    except InputError as exc:
-        _fail(exc)
+    except CahierError as exc:
+        fail(exc)
         return
     if not entries:
         typer.echo("Aucun élément à faire revoir.")
@@ -148,8 +150,8 @@ def _decide(
             flow_run=run_id,
             allow_on_behalf=on_behalf,
         )
-    except InputError as exc:
-        _fail(exc)
+    except CahierError as exc:
+        fail(exc)
         return
     rec = result.record
     by = rec.recorded_by
@@ -173,7 +175,7 @@ def _decide(
         try:
             resume_waiting_run(run_id, answer)
             typer.echo(f"Run Prefect {run_id} repris.")
-        except InputError as exc:
+        except CahierError as exc:
             typer.echo(f"cahier : {exc.render()}", err=True)
         except Exception as exc:  # server gone between find and resume: record is kept
             typer.echo(f"cahier : reprise du run Prefect {run_id} impossible ({exc}).", err=True)
@@ -200,11 +202,17 @@ def _waiting_run(dossier: Path, role: str) -> str | None:
 _ROLE = typer.Option(
     "--role", help="Rôle : environnement, accessibilite, donnees, juridique, social."
 )
+
+
 _REVIEWER = typer.Option(
     "--reviewer-email",
     help="Référent ; défaut : vous (GIT_COMMITTER_EMAIL ou git config user.email).",
 )
+
+
 _ITEMS = typer.Option("--item", help="Élément(s) revu(s) ; défaut : tous.")
+
+
 _ON_BEHALF = typer.Option(
     "--pour-le-compte-de",
     help=(
@@ -214,7 +222,7 @@ _ON_BEHALF = typer.Option(
 )
 
 
-@review_app.command("approve")
+@commands.add("approve")
 def approve_cmd(
     tender: Annotated[str, typer.Argument(help="Dossier de la consultation ou identifiant.")],
     role: Annotated[str, _ROLE],
@@ -227,7 +235,7 @@ def approve_cmd(
     _decide("approve", tender, role, comment, reviewer_email, item, pour_le_compte_de)
 
 
-@review_app.command("request-changes")
+@commands.add("request-changes")
 def request_changes_cmd(
     tender: Annotated[str, typer.Argument(help="Dossier de la consultation ou identifiant.")],
     role: Annotated[str, _ROLE],

@@ -1,0 +1,260 @@
+"""``cahier check``: check one or more dossiers (or ``--all`` of a repository)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cahier.common import CommandSet, fail, find_dossier, write_atomic
+from tasks.errors import CahierError, InputError
+
+commands = CommandSet()
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    junit = "junit"
+
+
+@commands.add()
+def check(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Dossier(s) de consultation, ou fichiers d'un dossier.")
+    ],
+    rev: Annotated[
+        str | None, typer.Option("--rev", help="Révision Git (commit, tag, branche) à contrôler.")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Format du rapport.")] = Format.text,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Écrire le rapport dans ce fichier.")
+    ] = None,
+    flow: Annotated[
+        bool, typer.Option("--flow", help="Exécuter le contrôle comme flow Prefect (artefacts).")
+    ] = False,
+    clausier: Annotated[
+        Path | None,
+        typer.Option("--clausier", help="Clausier à utiliser (défaut : celui de cahier)."),
+    ] = None,
+    all_: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Contrôler tous les dossiers sous les chemins donnés (dépôt entier)."
+        ),
+    ] = False,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Processus en parallèle avec --all.")
+    ] = 2,
+) -> None:
+    """Contrôler un dossier de consultation (DCE) : clauses responsables, critères, rédaction."""
+    if all_:
+        if fmt not in (Format.text, Format.json):
+            fail(
+                InputError(
+                    f"avec --all, le détail par dossier est écrit en JSON Lines (-f json) ; "
+                    f"le format {fmt.value} s'obtient dossier par dossier (cahier check DOSSIER "
+                    f"-f {fmt.value})."
+                )
+            )
+        _check_all(paths, rev, output, workers, clausier, stream_json=fmt == Format.json)
+        return
+    from tasks.check.report import to_json, to_junit, to_sarif, to_text
+
+    try:
+        if rev is None:
+            dossiers: list[Path] = []
+            for p in paths:
+                if not p.exists():
+                    raise InputError("chemin introuvable.", str(p))
+                d = find_dossier(p) if p.is_file() or not (p / "tender.yaml").is_file() else p
+                if d not in dossiers:
+                    dossiers.append(d)
+            targets = [str(d) for d in dossiers]
+        else:
+            targets = [str(p) for p in paths]
+        reports = []
+        for target in targets:
+            if flow:
+                # The ephemeral server's telemetry locks SQLite (ARCHITECTURE.md, pitfalls).
+                os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+                # On a loaded laptop the ephemeral server may need more than 20 s to start.
+                os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+                from flows.check import check_tender
+
+                reports.append(
+                    check_tender(target, rev=rev, clausier_path=str(clausier) if clausier else None)
+                )
+            else:
+                from tasks.check.checker import check_dossier
+                from tasks.clausier.library import load_clausier
+                from tasks.dossier.reader import read_dossier
+
+                lib = load_clausier(clausier, dossier=target)
+                reports.append(check_dossier(read_dossier(target, rev=rev), lib))
+    except CahierError as exc:
+        fail(exc)
+        return
+    except OSError as exc:
+        fail(
+            InputError(
+                f"lecture impossible : {exc.strerror or exc}.", getattr(exc, "filename", None)
+            )
+        )
+        return
+    if fmt == Format.text and output is None:
+        from rich.console import Console
+
+        con = Console()
+        for r in reports:
+            to_text(r, con)
+    else:
+        render = {
+            Format.json: to_json,
+            Format.sarif: to_sarif,
+            Format.junit: to_junit,
+        }
+        if fmt == Format.text:
+            from io import StringIO
+
+            from rich.console import Console
+
+            buf = StringIO()
+            con = Console(file=buf, width=110, no_color=True)
+            for r in reports:
+                to_text(r, con)
+            text = buf.getvalue()
+        elif fmt == Format.sarif:
+            text = _sarif(reports)
+        elif len(reports) == 1:
+            text = render[fmt](reports[0])
+        else:
+            import json
+
+            text = (
+                json.dumps(
+                    [json.loads(render[Format.json](r)) for r in reports],
+                    ensure_ascii=False,
+                    indent=2,
+                )
+                if fmt == Format.json
+                else "".join(render[fmt](r) for r in reports)
+            )
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            try:
+                write_atomic(output, text)
+            except CahierError as exc:
+                fail(exc)
+    raise typer.Exit(max((r.exit_code for r in reports), default=0))
+
+
+def _check_all(
+    roots: list[Path],
+    rev: str | None,
+    output: Path | None,
+    workers: int,
+    clausier: Path | None,
+    stream_json: bool = False,
+) -> None:
+    """``cahier check --all``: every dossier under each root, with a progress bar.
+
+    Results stream to ``--output`` as JSON Lines (one line per dossier); memory does not
+    grow with the number of dossiers (tasks.check.batch).
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from tasks.check.batch import check_all, count_dossiers
+
+    err = Console(stderr=True)
+    worst = 0
+    try:
+        for root in roots:
+            if rev is None and not root.exists():
+                raise InputError("chemin introuvable.", str(root))
+            total = count_dossiers(root, rev=rev)
+            with Progress(
+                TextColumn("Contrôle de [bold]{task.description}[/bold]"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[errs]} en erreur"),
+                TimeRemainingColumn(),
+                console=err,
+                transient=False,
+            ) as bar:
+                job = bar.add_task(str(root), total=total, errs=0)
+                errs = 0
+
+                def advance(res, job=job) -> None:
+                    nonlocal errs
+                    errs += res.exit_code != 0
+                    bar.update(job, advance=1, errs=errs)
+                    if stream_json and output is None:
+                        import dataclasses
+                        import json
+
+                        sys.stdout.write(
+                            json.dumps(dataclasses.asdict(res), ensure_ascii=False) + "\n"
+                        )
+
+                summary = check_all(
+                    root,
+                    rev=rev,
+                    workers=workers,
+                    on_result=advance,
+                    out=output,
+                    clausier_path=str(clausier) if clausier else None,
+                )
+            to_err = stream_json and output is None  # stdout carries the JSON Lines
+            typer.echo(
+                f"{summary.dossiers} dossier(s) contrôlé(s) en {summary.seconds:.1f} s : "
+                f"{summary.clean} sans erreur, {summary.with_errors} avec erreurs, "
+                f"{summary.unusable} inutilisable(s) ; {summary.errors} erreur(s), "
+                f"{summary.warnings} avertissement(s).",
+                err=to_err,
+            )
+            for w in summary.worst[:10]:
+                detail = w.get("message") or f"{w.get('errors')} erreur(s)"
+                typer.echo(f"  {w.get('dossier')} : {detail}", err=to_err)
+            if summary.out:
+                typer.echo(f"Détail par dossier : {summary.out}", err=to_err)
+            worst = max(worst, summary.exit_code)
+    except CahierError as exc:
+        fail(exc)
+    raise typer.Exit(worst)
+
+
+def _sarif(reports: list) -> str:
+    """One SARIF log (one run per dossier), file URIs relative to the current folder
+    (the repository root in CI) so that code-scanning tools find the files."""
+    import json
+
+    from tasks.check.report import to_sarif
+
+    logs = []
+    for r in reports:
+        root = Path(r.dossier)
+        try:
+            prefix = os.path.relpath(root.resolve(), Path.cwd()).replace(os.sep, "/")
+        except ValueError:  # another drive (Windows)
+            prefix = root.as_posix()
+        if prefix.startswith(".."):
+            prefix = root.resolve().as_posix()
+        logs.append(json.loads(to_sarif(r, uri_prefix=prefix)))
+    merged = logs[0]
+    for extra in logs[1:]:
+        merged["runs"].extend(extra["runs"])
+    return json.dumps(merged, ensure_ascii=False, indent=2) + "\n"

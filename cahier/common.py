@@ -1,0 +1,105 @@
+"""What every command module shares: explicit command sets, the French exit on bad
+input, atomic report writing and finding the dossier a path belongs to.
+
+Exit codes of every command: 0 done, 1 findings or checks that failed, 2 unusable input
+(a French message naming the file and line, never a traceback).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+
+from tasks.errors import CahierError, InputError
+
+__all__ = ["CommandSet", "dossier_of", "fail", "find_dossier", "write_atomic"]
+
+
+class CommandSet:
+    """The commands of one CLI module, registered explicitly by :mod:`cahier.cli`.
+
+    ``group``: the sub-command name (``cahier review …``), or None for top-level
+    commands. Commands are plain functions decorated with :meth:`add`; nothing is
+    registered until :meth:`register` is called (no module scanning).
+    """
+
+    def __init__(self, group: str | None = None, help: str | None = None):
+        self.group = group
+        self.help = help
+        self._commands: list[tuple[Callable[..., Any], str | None, dict[str, Any]]] = []
+
+    def add(
+        self, name: str | None = None, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator: declare ``fn`` as a command (``name`` defaults to the function's)."""
+
+        def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self._commands.append((fn, name, kwargs))
+            return fn
+
+        return deco
+
+    def register(self, app: typer.Typer) -> None:
+        """Add these commands to ``app`` (in a sub-group when :attr:`group` is set)."""
+        from cahier.i18n import FrenchCommand, FrenchGroup
+
+        target = app
+        if self.group:
+            target = typer.Typer(help=self.help, no_args_is_help=True, cls=FrenchGroup)
+        for fn, name, kwargs in self._commands:
+            target.command(name, cls=FrenchCommand, **kwargs)(fn)
+        if self.group:
+            app.add_typer(target, name=self.group)
+
+
+def fail(exc: CahierError) -> NoReturn:
+    """Print ``cahier : fichier:ligne : message`` on stderr and exit with the error's
+    code (2 for unusable input)."""
+    typer.echo(f"cahier : {exc.render()}", err=True)
+    raise typer.Exit(getattr(exc, "exit_code", 2))
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and an atomic rename.
+
+    A crash or a full disk never leaves a half-written report behind.
+
+    Raises:
+        InputError: the output folder does not exist.
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise InputError("dossier de sortie introuvable.", str(path))
+    from tasks.dossier.files import write_atomic as write
+
+    write(path, text)
+
+
+def find_dossier(path: Path) -> Path:
+    """The dossier (folder holding tender.yaml) that ``path`` is or lies in.
+
+    Raises:
+        InputError: no tender.yaml in ``path`` or above it.
+    """
+    p = path.resolve()
+    for candidate in [p, *p.parents]:
+        if (candidate / "tender.yaml").is_file():
+            return candidate
+    raise InputError(
+        "aucun tender.yaml trouvé : ce chemin n'est pas dans un dossier de consultation.", str(path)
+    )
+
+
+def dossier_of(path: Path) -> Path:
+    """``path`` if it is a dossier, else the dossier it lies in.
+
+    Raises:
+        InputError: the path does not exist or is not in a dossier.
+    """
+    if not path.exists():
+        raise InputError("chemin introuvable.", str(path))
+    return path if (path / "tender.yaml").is_file() else find_dossier(path)

@@ -1,0 +1,175 @@
+"""French help and usage errors for the command line: the one place where the CLI
+library's (Typer's) English texts are mapped to French.
+
+Typer renders help with rich panels whose titles, « [default: …] », « Usage: », the
+``--help`` option's text, type tags (``<bool>``, ``<str>``…) and usage errors are
+English. :class:`FrenchGroup` and :class:`FrenchCommand` (passed as ``cls`` by
+:class:`cahier.common.CommandSet`) and :func:`install` replace them with French.
+"""
+
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+from typing import Any
+
+from typer import core as typer_core
+from typer import rich_utils
+
+__all__ = ["FrenchCommand", "FrenchGroup", "install", "translate"]
+
+HELP_TEXT = "Afficher cette aide et quitter."
+
+#: Typer/Click messages (exact English text or prefix) → French.
+MESSAGES: dict[str, str] = {
+    "Usage:": "Utilisation :",
+    "Usage: ": "Utilisation : ",
+    "Missing argument": "Argument manquant",
+    "Missing option": "Option manquante",
+    "Missing command.": "Commande manquante.",
+    "No such command": "Commande inconnue",
+    "No such option": "Option inconnue",
+    "Did you mean": "Vouliez-vous dire",
+    "Invalid value for": "Valeur invalide pour",
+    "Value error, ": "",
+    "Input should be greater than or equal to": "la valeur doit être supérieure ou égale à",
+    "Input should be greater than": "la valeur doit être supérieure à",
+    "Input should be less than or equal to": "la valeur doit être inférieure ou égale à",
+    "Input should be less than": "la valeur doit être inférieure à",
+    "Input should be a valid integer, unable to parse string as an integer": "un nombre entier est attendu",
+    "Input should be a valid integer": "un nombre entier est attendu",
+    "Input should be a valid number, unable to parse string as a number": "un nombre est attendu",
+    "Input should be a valid number": "un nombre est attendu",
+    "Input should be a valid boolean": "un booléen est attendu (oui/non)",
+    "Input should be a valid date": "une date AAAA-MM-JJ est attendue",
+    "Input should be": "la valeur doit être",
+    "Path does not exist": "le chemin n'existe pas",
+    "'?": "' ?",
+    "Got unexpected extra argument": "Argument en trop",
+    "Got unexpected extra arguments": "Arguments en trop",
+    "requires an argument.": "demande une valeur.",
+    "Option": "L'option",
+    "is not one of": "n'est pas parmi",
+    "is not a valid integer.": "n'est pas un nombre entier valide.",
+    "is not a valid float.": "n'est pas un nombre décimal valide.",
+    "is not a valid boolean.": "n'est pas un booléen valide (oui/non, true/false).",
+    "does not exist.": "n'existe pas.",
+    "is not in the range": "n'est pas dans l'intervalle",
+    "Try": "Essayer",
+    "for help": "pour l'aide",
+    "Error": "Erreur",
+    "Aborted!": "Interrompu.",
+}
+
+_TYPES = {
+    "bool": None,  # a flag: no tag
+    "str": "TEXTE",
+    "int": "ENTIER",
+    "float": "NOMBRE",
+    "Path": "CHEMIN",
+    "date": "DATE",
+    "datetime": "DATE",
+}
+
+
+def translate(text: str) -> str:
+    """``text`` with every known English fragment of :data:`MESSAGES` in French."""
+    for en in sorted(MESSAGES, key=len, reverse=True):
+        if en in text:
+            text = text.replace(en, MESSAGES[en])
+    return text
+
+
+def _french_type(param: Any, ctx: Any) -> str | None:
+    metavar = getattr(param, "metavar", None)
+    if metavar:
+        return metavar
+    if getattr(param, "is_flag", False) or getattr(param, "count", False):
+        return None
+    ann = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    many = False
+    origin = typing.get_origin(ann)
+    if origin in (list, tuple):
+        many = True
+        args = typing.get_args(ann)
+        ann = args[0] if args else str
+    if typing.get_origin(ann) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        args = [a for a in typing.get_args(ann) if a is not type(None)]
+        ann = args[0] if args else str
+    choices = getattr(ann, "__members__", None)
+    if choices:
+        label = "|".join(str(m.value) for m in ann)  # an Enum: its values
+    elif isinstance(ann, type) and issubclass(ann, Path):
+        label = "CHEMIN"
+    else:
+        name = getattr(ann, "__name__", None) or str(ann)
+        if name == "bool":
+            return None
+        label = _TYPES.get(name, "VALEUR")
+    return label + ("…" if many else "")
+
+
+def _install_param_types() -> None:
+    def option_type(self: Any, ctx: Any) -> str | None:
+        return _french_type(self, ctx)
+
+    typer_core.TyperOption.display_type_rich = option_type  # type: ignore[method-assign]
+    typer_core.TyperArgument.display_type_rich = option_type  # type: ignore[method-assign]
+
+
+class _FrenchHelp:
+    def get_help_option(self, ctx: Any) -> Any:
+        opt = super().get_help_option(ctx)  # type: ignore[misc]
+        if opt is not None:
+            opt.help = HELP_TEXT
+        return opt
+
+    def format_usage(self, ctx: Any, formatter: Any) -> None:
+        pieces = self.collect_usage_pieces(ctx)  # type: ignore[attr-defined]
+        formatter.write_usage(ctx.command_path, " ".join(pieces), prefix="Utilisation : ")
+
+
+class FrenchCommand(_FrenchHelp, typer_core.TyperCommand):
+    """A Typer command whose help option and usage errors read in French."""
+
+
+class FrenchGroup(_FrenchHelp, typer_core.TyperGroup):
+    """A Typer group whose help option and usage errors read in French."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.subcommand_metavar = "COMMANDE [ARGUMENTS]…"
+
+
+def _french_error(exc: Any) -> None:
+    """Typer's error panel with the message translated (usage errors: exit 2)."""
+    original = exc.format_message
+    exc.format_message = lambda: translate(original())
+    _rich_format_error(exc)
+
+
+_rich_format_error = rich_utils.rich_format_error
+
+
+_installed = False
+
+
+def install() -> None:
+    """Put Typer's panel titles, default/required markers, usage prefix and type tags
+    in French (idempotent; called once by :func:`cahier.cli.main` and the app)."""
+    global _installed
+    if _installed:
+        return
+    rich_utils.ARGUMENTS_PANEL_TITLE = "Arguments"
+    rich_utils.OPTIONS_PANEL_TITLE = "Options"
+    rich_utils.COMMANDS_PANEL_TITLE = "Commandes"
+    rich_utils.ERRORS_PANEL_TITLE = "Erreur"
+    rich_utils.DEFAULT_STRING = "[défaut : {}]"
+    rich_utils.ENVVAR_STRING = "[variable d'environnement : {}]"
+    rich_utils.REQUIRED_LONG_STRING = "[obligatoire]"
+    rich_utils.DEPRECATED_STRING = "(obsolète) "
+    rich_utils.RICH_HELP = "Essayer [blue]« {command_path} {help_option} »[/] pour l'aide."
+    rich_utils.ABORTED_TEXT = "Interrompu."
+    rich_utils.rich_format_error = _french_error
+    _install_param_types()
+    _installed = True

@@ -1,0 +1,93 @@
+"""``cahier server``: local Prefect server, ``process`` work pool, deployments, worker(s)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cahier.common import CommandSet, fail
+from cahier.prefect_env import server_reachable
+from tasks.errors import CahierError, InputError
+
+commands = CommandSet()
+
+
+POOL = "cahier-process"
+
+
+@commands.add()
+def server(
+    port: Annotated[int, typer.Option("--port", help="Port du serveur Prefect.")] = 4200,
+    workers: Annotated[int, typer.Option("--workers", help="Nombre de workers.")] = 1,
+) -> None:
+    """Serveur Prefect local + pool « process » + déploiements de prefect.yaml + worker(s)."""
+    prefect = shutil.which("prefect") or str(Path(sys.executable).with_name("prefect"))
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "prefect.yaml").is_file():
+        fail(InputError("prefect.yaml introuvable à la racine de cahier.", os.fspath(root)))
+        return
+    api = f"http://127.0.0.1:{port}/api"
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": api,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "CAHIER_TENDER_REPO": os.environ.get("CAHIER_TENDER_REPO", os.getcwd()),
+    }
+    procs: list[subprocess.Popen] = []
+
+    def stop(*_a) -> None:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    try:
+        procs.append(
+            subprocess.Popen(
+                [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env
+            )
+        )
+        deadline = time.monotonic() + 120
+        while not server_reachable(api):
+            if procs[0].poll() is not None or time.monotonic() > deadline:
+                raise InputError(f"le serveur Prefect n'a pas démarré sur le port {port}.")
+            time.sleep(1)
+        run = {"env": env, "cwd": root, "check": False}
+        subprocess.run([prefect, "work-pool", "create", POOL, "--type", "process"], **run)
+        dep = subprocess.run([prefect, "--no-prompt", "deploy", "--all"], **run)
+        if dep.returncode != 0:
+            raise InputError("échec de « prefect deploy --all » (voir ci-dessus).")
+        for i in range(workers):
+            procs.append(
+                subprocess.Popen(
+                    [prefect, "worker", "start", "--pool", POOL, "--name", f"cahier-{i + 1}"],
+                    env=env,
+                    cwd=root,
+                )
+            )
+        typer.echo(
+            f"Prefect prêt : interface http://127.0.0.1:{port}, {workers} worker(s) sur le pool "
+            f"« {POOL} ». Dans un autre terminal : export PREFECT_API_URL={api}. Ctrl-C pour "
+            "tout arrêter."
+        )
+        procs[0].wait()
+    except CahierError as exc:
+        stop()
+        fail(exc)
+    except KeyboardInterrupt:
+        typer.echo("Arrêt du serveur et des workers…")
+    finally:
+        stop()
