@@ -33,6 +33,7 @@ from tasks.publish.assemble import (
     prepare,
     source_date_epoch,
 )
+from tasks.publish.look import load_look
 
 __all__ = ["assemble_tender", "outputs_markdown"]
 
@@ -125,7 +126,15 @@ def assemble_tender(
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         with tempfile.TemporaryDirectory(prefix="cahier-ref-") as work:
-            ctx = make_context(d.tender, lib.version, draft, epoch, Path(work), staging)
+            ctx = make_context(
+                d.tender,
+                lib.version,
+                draft,
+                epoch,
+                Path(work),
+                staging,
+                look=load_look(Path(d.root)),
+            )
             jobs = [(doc, fmt) for doc in docs for fmt in formats]
             futures = convert_task.map([j[0] for j in jobs], [j[1] for j in jobs], ctx=ctx)
             outputs = [o for fut in futures for o in fut.result()] + copy_sources(d, ctx)

@@ -287,3 +287,123 @@ def _has_alt(pdf, text: str) -> bool:
         if isinstance(obj, pikepdf.Dictionary) and "/Alt" in obj and str(obj.Alt) == text:
             return True
     return False
+
+
+# --------------------------------------------------------------------------- the buyer's look
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def look_dossier(base: Path, look: dict, files: dict[str, bytes]) -> Path:
+    d = make_dossier(base, {"ccap.md": "# CCAP\n\nLe titulaire « s'engage » : oui.\n"}, files)
+    (d / "cahier.yaml").write_text(yaml.safe_dump({"look": look}), encoding="utf-8")
+    return d
+
+
+def test_buyer_font_and_logo_are_embedded_and_recorded(tmp_path, lib, monkeypatch):
+    if not DEJAVU.is_file():
+        pytest.skip("police DejaVu Sans (paquet Debian fonts-dejavu-core) absente")
+    monkeypatch.setenv("CAHIER_CONFIG", str(tmp_path / "absent.yaml"))
+    d = look_dossier(
+        tmp_path,
+        {"font": "DejaVu Sans", "font_dirs": ["apparence/polices"], "logo": "apparence/logo.png"},
+        {"apparence/polices/DejaVuSans.ttf": DEJAVU.read_bytes(), "apparence/logo.png": png(8, 4)},
+    )
+    out = tmp_path / "out"
+    res = assemble(read_dossier(d), lib, out, ["html", "pdf"], draft=True, allowed_root=tmp_path)
+    with pikepdf.open(out / "ccap.pdf") as pdf:
+        descriptors = [
+            o
+            for o in pdf.objects
+            if isinstance(o, pikepdf.Dictionary) and o.get("/Type") == "/FontDescriptor"
+        ]
+        dejavu = [o for o in descriptors if "DejaVuSans" in str(o.FontName)]
+        assert dejavu and all("/FontFile2" in o or "/FontFile3" in o for o in dejavu)
+        assert _has_alt(pdf, "Logo de " + _acheteur(d).replace("'", "’"))
+    entry = next(o for o in res.manifest["outputs"] if o["path"] == "ccap.pdf")
+    assert "DejaVuSans" in entry["fonts"]
+    assert res.manifest["look"]["font_files"] == [
+        {"file": "DejaVuSans.ttf", "family": "DejaVu Sans"}
+    ]
+    looked = {i["path"] for i in res.manifest["inputs"] if i["path"].startswith("look/")}
+    assert looked == {
+        "look/dossier:apparence/polices/DejaVuSans.ttf",
+        "look/dossier:apparence/logo.png",
+    }
+    html = (out / "ccap.html").read_text(encoding="utf-8")
+    assert f'alt="Logo de {_acheteur(d)}"' in html.replace("’", "'")
+    assert not [f for f in res.findings if f.rule == "police-introuvable"]
+
+
+def _acheteur(d: Path) -> str:
+    return yaml.safe_load((d / "tender.yaml").read_text(encoding="utf-8"))["acheteur"]["nom"]
+
+
+def test_missing_font_is_a_french_warning_naming_the_replacement(tmp_path, lib, monkeypatch):
+    monkeypatch.setenv("CAHIER_CONFIG", str(tmp_path / "absent.yaml"))
+    d = look_dossier(tmp_path, {"font": "Marianne"}, {})
+    out = tmp_path / "out"
+    res = assemble(read_dossier(d), lib, out, ["pdf"], draft=True, allowed_root=tmp_path)
+    warn = [f for f in res.findings if f.rule == "police-introuvable"]
+    assert warn and warn[0].severity.value == "warning"
+    assert "« marianne » introuvable, remplacée par « LibertinusSerif »" in warn[0].message
+
+
+@pytest.mark.parametrize(
+    ("look", "files", "rule", "where"),
+    [
+        (
+            {"font_dirs": ["polices"]},
+            {"polices/Marianne-Regular.ttf": b"<html>pas une police"},
+            "police-invalide",
+            "cahier.yaml",
+        ),
+        ({"logo": "/etc/hostname"}, {}, "apparence-refusee", "cahier.yaml"),
+        (
+            {"logo": "logo.png"},
+            {"logo.png": b"GIF89a-ce-n-est-pas-un-png"},
+            "apparence-refusee",
+            "cahier.yaml",
+        ),
+        (
+            {"reference_docx": "modele.docx"},
+            {"modele.docx": b"pas un zip"},
+            "apparence-refusee",
+            "cahier.yaml",
+        ),
+        (
+            {"typst_template": "gabarit.typ"},
+            {"gabarit.typ": b'#set page(paper: "a4")\n#let secret = read("/etc/passwd")\n$body$\n'},
+            "gabarit-typst-non-sur",
+            "dossier:gabarit.typ",
+        ),
+    ],
+)
+def test_bad_look_is_refused_with_a_located_french_finding(
+    tmp_path, lib, monkeypatch, look, files, rule, where
+):
+    monkeypatch.setenv("CAHIER_CONFIG", str(tmp_path / "absent.yaml"))
+    d = look_dossier(tmp_path, look, files)
+    out = tmp_path / "out"
+    with pytest.raises(AssemblyRefused) as exc:
+        assemble(read_dossier(d), lib, out, ["pdf"], draft=True, allowed_root=tmp_path)
+    f = exc.value.findings[0]
+    assert (
+        f.rule == rule
+        and f.location.file.endswith(where)
+        and f.location.line == 2
+    )
+    assert not out.exists()
+
+
+def test_symlink_out_of_the_dossier_is_refused(tmp_path, lib, monkeypatch):
+    monkeypatch.setenv("CAHIER_CONFIG", str(tmp_path / "absent.yaml"))
+    outside = tmp_path / "ailleurs"
+    outside.mkdir()
+    (outside / "logo.png").write_bytes(png(4, 4))
+    d = look_dossier(tmp_path / "t", {"logo": "logo.png"}, {})
+    (d / "logo.png").symlink_to(outside / "logo.png")
+    with pytest.raises(AssemblyRefused) as exc:
+        assemble(read_dossier(d), lib, tmp_path / "out", ["pdf"], draft=True, allowed_root=tmp_path)
+    assert exc.value.findings[0].rule == "apparence-refusee"
+    assert "hors du dossier" in exc.value.findings[0].message

@@ -85,12 +85,17 @@ class WitnessSettings(_Section):
 
 class LookSettings(_Section):
     """The organisation's look for assembly: reference DOCX/ODT, Typst template, logo,
-    font folders (paths; confined by the assembly to the declared folders)."""
+    font folders (paths; confined by the assembly to the dossier and the organisation's
+    folder, see :mod:`tasks.publish.look`). logo_alt: the logo's alternative text
+    (default « Logo de <acheteur> »); font: the font family of the PDF body text (e.g.
+    « Marianne »), looked for in Typst's embedded fonts and ``font_dirs``."""
 
     reference_docx: Path | None = None
     reference_odt: Path | None = None
     typst_template: Path | None = None
     logo: Path | None = None
+    logo_alt: str | None = Field(default=None, max_length=300)
+    font: str | None = Field(default=None, max_length=100)
     font_dirs: list[Path] = Field(default_factory=list)
 
 

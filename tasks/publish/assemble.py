@@ -61,6 +61,7 @@ from tasks.publish.convert import (
     source_date_epoch,
 )
 from tasks.publish.guide import bidder_guide
+from tasks.publish.look import load_look
 from tasks.publish.package import (
     AssemblyResult,
     _dossier_reader,
@@ -224,13 +225,14 @@ def assemble(
         )
     out_dir = check_output_dir(out, Path(dossier.root), allowed_root or Path.cwd())
     docs, findings, ids = prepare(dossier, clausier, draft)
+    look = load_look(Path(dossier.root))
     epoch = source_date_epoch(dossier)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         with tempfile.TemporaryDirectory(prefix="cahier-ref-") as work:
             ctx = make_context(
-                dossier.tender, clausier.version, draft, epoch, Path(work), staging, timeout
+                dossier.tender, clausier.version, draft, epoch, Path(work), staging, timeout, look
             )
             jobs = [(d, f) for d in docs for f in formats]
             if workers > 1:

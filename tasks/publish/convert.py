@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
 import hashlib
@@ -11,18 +12,26 @@ import os
 import re
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tasks.dossier.model import Tender
+from tasks.dossier.model import Finding, Tender
 from tasks.dossier.reader import Dossier
 from tasks.errors import InputError
 from tasks.publish.base import FORMATS, PANDOC_TIMEOUT_S, REFERENCE_DIR
+from tasks.publish.fonts import embedded_fonts, font_findings, typst_prelude
+from tasks.publish.look import Look
 from tasks.publish.mathalt import math_alt
-from tasks.publish.media import DECORATIVE_CLASS, html_math_alttext, office_alt_texts, rewrite_media
+from tasks.publish.media import (
+    DECORATIVE_CLASS,
+    IMAGE_TYPES,
+    html_math_alttext,
+    office_alt_texts,
+    rewrite_media,
+)
 from tasks.publish.passes import Document, _stringify, _walk
-from tasks.publish.tools import _pandoc, typst_compile
+from tasks.publish.tools import _pandoc, typst_compile_many
 from tasks.publish.typography import NBSP, french_text
 
 
@@ -39,6 +48,8 @@ class AssemblyContext:
     reference_docx: Path
     reference_odt: Path
     timeout: float = PANDOC_TIMEOUT_S
+    look: Look = field(default_factory=Look)
+    typst_template: Path = REFERENCE_DIR / "cahier.typ"
 
     @property
     def date(self) -> dt.datetime:
@@ -159,14 +170,26 @@ def make_context(
     workdir: Path,
     staging: Path,
     timeout: float = PANDOC_TIMEOUT_S,
+    look: Look | None = None,
 ) -> AssemblyContext:
-    """Prepare the per-tender reference documents in ``workdir``."""
+    """Prepare the per-tender reference documents and Typst template in ``workdir``:
+    the buyer's (``look``, already checked by :func:`tasks.publish.look.resolve_look`)
+    or cahier's, with the tender's header placeholders filled in."""
+    look = look or Look()
     docx = workdir / "reference.docx"
     odt = workdir / "reference.odt"
-    docx.write_bytes(_customize_reference(REFERENCE_DIR / "reference.docx", tender, draft))
-    odt.write_bytes(_customize_reference(REFERENCE_DIR / "reference.odt", tender, draft))
+    docx_src = look.reference_docx or REFERENCE_DIR / "reference.docx"
+    odt_src = look.reference_odt or REFERENCE_DIR / "reference.odt"
+    docx.write_bytes(_customize_reference(docx_src, tender, draft))
+    odt.write_bytes(_customize_reference(odt_src, tender, draft))
+    template = REFERENCE_DIR / "cahier.typ"
+    if look.typst_template is not None:
+        template = workdir / "template.typ"
+        template.write_bytes(look.typst_template.read_bytes())
+    if look.logo is not None and not look.logo_alt:
+        look.logo_alt = french_text(f"Logo de {tender.acheteur.nom}")
     return AssemblyContext(
-        tender, clausier_version, draft, epoch, workdir, staging, docx, odt, timeout
+        tender, clausier_version, draft, epoch, workdir, staging, docx, odt, timeout, look, template
     )
 
 
@@ -183,6 +206,8 @@ class OutputFile:
     sha256: str
     bytes: int
     publish: bool = True
+    fonts: list[str] = field(default_factory=list)  # PDF: fonts embedded (BaseFont)
+    findings: list[Finding] = field(default_factory=list)  # e.g. font fallbacks
 
 
 def _meta_string(s: str) -> dict:
@@ -212,6 +237,11 @@ def _doc_ast(doc: Document, ctx: AssemblyContext, fmt: str) -> bytes:
     }
     if doc.subtitle:
         meta["subtitle"] = {"t": "MetaInlines", "c": doc.subtitle}
+    if fmt == "html" and ctx.look.logo is not None:
+        name, data = ctx.look.logo
+        mime = IMAGE_TYPES[Path(name).suffix]
+        meta["cahier-logo"] = _meta_string(f"data:{mime};base64,{base64.b64encode(data).decode()}")
+        meta["cahier-logo-alt"] = _meta_string(ctx.look.logo_alt or "")
     return json.dumps(
         {"pandoc-api-version": doc.ast["pandoc-api-version"], "meta": meta, "blocks": blocks},
         ensure_ascii=False,
@@ -255,10 +285,18 @@ def _write(ctx: AssemblyContext, name: str, data: bytes) -> Path:
 
 
 def _out(
-    ctx: AssemblyContext, name: str, source: str, fmt: str, data: bytes, publish=True
+    ctx: AssemblyContext,
+    name: str,
+    source: str,
+    fmt: str,
+    data: bytes,
+    publish: bool = True,
+    fonts: list[str] | None = None,
+    findings: list[Finding] | None = None,
 ) -> OutputFile:
     _write(ctx, name, data)
-    return OutputFile(name, source, fmt, hashlib.sha256(data).hexdigest(), len(data), publish)
+    digest = hashlib.sha256(data).hexdigest()
+    return OutputFile(name, source, fmt, digest, len(data), publish, fonts or [], findings or [])
 
 
 def convert(doc: Document, fmt: str, ctx: AssemblyContext) -> list[OutputFile]:
@@ -308,15 +346,23 @@ def convert(doc: Document, fmt: str, ctx: AssemblyContext) -> list[OutputFile]:
     if fmt == "pdf":
         ast = _doc_ast(doc, ctx, fmt)
         src = _pandoc(
-            ["-f", "json", "-t", "typst", "-s", "--template", str(ref_tmpl / "cahier.typ")],
+            ["-f", "json", "-t", "typst", "-s", "--template", str(ctx.typst_template)],
             ast,
             ctx.timeout,
             doc.source,
         )
-        pdf = typst_compile(src, doc.images, ["ua-1"], doc.source, ctx.epoch)
-        archive = typst_compile(src, doc.images, ["a-2b", "ua-1"], doc.source, ctx.epoch)
+        images = dict(doc.images)
+        prelude = typst_prelude(ctx.look)
+        if ctx.look.logo is not None:
+            images[ctx.look.logo[0]] = ctx.look.logo[1]
+        fonts = {name: data for name, _family, data in ctx.look.fonts}
+        (pdf, archive), warnings = typst_compile_many(
+            prelude + src, images, [["ua-1"], ["a-2b", "ua-1"]], doc.source, ctx.epoch, fonts
+        )
+        embedded = embedded_fonts(pdf)
+        found = font_findings(warnings, embedded, doc.source)
         return [
-            _out(ctx, f"{doc.stem}.pdf", doc.source, "pdf", pdf),
+            _out(ctx, f"{doc.stem}.pdf", doc.source, "pdf", pdf, fonts=embedded, findings=found),
             _out(ctx, f"archive/{doc.stem}.pdf", doc.source, "pdfa", archive, publish=False),
         ]
     raise InputError(f"format « {fmt} » inconnu : formats possibles {', '.join(FORMATS)}.")

@@ -221,6 +221,9 @@ def finalize(
         inputs.append(
             {"path": f"clause_library/templates/reference/{name}", "sha256": _sha(f.read_bytes())}
         )
+    for f in ctx.look.files:  # the buyer's look (reference documents, template, logo, fonts)
+        inputs.append({"path": f"look/{f['path']}", "sha256": f["sha256"]})
+    findings = list(findings) + [f for o in outputs for f in o.findings]
     zip_name = zip_name_for(ctx.tender.id, ctx.draft)
     publish = [(o.path, (ctx.staging / o.path).read_bytes()) for o in outputs if o.publish]
     zdata = deterministic_zip(publish, ctx.epoch)
@@ -272,10 +275,16 @@ def finalize(
                 "format": o.format,
                 "sha256": o.sha256,
                 "bytes": o.bytes,
+                **({"fonts": o.fonts} if o.fonts else {}),
             }
             for o in sorted(outputs, key=lambda o: o.path)
         ],
         "zip": {"path": zip_name, "sha256": _sha(zdata), "bytes": len(zdata)},
+        "look": {
+            "font": ctx.look.font,
+            "font_files": [{"file": name, "family": fam} for name, fam, _ in ctx.look.fonts],
+            "logo": ctx.look.logo[0] if ctx.look.logo else None,
+        },
         "reproducibility": repro,
         "findings": [f.model_dump(mode="json", exclude_none=True) for f in findings],
     }

@@ -61,10 +61,32 @@ def typst_compile(
     epoch: int,
     timeout: float = TYPST_TIMEOUT_S,
 ) -> bytes:
-    """Compile Typst source in an empty temporary root (no system fonts, no packages).
+    """One PDF: :func:`typst_compile_many` with one set of standards, warnings dropped."""
+    pdfs, _warnings = typst_compile_many(source, images, [standards], where, epoch, timeout=timeout)
+    return pdfs[0]
 
-    Runs in a child process (:mod:`tasks.publish.typst_run`) under memory and CPU
+
+def typst_compile_many(
+    source: bytes,
+    images: dict[str, bytes],
+    jobs: list[list[str]],
+    where: str,
+    epoch: int,
+    fonts: dict[str, bytes] | None = None,
+    timeout: float = TYPST_TIMEOUT_S,
+) -> tuple[list[bytes], list[str]]:
+    """Compile Typst source once per set of PDF standards (e.g. ``[["ua-1"], ["a-2b",
+    "ua-1"]]``), in an empty temporary root (no system fonts, no packages).
+
+    Runs in one child process (:mod:`tasks.publish.typst_run`) under memory and CPU
     limits, waited for ``timeout`` seconds: the bound holds in any thread.
+
+    Args:
+        images: files placed in the root (name → bytes).
+        fonts: font files (name → bytes) given to Typst besides its embedded fonts.
+
+    Returns:
+        the PDFs (same order as ``jobs``) and Typst's warnings (English, one per line).
 
     Raises:
         InputError: Typst refused the document (e.g. a PDF/UA-1 requirement), ran out
@@ -76,13 +98,20 @@ def typst_compile(
         for name, data in images.items():
             Path(root, name).write_bytes(data)
         Path(root, "main.typ").write_bytes(source)
+        font_dir = ""
+        if fonts:
+            font_dir = str(Path(root, ".fonts"))
+            Path(font_dir).mkdir()
+            for name, data in fonts.items():
+                Path(font_dir, name).write_bytes(data)
         cmd = [
             sys.executable,
             "-m",
             "tasks.publish.typst_run",
             root,
-            ",".join(standards),
+            ";".join(",".join(s) for s in jobs),
             str(int(epoch)),
+            font_dir,
         ]
         here = str(Path(__file__).resolve().parents[2])
         env = {
@@ -107,7 +136,10 @@ def typst_compile(
             else:
                 reason = f"arrêt inattendu de Typst (code {proc.returncode})"
             raise InputError(f"PDF impossible à produire (Typst : {reason}).", where)
-        return Path(root, "out.pdf").read_bytes()
+        pdfs = [Path(root, f"out-{i}.pdf").read_bytes() for i in range(len(jobs))]
+        warnings_file = Path(root, "warnings.txt")
+        text = warnings_file.read_text(encoding="utf-8") if warnings_file.is_file() else ""
+        return pdfs, [w for w in text.split("\n") if w]
 
 
 _TYPST_MESSAGES = {

@@ -1,7 +1,11 @@
 """Typst compilation in a child process, under memory and CPU limits.
 
-``python -m tasks.publish.typst_run ROOT STANDARDS EPOCH`` compiles ``ROOT/main.typ``
-into ``ROOT/out.pdf`` (no system fonts, no packages, root confined to ROOT) after
+``python -m tasks.publish.typst_run ROOT STANDARDS EPOCH [FONTS]`` compiles
+``ROOT/main.typ`` once per ``;``-separated set of standards of STANDARDS (e.g.
+``ua-1;a-2b,ua-1``) into ``ROOT/out-0.pdf``, ``ROOT/out-1.pdf``… with one compiler (fonts
+loaded once), using only Typst's embedded fonts and those of the folder FONTS (no system
+fonts, no packages, root confined to ROOT); Typst's warnings are written one per line to
+``ROOT/warnings.txt`` (font fallbacks are surfaced in French by the parent). All this after
 setting its own ``RLIMIT_AS`` (:data:`TYPST_MEMORY_BYTES`) and ``RLIMIT_CPU``. The
 parent (:func:`tasks.publish.tools.typst_compile`) waits with a timeout: a runaway
 document is stopped without signals in the parent's thread, so the bound holds inside
@@ -22,27 +26,37 @@ TYPST_CPU_SECONDS = 150
 def main(argv: list[str]) -> int:
     import resource
 
-    root, standards, epoch = argv[0], [s for s in argv[1].split(",") if s], int(argv[2])
+    root, jobs, epoch = argv[0], argv[1].split(";"), int(argv[2])
+    fonts = [argv[3]] if len(argv) > 3 and argv[3] else []
     resource.setrlimit(resource.RLIMIT_AS, (TYPST_MEMORY_BYTES, TYPST_MEMORY_BYTES))
     resource.setrlimit(resource.RLIMIT_CPU, (TYPST_CPU_SECONDS, TYPST_CPU_SECONDS))
     import typst
 
-    try:
-        pdf = typst.compile(
-            f"{root}/main.typ",
-            root=root,
-            ignore_system_fonts=True,
-            pdf_standards=standards,
-            timestamp=epoch,
-            package_path=root,
-            package_cache_path=root,
-        )
-    except typst.TypstError as exc:
-        first = str(exc).strip().splitlines()
-        sys.stderr.write("TYPST:" + (first[0][:300] if first else "erreur") + "\n")
-        return 3
-    with open(f"{root}/out.pdf", "wb") as f:
-        f.write(pdf)
+    compiler = typst.Compiler(
+        f"{root}/main.typ",
+        root=root,
+        font_paths=fonts,
+        ignore_system_fonts=True,
+        package_path=root,
+        package_cache_path=root,
+    )
+    warnings: list[str] = []
+    for i, job in enumerate(jobs):
+        standards = [s for s in job.split(",") if s]
+        try:
+            pdf, found = compiler.compile_with_warnings(pdf_standards=standards, timestamp=epoch)
+        except typst.TypstError as exc:
+            first = str(exc).strip().splitlines()
+            sys.stderr.write("TYPST:" + (first[0][:300] if first else "erreur") + "\n")
+            return 3
+        for w in found:
+            text = " ".join(str(getattr(w, "message", w)).split())
+            if text not in warnings:
+                warnings.append(text)
+        with open(f"{root}/out-{i}.pdf", "wb") as f:
+            f.write(pdf)
+    with open(f"{root}/warnings.txt", "w", encoding="utf-8") as f:
+        f.write("\n".join(warnings))
     return 0
 
 
