@@ -30,9 +30,9 @@ import io
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from tasks.dossier.model import Finding, LegalReference, Location, Severity, _Model
 from tasks.dossier.yamlio import validate_yaml, validate_yaml_with_lines
@@ -306,7 +306,7 @@ def build_plan(dossier_path: str | os.PathLike[str], clausier=None) -> FollowupP
     from tasks.clausier.library import load_clausier
     from tasks.dossier.reader import read_dossier
 
-    from .evaluation import evaluate, read_evaluation
+    from .evaluation import EVALUATION_FILE, evaluate, read_evaluation
 
     root = Path(dossier_path)
     tender, ev, ev_file = read_evaluation(root)
@@ -351,7 +351,7 @@ def build_plan(dossier_path: str | os.PathLike[str], clausier=None) -> FollowupP
                 offered = winner.engagements.get(spec.cible.offre or "")
                 if offered is not None and (target is None or offered > target):
                     target = float(offered)
-                    origin = f"offre {winner.id} ({winner.soumissionnaire}), {ev_file}"
+                    origin = f"offre {winner.id} ({winner.soumissionnaire}), {EVALUATION_FILE}"
             penalty = None
             if spec.penalite is not None:
                 amount_p = params.get(spec.penalite.parametre)
@@ -531,6 +531,10 @@ class Certificate(_Model):
     date: dt.date
 
 
+#: A count, hours or a share for a period: finite, never negative.
+Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
 class ExecutionReport(_Model):
     """``suivi/rapports/<name>.yaml``: one execution report for one period.
 
@@ -543,19 +547,9 @@ class ExecutionReport(_Model):
     remis_le: dt.date
     auteur: str | None = None
     montant_facture: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    valeurs: dict[str, float] = Field(default_factory=dict)
+    valeurs: dict[str, Quantity] = Field(default_factory=dict)
     heures: list[HoursLine] = Field(default_factory=list)
     documents: list[Certificate] = Field(default_factory=list)
-
-    @field_validator("valeurs")
-    @classmethod
-    def _non_negative(cls, v: dict[str, float]) -> dict[str, float]:
-        for k, x in v.items():
-            if x != x or x in (float("inf"), float("-inf")):
-                raise ValueError(f"« {k} » : nombre fini attendu")
-            if x < 0:
-                raise ValueError(f"« {k} » vaut {x:g} : une quantité ne peut pas être négative")
-        return v
 
 
 class StoredReport(_Model):

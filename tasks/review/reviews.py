@@ -123,7 +123,9 @@ class ReviewItem(_Model):
 
     id: str = Field(description="identifiant stable : CLAUSE@fichier[#n]")
     role: Role
-    kind: Literal["clause-modifiee", "clause-redigee-main", "derogation", "clause-sensible"]
+    kind: Literal[
+        "clause-modifiee", "clause-redigee-main", "derogation", "clause-sensible", "suivi-ecart"
+    ]
     clause: str
     title: str
     clause_version: int | None = None
@@ -139,6 +141,7 @@ class ReviewItem(_Model):
             "clause-redigee-main": "clause rédigée à la main",
             "derogation": "dérogation",
             "clause-sensible": "clause à valider",
+            "suivi-ecart": "écart d'exécution",
         }
         return f"{self.clause} ({kinds[self.kind]}) — {self.location.label()}"
 
@@ -706,6 +709,14 @@ def build_plan(
             mandatory = fam.applicable and clause.level == "mandatory"
             loc = fam.evidence[0] if fam.evidence else Location(file=dossier.tender_file)
             add("derogation", fam.clause, loc, "juridique" if mandatory else None)
+    from importlib import import_module
+
+    from .sources import ITEM_SOURCES
+
+    for spec in ITEM_SOURCES:  # items of the rooms above (execution follow-up…)
+        module, _, name = spec.partition(":")
+        for extra in getattr(import_module(module), name)(dossier, clausier):
+            items.setdefault(extra.id, extra)
     ordered = sorted(items.values(), key=lambda i: (ROLES.index(i.role), i.id))
     return ReviewPlan(
         tender=report.tender,
