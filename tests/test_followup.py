@@ -158,3 +158,27 @@ def test_a_shortfall_is_reviewed_by_the_clauses_referent(tmp_path):
     status = _cli("review", "status", CONTRACT.name, cwd=repo)
     assert "[approuvé] SOC-INSERT-01 (écart d'exécution)" in status.stdout
     assert "[en attente] CIRC-REUSE-01 (écart d'exécution)" in status.stdout
+
+
+@pytest.mark.flow
+def test_followup_flow_reminds_and_checks(prefect_harness, tmp_path, monkeypatch):
+    from prefect.client.orchestration import get_client
+
+    from flows.followup import followup_check
+
+    monkeypatch.setenv("CAHIER_ORGANISATION", str(REGION))
+    root = tmp_path / "tenders"
+    shutil.copytree(CONTRACT, root / CONTRACT.name)
+    (root / CONTRACT.name / "suivi" / "rapports" / "2027-02.csv").unlink()
+    out = followup_check(root=str(root), on="2027-03-03", reminder_days=10)
+    assert out["contracts"] == 1 and out["errors"] == 0  # January's report meets the target
+    assert [r["échéance"] for r in out["reminders"]] == ["10/03/2027"]  # February's, due soon
+
+    async def read() -> list:
+        async with get_client() as client:
+            return await client.read_artifacts()
+
+    import asyncio
+
+    keys = {a.key for a in asyncio.run(read())}
+    assert "suivi-engagements-2026-rna-lyc-005" in keys
