@@ -16,6 +16,7 @@ decp            ``cahier decp``
 audit           ``cahier audit``
 lifecycle       ``cahier lifecycle``
 report          ``cahier report``
+followup        ``cahier followup plan|check``
 server          ``cahier server``
 =============  ===========================================================
 
@@ -39,6 +40,7 @@ from cahier import (
     clauses,
     decp,
     evaluate,
+    followup,
     i18n,
     import_,
     lifecycle,
@@ -65,6 +67,7 @@ COMMAND_MODULES = (
     audit,
     lifecycle,
     report,
+    followup,
     server,
 )
 

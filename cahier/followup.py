@@ -20,14 +20,13 @@ from typing import Annotated
 
 import typer
 
-from cahier.cli import _fail, app, write_atomic
-from tasks.errors import InputError
+from cahier.common import CommandSet, dossier_of, fail, write_atomic
+from tasks.errors import CahierError, InputError
 
-followup_app = typer.Typer(
+commands = CommandSet(
+    "followup",
     help="Suivi d'exécution : engagements du titulaire, rapports, écarts et pénalités.",
-    no_args_is_help=True,
 )
-app.add_typer(followup_app, name="followup")
 
 
 class Format(StrEnum):
@@ -44,15 +43,7 @@ def _date(value: str | None) -> dt.date | None:
         raise InputError(f"date « {value} » invalide : AAAA-MM-JJ attendu.") from None
 
 
-def _dossier(path: Path) -> Path:
-    if not (path / "tender.yaml").is_file():
-        raise InputError(
-            "consultation introuvable : indiquez le dossier qui contient tender.yaml.", str(path)
-        )
-    return path
-
-
-@followup_app.command("plan")
+@commands.add("plan")
 def plan(
     tender_dir: Annotated[Path, typer.Argument(help="Dossier de la consultation attribuée.")],
     replace: Annotated[
@@ -63,12 +54,11 @@ def plan(
     from tasks.award.followup import build_plan, write_plan
 
     try:
-        d = _dossier(tender_dir)
+        d = dossier_of(tender_dir)
         p = build_plan(d)
         target = write_plan(d, p, force=replace)
-    except InputError as exc:
-        _fail(exc)
-        return
+    except CahierError as exc:
+        fail(exc)
     typer.echo(
         f"Plan de suivi écrit : {target} — titulaire {p.titulaire.nom}, du {p.debut:%d/%m/%Y} "
         f"au {p.fin:%d/%m/%Y}, {len(p.engagements)} engagement(s)."
@@ -84,7 +74,7 @@ def plan(
         )
 
 
-@followup_app.command("check")
+@commands.add("check")
 def check(
     tender_dir: Annotated[Path, typer.Argument(help="Dossier de la consultation.")],
     on: Annotated[
@@ -100,10 +90,9 @@ def check(
     from tasks.award.followup import check_followup
 
     try:
-        result = check_followup(_dossier(tender_dir), _date(on))
-    except InputError as exc:
-        _fail(exc)
-        return
+        result = check_followup(dossier_of(tender_dir), _date(on))
+    except CahierError as exc:
+        fail(exc)
     if fmt == Format.json:
         text = result.model_dump_json(indent=2) + "\n"
     else:
@@ -138,8 +127,8 @@ def check(
     else:
         try:
             write_atomic(output, text)
-        except InputError as exc:
-            _fail(exc)
+        except CahierError as exc:
+            fail(exc)
     raise typer.Exit(result.exit_code)
 
 
