@@ -464,8 +464,12 @@ def test_cli_on_behalf_requires_flag_and_is_shown(web: Path, monkeypatch: pytest
     assert "pour le compte de" not in "\n".join(ln for ln in r.output.splitlines() if "DATA-" in ln)
 
 
-def test_signed_review_commit_shows_signer(web: Path, tmp_path: Path):
-    """Optional signature: an SSH-signed review commit shows its signer in the status."""
+def test_signed_review_commit_shows_signer(
+    web: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Optional signature: an SSH-signed review commit shows its signer in the status,
+    verified against the verifier's allowed-signers file (settings), never the one the
+    repository's own configuration names."""
     if shutil.which("ssh-keygen") is None:
         pytest.skip("ssh-keygen absent")
     repo = web.parents[1]
@@ -487,7 +491,13 @@ def test_signed_review_commit_shows_signer(web: Path, tmp_path: Path):
     res = record_review(web, "donnees", "approve", NADIA, "Signé.")
     assert subprocess.run(["git", "verify-commit", res.commit], cwd=repo).returncode == 0
     entry = next(e for e in review_status(web) if e.item.clause == "DATA-REV-01")
+    # The repository's own gpg.ssh.allowedSignersFile proves nothing to the verifier.
+    assert entry.status == "approved" and entry.signer is None
+    assert "commit non signé" in entry.message()
+    monkeypatch.setenv("CAHIER_SIGNATURES__ALLOWED_SIGNERS", str(allowed))
+    entry = next(e for e in review_status(web) if e.item.clause == "DATA-REV-01")
     assert entry.status == "approved" and entry.signer == NADIA
+    assert entry.declarative == []
     assert f"commit signé par {NADIA}" in entry.message()
 
 
@@ -540,7 +550,7 @@ def test_self_approval_refused_other_referent_can_approve(web: Path):
         '{{ clause("DATA-REV-01", delai_plan_mois=2, duree_reversibilite_mois=6) }}',
     )
     changed = commit_as(repo, "Nadia Haddad", NADIA, "Réversibilité portée à six mois")
-    with pytest.raises(InputError, match=r"auteur.*dernière modification.*DATA-REV-01"):
+    with pytest.raises(InputError, match=r"auteur\(e\) d'une modification de DATA-REV-01"):
         record_review(web, "donnees", "approve", NADIA, "OK")
     with pytest.raises(InputError, match=changed[:10]):
         record_review(web, "donnees", "approve", NADIA, "OK")
@@ -554,7 +564,7 @@ def test_self_approval_refused_other_referent_can_approve(web: Path):
     commit_as(repo, "Nadia Haddad", NADIA, "Quatre mois")
     forge_record(web, "donnees", "Nadia Haddad", NADIA)
     entry = next(e for e in review_status(web) if e.item.clause == "DATA-REV-01")
-    assert entry.status == "pending" and "dernière modification" in entry.message()
+    assert entry.status == "pending" and "auteur(e) d'une modification" in entry.message()
     gdpr = next(e for e in review_status(web) if e.item.clause == "DATA-GDPR-01")
     assert gdpr.status == "approved"  # not changed by Nadia: her approval counts
 
@@ -572,4 +582,4 @@ def test_cli_self_approval_exit_2(web: Path, monkeypatch: pytest.MonkeyPatch):
     commit_as(repo, "Nadia Haddad", NADIA, "Renvoi au CCTP")
     act_as(monkeypatch, "Nadia Haddad", NADIA)
     r = CliRunner().invoke(app, ["review", "approve", str(web), "--role", "donnees"])
-    assert r.exit_code == 2 and "dernière modification" in r.output
+    assert r.exit_code == 2 and "auteur(e) d'une modification" in r.output

@@ -16,6 +16,8 @@ _EXPORTS: dict[str, str] = {
     "StatusEntry": "reviews",
     "check_role": "reviews",
     "committer_identity": "reviews",
+    "inspect_records": "reviews",
+    "repair_review_index": "reviews",
     "plan_for": "reviews",
     "read_records": "reviews",
     "record_review": "reviews",

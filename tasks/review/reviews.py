@@ -50,8 +50,6 @@ import datetime as dt
 import difflib
 import hashlib
 import os
-import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +63,7 @@ from tasks.dossier.normalize import normalize_text
 from tasks.dossier.reader import Dossier
 from tasks.dossier.yamlio import validate_yaml
 from tasks.errors import InputError
+from tasks.git import GitError, RefMoved, Repo, step
 
 __all__ = [
     "DEMO_LABEL",
@@ -76,6 +75,7 @@ __all__ = [
     "ItemStatus",
     "RecordResult",
     "ReferentsFile",
+    "RejectedRecord",
     "ReviewItem",
     "ReviewItemDigest",
     "ReviewPlan",
@@ -86,13 +86,16 @@ __all__ = [
     "build_plan",
     "check_role",
     "committer_identity",
+    "inspect_records",
     "is_demo_repository",
+    "item_changes",
     "last_changes",
     "load_referents",
     "plan_for",
     "read_records",
     "record_review",
     "referent_declaration",
+    "repair_review_index",
     "review_gate",
     "review_status",
 ]
@@ -231,36 +234,17 @@ class ReviewRecord(_Model):
 # --------------------------------------------------------------------------- git
 
 
-class _GitError(Exception):
-    def __init__(self, args: list[str], proc: subprocess.CompletedProcess[bytes]):
-        self.proc = proc
-        super().__init__(f"git {' '.join(args)}: {proc.stderr.decode(errors='replace').strip()}")
-
-
-def _git(
-    args: list[str],
-    cwd: str | Path,
-    *,
-    input: bytes | None = None,
-    env: dict[str, str] | None = None,
-    check: bool = True,
-) -> str:
-    full_env = {**os.environ, "LC_ALL": "C", **(env or {})}
-    proc = subprocess.run(
-        ["git", *args], cwd=cwd, input=input, capture_output=True, env=full_env, check=False
-    )
-    if check and proc.returncode != 0:
-        raise _GitError(args, proc)
-    return proc.stdout.decode("utf-8", errors="replace")
+def _repo(path: Path) -> Repo | None:
+    """The Git working tree holding ``path``, or None outside Git."""
+    try:
+        return Repo.discover(path)
+    except InputError:
+        return None
 
 
 def _toplevel(path: Path) -> Path | None:
-    probe = path if path.is_dir() else path.parent
-    try:
-        out = _git(["rev-parse", "--show-toplevel"], probe).strip()
-    except (_GitError, OSError):
-        return None
-    return Path(out).resolve() if out else None
+    repo = _repo(path)
+    return repo.top if repo is not None else None
 
 
 def _rel(dossier: Path, top: Path) -> str:
@@ -286,14 +270,13 @@ def committer_identity(path: str | os.PathLike[str]) -> Person | None:
     probe = probe if probe.is_dir() else probe.parent
     if not probe.is_dir():
         probe = Path.cwd()
-    email = (
-        os.environ.get("GIT_COMMITTER_EMAIL")
-        or _git(["config", "user.email"], probe, check=False).strip()
-    )
-    name = (
-        os.environ.get("GIT_COMMITTER_NAME")
-        or _git(["config", "user.name"], probe, check=False).strip()
-    )
+
+    def config(key: str) -> str:
+        repo = Repo(probe, probe, probe)
+        return repo.text("config", key, check=False).strip()
+
+    email = os.environ.get("GIT_COMMITTER_EMAIL") or config("user.email")
+    name = os.environ.get("GIT_COMMITTER_NAME") or config("user.name")
     if not email:
         return None
     try:
@@ -313,8 +296,18 @@ def _who(p: Person) -> str:
     return f"{p.nom} <{p.email}>"
 
 
+def _person(name: str, email: str) -> Person:
+    try:
+        return Person(nom=name or email, email=email)
+    except ValidationError:
+        return Person.model_construct(nom=name or email or "?", email=email or "?")
+
+
 class Declaration(_Model):
-    """Where a referent's declaration for a role comes from: the commit that introduced it."""
+    """Where a referent's declaration for a role comes from: the commit that introduced it.
+
+    ``committer`` is the Git committer of that commit when it differs from its author.
+    """
 
     role: Role
     email: str
@@ -322,6 +315,7 @@ class Declaration(_Model):
     author: Person
     time: dt.datetime
     file: str = Field(description="tender.yaml du dossier ou referents.yaml (chemin du dépôt)")
+    committer: Person | None = None
 
     def label(self) -> str:
         """« déclaré(e) par X <x@…> (commit abc1234567 du 04/05/2026, tender.yaml) »."""
@@ -332,36 +326,22 @@ class Declaration(_Model):
 
 
 class Change(_Model):
-    """The last commit that changed an item's reviewed text (its digest)."""
+    """A commit that changed an item's reviewed text (its digest): its author and committer."""
 
     commit: str
     author: Person
     time: dt.datetime
+    committer: Person | None = None
 
 
-def _commit_info(line: str) -> tuple[str, list[str], Person, dt.datetime]:
-    sha, parents, an, ae, date = line.split("\x1f")
-    try:
-        author = Person(nom=an or ae, email=ae)
-    except ValidationError:
-        author = Person.model_construct(nom=an or ae or "?", email=ae or "?")
-    return sha, parents.split(), author, dt.datetime.fromisoformat(date)
+def _declared_at(repo: Repo, commit: str, tender_files: list[str]) -> dict[str, dict[str, str]]:
+    """Role → {e-mail (lower case) → declaring file} at ``commit``.
 
-
-_LOG_FORMAT = "--format=%H%x1f%P%x1f%an%x1f%ae%x1f%aI"
-
-
-def _blob(top: Path, commit: str, path: str) -> bytes | None:
-    proc = subprocess.run(
-        ["git", "cat-file", "blob", f"{commit}:{path}"], cwd=top, capture_output=True, check=False
-    )
-    return proc.stdout if proc.returncode == 0 else None
-
-
-def _declared_at(top: Path, commit: str, tender_file: str) -> dict[str, dict[str, str]]:
-    """Role → {e-mail (lower case) → declaring file} at ``commit`` (tender.yaml roles
-    replace the repository-wide ones, as in :func:`load_referents`). A file that cannot
-    be read at that commit declares nobody."""
+    tender.yaml roles replace the repository-wide ones, as in :func:`load_referents`.
+    ``tender_files`` are every path the dossier's tender.yaml had in history (a folder
+    renamed with ``git mv`` keeps its declarations); at one commit only one exists. A
+    file that cannot be read at that commit declares nobody.
+    """
     from tasks.dossier.yamlio import load_yaml
 
     def people(raw: bytes | None, name: str) -> dict[str, dict[str, str]]:
@@ -383,9 +363,69 @@ def _declared_at(top: Path, commit: str, tender_file: str) -> dict[str, dict[str
                     }
         return out
 
-    merged = people(_blob(top, commit, REFERENTS_FILE), REFERENTS_FILE)
-    merged.update(people(_blob(top, commit, tender_file), tender_file))
+    specs = [f"{commit}:{REFERENTS_FILE}"] + [f"{commit}:{f}" for f in tender_files]
+    raws = repo.blobs(specs)
+    merged = people(raws[0], REFERENTS_FILE)
+    for name, raw in zip(tender_files, raws[1:], strict=True):
+        merged.update(people(raw, name))
     return merged
+
+
+def _tender_paths(repo: Repo, rev: str, tender_file: str) -> list[str]:
+    """Every path the dossier's tender.yaml had up to ``rev`` (follows ``git mv``)."""
+    out = repo.text(
+        "log", "--follow", "--name-only", "--format=", "-z", rev, "--", tender_file, check=False
+    )
+    paths = [tender_file]
+    for p in out.replace("\n", "\0").split("\0"):
+        if p and p not in paths:
+            paths.append(p)
+    return paths
+
+
+def _introductions(
+    dossier_path: str | os.PathLike[str], role: str, email: str, rev: str
+) -> list[Declaration]:
+    """Every commit up to ``rev`` that made ``email`` a referent of ``role`` (declared at
+    the commit, declared at none of its parents), newest first.
+
+    A folder rename (``git mv``) is not an introduction (the declaration is followed
+    through it); a revert that re-adds a removed declaration is one, and the first
+    introduction stays in the list (it is what the revert restores).
+    """
+    repo = _repo(Path(dossier_path))
+    if repo is None:
+        return []
+    tender_file = _join(_rel(Path(dossier_path), repo.top), "tender.yaml")
+    paths = _tender_paths(repo, rev, tender_file)
+    key = email.strip().lower()
+    cache: dict[str, str | None] = {}
+
+    def where(commit: str) -> str | None:
+        if commit not in cache:
+            cache[commit] = _declared_at(repo, commit, paths).get(role, {}).get(key)
+        return cache[commit]
+
+    if where(rev) is None:
+        return []
+    found: list[Declaration] = []
+    for c in repo.log(rev, paths=[*paths, REFERENTS_FILE]):
+        file = where(c.sha)
+        if file is not None and all(where(p) is None for p in c.parents):
+            found.append(
+                Declaration(
+                    role=role,
+                    email=email,
+                    commit=c.sha,
+                    author=_person(c.author_name, c.author_email),
+                    committer=None
+                    if _same(c.committer_email, c.author_email)
+                    else _person(c.committer_name, c.committer_email),
+                    time=dt.datetime.fromisoformat(c.author_date),
+                    file=file,
+                )
+            )
+    return found
 
 
 def referent_declaration(
@@ -393,37 +433,20 @@ def referent_declaration(
 ) -> Declaration | None:
     """The commit that introduced ``email`` as referent for ``role``, as in force at ``rev``.
 
-    Walks the commits that changed the dossier's tender.yaml or the repository's
-    referents.yaml (newest first) and returns the newest one where the person is declared
-    while none of its parents declared them. None when the person is not declared at
-    ``rev`` or the dossier is not in Git.
+    Walks the commits that changed the dossier's tender.yaml (under every path it had:
+    renames are followed) or the repository's referents.yaml. When one of the commits
+    that ever introduced the declaration was authored or committed by the person
+    themselves, that one is returned (a self-declaration stays one after a rename or
+    the revert of its removal: four-eyes rule); otherwise the newest introduction.
+    None when the person is not declared at ``rev`` or the dossier is not in Git.
     """
-    top = _toplevel(Path(dossier_path))
-    if top is None:
+    found = _introductions(dossier_path, role, email, rev)
+    if not found:
         return None
-    tender_file = _join(_rel(Path(dossier_path), top), "tender.yaml")
-    key = email.strip().lower()
-    cache: dict[str, str | None] = {}
-
-    def where(commit: str) -> str | None:
-        if commit not in cache:
-            cache[commit] = _declared_at(top, commit, tender_file).get(role, {}).get(key)
-        return cache[commit]
-
-    try:
-        if where(rev) is None:
-            return None
-        log = _git(["log", _LOG_FORMAT, rev, "--", tender_file, REFERENTS_FILE], top)
-    except _GitError:
-        return None
-    for line in log.splitlines():
-        sha, parents, author, when = _commit_info(line)
-        file = where(sha)
-        if file is not None and all(where(p) is None for p in parents):
-            return Declaration(
-                role=role, email=email, commit=sha, author=author, time=when, file=file
-            )
-    return None
+    for d in found:
+        if _same(d.author, email) or (d.committer is not None and _same(d.committer, email)):
+            return d
+    return found[0]
 
 
 def _dossier_pathspec(rel: str) -> list[str]:
@@ -433,27 +456,32 @@ def _dossier_pathspec(rel: str) -> list[str]:
     ]
 
 
-def last_changes(
+def item_changes(
     dossier_path: str | os.PathLike[str],
     rev: str,
     item_ids: set[str] | None = None,
     *,
+    since: dict[str, str] | None = None,
     clausier_path=None,
     _plans: dict[str, dict[str, str]] | None = None,
-) -> dict[str, Change]:
-    """Item id → the last commit (at or before ``rev``) that changed its digest.
+) -> dict[str, list[Change]]:
+    """Item id → every commit (at or before ``rev``) that changed its digest, newest first.
 
-    Walks the commits that changed the dossier (reviews, evaluation and archive
-    excluded), newest first, and compares each item's digest before the commit (first
-    parent) with its digest at ``rev``; the first commit where it differs (or where the
-    item did not exist, or the root commit) is its last change. The rendered clause
-    text comes from the current clausier, so only changes of the dossier count.
-    Items not found at ``rev`` are left out.
+    Walks every commit that changed the dossier (reviews, evaluation and archive
+    excluded; merged branches included) that is not an ancestor of ``since[item]`` —
+    the commit reviewed by the previous approval of the item, when there is one. A
+    non-merge commit changed the item when its digest differs from the parent's (or the
+    item did not exist before); a merge commit only when it differs from *every* parent
+    (the merge itself wrote the text: conflict resolution or « evil merge »), so that
+    merging unrelated work involves nobody. The rendered clause text comes from the
+    current clausier, so only changes of the dossier count. Items not found at ``rev``
+    are left out.
     """
-    top = _toplevel(Path(dossier_path))
-    if top is None:
+    repo = _repo(Path(dossier_path))
+    if repo is None:
         return {}
     plans = {} if _plans is None else _plans
+    since = since or {}
 
     def digests(commit: str) -> dict[str, str]:
         if commit not in plans:
@@ -464,28 +492,61 @@ def last_changes(
                 plans[commit] = {}
         return plans[commit]
 
-    spec = _dossier_pathspec(_rel(Path(dossier_path), top))
+    spec = _dossier_pathspec(_rel(Path(dossier_path), repo.top))
     try:
-        log = _git(["log", _LOG_FORMAT, rev, "--", *spec], top)
-    except _GitError:
+        commits = repo.log(rev, paths=spec)
+    except GitError:
         return {}
-    lines = log.splitlines()
-    if not lines:
+    if not commits:
         return {}
-    # Digests at rev are those of the newest commit that changed the dossier.
-    target = {
-        k: v for k, v in digests(lines[0].split("\x1f")[0]).items() if not item_ids or k in item_ids
-    }
-    out: dict[str, Change] = {}
-    for line in lines:
-        sha, parents, author, when = _commit_info(line)
-        before = digests(parents[0]) if parents else {}
-        for iid in [i for i in target if before.get(i) != target[i]]:
-            out[iid] = Change(commit=sha, author=author, time=when)
-            del target[iid]
-        if not target:
-            break
+    current = digests(repo.rev(rev) or rev)
+    if not current:
+        current = digests(commits[0].sha)
+    wanted = {k for k in current if not item_ids or k in item_ids}
+    ancestors: dict[tuple[str, str], bool] = {}
+
+    def before_since(commit: str, iid: str) -> bool:
+        base = since.get(iid)
+        if not base:
+            return False
+        if (commit, base) not in ancestors:
+            ancestors[(commit, base)] = repo.is_ancestor(commit, base)
+        return ancestors[(commit, base)]
+
+    out: dict[str, list[Change]] = {}
+    for c in commits:
+        ids = [i for i in wanted if not before_since(c.sha, i)]
+        if not ids:
+            continue
+        after = digests(c.sha)
+        befores = [digests(p) for p in c.parents] or [{}]
+        for iid in ids:
+            if iid not in after:
+                continue
+            if all(b.get(iid) != after[iid] for b in befores):
+                out.setdefault(iid, []).append(
+                    Change(
+                        commit=c.sha,
+                        author=_person(c.author_name, c.author_email),
+                        committer=_person(c.committer_name, c.committer_email),
+                        time=dt.datetime.fromisoformat(c.author_date),
+                    )
+                )
     return out
+
+
+def last_changes(
+    dossier_path: str | os.PathLike[str],
+    rev: str,
+    item_ids: set[str] | None = None,
+    *,
+    clausier_path=None,
+    _plans: dict[str, dict[str, str]] | None = None,
+) -> dict[str, Change]:
+    """Item id → the last commit (at or before ``rev``) that changed its digest
+    (see :func:`item_changes`)."""
+    changes = item_changes(dossier_path, rev, item_ids, clausier_path=clausier_path, _plans=_plans)
+    return {k: v[0] for k, v in changes.items() if v}
 
 
 # --------------------------------------------------------------------------- referents
@@ -505,17 +566,12 @@ def load_referents(
             referents.yaml (French message with file and line).
     """
     path = Path(dossier_path)
-    top = _toplevel(path)
+    repo = _repo(path)
+    top = repo.top if repo is not None else None
     raw: bytes | None = None
     shown = REFERENTS_FILE
-    if rev is not None and top is not None:
-        proc = subprocess.run(
-            ["git", "cat-file", "blob", f"{rev}:{REFERENTS_FILE}"],
-            cwd=top,
-            capture_output=True,
-            check=False,
-        )
-        raw = proc.stdout if proc.returncode == 0 else None
+    if rev is not None and repo is not None:
+        raw = repo.blob(rev, REFERENTS_FILE)
     else:
         base = top if top is not None else path.resolve().parent
         candidate = base / REFERENTS_FILE
@@ -762,7 +818,13 @@ def _require_dossier(dossier_path: str | os.PathLike[str]) -> None:
 
 @dataclass
 class StoredRecord:
-    """A committed review record: its path, content and the commit that added it."""
+    """A committed review record that counts: its path, content and the commit that
+    added it (authored by the reviewer, byte-identical content).
+
+    ``declarative`` lists, in French, why the identity is only declared, not proven
+    (unsigned commit, recorded on behalf of the referent, committer other than the
+    author); empty when the commit is signed by the reviewer and verified by Git.
+    """
 
     path: str  # path in the repository
     record: ReviewRecord
@@ -772,91 +834,210 @@ class StoredRecord:
     committer_email: str | None = None
     committer_name: str | None = None
     signer: str | None = None  # signer of the adding commit when its signature verifies
+    declarative: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RejectedRecord:
+    """A review record present at the revision that does **not** count, and why.
+
+    ``reason`` (French) names the commit and the person: « enregistrement de revue
+    modifié après coup par X <x@…> (commit abc1234567) », introduced by a merge, added
+    by someone other than the referent (squash, hand commit), renamed, unsigned under a
+    signature-required policy.
+    """
+
+    path: str
+    record: ReviewRecord | None
+    reason: str
+    commit: str | None = None
+
+
+#: Git's verdicts (``%G?``) that ``git verify-commit`` accepts.
+_GOOD_SIGNATURE = ("G", "U")
+
+
+def _signature_args(dossier_path: str | os.PathLike[str]) -> tuple[list[str], str]:
+    """``-c`` options pointing Git at the verifier's allowed-signers file (never the
+    repository's own configuration), and the signature policy (settings)."""
+    from tasks.config.settings import load_settings
+
+    settings = load_settings(Path(dossier_path))
+    allowed = settings.signatures.allowed_signers
+    target = str(allowed) if allowed is not None else os.devnull
+    return ["-c", f"gpg.ssh.allowedSignersFile={target}"], settings.signatures.policy
+
+
+def inspect_records(
+    dossier_path: str | os.PathLike[str], rev: str | None = None
+) -> tuple[list[StoredRecord], list[RejectedRecord]]:
+    """The review records of the dossier at ``rev`` (default HEAD): those that count,
+    oldest first, and those that do not, with the reason.
+
+    Fail closed (docs/reviews.md, « Ce qui est prouvé »): a record counts only if its
+    bytes at ``rev`` are exactly a blob that its reviewer, as Git author, *added* under
+    the same file name in a non-merge commit of the history of ``rev``. Any later
+    edit, a rename of the file, a record introduced by a merge commit, squashed or
+    committed by someone else does not count and is reported. A folder renamed with
+    ``git mv`` keeps its records (same file name, same bytes). Under the verifier's
+    policy ``signature-obligatoire`` (settings ``signatures``), the adding commit must
+    also carry a signature that ``git verify-commit`` accepts against the verifier's
+    allowed-signers file, made by the reviewer.
+
+    Raises:
+        InputError: unknown revision; a record file that is not valid YAML or not a
+            review record (French, with the file and line); shallow clone (the history
+            needed is missing: « git fetch --unshallow »).
+    """
+    path = Path(dossier_path)
+    repo = _repo(path)
+    if repo is None:
+        return [], []
+    target = rev or "HEAD"
+    sha = repo.rev(target)
+    if sha is None:
+        if rev is None:
+            return [], []  # unborn branch: nothing committed yet
+        raise InputError(f"révision « {rev} » introuvable.", os.fspath(dossier_path))
+    repo.require_full_history("cahier review")
+    reviews = _join(_rel(path, repo.top), REVIEWS_DIR)
+    entries = [
+        (blob, name)
+        for _mode, typ, blob, name in repo.tree(sha, reviews)
+        if typ == "blob" and name.endswith(".yaml")
+    ]
+    if not entries:
+        return [], []
+    contents = repo.blobs([b for b, _ in entries])
+    sig_args, policy = _signature_args(dossier_path)
+    log = repo.text(
+        *sig_args,
+        "log",
+        "--no-merges",
+        "--no-renames",
+        "--diff-filter=A",
+        "--raw",
+        "--no-abbrev",
+        "--format=%x1e%H%x1f%an%x1f%ae%x1f%cn%x1f%ce%x1f%G?%x1f%GS",
+        sha,
+        "--",
+        f":(glob)**/{REVIEWS_DIR}/*.yaml",
+        f":(glob){REVIEWS_DIR}/*.yaml",
+    )
+    adders: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+    for chunk in log.split("\x1e"):
+        if not chunk.strip():
+            continue
+        head, _, raw = chunk.partition("\n")
+        fields = tuple(head.split("\x1f"))
+        for line in raw.splitlines():
+            if not line.startswith(":"):
+                continue
+            meta, _, file = line.partition("\t")
+            parts = meta.split()
+            if len(parts) >= 5 and parts[4] == "A":
+                adders.setdefault((file.rsplit("/", 1)[-1], parts[3]), []).append(fields)
+    records: list[StoredRecord] = []
+    rejected: list[RejectedRecord] = []
+    for (blob, name), raw_bytes in zip(entries, contents, strict=True):
+        rel_name = _join(reviews, name)
+        rec = validate_yaml(ReviewRecord, raw_bytes or b"", rel_name)
+        candidates = adders.get((name.rsplit("/", 1)[-1], blob), [])
+        by_reviewer = [f for f in candidates if _same(f[2], rec.reviewer.email)]
+        if not by_reviewer:
+            rejected.append(_why_rejected(repo, sha, rel_name, rec, blob, adders))
+            continue
+        signed = [
+            f
+            for f in by_reviewer
+            if f[5] in _GOOD_SIGNATURE and rec.reviewer.email.lower() in f[6].lower()
+        ]
+        chosen = (signed or by_reviewer)[-1]  # the oldest addition
+        c_sha, an, ae, cn, ce, _sig, signer = chosen
+        good = bool(signed)
+        if policy == "signature-obligatoire" and not good:
+            rejected.append(
+                RejectedRecord(
+                    rel_name,
+                    rec,
+                    f"enregistrement de revue de {_who(rec.reviewer)} non retenu : le commit "
+                    f"{c_sha[:10]} n'est pas signé par le référent (ou sa signature n'est pas "
+                    "reconnue par le fichier allowed_signers du vérificateur) et la politique "
+                    "de signature est « signature-obligatoire » ; le référent doit approuver "
+                    "de nouveau avec sa clé (git config user.signingkey)",
+                    c_sha,
+                )
+            )
+            continue
+        declarative: list[str] = []
+        if not good:
+            declarative.append("commit non signé : identité déclarée, non prouvée")
+        if not _same(ce, ae):
+            declarative.append(
+                f"committer {cn} <{ce}> différent de l'auteur (enregistrée pour son compte, ou "
+                "commit réécrit par rebase / cherry-pick : demandez une nouvelle approbation "
+                "pour une identité prouvée)"
+            )
+        records.append(
+            StoredRecord(
+                rel_name,
+                rec,
+                c_sha,
+                ae,
+                an,
+                ce,
+                cn,
+                (signer or "?") if good else None,
+                declarative,
+            )
+        )
+    records.sort(key=lambda r: (r.record.time, r.path))
+    return records, rejected
+
+
+def _why_rejected(
+    repo: Repo,
+    rev: str,
+    path: str,
+    rec: ReviewRecord,
+    blob: str,
+    adders: dict[tuple[str, str], list[tuple[str, ...]]],
+) -> RejectedRecord:
+    """French reason why the record at ``path`` (blob ``blob``) does not count."""
+    last = repo.log("-1", rev, paths=[path])
+    c = last[0] if last else None
+    who = f"{c.author_name} <{c.author_email}>" if c else "?"
+    at = f"commit {c.sha[:10]}" if c else "commit inconnu"
+    base = f"enregistrement de revue au nom de {_who(rec.reviewer)} non retenu : "
+    if c is not None and c.is_merge:
+        reason = (
+            f"introduit ou modifié par la fusion (merge) {c.sha[:10]} de {who} ; une revue ne "
+            "compte que si le référent l'a lui-même ajoutée dans un commit ordinaire"
+        )
+    elif c is not None and c.parents and repo.blob(c.parents[0], path) is not None:
+        reason = f"enregistrement de revue modifié après coup par {who} ({at})"
+    elif any(b == blob for (_n, b) in adders):
+        reason = f"enregistrement de revue renommé par {who} ({at})"
+    elif c is not None and not _same(c.author_email, rec.reviewer.email):
+        reason = (
+            f"ajouté par {who} ({at}) et non par le référent lui-même (commit fait à la main, "
+            "squash ou rebase d'un autre auteur) ; le référent doit approuver de nouveau"
+        )
+    else:
+        reason = f"enregistrement de revue modifié après coup par {who} ({at})"
+    return RejectedRecord(path, rec, base + reason, c.sha if c else None)
 
 
 def read_records(
     dossier_path: str | os.PathLike[str], rev: str | None = None
 ) -> list[StoredRecord]:
-    """Committed review records of the dossier, oldest first (by recorded time).
-
-    Records are read from ``rev`` (default HEAD) — a file not yet committed does not
-    count. A record whose adding commit was not authored by its reviewer is dropped (it
-    was not recorded by cahier under the referent's identity). Each record carries the
-    adding commit, its author and committer, and its signer when the commit is signed
-    and the signature verifies (``%G?`` G or U, as ``git verify-commit``).
+    """The committed review records that count (see :func:`inspect_records`), oldest
+    first (by recorded time).
 
     Raises:
-        InputError: a record file that is not valid YAML or not a review record.
+        InputError: as :func:`inspect_records`.
     """
-    path = Path(dossier_path)
-    top = _toplevel(path)
-    if top is None:
-        return []
-    target = rev or "HEAD"
-    try:
-        _git(["rev-parse", "--verify", "-q", f"{target}^{{commit}}"], top)
-    except _GitError:
-        if rev is None:
-            return []  # unborn branch: nothing committed yet
-        raise InputError(f"révision « {rev} » introuvable.", os.fspath(dossier_path)) from None
-    reviews = _join(_rel(path, top), REVIEWS_DIR)
-    names = [
-        n
-        for n in _git(["ls-tree", "-z", "--name-only", target, "--", reviews + "/"], top).split(
-            "\0"
-        )
-        if n.endswith(".yaml")
-    ]
-    if not names:
-        return []
-    batch = "".join(f"{target}:{n}\n" for n in names).encode()
-    out = subprocess.run(
-        ["git", "cat-file", "--batch"], cwd=top, input=batch, capture_output=True, check=True
-    ).stdout
-    blobs: list[bytes] = []
-    pos = 0
-    for _ in names:
-        header_end = out.index(b"\n", pos)
-        size = int(out[pos:header_end].split()[2])
-        blobs.append(out[header_end + 1 : header_end + 1 + size])
-        pos = header_end + 1 + size + 1
-    adders: dict[str, tuple[str, ...]] = {}
-    log = _git(
-        [
-            "log",
-            "--diff-filter=A",
-            "--format=%x1e%H%x1f%an%x1f%ae%x1f%cn%x1f%ce%x1f%G?%x1f%GS",
-            "--name-only",
-            target,
-            "--",
-            reviews,
-        ],
-        top,
-    )
-    for chunk in log.split("\x1e"):
-        if not chunk.strip():
-            continue
-        head, _, files = chunk.partition("\n")
-        fields = tuple(head.split("\x1f"))
-        for f in files.split("\n"):
-            if f.strip():
-                adders.setdefault(f.strip(), fields)
-    records: list[StoredRecord] = []
-    for name, blob in zip(names, blobs, strict=True):
-        rec = validate_yaml(ReviewRecord, blob, name)
-        found = adders.get(name)
-        if found is None:
-            records.append(StoredRecord(name, rec))
-            continue
-        sha, an, ae, cn, ce, sig, signer = found
-        if ae.lower() != rec.reviewer.email.lower():
-            continue
-        good = sig in ("G", "U")  # what « git verify-commit » accepts
-        records.append(
-            StoredRecord(name, rec, sha, ae, an, ce, cn, (signer or "?") if good else None)
-        )
-    records.sort(key=lambda r: (r.record.time, r.path))
-    return records
+    return inspect_records(dossier_path, rev)[0]
 
 
 @dataclass
@@ -868,26 +1049,63 @@ class RecordResult:
     record: ReviewRecord
     file: Path
     plan_items: list[ReviewItem] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
 
 
-def _branch(top: Path) -> tuple[str, str]:
-    try:
-        ref = _git(["symbolic-ref", "-q", "HEAD"], top).strip()
-    except _GitError:
+def _branch(repo: Repo) -> tuple[str, str]:
+    ref = repo.branch()
+    if ref is None:
         raise InputError(
             "HEAD détachée : la revue doit être enregistrée sur une branche ; placez-vous sur "
             "la branche du dossier (git switch main) puis recommencez.",
-            str(top),
-        ) from None
-    try:
-        head = _git(["rev-parse", "--verify", "-q", "HEAD^{commit}"], top).strip()
-    except _GitError:
+            str(repo.top),
+        )
+    head = repo.rev("HEAD")
+    if head is None:
         raise InputError(
             "dépôt sans commit : enregistrez d'abord le dossier (git commit) avant de le "
             "soumettre aux référents.",
-            str(top),
-        ) from None
+            str(repo.top),
+        )
     return ref, head
+
+
+def repair_review_index(dossier_path: str | os.PathLike[str]) -> list[str]:
+    """Finish review records committed by cahier but not yet in the user's index or
+    working tree (a kill between the branch move and the index update).
+
+    For every record of the dossier's ``reviews/`` in HEAD that the user's index does
+    not hold (the next ordinary commit would delete it): its entry is added to the index
+    (``update-index --cacheinfo``, nothing else of the index changes) and, when absent,
+    the file is written into the working tree (never over an existing file). Returns
+    French descriptions of what was repaired (empty: nothing to do). Called first by
+    every writing review command; ``cahier check`` and ``review status`` never write.
+    """
+    repo = _repo(Path(dossier_path))
+    if repo is None or repo.rev("HEAD") is None:
+        return []
+    reviews = _join(_rel(Path(dossier_path), repo.top), REVIEWS_DIR)
+    in_head = {
+        _join(reviews, name): blob
+        for _m, typ, blob, name in repo.tree("HEAD", reviews)
+        if typ == "blob"
+    }
+    staged = repo.index_entries(reviews + "/")
+    missing = {p: b for p, b in in_head.items() if p not in staged}
+    done: list[str] = []
+    for p, b in missing.items():
+        target = repo.top / p
+        if not target.exists():
+            data = repo.blobs([b])[0] or b""
+            _write_new_file(target, data)
+    if missing:
+        repo.add_to_index(missing)
+        done += [
+            f"enregistrement de revue {p} remis dans l'index Git (commande précédente "
+            "interrompue ; le prochain commit l'aurait supprimé)."
+            for p in sorted(missing)
+        ]
+    return done
 
 
 def _check_referent(
@@ -919,9 +1137,9 @@ def is_demo_repository(top: Path | None) -> bool:
     if top is None:
         return False
     try:
-        gitdir = Path(_git(["rev-parse", "--absolute-git-dir"], top).strip())
+        gitdir = Repo.discover(top).git_dir
         marked = (gitdir / DEMO_MARKER).read_text(encoding="utf-8").strip()
-    except (OSError, _GitError):
+    except (OSError, InputError):
         return False
     return marked == os.fspath(Path(top).resolve())
 
@@ -942,15 +1160,13 @@ def _record_yaml(rec: ReviewRecord) -> str:
     return head + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
 
 
-def _choose_name(top: Path, tree_commit: str, reviews: str, stamp: str, role: str) -> str:
-    existing = set(
-        _git(["ls-tree", "-z", "--name-only", tree_commit, "--", reviews + "/"], top).split("\0")
-    )
+def _choose_name(repo: Repo, tree_commit: str, reviews: str, stamp: str, role: str) -> str:
+    existing = {_join(reviews, name) for _m, _t, _b, name in repo.tree(tree_commit, reviews)}
     n = 1
     while True:
         name = f"{stamp}-{role}" + (f"-{n}" if n > 1 else "") + ".yaml"
         path = _join(reviews, name)
-        if path not in existing and not (top / path).exists():
+        if path not in existing and not (repo.top / path).exists():
             return path
         n += 1
 
@@ -1020,14 +1236,17 @@ def record_review(
         )
     _require_dossier(dossier_path)
     path = Path(dossier_path)
-    top = _toplevel(path)
-    if top is None:
+    repo = _repo(path)
+    if repo is None:
         raise InputError(
             "ce dossier n'est pas dans un dépôt Git : les revues sont enregistrées dans "
             "l'historique Git du dossier (git init, git add, git commit).",
             os.fspath(dossier_path),
         )
-    ref, head = _branch(top)
+    top = repo.top
+    repo.require_full_history("cahier review " + decision)
+    ref, head = _branch(repo)
+    repaired = repair_review_index(dossier_path)
     plan = plan_for(dossier_path, rev=head, clausier_path=clausier_path)
     reviewer = _check_referent(role, reviewer_email, plan.referents, plan.tender)
     if reviewer_name:
@@ -1071,6 +1290,19 @@ def record_review(
         role_items = [known[i] for i in items]
     if decision == "approve":
         _check_four_eyes(dossier_path, role, reviewer, head, role_items, clausier_path)
+    # « commit-tree » (plumbing) ignores commit.gpgSign: sign explicitly when the person
+    # recording has a key (user.signingkey) or asked for signatures (commit.gpgsign).
+    sign = repo.text("config", "--type=bool", "commit.gpgsign", check=False).strip() == "true"
+    sign = sign or bool(repo.text("config", "user.signingkey", check=False).strip())
+    _sig_args, policy = _signature_args(dossier_path)
+    if policy == "signature-obligatoire" and not sign:
+        raise InputError(
+            "revue refusée : la politique de signature du vérificateur est « "
+            "signature-obligatoire » et aucune clé de signature n'est configurée ; "
+            "configurez git config user.signingkey (clé SSH ou GPG du référent) et "
+            "gpg.format, puis recommencez.",
+            os.fspath(dossier_path),
+        )
     when = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     demo = is_demo_repository(top)
     record = ReviewRecord(
@@ -1090,7 +1322,7 @@ def record_review(
     content = _record_yaml(record).encode("utf-8")
     reviews = _join(_rel(path, top), REVIEWS_DIR)
     stamp = when.strftime("%Y%m%dT%H%M%SZ")
-    blob = _git(["hash-object", "-w", "--stdin"], top, input=content).strip()
+    blob = repo.hash_object(content)
     message = (
         f"Revue {ROLE_LABELS[role]} : {DECISION_LABELS[decision]} — {plan.tender}\n\n"
         + (f"{record.comment}\n\n" if record.comment else "")
@@ -1110,42 +1342,21 @@ def record_review(
     }
     who_commits = committer or recorder or reviewer
     env |= {"GIT_COMMITTER_NAME": who_commits.nom, "GIT_COMMITTER_EMAIL": who_commits.email}
-    # « commit-tree » (plumbing) ignores commit.gpgSign: sign explicitly when it is set.
-    sign = _git(["config", "--type=bool", "commit.gpgsign"], top, check=False).strip() == "true"
-    git_dir = Path(_git(["rev-parse", "--absolute-git-dir"], top).strip())
     new = rel_path = None
     for attempt in range(max_attempts):
-        old = _git(["rev-parse", "--verify", "-q", ref], top).strip()
-        rel_path = _choose_name(top, old, reviews, stamp, role)
-        fd, index_file = tempfile.mkstemp(prefix="cahier-review-index-", dir=git_dir)
-        os.close(fd)
-        os.unlink(index_file)  # git wants to create it itself
+        old = repo.ref(ref)
+        if old is None:
+            raise InputError(f"branche {ref} introuvable.", os.fspath(dossier_path))
+        rel_path = _choose_name(repo, old, reviews, stamp, role)
         try:
-            ienv = {**env, "GIT_INDEX_FILE": index_file}
-            _git(["read-tree", old], top, env=ienv)
-            _git(
-                ["update-index", "--add", "--cacheinfo", f"100644,{blob},{rel_path}"], top, env=ienv
-            )
-            tree = _git(["write-tree"], top, env=ienv).strip()
-            args = ["commit-tree", tree, "-p", old, *(["-S"] if sign else []), "-F", "-"]
-            try:
-                new = _git(args, top, env=ienv, input=message.encode()).strip()
-            except _GitError as exc:
-                if not sign:
-                    raise
-                raise InputError(
-                    "revue non enregistrée : la signature du commit a échoué (commit.gpgsign "
-                    f"est activé) : {exc.proc.stderr.decode(errors='replace').strip()} ; "
-                    "vérifiez user.signingkey ou désactivez commit.gpgsign.",
-                    os.fspath(dossier_path),
-                ) from None
-        finally:
-            Path(index_file).unlink(missing_ok=True)
-        try:
-            _git(["update-ref", "-m", f"cahier review: {role}", ref, new, old], top)
+            new = repo.commit_files(ref, old, {rel_path: blob}, message, env=env, sign=sign)
             break
-        except _GitError:
+        except RefMoved:
             time.sleep(0.01 * (attempt + 1))  # another review landed: rebase on it
+        except GitError as exc:
+            raise InputError(
+                f"revue non enregistrée : {exc.message}", os.fspath(dossier_path)
+            ) from None
     else:
         raise InputError(
             "revue non enregistrée : la branche a changé trop souvent pendant "
@@ -1155,41 +1366,71 @@ def record_review(
     assert new is not None and rel_path is not None
     target = top / rel_path
     _write_new_file(target, content)
-    _add_to_user_index(top, blob, rel_path)
-    return RecordResult(rel_path, new, record, target, role_items)
+    step("worktree")
+    _add_to_user_index(repo, blob, rel_path)
+    return RecordResult(rel_path, new, record, target, role_items, repaired)
 
 
 def _four_eyes_refusal(
     role: str,
     reviewer: Person,
     declaration: Declaration | None,
-    changes: dict[str, Change],
+    changes: dict[str, list[Change]],
     labels: dict[str, str],
 ) -> str | None:
     """French reason why ``reviewer``'s approval breaks the four-eyes rule, or None."""
-    if declaration is not None and _same(declaration.author, reviewer):
+    if declaration is not None and (
+        _same(declaration.author, reviewer)
+        or (declaration.committer is not None and _same(declaration.committer, reviewer))
+    ):
         return (
             f"{_who(reviewer)} a été déclaré(e) {ROLE_LABELS[role]} par cette même personne "
             f"(commit {declaration.commit[:10]} du {declaration.time:%d/%m/%Y}, "
             f"{declaration.file}) ; une déclaration de référent doit être faite par une autre "
             "personne (l'acheteur ou le service), puis la revue recommencée"
         )
-    mine = [(iid, ch) for iid, ch in changes.items() if _same(ch.author, reviewer)]
-    if mine:
-        iid, ch = mine[0]
-        return (
-            f"{_who(reviewer)} est l'auteur(e) de la dernière modification de "
-            f"{labels.get(iid, iid)} (commit {ch.commit[:10]} du {ch.time:%d/%m/%Y}) ; "
-            f"l'approbation doit venir d'un(e) autre {ROLE_LABELS[role]} déclaré(e)"
-        )
+    for iid, lst in changes.items():
+        for ch in lst:
+            as_committer = ch.committer is not None and _same(ch.committer, reviewer)
+            if _same(ch.author, reviewer) or as_committer:
+                what = (
+                    "committer" if as_committer and not _same(ch.author, reviewer) else "auteur(e)"
+                )
+                return (
+                    f"{_who(reviewer)} est {what} d'une modification de "
+                    f"{labels.get(iid, iid)} (commit {ch.commit[:10]} du {ch.time:%d/%m/%Y}"
+                    + (f", auteur {_who(ch.author)}" if what == "committer" else "")
+                    + ") ; chaque commit qui a modifié l'élément depuis son approbation "
+                    "précédente compte, pas seulement le dernier ; l'approbation doit venir "
+                    f"d'un(e) autre {ROLE_LABELS[role]} déclaré(e)"
+                )
     return None
+
+
+def _previous_approvals(
+    records: list[StoredRecord], role: str, before: StoredRecord | None = None
+) -> dict[str, str]:
+    """Item id → commit reviewed by the latest approval of the role (older than
+    ``before`` when given): the point from which the four-eyes rule looks at changes."""
+    out: dict[str, str] = {}
+    for stored in records:  # oldest first
+        if before is not None and (stored is before or stored.record.time >= before.record.time):
+            break
+        rec = stored.record
+        if rec.role == role and rec.decision == "approve":
+            for it in rec.items:
+                out[it.id] = rec.commit
+    return out
 
 
 def _check_four_eyes(
     dossier_path, role: str, reviewer: Person, head: str, items: list[ReviewItem], clausier_path
 ) -> None:
     declaration = referent_declaration(dossier_path, role, reviewer.email, head)
-    changes = last_changes(dossier_path, head, {i.id for i in items}, clausier_path=clausier_path)
+    since = _previous_approvals(read_records(dossier_path, head), role)
+    changes = item_changes(
+        dossier_path, head, {i.id for i in items}, since=since, clausier_path=clausier_path
+    )
     reason = _four_eyes_refusal(
         role, reviewer, declaration, changes, {i.id: i.label() for i in items}
     )
@@ -1208,25 +1449,17 @@ def _write_new_file(target: Path, content: bytes) -> None:
         pass
 
 
-def _add_to_user_index(top: Path, blob: str, rel_path: str) -> None:
+def _add_to_user_index(repo: Repo, blob: str, rel_path: str) -> None:
     """Add the record's entry to the user's index (retried while index.lock is held)."""
-    for attempt in range(200):
-        try:
-            _git(["update-index", "--add", "--cacheinfo", f"100644,{blob},{rel_path}"], top)
-            return
-        except _GitError as exc:
-            if "index.lock" not in str(exc):
-                raise InputError(
-                    f"revue enregistrée dans Git, mais l'index n'a pu être mis à jour ({exc}) ; "
-                    f"exécutez « git reset -q -- {rel_path} ».",
-                    rel_path,
-                ) from None
-            time.sleep(0.005 * min(attempt + 1, 20))
-    raise InputError(
-        "revue enregistrée dans Git, mais l'index est verrouillé (index.lock) ; exécutez "
-        f"« git reset -q -- {rel_path} » une fois l'autre opération Git terminée.",
-        rel_path,
-    )
+    try:
+        repo.add_to_index({rel_path: blob})
+    except GitError as exc:
+        raise InputError(
+            f"revue enregistrée dans Git, mais l'index n'a pu être mis à jour ({exc.detail}) ; "
+            "relancez une commande cahier review (elle répare l'index), ou exécutez "
+            f"« git reset -q -- {rel_path} ».",
+            rel_path,
+        ) from None
 
 
 # --------------------------------------------------------------------------- status
@@ -1256,6 +1489,14 @@ class StatusEntry(_Model):
     demonstration: bool = Field(
         default=False, description="décision de « cahier demo » (non probante)"
     )
+    declarative: list[str] = Field(
+        default_factory=list,
+        description="pourquoi l'identité du référent est déclarée et non prouvée",
+    )
+    rejected: list[str] = Field(
+        default_factory=list,
+        description="enregistrements couvrant l'élément qui ne comptent pas, et pourquoi",
+    )
 
     def provenance(self) -> str:
         """« démonstration (non probante) ; enregistrée par X pour le compte de Y ; commit
@@ -1269,6 +1510,8 @@ class StatusEntry(_Model):
             parts.append(f"commit signé par {self.signer}")
         if self.declaration is not None:
             parts.append(self.declaration.label())
+        if self.declarative:
+            parts.append("identité déclarative : " + " ; ".join(self.declarative))
         return " ; ".join(parts)
 
     def message(self) -> str:
@@ -1279,21 +1522,25 @@ class StatusEntry(_Model):
         role = ROLE_LABELS[self.item.role]
         extra = self.provenance()
         extra = f" ({extra})" if extra else ""
+        forged = "".join(f" [{r}]" for r in self.rejected)
         if self.refusal:
             return (
                 f"{label} : approbation de {who} du {when} non retenue — {self.refusal} ; "
-                f"en attente de revue du {role}."
+                f"en attente de revue du {role}.{forged}"
             )
         if self.status == "approved":
-            return f"{label} : approuvé par {who} le {when}{extra}."
+            return f"{label} : approuvé par {who} le {when}{extra}.{forged}"
         if self.status == "lapsed":
             return (
                 f"{label} : approbation caduque ({who}, {when}) — le texte a changé depuis la "
-                f"revue ; nouvelle revue du {role} nécessaire."
+                f"revue ; nouvelle revue du {role} nécessaire.{forged}"
             )
         if self.status == "changes-requested":
-            return f"{label} : modifications demandées par {who} le {when} : « {self.comment} »."
-        return f"{label} : en attente de revue du {role}."
+            return (
+                f"{label} : modifications demandées par {who} le {when} : « {self.comment} »."
+                f"{forged}"
+            )
+        return f"{label} : en attente de revue du {role}.{forged}"
 
 
 def _old_texts(dossier_path, commit: str, clausier_path, cache: dict) -> dict[str, str]:
@@ -1312,25 +1559,29 @@ def review_status(
     """Each item of the plan with its state: approved, lapsed, pending, changes-requested.
 
     The plan is computed on the working tree (``rev`` None) or on ``rev``; records are
-    the committed ones (HEAD, or ``rev``). For each item the latest record of its role
-    that covers it decides: an approval whose digest still matches → ``approved``; an
-    approval of another text → ``lapsed`` (with a unified diff between the text at the
-    reviewed commit and now); a request for changes on the same text →
-    ``changes-requested``; on a text changed since → ``pending``; no record → ``pending``.
+    the committed ones that count (HEAD, or ``rev``; :func:`inspect_records`: a record
+    edited, renamed, merge-introduced or added by someone else does not count and is
+    listed in the entries it covers, ``rejected``). For each item the latest record of
+    its role that covers it decides: an approval whose digest still matches →
+    ``approved``; an approval of another text → ``lapsed`` (with a unified diff between
+    the text at the reviewed commit and now); a request for changes on the same text →
+    ``changes-requested``; on a text changed since → ``pending``; no record →
+    ``pending``.
 
     An approval with a matching digest is **not retained** (``pending``, with the reason
     in ``refusal``) when, at the parent of the commit that added the record, the reviewer
-    was not a declared referent of the role, or had been declared by a commit they
-    authored themselves; or when the reviewer authored the last change of the item as of
-    the commit that added the record (four-eyes rule, docs/reviews.md). Approved entries
-    carry who recorded them for the reviewer, the verified signer of the commit and the
-    commit that declared the referent.
+    was not a declared referent of the role, or had ever been declared by a commit they
+    authored or committed themselves (renames and reverts followed); or when the
+    reviewer authored or committed *any* commit that changed the item since the previous
+    approval of the item (four-eyes rule, docs/reviews.md). Approved entries carry who
+    recorded them for the reviewer, the verified signer of the commit, the commit that
+    declared the referent and, when the identity is not proven, why (``declarative``).
 
     Raises:
-        InputError: unusable dossier or record.
+        InputError: unusable dossier or record; shallow clone (« git fetch --unshallow »).
     """
     plan = plan_for(dossier_path, rev=rev, clausier_path=clausier_path)
-    records = read_records(dossier_path, rev)
+    records, rejected = inspect_records(dossier_path, rev)
     latest: dict[tuple[str, str], tuple[StoredRecord, str]] = {}
     for stored in records:  # oldest first: later records win
         rec = stored.record
@@ -1338,22 +1589,23 @@ def review_status(
             continue
         for it in rec.items:
             latest[(rec.role, it.id)] = (stored, it.digest)
+    rejected_for: dict[tuple[str, str], list[str]] = {}
+    for bad in rejected:
+        if bad.record is None or bad.record.tender != plan.tender:
+            continue
+        for it in bad.record.items:
+            rejected_for.setdefault((bad.record.role, it.id), []).append(bad.reason)
     cache: dict[str, dict[str, str]] = {}
     plans: dict[str, dict[str, str]] = {}
-    changes: dict[str, dict[str, Change]] = {}
     declarations: dict[tuple[str, str, str], tuple[bool, Declaration | None]] = {}
-    top = _toplevel(Path(dossier_path))
+    repo = _repo(Path(dossier_path))
+    top = repo.top if repo is not None else None
     demo = is_demo_repository(top)
-
-    def parent_of(commit: str) -> str | None:
-        try:
-            return _git(["rev-parse", "--verify", "-q", f"{commit}^1"], top).strip() or None
-        except _GitError:
-            return None
 
     def declared(stored: StoredRecord) -> tuple[bool, Declaration | None]:
         rec = stored.record
-        base = parent_of(stored.commit) if stored.commit else rec.commit
+        commit = repo.commit(stored.commit) if stored.commit else None
+        base = commit.parents[0] if commit is not None and commit.parents else None
         key = (base or "", rec.role, rec.reviewer.email.lower())
         if key not in declarations:
             if base is None:  # the record came with the repository's first commit
@@ -1363,17 +1615,25 @@ def review_status(
                 declarations[key] = (decl is not None, decl)
         return declarations[key]
 
-    def last_change(stored: StoredRecord, item_id: str) -> Change | None:
+    def changes_of(stored: StoredRecord, item_id: str) -> list[Change]:
         at = stored.commit or stored.record.commit
-        if at not in changes:
-            changes[at] = last_changes(dossier_path, at, clausier_path=clausier_path, _plans=plans)
-        return changes[at].get(item_id)
+        since = _previous_approvals(records, stored.record.role, before=stored)
+        found = item_changes(
+            dossier_path,
+            at,
+            {item_id},
+            since={item_id: since[item_id]} if item_id in since else None,
+            clausier_path=clausier_path,
+            _plans=plans,
+        )
+        return found.get(item_id, [])
 
     out: list[StatusEntry] = []
     for item in plan.items:
+        bad = rejected_for.get((item.role, item.id), [])
         found = latest.get((item.role, item.id))
         if found is None:
-            out.append(StatusEntry(item=item, status="pending"))
+            out.append(StatusEntry(item=item, status="pending", rejected=bad))
             continue
         stored, digest = found
         rec = stored.record
@@ -1395,6 +1655,8 @@ def review_status(
             "recorded_by": recorder if not _same(recorder, rec.reviewer) else None,
             "signer": stored.signer,
             "demonstration": rec.provenance == "demonstration",
+            "declarative": list(stored.declarative),
+            "rejected": bad,
         }
         if rec.decision == "approve" and same and rec.provenance == "demonstration" and not demo:
             out.append(
@@ -1408,20 +1670,19 @@ def review_status(
                 )
             )
         elif rec.decision == "approve" and same:
-            ok, decl = declared(stored) if top is not None else (True, None)
+            ok, decl = declared(stored) if repo is not None else (True, None)
             refusal = None
             if not ok:
                 refusal = (
                     f"{_who(rec.reviewer)} n'était pas déclaré(e) {ROLE_LABELS[rec.role]} "
                     "au moment de l'enregistrement de la revue"
                 )
-            elif top is not None:
-                change = last_change(stored, item.id)
+            elif repo is not None:
                 refusal = _four_eyes_refusal(
                     rec.role,
                     rec.reviewer,
                     decl,
-                    {item.id: change} if change else {},
+                    {item.id: changes_of(stored, item.id)},
                     {item.id: item.id},
                 )
             status = "pending" if refusal else "approved"

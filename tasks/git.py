@@ -1,0 +1,527 @@
+"""cahier's one Git layer: every Git access of reviews, archives and the audit.
+
+One interface over the ``git`` command line (:class:`Repo`), with the same rules for
+every call:
+
+* a timeout on every call (:data:`TIMEOUT_S`, seconds; :class:`GitTimeout` after it);
+* ``LC_ALL=C`` (messages parsed in English), ``GIT_NO_REPLACE_OBJECTS=1`` (``git replace``
+  cannot substitute a commit or a tag under the verifier's eyes), no terminal prompt,
+  ``core.quotepath=off`` and NUL-separated output (``-z``) wherever paths are listed, so
+  that accented paths are read as they are;
+* errors mapped in one place to :mod:`tasks.errors` (:class:`GitError` and subclasses,
+  French messages);
+* one compare-and-swap commit helper (:meth:`Repo.commit_files`) for review records and
+  archives: the tree is built in a temporary index (the user's index and working tree
+  are not touched), ``commit-tree``, then ``update-ref <ref> <new> <old>``; if the branch
+  moved meanwhile, :class:`RefMoved` and nothing changed.
+
+Fault injection (tests only): when ``CAHIER_FAULT_AFTER_STEP=N`` is set, the process
+kills itself (SIGKILL, no clean-up) right after its N-th *writing* step — every Git call
+that writes an object, a ref or an index, and every working-tree write announced with
+:func:`step`. ``tests/test_trust.py`` loops N over every step of ``cahier review
+approve`` and ``cahier archive``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tasks.errors import InputError
+
+__all__ = [
+    "FAULT_ENV",
+    "TIMEOUT_S",
+    "Commit",
+    "GitError",
+    "GitTimeout",
+    "NotARepository",
+    "RefMoved",
+    "Repo",
+    "ShallowClone",
+    "git_env",
+    "step",
+]
+
+#: Seconds allowed for one Git call (a whole-history log of a big repository included).
+TIMEOUT_S = float(os.environ.get("CAHIER_GIT_TIMEOUT_S", "120"))
+#: Environment variable naming the writing step after which the process is SIGKILLed.
+FAULT_ENV = "CAHIER_FAULT_AFTER_STEP"
+
+# Replacement objects (« git replace ») would let anyone with write access to the
+# repository show the verifier another commit or tag under the same id. Every Git
+# process of cahier — ours and GitPython's — inherits this.
+os.environ["GIT_NO_REPLACE_OBJECTS"] = "1"
+
+_steps = 0
+
+
+def step(label: str) -> None:
+    """Count one writing step (fault injection point, see module docstring)."""
+    global _steps
+    limit = os.environ.get(FAULT_ENV)
+    if not limit:
+        return
+    _steps += 1
+    if _steps == int(limit):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def steps_done() -> int:
+    """Writing steps counted so far in this process (for tests)."""
+    return _steps
+
+
+def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of every Git call (see module docstring)."""
+    env = {**os.environ, **(extra or {})}
+    env |= {
+        "LC_ALL": "C",
+        "LANGUAGE": "C",
+        "GIT_NO_REPLACE_OBJECTS": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_OPTIONAL_LOCKS": "0",
+    }
+    return env
+
+
+class GitError(InputError):
+    """A Git command failed: French message, git's own text in ``detail`` (exit code 2).
+
+    Subclasses :class:`tasks.errors.InputError` so that every command reports it in
+    French without a traceback.
+    """
+
+    def __init__(self, message: str, detail: str = "", args: Sequence[str] = ()):
+        self.detail = detail
+        self.git_args = list(args)
+        super().__init__(message + (f" (git : {detail})" if detail else ""))
+
+
+class GitTimeout(GitError):
+    """A Git command exceeded :data:`TIMEOUT_S` (transient: retry later)."""
+
+
+class RefMoved(GitError):
+    """The compare-and-swap of a ref failed: it moved (or is locked) meanwhile."""
+
+
+class NotARepository(InputError):
+    """The path is not inside a Git working tree (French message, exit code 2)."""
+
+
+class ShallowClone(InputError):
+    """The repository is a shallow clone: history needed to decide is missing."""
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A commit as the audit and the reviews need it."""
+
+    sha: str
+    parents: tuple[str, ...]
+    author_name: str
+    author_email: str
+    author_date: str
+    committer_name: str
+    committer_email: str
+    committer_date: str
+    subject: str = ""
+
+    @property
+    def is_merge(self) -> bool:
+        return len(self.parents) > 1
+
+
+_COMMIT_FORMAT = "%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%cn%x1f%ce%x1f%cI%x1f%s"
+
+
+def _parse_commit(line: str) -> Commit:
+    sha, parents, an, ae, ad, cn, ce, cd, subject = line.split("\x1f", 8)
+    return Commit(sha, tuple(parents.split()), an, ae, ad, cn, ce, cd, subject)
+
+
+class Repo:
+    """A Git working tree (``top``) and its Git directory.
+
+    Build it with :meth:`discover`. Every method runs ``git`` with the rules of the
+    module docstring; ``write=True`` calls count as fault-injection steps.
+    """
+
+    def __init__(self, top: Path, git_dir: Path, common_dir: Path):
+        self.top = top
+        self.git_dir = git_dir
+        self.common_dir = common_dir
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def discover(cls, path: str | os.PathLike[str], *, why: str = "") -> Repo:
+        """The working tree holding ``path``.
+
+        Raises:
+            NotARepository: not in a Git working tree (bare repositories included);
+                ``why`` completes the French message (what the command needs Git for).
+        """
+        p = Path(path)
+        probe = p if p.is_dir() else p.parent
+        if not probe.is_dir():
+            raise InputError("dossier introuvable.", os.fspath(path))
+        proc = _run(
+            ["rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-common-dir"],
+            probe,
+            check=False,
+        )
+        lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+        if proc.returncode != 0 or len(lines) < 3 or not lines[0]:
+            raise NotARepository(
+                "ce dossier n'est pas dans un dépôt Git"
+                + (f" : {why}" if why else "")
+                + " ; initialisez le dépôt (git init, git add, git commit) ou placez le "
+                "dossier dans un dépôt.",
+                os.fspath(path),
+            )
+        top = Path(lines[0]).resolve()
+        common = Path(lines[2])
+        if not common.is_absolute():
+            common = (probe / common).resolve()
+        return cls(top, Path(lines[1]), common)
+
+    def rel(self, path: str | os.PathLike[str]) -> str:
+        """``path`` relative to the working tree (POSIX form, ``""`` for the top).
+
+        Raises:
+            InputError: ``path`` is outside the working tree.
+        """
+        try:
+            rel = Path(path).resolve().relative_to(self.top).as_posix()
+        except ValueError:
+            raise InputError(
+                f"le dossier est en dehors du dépôt Git {self.top}.", os.fspath(path)
+            ) from None
+        return "" if rel == "." else rel
+
+    # ------------------------------------------------------------------ calls
+
+    def run(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        env: dict[str, str] | None = None,
+        check: bool = True,
+        write: bool = False,
+        timeout: float | None = None,
+    ) -> bytes:
+        """Run ``git ARGS`` in the working tree; stdout as bytes.
+
+        Raises:
+            GitError: non-zero exit (when ``check``), with git's message in ``detail``.
+            GitTimeout: the call exceeded its timeout.
+        """
+        proc = _run(list(args), self.top, input=input, env=env, check=check, timeout=timeout)
+        if write:
+            step("git " + args[0])
+        return proc.stdout
+
+    def text(self, *args: str, **kw) -> str:
+        """:meth:`run`, decoded as UTF-8 (invalid bytes kept as escapes)."""
+        return self.run(*args, **kw).decode("utf-8", "surrogateescape")
+
+    def ok(self, *args: str) -> bool:
+        """Whether ``git ARGS`` exits with 0 (no exception on failure)."""
+        return _run(list(args), self.top, check=False).returncode == 0
+
+    # ------------------------------------------------------------------ reading
+
+    def rev(self, rev: str) -> str | None:
+        """Full id of the commit ``rev`` names, or None."""
+        proc = _run(["rev-parse", "--verify", "-q", f"{rev}^{{commit}}"], self.top, check=False)
+        out = proc.stdout.decode().strip()
+        return out if proc.returncode == 0 and out else None
+
+    def ref(self, ref: str) -> str | None:
+        """Value of ``ref`` (any object), or None."""
+        proc = _run(["rev-parse", "--verify", "-q", ref], self.top, check=False)
+        out = proc.stdout.decode().strip()
+        return out if proc.returncode == 0 and out else None
+
+    def branch(self) -> str | None:
+        """``refs/heads/<name>`` HEAD points to, or None when HEAD is detached."""
+        proc = _run(["symbolic-ref", "-q", "HEAD"], self.top, check=False)
+        out = proc.stdout.decode().strip()
+        return out if proc.returncode == 0 and out else None
+
+    def is_shallow(self) -> bool:
+        """Whether this clone lacks part of its history (``git clone --depth``)."""
+        return self.text("rev-parse", "--is-shallow-repository").strip() == "true"
+
+    def require_full_history(self, command: str) -> None:
+        """Refuse to decide on a shallow clone (French, naming the command to run).
+
+        Raises:
+            ShallowClone: the repository is shallow.
+        """
+        if self.is_shallow():
+            raise ShallowClone(
+                f"dépôt cloné sans son historique complet (clone superficiel, --depth) : "
+                f"{command} a besoin de tout l'historique pour vérifier qui a approuvé et "
+                "archivé quoi ; exécutez « git fetch --unshallow --tags » puis recommencez.",
+                str(self.top),
+            )
+
+    def deepen(self) -> bool:
+        """Fetch the missing history of a shallow clone (workers); True when it was shallow.
+
+        Raises:
+            GitError: the fetch failed (no remote, network).
+        """
+        if not self.is_shallow():
+            return False
+        self.run("fetch", "--quiet", "--unshallow", "--tags", timeout=max(TIMEOUT_S, 600))
+        return True
+
+    def blob(self, rev: str, path: str) -> bytes | None:
+        """Content of ``path`` at ``rev`` (a blob), or None."""
+        proc = _run(["cat-file", "blob", f"{rev}:{path}"], self.top, check=False)
+        return proc.stdout if proc.returncode == 0 else None
+
+    def blobs(self, specs: Sequence[str]) -> list[bytes | None]:
+        """Contents of ``<rev>:<path>`` or ``<sha>`` specs in one ``cat-file --batch``."""
+        if not specs:
+            return []
+        out = self.run("cat-file", "--batch", input="".join(s + "\n" for s in specs).encode())
+        res: list[bytes | None] = []
+        pos = 0
+        for _ in specs:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split()
+            if len(header) < 3 or header[-1] == b"missing":
+                res.append(None)
+                pos = end + 1
+                continue
+            size = int(header[2])
+            res.append(out[end + 1 : end + 1 + size])
+            pos = end + 1 + size + 1
+        return res
+
+    def tree(
+        self, rev: str, path: str = "", *, recursive: bool = False
+    ) -> list[tuple[str, str, str, str]]:
+        """Entries ``(mode, type, sha, path)`` of the tree at ``rev:path`` (NUL-separated
+        listing: accented names read as they are). Empty when absent."""
+        spec = f"{rev}:{path}" if path else f"{rev}^{{tree}}"
+        args = ["ls-tree", "-z", *(["-r"] if recursive else []), spec]
+        proc = _run(args, self.top, check=False)
+        if proc.returncode != 0:
+            return []
+        out = []
+        for rec in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
+            if not rec:
+                continue
+            meta, _, name = rec.partition("\t")
+            mode, typ, sha = meta.split()
+            out.append((mode, typ, sha, name))
+        return out
+
+    def log(self, *args: str, paths: Iterable[str] = ()) -> list[Commit]:
+        """Commits of ``git log ARGS -- PATHS`` (newest first)."""
+        paths = list(paths)
+        out = self.text(
+            "log", f"--format={_COMMIT_FORMAT}", "-z", *args, *(["--", *paths] if paths else [])
+        )
+        return [_parse_commit(rec) for rec in out.split("\0") if rec]
+
+    def commit(self, rev: str) -> Commit | None:
+        """One commit, or None."""
+        sha = self.rev(rev)
+        if sha is None:
+            return None
+        return self.log("-1", "--no-walk", sha)[0]
+
+    def message(self, rev: str) -> str:
+        """Full message of commit ``rev``."""
+        return self.text("log", "-1", "--format=%B", rev)
+
+    def is_ancestor(self, a: str, b: str) -> bool:
+        """Whether ``a`` is an ancestor of (or equal to) ``b``."""
+        return self.ok("merge-base", "--is-ancestor", a, b)
+
+    def index_entries(self, prefix: str = "") -> dict[str, str]:
+        """Path → blob id staged in the user's index (under ``prefix``)."""
+        args = ["ls-files", "-z", "--stage"]
+        if prefix:
+            args += ["--", prefix]
+        out = self.text(*args)
+        res = {}
+        for rec in out.split("\0"):
+            if not rec:
+                continue
+            meta, _, path = rec.partition("\t")
+            res[path] = meta.split()[1]
+        return res
+
+    # ------------------------------------------------------------------ writing
+
+    def hash_object(self, data: bytes) -> str:
+        """Write ``data`` as a blob (unreferenced until committed); its id."""
+        return self.text("hash-object", "-w", "--stdin", input=data, write=True).strip()
+
+    def build_commit(
+        self,
+        parent: str,
+        files: dict[str, str],
+        message: str,
+        *,
+        env: dict[str, str] | None = None,
+        sign: bool = False,
+    ) -> str:
+        """A commit object: ``parent``'s tree plus ``files`` (path → blob id), nothing
+        moved. The tree is built in a temporary index under the Git directory.
+
+        Raises:
+            GitError: Git refused (signing failure included: French message).
+        """
+        index = self.git_dir / f"cahier-index-{uuid.uuid4().hex}"
+        ienv = {**(env or {}), "GIT_INDEX_FILE": str(index)}
+        try:
+            self.run("read-tree", parent, env=ienv, write=True)
+            args: list[str] = []
+            for path, blob in files.items():
+                args += ["--cacheinfo", f"100644,{blob},{path}"]
+            self.run("update-index", "--add", *args, env=ienv, write=True)
+            tree = self.text("write-tree", env=ienv, write=True).strip()
+        finally:
+            index.unlink(missing_ok=True)
+        try:
+            return self.text(
+                "commit-tree",
+                tree,
+                "-p",
+                parent,
+                *(["-S"] if sign else []),
+                "-F",
+                "-",
+                input=message.encode("utf-8"),
+                env=env,
+                write=True,
+            ).strip()
+        except GitError as exc:
+            if not sign:
+                raise
+            raise GitError(
+                "la signature du commit a échoué : vérifiez user.signingkey (clé SSH ou GPG) "
+                "et gpg.format",
+                exc.detail,
+                exc.git_args,
+            ) from None
+
+    def swap_ref(self, ref: str, new: str, old: str | None, reason: str = "cahier") -> None:
+        """Move ``ref`` from ``old`` to ``new`` atomically (``old`` None: create it).
+
+        Raises:
+            RefMoved: the ref moved or is locked meanwhile (nothing changed).
+        """
+        zero = "0" * 40
+        cmd = f"update {ref} {new} {old or zero}\n"
+        try:
+            self.run("update-ref", "-m", reason, "--stdin", input=cmd.encode(), write=True)
+        except GitError as exc:
+            raise RefMoved(
+                f"la référence {ref.removeprefix('refs/heads/')} a changé ou est verrouillée "
+                "pendant l'écriture : rien n'a été fait",
+                exc.detail,
+                exc.git_args,
+            ) from None
+
+    def commit_files(
+        self,
+        ref: str,
+        old: str,
+        files: dict[str, str],
+        message: str,
+        *,
+        env: dict[str, str] | None = None,
+        sign: bool = False,
+    ) -> str:
+        """The compare-and-swap commit: ``old``'s tree plus ``files`` (path → blob id)
+        committed on ``ref`` only if ``ref`` still equals ``old``; the new commit id.
+
+        Raises:
+            RefMoved: ``ref`` moved meanwhile (the commit object stays unreferenced).
+            GitError: Git refused.
+        """
+        new = self.build_commit(old, files, message, env=env, sign=sign)
+        self.swap_ref(ref, new, old)
+        return new
+
+    def add_to_index(self, entries: dict[str, str], *, attempts: int = 200) -> None:
+        """Stage ``path → blob`` entries in the user's index, nothing else (retried while
+        another command holds ``index.lock``).
+
+        Raises:
+            GitError: the index stayed locked or Git refused.
+        """
+        import time
+
+        args: list[str] = []
+        for path, blob in entries.items():
+            args += ["--cacheinfo", f"100644,{blob},{path}"]
+        if not args:
+            return
+        for attempt in range(attempts):
+            try:
+                self.run("update-index", "--add", *args, write=True)
+                return
+            except GitError as exc:
+                if "index.lock" not in exc.detail or attempt == attempts - 1:
+                    raise
+                time.sleep(0.005 * min(attempt + 1, 20))
+
+
+def _run(
+    args: list[str],
+    cwd: Path,
+    *,
+    input: bytes | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """The one place where ``git`` is started; maps failures to :class:`GitError`."""
+    full = ["git", "-c", "core.quotepath=off", "-c", "log.showSignature=false", *args]
+    try:
+        proc = subprocess.run(
+            full,
+            cwd=cwd,
+            input=input,
+            capture_output=True,
+            env=git_env(env),
+            timeout=timeout or TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise GitTimeout(
+            f"Git n'a pas répondu en {timeout or TIMEOUT_S:.0f} s (git {args[0]}) : dépôt "
+            "verrouillé ou très volumineux ; réessayez",
+            args=args,
+        ) from None
+    except FileNotFoundError:
+        raise GitError(
+            "la commande git est introuvable : installez Git (apt-get install git)"
+        ) from None
+    if check and proc.returncode != 0:
+        detail = proc.stderr.decode("utf-8", "replace").strip()
+        raise GitError(f"opération Git refusée (git {args[0]})", detail, args)
+    return proc
+
+
+def temp_dir(repo: Repo) -> Path:
+    """``.git/cahier-tmp`` (outside the working tree), created when absent."""
+    root = repo.git_dir / "cahier-tmp"
+    root.mkdir(exist_ok=True)
+    return root
