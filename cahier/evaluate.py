@@ -153,7 +153,9 @@ def evaluate(
         if fmt == EvalFormat.csv:
             text = to_csv(result)
         elif fmt == EvalFormat.json:
-            text = result.model_dump_json(indent=2) + "\n"
+            from tasks.dossier.model import json_text
+
+            text = json_text(result)
         else:
             from io import StringIO
 

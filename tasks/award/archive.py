@@ -527,7 +527,9 @@ def _assembly_is_draft(path: Path, raw: bytes, tender_id: str) -> bool:
 
 
 def _json(data: Any) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    from tasks.dossier.model import json_text
+
+    return json_text(data).encode("utf-8")
 
 
 def create_archive(
@@ -720,7 +722,7 @@ def create_archive(
             }
 
         files: dict[str, bytes] = {
-            "evaluation.json": (result.model_dump_json(indent=2) + "\n").encode("utf-8"),
+            "evaluation.json": _json(result),
             "evaluation.csv": to_csv(result).encode("utf-8"),
             "check-report.json": report_json(report).encode("utf-8"),
         }

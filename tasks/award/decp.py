@@ -409,4 +409,6 @@ def build_decp(
 
 def to_json(doc: dict[str, Any]) -> str:
     """Pretty JSON (UTF-8 characters kept), newline-terminated."""
-    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    from tasks.dossier.model import json_text
+
+    return json_text(doc)

@@ -56,7 +56,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from tasks.dossier.model import Critere, CritereType, LegalReference, Tender, siret_ok
+from tasks.dossier.model import (
+    Critere,
+    CritereType,
+    LegalReference,
+    Number,
+    Tender,
+    siret_ok,
+)
 from tasks.dossier.yamlio import french_error, line_of, load_yaml, validate_yaml
 from tasks.errors import InputError
 
@@ -144,9 +151,9 @@ def _fmt(x: float) -> str:
 class Echelle(_Model):
     """A qualitative scale: notes from ``min`` to ``max`` with written anchors."""
 
-    min: float = 0
-    max: float = 4
-    ancres: dict[float, str] = Field(
+    min: Number = 0
+    max: Number = 4
+    ancres: dict[Number, str] = Field(
         default_factory=dict, description="signification des notes (ex. 0: absence de réponse)"
     )
 
@@ -162,7 +169,7 @@ class MethodeCritere(_Model):
     """How one criterion is scored: its weight (as in the RC) and its formula or scale."""
 
     nom: str | None = Field(default=None, description="rappel du nom (vérifié s'il est donné)")
-    poids: float = Field(ge=0, le=100, description="pondération en % (celle du RC)")
+    poids: Number = Field(ge=0, le=100, description="pondération en % (celle du RC)")
     formule: Literal["pmin_sur_p", "ecart_relatif", "min_max"] | None = None
     echelle: Echelle | None = None
 
@@ -180,8 +187,8 @@ class LigneBPU(_Model):
 
     reference: str | None = None
     designation: str = Field(min_length=1)
-    quantite: float = Field(gt=0)
-    prixUnitaire: float = Field(gt=0, description="€ HT")
+    quantite: Number = Field(gt=0)
+    prixUnitaire: Number = Field(gt=0, description="€ HT")
 
     _pu = field_validator("prixUnitaire", mode="before")(lambda v: _money(v))
     _q = field_validator("quantite", mode="before")(lambda v: _money(v))
@@ -190,7 +197,7 @@ class LigneBPU(_Model):
 class Note(_Model):
     """The score of one offer on one (sub-)criterion, with its written justification."""
 
-    note: float
+    note: Number
     justification: str
     evaluateur: str | None = None
 
@@ -203,9 +210,9 @@ class Offre(_Model):
     siret: str
     lot: int | None = Field(default=None, ge=1)
     variante: bool = False
-    prix: float | None = Field(default=None, gt=0, description="montant total € HT (DQE)")
+    prix: Number | None = Field(default=None, gt=0, description="montant total € HT (DQE)")
     lignes: list[LigneBPU] = Field(default_factory=list)
-    coutGlobal: float | None = Field(default=None, gt=0, description="coût du cycle de vie, € HT")
+    coutGlobal: Number | None = Field(default=None, gt=0, description="coût du cycle de vie, € HT")
     notes: dict[str, Note] = Field(default_factory=dict)
     engagements: dict[str, float] = Field(
         default_factory=dict,
@@ -243,8 +250,8 @@ class Offre(_Model):
 class SeuilsOffreAnormalementBasse(_Model):
     """Detection thresholds for abnormally low offers (in %)."""
 
-    seuilMoyenne: float = Field(default=70, gt=0, le=100)
-    ecartSecond: float = Field(default=20, gt=0, lt=100)
+    seuilMoyenne: Number = Field(default=70, gt=0, le=100)
+    ecartSecond: Number = Field(default=20, gt=0, lt=100)
 
 
 class Attribution(_Model):
@@ -257,7 +264,7 @@ class Attribution(_Model):
     dateNotification: dt.date
     datePublicationDonnees: dt.date
     idMarche: str | None = Field(default=None, min_length=1, max_length=16)
-    montant: float | None = Field(default=None, gt=0)
+    montant: Number | None = Field(default=None, gt=0)
     titulaires: dict[int, list[str]] = Field(
         default_factory=dict, description="par lot : repères des offres retenues"
     )
@@ -270,14 +277,14 @@ class Attribution(_Model):
     ] = Field(min_length=1)
     lieuExecution: dict[str, str]
     attributionAvance: bool = False
-    tauxAvance: float | None = Field(default=None, ge=0, le=1)
+    tauxAvance: Number | None = Field(default=None, ge=0, le=1)
     typeGroupementOperateurs: Literal["Conjoint", "Solidaire", "Pas de groupement"] = (
         "Pas de groupement"
     )
     sousTraitanceDeclaree: bool = False
     marcheInnovant: bool = False
-    origineUE: float | None = Field(default=None, ge=0, le=1)
-    origineFrance: float | None = Field(default=None, ge=0, le=1)
+    origineUE: Number | None = Field(default=None, ge=0, le=1)
+    origineFrance: Number | None = Field(default=None, ge=0, le=1)
 
     _m = field_validator("montant", mode="before")(lambda v: _money(v))
 
@@ -308,7 +315,7 @@ class CriterionInfo(_Model):
 
     code: str
     nom: str
-    poids: float
+    poids: Number
     type: CritereType
     parent: str | None = None
     feuille: bool = True
@@ -333,14 +340,14 @@ class OffreResult(_Model):
     siret: str
     lot: int
     variante: bool
-    prix: float
+    prix: Number
     ecartee: str | None = None
-    points: dict[str, float] = Field(default_factory=dict)
-    pointsCriteres: dict[str, float] = Field(default_factory=dict)
-    total: float | None = None
+    points: dict[str, Number] = Field(default_factory=dict)
+    pointsCriteres: dict[str, Number] = Field(default_factory=dict)
+    total: Number | None = None
     rang: int | None = None
     anormalementBasse: bool = False
-    totalSansResponsables: float | None = None
+    totalSansResponsables: Number | None = None
     rangSansResponsables: int | None = None
 
 
@@ -349,7 +356,7 @@ class WeightShift(_Model):
 
     de: str
     vers: str
-    points: float
+    points: Number
     offre: str
     message: str
 
@@ -363,7 +370,7 @@ class LotResult(_Model):
     offres: list[OffreResult]
     laureat: str | None = None
     exAequo: list[list[str]] = Field(default_factory=list)
-    poidsResponsables: float = 0
+    poidsResponsables: Number = 0
     laureatSansResponsables: str | None = None
     criteresResponsablesDecisifs: bool = False
     plusPetitChangement: WeightShift | None = None

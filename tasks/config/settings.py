@@ -312,6 +312,29 @@ def _tighten_trust(verifier: dict[str, Any], repo: dict[str, Any]) -> dict[str, 
     return out
 
 
+def _env_trust() -> dict[str, Any]:
+    """Trust fields set by ``CAHIER_SIGNATURES__*`` / ``CAHIER_WITNESSES`` variables."""
+
+    class _EnvOnly(BaseSettings):
+        model_config = SettingsConfigDict(
+            env_prefix="CAHIER_", env_nested_delimiter="__", extra="ignore"
+        )
+        signatures: SignatureSettings = Field(default_factory=SignatureSettings)
+        witnesses: list[WitnessSettings] = Field(default_factory=list)
+
+    try:
+        found = _EnvOnly().model_dump(mode="json", exclude_defaults=True)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err.get("loc", ()))
+        raise InputError(
+            f"configuration invalide : variable CAHIER_ du champ « {field} » "
+            f"({err.get('msg', '')}). Corriger la valeur ou la supprimer.",
+            "configuration (variables CAHIER_*)",
+        ) from None
+    return found
+
+
 def load_settings(dossier: Path | None = None, *, user_file: Path | None = None) -> Settings:
     """Build the effective :class:`Settings` for ``dossier`` (a tender folder) or for no
     dossier at all.
@@ -348,7 +371,11 @@ def load_settings(dossier: Path | None = None, *, user_file: Path | None = None)
         {k: v for k, v in repo_layers.items() if k not in trust_keys},
         {k: v for k, v in user.items() if k not in trust_keys},
     )
-    merged.update(_tighten_trust(user, repo_layers))
+    # The verifier's trust settings: their file, then CAHIER_* variables over it (the
+    # variables are read here because explicit values passed to Settings would hide them).
+    env_trust = _env_trust()
+    verifier = _merge({k: v for k, v in user.items() if k in trust_keys}, env_trust)
+    merged.update(_tighten_trust(verifier, repo_layers))
     stacked = _stack_layers(org, user, tender)
     if stacked is not None:
         merged["policy"] = {**(merged.get("policy") or {}), "layers": stacked}

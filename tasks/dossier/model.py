@@ -13,9 +13,10 @@ never written by hand.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -38,13 +39,42 @@ __all__ = [
     "LegalReference",
     "Location",
     "Lot",
+    "Number",
     "Person",
     "Role",
     "Severity",
     "Tender",
     "Waiver",
+    "json_text",
     "siret_ok",
 ]
+
+
+#: The one number type of every model: prices and amounts (€ HT), weights (%), notes,
+#: quantities. NaN and infinities (YAML ``.nan``, ``.inf``) are refused with the French
+#: message « un nombre fini est attendu » (validation error ``finite_number``): an
+#: infinite price would change the winner and write « Infinity », which is not JSON
+#: (RFC 8259 § 6).
+Number = Annotated[float, Field(allow_inf_nan=False)]
+
+
+def json_text(data: Any, *, indent: int | None = 2) -> str:
+    """The one JSON writer: ``data`` (plain data or a pydantic model) as UTF-8 text
+    ending with a newline, ``allow_nan=False`` (RFC 8259 has no NaN or Infinity).
+
+    Raises:
+        ValueError: ``data`` holds NaN or an infinity (a model bypassed :data:`Number`).
+    """
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="python")
+    try:
+        return (
+            json.dumps(data, ensure_ascii=False, indent=indent, allow_nan=False, default=str) + "\n"
+        )
+    except ValueError:
+        raise ValueError(
+            "nombre infini ou indéfini (NaN) dans les données à écrire en JSON : refusé"
+        ) from None
 
 
 class _Model(BaseModel):
@@ -183,7 +213,7 @@ class Critere(_Model):
     """
 
     nom: str
-    poids: float = Field(ge=0, le=100, description="pondération en % de la note totale")
+    poids: Number = Field(ge=0, le=100, description="pondération en % de la note totale")
     type: CritereType = CritereType.autre
     poidsEcrit: str | None = Field(default=None, description="pondération telle qu'écrite")
     unite: str | None = Field(default=None, description="%, sur 100, points, coefficient…")
@@ -199,7 +229,7 @@ class Lot(_Model):
 
     numero: int = Field(ge=1)
     objet: str
-    montant: float | None = Field(default=None, ge=0)
+    montant: Number | None = Field(default=None, ge=0)
     categories: list[Category] = Field(default_factory=list)
     criteres: list[Critere] = Field(default_factory=list)
 
@@ -231,7 +261,7 @@ class Tender(_Model):
     techniques: list[TechniqueDecp] = Field(default_factory=list)
     dureeMois: int = Field(ge=1)
     ccag: CcagDecp
-    montant: float = Field(gt=0, allow_inf_nan=False, description="montant estimé maximum, € HT")
+    montant: Number = Field(gt=0, allow_inf_nan=False, description="montant estimé maximum, € HT")
     acheteur: Acheteur
     categories: list[Category] = Field(min_length=1)
     dateLancement: dt.date
@@ -289,7 +319,7 @@ class ClauseApplies(_Model):
     categories: list[Category] = Field(default_factory=list)
     cpv_prefixes: list[str] = Field(default_factory=list)
     buyer_types: list[BuyerType] = Field(default_factory=list)
-    min_amount: float | Literal["eu_threshold"] | None = None
+    min_amount: Number | Literal["eu_threshold"] | None = None
     from_date: dt.date | Literal["climat_gate"] | None = None
     until_date: dt.date | None = None
     requires: list[Literal["donneesPersonnelles", "donneesSensibles", "servicesNumeriques"]] = (
@@ -303,8 +333,8 @@ class ClauseParameter(_Model):
 
     type: Literal["int", "float", "str", "bool", "date"]
     default: Any = None
-    min: float | None = None
-    max: float | None = None
+    min: Number | None = None
+    max: Number | None = None
     unit: str | None = None
     choices: list[Any] | None = None
     description: str

@@ -386,7 +386,10 @@ def french_error(err: dict[str, Any]) -> str:
     if kind == "too_short":
         return f"liste trop courte ({ctx.get('min_length')} élément(s) au moins)"
     if kind in ("finite_number",):
-        return "un nombre fini est attendu"
+        return (
+            "un nombre fini est attendu (.inf, .nan, infini ou NaN refusés) : écrivez le "
+            "montant, la pondération ou la note en chiffres"
+        )
     if kind in ("float_parsing", "int_parsing", "decimal_parsing") and isinstance(
         err.get("input"), str
     ):
