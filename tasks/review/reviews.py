@@ -397,7 +397,11 @@ def _introductions(
     if repo is None:
         return []
     tender_file = _join(_rel(Path(dossier_path), repo.top), "tender.yaml")
+    # The dossier may have been renamed after ``rev``: follow it from HEAD too.
     paths = _tender_paths(repo, rev, tender_file)
+    head = repo.rev("HEAD")
+    if head and head != rev:
+        paths += [p for p in _tender_paths(repo, head, tender_file) if p not in paths]
     key = email.strip().lower()
     cache: dict[str, str | None] = {}
 
