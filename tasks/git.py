@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tasks import errors
 from tasks.errors import InputError
 
 __all__ = [
@@ -90,25 +91,27 @@ def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-class GitError(InputError):
-    """A Git command failed: French message, git's own text in ``detail`` (exit code 2).
-
-    Subclasses :class:`tasks.errors.InputError` so that every command reports it in
-    French without a traceback.
-    """
+class GitError(errors.GitError):
+    """A Git command failed: French message, git's own text in ``detail`` (exit code 2)."""
 
     def __init__(self, message: str, detail: str = "", args: Sequence[str] = ()):
         self.detail = detail
         self.git_args = list(args)
-        super().__init__(message + (f" (git : {detail})" if detail else ""))
+        super().__init__(message + (f" (git : {detail})" if detail else ""), command=list(args))
 
 
-class GitTimeout(GitError):
-    """A Git command exceeded :data:`TIMEOUT_S` (transient: retry later)."""
+class GitTimeout(GitError, errors.TransientError):
+    """A Git command exceeded :data:`TIMEOUT_S` (transient: flows retry it)."""
 
 
-class RefMoved(GitError):
-    """The compare-and-swap of a ref failed: it moved (or is locked) meanwhile."""
+class RefMoved(errors.ConcurrentWriteError):
+    """The compare-and-swap of a ref failed: it moved (or is locked) meanwhile; nothing
+    changed (transient: a new attempt works on the latest state)."""
+
+    def __init__(self, message: str, detail: str = "", args: Sequence[str] = ()):
+        self.detail = detail
+        self.git_args = list(args)
+        super().__init__(message)
 
 
 class NotARepository(InputError):
