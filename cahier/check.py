@@ -81,7 +81,7 @@ def check(
         reports = []
         for target in targets:
             if flow:
-                # The ephemeral server's telemetry locks SQLite (ARCHITECTURE.md, pitfalls).
+                # The ephemeral server's telemetry locks SQLite (docs/architecture.md, « Pièges Prefect »).
                 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
                 # On a loaded laptop the ephemeral server may need more than 20 s to start.
                 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")

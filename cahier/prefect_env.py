@@ -6,7 +6,7 @@ import os
 
 
 def embedded_env() -> None:
-    # The ephemeral server's telemetry locks SQLite (ARCHITECTURE.md, pitfalls).
+    # The ephemeral server's telemetry locks SQLite (docs/architecture.md, « Pièges Prefect »).
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 

@@ -33,7 +33,7 @@ disponible » (adapters :func:`optional`): reviews (``flows.review.request_revie
 ``tasks.review.reviews.review_gate``), assembly (``flows.assemble.assemble_tender``), archive
 (``flows.archive.archive_tender``).
 
-Suspend (Prefect 3.9.1, ARCHITECTURE.md pitfalls): only a deployed run suspends — its
+Suspend (Prefect 3.9.1, docs/architecture.md « Pièges Prefect »): only a deployed run suspends — its
 process exits and the run is rescheduled on resume, the body re-running with the cached
 check; the key is slugified (``lifecycle-2026-cd33-pc-001-3f2a…-revues-1``). The ``watch``
 flow resumes suspended lifecycles whose gate has opened. Without a deployment, the

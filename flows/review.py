@@ -27,7 +27,7 @@
   automation (proactive trigger on runs staying Paused/Suspended, action: a
   notification block such as e-mail or a webhook) for a server that has such a block.
 
-Prefect 3.9.1 pitfalls (ARCHITECTURE.md): pause/suspend keys hold lowercase letters,
+Prefect 3.9.1 pitfalls (docs/architecture.md, « Pièges Prefect »): pause/suspend keys hold lowercase letters,
 digits and dashes only (slugified here, or the run can never be resumed); suspend needs
 a deployment and persisted results.
 """

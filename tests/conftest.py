@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-# The ephemeral Prefect server's telemetry locks SQLite (ARCHITECTURE.md, pitfalls).
+# The ephemeral Prefect server's telemetry locks SQLite (docs/architecture.md, « Pièges Prefect »).
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 ROOT = Path(__file__).resolve().parents[1]

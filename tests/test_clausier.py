@@ -25,7 +25,7 @@ from tasks.dossier.model import Clause
 
 CLAUSES_DIR = Path(__file__).resolve().parents[1] / "clause_library" / "clauses"
 
-# The 26 family ids of clause-families.md (shared/domain), stable across versions.
+# The 26 family ids (docs/clausier.md, « Familles de clauses »), stable across versions.
 FAMILY_IDS = {
     "ENV-CRIT-01",
     "ENV-COND-01",
@@ -136,7 +136,7 @@ def test_clause_files_exist() -> None:
 def test_file_validates_and_is_named_after_its_id(path: Path) -> None:
     clause = _load(path)
     assert path.name == f"{clause.id}.yaml"
-    assert clause.id in FAMILY_IDS, f"{clause.id} n'est pas une famille de clause-families.md"
+    assert clause.id in FAMILY_IDS, f"{clause.id} n'est pas une famille du clausier (docs/clausier.md)"
     assert clause.changelog, "changelog vide"
 
 

@@ -7,7 +7,7 @@ décembre 2023). :func:`build_decp` writes one ``marche`` record per lot from te
 block (dates, prices, place…), and the check report: ``considerationsSociales`` and
 ``considerationsEnvironnementales`` are derived from the clause families actually present
 in the dossier (each clause's ``decp`` field in the clausier, mapping of
-clause-families.md) and from the award criteria (a criterion of type ``environnement``
+docs/clausier.md « Familles de clauses ») and from the award criteria (a criterion of type ``environnement``
 → « Critère environnemental », ``social`` → « Critère social »); none → the « Pas de … »
 value alone.
 
@@ -127,7 +127,7 @@ def _date(v: Any) -> dt.date | None:
 
 
 def consistency_issues(doc: dict[str, Any]) -> list[DecpIssue]:
-    """Rules the DECP schema cannot express (clause-families.md, « Checks » #8).
+    """Rules the DECP schema cannot express (DECP v2.0.3 consistency, docs/evaluation-archive.md).
 
     * « Pas de considération … » only alone (arrêté du 22 décembre 2022, annexe 15);
     * ``origineUE`` ≥ ``origineFrance`` (schema description of both fields);

@@ -97,7 +97,7 @@ class BuyerType(StrEnum):
 
 
 class Category(StrEnum):
-    """Purchase categories of clause-families.md (HW, SW, SRV, CLD, TEL)."""
+    """Purchase categories of the clausier (docs/clausier.md, « Familles de clauses ») (HW, SW, SRV, CLD, TEL)."""
 
     hardware = "hardware"
     software = "software"
@@ -414,7 +414,7 @@ class Severity(StrEnum):
 
 
 class FamilyStatus(StrEnum):
-    """Status of a clause family in a dossier (ARCHITECTURE.md, « Findings »)."""
+    """Status of a clause family in a dossier (docs/check.md)."""
 
     present = "present"  # library clause, unchanged
     edited = "edited"  # library clause whose text was changed
