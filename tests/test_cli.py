@@ -251,6 +251,16 @@ def test_scanned_pdf_is_no_text_layer_not_all_clauses_missing(dossier: Path):
         w.add_blank_page(width=595, height=842)
     with (dossier / "pieces" / "cctp.pdf").open("wb") as fh:
         w.write(fh)
+    # the CCAP is readable: the scanned CCTP is an error finding (fail closed), not exit 2
+    proc = run("check", str(dossier), "-f", "json")
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    scanned = [f for f in report["findings"] if f["rule"] == "piece-sans-texte"]
+    assert len(scanned) == 1 and scanned[0]["severity"] == "error"
+    assert scanned[0]["location"]["file"] == "pieces/cctp.pdf"
+    assert "numérisé" in scanned[0]["message"]
+    # nothing readable at all: unusable input, exit 2, no traceback
+    (dossier / "pieces" / "ccap.md").unlink()
     proc = run("check", str(dossier))
     assert_input_error(proc, "cctp.pdf", "pas de couche texte")
     assert "absente" not in proc.stdout

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tasks.check.accessibility import ACCESSIBILITY_RULES, accessibility_findings
+from tasks.check.reading import READING_RULES, reading_findings, usable_or_raise
 from tasks.clausier.evidence import EvidenceHit, find_evidence
 from tasks.clausier.library import Clausier
 from tasks.clausier.render import (
@@ -90,6 +91,7 @@ RULES: dict[str, str] = {
     "ponderation-politique": "Critère responsable sous le minimum de la politique d'achat locale",
 }
 RULES.update(ACCESSIBILITY_RULES)
+RULES.update(READING_RULES)
 
 _CCAG_ALIASES = {
     "Techniques de l'information et de la communication": "tic",
@@ -976,20 +978,13 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
         sorted by severity then location.
 
     Raises:
-        InputError: a piece without text layer (scanned PDF), an unknown clause id in
+        InputError: no piece with readable text (only scanned PDFs), an unknown clause id in
             a ``clause()`` call, a fenced div or a waiver, invalid clause parameters.
     """
     tender = dossier.tender
     pieces = dossier.pieces
     tender_file = dossier.tender_file
-    for p in pieces:
-        if not p.has_text_layer:
-            raise InputError(
-                "pas de couche texte : ce PDF est une image (document numérisé). Joignez la "
-                "version texte du document ou faites-le passer par une reconnaissance de "
-                "caractères (OCR) avant le contrôle.",
-                p.path,
-            )
+    usable_or_raise(pieces)  # exit 2 only when nothing at all can be read
     for i, w in enumerate(tender.waivers):
         if clausier.get(w.clause) is None:
             raise InputError(
@@ -1005,6 +1000,7 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
 
     findings.extend(lint_templates(pieces, clausier))
     findings.extend(accessibility_findings(pieces))  # images without alt, empty headings
+    findings.extend(reading_findings(pieces))  # scanned, unreliable pages, tracked changes
     waivers = {w.clause: w for w in tender.waivers}
     families: list[FamilyResult] = []
     for cid, clause in clausier.clauses.items():

@@ -26,6 +26,7 @@ __all__ = [
     "fold",
     "join_hyphenated",
     "keeps_hyphen",
+    "known_compound",
     "normalize_text",
     "split_glued",
 ]
@@ -134,6 +135,17 @@ def keeps_hyphen(left: str, right: str) -> bool:
     if len(lw) <= 1 or lw.isdigit():
         return True
     return lw in _HYPHEN_PREFIXES or rw in _HYPHEN_SUFFIXES
+
+
+def known_compound(left: str, right: str) -> bool:
+    """True when ``left-right`` is a compound whose first or second element is known
+    (« sous-traitant », « accord-cadre », « Île-de-France »): stricter than
+    :func:`keeps_hyphen`, which also keeps the hyphen after any one-letter part."""
+    if not right or not left or not right[0].isalpha() or right[0].isupper():
+        return True
+    lw = re.split(r"[^\w']+", fold(left))[-1].split("'")[-1]
+    rw = re.split(r"[^\w]+", fold(right))[0]
+    return lw.isdigit() or lw in _HYPHEN_PREFIXES or rw in _HYPHEN_SUFFIXES
 
 
 def _fffe(match: re.Match[str]) -> str:

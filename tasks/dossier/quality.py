@@ -12,7 +12,8 @@ Three measures per page (PDF) or per piece:
   text without a single accented letter is suspect.
 
 A page is unreliable (``PageQuality.reliable = False``) from 3 undecoded glyphs or 1 % of
-its characters, 2 NUL characters, 3 stripped words / 2 % of its words, or no accented
+its characters, 2 NUL/control characters or 3 glyphs decoded as nothing inside words
+(PDFium's U+FFFE that is not the hyphen of a known compound), 3 stripped words / 2 % of its words, or no accented
 letter at all in 120 lower-case French words. The reader then
 adds a « texte non fiable, page N » issue and marks the page's blocks ``reliable=False``
 so the checker reports « non vérifiable » instead of « absente ».
@@ -23,12 +24,14 @@ from __future__ import annotations
 import re
 
 from .blocks import DocumentModel, Loc, PageQuality, ReadingIssue
+from .normalize import known_compound
 
 __all__ = ["assess", "mark_blocks", "stripped_forms"]
 
 _WORD_RE = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿŒœÆæ]{2,}")
 _ACCENTED = frozenset("àâäéèêëîïôöùûüÿçœæÀÂÄÉÈÊËÎÏÔÖÙÛÜŸÇŒÆ")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
+_LIGATURE_GAP_RE = re.compile(r"(\w+)\ufffe(\w+)")
 #: Frequent French words that contain no accent: their presence says « French text ».
 _FRENCH_MARKERS = frozenset(
     "le la les des du de et un une est pour dans par sur au aux qui que ou avec ce cette "
@@ -93,7 +96,14 @@ def assess(text: str, page: int | None, *, unmapped: int = 0) -> PageQuality:
     ``unmapped``: characters the PDF library could not map to Unicode.
     """
     chars = sum(1 for c in text if not c.isspace())
-    nul = len(_CONTROL_RE.findall(text))
+    # NUL / control characters, and PDFium's U+FFFE inside a word (a glyph mapped to
+    # U+0000: « e\ufffecacité »); U+FFFE before a line end is a soft hyphen
+    # (« sous\ufffetraitant » is a hyphen: a compound normalize.known_compound knows)
+    controls = len(_CONTROL_RE.findall(text))
+    gaps = sum(
+        1 for m in _LIGATURE_GAP_RE.finditer(text) if not known_compound(m.group(1), m.group(2))
+    )
+    nul = controls + gaps
     undecoded = unmapped + text.count("\ufffd")
     words = _WORD_RE.findall(text)
     q = PageQuality(page, chars=chars, undecoded=undecoded, nul=nul, words=len(words))
@@ -110,7 +120,7 @@ def assess(text: str, page: int | None, *, unmapped: int = 0) -> PageQuality:
         reasons.append("aucune lettre accentuée dans un texte français (accents perdus)")
     if undecoded >= 3 or (chars and undecoded >= 0.01 * chars and undecoded):
         reasons.append(f"{undecoded} caractère(s) non décodé(s) (police sans table Unicode)")
-    if nul >= 2:
+    if controls >= 2 or gaps >= 3:
         reasons.append(f"{nul} caractère(s) nul(s) ou de contrôle (ligatures mal décodées)")
     if q.stripped_words >= 3 or (words and q.stripped_words >= 0.02 * len(words) > 0):
         ex = ", ".join(f"« {w} »" for w in q.examples[:3])
