@@ -12,29 +12,58 @@ from tasks.errors import CahierError, InputError
 
 commands = CommandSet("clauses", help="Consulter le clausier.")
 
+_DOSSIER_HELP = (
+    "Dossier de consultation dont les paramètres (cahier.yaml) ajoutent des couches de "
+    "politique à celles de l'organisation."
+)
+_NATIONAL_HELP = "Clausier national seul, sans les couches de politique locale."
+
+
+def _effective(clausier: Path | None, dossier: Path | None, national: bool):
+    from tasks.clausier.library import load_clausier
+
+    if national:
+        return load_clausier(clausier, layers=[])
+    return load_clausier(clausier, dossier=dossier)
+
+
+def _origin(lib, clause_id: str) -> str:
+    """« national » or the layers' changes (« politique d'achat de la Région, art. 4 :
+    heures_par_100k borné à [35–1000] »)."""
+    provs = lib.origin(clause_id)
+    if not provs:
+        return "national"
+    added = any(p.kind == "ajout" for p in provs)
+    parts = [] if added else ["national"]
+    for p in provs:
+        parts.append(f"{p.label()} ({p.layer}) : {p.detail}")
+    return " ; ".join(parts)
+
 
 @commands.add("list")
 def clauses_list(
     clausier: Annotated[
         Path | None, typer.Option("--clausier", help="Clausier à utiliser.")
     ] = None,
+    dossier: Annotated[Path | None, typer.Option("--dossier", help=_DOSSIER_HELP)] = None,
+    national: Annotated[bool, typer.Option("--national", help=_NATIONAL_HELP)] = False,
 ) -> None:
-    """Lister les clauses du clausier."""
+    """Lister les clauses du clausier effectif (national + couches de politique) et leur origine."""
     from rich.console import Console
     from rich.table import Table
 
-    from tasks.clausier.library import load_clausier
-
     try:
-        lib = load_clausier(clausier)
+        lib = _effective(clausier, dossier, national)
     except CahierError as exc:
         fail(exc)
         return
     table = Table(title=f"Clausier {lib.version} — {len(lib.clauses)} clauses")
     for col in ("Clause", "Version", "Intitulé", "Catégorie", "Niveau", "Pièce", "Référent"):
         table.add_column(col)
+    if lib.layers:
+        table.add_column("Origine")
     for c in lib.clauses.values():
-        table.add_row(
+        row = [
             c.id,
             str(c.version),
             c.title,
@@ -42,8 +71,17 @@ def clauses_list(
             "obligatoire" if c.level == "mandatory" else "recommandée",
             c.piece.upper(),
             c.review_role,
-        )
+        ]
+        if lib.layers:
+            row.append(_origin(lib, c.id))
+        table.add_row(*row)
     Console().print(table)
+    for rule in lib.policy_weights.values():
+        p = rule.provenance
+        Console().print(
+            f"Règle de la {p.label()} (couche « {p.layer} » {p.version}) : {p.detail}.",
+            markup=False,
+        )
 
 
 @commands.add("show")
@@ -52,16 +90,17 @@ def clauses_show(
     clausier: Annotated[
         Path | None, typer.Option("--clausier", help="Clausier à utiliser.")
     ] = None,
+    dossier: Annotated[Path | None, typer.Option("--dossier", help=_DOSSIER_HELP)] = None,
+    national: Annotated[bool, typer.Option("--national", help=_NATIONAL_HELP)] = False,
 ) -> None:
     """Afficher une clause : fondement, applicabilité, paramètres, texte rendu, guide."""
     from rich.console import Console
     from rich.markdown import Markdown
 
-    from tasks.clausier.library import load_clausier
     from tasks.clausier.render import render_clause
 
     try:
-        lib = load_clausier(clausier)
+        lib = _effective(clausier, dossier, national)
         c = lib.get(clause_id.upper())
         if c is None:
             raise InputError(
@@ -73,6 +112,11 @@ def clauses_show(
         return
     con = Console()
     con.print(f"[bold]{c.id}[/bold] v{c.version} — {c.title}")
+    con.print(f"Origine : {_origin(lib, c.id)}", markup=False)
+    for p in lib.origin(c.id):
+        rev = f", révision {p.rev}" if p.rev else ""
+        where = f"{p.file}:{p.line}" if p.line else p.file
+        con.print(f"  couche « {p.layer} » {p.version}{rev} — {where}", markup=False)
     con.print(
         f"Catégorie : {c.category} ; niveau : {'obligatoire' if c.level == 'mandatory' else 'recommandée'} ; pièce : {c.piece.upper()} ; référent : {c.review_role}"
     )
@@ -139,12 +183,17 @@ def clauses_diff(
         Path | None,
         typer.Option("--repo", help="Dépôt Git du clausier (défaut : celui de cahier)."),
     ] = None,
+    dossier: Annotated[Path | None, typer.Option("--dossier", help=_DOSSIER_HELP)] = None,
 ) -> None:
-    """Comparer deux versions du clausier : clauses ajoutées, retirées, modifiées."""
+    """Comparer deux versions du clausier (clauses ajoutées, retirées, modifiées) ; « national
+    effectif » : ce que les couches de politique locale changent au clausier national."""
     from rich.console import Console
 
     from tasks.clausier.diff import diff_clausiers, load_side, to_text
 
+    if (old, new) == ("national", "effectif"):
+        _layers_diff(dossier)
+        return
     try:
         a = load_side(old, repo)
         b = load_side(new, repo)
@@ -172,3 +221,42 @@ def clauses_check(
     if problems:
         raise typer.Exit(2)
     typer.echo("Clausier valide.")
+
+
+def _layers_diff(dossier: Path | None) -> None:
+    """``cahier clauses diff national effectif``: each layer's changes, in stacking order,
+    with the article and the file and line they come from."""
+    from tasks.clausier.layers import describe
+    from tasks.clausier.library import load_clausier
+
+    try:
+        lib = load_clausier(dossier=dossier)
+    except CahierError as exc:
+        fail(exc)
+    if not lib.layers:
+        typer.echo(
+            "Aucune couche de politique : le clausier effectif est le clausier national "
+            f"{lib.version} (paramètre policy.layers de l'organisation ou de cahier.yaml)."
+        )
+        return
+    typer.echo(f"Clausier national {lib.national_version} → effectif {lib.version}")
+    from tasks.clausier.layers import Composition
+
+    comp = Composition(
+        layers=list(lib.layers),
+        origins={k: list(v) for k, v in lib.origins.items()},
+        weights=dict(lib.policy_weights),
+    )
+    kinds = {"ajout": "ajout", "niveau": "niveau", "parametre": "paramètre", "ponderation": "règle"}
+    current = None
+    for p in describe(comp):
+        if p.layer != current:
+            layer = next(x for x in lib.layers if x.meta.id == p.layer)
+            rev = f" (révision {p.rev})" if p.rev else ""
+            typer.echo(f"\nCouche « {p.layer} » {p.version}{rev} — {layer.meta.nom}")
+            typer.echo(f"  Source : {layer.meta.source.ref}")
+            current = p.layer
+        clause = next((cid for cid, provs in lib.origins.items() if p in provs), None)
+        what = f"{clause} : " if clause else ""
+        where = f"{p.file}:{p.line}" if p.line else p.file
+        typer.echo(f"  [{kinds[p.kind]}] {what}{p.detail} — {p.article} ({where})")

@@ -226,3 +226,15 @@ def test_private_buyer_decp_refused_with_file_and_line(tmp_path):
     line = int(res.stderr.split("tender.yaml:")[1].split()[0])
     assert "type: prive" in (copy / "tender.yaml").read_text().splitlines()[line - 1]
     assert not out.exists()
+
+
+def test_clauses_commands_show_the_effective_clausier_and_origins():
+    diff = _cli("clauses", "diff", "national", "effectif", org=REGION)
+    assert diff.returncode == 0, diff.stderr
+    assert "[paramètre] SOC-INSERT-01 : heures_par_100k borné à [35–1000]" in diff.stdout
+    assert "art. 4 (" in diff.stdout and "politique.yaml:" in diff.stdout
+    assert "[ajout] RNA-ESS-01" in diff.stdout
+    show = _cli("clauses", "show", "SOC-INSERT-01", org=REGION)
+    assert "politique d'achat de la Région, art. 4" in " ".join(show.stdout.split())
+    national = _cli("clauses", "show", "SOC-INSERT-01", "--national", org=REGION)
+    assert "Origine : national" in national.stdout
