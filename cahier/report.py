@@ -26,26 +26,69 @@ def report(
     out: Annotated[
         Path, typer.Option("--out", help="Dossier de sortie (rapport.html, rapport.csv).")
     ] = Path("out/rapport"),
+    on: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="Date du rapport (AAAA-MM-JJ, défaut : aujourd'hui) : cibles en vigueur ce "
+            "jour-là et résultats d'exécution mesurés ce jour-là.",
+        ),
+    ] = None,
+    open_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--donnees-ouvertes",
+            help="Écrire aussi les résultats d'exécution en données ouvertes dans ce dossier "
+            "(resultats.csv, resultats.json, resultats.schema.json ; sans données personnelles).",
+        ),
+    ] = None,
 ) -> None:
-    """Rapport de portefeuille : clauses, critères responsables, RGAA, revues, cibles PNAD."""
-    from tasks.award.portfolio import build_portfolio, indicator_rows, to_csv, to_html
+    """Rapport de portefeuille : clauses, critères responsables, RGAA, revues, cibles en
+    vigueur, engagements d'exécution promis et réalisés."""
+    import json
+
+    from tasks.award.portfolio import (
+        build_portfolio,
+        indicator_rows,
+        open_data,
+        open_data_schema,
+        result_groups,
+        to_csv,
+        to_html,
+    )
+
+    def date_of(value: str | None) -> dt.date | None:
+        if value is None:
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise InputError(f"date « {value} » invalide : format AAAA-MM-JJ attendu.") from None
 
     try:
-        day = None
-        if since:
-            try:
-                day = dt.date.fromisoformat(since)
-            except ValueError:
-                raise InputError(
-                    f"date « {since} » invalide : format AAAA-MM-JJ attendu."
-                ) from None
-        p = build_portfolio(root, since=day)
+        day = date_of(since)
+        p = build_portfolio(root, since=day, on=date_of(on))
+        pages = {"rapport.html": to_html(p), "rapport.csv": to_csv(p)}
+        opened = {}
+        if open_dir is not None:
+            csv_text, json_text = open_data(p)
+            opened = {
+                "resultats.csv": csv_text,
+                "resultats.json": json_text,
+                "resultats.schema.json": json.dumps(
+                    open_data_schema(), ensure_ascii=False, indent=2
+                )
+                + "\n",
+            }
         out.mkdir(parents=True, exist_ok=True)
-        write_atomic(out / "rapport.html", to_html(p))
-        write_atomic(out / "rapport.csv", to_csv(p))
+        if open_dir is not None:
+            open_dir.mkdir(parents=True, exist_ok=True)
+        for name, text in pages.items():
+            write_atomic(out / name, text)
+        for name, text in opened.items():
+            write_atomic(open_dir / name, text)
     except CahierError as exc:
         fail(exc)
-        return
     from rich.console import Console
     from rich.table import Table
 
@@ -55,4 +98,24 @@ def report(
     for r in indicator_rows(p):
         table.add_row(r["indicateur"], r["valeur"], r["dossiers"], r["cible"])
     Console().print(table)
+    groups = result_groups(p, "marche")
+    if groups:
+        res = Table(title=f"Engagements d'exécution au {p.date} : réalisé / promis")
+        for col in ("Marché", "Engagement", "Promis", "Réalisé", "Unité", "Tenu"):
+            res.add_column(col)
+        for t in p.tenders:
+            for r in t.results:
+                res.add_row(
+                    t.tender,
+                    r["libelle"],
+                    f"{r['promis']:g}".replace(".", ","),
+                    "—" if r["realise"] is None else f"{r['realise']:g}".replace(".", ","),
+                    r["unite"],
+                    {True: "oui", False: "NON", None: "—"}[r["atteint"]],
+                )
+        Console().print(res)
     typer.echo(f"Rapport écrit : {out / 'rapport.html'}, {out / 'rapport.csv'}")
+    if open_dir is not None:
+        typer.echo(
+            f"Données ouvertes : {open_dir}/resultats.csv, resultats.json, resultats.schema.json"
+        )

@@ -2,7 +2,7 @@
 
 Builds :func:`tasks.award.portfolio.build_portfolio` over the dossiers of a folder, writes
 ``rapport.html`` (charts, plotly inlined) and ``rapport.csv`` atomically, and publishes
-two table artifacts: the indicators against the PNAD targets
+two table artifacts: the indicators against the targets in force (law.yaml)
 (``portefeuille-indicateurs``) and one row per tender (``portefeuille-marches``).
 Scheduled weekly in prefect.yaml.
 """
@@ -47,7 +47,7 @@ def publish_task(p: Portfolio) -> None:
     create_table_artifact(
         table=indicator_rows(p),
         key="portefeuille-indicateurs",
-        description="Achats numériques responsables : indicateurs et cibles PNAD 2022-2025",
+        description="Achats numériques responsables : indicateurs, cibles en vigueur (law.yaml) et engagements d'exécution",
     )
     create_table_artifact(
         table=[

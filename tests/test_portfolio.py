@@ -64,7 +64,7 @@ def by_key(p, key):
 
 
 def test_indicators_against_targets(portfolio_dir: Path):
-    p = build_portfolio(portfolio_dir)
+    p = build_portfolio(portfolio_dir, on=dt.date(2025, 6, 30))  # PNAD 2022-2025 in force
     cd33 = next(t for t in p.tenders if t.tender == "2026-CD33-PC-001")
     assert cd33.env_criterion and cd33.env_weight == 20  # « Performance environnementale » 20 %
     assert not cd33.social_criterion and cd33.social_clause
@@ -87,6 +87,21 @@ def test_indicators_against_targets(portfolio_dir: Path):
     assert rows[0]["cible"] == "100,0\u00a0%"
 
 
+def test_targets_are_those_in_force_at_the_reports_date(portfolio_dir: Path):
+    """The PNAD 2022-2025 has ended: from 2026 no 30 % social target; from 21/08/2026 the
+    law's environmental obligation (law.yaml), with its source."""
+    early_2026 = build_portfolio(portfolio_dir, on=dt.date(2026, 3, 1))
+    assert by_key(early_2026, "considerations-sociales").target is None
+    assert by_key(early_2026, "considerations-environnementales").target is None
+    assert early_2026.targets == []
+    late = build_portfolio(portfolio_dir, on=dt.date(2026, 12, 1))
+    env = by_key(late, "considerations-environnementales")
+    assert env.target == 100.0 and "L2152-7" in env.source and "PNAD" not in env.source
+    assert [t["nature"] for t in late.targets] == ["obligation légale"]
+    assert "PNAD 2022-2025 a pris fin" not in to_html(late) and "L2112-2" in to_html(late)
+    assert "a pris fin le 31/12/2025" in to_html(early_2026)
+
+
 def test_since_filters_by_launch_date(portfolio_dir: Path):
     everything = build_portfolio(portfolio_dir)
     later = build_portfolio(portfolio_dir, since=dt.date(2099, 1, 1))
@@ -95,13 +110,13 @@ def test_since_filters_by_launch_date(portfolio_dir: Path):
 
 
 def test_html_is_self_contained_and_accessible(portfolio_dir: Path):
-    p = build_portfolio(portfolio_dir)
+    p = build_portfolio(portfolio_dir, on=dt.date(2025, 6, 30))
     page = to_html(p)
     assert '<html lang="fr">' in page and page.count("<h1>") == 1
     assert "<script src=" not in page and 'src="http' not in page  # JS inlined: no network
     assert page.count("Plotly.newPlot") >= 2
     assert '<th scope="col">Indicateur</th>' in page
-    assert "Cible PNAD" in page and "2026-CD33-PC-001" in page
+    assert "Cible en vigueur" in page and "2026-CD33-PC-001" in page
     rows = list(csv.DictReader(io.StringIO(to_csv(p))))
     cd33 = next(r for r in rows if r["tender"] == "2026-CD33-PC-001")
     assert cd33["env_weight"] == "20.0" and cd33["env_consideration"] == "1"
@@ -118,3 +133,37 @@ def test_report_command_writes_files(portfolio_dir: Path, tmp_path: Path):
     assert (out / "rapport.html").stat().st_size > 100_000 and (out / "rapport.csv").is_file()
     r = CliRunner().invoke(app, ["report", str(portfolio_dir), "--since", "15/09/2026"])
     assert r.exit_code == 2 and "AAAA-MM-JJ" in r.output
+
+
+def test_promised_vs_delivered_and_open_data(tmp_path: Path, monkeypatch):
+    """The Région's contract (two reports, the second short): promised vs delivered in
+    the report, grouped by buyer and family, and an open-data export that validates
+    against its schema and holds no personal data."""
+    import jsonschema
+
+    from tasks.award.portfolio import open_data, open_data_schema, result_groups
+
+    root = Path(__file__).resolve().parents[1] / "examples" / "region-policy"
+    monkeypatch.setenv("CAHIER_ORGANISATION", str(root))
+    monkeypatch.setenv("CAHIER_CONFIG", str(tmp_path / "absent.yaml"))
+    p = build_portfolio(root / "tenders", on=dt.date(2027, 3, 15))
+    lyc = next(t for t in p.tenders if t.tender == "2026-RNA-LYC-005")
+    hours = next(r for r in lyc.results if r["indicateur"] == "heures_insertion")
+    assert (hours["promis"], hours["realise"], hours["atteint"]) == (75.0, 44.0, False)
+    social = next(g for g in result_groups(p, "famille") if g["famille"] == "social")
+    assert social["sommes"]["heures"] == (75.0, 44.0) and social["part_tenus"] == 0.0
+    kept = by_key(p, "engagements-tenus")
+    assert (kept.count, kept.total) == (0, 2)
+    page = to_html(p)
+    assert (
+        "Engagements d&#x27;exécution : réalisé au 2027-03-15" in page
+        or "réalisé au 2027-03-15" in page
+    )
+    assert "Résultats d&#x27;exécution par acheteur" in page
+    csv_text, json_text = open_data(p)
+    data = json.loads(json_text)
+    jsonschema.validate(data, open_data_schema())
+    assert {r["indicateur"] for r in data} >= {"heures_insertion", "part_reconditionnes"}
+    for forbidden in ("@", "Atelier Numérique", "Etcheverry", "78212345600017"):
+        assert forbidden not in json_text and forbidden not in csv_text
+    assert next(csv.DictReader(io.StringIO(csv_text)))["marche"] == "2026-RNA-LYC-005"

@@ -926,9 +926,8 @@ def _shortfall(
         due = [d for d in c.echeances if d.echeance <= on]
         promised = float(len(due))
         delivered = float(sum(1 for d in due if _covering(reports, d)))
-        return Progress(
-            **base, promis=promised, realise=delivered, atteint=delivered >= promised
-        ), None
+        met = (delivered >= promised) if due else None  # nothing due yet: not judged
+        return Progress(**base, promis=promised, realise=delivered, atteint=met), None
     if c.cible is None:
         return Progress(**base, promis=None, realise=None, atteint=None), None
     if c.mesure == "somme":

@@ -17,9 +17,17 @@ tender.yaml, review records and archives:
 * from the latest archive (``archive/<n>/evaluation.json``): whether the environmental
   and social criteria changed the winner of a lot.
 
-Targets side by side: **PNAD 2022-2025** (plan national pour des achats durables) —
-100 % of the contracts notified in the year with at least one environmental
-consideration, 30 % with at least one social consideration (obligations.md §0, §1.1, §4).
+Targets side by side: those **in force at the report's date**, read from
+``clause_library/law.yaml`` (``targets``: value, dates in force, kind — plan or
+obligation — and source). The PNAD 2022-2025 (100 % of contracts with an environmental
+consideration, 30 % with a social one) ended on 31/12/2025; from 21/08/2026 the law
+(CCP L2112-2, L2152-7) requires an environmental consideration in every contract.
+
+**Results of execution** (issue 17): for every dossier with a follow-up plan
+(``suivi/plan.yaml``, :mod:`tasks.award.followup`), what was promised and what was
+delivered at the report's date, per commitment, aggregated per tender, per buyer and per
+clause family; exported as open data (:func:`open_data`: CSV + JSON + JSON Schema, no
+personal data).
 
 Rendering: CSV (one row per dossier), the indicators as table rows (Prefect table
 artifacts), and a self-contained HTML page (lang fr) whose charts are drawn with plotly
@@ -42,24 +50,25 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, Field
 
 from tasks.errors import InputError
 
 __all__ = [
-    "TARGETS",
     "Indicator",
+    "OpenDataRow",
     "Portfolio",
     "TenderFacts",
     "build_portfolio",
     "indicator_rows",
+    "open_data",
+    "open_data_schema",
+    "result_groups",
     "tender_facts",
     "to_csv",
     "to_html",
 ]
 
-#: PNAD 2022-2025 targets (share of contracts, %), obligations.md §0 and §1.1.
-TARGETS = {"environnement": 100.0, "social": 30.0}
-PNAD = "PNAD 2022-2025 (plan national pour des achats durables)"
 CATEGORIES = {
     "environment": "environnement",
     "social": "social",
@@ -95,6 +104,12 @@ class TenderFacts:
     review_days: list[float] = field(default_factory=list)
     archived: bool = False
     responsible_decisive: bool | None = None
+    acheteur: str = ""
+    acheteur_type: str = ""
+    acheteur_siret: str = ""
+    results: list[dict[str, Any]] = field(default_factory=list)
+    followup_date: str | None = None
+    followup_message: str | None = None
     message: str | None = None
 
 
@@ -121,6 +136,9 @@ class Portfolio:
     generated: str
     tenders: list[TenderFacts]
     indicators: list[Indicator]
+    date: str = ""
+    targets: list[dict[str, Any]] = field(default_factory=list)
+    clausier_version: str = ""
 
 
 def _responsible_weight(criteres: list[Any], kind: str) -> float:
@@ -178,8 +196,11 @@ def _latest_archive(dossier: Path) -> dict | None:
     return None
 
 
-def tender_facts(dossier: str | os.PathLike[str], clausier: Any, git_cache: dict) -> TenderFacts:
-    """The facts of one dossier (working tree); unusable input → ``message`` set.
+def tender_facts(
+    dossier: str | os.PathLike[str], clausier: Any, git_cache: dict, on: dt.date | None = None
+) -> TenderFacts:
+    """The facts of one dossier (working tree); unusable input → ``message`` set; the
+    execution results at ``on`` (default today) when the dossier has a follow-up plan.
 
     Never raises for a bad dossier: the portfolio reports it and goes on.
     """
@@ -211,7 +232,11 @@ def tender_facts(dossier: str | os.PathLike[str], clausier: Any, git_cache: dict
         env_weight=_responsible_weight(t.criteres, "environnement"),
         social_weight=_responsible_weight(t.criteres, "social"),
         social_clause=cats["social"],
+        acheteur=t.acheteur.nom,
+        acheteur_type=str(t.acheteur.type),
+        acheteur_siret=t.acheteur.id,
     )
+    _followup_results(facts, path, clausier, on)
     facts.env_criterion = facts.env_weight > 0
     facts.social_criterion = facts.social_weight > 0
     rgaa = next((f for f in report.families if f.clause == "ACC-RGAA-01"), None)
@@ -237,11 +262,51 @@ def tender_facts(dossier: str | os.PathLike[str], clausier: Any, git_cache: dict
     return facts
 
 
+def _followup_results(facts: TenderFacts, path: Path, clausier: Any, on: dt.date | None) -> None:
+    """Promised vs delivered of each followed commitment (:mod:`tasks.award.followup`)."""
+    from .followup import PLAN_FILE, check_followup
+
+    if not (path / PLAN_FILE).is_file():
+        return
+    try:
+        result = check_followup(path, on)
+    except InputError as exc:
+        facts.followup_message = exc.render()
+        return
+    facts.followup_date = result.date.isoformat()
+    for prog in result.progress:
+        if prog.promis is None:
+            continue
+        clause = clausier.get(prog.clause)
+        facts.results.append(
+            {
+                "engagement": prog.engagement,
+                "clause": prog.clause,
+                "famille": CATEGORIES.get(clause.category, clause.category) if clause else "",
+                "indicateur": prog.indicateur,
+                "libelle": prog.libelle,
+                "unite": prog.unite,
+                "promis": prog.promis,
+                "realise": prog.realise,
+                "atteint": prog.atteint,
+                "date_notification": result.plan.debut.isoformat(),
+            }
+        )
+
+
 def _pct(n: int, total: int) -> float | None:
     return round(100 * n / total, 1) if total else None
 
 
-def _indicators(rows: list[TenderFacts]) -> list[Indicator]:
+def _indicators(rows: list[TenderFacts], targets: dict[str, Any] | None = None) -> list[Indicator]:
+    """Shares and figures; ``targets``: law.yaml targets in force (indicator key →
+    :class:`tasks.clausier.library.Target`)."""
+    targets = targets or {}
+
+    def target_of(key: str) -> tuple[float | None, str | None]:
+        t = targets.get(key)
+        return (t.value, t.label + " — " + t.source) if t else (None, None)
+
     ok = [r for r in rows if r.message is None]
     n = len(ok)
 
@@ -255,15 +320,13 @@ def _indicators(rows: list[TenderFacts]) -> list[Indicator]:
             "considerations-environnementales",
             "Marchés avec au moins une considération environnementale",
             lambda r: r.env_consideration,
-            TARGETS["environnement"],
-            PNAD,
+            *target_of("considerations-environnementales"),
         ),
         share(
             "considerations-sociales",
             "Marchés avec au moins une considération sociale",
             lambda r: r.social_consideration,
-            TARGETS["social"],
-            PNAD,
+            *target_of("considerations-sociales"),
         ),
         share(
             "critere-environnemental",
@@ -326,6 +389,17 @@ def _indicators(rows: list[TenderFacts]) -> list[Indicator]:
             _pct(decisive, len(archived)),
         )
     )
+    followed = [c for r in ok for c in r.results if c["atteint"] is not None]
+    met = sum(1 for c in followed if c["atteint"])
+    out.append(
+        Indicator(
+            "engagements-tenus",
+            "Engagements d'exécution tenus (promis / réalisé, suivi des marchés)",
+            met,
+            len(followed),
+            _pct(met, len(followed)),
+        )
+    )
     return out
 
 
@@ -334,8 +408,11 @@ def build_portfolio(
     *,
     since: dt.date | None = None,
     clausier_path: str | os.PathLike[str] | None = None,
+    on: dt.date | None = None,
 ) -> Portfolio:
-    """Facts and indicators for every dossier under ``root`` launched on or after ``since``.
+    """Facts and indicators for every dossier under ``root`` launched on or after ``since``,
+    at the report's date ``on`` (default today): targets in force that day (law.yaml) and
+    execution results measured that day.
 
     Dossiers that cannot be read are listed with their French message and left out of
     the shares.
@@ -349,10 +426,12 @@ def build_portfolio(
     if not Path(root).is_dir():
         raise InputError("dossier des consultations introuvable.", os.fspath(root))
     lib = load_clausier(clausier_path)
+    day = on or dt.date.today()
+    in_force = {t.key: t for t in lib.law.targets_on(day)}
     cache: dict = {}
     rows = []
     for d in iter_dossiers(root):
-        facts = tender_facts(d, lib, cache)
+        facts = tender_facts(d, lib, cache, day)
         if since and facts.dateLancement and facts.dateLancement < since.isoformat():
             continue
         rows.append(facts)
@@ -361,7 +440,23 @@ def build_portfolio(
         since=since.isoformat() if since else None,
         generated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         tenders=rows,
-        indicators=_indicators(rows),
+        indicators=_indicators(rows, in_force),
+        date=day.isoformat(),
+        targets=[
+            {
+                "indicateur": t.key,
+                "cible": t.value,
+                "nature": "obligation légale"
+                if t.kind == "obligation"
+                else "plan (non contraignant)",
+                "du": t.from_.isoformat(),
+                "au": t.until.isoformat() if t.until else None,
+                "libelle": t.label,
+                "source": t.source,
+            }
+            for t in in_force.values()
+        ],
+        clausier_version=lib.version,
     )
 
 
@@ -447,7 +542,7 @@ def to_html(p: Portfolio) -> str:
         y=[i.label for i in targets],
         x=[i.target for i in targets],
         mode="markers",
-        name="Cible PNAD",
+        name="Cible en vigueur",
         marker={"symbol": "line-ns-open", "size": 26, "color": "#e1000f", "line": {"width": 3}},
     )
     fig1.update_layout(
@@ -525,6 +620,7 @@ def to_html(p: Portfolio) -> str:
         parts.append(
             fig3.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
         )
+    parts.extend(_results_html(p))
     bad = [t for t in p.tenders if t.message]
     if bad:
         parts.append(
@@ -545,7 +641,211 @@ def to_html(p: Portfolio) -> str:
         "text-align:left}</style></head><body><header><h1>Achats numériques responsables — "
         "rapport de portefeuille</h1></header><main>"
         f"<p>{len(ok)} marché(s){period} ; dossiers de <code>{html.escape(p.root)}</code> ; "
-        f"produit le {html.escape(p.generated)}. Cibles : {PNAD} — 100&nbsp;% des marchés avec "
-        "au moins une considération environnementale, 30&nbsp;% avec au moins une "
-        "considération sociale.</p>" + "\n".join(parts) + "</main></body></html>\n"
+        f"produit le {html.escape(p.generated)}, mesuré au {html.escape(p.date)}. "
+        f"{_targets_sentence(p)}</p>" + "\n".join(parts) + "</main></body></html>\n"
     )
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _targets_sentence(p: Portfolio) -> str:
+    """French sentence naming the targets in force at the report's date and their source."""
+    if not p.targets:
+        return (
+            f"Aucune cible nationale en vigueur au {html.escape(p.date)} dans "
+            "clause_library/law.yaml (le PNAD 2022-2025 a pris fin le 31/12/2025)."
+        )
+    items = "; ".join(
+        f"{html.escape(t['libelle'])} ({html.escape(t['nature'])}, depuis le {t['du']}"
+        + (f" jusqu'au {t['au']}" if t["au"] else "")
+        + f" ; source : {html.escape(t['source'])})"
+        for t in p.targets
+    )
+    return f"Cibles en vigueur au {html.escape(p.date)} (clause_library/law.yaml) : {items}."
+
+
+_ADDITIVE = {"heures", "appareils"}
+
+
+def result_groups(p: Portfolio, by: str) -> list[dict[str, Any]]:
+    """Execution results grouped ``by`` ``marche``, ``acheteur`` or ``famille``.
+
+    Each group: commitments followed, met, share met (%), and for additive units
+    (hours, devices) the sums promised and delivered.
+    """
+    groups: dict[str, dict[str, Any]] = {}
+    for t in p.tenders:
+        for r in t.results:
+            key = {"marche": t.tender, "acheteur": t.acheteur, "famille": r["famille"]}[by]
+            g = groups.setdefault(key, {by: key, "engagements": 0, "tenus": 0, "sommes": {}})
+            if r["atteint"] is None:
+                continue
+            g["engagements"] += 1
+            g["tenus"] += int(bool(r["atteint"]))
+            if r["unite"] in _ADDITIVE:
+                promised, delivered = g["sommes"].get(r["unite"], (0.0, 0.0))
+                g["sommes"][r["unite"]] = (promised + r["promis"], delivered + (r["realise"] or 0))
+    out = []
+    for g in groups.values():
+        g["part_tenus"] = _pct(g["tenus"], g["engagements"])
+        out.append(g)
+    return sorted(out, key=lambda g: str(g[by]))
+
+
+class OpenDataRow(BaseModel):
+    """One line of the open-data export of execution results: one followed commitment of
+    one contract, measured at one date. No personal data: no person, no e-mail, no
+    titulaire (a sole trader's name or SIRET would be personal data); a private buyer's
+    SIRET is left out too. Units: ``unite`` (heures, appareils, %, document)."""
+
+    marche: str = Field(description="identifiant du marché (id de tender.yaml)")
+    acheteur_type: str = Field(description="etat, collectivite, groupement, …, prive")
+    acheteur_siret: str | None = Field(
+        description="SIRET de l'acheteur public (absent pour un acheteur privé)"
+    )
+    date_notification: str = Field(description="date de notification, AAAA-MM-JJ")
+    date_mesure: str = Field(description="date à laquelle les rapports ont été mesurés")
+    clause: str = Field(description="identifiant de la famille de clauses (clause-families.md)")
+    famille: str = Field(description="catégorie : environnement, social, accessibilité, …")
+    indicateur: str = Field(description="indicateur (clause_library/followup.yaml)")
+    unite: str
+    promis: float = Field(description="engagement à la date de mesure (cumul ou %)")
+    realise: float | None = Field(description="réalisé à la date de mesure")
+    atteint: bool | None
+    clausier: str = Field(description="version du clausier (et des couches) utilisée")
+
+
+def _open_rows(p: Portfolio) -> list[OpenDataRow]:
+    rows = []
+    for t in p.tenders:
+        for r in t.results:
+            rows.append(
+                OpenDataRow(
+                    marche=t.tender,
+                    acheteur_type=t.acheteur_type,
+                    acheteur_siret=None if t.acheteur_type == "prive" else t.acheteur_siret,
+                    date_notification=r["date_notification"],
+                    date_mesure=t.followup_date or p.date,
+                    clause=r["clause"],
+                    famille=r["famille"],
+                    indicateur=r["indicateur"],
+                    unite=r["unite"],
+                    promis=r["promis"],
+                    realise=r["realise"],
+                    atteint=r["atteint"],
+                    clausier=p.clausier_version,
+                )
+            )
+    return rows
+
+
+def open_data_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12, generated from :class:`OpenDataRow`) of the JSON export."""
+    from pydantic import TypeAdapter
+
+    schema = TypeAdapter(list[OpenDataRow]).json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Résultats d'exécution des clauses responsables (cahier)"
+    schema["description"] = (
+        "Un engagement d'exécution suivi par ligne : promis et réalisé à la date de mesure. "
+        "Aucune donnée personnelle."
+    )
+    return schema
+
+
+def open_data(p: Portfolio) -> tuple[str, str]:
+    """The open-data export: ``(CSV, JSON)`` — CSV comma-separated, UTF-8, point decimal,
+    booleans ``true``/``false``; JSON a list validated by :func:`open_data_schema`."""
+    rows = _open_rows(p)
+    buf = io.StringIO()
+    names = list(OpenDataRow.model_fields)
+    w = csv.DictWriter(buf, fieldnames=names, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        d = r.model_dump()
+        w.writerow(
+            {
+                k: ("" if v is None else str(v).lower() if isinstance(v, bool) else v)
+                for k, v in d.items()
+            }
+        )
+    text = json.dumps([r.model_dump() for r in rows], ensure_ascii=False, indent=2) + "\n"
+    return buf.getvalue(), text
+
+
+def _results_html(p: Portfolio) -> list[str]:
+    """Promised vs delivered: a chart (share of each commitment delivered) and its data
+    tables (per commitment, per buyer, per clause family). Nothing without results."""
+    import plotly.graph_objects as go
+
+    rows = [(t, r) for t in p.tenders for r in t.results if r["atteint"] is not None]
+    if not rows:
+        return []
+    labels = [f"{t.tender} — {r['libelle']}" for t, r in rows]
+    ratio = [
+        round(100 * (r["realise"] or 0) / r["promis"], 1) if r["promis"] else 100.0 for _, r in rows
+    ]
+    fig = go.Figure()
+    fig.add_bar(
+        y=labels,
+        x=ratio,
+        orientation="h",
+        name="Réalisé (% de l'engagement)",
+        marker_color=["#18753c" if r["atteint"] else "#ce0500" for _, r in rows],
+        text=[_fr(v, "%") for v in ratio],
+        textposition="auto",
+    )
+    fig.add_scatter(
+        y=labels,
+        x=[100] * len(rows),
+        mode="markers",
+        name="Engagement (100 %)",
+        marker={"symbol": "line-ns-open", "size": 26, "color": "#000091", "line": {"width": 3}},
+    )
+    fig.update_layout(
+        title=f"Engagements d'exécution : réalisé au {p.date}, en % de l'engagement",
+        xaxis={"title": "% de l'engagement réalisé"},
+        yaxis={"autorange": "reversed"},
+        height=140 + 42 * len(rows),
+        margin={"l": 420},
+        separators=", ",
+    )
+
+    def sums(g: dict[str, Any]) -> str:
+        return "; ".join(
+            f"{_fr(d)} / {_fr(pr)} {unit}" for unit, (pr, d) in sorted(g["sommes"].items())
+        )
+
+    parts = [
+        fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False}),
+        _table(
+            ["Marché", "Engagement", "Famille", "Promis", "Réalisé", "Unité", "Tenu"],
+            [
+                [
+                    t.tender,
+                    r["libelle"],
+                    r["famille"],
+                    _fr(r["promis"]),
+                    _fr(r["realise"]),
+                    r["unite"],
+                    "oui" if r["atteint"] else "non",
+                ]
+                for t, r in rows
+            ],
+            f"Promis et réalisé par engagement, au {p.date}",
+        ),
+    ]
+    for by, title in (("acheteur", "Acheteur"), ("famille", "Famille de clauses")):
+        groups = result_groups(p, by)
+        parts.append(
+            _table(
+                [title, "Engagements suivis", "Tenus", "Part tenue", "Réalisé / promis"],
+                [
+                    [g[by], g["engagements"], g["tenus"], _fr(g["part_tenus"], "%"), sums(g)]
+                    for g in groups
+                ],
+                f"Résultats d'exécution par {title.lower()}",
+            )
+        )
+    return parts
