@@ -43,6 +43,7 @@ from typing import Any, Literal
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from prefect.input import RunInput
 from pydantic import Field
@@ -234,6 +235,28 @@ def _recorded_for_run(dossier: str, run_id: str) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- flows
 
 
+def _duration(days: float) -> str:
+    """« 30 jour(s) », « 6 heure(s) », « 10 seconde(s) »."""
+    if days >= 1:
+        return f"{days:g} jour(s)"
+    if days * 24 >= 1:
+        return f"{days * 24:g} heure(s)"
+    return f"{round(days * 86400):d} seconde(s)"
+
+
+async def _back_to_running(run_id: str) -> None:
+    """After a pause timeout the run is still Paused on the server, which then refuses
+    its completion (« completed and never resumed »): set it Running again so that an
+    expired review ends as a Completed run whose result says « expirée »."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.states import Running
+
+    async with get_client() as client:
+        await client.set_flow_run_state(UUID(run_id), Running(), force=True)
+
+
 @flow(name=AWAIT_FLOW, flow_run_name=_await_run_name, persist_result=True)
 async def await_review(
     dossier: str,
@@ -247,11 +270,13 @@ async def await_review(
     Suspends when the run comes from a deployment, pauses (in-process) otherwise.
 
     Returns:
-        ``{"path", "commit", "decision"}`` of the record, or ``{"decision": "none"}``
-        when nothing of the role needed review.
+        ``{"path", "commit", "decision"}`` of the record, ``{"decision": "none"}``
+        when nothing of the role needed review, or ``{"decision": "expiree", "message"}``
+        when nobody answered within ``timeout_days`` (the run completes — an unanswered
+        review is a normal outcome, not a failure; the request can be renewed).
 
-    Raises:
-        RuntimeError: ``max_attempts`` refused inputs.
+    ``max_attempts`` refused inputs end the run with ``{"decision": "abandonnee",
+    "message"}`` (French).
     """
     from prefect.runtime import flow_run
 
@@ -283,12 +308,23 @@ async def await_review(
         # title and description; the referent picks « approve » or « request-changes ».
         form = ReviewInput.with_initial_data(description=description)
         logger.info("Revue du %s attendue (clé %s).", ROLE_LABELS.get(role, role), key)
-        if deployed:
-            answer = await suspend_flow_run(wait_for_input=form, key=key, timeout=timeout)
-        else:
-            answer = await pause_flow_run(
-                wait_for_input=form, key=key, timeout=timeout, poll_interval=poll_seconds
+        try:
+            if deployed:
+                answer = await suspend_flow_run(wait_for_input=form, key=key, timeout=timeout)
+            else:
+                answer = await pause_flow_run(
+                    wait_for_input=form, key=key, timeout=timeout, poll_interval=poll_seconds
+                )
+        except FlowPauseTimeout:
+            await _back_to_running(run_id)
+            message = (
+                f"Revue expirée : aucune décision du {ROLE_LABELS.get(role, role)} en "
+                f"{_duration(timeout_days)}. Renouvelez la demande (cahier lifecycle DOSSIER, "
+                "ou le flow « request-reviews ») ou enregistrez la décision par « cahier "
+                "review approve|request-changes »."
             )
+            logger.warning(message)
+            return {"decision": "expiree", "message": message}
         done = _recorded_for_run(dossier, run_id)
         if done is not None:
             logger.info("Revue enregistrée depuis la ligne de commande : %s.", done["path"])
@@ -300,7 +336,13 @@ async def await_review(
             continue
         logger.info("Revue enregistrée : %s (commit %s).", result["path"], result["commit"][:10])
         return result
-    raise RuntimeError(f"{max_attempts} réponses refusées : revue du {role} abandonnée.")
+    message = (
+        f"{max_attempts} réponses refusées : revue du {ROLE_LABELS.get(role, role)} "
+        "abandonnée. Renouvelez la demande avec un référent déclaré pour ce rôle "
+        "(tender.yaml : referents)."
+    )
+    logger.error(message)
+    return {"decision": "abandonnee", "message": message}
 
 
 @flow(name="request-reviews")
@@ -424,7 +466,8 @@ def resume_waiting_run(run_id: str, review: dict[str, Any]) -> None:
     """Resume a waiting review run with the referent's answer (``ReviewInput`` fields).
 
     Raises:
-        InputError: the run is not waiting any more (French message).
+        InputError: the run is not waiting any more, has expired, or the server refused
+            the answer (French message naming the expected fields).
     """
     from uuid import UUID
 
@@ -437,6 +480,45 @@ def resume_waiting_run(run_id: str, review: dict[str, Any]) -> None:
         raise InputError(
             f"le run Prefect {run_id} n'attend plus de revue (déjà repris ou terminé)."
         ) from None
+    except FlowPauseTimeout:
+        raise InputError(
+            f"le run Prefect {run_id} a expiré (revue expirée) : renouvelez la demande de "
+            "revue (cahier lifecycle DOSSIER) ; la décision enregistrée dans Git reste valable."
+        ) from None
+    except (RuntimeError, ValueError) as exc:
+        raise InputError(answer_refused_message(review, exc)) from None
+
+
+def answer_refused_message(review: dict[str, Any], exc: BaseException) -> str:
+    """French message for an answer that the waiting run's form refused."""
+    fields = ReviewInput.model_fields
+    problems = []
+    for name, info in fields.items():
+        if name.startswith("_") or name not in (
+            "decision",
+            "comment",
+            "nom",
+            "email",
+            "saisi_par_nom",
+            "saisi_par_email",
+        ):
+            continue
+        value = review.get(name)
+        if info.is_required() and not value:
+            problems.append(f"« {info.title} » ({name}) manquant")
+    decision = review.get("decision")
+    if decision is not None and decision not in ("approve", "request-changes"):
+        problems.append(
+            f"décision « {decision} » inconnue : « approve » ou « request-changes » attendu"
+        )
+    email = str(review.get("email") or "")
+    if email and ("@" not in email or "." not in email.split("@")[-1]):
+        problems.append(f"adresse « {email} » invalide (nom@domaine.fr attendu)")
+    detail = " ; ".join(problems) or "réponse non conforme au formulaire de revue"
+    return (
+        f"réponse refusée par le run de revue : {detail}. Corrigez la réponse et "
+        "renvoyez-la (le run attend toujours)."
+    )
 
 
 def reminder_automation(reminder_days: float, block_document_id: str, tender_id: str | None = None):

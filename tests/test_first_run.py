@@ -131,3 +131,56 @@ def test_demo_runs_the_whole_life_and_its_approvals_count_nowhere_else(
     assert after and all(e.status == "pending" for e in after)
     assert "ne compte que dans le dépôt" in after[0].message()
     assert review_gate(copied)
+
+
+@pytest.mark.flow
+def test_refused_answer_is_french_and_unanswered_review_expires_as_completed_run(
+    prefect_harness, tmp_path: Path
+):
+    import asyncio
+    import contextvars
+    import threading
+    import time
+
+    from flows.demo import make_demo_repository
+    from flows.review import await_review, find_waiting_runs, resume_waiting_run
+    from tasks.errors import InputError
+
+    dossier = make_demo_repository(tmp_path / "demo")
+    box: dict = {}
+    ctx = contextvars.copy_context()
+
+    def target() -> None:
+        box["result"] = asyncio.run(
+            await_review(str(dossier), "environnement", timeout_days=10 / 86400, poll_seconds=1)
+        )
+
+    th = threading.Thread(target=lambda: ctx.run(target), daemon=True)
+    th.start()
+    deadline = time.monotonic() + 60
+    runs: list = []
+    while time.monotonic() < deadline and not runs:
+        runs = [
+            r
+            for r in asyncio.run(find_waiting_runs("2026-CD33-PC-001", "environnement"))
+            if r.state.state_details.run_input_keyset
+        ]
+        time.sleep(0.3)
+    assert runs, "aucun run de revue en pause"
+    with pytest.raises(InputError) as err:
+        resume_waiting_run(
+            str(runs[0].id), {"decision": "peut-être", "comment": "", "nom": "X", "email": "x"}
+        )
+    message = err.value.render()
+    assert "réponse refusée" in message and "« approve » ou « request-changes »" in message
+    th.join(90)
+    assert box["result"]["decision"] == "expiree"
+    assert "Revue expirée" in box["result"]["message"]
+
+    async def state() -> str:
+        from prefect.client.orchestration import get_client
+
+        async with get_client() as client:
+            return (await client.read_flow_run(runs[0].id)).state.type.value
+
+    assert asyncio.run(state()) == "COMPLETED"
