@@ -14,6 +14,7 @@ evaluate        ``cahier evaluate``
 archive         ``cahier archive``
 decp            ``cahier decp``
 audit           ``cahier audit``
+demo            ``cahier demo``
 lifecycle       ``cahier lifecycle``
 report          ``cahier report``
 followup        ``cahier followup plan|check``
@@ -39,6 +40,7 @@ from cahier import (
     check,
     clauses,
     decp,
+    demo,
     evaluate,
     followup,
     i18n,
@@ -55,6 +57,7 @@ __all__ = ["COMMAND_MODULES", "app", "build_app", "main"]
 
 #: Registration order is the order of ``cahier --help``.
 COMMAND_MODULES = (
+    demo,
     check,
     new,
     import_,

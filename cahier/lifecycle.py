@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from cahier.common import CommandSet, fail
-from cahier.prefect_env import configured_api, embedded_env, server_reachable
+from cahier.prefect_env import prefect_session, server_reachable
 from tasks.errors import CahierError, InputError
 
 commands = CommandSet()
@@ -34,6 +34,14 @@ def lifecycle(
         bool,
         typer.Option("--wait-reviews", help="Attendre ici les décisions des référents."),
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Pour la CI : code 1 tant que le cycle de vie n'est pas terminé (revues en "
+            "attente comprises) ; sans --strict, des revues en attente donnent le code 0.",
+        ),
+    ] = False,
 ) -> None:
     """Cycle de vie d'un dossier à un commit : contrôle, revues, assemblage, archivage."""
     from flows.lifecycle import repo_lock_name, repo_of, resolve_commit
@@ -44,8 +52,14 @@ def lifecycle(
     except CahierError as exc:
         fail(exc)
         return
-    api = configured_api()
     if submit:
+        from tasks.config.settings import load_settings
+
+        try:
+            api = load_settings().prefect.server()[1]
+        except CahierError as exc:
+            fail(exc)
+            return
         if not api or not server_reachable(api):
             fail(
                 InputError(
@@ -58,46 +72,85 @@ def lifecycle(
         from flows.lifecycle import submit_lifecycle
 
         try:
-            run_id = submit_lifecycle(rel, sha, repo_key=repo_lock_name(top))
+            with prefect_session(load_settings()):
+                run_id = submit_lifecycle(rel, sha, repo_key=repo_lock_name(top))
+        except CahierError as exc:
+            fail(exc)
+            return
         except Exception as exc:  # deployment missing, server error
-            fail(InputError(f"lancement impossible : {exc}"))
+            name = type(exc).__name__
+            fail(
+                InputError(
+                    f"lancement impossible sur {api} ({name}) : le déploiement « lifecycle/"
+                    "lifecycle » existe-t-il ? Démarrez « cahier server » (il déploie "
+                    "prefect.yaml) ou lancez « prefect deploy --all »."
+                )
+            )
             return
         typer.echo(f"Cycle de vie de {rel} au commit {sha[:10]} : run Prefect {run_id}.")
         return
-    from contextlib import nullcontext
+    import time
 
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from tasks.config.settings import load_settings
 
-    scope = nullcontext()
-    if api and not server_reachable(api):
-        typer.echo(
-            f"cahier : serveur Prefect injoignable ({api}) : exécution sur le serveur "
-            "embarqué (SQLite temporaire).",
-            err=True,
-        )
-        os.environ.pop("PREFECT_API_URL", None)
-        scope = temporary_settings(restore_defaults={PREFECT_API_URL})
-    embedded_env()
-    from flows.lifecycle import lifecycle as run
-
+    t0 = time.monotonic()
     try:
-        with scope:
+        with prefect_session(load_settings(), fallback=True) as session:
+            typer.echo(f"Prefect : {session.label()} ({session.startup_s:.1f} s).")
+            from flows.lifecycle import lifecycle as run
+
             result = run(os.fspath(top / rel), sha, draft=draft, wait_reviews=wait_reviews)
     except CahierError as exc:
         fail(exc)
         return
-    labels = {
-        "termine": "terminé",
-        "corrections-requises": "corrections requises (cahier check)",
-        "revues-en-attente": "revues des référents en attente",
-        "assemblage-refuse": "assemblage refusé",
-        "evaluation-en-attente": "assemblé ; évaluation des offres en attente",
-        "remplace": "remplacé par un commit plus récent",
-    }
-    typer.echo(
-        f"{result['tender']} @ {sha[:10]} : {labels.get(result['status'], result['status'])}"
-    )
+    print_report(result, rel, sha, time.monotonic() - t0)
+    done = ("termine", "evaluation-en-attente")
+    normal = (*done, "revues-en-attente", "remplace")
+    ok = result["status"] in (done if strict else normal)
+    if not ok and strict and result["status"] in normal:
+        typer.echo("--strict : le cycle de vie n'est pas terminé (code 1).", err=True)
+    raise typer.Exit(0 if ok else 1)
+
+
+LABELS = {
+    "termine": "terminé",
+    "corrections-requises": "corrections requises (cahier check)",
+    "revues-en-attente": "revues des référents en attente (état normal : le cycle de vie "
+    "reprendra au commit de la revue)",
+    "assemblage-refuse": "assemblage refusé",
+    "evaluation-en-attente": "assemblé ; évaluation des offres en attente",
+    "remplace": "remplacé par un commit plus récent",
+}
+
+
+def print_report(result: dict, rel: str, sha: str, seconds: float) -> None:
+    """The lifecycle's outcome in French: each step's state and what to do next."""
+    status = result["status"]
+    typer.echo(f"{result['tender']} @ {sha[:10]} : {LABELS.get(status, status)} ({seconds:.1f} s)")
+    check = result.get("check") or {}
+    if check:
+        typer.echo(
+            f"  contrôle : {check.get('errors', 0)} erreur(s), "
+            f"{check.get('warnings', 0)} avertissement(s)"
+        )
     reviews = result.get("reviews")
-    for r in reviews if isinstance(reviews, list) else []:
-        typer.echo(f"  - {r}")
-    raise typer.Exit(0 if result["status"] in ("termine", "evaluation-en-attente") else 1)
+    if isinstance(reviews, list) and reviews:
+        typer.echo(f"  revues : {len(reviews)} élément(s) en attente")
+        for r in reviews:
+            typer.echo(f"    - {r}")
+        typer.echo(
+            f"  pour décider : cahier review plan {rel} ; cahier review approve {rel} "
+            "--role ROLE --comment « … » (ou le formulaire du run dans l'interface Prefect)"
+        )
+    elif reviews == "approuvees":
+        typer.echo("  revues : toutes approuvées")
+    assembly = result.get("assembly")
+    if isinstance(assembly, dict):
+        typer.echo(f"  assemblage : {assembly.get('out')}")
+    elif isinstance(assembly, str):
+        typer.echo(f"  assemblage : {assembly}")
+    archive = result.get("archive")
+    if isinstance(archive, dict) and archive.get("tag"):
+        typer.echo(f"  archive : {archive['tag']}")
+    if status == "corrections-requises":
+        typer.echo(f"  à faire : cahier check {rel}")

@@ -78,9 +78,10 @@ def server(
                     cwd=root,
                 )
             )
+        announced = announce(api)
         typer.echo(
             f"Prefect prêt : interface http://127.0.0.1:{port}, {workers} worker(s) sur le pool "
-            f"« {POOL} ». Dans un autre terminal : export PREFECT_API_URL={api}. Ctrl-C pour "
+            f"« {POOL} ». Les autres commandes cahier l'utilisent ({announced}) ; Ctrl-C pour "
             "tout arrêter."
         )
         procs[0].wait()
@@ -90,4 +91,37 @@ def server(
     except KeyboardInterrupt:
         typer.echo("Arrêt du serveur et des workers…")
     finally:
+        withdraw()
         stop()
+
+
+def announce(api: str) -> Path:
+    """Write ``PREFECT_HOME/cahier-server.json`` (API URL, this process's id, start time):
+    every other cahier command on this machine reads it (through
+    :meth:`tasks.config.settings.PrefectSettings.server`) and uses this server instead of
+    starting the embedded one, while this process lives."""
+    import datetime as dt
+    import json
+
+    from tasks.config.settings import load_settings
+    from tasks.dossier.files import write_atomic
+
+    path = load_settings().prefect.server_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info = {"api_url": api, "pid": os.getpid(), "started": dt.datetime.now(dt.UTC).isoformat()}
+    write_atomic(path, json.dumps(info, indent=2) + "\n")
+    return path
+
+
+def withdraw() -> None:
+    """Remove the file written by :func:`announce` if it is still this process's."""
+    import json
+
+    from tasks.config.settings import load_settings
+
+    try:
+        path = load_settings().prefect.server_file()
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, CahierError):
+        pass

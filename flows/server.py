@@ -30,16 +30,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tasks.errors import InputError
+from tasks.errors import ToolError
 
 if TYPE_CHECKING:
     from tasks.config.settings import Settings
 
-__all__ = ["PrefectSession", "PrefectUnavailable", "prefect_session", "quiet_console"]
+__all__ = [
+    "PrefectSession",
+    "PrefectUnavailable",
+    "prefect_session",
+    "quiet_console",
+    "server_reachable",
+]
 
 
-class PrefectUnavailable(InputError):
+class PrefectUnavailable(ToolError):
     """No Prefect server could be reached or started (French message with the fix)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, tool="prefect")
 
 
 @dataclass
@@ -62,7 +71,8 @@ class PrefectSession:
         return "serveur Prefect embarqué (éphémère, SQLite)"
 
 
-def _healthy(api_url: str, timeout: float = 3.0) -> bool:
+def server_reachable(api_url: str, timeout: float = 3.0) -> bool:
+    """True when ``<api_url>/health`` answers 200 within ``timeout`` seconds."""
     import httpx
 
     try:
@@ -129,7 +139,7 @@ def _start_ephemeral(timeout: float) -> tuple[str, int]:
 
 @contextmanager
 def prefect_session(
-    settings: Settings | None = None, *, start: bool = True
+    settings: Settings | None = None, *, start: bool = True, fallback: bool = False
 ) -> Iterator[PrefectSession]:
     """Select (and, for the ephemeral one, start) the Prefect server for this command.
 
@@ -137,9 +147,13 @@ def prefect_session(
     then read by Prefect itself); when Prefect is already imported the same values are
     applied with :func:`prefect.settings.temporary_settings`.
 
+    ``fallback``: when the configured server does not answer, say so on stderr and use
+    the embedded server instead of failing (``cahier lifecycle`` run here).
+
     Raises:
-        PrefectUnavailable: the configured server does not answer, or the ephemeral
-            server did not start twice in ``startup_timeout_s`` (French, with the fix).
+        PrefectUnavailable: the configured server does not answer (without
+            ``fallback``), or the ephemeral server did not start twice in
+            ``startup_timeout_s`` (French, with the fix).
     """
     if settings is None:
         from tasks.config.settings import load_settings
@@ -147,20 +161,27 @@ def prefect_session(
         settings = load_settings()
     kind, url = settings.prefect.server()
     t0 = time.monotonic()
-    if kind == "local" and not _healthy(url or ""):
+    if kind == "local" and not server_reachable(url or ""):
         # The file names a live process that does not answer (still starting, or hung):
         # give it a few seconds, then fall back on the ephemeral server.
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not _healthy(url or "", 1.0):
+        while time.monotonic() < deadline and not server_reachable(url or "", 1.0):
             time.sleep(0.5)
-        if not _healthy(url or "", 1.0):
+        if not server_reachable(url or "", 1.0):
             print(
                 f"cahier : le serveur de « cahier server » ({url}) ne répond pas : serveur "
                 "embarqué utilisé pour cette commande.",
                 file=sys.stderr,
             )
             kind, url = "ephemere", None
-    if kind == "configure" and not _healthy(url or ""):
+    if kind == "configure" and fallback and not server_reachable(url or ""):
+        print(
+            f"cahier : serveur Prefect injoignable ({url}) : exécution sur le serveur "
+            "embarqué (SQLite). Démarrez-le (« cahier server ») ou corrigez PREFECT_API_URL.",
+            file=sys.stderr,
+        )
+        kind, url = "ephemere", None
+    if kind == "configure" and not server_reachable(url or ""):
         raise PrefectUnavailable(
             f"serveur Prefect injoignable ({url}) : démarrez-le (« cahier server ») ou "
             "corrigez PREFECT_API_URL (ou retirez-la pour utiliser le serveur embarqué)."

@@ -184,3 +184,25 @@ def test_refused_answer_is_french_and_unanswered_review_expires_as_completed_run
             return (await client.read_flow_run(runs[0].id)).state.type.value
 
     assert asyncio.run(state()) == "COMPLETED"
+
+
+@pytest.mark.flow
+def test_lifecycle_pending_review_exits_0_with_report_strict_exits_1(
+    prefect_harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from prefect.settings import PREFECT_API_URL
+    from test_lifecycle import EXAMPLE, make_repo
+    from typer.testing import CliRunner
+
+    from cahier.cli import app
+
+    monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())
+    monkeypatch.chdir(tmp_path)
+    dossier = make_repo(tmp_path) / "tenders" / EXAMPLE.name
+    r = CliRunner().invoke(app, ["lifecycle", str(dossier)])
+    assert r.exit_code == 0, r.output
+    assert "revues des référents en attente" in r.output
+    assert "cahier review approve" in r.output and "Traceback" not in r.output
+    strict = CliRunner().invoke(app, ["lifecycle", str(dossier), "--strict"])
+    assert strict.exit_code == 1
+    assert "--strict" in strict.output
