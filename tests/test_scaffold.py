@@ -133,8 +133,25 @@ def test_scaffolded_pieces_render_for_assembly(tmp_path: Path):
 
 def test_render_only_writes_nothing(tmp_path: Path):
     files, _result = render_dossier(_request("telecom"))
-    assert set(files) == {"tender.yaml", "pieces/rc.md", "pieces/ccap.md", "pieces/cctp.md"}
+    assert {"tender.yaml", "pieces/rc.md", "pieces/ccap.md", "pieces/cctp.md"} <= set(files)
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("kind", ["materiel", "telecom", "prestations", "logiciel", "hebergement"])
+def test_new_creates_every_piece_its_rc_lists(kind: str):
+    from tasks.check.completeness import listed_pieces, missing_listed_pieces
+    from tasks.dossier.reader import read_piece
+
+    files, _result = render_dossier(_request(kind))
+    pieces = [
+        read_piece(rel.removeprefix("pieces/"), text.encode())
+        for rel, text in files.items()
+        if rel.startswith("pieces/")
+    ]
+    listed = {lp.kind for lp in listed_pieces(pieces)}
+    assert {"ae", "ccap", "cctp"} <= listed  # every template's RC lists its AE
+    assert missing_listed_pieces(pieces) == []
+    assert "pieces/ae.md" in files
 
 
 @pytest.mark.parametrize(

@@ -1129,6 +1129,26 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
                     message=f"Le dossier ne contient pas de {kind.upper()} ({label}) : {_EXPECTED_WHY[kind]}",
                 )
             )
+    from tasks.check.completeness import missing_listed_pieces
+
+    for lp in missing_listed_pieces(pieces):
+        findings.append(
+            Finding(
+                rule="piece-listee-absente",
+                severity=Severity.warning,
+                location=_loc(lp.piece, lp.index),
+                message=(
+                    f"Le {lp.piece.kind.upper()} liste {lp.label} parmi les pièces du DCE, mais "
+                    "le dossier ne la contient pas : les candidats ne pourraient pas répondre "
+                    "sur cette pièce."
+                ),
+                fix=f"Ajoutez {lp.label} dans pieces/ (un tableur XLSX/ODS convient pour un "
+                "bordereau de prix), ou retirez-la de la liste.",
+                legal_basis=[
+                    LegalReference(ref="Code de la commande publique, art. R2132-2", url=CCP)
+                ],
+            )
+        )
     findings.extend(_tender_findings(dossier, clausier, library))
     rc = next((p for p in pieces if p.kind == "rc"), None)
     findings.extend(_criteria_findings(tender, clausier, rc, tender_file, dossier.tender_lines))

@@ -136,8 +136,9 @@ def read_piece(name: str, data: bytes, kind: str | None = None) -> PieceText:
 
     The piece is read into a :class:`~tasks.dossier.blocks.DocumentModel` (cached by the
     SHA-256 of ``data``, see :func:`~tasks.dossier.parse.read_model`), then viewed as
-    lines (:meth:`PieceText.from_model`). Files of other formats (spreadsheets,
-    images…) are returned without lines.
+    lines (:meth:`PieceText.from_model`). Spreadsheets (XLSX, ODS) are read by
+    :func:`tasks.dossier.sheets.read_sheet` (one line per row); files of other formats
+    (images…) are returned without lines.
 
     Raises:
         InputError: empty piece, binary content in a text file, DOCX/ODT that is not an
@@ -151,6 +152,10 @@ def read_piece(name: str, data: bytes, kind: str | None = None) -> PieceText:
             "complet ou retirez-le du dossier.",
             name,
         )
+    from tasks.dossier.sheets import SHEET_EXT, read_sheet
+
+    if ext in SHEET_EXT:
+        return read_sheet(name, data, kind)
     if format_of(name) is None:
         fmt = ext.lstrip(".") or "autre"
         return PieceText(name, kind, fmt)

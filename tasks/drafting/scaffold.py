@@ -409,6 +409,9 @@ def render_dossier(
         text = _render(piece_env, _read_template(folder, name), where, ctx)
         files[f"pieces/{name}"] = re.sub(r"\n{3,}", "\n\n", text)
         placed_by_piece[name] = placed
+    # Every piece the RC or the CCAP lists as part of the DCE is created (AE, BPU, DQE…).
+    for name, text in _listed_piece_files(files, templates_root(lib), piece_env, base, tender):
+        files[f"pieces/{name}"] = text
     result = ScaffoldResult(
         path=Path(req.tender_id),
         files=sorted(files),
@@ -417,6 +420,34 @@ def render_dossier(
         procedure=procedure,
     )
     return files, result
+
+
+def _listed_piece_files(
+    files: dict[str, str], root: Path, env: SandboxedEnvironment, base: dict, tender: Tender
+) -> list[tuple[str, str]]:
+    """(file name, text) of the pieces listed by the rendered RC/CCAP that the template
+    does not provide, from ``templates/pieces/<kind>.md``."""
+    from tasks.check.completeness import listed_pieces
+    from tasks.dossier.reader import read_piece
+
+    pieces = [
+        read_piece(rel.removeprefix("pieces/"), text.encode("utf-8"))
+        for rel, text in files.items()
+        if rel.startswith("pieces/")
+    ]
+    have = {p.kind for p in pieces}
+    out: list[tuple[str, str]] = []
+    for lp in listed_pieces(pieces):
+        if lp.kind in have:
+            continue
+        src = root / "pieces" / f"{lp.kind}.md"
+        if not src.is_file():
+            continue
+        where = f"templates/pieces/{lp.kind}.md"
+        text = _render(env, src.read_text(encoding="utf-8"), where, {**base, "tender": tender})
+        out.append((f"{lp.kind}.md", re.sub(r"\n{3,}", "\n\n", text)))
+        have.add(lp.kind)
+    return out
 
 
 def scaffold(
