@@ -319,14 +319,11 @@ def test_bad_pieces_raise_input_error() -> None:
 
 
 def test_unsupported_formats_give_empty_pieces() -> None:
-    piece = read_piece("pieces/DQE.xlsx", b"PK\x03\x04 spreadsheet")
-    assert (piece.kind, piece.format, piece.lines, piece.has_text_layer) == (
-        "dqe",
-        "xlsx",
-        [],
-        True,
-    )
-    assert read_piece("pieces/logo.png", b"\x89PNG\r\n").format == "png"
+    # spreadsheets are read (tests/test_completeness.py); a damaged one is refused
+    with pytest.raises(InputError, match="tableur"):
+        read_piece("pieces/DQE.xlsx", b"PK\x03\x04 spreadsheet")
+    piece = read_piece("pieces/logo.png", b"\x89PNG\r\n")
+    assert (piece.format, piece.lines, piece.has_text_layer) == ("png", [], True)
 
 
 # --------------------------------------------------------------------------- PDF / DOCX
