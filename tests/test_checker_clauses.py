@@ -47,7 +47,10 @@ def check_ccap(tmp_path: Path, body: str):
 def test_rendered_block_is_present_with_its_parameters(lib, tmp_path):
     clause = lib.get("ENV-COND-01")
     block = clause_block(clause, {"frequence_rapport_mois": 6})
-    assert match_clause(clause, block.split("\n", 1)[1].rsplit(":::", 1)[0])["frequence_rapport_mois"] == 6
+    assert (
+        match_clause(clause, block.split("\n", 1)[1].rsplit(":::", 1)[0])["frequence_rapport_mois"]
+        == 6
+    )
     fam, mine = check_ccap(tmp_path, block)
     assert fam.status == FamilyStatus.present and not mine
 
@@ -88,17 +91,49 @@ def test_boolean_parameter_variants_are_both_recognised(lib):
         assert match_clause(clause, text)["serveurs"] is servers
 
 
-def test_removing_the_execution_condition_is_an_error_not_a_cctp_stand_in(tmp_path):
+def _without_env_cond_article(tmp_path) -> Path:
     import shutil
 
     src = Path(__file__).resolve().parents[1] / "tenders" / "2026-CD33-PC-001"
     d = tmp_path / "cd33"
     shutil.copytree(src, d)
     ccap = d / "pieces" / "ccap.md"
-    text = ccap.read_text(encoding="utf-8")
-    kept = "\n".join(line for line in text.splitlines() if 'clause("ENV-COND-01"' not in line)
-    assert kept != text
-    ccap.write_text(kept, encoding="utf-8")
+    # the whole article goes: its heading, the clause and the paragraph that completes it
+    lines = ccap.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, ln in enumerate(lines) if 'clause("ENV-COND-01"' in ln)
+    while not lines[start].startswith("#"):
+        start -= 1
+    end = start + 1
+    while end < len(lines) and not lines[end].startswith("#"):
+        end += 1
+    ccap.write_text("\n".join(lines[:start] + lines[end:]), encoding="utf-8")
+    return d
+
+
+def test_removed_execution_condition_leaves_a_cctp_stand_in_for_the_referent(tmp_path):
+    # Every piece is searched: the CCTP still binds the titulaire to take back packaging
+    # and avoid superfluous packaging. That is recognised (hand-written, for the
+    # environment referent to validate), with an info « hors pièce attendue »: its place
+    # is the CCAP.
+    d = _without_env_cond_article(tmp_path)
+    report = check_dossier(read_dossier(d), load_clausier())
+    fam = next(f for f in report.families if f.clause == "ENV-COND-01")
+    assert fam.status == FamilyStatus.hand_written
+    assert fam.evidence[0].file.endswith("cctp.md")
+    mine = [f for f in report.findings if f.clause == "ENV-COND-01"]
+    assert {f.rule for f in mine} == {"clause-redigee-main", "hors-piece-attendue"}
+    off = next(f for f in mine if f.rule == "hors-piece-attendue")
+    assert off.severity == Severity.info and "CCAP" in off.message
+
+
+def test_removing_every_environmental_obligation_is_an_error(tmp_path):
+    d = _without_env_cond_article(tmp_path)
+    for name in ("cctp.md", "ccap.md", "bpu.md"):
+        piece = d / "pieces" / name
+        text = piece.read_text(encoding="utf-8")
+        kept = "\n".join(ln for ln in text.splitlines() if "emballage" not in ln)
+        assert kept != text
+        piece.write_text(kept, encoding="utf-8")
     report = check_dossier(read_dossier(d), load_clausier())
     assert report.exit_code == 1
     assert any(f.rule == "clause-manquante" and f.clause == "ENV-COND-01" for f in report.findings)

@@ -19,7 +19,8 @@ import pytest
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
-from tasks.clausier.evidence import find_evidence
+from tasks.clausier.library import load_clausier
+from tasks.clausier.recognition import MAX_CUE_WORDS, Recognizer, cue_problems
 from tasks.dossier.document import Line, PieceText, Section
 from tasks.dossier.model import Clause
 
@@ -184,14 +185,26 @@ def test_decp_mapping() -> None:
 
 
 @pytest.mark.parametrize("path", FILES, ids=_ids(FILES))
-def test_evidence_patterns_compile(path: Path) -> None:
+def test_evidence_cues_are_vocabulary(path: Path) -> None:
     clause = _load(path)
-    assert clause.evidence.any, f"{clause.id} : aucun motif de reconnaissance"
-    patterns = [p for g in clause.evidence.any for p in g.all] + clause.evidence.negative
-    for pattern in patterns:
-        re.compile(pattern)
-        literal = re.sub(r"\\[A-Za-z]", "", pattern)  # without escapes (\b, \d, \s)
-        assert literal == _fold(literal), f"{clause.id} : motif non replié « {pattern} »"
+    assert clause.evidence.any, f"{clause.id} : aucun concept de reconnaissance"
+    assert clause.evidence.acts, f"{clause.id} : aucun acte"
+    cues = [c for g in clause.evidence.any for concept in g.all for c in concept.split("|")]
+    for cue in [*cues, *clause.evidence.negative]:
+        assert cue_problems(cue.strip()) is None, f"{clause.id} : {cue_problems(cue.strip())}"
+        assert len(cue.split()) <= MAX_CUE_WORDS
+
+
+def test_long_cue_is_refused() -> None:
+    assert cue_problems("le titulaire remet un rapport") is not None
+    assert cue_problems("rapport environnemental annuel") is None
+    assert cue_problems("reconditionn*") is None
+    assert cue_problems("a|b") is not None
+
+
+def find_evidence(pieces, evidence):
+    """The checker's recognizer on ``pieces`` (a fresh one: no cache between tests)."""
+    return Recognizer(load_clausier().vocabulary).find(pieces, evidence)
 
 
 # ------------------------------------------------------------------ templates
@@ -281,7 +294,10 @@ Le candidat présente sa politique environnementale dans son mémoire.""",
 La loi Climat et Résilience imposera, d'ici le 22 août 2026, l'utilisation d'au
 moins un critère d'attribution relatif aux caractéristiques environnementales (10 %).""",
     ),
-    ("ENV-CRIT-01", "ccap", False, "Critère : performance environnementale de l'offre — 15 %"),
+    # every piece is searched: a criterion in a CCAP is found (info « hors pièce attendue »)…
+    ("ENV-CRIT-01", "ccap", True, "Critère : performance environnementale de l'offre — 15 %"),
+    # … but a scored criterion is not an execution condition
+    ("ENV-COND-01", "rc", False, "Critère : performance environnementale de l'offre — 15 %"),
     # ENV-COND-01
     (
         "ENV-COND-01",
@@ -300,11 +316,12 @@ Il remet chaque année un bilan environnemental des livraisons.""",
 Le service demande au titulaire de fournir un rapport annuel de la politique
 environnementale numérique appliquée au marché.""",
     ),
-    # The same paragraph in the CCTP is not an execution condition (it belongs in the CCAP):
+    # The same paragraph in the CCTP binds the titulaire too: found there, with an info
+    # « hors pièce attendue » (its place is the CCAP).
     (
         "ENV-COND-01",
         "cctp",
-        False,
+        True,
         """
 Le service demande au titulaire de fournir un rapport annuel de la politique
 environnementale numérique appliquée au marché.""",
@@ -442,8 +459,15 @@ Le titulaire peut sous-traiter une partie des prestations.""",
     (
         "SOC-INSERT-01",
         "rc",
-        False,
+        True,  # every piece is searched; the RC is not the expected piece (info finding)
         "Le titulaire réalise 35 heures d'insertion par tranche de 100 000 € HT.",
+    ),
+    # A scored insertion criterion is not the insertion execution clause.
+    (
+        "SOC-INSERT-01",
+        "rc",
+        False,
+        "Critère n° 3 : performance en matière d'insertion professionnelle (10 points).",
     ),
     # DATA-GDPR-01
     (
@@ -570,9 +594,7 @@ Les pièces plastiques de plus de 25 g sont marquées.""",
         "DUR-SPARES-01",
         "cctp",
         False,
-        """
-Durée minimale de disponibilité des pièces détachées de 5 ans (article 19).
-Pendant combien d'années le constructeur fournit-il des pièces de rechange ?""",
+        "Pendant combien d'années le constructeur fournit-il des pièces de rechange ?",
     ),
     (
         "PROG-01",

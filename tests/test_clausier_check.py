@@ -74,12 +74,21 @@ def test_include_is_refused_so_no_circular_include(lib: Path):
     assert any("inclusion" in p.message for p in problems)
 
 
-def test_invalid_evidence_regex(lib: Path):
+def test_cue_of_more_than_three_words_is_refused(lib: Path):
     data = yaml.safe_load((lib / "clauses" / "PROG-01.yaml").read_text(encoding="utf-8"))
-    data["evidence"]["any"][0]["all"][0] = "clause (de progres"
+    data["evidence"]["any"][0]["all"][0] = "clause progrès | le titulaire informe l'acheteur"
     edit(lib, "PROG-01", evidence=data["evidence"])
     [problem] = check_clausier(lib)
-    assert "expression régulière invalide" in problem.message
+    assert "3 mots consécutifs au plus" in problem.message
+    assert problem.file.endswith("PROG-01.yaml")
+
+
+def test_evidence_without_act_is_refused(lib: Path):
+    data = yaml.safe_load((lib / "clauses" / "PROG-01.yaml").read_text(encoding="utf-8"))
+    del data["evidence"]["acts"]
+    edit(lib, "PROG-01", evidence=data["evidence"])
+    [problem] = check_clausier(lib)
+    assert "acts" in problem.message
 
 
 def test_on_disk_cache_follows_edits(lib: Path, tmp_path: Path, monkeypatch):

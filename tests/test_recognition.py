@@ -1,9 +1,10 @@
-"""Recognition floor: the checker's evidence against the labels of ../shared/cases/real.
+"""Recognition floors: bench/recognition.py on the labels of ../shared/cases/real.
 
-Measured with bench/recognition.py (uncertain labels excluded): on the 2 real DCEs
-and the 5 MiNumEco clause banks, 42 true positives, 0 false positive, 0 false negative
-(precision 1.00, recall 1.00, clausier 2026.11.0). The floor leaves room for one miss;
-the patterns were tuned on these same documents, so this is not a held-out measure.
+Measured (clausier vocabulary of this commit, labels.yaml + labels-more.yaml, uncertain
+labels excluded): 48 true positives, 0 false positive, 0 false negative on the 10
+labelled documents (3 real DCEs, 1 real CCAP template, 6 clause banks); perturbation
+recall 0.99 (629/633). The floors leave room for a miss or two; they hold the figures,
+not the labels (the labels are read from ../shared at run time, never copied here).
 """
 
 from __future__ import annotations
@@ -17,29 +18,58 @@ import pytest
 pytestmark = pytest.mark.real
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "recognition.py"
-FLOOR_PRECISION = 0.97
-FLOOR_RECALL = 0.97
+FLOOR_PRECISION = 0.95
+FLOOR_RECALL = 0.95
+FLOOR_FAMILY = 0.8  # each family with at least 3 certain labels
+FLOOR_LOCATION = 0.40  # best hit on a labelled line/page/paragraph (target 0.9: not reached)
+FLOOR_PERTURBATION = 0.9
 
 
 @pytest.fixture(scope="module")
-def scores(shared_real):
+def bench(shared_real):
     if not (shared_real / "labels.yaml").is_file():
         pytest.skip("labels.yaml absent")
     spec = importlib.util.spec_from_file_location("recognition_bench", BENCH)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses resolve their module
     spec.loader.exec_module(module)
-    return module.measure(shared_real.parent)
+    return module
+
+
+@pytest.fixture(scope="module")
+def scores(bench, shared_real):
+    return bench.measure(shared_real.parent)
 
 
 def test_overall_precision_and_recall(scores):
-    per, total = scores
-    assert total.tp >= 40  # the labels still cover the real documents
+    per, total, _ = scores
+    assert total.tp >= 45  # the labels still cover the real documents
     assert total.recall >= FLOOR_RECALL, {c: s.fn_docs for c, s in per.items() if s.fn}
     assert total.precision >= FLOOR_PRECISION, {c: s.fp_docs for c, s in per.items() if s.fp}
 
 
-def test_no_family_is_never_found(scores):
-    per, _ = scores
-    blind = [cid for cid, s in per.items() if s.tp == 0 and s.fn > 0]
-    assert not blind, blind
+def test_each_family_with_three_labels(scores):
+    per, _, _ = scores
+    weak = {
+        cid: (round(s.precision, 2), round(s.recall, 2))
+        for cid, s in per.items()
+        if s.tp + s.fn >= 3 and min(s.precision, s.recall) < FLOOR_FAMILY
+    }
+    assert not weak, weak
+
+
+def test_location_of_best_hit(scores):
+    _, total, _ = scores
+    assert total.locatable >= 40
+    assert total.location >= FLOOR_LOCATION, (total.located, total.locatable)
+
+
+def test_perturbed_quotes_still_recognised(bench, shared_real):
+    counts = bench.perturbation_recall(shared_real.parent)
+    ok, n = sum(v[0] for v in counts.values()), sum(v[1] for v in counts.values())
+    assert n >= 500  # every alteration is generated for the labelled quotes
+    assert {"adjectif", "genre-nombre", "abreviation", "synonyme", "faute"} <= set(counts)
+    assert sum(1 for k in counts if k.startswith("titre-")) == 5
+    assert ok / n >= FLOOR_PERTURBATION, counts
+    for name, (k, m) in counts.items():
+        assert k / m >= 0.85, (name, k, m)

@@ -8,7 +8,8 @@ each clause of the clausier it decides applicability from tender.yaml and law.ya
   rendering (any parameter values);
 * ``edited``: a fenced div whose text differs (flagged for the clause's referent);
 * ``waived``: a waiver with a reason in tender.yaml (flagged for approval);
-* ``hand-written``: recognised by the clause's evidence patterns in its pieces;
+* ``hand-written``: recognised by the clause's evidence (acts, lemmas and cues:
+  tasks/clausier/recognition.py) in any piece, the best-matching block first;
 * ``missing``: error when the clause is mandatory and applicable, warning when it is
   recommended; ``not-applicable`` otherwise.
 
@@ -25,8 +26,8 @@ from dataclasses import dataclass
 
 from tasks.check.accessibility import ACCESSIBILITY_RULES, accessibility_findings
 from tasks.check.reading import READING_RULES, reading_findings, usable_or_raise
-from tasks.clausier.evidence import EvidenceHit, find_evidence
 from tasks.clausier.library import Clausier
+from tasks.clausier.recognition import Hit, Recognizer
 from tasks.clausier.render import (
     CLAUSE_CALL_RE,
     FENCE_CLOSE_RE,
@@ -68,6 +69,7 @@ RULES: dict[str, str] = {
     "clause-version-inconnue": "Version de clause inconnue du clausier",
     "clause-parametre-invalide": "Valeur de paramètre hors des bornes du clausier",
     "clause-redigee-main": "Clause rédigée à la main (équivalent reconnu)",
+    "hors-piece-attendue": "Clause reconnue hors de la pièce où elle est attendue",
     "derogation": "Clause écartée par dérogation motivée",
     "piece-attendue-absente": "Pièce attendue absente du dossier",
     "criteres-absents": "Critères d'attribution non déclarés",
@@ -227,6 +229,23 @@ def is_applicable(clause: Clause, tender: Tender, clausier: Clausier) -> tuple[b
 
 
 # ----------------------------------------------------------------- detection
+
+
+_RECOGNIZERS: dict[int, Recognizer] = {}
+
+
+def _recognizer(clausier: Clausier) -> Recognizer:
+    """One recognizer per loaded clausier (its word keys are cached for the process)."""
+    rec = _RECOGNIZERS.get(id(clausier.vocabulary))
+    if rec is None:
+        if clausier.vocabulary is None:
+            raise InputError(
+                "clausier sans recognition.yaml : reconnaissance impossible.", str(clausier.root)
+            )
+        _RECOGNIZERS.clear()
+        rec = _RECOGNIZERS[id(clausier.vocabulary)] = Recognizer(clausier.vocabulary)
+    rec.forget()
+    return rec
 
 
 def _loc(piece: PieceText, index: int) -> Location:
@@ -658,8 +677,7 @@ def _rc_weight_coherence(
                     rule=pb.rule if pb.rule != "ponderation-somme" else "ponderation-somme-rc",
                     severity=Severity.error if pb.rule == "ponderation-somme" else Severity.warning,
                     location=_rc_loc(pb.source),
-                    message=pb.message
-                    + (f" (lot {cs.lot})" if cs.lot is not None else ""),
+                    message=pb.message + (f" (lot {cs.lot})" if cs.lot is not None else ""),
                     fix=(
                         "Corrigez les pondérations dans la pièce pour que leur somme fasse le "
                         "total annoncé (100 % ou le poids du critère)."
@@ -708,9 +726,7 @@ def _rc_weight_coherence(
 
 
 def _describe(cs) -> str:
-    return "« " + ", ".join(
-        f"{c.nom} {c.ecrit or '?'}" for c in cs.criteres
-    ) + " »"
+    return "« " + ", ".join(f"{c.nom} {c.ecrit or '?'}" for c in cs.criteres) + " »"
 
 
 def _compare_set(cs, declared: list[Critere], where: str, tender_file: str, lines) -> list[Finding]:
@@ -787,7 +803,8 @@ def _compare_set(cs, declared: list[Critere], where: str, tender_file: str, line
                     rule="ponderation-incoherente",
                     severity=Severity.warning,
                     location=Location(
-                        file=tender_file, line=lines.get(f"{where}.{i}") or lines.get(where),
+                        file=tender_file,
+                        line=lines.get(f"{where}.{i}") or lines.get(where),
                         heading=f"{where}.{i}",
                     ),
                     message=(
@@ -1002,16 +1019,15 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
     findings.extend(accessibility_findings(pieces))  # images without alt, empty headings
     findings.extend(reading_findings(pieces))  # scanned, unreliable pages, tracked changes
     waivers = {w.clause: w for w in tender.waivers}
+    recognizer = _recognizer(clausier)
     families: list[FamilyResult] = []
     for cid, clause in clausier.clauses.items():
         applicable, why = is_applicable(clause, tender, clausier)
         level = effective_level(clause, tender, clausier)
         found = library.get(cid)
-        hits: list[EvidenceHit] = []
+        hits: list[Hit] = []
         if found is None and cid not in waivers:
-            # Search the piece where the clause belongs first: its evidence comes first.
-            ordered = sorted(pieces, key=lambda p: p.kind != clause.piece)
-            hits = find_evidence(ordered, clause.evidence)
+            hits = recognizer.find(pieces, clause.evidence)
         if found is not None:
             status, evidence = found.status, found.locations
         elif cid in waivers:
@@ -1068,6 +1084,26 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
                     legal_basis=clause.legal_basis,
                 )
             )
+            if hits and not hits[0].expected:
+                expected = (
+                    ", ".join(k.upper() for k in clause.evidence.pieces) or clause.piece.upper()
+                )
+                findings.append(
+                    Finding(
+                        rule="hors-piece-attendue",
+                        clause=cid,
+                        severity=Severity.info,
+                        status=status,
+                        location=evidence[0],
+                        message=(
+                            f"Clause « {clause.title} » reconnue dans une pièce où elle n'est pas "
+                            f"attendue ({hits[0].piece.kind.upper()}) : sa place est dans le "
+                            f"{expected}. Déplacez-la ou reprenez-la dans cette pièce pour qu'elle "
+                            "ait la portée voulue."
+                        ),
+                        legal_basis=clause.legal_basis,
+                    )
+                )
         elif status == FamilyStatus.waived:
             mandatory = applicable and level == "mandatory"
             findings.append(

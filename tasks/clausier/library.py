@@ -4,6 +4,7 @@ Layout (``clause_library/``)::
 
     clausier.yaml          version of the library (recorded in every report)
     law.yaml               dates and thresholds by period (never in code)
+    recognition.yaml       vocabulary shared by the recognition of hand-written clauses
     clauses/<ID>.yaml      one clause per file (model :class:`tasks.dossier.model.Clause`)
 
 All YAML is loaded safely and validated; a bad file raises
@@ -20,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from tasks.clausier.recognition import Vocabulary
 from tasks.dossier.model import Clause, LegalReference, _Model
 from tasks.dossier.yamlio import validate_yaml
 from tasks.errors import InputError
@@ -165,6 +167,7 @@ class Clausier:
     layers: tuple[Any, ...] = ()
     origins: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     policy_weights: dict[str, Any] = field(default_factory=dict)
+    vocabulary: Vocabulary | None = None
 
     def get(self, clause_id: str) -> Clause | None:
         return self.clauses.get(clause_id)
@@ -194,6 +197,7 @@ class _Snapshot(_Model):
     meta: _ClausierMeta
     law: Law
     clauses: list[Clause]
+    vocabulary: Vocabulary
 
 
 def _cache_file(root: str, stamp: tuple) -> Path | None:
@@ -215,6 +219,7 @@ def _from_snapshot(base: Path, snap: _Snapshot) -> Clausier:
         law=snap.law,
         clauses={c.id: c for c in snap.clauses},
         changelog=tuple(snap.meta.changelog),
+        vocabulary=snap.vocabulary,
     )
 
 
@@ -240,6 +245,7 @@ def _load_cached(root: str, stamp: tuple[tuple[str, int, int], ...]) -> Clausier
             ),
             law=clausier.law,
             clauses=list(clausier.clauses.values()),
+            vocabulary=clausier.vocabulary,
         )
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
@@ -256,6 +262,9 @@ def _load_cached(root: str, stamp: tuple[tuple[str, int, int], ...]) -> Clausier
 def _load_yaml_files(base: Path) -> Clausier:
     meta = validate_yaml(_ClausierMeta, _read(base / "clausier.yaml"), str(base / "clausier.yaml"))
     law = validate_yaml(Law, _read(base / "law.yaml"), str(base / "law.yaml"))
+    vocabulary = validate_yaml(
+        Vocabulary, _read(base / "recognition.yaml"), str(base / "recognition.yaml")
+    )
     clauses: dict[str, Clause] = {}
     for path in sorted((base / "clauses").glob("*.yaml")):
         clause = validate_yaml(Clause, path.read_bytes(), str(path))
@@ -267,7 +276,12 @@ def _load_yaml_files(base: Path) -> Clausier:
             )
         clauses[clause.id] = clause
     return Clausier(
-        root=base, version=meta.version, law=law, clauses=clauses, changelog=tuple(meta.changelog)
+        root=base,
+        version=meta.version,
+        law=law,
+        clauses=clauses,
+        changelog=tuple(meta.changelog),
+        vocabulary=vocabulary,
     )
 
 
@@ -324,6 +338,7 @@ def _compose(national: Clausier, specs: tuple[Any, ...]) -> Clausier:
         layers=tuple(read),
         origins={k: tuple(v) for k, v in comp.origins.items()},
         policy_weights=dict(comp.weights),
+        vocabulary=national.vocabulary,
     )
 
 
@@ -331,7 +346,12 @@ def _load_national(root: str | Path | None = None) -> Clausier:
     base = Path(root) if root else default_library_path()
     if not (base / "clausier.yaml").is_file():
         raise InputError("ce dossier n'est pas un clausier (clausier.yaml absent).", str(base))
-    files = [base / "clausier.yaml", base / "law.yaml", *sorted((base / "clauses").glob("*.yaml"))]
+    files = [
+        base / "clausier.yaml",
+        base / "law.yaml",
+        base / "recognition.yaml",
+        *sorted((base / "clauses").glob("*.yaml")),
+    ]
     stamp = tuple(
         (f.name, st.st_size, st.st_mtime_ns) for f in files if f.exists() for st in [f.stat()]
     )
@@ -346,15 +366,14 @@ def check_clausier(root: str | Path | None = None) -> list[InputError]:
     parameters: an unknown name is an error), inclusions (``include``/``import``/
     ``extends`` are forbidden: clauses are self-contained, so no circular include can
     exist), rendering with the defaults in the sandbox, defaults within their bounds, and
-    the evidence regular expressions.
+    the evidence cues (at most three words each, tasks/clausier/recognition.py).
 
     Returns:
         The problems found (empty when the clausier is sound).
     """
-    import re
-
     from jinja2 import TemplateSyntaxError, meta, nodes
 
+    from .recognition import cue_problems
     from .render import render_clause, sandbox, validate_params
 
     try:
@@ -396,15 +415,40 @@ def check_clausier(root: str | Path | None = None) -> list[InputError]:
                 render_clause(clause, {}, file)
         except InputError as exc:
             problems.append(InputError(f"paramètres par défaut : {exc.message}", file))
-        patterns = [*clause.evidence.negative, *(p for g in clause.evidence.any for p in g.all)]
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                problems.append(
-                    InputError(
-                        f"champ « evidence » : expression régulière invalide « {pattern} » ({exc}).",
-                        file,
-                    )
+        ev = clause.evidence
+        cues = [*ev.negative, *(c for g in ev.any for concept in g.all for c in concept.split("|"))]
+        for cue in cues:
+            why = cue_problems(cue.strip())
+            if why:
+                problems.append(InputError(f"champ « evidence » : {why}.", file))
+        if not ev.acts:
+            problems.append(
+                InputError(
+                    "champ « evidence » : « acts » manquant (criterion, obligation, "
+                    "specification ou model_clause).",
+                    file,
                 )
+            )
+    vocab_file = str(lib.root / "recognition.yaml")
+    voc = lib.vocabulary
+    if voc is not None:
+        m = voc.mentions
+        lists = [*m.negation, *m.applicable_texts, *m.question, *m.legal_text]
+        lists.extend(voc.contract_piece_names)
+        lists.extend(voc.sanctions)
+        for name in (
+            "criterion",
+            "weight",
+            "actor",
+            "bidder",
+            "modal",
+            "requirement",
+            "possibility",
+            "model_clause",
+        ):
+            lists.extend(getattr(voc.acts, name))
+        for cue in lists:
+            why = cue_problems(cue)
+            if why:
+                problems.append(InputError(f"{why}.", vocab_file))
     return problems

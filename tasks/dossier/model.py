@@ -341,32 +341,42 @@ class ClauseParameter(_Model):
 
 
 class EvidenceGroup(_Model):
-    """Patterns that must all match within ``window`` lines of each other.
+    """Concepts that must all be found around one block (tasks/clausier/recognition.py).
 
-    Patterns are regular expressions applied to *folded* text (lower case, accents
-    removed, typographic quotes/apostrophes and spaces normalised). The first pattern
-    is the anchor; the others must match within ``window`` lines, in the same section.
+    Each entry of ``all`` is a *concept*: alternative cues separated by ``|``, each cue
+    one to three words matched on lemmas (« clause environnementale | condition
+    environnementale »), ``mot*`` for a prefix. One concept must be in the anchor
+    block; the others in it, in the ``window`` neighbouring blocks of the same section
+    (default: ``window`` of clause_library/recognition.yaml) or in its headings.
     """
 
     all: list[str] = Field(min_length=1)
-    window: int = Field(default=6, ge=0, le=80)
+    window: int | None = Field(default=None, ge=0, le=80)
 
 
 class ClauseEvidence(_Model):
     """How the checker recognises a hand-written equivalent of a clause.
 
-    ``pieces``: kinds of piece searched (rc, ccap, cctp, ae, bpu…); empty means all.
-    ``any``: the groups (one match suffices). ``negative``: patterns that, on the
-    anchor line, mean a mere mention (table of contents, list of applicable texts,
-    « sans objet »). ``obligation``: the window must also contain an obligation
-    marker (le titulaire…, doit, s'engage, est tenu, sera…), so that a mention is not
-    taken for a clause.
+    ``acts``: what a block must express to count for the family (``criterion``: a
+    scored award criterion, R2152-7; ``obligation``: an obligation of the titulaire or
+    execution condition, L2112-2; ``specification``: a technical specification,
+    L2111-2; ``model_clause``: a model clause of a clause bank). ``pieces``: the pieces
+    where the clause is expected (every piece is searched; a hit elsewhere gives an
+    info finding « hors pièce attendue »). ``any``: the groups (one match suffices).
+    ``negative``: cues that, in the anchor block, make it a mere mention.
     """
 
+    acts: list[Literal["criterion", "obligation", "specification", "model_clause"]] = Field(
+        default_factory=list
+    )
     pieces: list[str] = Field(default_factory=list)
     any: list[EvidenceGroup] = Field(default_factory=list)
     negative: list[str] = Field(default_factory=list)
-    obligation: bool = False
+    obligation: bool | None = Field(
+        default=None,
+        description="Legacy field of the regular-expression evidence (clausier ≤ 2026.11): "
+        "read from old revisions by `cahier clauses diff`, ignored by the checker.",
+    )
 
 
 class ClauseDecp(_Model):

@@ -1,0 +1,872 @@
+"""Recognising a clause family in the blocks of a dossier: acts, lemmas and cues.
+
+The law and the vocabulary are data: each clause's ``evidence`` (clause_library/clauses/
+<ID>.yaml) declares the *acts* that count for the family and its *concepts*, and
+clause_library/recognition.yaml holds the shared vocabulary (stop words, synonyms,
+abbreviations, variants of domain words, the cues of each act and of mentions). This
+module is the small generic engine that applies them:
+
+1. **Words.** Every word of a piece becomes a *key*: its lemma (simplemma, French),
+   lower-cased and without accents; a word the lemmatiser does not know is lightly
+   stemmed (plural ``-s``/``-x``, ``-ée`` → ``-é``); then the clausier's variants
+   (« écoconçu » → « écoconception ») and synonym sets (« prestataire » → « titulaire »)
+   apply, and an abbreviation (« DCP ») stands for its expansion. Stop words are dropped.
+2. **Cues.** A cue is one to three words (``clause environnementale``,
+   ``reconditionn*`` for a prefix). It matches where its keys follow each other in that
+   order with at most ``max_gap`` other words between two of them (an inserted
+   adjective), any gender or number (lemmas), and one typo on words of five letters or
+   more (edit distance 1). A *concept* is a set of alternative cues.
+3. **Blocks.** Lines are grouped into blocks (paragraphs, list items, table rows,
+   headings) within their section. A family's group matches at an *anchor* block when
+   its first concept (the family's own term) is in the block and every other one is in
+   the block, in a neighbouring block of the same section (``window``) or in the
+   headings above it.
+4. **Acts.** The anchor's context must express one of the family's acts: ``criterion``
+   (a criterion cue and a weight, in points or %), ``obligation`` (an execution actor, a
+   modal cue, or any stipulation of a contract piece — CCAP, CCTP…; a criterion is not
+   an obligation, nor is a requirement on the candidate alone or a mere possibility
+   « peut »), ``specification`` (an obligation or a requirement cue) or
+   ``model_clause`` (a model clause of a clause bank).
+5. **Mentions are not clauses.** A table-of-contents line, a question, an empty form
+   field, a negation (« sans objet »), a block under a heading of applicable texts, a
+   heading with no body, or a family's own ``negative`` cues in the anchor block: no hit.
+6. **Score.** Every match is scored (concepts in the block itself weigh more than in
+   its neighbours or headings, an act stated in the block itself and the expected piece
+   add to it); the best blocks are reported, with their article heading.
+
+Sources: Code de la commande publique, art. L2112-2 (execution conditions), R2152-7
+(award criteria), L2111-2 (technical specifications); clause-families.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+
+from tasks.dossier.document import PieceText
+from tasks.dossier.model import ClauseEvidence, _Model
+from tasks.dossier.normalize import fold
+
+__all__ = [
+    "ACTS",
+    "MAX_CUE_WORDS",
+    "TOC_RE",
+    "Hit",
+    "Recognizer",
+    "Vocabulary",
+    "cue_problems",
+]
+
+Act = Literal["criterion", "obligation", "specification", "model_clause"]
+ACTS: tuple[str, ...] = ("criterion", "obligation", "specification", "model_clause")
+#: No cue may hold more than this many consecutive literal words (issue 11, Build 4).
+MAX_CUE_WORDS = 3
+
+
+class ActCues(_Model):
+    """Cues of the acts (clause_library/recognition.yaml, ``acts``)."""
+
+    criterion: list[str] = Field(min_length=1)
+    weight: list[str] = Field(min_length=1)
+    actor: list[str] = Field(min_length=1)
+    bidder: list[str] = Field(default_factory=list)
+    modal: list[str] = Field(min_length=1)
+    requirement: list[str] = Field(default_factory=list)
+    possibility: list[str] = Field(default_factory=list)
+    model_clause: list[str] = Field(default_factory=list)
+
+
+class MentionCues(_Model):
+    """Cues that make a block a mention, not a clause."""
+
+    negation: list[str] = Field(default_factory=list)
+    applicable_texts: list[str] = Field(default_factory=list)
+    question: list[str] = Field(default_factory=list)
+    legal_text: list[str] = Field(default_factory=list)
+
+
+class Vocabulary(_Model):
+    """clause_library/recognition.yaml: the vocabulary shared by every family.
+
+    ``stopwords``: words dropped before matching; ``synonyms``: sets of single words a
+    buyer uses for the same thing (the first is the canonical one); ``abbreviations``:
+    abbreviation (without its dot) → expansion; ``variants``: domain word the lemmatiser
+    does not know → the word it stands for; ``contract_pieces``: kinds of piece whose
+    stipulations bind the titulaire (CCAP, CCTP…: a requirement stated there is an
+    obligation); ``contract_piece_names``: cues naming such a piece in a heading (a clause
+    bank's « A. Cahier des clauses administratives particulières »: its model clauses are
+    stipulations); ``sanctions``: cues of a sanction (penalty) stated about an obligation —
+    such a block presupposes the clause, the clause itself is cited first; ``acts`` and ``mentions``: cues (one to three
+    words each); ``max_gap``: words allowed between two words of a cue; ``window``:
+    neighbouring blocks searched for the other concepts of a group.
+    """
+
+    max_gap: int = Field(default=2, ge=0, le=5)
+    window: int = Field(default=1, ge=0, le=5)
+    stopwords: list[str] = Field(default_factory=list)
+    synonyms: list[list[str]] = Field(default_factory=list)
+    abbreviations: dict[str, str] = Field(default_factory=dict)
+    variants: dict[str, str] = Field(default_factory=dict)
+    contract_pieces: list[str] = Field(default_factory=list)
+    contract_piece_names: list[str] = Field(default_factory=list)
+    sanctions: list[str] = Field(default_factory=list)
+    acts: ActCues
+    mentions: MentionCues = Field(default_factory=MentionCues)
+
+
+# --------------------------------------------------------------------------- words
+
+_WORD_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*|%")
+# Words and phrase barriers: a cue never spans a sentence or clause boundary.
+_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*|%|[.;:!?,()]")
+_BARRIERS = frozenset(".;:!?,()")
+_NUM = "<num>"
+TOC_RE = re.compile(r"(\.{4,}|…{2,}|(\. ){4,}|_{4,})\s*\d+\s*$")
+_FILL_RE = re.compile(r"\.{6,}|…{3,}|_{5,}|\[\s*\]|☐|□")
+_CLAUSE_CALL_RE = re.compile(r"^\{\{-?\s*clause\s*\(")
+_FENCE_OPEN_RE = re.compile(r"^:::+\s*\{[^}]*\.clause\b")
+_LIST_START_RE = re.compile(r"^\s*(?:[-*•–]\s|\(?[a-z0-9]{1,3}[).]\s|\d+(?:\.\d+)*[.)-]?\s)")
+
+
+@lru_cache(maxsize=1)
+def _lemmatizer():
+    """simplemma's French lemmatiser and dictionary, loaded on first use (~0.4 s)."""
+    from simplemma import is_known, lemmatize
+
+    return lemmatize, is_known
+
+
+def _stem(word: str) -> str:
+    """Light stemming for words the lemmatiser does not know (plural, feminine ``-ée``)."""
+    if len(word) > 4 and word[-1] in "sx":
+        word = word[:-1]
+    if len(word) > 4 and word.endswith("ee"):
+        word = word[:-1]
+    return word
+
+
+_RAW_KEYS: dict[str, str] = {}
+#: Keys of words the lemmatiser does not know: only those may be typos.
+_UNKNOWN: set[str] = set()
+
+
+def _raw_key(word: str) -> str:
+    """Folded lemma of a lower-case word (cached for the process)."""
+    k = _RAW_KEYS.get(word)
+    if k is None:
+        if word[0].isdigit():
+            k = word.replace(",", ".")
+        elif word == "%":
+            k = "%"
+        else:
+            lemmatize, is_known = _lemmatizer()
+            lemma = lemmatize(word, lang="fr") if len(word) > 2 else word
+            k = fold(lemma.lower()).replace("-", "")
+            if lemma.lower() == word:
+                k = _stem(k)
+            if len(word) >= 5 and not is_known(word, lang="fr"):
+                _UNKNOWN.add(k)
+        _RAW_KEYS[word] = k
+    return k
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _within_one(a: str, b: str) -> bool:
+    """Levenshtein distance of ``a`` and ``b`` is at most 1."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la > lb:
+        a, b, la, lb = b, a, lb, la
+    i = 0
+    while i < la and a[i] == b[i]:
+        i += 1
+    if la == lb:
+        return a[i + 1 :] == b[i + 1 :]
+    return a[i:] == b[i + 1 :]
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    key: str
+    prefix: bool = False
+    others: tuple[str, ...] = ()  # keys of the word's other forms (plural, feminine)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cue:
+    words: tuple[_Word, ...]
+    text: str
+
+
+class _Lexicon:
+    """The vocabulary compiled: word → key, cue text → matchers."""
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        self.max_gap = vocab.max_gap
+        self.stop = {fold(w) for w in vocab.stopwords}
+        self.variants = {self._base(w): self._base(v) for w, v in vocab.variants.items()}
+        self.synonyms: dict[str, str] = {}
+        for group in vocab.synonyms:
+            keys = [self._base(w) for w in group]
+            for k in keys:
+                self.synonyms.setdefault(k, keys[0])
+        self.abbrev: dict[str, tuple[str, ...]] = {}
+        for abbr, expansion in vocab.abbreviations.items():
+            keys = tuple(
+                self.key(w) for w in _WORD_RE.findall(expansion.lower()) if fold(w) not in self.stop
+            )
+            self.abbrev[fold(abbr.lower()).rstrip(".")] = keys
+        self._keys: dict[str, tuple[str, ...]] = {}
+        self._cues: dict[str, _Cue] = {}
+
+    def _base(self, word: str) -> str:
+        return _raw_key(word.lower())
+
+    def key(self, word: str) -> str:
+        """Key of one lower-case word (no abbreviation expansion)."""
+        k = _raw_key(word)
+        k = self.variants.get(k, k)
+        return self.synonyms.get(k, k)
+
+    def keys(self, word: str) -> tuple[str, ...]:
+        """Keys a lower-case word stands for: () for a stop word, several for an
+        abbreviation."""
+        out = self._keys.get(word)
+        if out is None:
+            f = fold(word)
+            if f in self.stop:
+                out = ()
+            elif f in self.abbrev:
+                out = self.abbrev[f]
+            else:
+                out = (self.key(word),)
+            self._keys[word] = out
+        return out
+
+    def cue(self, text: str) -> _Cue:
+        """Compile a cue (``reconditionn*`` is a prefix on the folded word)."""
+        c = self._cues.get(text)
+        if c is None:
+            words: list[_Word] = []
+            for raw in text.split():
+                raw = raw.lower()
+                if raw.endswith("*"):
+                    words.append(_Word(fold(raw[:-1]).replace("-", ""), True))
+                    continue
+                if raw == "<num>":
+                    words.append(_Word(_NUM))
+                    continue
+                for tok in _WORD_RE.findall(raw):
+                    ks = self.keys(tok)
+                    if len(ks) == 1 and tok.isalpha():
+                        # the lemmatiser may give a form another lemma than its plural
+                        # (« donnée » → donner, « données » → donnée): accept both
+                        forms = {tok + "s", tok + "e", tok + "es"}
+                        others = {self.key(f) for f in forms} - {ks[0]}
+                        words.append(_Word(ks[0], False, tuple(sorted(others))))
+                    else:
+                        words.extend(_Word(k) for k in ks)
+            c = _Cue(tuple(words), text)
+            self._cues[text] = c
+        return c
+
+
+def cue_problems(text: str) -> str | None:
+    """Why a cue of the clausier is invalid (French), or None.
+
+    A cue holds one to :data:`MAX_CUE_WORDS` words (letters, digits, ``%``, ``<num>``,
+    an apostrophe or hyphen inside a word, a final ``*`` for a prefix): vocabulary, not
+    sentences copied from a document.
+    """
+    words = text.split()
+    if not words:
+        return "indice vide"
+    if len(words) > MAX_CUE_WORDS:
+        return (
+            f"indice de {len(words)} mots « {text} » : {MAX_CUE_WORDS} mots consécutifs au "
+            "plus (écrire un concept par idée, pas une phrase)"
+        )
+    for w in words:
+        if w == "<num>":
+            continue
+        if not re.fullmatch(r"[^\W_]+(?:['./-][^\W_]+)*\*?|%", w):
+            return f"indice « {text} » : mot « {w} » invalide (lettres, chiffres, %, * final)"
+    return None
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+@dataclass(slots=True)
+class _Block:
+    start: int  # first line index
+    end: int  # last line index (inclusive)
+    section: int
+    heading: bool
+    text: str  # normalised text of the block (lines joined by spaces)
+
+
+@dataclass(slots=True)
+class _Index:
+    """One piece prepared for matching: tokens, blocks and cue cache."""
+
+    piece: PieceText
+    keys: list[str]
+    tok_line: list[int]
+    tok_phrase: list[int]
+    positions: dict[str, list[int]]
+    blocks: list[_Block]
+    line_block: list[int]
+    section_blocks: dict[int, list[int]]
+    heading_blocks: dict[int, list[int]]  # section → heading blocks of it and its parents
+    deletes: dict[str, list[str]] = field(default_factory=dict)
+    cue_lines: dict[str, frozenset[int]] = field(default_factory=dict)
+
+
+def _blocks(piece: PieceText) -> tuple[list[_Block], list[int]]:
+    """Group lines into blocks: a heading, a list item or a paragraph."""
+    heading_lines = {s.line_index for s in piece.sections}
+    blocks: list[_Block] = []
+    line_block: list[int] = []
+    cur: list[int] = []
+
+    def close() -> None:
+        if cur:
+            lines = piece.lines
+            blocks.append(
+                _Block(
+                    cur[0],
+                    cur[-1],
+                    lines[cur[0]].section,
+                    cur[0] in heading_lines,
+                    " ".join(lines[i].text for i in cur),
+                )
+            )
+            cur.clear()
+
+    prev_text = ""
+    in_fence = False
+    for i, line in enumerate(piece.lines):
+        text = line.text.strip()
+        # A library clause (« {{ clause(…) }} » call or « ::: {.clause} » block) is the
+        # checker's business, not a hand-written text: its lines form no block.
+        if in_fence and (i in heading_lines or text == ":::"):
+            in_fence = text == ":::"  # the closing fence is skipped below; a heading ends it
+        if in_fence or _CLAUSE_CALL_RE.match(text) or _FENCE_OPEN_RE.match(text):
+            in_fence = (in_fence or bool(_FENCE_OPEN_RE.match(text))) and text != ":::"
+            close()
+            line_block.append(-1)  # no block: its words are not indexed
+            prev_text = ""
+            continue
+        new = (
+            not cur
+            or i in heading_lines
+            or (cur and cur[0] in heading_lines)
+            or not text
+            or line.section != piece.lines[cur[-1]].section
+            or bool(_LIST_START_RE.match(text))
+            or (prev_text.endswith((".", ";", ":", "!", "?")) and text[:1].isupper())
+            or text[:1] in "<|"  # a row or cell of a table (HTML or Markdown)
+        )
+        if new:
+            close()
+        if text:
+            cur.append(i)
+            line_block.append(len(blocks))
+        else:
+            line_block.append(len(blocks))  # blank line: attached to the next block
+        prev_text = text
+    close()
+    # Blank lines at the end point past the last block: clamp.
+    last = max(len(blocks) - 1, 0)
+    line_block = [min(b, last) if b >= 0 else -1 for b in line_block]
+    return blocks, line_block
+
+
+class Recognizer:
+    """Applies the clausier's evidence to pieces; caches each piece's index.
+
+    One recognizer per check (or per process for a batch: the word keys are cached for
+    the process, the piece indexes per recognizer).
+
+    Example::
+
+        rec = Recognizer(clausier.vocabulary)
+        hits = rec.find(dossier.pieces, clause.evidence)
+    """
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.lex = _Lexicon(vocab)
+        self.window = vocab.window
+        self.contract_pieces = frozenset(vocab.contract_pieces)
+        self._indexes: dict[int, _Index] = {}
+        acts = vocab.acts
+        self._act = {
+            "criterion": [acts.criterion],
+            "weight": [acts.weight],
+            "actor": [acts.actor],
+            "bidder": [acts.bidder],
+            "modal": [acts.modal],
+            "requirement": [acts.requirement],
+            "model_clause": [acts.model_clause],
+            "possibility": [acts.possibility],
+            "contract_heading": [vocab.contract_piece_names],
+            "sanction": [vocab.sanctions],
+            "negation": [vocab.mentions.negation],
+            "applicable": [vocab.mentions.applicable_texts],
+        }
+        self._legal = {
+            k
+            for q in vocab.mentions.legal_text
+            for w in _WORD_RE.findall(q.lower())
+            for k in self.lex.keys(w)
+        }
+        self._question = {
+            k
+            for q in vocab.mentions.question
+            for w in _WORD_RE.findall(q.lower())
+            for k in self.lex.keys(w)
+        }
+
+    def forget(self) -> None:
+        """Drop the piece indexes (the word keys stay cached)."""
+        self._indexes.clear()
+
+    # ------------------------------------------------------------------ indexing
+
+    def index(self, piece: PieceText) -> _Index:
+        """The piece's tokens and blocks (computed once per piece object)."""
+        idx = self._indexes.get(id(piece))
+        if idx is not None and idx.piece is piece:
+            return idx
+        lex = self.lex
+        keys: list[str] = []
+        tok_line: list[int] = []
+        tok_phrase: list[int] = []
+        cache = lex._keys
+        phrase = 0
+        blocks, line_block = _blocks(piece)
+        prev_block = -1
+        for li, line in enumerate(piece.lines):
+            if line_block[li] < 0:
+                continue
+            if line_block[li] != prev_block:
+                phrase += 1
+                prev_block = line_block[li]
+            for w in _TOKEN_RE.findall(line.text.lower()):
+                if w in _BARRIERS:
+                    phrase += 1
+                    continue
+                ks = cache.get(w)
+                if ks is None:
+                    ks = lex.keys(w)
+                for k in ks:
+                    keys.append(k)
+                    tok_line.append(li)
+                    tok_phrase.append(phrase)
+        positions: dict[str, list[int]] = {}
+        nums: list[int] = []
+        for p, k in enumerate(keys):
+            lst = positions.get(k)
+            if lst is None:
+                positions[k] = [p]
+            else:
+                lst.append(p)
+            if k[0].isdigit():
+                nums.append(p)
+        positions[_NUM] = nums
+        section_blocks: dict[int, list[int]] = {}
+        for bi, b in enumerate(blocks):
+            section_blocks.setdefault(b.section, []).append(bi)
+        heading_blocks: dict[int, list[int]] = {}
+        secs = piece.sections
+        for si, sec in enumerate(secs):
+            chain = [line_block[sec.line_index]] if sec.line_index < len(line_block) else []
+            level = sec.level
+            for pj in range(si - 1, -1, -1):
+                if secs[pj].level < level:
+                    if secs[pj].line_index < len(line_block):
+                        chain.append(line_block[secs[pj].line_index])
+                    level = secs[pj].level
+                    if level <= 1:
+                        break
+            heading_blocks[si] = chain
+        idx = _Index(
+            piece,
+            keys,
+            tok_line,
+            tok_phrase,
+            positions,
+            blocks,
+            line_block,
+            section_blocks,
+            heading_blocks,
+        )
+        self._indexes[id(piece)] = idx
+        return idx
+
+    def _typo_keys(self, idx: _Index, key: str) -> list[str]:
+        """Keys of the piece within one edit of ``key`` (``key`` ≥ 5 letters), among the
+        words the lemmatiser does not know (« décret » is not a typo of « déchet »)."""
+        if not idx.deletes:
+            dels: dict[str, list[str]] = {}
+            for k in idx.positions:
+                if len(k) >= 5 and k in _UNKNOWN:
+                    dels.setdefault(k, []).append(k)
+                    for d in _deletes(k):
+                        dels.setdefault(d, []).append(k)
+            idx.deletes = dels
+        out: set[str] = set()
+        for probe in (key, *_deletes(key)):
+            for k in idx.deletes.get(probe, ()):
+                if k != key and _within_one(k, key):
+                    out.add(k)
+        return sorted(out)
+
+    def _word_positions(self, idx: _Index, w: _Word) -> list[int]:
+        if w.prefix:
+            out: list[int] = []
+            for k, ps in idx.positions.items():
+                if k.startswith(w.key):
+                    out.extend(ps)
+            return sorted(out)
+        ps = list(idx.positions.get(w.key, ()))
+        for k in w.others:
+            ps.extend(idx.positions.get(k, ()))
+        if len(w.key) >= 5 and w.key.isalpha():
+            for k in self._typo_keys(idx, w.key):
+                ps.extend(idx.positions[k])
+        if len(ps) > 1:
+            ps = sorted(set(ps))
+        return ps
+
+    def cue_lines(self, idx: _Index, text: str) -> frozenset[int]:
+        """Line indexes where a cue starts (cached per piece)."""
+        got = idx.cue_lines.get(text)
+        if got is not None:
+            return got
+        cue = self.lex.cue(text)
+        lines: set[int] = set()
+        if cue.words:
+            first = self._word_positions(idx, cue.words[0])
+            if len(cue.words) == 1:
+                lines = {idx.tok_line[p] for p in first}
+            else:
+                rest = [set(self._word_positions(idx, w)) for w in cue.words[1:]]
+                gap = self.lex.max_gap + 1
+                phrase = idx.tok_phrase
+                for p in first:
+                    cur = p
+                    for ps in rest:
+                        nxt = next(
+                            (
+                                q
+                                for q in range(cur + 1, cur + 1 + gap)
+                                if q in ps and phrase[q] == phrase[p]
+                            ),
+                            None,
+                        )
+                        if nxt is None:
+                            break
+                        cur = nxt
+                    else:
+                        lines.add(idx.tok_line[p])
+        got = frozenset(lines)
+        idx.cue_lines[text] = got
+        return got
+
+    def _concept_blocks(self, idx: _Index, concept: Iterable[str]) -> dict[int, int]:
+        """Block → first line where one of the concept's cues matches."""
+        out: dict[int, int] = {}
+        for text in concept:
+            for li in self.cue_lines(idx, text):
+                b = idx.line_block[li]
+                if b not in out or li < out[b]:
+                    out[b] = li
+        return out
+
+    def _act_blocks(self, idx: _Index, name: str) -> set[int]:
+        return set(self._concept_blocks(idx, self._act[name][0]))
+
+    # ------------------------------------------------------------------ acts
+
+    def _own(self, idx: _Index, b: int) -> list[int]:
+        """The blocks that state the anchor's act: itself, its headings and, for a list
+        item or a block after an introduction ending in « : », the block before it."""
+        block = idx.blocks[b]
+        own = [b, *idx.heading_blocks.get(block.section, ())]
+        sec = idx.section_blocks.get(block.section, [b])
+        pos = sec.index(b)
+        for j in range(pos - 1, max(-1, pos - 8), -1):
+            prev = idx.blocks[sec[j]]
+            if prev.heading:
+                break
+            if prev.text.rstrip().endswith(":"):
+                own.append(sec[j])
+                break
+            if not _LIST_START_RE.match(
+                idx.piece.lines[prev.start].text
+            ) and not _LIST_START_RE.match(idx.piece.lines[block.start].text):
+                break
+        return own
+
+    def _acts(self, idx: _Index, b: int, ctx: Sequence[int], cache: dict) -> set[str]:
+        """Acts the anchor block ``b`` expresses (see the module docstring)."""
+        got = cache.get(b)
+        if got is not None:
+            return got
+        sets = cache["_sets"]
+        for name in self._act:
+            if name not in sets:
+                sets[name] = self._act_blocks(idx, name)
+        own = set(self._own(idx, b))
+        acts: set[str] = set()
+        if own & sets["criterion"] and (own | set(ctx)) & sets["weight"]:
+            acts.add("criterion")
+        else:
+            actor = bool(own & sets["actor"])
+            modal = bool(own & sets["modal"])
+            bidder_only = bool(own & sets["bidder"]) and not actor
+            maybe_only = b in sets["possibility"] and not modal
+            contract = idx.piece.kind in self.contract_pieces or bool(
+                set(idx.heading_blocks.get(idx.blocks[b].section, ())) & sets["contract_heading"]
+            )
+            required = bool(own & sets["requirement"])
+            if not bidder_only and not maybe_only:
+                if actor or modal or contract:
+                    acts.update(("obligation", "specification"))
+                elif required:
+                    acts.add("specification")
+        if set(ctx) & sets["model_clause"] or own & sets["model_clause"]:
+            acts.add("model_clause")
+        cache[b] = acts
+        return acts
+
+    def _mention(self, idx: _Index, b: int, sets: dict, negative: set[int]) -> bool:
+        block = idx.blocks[b]
+        text = block.text
+        if TOC_RE.search(text) or "?" in text or _FILL_RE.search(text):
+            return True
+        if b in sets["negation"] or b in negative:
+            return True
+        first = _WORD_RE.search(text.lower().lstrip("-*•– "))
+        if first:
+            keys = self.lex.keys(first.group())
+            if any(k in self._question for k in keys):
+                return True
+            # an item of a list of texts (« - Directive 2016/2102 … »), or a sentence whose
+            # subject is a text (« La loi Climat imposera … »): a reminder of the law
+            if any(k in self._legal for k in keys):
+                return True
+            subject = next(
+                (k for w in _WORD_RE.findall(text.lower()[:60]) for k in self.lex.keys(w)), None
+            )
+            if subject in self._legal:
+                return True
+        heads = idx.heading_blocks.get(block.section, ())
+        if any(h in sets["applicable"] for h in heads[:1]):
+            return True
+        return False
+
+    # ------------------------------------------------------------------ search
+
+    def find(
+        self,
+        pieces: Sequence[PieceText],
+        evidence: ClauseEvidence,
+        *,
+        limit: int = 5,
+    ) -> list[Hit]:
+        """Blocks where ``evidence`` recognises its family, best first.
+
+        Args:
+            pieces: every piece of the dossier (all are searched; a piece whose kind is
+                not in ``evidence.pieces`` yields hits with ``expected=False``).
+            evidence: the family's acts, concepts and negative cues.
+            limit: at most that many hits (one per block).
+
+        Returns:
+            Hits sorted by decreasing score; empty when nothing expresses the family.
+        """
+        hits: list[Hit] = []
+        if not evidence.any:
+            return hits
+        for piece in pieces:
+            hits.extend(self._find_in(piece, evidence))
+        hits.sort(key=lambda h: (-h.score, not h.expected, h.order))
+        if len(hits) > 1:
+            # Near ties (within 0.08) in the enclosing articles of the best hit: a clause is
+            # stated at the head of its article, its sub-articles give the modalities
+            # (follow-up, penalties), so the statement is cited.
+            top = hits[0]
+            chain = self._article_chain(top)
+            near = [
+                h
+                for h in hits
+                if h.piece is top.piece
+                and h.score >= top.score - 0.08
+                and h.piece.lines[h.start].section in chain
+            ]
+            first = min(near, key=lambda h: h.order)
+            if first is not top:
+                hits.remove(first)
+                hits.insert(0, first)
+        return hits[:limit]
+
+    def _article_chain(self, hit: Hit) -> set[int]:
+        """Section of the hit and the sections enclosing it."""
+        piece = hit.piece
+        sec = piece.lines[hit.start].section
+        chain = {sec}
+        if sec < 0:
+            return chain
+        level = piece.sections[sec].level
+        for j in range(sec - 1, -1, -1):
+            if piece.sections[j].level < level:
+                chain.add(j)
+                level = piece.sections[j].level
+        return chain
+
+    def _find_in(self, piece: PieceText, evidence: ClauseEvidence) -> list[Hit]:
+        idx = self.index(piece)
+        if not idx.blocks:
+            return []
+        act_cache: dict = {}
+        sets = act_cache.setdefault("_sets", {})
+        for name in ("negation", "applicable"):
+            sets[name] = self._act_blocks(idx, name)
+        negative = set(self._concept_blocks(idx, evidence.negative)) if evidence.negative else set()
+        expected = not evidence.pieces or piece.kind in evidence.pieces
+        wanted = set(evidence.acts)
+        best: dict[int, Hit] = {}
+        groups_at: dict[int, int] = {}  # block → number of groups matched there
+        family_blocks: set[int] = set()  # blocks holding a family term (any group)
+        vocabulary_blocks: list[set[int]] = []  # per group: blocks with its other concepts
+        for group in evidence.any:
+            concepts0 = self._concept_blocks(idx, _alternatives(group.all[0]))
+            family_blocks.update(concepts0)
+            others: set[int] = set()
+            for c in group.all[1:]:
+                others.update(self._concept_blocks(idx, _alternatives(c)))
+            vocabulary_blocks.append(others)
+        for gi, group in enumerate(evidence.any):
+            w = self.window if group.window is None else group.window
+            concepts = [self._concept_blocks(idx, _alternatives(c)) for c in group.all]
+            if any(not c for c in concepts):
+                continue
+            # The first concept is the family's own term: the block must hold it, or the
+            # heading of its section name it (« Clause de progrès » over its body).
+            anchors = {b: 1.0 for b in concepts[0] if not idx.blocks[b].heading}
+            # a body under such a heading must itself use the family's vocabulary (an
+            # « Engagements environnementaux » heading over a mere cross-reference is not
+            # a clause)
+            family_vocab = family_blocks.union(*vocabulary_blocks)
+            for h in concepts[0]:
+                if idx.blocks[h].heading:
+                    for b in idx.section_blocks.get(idx.blocks[h].section, [])[1:3]:
+                        if b in family_vocab:
+                            anchors.setdefault(b, 0.6)
+            for b in sorted(anchors):
+                block = idx.blocks[b]
+                if block.heading:
+                    continue  # a heading alone is not a clause; its body is searched
+                sec_blocks = idx.section_blocks.get(block.section, [b])
+                pos = sec_blocks.index(b)
+                ctx = sec_blocks[max(0, pos - w) : pos + w + 1]
+                heads = idx.heading_blocks.get(block.section, [])
+                score = anchors[b] - 1.0
+                ok = True
+                for c in concepts:
+                    if b in c:
+                        score += 1.0
+                    elif any(x in c for x in ctx):
+                        score += 0.5
+                    elif any(h in c for h in heads):
+                        score += 0.6
+                    else:
+                        ok = False
+                        break
+                if not ok:
+                    continue
+                if self._mention(idx, b, sets, negative):
+                    continue
+                acts = self._acts(idx, b, ctx, act_cache)
+                if wanted and not (acts & wanted):
+                    continue
+                score /= len(concepts)
+                groups_at[b] = groups_at.get(b, 0) + 1
+                prev = best.get(b)
+                if prev is None or score > prev.score:
+                    best[b] = Hit(
+                        piece=piece,
+                        index=concepts[0].get(b, block.start),
+                        start=block.start,
+                        end=block.end,
+                        group=gi,
+                        score=score,
+                        expected=expected,
+                        act=sorted(acts & wanted)[0] if wanted else "",
+                        order=block.start,
+                    )
+        # The best block: its own terms and act, under a heading about the family, in
+        # the expected piece, matching several groups (each adds to the score, 0–1).
+        own_sets = {k: sets[k] for k in ("criterion", "actor", "modal") if k in sets}
+        sanction = sets.get("sanction") or self._act_blocks(idx, "sanction")
+        out: list[Hit] = []
+        for b, hit in best.items():
+            heads = idx.heading_blocks.get(idx.blocks[b].section, [])
+            bonus = 0.1 * min(groups_at[b] - 1, 2)
+            bonus += 0.2 if any(h in family_blocks for h in heads) else 0.0
+            bonus += 0.15 if any(b in v for v in own_sets.values()) else 0.0
+            bonus += 0.1 if expected else 0.0
+            if b in sanction or (heads and heads[0] in sanction):
+                bonus -= 0.2  # a penalty presupposes the clause: cite the clause
+            # a concise statement of the family (a list item, a short paragraph) is a
+            # better citation than a long paragraph that also mentions it
+            words = len(idx.blocks[b].text.split())
+            bonus += 0.15 * max(0.0, 1.0 - words / 80)
+            score = round(min(1.0, (hit.score + bonus) / 1.7), 3)
+            out.append(replace(hit, score=score))
+        return out
+
+
+def _alternatives(concept: str) -> list[str]:
+    return [c.strip() for c in concept.split("|") if c.strip()]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A block that expresses a family.
+
+    Attributes:
+        piece: the piece.
+        index: index in ``piece.lines`` of the line to cite (where the concept is).
+        start, end: line indexes of the block (inclusive).
+        group: index of the evidence group that matched.
+        score: 0–1, higher is a better match.
+        expected: the piece's kind is one of the family's expected pieces.
+        act: the act found (criterion, obligation, specification, model_clause).
+        order: position in the piece, for stable sorting.
+    """
+
+    piece: PieceText
+    index: int
+    start: int
+    end: int
+    group: int
+    score: float
+    expected: bool
+    act: str
+    order: int
