@@ -146,11 +146,10 @@ def _on_label(hit, locs: list[tuple[str, str, int]]) -> bool | None:
             if any(ln.page == num for ln in lines):
                 return True
         elif unit == "para" and piece.format in ("docx", "odt"):
-            para = [getattr(ln, "para", None) for ln in lines]
-            if any(p is not None for p in para):
-                comparable = True
-                if num in para:
-                    return True
+            # the reader gives DOCX/ODT lines the paragraph index as their line
+            comparable = True
+            if any(ln.src_line == num for ln in lines):
+                return True
     return False if comparable else None
 
 
