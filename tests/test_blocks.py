@@ -209,3 +209,33 @@ def test_cache_memory_and_disk(tmp_path: Path) -> None:
     again = read_model("pieces/ccap.docx", data, cache_dir=tmp_path)
     assert model_to_json(again) == model_to_json(cold)
     assert model_from_json(entry.read_bytes()) is not None
+
+
+def test_html_piece() -> None:
+    html = """<!DOCTYPE html>
+<html><body>
+<h1>Règlement de la consultation</h1>
+<h2>Article 6 - Critères d'attribution</h2>
+<p>Les offres sont jugées sur les critères suivants :</p>
+<table>
+<tr><th>Critère</th><th>Pondération</th></tr>
+<tr><td>Prix</td><td>60 %</td></tr>
+<tr><td>Performance environnementale</td><td>10 %</td></tr>
+</table>
+<ul><li>Décret n° 2022-767 du 2 mai 2022</li></ul>
+<label>Marché réservé</label><input type="checkbox" name="reserve">
+<script>alert("x")</script>
+</body></html>
+"""
+    m = read_model("pieces/rc.html", html.encode(), cache=False)
+    assert [(b.number, b.title, b.level, b.loc.line) for b in m.headings()] == [
+        (None, "Règlement de la consultation", 1, 3),
+        ("6", "Critères d'attribution", 2, 4),
+    ]
+    table = next(b for b in m.blocks if b.kind == "table")
+    assert [[c.text for c in r] for r in table.rows][2] == ["Performance environnementale", "10 %"]
+    assert table.rows[2][0].loc.line == 9
+    field = next(b for b in m.blocks if b.kind == "form_field")
+    assert "placeholder" in field.roles
+    assert "alert" not in " ".join(b.text for b in m.blocks)
+    assert all(b.article == 1 for b in m.blocks[2:])

@@ -76,9 +76,12 @@ def md_heading_parts(title: str) -> tuple[str | None, str]:
     return None, _clean_title(title)
 
 
-def _repeated_lines(keys: list[str], pages: list[int | None], zone: int = 3) -> set[int]:
+def _repeated_lines(
+    texts: list[str], keys: list[str], pages: list[int | None], zone: int = 3
+) -> set[int]:
     """Indexes of page headers/footers: lines repeated (digits aside) among the first or
     last ``zone`` lines of more than half of the pages, when there are three pages or more.
+    A line that reads as a heading (« Article 12 - Prix ») must repeat digits included.
     """
     by_page: dict[int, list[int]] = {}
     for i, p in enumerate(pages):
@@ -92,7 +95,7 @@ def _repeated_lines(keys: list[str], pages: list[int | None], zone: int = 3) -> 
         for i in idx[:zone] + idx[-zone:]:
             if i in zones:
                 continue
-            key = _REPEAT_DIGITS_RE.sub("#", keys[i])
+            key = keys[i] if parse_heading(texts[i]) else _REPEAT_DIGITS_RE.sub("#", keys[i])
             if len(key) < 3:
                 continue
             zones[i] = key
@@ -162,7 +165,7 @@ def _prepare(
         texts.append(t)
         kept.append(r)
     if paged:
-        drop = _repeated_lines([fold(t) for t in texts], [r.loc.page for r in kept])
+        drop = _repeated_lines(texts, [fold(t) for t in texts], [r.loc.page for r in kept])
         if drop:
             texts = [t for i, t in enumerate(texts) if i not in drop]
             kept = [r for i, r in enumerate(kept) if i not in drop]

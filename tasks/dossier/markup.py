@@ -122,7 +122,9 @@ def read_html(name: str, data: bytes, sha256: str) -> DocumentModel:
     from lxml import html as lhtml
 
     text = decode_text(data, name)
-    parser = lhtml.HTMLParser(no_network=True, remove_comments=True, remove_pis=True)
+    parser = lhtml.HTMLParser(
+        encoding="utf-8", no_network=True, remove_comments=True, remove_pis=True
+    )
     try:
         root = lhtml.document_fromstring(text.encode("utf-8"), parser=parser)
     except (etree.ParserError, ValueError):

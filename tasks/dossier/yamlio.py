@@ -413,7 +413,7 @@ def french_error(err: dict[str, Any]) -> str:
     if kind == "string_type" and "[key]" in tuple(err.get("loc", ())):
         return (
             f"la clé « {err.get('input')} » doit être du texte : mettez-la entre guillemets "
-            f"(« \"{err.get('input')}\": »)"
+            f'(« "{err.get("input")}": »)'
         )
     if kind == "string_pattern_mismatch":
         return f"format invalide (« {err.get('input')} »)"
