@@ -238,3 +238,23 @@ def test_clauses_commands_show_the_effective_clausier_and_origins():
     assert "politique d'achat de la Région, art. 4" in " ".join(show.stdout.split())
     national = _cli("clauses", "show", "SOC-INSERT-01", "--national", org=REGION)
     assert "Origine : national" in national.stdout
+
+
+def test_private_and_layered_dossiers_render_with_their_bidder_guide():
+    """Assembly's rendering and the « Guide de réponse » work the same for a private
+    buyer; a clause tightened by a layer cites the layer's article in the guide."""
+    from tasks.publish.guide import bidder_guide
+    from tasks.publish.pieces import render_pieces
+
+    for dossier, layer in (
+        (PRIVE / "tenders" / "2026-ASSO-PC-006", PRIVE / "politique-association"),
+        (REGION / "tenders" / "2026-RNA-LYC-005", REGION / "politique-region"),
+    ):
+        d = read_dossier(dossier)
+        lib = load_clausier(layers=[layer])
+        rendered, problems = render_pieces(d, lib)
+        assert not problems and rendered
+        guide = bidder_guide(d, lib, rendered).markdown
+        assert "## Exigences responsables du dossier" in guide
+    assert "politique d'achat de la Région, art. 4 (couche « region-na »" in guide
+    assert "(RNA-ESS-01)" in guide

@@ -106,7 +106,13 @@ def bidder_guide(
             "",
             f"**Appréciation** : {_scoring(c, t)}",
             "",
-            "**Fondement** : " + " ; ".join(_md_escape(lb.ref) for lb in c.legal_basis) + ".",
+            "**Fondement** : "
+            + " ; ".join(
+                _md_escape(ref)
+                for ref in [p.reference().ref for p in clausier.origin(cid)]
+                + [lb.ref for lb in c.legal_basis]
+            )
+            + ".",
             "",
         ]
     return RenderedPiece(GUIDE_STEM, "guide", GUIDE_STEM, "\n".join(lines))
