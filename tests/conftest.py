@@ -97,12 +97,21 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory):
             yield
 
 
+#: Markers that run only when selected with ``-m`` (``.ci/run`` selects them after the
+#: README's test command): the tamper corpus and the scale check on PostgreSQL.
+ON_DEMAND = {
+    "tamper": "corpus d'attaques : lancer « pytest -m tamper »",
+    "scale": "contrôle d'échelle (PostgreSQL, serveur Prefect, workers) : lancer « pytest -m scale »",
+}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The tamper corpus (``@pytest.mark.tamper``) runs only when selected
-    (``pytest -m tamper``, as ``.ci/run`` does after the README's test command)."""
-    if "tamper" in (config.getoption("markexpr", "") or ""):
-        return
-    skip = pytest.mark.skip(reason="corpus d'attaques : lancer « pytest -m tamper »")
-    for item in items:
-        if "tamper" in item.keywords:
-            item.add_marker(skip)
+    """Tests marked with an :data:`ON_DEMAND` marker run only when ``-m`` names it."""
+    markexpr = config.getoption("markexpr", "") or ""
+    for marker, reason in ON_DEMAND.items():
+        if marker in markexpr:
+            continue
+        skip = pytest.mark.skip(reason=reason)
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(skip)

@@ -1,0 +1,56 @@
+"""French formatting of what a person reads: numbers, amounts, percentages and dates.
+
+One place, built on Babel (CLDR data for ``fr_FR``: narrow no-break space U+202F as
+the thousands separator, decimal comma, « € » after the amount) and dateutil for month
+arithmetic. Machine formats (JSON, DECP, CSV for programs) never go through here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from dateutil.relativedelta import relativedelta
+
+__all__ = ["add_months", "amount", "date", "date_short", "number", "percent"]
+
+LOCALE = "fr_FR"
+
+
+def number(value: float | int | Decimal, decimals: int | None = None) -> str:
+    """``12 345,5`` — a number in French; ``decimals`` fixes the digits after the
+    comma (None: as many as needed, up to 3)."""
+    if decimals is None:
+        return format_decimal(value, locale=LOCALE)
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return format_decimal(value, format=pattern, locale=LOCALE)
+
+
+def amount(value: float | int | Decimal, *, decimals: int = 2, suffix: str = "€ HT") -> str:
+    """``12 345,50 € HT`` — an amount in euros (``suffix``: « € HT », « € TTC » or « € »).
+    Whole amounts may be shown without cents with ``decimals=0``."""
+    return f"{number(value, decimals)}\u00a0{suffix}"
+
+
+def percent(value: float | int | Decimal, decimals: int | None = None) -> str:
+    """``30 %`` — ``value`` is already a percentage (30 for 30 %), not a fraction; a
+    no-break space stands before « % » as French typography requires."""
+    return f"{number(value, decimals)}\u00a0%"
+
+
+def date(value: dt.date) -> str:
+    """``3 décembre 2026`` — a date written out."""
+    return format_date(value, format="long", locale=LOCALE)
+
+
+def date_short(value: dt.date) -> str:
+    """``03/12/2026`` — a date in figures."""
+    return format_date(value, format="dd/MM/yyyy", locale=LOCALE)
+
+
+def add_months(value: dt.date, months: int) -> dt.date:
+    """``value`` plus ``months`` calendar months (31 January + 1 month = 28 or 29
+    February), as a law's « deux mois » is counted (dateutil ``relativedelta``)."""
+    return value + relativedelta(months=months)
