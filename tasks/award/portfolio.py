@@ -522,6 +522,19 @@ def _table(headers: list[str], rows: list[list[Any]], caption: str) -> str:
     )
 
 
+def _chart(fig: Any, n: int, first: bool, table: str) -> str:
+    """A plotly chart as a named figure (WCAG 1.1.1 / RGAA 1.1): ``<figure>`` named by
+    its caption (the chart's title), pointing to the data table ``table`` that follows it
+    (RGAA critère 1.8: the data are given as text)."""
+    title = fig.layout.title.text or f"Graphique {n}"
+    body = fig.to_html(full_html=False, include_plotlyjs=first, config={"displaylogo": False})
+    return (
+        f'<figure class="graphique" aria-labelledby="graphique-{n}">'
+        f'<figcaption id="graphique-{n}">{html.escape(title)}</figcaption>{body}'
+        f"<p>Données du graphique : tableau « {html.escape(table)} » ci-dessous.</p></figure>"
+    )
+
+
 def to_html(p: Portfolio) -> str:
     """Self-contained French HTML page: charts (plotly, JS inlined once) and their tables."""
     import plotly.graph_objects as go
@@ -575,13 +588,13 @@ def to_html(p: Portfolio) -> str:
     )
     days = [d for t in ok for d in t.review_days]
     parts = [
-        fig1.to_html(full_html=False, include_plotlyjs=True, config={"displaylogo": False}),
+        _chart(fig1, 1, True, "Indicateurs du portefeuille"),
         _table(
             ["Indicateur", "Valeur", "Dossiers", "Cible", "Écart", "Source"],
             [list(r.values()) for r in indicator_rows(p)],
             "Indicateurs du portefeuille",
         ),
-        fig2.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False}),
+        _chart(fig2, 2, False, "Marchés du portefeuille"),
         _table(
             [
                 "Consultation",
@@ -617,8 +630,16 @@ def to_html(p: Portfolio) -> str:
             yaxis={"title": "revues"},
             separators=", ",
         )
+        per_day: dict[int, int] = {}
+        for d in days:
+            per_day[int(d)] = per_day.get(int(d), 0) + 1
+        parts.append(_chart(fig3, 3, False, "Délai de revue par les référents"))
         parts.append(
-            fig3.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+            _table(
+                ["Délai (jours révolus)", "Revues"],
+                [[k, v] for k, v in sorted(per_day.items())],
+                "Délai de revue par les référents",
+            )
         )
     parts.extend(_results_html(p))
     bad = [t for t in p.tenders if t.message]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import copy
 import datetime as dt
 import hashlib
 import io
@@ -219,7 +218,9 @@ def _doc_ast(doc: Document, ctx: AssemblyContext, fmt: str) -> bytes:
     their alternative text (:func:`tasks.publish.media.rewrite_media`), metadata set."""
     t = ctx.tender
     d = ctx.date
-    blocks = _walk(copy.deepcopy(doc.ast["blocks"]), rewrite_media(fmt, doc.images))
+    blocks = doc.ast["blocks"]
+    if doc.has_media:  # _walk builds new nodes: the shared AST is never changed
+        blocks = _walk(blocks, rewrite_media(fmt, doc.images))
     meta = {
         "title": {"t": "MetaInlines", "c": doc.title},
         "pagetitle": _meta_string(doc.title_text),
@@ -262,7 +263,8 @@ def _alt_texts(doc: Document) -> tuple[list[str], list[str | None]]:
             images.append(None if decorative else _stringify(node["c"][1]))
         return node
 
-    _walk(copy.deepcopy(doc.ast["blocks"]), fn)
+    if doc.has_media:
+        _walk(doc.ast["blocks"], fn)
     return formulas, images
 
 

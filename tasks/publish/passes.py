@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import posixpath
@@ -31,6 +30,7 @@ class Document:
     ast: dict  # {"pandoc-api-version", "meta", "blocks"}
     images: dict[str, bytes] = field(default_factory=dict)  # "img-<sha>.png" → bytes
     subtitle: list[dict] | None = None  # Pandoc inlines (front matter « subtitle »)
+    has_media: bool = True  # any image or formula (False: the media pass is skipped)
 
 
 def _walk(value: Any, fn: Callable[[dict], Any]) -> Any:
@@ -67,7 +67,7 @@ def _stringify(inlines: Any) -> str:
             parts.append(node["c"][-1])
         return node
 
-    _walk(copy.deepcopy(inlines), fn)
+    _walk(inlines, fn)  # builds new containers, never changes ``inlines``
     return "".join(parts).strip()
 
 
@@ -254,7 +254,7 @@ def _inlines(text: str) -> list[dict]:
 
 def _has_image(inlines: list[dict]) -> bool:
     found: list[bool] = []
-    _walk(copy.deepcopy(inlines), lambda n: found.append(n["t"] in ("Image", "Math")) or n)
+    _walk(inlines, lambda n: found.append(n["t"] in ("Image", "Math")) or n)
     return any(found)
 
 
@@ -411,6 +411,22 @@ def parse_documents(
                 ast,
                 images,
                 subtitle,
+                bool(images) or _contains(blocks2, "Math"),
             )
         )
     return docs, findings
+
+
+def _contains(value: Any, kind: str) -> bool:
+    """True when a Pandoc JSON value holds a node of type ``kind`` (early exit)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            if v.get("t") == kind:
+                return True
+            if "c" in v:
+                stack.append(v["c"])
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False

@@ -30,6 +30,32 @@ _GLUE_AFTER = re.compile(r"(?<![^\W\d_])[nN][°º]$")
 _APOSTROPHE = re.compile(r"(?<=[^\W\d_])'(?=[^\W\d_])")
 
 
+#: Characters any rule below looks at: a word without them is left as it is (fast path).
+_TOUCHED = re.compile(r"[';:!?%€«»°º]")
+_OPEN_GUILLEMET = re.compile(r"«(?=[^\s\u202f\u00a0])")
+_CLOSE_GUILLEMET = re.compile(r"(?<=[^\s\u202f\u00a0])»")
+_GLUED_HIGH = re.compile(r"(?<=[^\W\d_])([;!?])")
+_GLUED_COLON = re.compile(r"(?:(?<=[^\W\d_])|(?<=[)\]»]))(:)(?!\S)")
+_PERCENT = re.compile(r"(?<=\d)%(?!\w)")
+_EURO = re.compile(r"(?<=\d)€")
+_NUMERO = re.compile(r"(?<![^\W\d_])([nN][°º])(?=\d)")
+
+
+def _fix_str(s: str) -> str:
+    """The rules of :func:`french_typography` inside one word (Pandoc ``Str``)."""
+    s = _APOSTROPHE.sub("\u2019", s)
+    s = _OPEN_GUILLEMET.sub("«" + NNBSP, s)
+    s = _CLOSE_GUILLEMET.sub(NNBSP + "»", s)
+    if not _URLISH.search(s):
+        s = _GLUED_HIGH.sub(NNBSP + r"\1", s)
+        s = _GLUED_COLON.sub(NBSP + r"\1", s)
+    if not _LINKISH.search(s):
+        s = _PERCENT.sub(NNBSP + "%", s)
+        s = _EURO.sub(NBSP + "€", s)
+        s = _NUMERO.sub(r"\1" + NBSP, s)
+    return s
+
+
 def french_typography(inlines: list[dict]) -> list[dict]:
     """French spacing in a list of Pandoc inlines (Str/Space nodes); code is untouched.
 
@@ -49,16 +75,9 @@ def french_typography(inlines: list[dict]) -> list[dict]:
     for node in inlines:
         t = node.get("t")
         if t == "Str":
-            s = _APOSTROPHE.sub("\u2019", node["c"])
-            s = re.sub(r"«(?=[^\s\u202f\u00a0])", "«" + NNBSP, s)
-            s = re.sub(r"(?<=[^\s\u202f\u00a0])»", NNBSP + "»", s)
-            if not _URLISH.search(s):
-                s = re.sub(r"(?<=[^\W\d_])([;!?])", NNBSP + r"\1", s)
-                s = re.sub(r"(?:(?<=[^\W\d_])|(?<=[)\]»]))(:)(?!\S)", NBSP + r"\1", s)
-            if not _LINKISH.search(s):
-                s = re.sub(r"(?<=\d)%(?!\w)", NNBSP + "%", s)
-                s = re.sub(r"(?<=\d)€", NBSP + "€", s)
-                s = re.sub(r"(?<![^\W\d_])([nN][°º])(?=\d)", r"\1" + NBSP, s)
+            s = node["c"]
+            if _TOUCHED.search(s):
+                s = _fix_str(s)
             prev = out[-1] if out else None
             if (
                 prev is not None
