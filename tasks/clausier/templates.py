@@ -532,6 +532,45 @@ def lint_templates(pieces: Iterable[PieceText], clausier: Clausier | None = None
                 )
         if clausier is not None:
             found.extend(_lint_calls(ast, piece.path, clausier))
+        if not found and any(
+            True for _ in ast.find_all((nodes.For, nodes.Filter, nodes.Mul, nodes.Mod, nodes.Pow))
+        ):
+            found.extend(_trial_render(env, src, piece.path))
         found.sort(key=lambda f: (f.location.line or 0) if f.location else 0)
         out.extend(found)
     return out
+
+
+def _trial_render(env: SandboxedEnvironment, source: str, piece: str) -> list[Finding]:
+    """Render a piece with stand-ins (``clause()`` → "", ``tender`` → empty) under the
+    sandbox's bounds: a loop, a width or a repetition past the bounds is found by
+    ``cahier check`` (``gabarit-non-sur``, with its line) and not first by the assembly.
+    Other errors are left to the assembly, which renders with the real data."""
+    import traceback
+
+    from jinja2 import ChainableUndefined
+
+    from .sandbox import RenderLimit, render_bounded
+
+    trial = environment()
+    trial.undefined = ChainableUndefined
+    trial.globals.update(clause=lambda *a, **k: "", tender=ChainableUndefined(name="tender"))
+    try:
+        render_bounded(trial.from_string(source), seconds=2.0)
+    except RenderLimit as exc:
+        line = None
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if frame.filename == "<template>":
+                line = frame.lineno
+                break
+        return [
+            _finding(
+                "gabarit-non-sur",
+                piece,
+                line,
+                f"opération refusée par le bac à sable ({exc}) : retirez cette instruction.",
+            )
+        ]
+    except Exception:  # the assembly reports the template's own errors with real data
+        return []
+    return []

@@ -187,6 +187,20 @@ def _outside(name: str) -> InputError:
     )
 
 
+def _check_name(rel: str) -> None:
+    """A file name that is not valid UTF-8 (decoded by Python with surrogates) cannot be
+    written in a report, a JSON document or a manifest: refuse it, showing its bytes."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise InputError(
+            "nom de fichier illisible (octets non UTF-8, souvent un nom venu d'un ancien "
+            "système ou d'une archive) : renommez le fichier avec des caractères ordinaires.",
+            shown,
+        ) from None
+
+
 def _disk_files(root: Path, root_res: Path) -> Iterator[tuple[str, Path]]:
     """(relative path, resolved path) of the piece files under ``pieces/``."""
     pieces = root / PIECES_DIR
@@ -206,6 +220,7 @@ def _disk_files(root: Path, root_res: Path) -> Iterator[tuple[str, Path]]:
         if _skip(child.name):
             continue
         rel = child.relative_to(root).as_posix()
+        _check_name(rel)
         resolved = child.resolve()
         if not resolved.is_relative_to(root_res):
             raise _outside(rel)
@@ -214,6 +229,7 @@ def _disk_files(root: Path, root_res: Path) -> Iterator[tuple[str, Path]]:
                 if _skip(sub.name):
                     continue
                 srel = sub.relative_to(root).as_posix()
+                _check_name(srel)
                 sres = sub.resolve()
                 if not sres.is_relative_to(root_res):
                     raise _outside(srel)

@@ -1,0 +1,240 @@
+"""A generated corpus of hostile inputs, each run through ``cahier check`` in-process.
+
+Every variant of the bundled example must end with a French message naming the file
+(and the line or field when there is one): exit code 2 when nothing usable can be read,
+or a located finding with exit code 1 — never exit 0, never a traceback, never an
+English message from a library, nothing written into the dossier, within 20 s.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "tenders" / "2026-CD33-PC-001"
+
+#: Library texts that must never reach the user.
+ENGLISH = (
+    "Traceback",
+    "Input should",
+    "Keys should",
+    "Field required",
+    "Extra inputs",
+    "could not find expected",
+    "mapping values are not allowed",
+    "unexpected char",
+    "No filter named",
+    "access to attribute",
+    "Error:",
+    "Exception",
+    "is not a valid",
+    "heading title is empty",
+)
+
+
+def _set(dossier: Path, key: str, value: str) -> None:
+    path = dossier / "tender.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out = [f"{key}: {value}" if ln.startswith(f"{key}:") else ln for ln in lines]
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+def _append(dossier: Path, text: str) -> None:
+    with (dossier / "tender.yaml").open("a", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _tender_bytes(data: bytes) -> Callable[[Path], None]:
+    return lambda d: (d / "tender.yaml").write_bytes(data)
+
+
+def _piece(name: str, data: bytes) -> Callable[[Path], None]:
+    return lambda d: (d / "pieces" / name).write_bytes(data)
+
+
+def _ccap_append(text: str) -> Callable[[Path], None]:
+    def make(d: Path) -> None:
+        with (d / "pieces" / "ccap.md").open("a", encoding="utf-8") as f:
+            f.write(text)
+
+    return make
+
+
+def _alias_bomb() -> bytes:
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for i in range(8):
+        prev, cur = chr(97 + i), chr(98 + i)
+        lines.append(f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _zip(members: dict[str, bytes], *, level: int = 9) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def _docx_bomb(d: Path) -> None:
+    # 400 MB of spaces in word/document.xml: ~400 KB compressed.
+    body = b"<w:document xmlns:w='x'><w:body>" + b" " * 400_000_000 + b"</w:body></w:document>"
+    data = _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": body}, level=1)
+    (d / "pieces" / "annexe.docx").write_bytes(data)
+
+
+def _pdf(d: Path, kind: str) -> None:
+    import pikepdf
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    out = d / "pieces" / "annexe.pdf"
+    if kind == "encrypted":
+        pdf.save(out, encryption=pikepdf.Encryption(owner="o", user="secret", R=6))
+    else:
+        pdf.save(out)
+
+
+def _symlink(name: str, target: str) -> Callable[[Path], None]:
+    def make(d: Path) -> None:
+        link = d / name
+        if link.exists():
+            link.unlink()
+        link.symlink_to(target)
+
+    return make
+
+
+def _outside_tender(d: Path) -> None:
+    outside = d.parent / "ailleurs.yaml"
+    shutil.copyfile(d / "tender.yaml", outside)
+    (d / "tender.yaml").unlink()
+    (d / "tender.yaml").symlink_to(outside)
+
+
+def _non_utf8_name(d: Path) -> None:
+    name = os.fsencode(d / "pieces") + b"/annexe-\xff.md"
+    with open(name, "wb") as f:
+        f.write(b"# Annexe\n\nTexte.\n")
+
+
+#: id → (what to do to the dossier, text the message must hold: the file or field).
+CASES: dict[str, tuple[Callable[[Path], None], str]] = {
+    "yaml-tabulation": (
+        lambda d: (d / "tender.yaml").write_text(
+            (d / "tender.yaml").read_text("utf-8").replace("\n  ", "\n\t", 1), "utf-8"
+        ),
+        "tender.yaml:",
+    ),
+    "yaml-guillemet-ouvert": (lambda d: _set(d, "objet", '"Ordinateurs'), "tender.yaml:"),
+    "yaml-cle-en-double": (lambda d: _append(d, "objet: Autre objet\n"), "tender.yaml:"),
+    "yaml-alias-bomb": (_tender_bytes(_alias_bomb()), "tender.yaml:"),
+    "yaml-alias-recursif": (_tender_bytes(b"a: &a [*a]\n"), "tender.yaml:1"),
+    "yaml-cle-on": (lambda d: _append(d, "on: push\n"), "« on »"),
+    "yaml-montant-francais": (lambda d: _set(d, "montant", "262 000,50 €"), "262000.50"),
+    "yaml-booleen-invalide": (
+        lambda d: _append(d, "donneesPersonnelles: peut-être\n"),
+        "donneesPersonnelles",
+    ),
+    "yaml-date-inexistante": (lambda d: _set(d, "dateLancement", "2026-02-30"), "tender.yaml:"),
+    "yaml-liste": (_tender_bytes(b"- a\n- b\n"), "tender.yaml"),
+    "yaml-vide": (_tender_bytes(b""), "tender.yaml"),
+    "yaml-binaire": (_tender_bytes(b"\x00\x01\x02PK\x03\x04"), "tender.yaml"),
+    "yaml-latin1": (
+        _tender_bytes((EXAMPLE / "tender.yaml").read_text("utf-8").encode("latin-1", "replace")),
+        "tender.yaml:",
+    ),
+    "yaml-enorme": (lambda d: _append(d, "#" + "x" * 6_000_000 + "\n"), "tender.yaml"),
+    "yaml-cle-nombre": (lambda d: _append(d, "5: x\n"), "tender.yaml:"),
+    "yaml-virgule-decimale": (
+        lambda d: _append(d, "extra: {prixUnitaire: 310,5}\n"),
+        "310.5",
+    ),
+    "yaml-type-montant": (lambda d: _set(d, "montant", "[1, 2]"), "montant"),
+    "yaml-ccag-inconnu": (lambda d: _set(d, "ccag", "CCAG-XYZ"), "ccag"),
+    "piece-nul": (_piece("annexe.md", b"# Annexe\x00\x00\n"), "annexe.md"),
+    "piece-gabarit-injection": (_ccap_append("\n{{ ''.__class__.__mro__ }}\n"), "ccap.md:"),
+    "piece-gabarit-boucle": (
+        _ccap_append(
+            '\n{% for a in "x"*99999 %}{% for b in "x"*99999 %}{% endfor %}{% endfor %}\n'
+        ),
+        "ccap.md:",
+    ),
+    "piece-gabarit-attr": (_ccap_append('\n{{ tender|attr("objet") }}\n'), "ccap.md:"),
+    "piece-gabarit-largeur": (_ccap_append('\n{{ "x"|center(999999999) }}\n'), "ccap.md:"),
+    "piece-gabarit-syntaxe": (_ccap_append('\n{{ clause("ENV-COND-01"\n'), "ccap.md:"),
+    "piece-lien-hors-dossier": (_symlink("pieces/annexe.md", "/etc/passwd"), "annexe.md"),
+    "tender-lien-hors-dossier": (_outside_tender, "tender.yaml"),
+    "piece-nom-non-utf8": (_non_utf8_name, "annexe-"),
+    "pdf-corrompu": (
+        _piece("annexe.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\n%%EOF"),
+        "annexe.pdf",
+    ),
+    "pdf-chiffre": (lambda d: _pdf(d, "encrypted"), "annexe.pdf"),
+    "pdf-numerise-sans-texte": (lambda d: _pdf(d, "blank"), "annexe.pdf"),
+    "docx-corrompu": (_piece("annexe.docx", b"PK\x03\x04 pas un zip"), "annexe.docx"),
+    "docx-bombe-zip": (_docx_bomb, "annexe.docx"),
+    "odt-sans-contenu": (_piece("annexe.odt", _zip({"mimetype": b"x"})), "annexe.odt"),
+    "piece-enorme": (_piece("annexe.md", b"# Annexe\n\n" + b"Texte. " * 9_000_000), "annexe.md"),
+}
+
+
+def _snapshot(root: Path) -> dict[bytes, tuple[int, int]]:
+    out = {}
+    for dirpath, _dirs, files in os.walk(os.fsencode(root)):
+        for f in files:
+            p = os.path.join(dirpath, f)
+            st = os.lstat(p)
+            out[p] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+@pytest.fixture(scope="module")
+def runner():
+    from typer.testing import CliRunner
+
+    from cahier.cli import app
+
+    return lambda args: CliRunner().invoke(app, args)
+
+
+#: Cases also run with ``--format json`` (a JSON writer meets the name or the finding).
+JSON_CASES = ("piece-nom-non-utf8", "yaml-cle-on", "piece-gabarit-boucle", "pdf-chiffre")
+
+
+@pytest.mark.parametrize(
+    ("case", "fmt"), [(c, "text") for c in sorted(CASES)] + [(c, "json") for c in JSON_CASES]
+)
+def test_hostile_input_ends_in_french_located_message(case, fmt, runner, tmp_path: Path):
+    make, needle = CASES[case]
+    dossier = tmp_path / "2026-CD33-PC-001"
+    shutil.copytree(EXAMPLE, dossier, ignore=shutil.ignore_patterns("evaluation"))
+    make(dossier)
+    before = _snapshot(tmp_path)
+    t0 = time.monotonic()
+    result = runner(["check", str(dossier), "--format", fmt])
+    elapsed = time.monotonic() - t0
+    output = result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    assert result.exit_code in (1, 2), (result.exit_code, output[-2000:])
+    if fmt == "json" and result.exit_code == 1:
+        doc = json.dumps(json.loads(output), ensure_ascii=False)  # a whole document
+        needle = needle.rstrip(":")
+        assert '"line": ' in doc
+        output = doc
+    assert needle in output, output[-2000:]
+    for word in ENGLISH:
+        assert word not in output, (word, output[-2000:])
+    assert _snapshot(tmp_path) == before, "le contrôle a écrit dans le dossier"
+    assert elapsed < 20, f"{elapsed:.1f} s"
