@@ -238,3 +238,66 @@ def test_hostile_input_ends_in_french_located_message(case, fmt, runner, tmp_pat
         assert word not in output, (word, output[-2000:])
     assert _snapshot(tmp_path) == before, "le contrôle a écrit dans le dossier"
     assert elapsed < 20, f"{elapsed:.1f} s"
+
+
+ASSEMBLY_CASES = {
+    "boucle": ('{% for a in "x"*99999 %}{% for b in "x"*99999 %}{% endfor %}{% endfor %}', 1),
+    "attr": ('{{ tender|attr("objet") }}', 1),
+    "largeur": ('{{ "%099999999d" % 1 }}', 1),
+    "lecture-de-fichier": (
+        '![mot de passe](/etc/passwd)\n\n```{=typst}\n#read("/etc/passwd")\n```',
+        0,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ASSEMBLY_CASES))
+def test_hostile_piece_at_assembly_is_refused_or_neutralised(
+    case, runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """In a Prefect-free assembly (``--draft``, HTML only): bounded in time, a located
+    French finding, and no file of the machine read into the documents."""
+    source, code = ASSEMBLY_CASES[case]
+    dossier = tmp_path / "2026-CD33-PC-001"
+    shutil.copytree(EXAMPLE, dossier, ignore=shutil.ignore_patterns("evaluation"))
+    with (dossier / "pieces" / "ccap.md").open("a", encoding="utf-8") as f:
+        f.write("\n" + source + "\n")
+    out = tmp_path / "out"
+    monkeypatch.chdir(tmp_path)
+    t0 = time.monotonic()
+    result = runner(["assemble", str(dossier), "--draft", "--formats", "html", "--out", "out"])
+    assert time.monotonic() - t0 < 60
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == code, result.output[-1500:]
+    assert "pieces/ccap.md:" in result.output
+    for word in ENGLISH:
+        assert word not in result.output
+    if code:
+        assert not out.exists() or not any(out.iterdir()), "assemblage refusé mais écrit"
+    else:
+        html = (out / "ccap.html").read_text(encoding="utf-8")
+        assert "root:x:0" not in html and "image-hors-dossier" in result.output
+
+
+def test_evaluation_symlink_out_of_dossier_is_not_followed(runner, tmp_path: Path):
+    dossier = tmp_path / "2026-CD33-PC-001"
+    shutil.copytree(EXAMPLE, dossier)
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("motDePasse: « ne pas citer »\n", encoding="utf-8")
+    (dossier / "evaluation" / "evaluation.yaml").unlink()
+    (dossier / "evaluation" / "evaluation.yaml").symlink_to(secret)
+    result = runner(["evaluate", str(dossier)])
+    assert result.exit_code == 2
+    assert "hors du dossier" in result.output and "evaluation.yaml" in result.output
+    assert "ne pas citer" not in result.output and "motDePasse" not in result.output
+
+
+def test_imported_file_name_never_becomes_template_code():
+    from tasks.clausier.templates import lint_templates
+    from tasks.dossier.document import PieceText
+    from tasks.drafting.importer import _header
+
+    header = _header('CCAP {{ "x"*99 }} {% for a in b %} {#c#}.pdf', b"data")
+    assert "{{" not in header and "{%" not in header and "{#" not in header
+    piece = PieceText("pieces/ccap.md", "ccap", "md", raw_source=header + "# CCAP\n")
+    assert lint_templates([piece]) == []

@@ -720,6 +720,15 @@ def read_evaluation(
             "prix en € HT et leurs notes motivées).",
             str(epath),
         )
+    inside = root.resolve()
+    for path in (tpath, epath):
+        if not path.resolve().is_relative_to(inside):
+            raise InputError(
+                "chemin hors du dossier : ce lien symbolique pointe en dehors du dossier de la "
+                "consultation (il n'est pas lu) ; copiez le fichier dans le dossier au lieu de "
+                "le lier.",
+                str(path),
+            )
     tender = validate_yaml(Tender, tpath.read_bytes(), str(tpath))
     return tender, parse_evaluation(epath.read_bytes(), str(epath), tender), str(epath)
 

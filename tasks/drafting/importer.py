@@ -721,7 +721,9 @@ def _header(source: str, data: bytes) -> str:
     assembly drops HTML comments)."""
     import hashlib
 
-    name = source.replace("--", "- -")
+    # The piece is a Jinja2 template at assembly: a file name holding « {{ », « {% » or
+    # « {# » must not become template code; braces are shown as parentheses.
+    name = source.replace("--", "- -").replace("{", "(").replace("}", ")")
     return (
         f"<!-- Pièce importée par « cahier import » depuis « {name} » "
         f"(sha256 {hashlib.sha256(data).hexdigest()[:16]}…). -->\n\n"
