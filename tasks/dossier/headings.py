@@ -235,11 +235,12 @@ def detect_heading(text: str) -> tuple[str | None, str, int] | None:
 class HeadingSequencer:
     """Accepts or rejects heading candidates in document order.
 
-    Strong candidates are accepted. A weak one (« 3. Title », « 3) Title », « IV. »,
-    « B. ») is accepted when the layout marks it (``hint``: bold, larger font, heading
-    style or Markdown « # »), or when its number continues the sequence of headings of
-    the same style at that depth (first one ≤ 2, then previous + 1, or a restart at 1
-    after a heading of a higher level); otherwise it is a numbered list item.
+    Strong candidates are accepted, except a multi-level number whose first part jumps
+    ahead of the current article (« 9.8 » inside article 3). A weak one (« 3. Title »,
+    « 3) Title », « IV. », « B. ») is accepted when its number continues the sequence of
+    headings of the same style at that depth (previous + 1, or a restart at 1 after a
+    heading of a higher level), or starts one (≤ 2, or any number when the layout marks
+    it — ``hint``: bold, larger font); otherwise it is a numbered list item.
     """
 
     def __init__(self) -> None:
@@ -262,16 +263,25 @@ class HeadingSequencer:
         """Whether candidate ``c`` is a heading (and record it when it is)."""
         value = self._value(c)
         key = (c.style if c.style != "article" else "decimal", c.level)
-        ok = c.strong or hint
+        prev = self.last.get(key)
+        top = self.last.get(("decimal", 1))
+        if c.style == "decimal" and c.level > 1 and top is not None:
+            first = int(c.number.split(".")[0]) if c.number else 0
+            if first > top + 1:
+                return False  # « 9.8 » in a table of article 3: not a heading
+        ok = c.strong
         if not ok and value is not None:
-            prev = self.last.get(key)
             if prev is None:
-                ok = value <= 2 and (c.level == 1 or self.last_level >= c.level - 1)
+                ok = (hint or value <= 2) and (c.level == 1 or self.last_level >= c.level - 1)
             else:
+                # a layout hint (bold, size) does not override a broken sequence: the
+                # bold « 1. » items under article 9.2 are a list, not article 1
                 ok = value == prev + 1 or (value == 1 and self.last_level < c.level)
             if ok and c.style in ("letter", "roman") and self.top_style not in (None, c.style):
                 # lettered / roman sub-headings under decimal articles need a hint
-                ok = value == 1 or prev is not None
+                ok = value == 1 or prev is not None or hint
+        elif not ok:
+            ok = hint
         if ok:
             if value is not None:
                 self.last[key] = value
