@@ -70,6 +70,7 @@ RULES: dict[str, str] = {
     "clause-parametre-invalide": "Valeur de paramètre hors des bornes du clausier",
     "clause-redigee-main": "Clause rédigée à la main (équivalent reconnu)",
     "hors-piece-attendue": "Clause reconnue hors de la pièce où elle est attendue",
+    "clause-non-verifiable": "Clause non trouvée dans un texte lu de façon non fiable",
     "derogation": "Clause écartée par dérogation motivée",
     "piece-attendue-absente": "Pièce attendue absente du dossier",
     "criteres-absents": "Critères d'attribution non déclarés",
@@ -229,6 +230,25 @@ def is_applicable(clause: Clause, tender: Tender, clausier: Clausier) -> tuple[b
 
 
 # ----------------------------------------------------------------- detection
+
+
+def _first_unreadable(pieces: list[PieceText]) -> Location | None:
+    """Where the first text the reader flags as unreliable is (file and page), if any."""
+    for p in pieces:
+        if not p.has_text_layer:
+            return Location(file=p.path)
+        model = getattr(p, "model", None)
+        pages = model.unreliable_pages() if model is not None else []
+        if pages:
+            return Location(file=p.path, page=pages[0])
+        if model is not None and not model.is_reliable():
+            return Location(file=p.path)
+        for i, line in enumerate(p.lines):
+            if not getattr(line, "reliable", True):
+                return Location(
+                    file=p.path, page=line.page, line=line.src_line, heading=p.heading_of(i)
+                )
+    return None
 
 
 _RECOGNIZERS: dict[int, Recognizer] = {}
@@ -1020,6 +1040,7 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
     findings.extend(reading_findings(pieces))  # scanned, unreliable pages, tracked changes
     waivers = {w.clause: w for w in tender.waivers}
     recognizer = _recognizer(clausier)
+    unreadable = _first_unreadable(pieces)
     families: list[FamilyResult] = []
     for cid, clause in clausier.clauses.items():
         applicable, why = is_applicable(clause, tender, clausier)
@@ -1047,6 +1068,9 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
                 if loc not in evidence:
                     evidence.append(loc)
             status = FamilyStatus.hand_written
+        elif applicable and unreadable is not None:
+            # Not found, but some text could not be read: absence is not proven.
+            status, evidence = FamilyStatus.unverifiable, [unreadable]
         elif applicable:
             status, evidence = FamilyStatus.missing, []
         else:
@@ -1104,6 +1128,27 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
                         legal_basis=clause.legal_basis,
                     )
                 )
+        elif status == FamilyStatus.unverifiable:
+            mandatory = level == "mandatory"
+            findings.append(
+                Finding(
+                    rule="clause-non-verifiable",
+                    clause=cid,
+                    severity=Severity.error if mandatory else Severity.warning,
+                    status=status,
+                    location=unreadable,
+                    message=(
+                        f"Clause {'obligatoire' if mandatory else 'recommandée'} « {clause.title} » "
+                        f"non vérifiable : elle n'a pas été trouvée, mais le texte de "
+                        f"{unreadable.label()} n'est pas lu de façon fiable ; son absence n'est "
+                        "pas établie. Joignez la pièce dans un format lisible (DOCX, ODT ou PDF "
+                        "exporté avec ses polices) et relancez le contrôle ; l'assemblage reste "
+                        "refusé d'ici là."
+                    ),
+                    fix=clause_block(clause),
+                    legal_basis=clause.legal_basis,
+                )
+            )
         elif status == FamilyStatus.waived:
             mandatory = applicable and level == "mandatory"
             findings.append(

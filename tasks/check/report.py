@@ -36,6 +36,7 @@ STATUS_FR = {
     FamilyStatus.hand_written: "rédigée à la main",
     FamilyStatus.waived: "écartée (dérogation)",
     FamilyStatus.missing: "absente",
+    FamilyStatus.unverifiable: "non vérifiable",
     FamilyStatus.not_applicable: "non applicable",
 }
 SEVERITY_FR = {Severity.error: "ERREUR", Severity.warning: "AVERTISSEMENT", Severity.info: "INFO"}
@@ -242,6 +243,7 @@ def to_text(report: CheckReport, console: Any = None, show_fix: bool = True) -> 
         FamilyStatus.hand_written: "cyan",
         FamilyStatus.waived: "magenta",
         FamilyStatus.missing: "red",
+        FamilyStatus.unverifiable: "red",
         FamilyStatus.not_applicable: "dim",
     }
     # Plain aligned lines: a rich Table costs ~0.1 s to lay out, too much for a hook.

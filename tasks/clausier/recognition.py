@@ -142,11 +142,14 @@ def _lemmatizer():
 
 
 def _stem(word: str) -> str:
-    """Light stemming for words the lemmatiser does not know (plural, feminine ``-ée``)."""
+    """Light stemming for words the lemmatiser does not know (plural ``-s``/``-x``,
+    feminine ``-e``/``-ée``)."""
     if len(word) > 4 and word[-1] in "sx":
         word = word[:-1]
     if len(word) > 4 and word.endswith("ee"):
         word = word[:-1]
+    if len(word) > 5 and word.endswith("e"):
+        word = word[:-1]  # feminine
     return word
 
 
@@ -167,10 +170,10 @@ def _raw_key(word: str) -> str:
             lemmatize, is_known = _lemmatizer()
             lemma = lemmatize(word, lang="fr") if len(word) > 2 else word
             k = fold(lemma.lower()).replace("-", "")
-            if lemma.lower() == word:
-                k = _stem(k)
-            if len(word) >= 5 and not is_known(word, lang="fr"):
-                _UNKNOWN.add(k)
+            if len(word) > 2 and not is_known(word, lang="fr"):
+                k = _stem(k)  # a word the dictionary does not know: domain word or typo
+                if len(word) >= 5:
+                    _UNKNOWN.add(k)
         _RAW_KEYS[word] = k
     return k
 

@@ -137,7 +137,9 @@ class BoundedSandbox(SandboxedEnvironment):
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
         for loop in tree.find_all(nodes.For):
-            loop.iter = nodes.Filter(loop.iter, _LOOP_FILTER, [], [], None, None, lineno=loop.lineno)
+            loop.iter = nodes.Filter(
+                loop.iter, _LOOP_FILTER, [], [], None, None, lineno=loop.lineno
+            )
         return tree
 
     def call_binop(self, context, operator, left, right):  # type: ignore[no-untyped-def]
@@ -145,7 +147,11 @@ class BoundedSandbox(SandboxedEnvironment):
             raise RenderLimit("puissance trop grande")
         if operator == "*":
             for a, b in ((left, right), (right, left)):
-                if isinstance(a, str | list | tuple) and isinstance(b, int) and len(a) * b > MAX_WIDTH:
+                if (
+                    isinstance(a, str | list | tuple)
+                    and isinstance(b, int)
+                    and len(a) * b > MAX_WIDTH
+                ):
                     raise RenderLimit("répétition trop grande")
         if operator == "%" and isinstance(left, str):
             for m in _WIDTH_RE.finditer(left):
@@ -157,7 +163,11 @@ class BoundedSandbox(SandboxedEnvironment):
         _check_ints(args, "cet appel")
         _check_ints(kwargs.values(), "cet appel")
         owner = getattr(__obj, "__self__", None)
-        if isinstance(owner, str) and getattr(__obj, "__name__", "") == "replace" and len(args) >= 2:
+        if (
+            isinstance(owner, str)
+            and getattr(__obj, "__name__", "") == "replace"
+            and len(args) >= 2
+        ):
             old, new = str(args[0]), str(args[1])
             grows = owner.count(old) if old else len(owner) + 1
             if len(owner) + grows * max(0, len(new) - len(old)) > MAX_OUTPUT_CHARS:

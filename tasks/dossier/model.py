@@ -431,6 +431,8 @@ class FamilyStatus(StrEnum):
     hand_written = "hand-written"  # equivalent found by evidence patterns
     waived = "waived"  # waiver with a reason in tender.yaml
     missing = "missing"
+    # not found, but some text could not be read reliably: absence not proven (fail closed)
+    unverifiable = "unverifiable"
     not_applicable = "not-applicable"
 
 

@@ -241,6 +241,8 @@ _DUREE = [
     ),
     re.compile(r"(?:conclue?|passee?) pour une duree" + _DUREE_UNIT),
 ]
+
+
 def _first(
     pieces: list[PieceText], rx: re.Pattern[str]
 ) -> tuple[re.Match[str], PieceText, int] | None:
@@ -398,8 +400,12 @@ _BUYER_CUES = re.compile(
     r"l.acheteur|identification (?:de l.acheteur|du pouvoir adjudicateur)|^acheteur\s*:|"
     r"entite adjudicatrice\s*:|organisme acheteur\s*:)\s*(?P<v>.*)$"
 )
-_NOT_ALLOTI = re.compile(r"n.est pas allotie?|pas d.allotissement|lot unique|marche non alloti|ne fait pas l.objet d.un allotissement")
-_LOT_DEF = re.compile(r"^\s*(?:[-•*]\s*)?lot\s*(?:n\s?[°o]\s*)?(?P<n>\d{1,2})\s*[:–—-]\s*(?P<o>[^.]{5,160})", re.I)
+_NOT_ALLOTI = re.compile(
+    r"n.est pas allotie?|pas d.allotissement|lot unique|marche non alloti|ne fait pas l.objet d.un allotissement"
+)
+_LOT_DEF = re.compile(
+    r"^\s*(?:[-•*]\s*)?lot\s*(?:n\s?[°o]\s*)?(?P<n>\d{1,2})\s*[:–—-]\s*(?P<o>[^.]{5,160})", re.I
+)
 
 
 def _buyer_type(name: str) -> str | None:
@@ -452,7 +458,9 @@ def _read_more(pieces: list[PieceText], d: DraftTender) -> None:
                 elif (
                     not value
                     or value.endswith(":")
-                    or re.match(r"^(?:siret|siren|adresse|t[ée]l|code|n°|repr[ée]sent|-)", value, re.I)
+                    or re.match(
+                        r"^(?:siret|siren|adresse|t[ée]l|code|n°|repr[ée]sent|-)", value, re.I
+                    )
                     or len(value) < 4
                 ):
                     continue
@@ -499,9 +507,7 @@ def _read_more(pieces: list[PieceText], d: DraftTender) -> None:
             if m and int(m.group("n")) not in lots and not re.search(r"\d\s?%|€", ln.text):
                 lots[int(m.group("n"))] = (_cut(m.group("o")), _where(piece, i))
     if lots and len(lots) >= 2:
-        d.values["lots"] = [
-            {"numero": n, "objet": o} for n, (o, _w) in sorted(lots.items())
-        ]
+        d.values["lots"] = [{"numero": n, "objet": o} for n, (o, _w) in sorted(lots.items())]
         d.sources["lots"] = ", ".join(w for _o, w in (lots[n] for n in sorted(lots)))
     elif hit:
         d.values["lots"] = []
@@ -517,7 +523,6 @@ def _read_more(pieces: list[PieceText], d: DraftTender) -> None:
                 f"contrôle ({_where(piece, i)}) : ajoutez-le (« -N ») d'après la nomenclature "
                 "CPV (règlement (CE) n° 213/2008)"
             )
-
 
 
 _CATEGORIES = [
@@ -648,12 +653,16 @@ def render_tender_yaml(tender_id: str, draft: DraftTender) -> tuple[str, list[st
         for c in crits:
             for x in [c, *c.sous]:
                 if x.poids is None:
-                    missing.append(f"pondération du critère « {x.nom} » (criteres) : illisible ou à compléter")
+                    missing.append(
+                        f"pondération du critère « {x.nom} » (criteres) : illisible ou à compléter"
+                    )
     else:
         out.append(
             "criteres: []    # À COMPLÉTER : critères d'attribution du RC (nom, poids en %, type)"
         )
-        missing.append("critères d'attribution (criteres) : aucun énoncé de critères pondérés trouvé")
+        missing.append(
+            "critères d'attribution (criteres) : aucun énoncé de critères pondérés trouvé"
+        )
     for note in v.get("criteres_notes") or []:
         missing.append(f"critères d'attribution : {note}")
     if v.get("cpv_note"):

@@ -136,7 +136,12 @@ def gate(dossier: Dossier, clausier: Clausier, draft: bool) -> list[Finding]:
     report = check_dossier(dossier, clausier)
     if draft:
         return report.findings
-    errors = [f for f in report.findings if f.severity == Severity.error]
+    # « non vérifiable » blocks like an error, even for a recommended clause (fail closed)
+    errors = [
+        f
+        for f in report.findings
+        if f.severity == Severity.error or f.rule == "clause-non-verifiable"
+    ]
     reasons = [
         f"[{f.rule}] {f.location.label() + ' : ' if f.location else ''}{f.message}" for f in errors
     ]
