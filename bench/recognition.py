@@ -449,6 +449,20 @@ def main() -> None:
         for name, (ok, n) in perturbed.items():
             print(f"  {name:14} {ok:>4}/{n:<4} {ok / n if n else 1:.2f}")
         print(f"  {'TOTAL':14} {tot[0]:>4}/{tot[1]:<4} {tot[0] / tot[1] if tot[1] else 1:.2f}")
+    _criteria_figures(args.details)
+
+
+def _criteria_figures(details: bool) -> None:
+    """Award criteria and import metadata against the labels (bench/criteria.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "criteria_bench", Path(__file__).with_name("criteria.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    module.print_report(module.report(SHARED_CASES), details)
 
 
 if __name__ == "__main__":

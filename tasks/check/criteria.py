@@ -342,6 +342,9 @@ _PROSE = re.compile(
     re.I,
 )
 _TOTAL = re.compile(r"^\s*\|?\s*(?:\*\*)?(?:sous[- ])?total\b", re.I)
+_PROSE_CRIT = re.compile(
+    r"\bcrit[eè]re (?P<name>(?:[\w'’-]+ ){0,3}[\w'’-]+)\s*(?:de|à|:|pond[ée]r[ée] à)?\s*$", re.I
+)
 _EXPECT_SUBS = re.compile(
     r"\bdont\b|sous[- ]crit[eè]res?|d[ée]compos|r[ée]parti[es]? (?:comme suit|de la mani[eè]re)|"
     r"[ée]l[ée]ments suivants|ainsi r[ée]parti|se d[ée]clin|pond[ée]r[ée]s? comme suit",
@@ -568,10 +571,14 @@ def _items(
         before = text[: w.start]
         if len(before) > 110 or (len(before) > 50 and re.search(r"[.;]\s+\S", before)):
             m_prose = _PROSE.search(text[: w.end + 1])
-            if not m_prose:
+            m_crit = _PROSE_CRIT.search(before)
+            if m_prose:
+                before = m_prose.group("name")
+            elif m_crit:
+                before = "Critère " + m_crit.group("name")
+            else:
                 block.append(sl)
                 continue
-            before = m_prose.group("name")
         name = _clean_name(before)
         marker = _marker(before) if before.strip() else None
         if name and name[0].islower() and block:
