@@ -201,15 +201,17 @@ class _Snapshot(_Model):
 
 
 def _cache_file(root: str, stamp: tuple) -> Path | None:
-    """``$XDG_CACHE_HOME/cahier/clausier-<sha256 of paths, sizes, mtimes>.json``."""
+    """``<cache folder>/clausier-<sha256 of paths, sizes, mtimes>.json``; the cache
+    folder is the settings' (:meth:`tasks.config.Settings.effective_cache_dir`)."""
     import hashlib
-    import os
 
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    if not base or base == "~":
+    from tasks.config import load_settings
+
+    base = load_settings().effective_cache_dir()
+    if str(base).startswith("~"):
         return None
     key = hashlib.sha256(repr((root, stamp)).encode()).hexdigest()[:32]
-    return Path(base) / "cahier" / f"clausier-{key}.json"
+    return base / f"clausier-{key}.json"
 
 
 def _from_snapshot(base: Path, snap: _Snapshot) -> Clausier:
