@@ -34,16 +34,29 @@ def audit(
         d = dossier_of(tender_dir)
         if verify:
             from tasks.award.audit import verify as run_verify
+            from tasks.award.audit import witness_statements
 
             numbers, problems = run_verify(d)
+            statements = witness_statements(d)
+            for line in statements:
+                con.print(f"Témoin : {line}", markup=False)
             if not problems:
-                con.print(
-                    f"{len(numbers)} archive(s) vérifiée(s) : empreintes, chaîne et étiquettes "
-                    "intactes."
-                    if numbers
-                    else "Aucune archive pour ce dossier.",
-                    markup=False,
-                )
+                if not numbers:
+                    con.print("Aucune archive pour ce dossier.", markup=False)
+                elif statements:
+                    con.print(
+                        f"{len(numbers)} archive(s) vérifiée(s) : empreintes, chaîne et "
+                        "étiquettes intactes dans le dépôt et conformes aux témoins ci-dessus.",
+                        markup=False,
+                    )
+                else:
+                    con.print(
+                        f"{len(numbers)} archive(s) vérifiée(s) : empreintes, chaîne et "
+                        "étiquettes intactes dans le dépôt ; non prouvé contre une réécriture "
+                        "complète (aucun témoin configuré : voir « witnesses » dans la "
+                        "configuration du vérificateur).",
+                        markup=False,
+                    )
                 return
             first = problems[0]
             typer.echo(f"cahier : altération détectée : {first.render()}", err=True)

@@ -7,7 +7,9 @@ repository (the corpus's bash steps call it ``tool``). Commands:
   dossier's items at HEAD (what an attacker does to revive a lapsed approval);
 * ``forge DOSSIER ROLE NAME EMAIL FILE [DECISION]`` — write a complete, well-formed
   review record of ROLE at HEAD in the name of NAME <EMAIL> into FILE (not committed);
-* ``set FILE KEY VALUE`` — replace the first ``KEY: …`` line of a YAML file.
+* ``set FILE KEY VALUE`` — replace the first ``KEY: …`` line of a YAML file;
+* ``rehash FOLDER`` — recompute the SHA-256 and sizes of an archive folder's files in
+  its ``manifest.json`` (what a careful forger does after editing an archived file).
 
 Nothing here is used by cahier itself.
 """
@@ -69,12 +71,27 @@ def set_key(file: Path, key: str, value: str) -> None:
     file.write_text(new, encoding="utf-8")
 
 
+def rehash(folder: Path) -> None:
+    import hashlib
+    import json
+
+    man_path = folder / "manifest.json"
+    man = json.loads(man_path.read_text(encoding="utf-8"))
+    for name, meta in man["files"].items():
+        data = (folder / name).read_bytes()
+        meta["sha256"] = hashlib.sha256(data).hexdigest()
+        meta["bytes"] = len(data)
+    man_path.write_text(json.dumps(man, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
 if __name__ == "__main__":
     cmd, *args = sys.argv[1:]
     if cmd == "revive":
         revive(Path(args[0]))
     elif cmd == "forge":
         forge(Path(args[0]), args[1], args[2], args[3], Path(args[4]), (args[5:] or ["approve"])[0])
+    elif cmd == "rehash":
+        rehash(Path(args[0]))
     elif cmd == "set":
         set_key(Path(args[0]), args[1], args[2])
     else:

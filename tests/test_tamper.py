@@ -19,11 +19,17 @@ dossiers 2026-DINUM-WEB-002 (every role approved by its referent through cahier)
   (the CLI), ``tool …`` (tests/tamper_tools.py: ``revive``, ``forge``, ``set``),
   ``rec DOSSIER ROLE`` (path of that role's record);
 * ``check`` — what decides: ``review:<role>`` (the items of that role in $D, or
-  ``review:<role>@C`` in $C) or ``audit`` (``cahier audit --verify`` of $C);
+  ``review:<role>@C`` in $C), ``audit`` (:func:`tasks.award.audit.verify` of $C) or
+  ``audit-cli`` (``cahier audit --verify $C``, exit code and wording);
 * ``attempt`` — optionally, a last command expected to be **refused** (exit code 2);
 * ``expect`` — ``refused`` (the attempt exits 2), ``reported`` (the forged approval
   does not count and the status names why, or the audit finds the problem),
-  ``declarative`` (counts, shown as a declared — not proven — identity), ``ok``.
+  ``declarative`` (counts, shown as a declared — not proven — identity), ``unproven``
+  (``audit --verify`` exits 0 but says « non prouvé contre une réécriture complète »:
+  what a repository alone cannot prove, without a witness), ``ok``.
+* ``witness`` — ``True`` (an append-only file) or ``"git"`` (a bare remote): the
+  verifier's witness, outside the clone, set for the steps and the check
+  (``CAHIER_WITNESSES``).
 
 The figures (detected / attempted, false alarms / legitimate) are printed at the end.
 """
@@ -63,6 +69,7 @@ class Case:
     check: str
     expect: str
     attempt: str = ""
+    witness: bool | str = False
 
 
 ATTACKS: list[Case] = [
@@ -285,7 +292,7 @@ ATTACKS: list[Case] = [
         "self-declaration",
         """sed -i "s/  donnees:/  donnees:\\n    - nom: $BUYER_N\\n      email: $BUYER_E/" $D/tender.yaml
         git commit -qam 'référente' && who "$PAUL_N" "$PAUL_E"
-        git revert --no-edit HEAD -q && git revert --no-edit HEAD -q
+        git revert --no-edit HEAD >/dev/null && git revert --no-edit HEAD >/dev/null
         edit8 1 && git commit -qam 'Réversibilité'
         who "$BUYER_N" "$BUYER_E" """,
         "review:donnees",
@@ -303,6 +310,206 @@ ATTACKS: list[Case] = [
         "review:donnees",
         "refused",
         attempt="cahier review approve $D --role donnees --comment Vu",
+    ),
+    # ----------------------------------------------------------------- tag move
+    Case(
+        "tag-moved-to-later-commit",
+        "tag move",
+        """echo x >> README.md && git commit -qam x
+        git tag -f -a $TAG -m "$(git tag -l --format='%(contents)' $TAG)" HEAD >/dev/null""",
+        "audit",
+        "reported",
+    ),
+    Case(
+        "tag-lightweight",
+        "tag move",
+        """git tag -d $TAG >/dev/null && git tag $TAG HEAD""",
+        "audit",
+        "reported",
+    ),
+    Case(
+        "tag-moved-to-parent",
+        "tag move",
+        """git tag -f -a $TAG -m "$(git tag -l --format='%(contents)' $TAG)" HEAD~1 >/dev/null""",
+        "audit",
+        "reported",
+    ),
+    # ----------------------------------------------------------------- delete and re-create
+    Case(
+        "delete-and-recreate",
+        "delete and re-create",
+        """git rm -rq $C/archive/1 && git commit -qm 'ménage' && git tag -d $TAG >/dev/null
+        sed -i '0,/prix: 275000/s//prix: 175000/' $C/evaluation/evaluation.yaml
+        git commit -qam 'prix' && cahier archive $C >/dev/null""",
+        "audit",
+        "reported",
+    ),
+    Case(
+        "revert-and-recreate",
+        "delete and re-create",
+        """git revert --no-edit HEAD >/dev/null && git tag -d $TAG >/dev/null
+        sed -i '0,/prix: 275000/s//prix: 175000/' $C/evaluation/evaluation.yaml
+        git commit -qam 'prix' && cahier archive $C >/dev/null""",
+        "audit",
+        "reported",
+    ),
+    Case(
+        "delete-keep-tag",
+        "delete and re-create",
+        """git rm -rq $C/archive/1 && git commit -qm 'ménage'""",
+        "audit",
+        "reported",
+    ),
+    # ----------------------------------------------------------------- amend
+    Case(
+        "amend-and-retag-without-fields",
+        "amend",
+        """sed -i 's/;/,/' $C/archive/1/evaluation.csv && git commit -q --amend -a --no-edit
+        git tag -f -a $TAG -m 'Archive n° 1' >/dev/null""",
+        "audit",
+        "reported",
+    ),
+    Case(
+        "amend-keep-tag",
+        "amend",
+        """sed -i 's/;/,/' $C/archive/1/evaluation.csv && git commit -q --amend -a --no-edit""",
+        "audit",
+        "reported",
+    ),
+    Case(
+        "amend-retag-with-fields",
+        "amend",
+        """sed -i 's/;/,/' $C/archive/1/evaluation.csv && git commit -q --amend -a --no-edit
+        m=$(git tag -l --format='%(contents)' $TAG | sed "s/^Commit: .*/Commit: $(git rev-parse HEAD)/")
+        git tag -f -a $TAG -m "$m" >/dev/null""",
+        "audit",
+        "reported",
+    ),
+    # ----------------------------------------------------------------- git replace
+    Case(
+        "replace-archive-commit",
+        "git replace",
+        """a=$(git rev-parse HEAD); git switch -qc f && sed -i 's/;/,/' $C/archive/1/evaluation.csv
+        git commit -qam f && git replace $a $(git rev-parse HEAD) && git switch -q main""",
+        "audit",
+        "reported",
+    ),
+    Case(
+        "replace-csv-blob",
+        "git replace",
+        """b=$(git rev-parse HEAD:$C/archive/1/evaluation.csv)
+        n=$(git show $b | sed 's/;/,/' | git hash-object -w --stdin) && git replace $b $n
+        git reset -q --hard""",
+        "audit",
+        "reported",
+    ),
+    Case(
+        "replace-tag-object",
+        "git replace",
+        """t=$(git rev-parse $TAG); git tag -a tmp -m 'Archive n° 1' HEAD~1
+        git replace -f $t $(git rev-parse tmp) && git tag -d tmp >/dev/null""",
+        "audit",
+        "reported",
+    ),
+    # ----------------------------------------------------------------- re-chaining
+    Case(
+        "rechain-without-witness",
+        "re-chaining",
+        """git reset -q --hard HEAD~1 && git tag -d $TAG >/dev/null
+        sed -i '0,/prix: 275000/s//prix: 175000/' $C/evaluation/evaluation.yaml
+        git commit -qam 'prix' && cahier archive $C >/dev/null""",
+        "audit-cli",
+        "unproven",
+    ),
+    Case(
+        "rechain-two-archives-without-witness",
+        "re-chaining",
+        """sed -i '0,/prix: 275000/s//prix: 274000/' $C/evaluation/evaluation.yaml
+        git commit -qam 'prix' && cahier archive $C >/dev/null
+        git reset -q --hard HEAD~3 && git tag -d $TAG ${TAG%1}2 >/dev/null
+        sed -i '0,/prix: 275000/s//prix: 175000/' $C/evaluation/evaluation.yaml
+        git commit -qam 'prix' && cahier archive $C >/dev/null && cahier archive $C >/dev/null""",
+        "audit-cli",
+        "unproven",
+    ),
+    Case(
+        "rechain-amended-source-without-witness",
+        "re-chaining",
+        """git reset -q --hard HEAD~1 && git tag -d $TAG >/dev/null
+        sed -i '0,/prix: 275000/s//prix: 175000/' $C/evaluation/evaluation.yaml
+        git commit -q --amend -a --no-edit && cahier archive $C >/dev/null""",
+        "audit-cli",
+        "unproven",
+    ),
+    Case(
+        "rechain-with-file-witness",
+        "re-chaining with witness",
+        """sed -i '0,/prix: 275000/s//prix: 274000/' $C/evaluation/evaluation.yaml
+        git commit -qam 'prix' && cahier archive $C >/dev/null
+        git reset -q --hard HEAD~2 && git tag -d ${TAG%1}2 >/dev/null
+        sed -i '0,/prix: 275000/s//prix: 175000/' $C/evaluation/evaluation.yaml
+        git commit -qam 'prix' && CAHIER_WITNESSES='[]' cahier archive $C >/dev/null""",
+        "audit-cli",
+        "reported",
+        witness=True,
+    ),
+    Case(
+        "rechain-delete-with-file-witness",
+        "re-chaining with witness",
+        """sed -i '0,/prix: 275000/s//prix: 274000/' $C/evaluation/evaluation.yaml
+        git commit -qam 'prix' && cahier archive $C >/dev/null
+        git reset -q --hard HEAD~2 && git tag -d ${TAG%1}2 >/dev/null""",
+        "audit-cli",
+        "reported",
+        witness=True,
+    ),
+    Case(
+        "rechain-with-git-witness",
+        "re-chaining with witness",
+        """sed -i '0,/prix: 275000/s//prix: 274000/' $C/evaluation/evaluation.yaml
+        git commit -qam 'prix' && cahier archive $C >/dev/null
+        git reset -q --hard HEAD~2 && git tag -d ${TAG%1}2 >/dev/null
+        sed -i '0,/prix: 275000/s//prix: 175000/' $C/evaluation/evaluation.yaml
+        git commit -qam 'prix' && CAHIER_WITNESSES='[]' cahier archive $C >/dev/null""",
+        "audit-cli",
+        "reported",
+        witness="git",
+    ),
+    # ----------------------------------------------------------------- evaluation input
+    Case(
+        "archived-result-forged-consistently",
+        "evaluation input",
+        """f=$C/archive/1/evaluation.json
+        "$PY" - "$f" <<'PY'
+import json, sys
+p = sys.argv[1]; d = json.load(open(p, encoding="utf-8"))
+lot = d["lots"][0]; offres = lot["offres"]
+a, b = offres[0], offres[1]
+a["rang"], b["rang"] = b["rang"], a["rang"]; lot["laureat"] = b["id"]
+open(p, "w", encoding="utf-8").write(json.dumps(d, ensure_ascii=False, indent=2) + chr(10))
+PY
+        tool rehash $C/archive/1 && git commit -q --amend -a --no-edit
+        m=$(git tag -l --format='%(contents)' $TAG | sed "s/^Commit: .*/Commit: $(git rev-parse HEAD)/; s/^Manifeste-SHA256: .*/Manifeste-SHA256: $(sha256sum $C/archive/1/manifest.json | cut -c1-64)/")
+        git tag -f -a $TAG -m "$m" >/dev/null""",
+        "audit",
+        "reported",
+    ),
+    Case(
+        "source-evaluation-rewritten",
+        "evaluation input",
+        """a=$(git rev-parse HEAD); git reset -q --soft HEAD~1
+        sed -i '0,/prix: 275000/s//prix: 175000/' $C/evaluation/evaluation.yaml
+        git add -A && git commit -q --amend --no-edit && git cherry-pick $a >/dev/null 2>&1 || true
+        git -c core.editor=true cherry-pick --continue >/dev/null 2>&1 || true""",
+        "audit",
+        "reported",
+    ),
+    Case(
+        "review-record-edited-after-archive",
+        "evaluation input",
+        """f=$(rec $C environnement); sed -i 's/Vu, conforme./Vu./' $f && git commit -qam revue""",
+        "audit",
+        "reported",
     ),
     # ----------------------------------------------------------------- NaN and infinities
     Case(
@@ -496,7 +703,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (WEB, "social", "MARC"),
         (CD33, "environnement", "CLAIRE"),
     ):
-        _cli(repo, ["review", "approve", dossier, "--role", role, "--comment", "Vu, conforme."], who)
+        _cli(
+            repo, ["review", "approve", dossier, "--role", role, "--comment", "Vu, conforme."], who
+        )
     _cli(repo, ["archive", CD33], "BUYER")
     return repo
 
@@ -518,6 +727,7 @@ PRELUDE = r"""
 set -euo pipefail
 D=tenders/2026-DINUM-WEB-002
 C=tenders/2026-CD33-PC-001
+TAG=cahier/2026-CD33-PC-001/archive-1
 who() { export GIT_AUTHOR_NAME="$1" GIT_AUTHOR_EMAIL="$2" GIT_COMMITTER_NAME="$1" GIT_COMMITTER_EMAIL="$2"; }
 cahier() { "$PY" -m cahier "$@"; }
 tool() { "$PY" "$TOOLS" "$@"; }
@@ -530,15 +740,20 @@ who "$BUYER_N" "$BUYER_E"
 def _clone(template: Path, base: Path) -> Path:
     case = base / "case"
     subprocess.run(
-        ["git", "clone", "-q", str(template), str(case)], check=True, env=_env(), capture_output=True
+        ["git", "clone", "-q", str(template), str(case)],
+        check=True,
+        env=_env(),
+        capture_output=True,
     )
     _git(case, "config", "user.name", PEOPLE["BUYER"][0])
     _git(case, "config", "user.email", PEOPLE["BUYER"][1])
     return case
 
 
-def _bash(case: Path, script: str) -> subprocess.CompletedProcess[str]:
-    env = _env(PY=sys.executable, TOOLS=str(ROOT / "tests" / "tamper_tools.py"))
+def _bash(
+    case: Path, script: str, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = _env(PY=sys.executable, TOOLS=str(ROOT / "tests" / "tamper_tools.py"), **(extra or {}))
     for key, (n, e) in PEOPLE.items():
         env[f"{key}_N"], env[f"{key}_E"] = n, e
     return subprocess.run(
@@ -552,10 +767,19 @@ def _bash(case: Path, script: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def verdict(case_dir: Path, check: str) -> tuple[str, str]:
+def verdict(case_dir: Path, check: str, extra: dict[str, str] | None = None) -> tuple[str, str]:
     """``(verdict, explanation)`` of the state of ``case_dir`` for ``check``."""
+    if check == "audit-cli":
+        proc = _bash(case_dir, "cahier audit --verify $C", extra)
+        out = proc.stdout + proc.stderr
+        if proc.returncode == 1:
+            return "reported", out
+        if proc.returncode == 0:
+            return ("unproven" if "non prouvé" in out else "ok"), out
+        return "error", out
     env_keep = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("CAHIER_")}
     os.environ["CAHIER_CONFIG"] = os.devnull
+    os.environ.update({k: v for k, v in (extra or {}).items() if k.startswith("CAHIER_")})
     try:
         kind, _, rest = check.partition(":")
         if kind.startswith("audit"):
@@ -585,24 +809,39 @@ def verdict(case_dir: Path, check: str) -> tuple[str, str]:
         strong += [e.recorded_by.email for e in entries if e.recorded_by is not None]
         return ("declarative" if strong else "ok"), text
     finally:
-        os.environ.pop("CAHIER_CONFIG", None)
+        for k in [k for k in os.environ if k.startswith("CAHIER_")]:
+            os.environ.pop(k)
         os.environ.update(env_keep)
 
 
 RESULTS: dict[str, tuple[str, str, str]] = {}
 
 
+def _witness_env(tmp_path: Path, kind: bool | str) -> dict[str, str]:
+    """The verifier's witness (outside the clone: the buyer does not control it)."""
+    if not kind:
+        return {}
+    if kind == "git":
+        target = tmp_path / "temoin.git"
+        subprocess.run(["git", "init", "-q", "--bare", str(target)], check=True, env=_env())
+        spec = f'[{{"kind": "git", "target": "{target}"}}]'
+    else:
+        spec = f'[{{"kind": "fichier", "target": "{tmp_path / "temoin.log"}"}}]'
+    return {"CAHIER_WITNESSES": spec}
+
+
 def _run_case(template: Path, tmp_path: Path, case: Case) -> tuple[str, str]:
     clone = _clone(template, tmp_path)
-    proc = _bash(clone, case.steps)
+    extra = _witness_env(tmp_path, case.witness)
+    proc = _bash(clone, case.steps, extra)
     assert proc.returncode == 0, f"mise en place de {case.id} : {proc.stdout}{proc.stderr}"
     if case.attempt:
-        att = _bash(clone, case.attempt)
+        att = _bash(clone, case.attempt, extra)
         if att.returncode == 2:
             return "refused", att.stderr.strip() + att.stdout.strip()
-        got, why = verdict(clone, case.check)
+        got, why = verdict(clone, case.check, extra)
         return got, f"tentative acceptée (code {att.returncode}) ; {why}"
-    return verdict(clone, case.check)
+    return verdict(clone, case.check, extra)
 
 
 @pytest.mark.parametrize("case", ATTACKS, ids=[c.id for c in ATTACKS])

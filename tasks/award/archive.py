@@ -69,11 +69,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tasks.errors import ConcurrentWriteError, InputError
+from tasks.git import Repo
+from tasks.git import step as fault_point
 
 __all__ = [
     "ARCHIVE_DIR",
@@ -122,6 +124,7 @@ class ArchiveInfo:
     files: dict[str, str]
     draft: bool = False
     recovered: bool = False
+    witnesses: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- git helpers
@@ -576,9 +579,14 @@ def create_archive(
 
     from .decp import build_decp
     from .decp import to_json as decp_json
-    from .evaluation import EVALUATION_FILE, evaluate, parse_evaluation, to_csv
+    from .evaluation import EVALUATION_FILE, METHOD_VERSION, evaluate, parse_evaluation, to_csv
 
-    step = on_step or (lambda _name: None)
+    def step(name: str) -> None:
+        if on_step is not None:
+            on_step(name)
+        fault_point("archive " + name)  # CAHIER_FAULT_AFTER_STEP (tasks.git)
+
+    Repo.discover(dossier).require_full_history("cahier archive")
     _, finished = _recover(dossier)
     if finished is not None:
         return finished
@@ -660,19 +668,15 @@ def create_archive(
         lib = load_clausier(clausier_path, dossier=dossier)
         report = check_dossier(read_dossier(dossier, rev=head.hexsha), lib)
 
-        gate: list[str] = []
-        try:
-            from tasks.review.reviews import review_gate
-        except ImportError:  # pragma: no cover - review module absent
-            review_gate = None  # type: ignore[assignment]
-        if review_gate is not None:
-            gate = review_gate(dossier, rev=head.hexsha)
-            if gate and not draft:
-                raise InputError(
-                    f"{len(gate)} revue(s) de référent non obtenue(s) ou caduque(s), par exemple : "
-                    f"{gate[0]} Obtenez les approbations, ou archivez en brouillon (--brouillon).",
-                    str(dossier),
-                )
+        from tasks.review.reviews import review_gate  # fail closed: no fallback
+
+        gate = review_gate(dossier, rev=head.hexsha)
+        if gate and not draft:
+            raise InputError(
+                f"{len(gate)} revue(s) de référent non obtenue(s) ou caduque(s), par exemple : "
+                f"{gate[0]} Obtenez les approbations, ou archivez en brouillon (--brouillon).",
+                str(dossier),
+            )
 
         reviews_tree = _tree_entry(head, _join(rel, "reviews"))
         reviews = []
@@ -759,6 +763,7 @@ def create_archive(
             "draft_reasons": draft_reasons,
             "source_commit": head.hexsha,
             "clausier_version": lib.version,
+            "methode_evaluation": METHOD_VERSION,
             "inputs": {
                 "tender.yaml": sha256(tender_raw),
                 EVALUATION_FILE: sha256(ev_raw),
@@ -832,6 +837,23 @@ def create_archive(
             step("refs")
             _create_tag_ref(repo, tname, tag_obj)
             step("tagref")
+            from tasks.config.settings import load_settings
+
+            from .witness import Anchor, write_witnesses
+
+            witnessed = write_witnesses(
+                Repo.discover(top),
+                load_settings(Path(dossier)).witnesses,
+                Anchor(
+                    tender.id,
+                    n,
+                    manifest_sha,
+                    commit,
+                    tname,
+                    tag_obj,
+                    previous["manifest_sha256"] if previous else None,
+                ),
+            )
 
             _materialize(repo, top / folder, files, staging)
             step("worktree")
@@ -857,4 +879,5 @@ def create_archive(
             manifest_sha256=manifest_sha,
             files={name: sha256(d) for name, d in files.items()},
             draft=draft,
+            witnesses=witnessed,
         )

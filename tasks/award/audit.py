@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import InputError
+from tasks.git import Repo
 
 from .archive import (
     ARCHIVE_DIR,
@@ -56,7 +57,7 @@ from .archive import (
     tag_name,
 )
 
-__all__ = ["Event", "Problem", "timeline", "verify"]
+__all__ = ["Event", "Problem", "timeline", "verify", "witness_statements"]
 
 
 def _sha(data: bytes) -> str:
@@ -393,9 +394,12 @@ def verify(dossier: str | os.PathLike[str]) -> tuple[list[int], list[Problem]]:
                         )
                     )
                 base_commit = tag.commit
-                tree = _tree_entry(base_commit, folder)
+                # the folder's path at the archive commit (the dossier may have been moved
+                # since with « git mv »: a legitimate operation)
+                then = _folder_at(base_commit, n) or folder
+                tree = _tree_entry(base_commit, then)
                 parent_tree = (
-                    _tree_entry(base_commit.parents[0], folder) if base_commit.parents else None
+                    _tree_entry(base_commit.parents[0], then) if base_commit.parents else None
                 )
                 if tree is None or tree.type != "tree" or parent_tree is not None:
                     problems.append(
@@ -436,7 +440,7 @@ def verify(dossier: str | os.PathLike[str]) -> tuple[list[int], list[Problem]]:
                     )
                 )
             elif base_commit is not None:
-                ref_tree = _tree_entry(base_commit, folder)
+                ref_tree = _tree_entry(base_commit, _folder_at(base_commit, n) or folder)
                 ref = {b.name: b.hexsha for b in ref_tree.blobs}
                 now = {b.name: b.hexsha for b in head_tree.blobs}
                 for name in sorted(set(ref) | set(now)):
@@ -562,8 +566,271 @@ def verify(dossier: str | os.PathLike[str]) -> tuple[list[int], list[Problem]]:
                             man["source_commit"],
                         )
                     )
+        git = Repo.discover(top)
+        problems += _trust_checks(git, rel, arch_rel, tender_id, head.hexsha, tags)
+        _statements, found = _witness_check(git, dossier, tender_id, arch_rel, head, tags)
+        problems += [Problem(code, msg) for code, msg in found]
     # the first problem of the lowest archive comes first
     return numbers, problems
+
+
+def _ranking(data: Any) -> list[tuple]:
+    """The structured values compared: per lot, the winner, and each offer's rank and
+    total (rounded to the cent)."""
+    out = []
+    for lot in data.get("lots", []) if isinstance(data, dict) else []:
+        out.append(("lot", lot.get("lot"), "laureat", lot.get("laureat")))
+        for o in lot.get("offres", []):
+            total = o.get("total")
+            out.append(
+                (
+                    lot.get("lot"),
+                    o.get("id"),
+                    o.get("rang"),
+                    None if total is None else round(total, 2),
+                )
+            )
+    return out
+
+
+def _recompute(
+    repo: Repo, arch_rel: str, tender_id: str, head: str, tags: dict[int, Any]
+) -> list[Problem]:
+    """Recompute each archive's evaluation from ``evaluation.yaml`` and ``tender.yaml`` at
+    its source commit and compare ranks, totals and winners with ``evaluation.json``."""
+    from tasks.dossier.model import Tender
+    from tasks.dossier.yamlio import validate_yaml
+
+    from .evaluation import EVALUATION_FILE, METHOD_VERSION, evaluate, parse_evaluation
+
+    out: list[Problem] = []
+    for _m, typ, _b, name in repo.tree(head, arch_rel):
+        if typ != "tree" or not name.isdigit():
+            continue
+        folder = _join(arch_rel, name)
+        try:
+            man = json.loads(repo.blob(head, _join(folder, MANIFEST)) or b"{}")
+            archived = json.loads(repo.blob(head, _join(folder, "evaluation.json")) or b"{}")
+        except ValueError:
+            continue  # reported by the file checks
+        source = man.get("source_commit")
+        method = man.get("methode_evaluation")
+        if not source or method is None:
+            continue  # archive made before the method was recorded: nothing to compare
+        if str(method) != METHOD_VERSION:
+            continue  # another method: a recomputation would not be comparable
+        dossier_then = str(man.get("dossier") or "")
+        tender_raw = repo.blob(source, _join(dossier_then, "tender.yaml"))
+        ev_raw = repo.blob(source, _join(dossier_then, EVALUATION_FILE))
+        if tender_raw is None or ev_raw is None:
+            out.append(
+                Problem(
+                    "evaluation-introuvable",
+                    f"archive n° {name} : evaluation.yaml ou tender.yaml introuvable au commit "
+                    f"source {source[:12]} : l'évaluation archivée ne peut pas être recalculée.",
+                    folder,
+                    source,
+                )
+            )
+            continue
+        try:
+            tender = validate_yaml(Tender, tender_raw, "tender.yaml")
+            result = evaluate(parse_evaluation(ev_raw, EVALUATION_FILE, tender), tender)
+        except InputError as exc:
+            out.append(
+                Problem(
+                    "evaluation-non-recalculable",
+                    f"archive n° {name} : l'évaluation du commit source {source[:12]} ne se "
+                    f"recalcule pas ({exc.message}).",
+                    folder,
+                    source,
+                )
+            )
+            continue
+        again = _ranking(result.model_dump(mode="json"))
+        if again != _ranking(archived):
+            diff = next(
+                (a for a, b in zip(again, _ranking(archived), strict=False) if a != b), None
+            )
+            out.append(
+                Problem(
+                    "evaluation-differente",
+                    f"archive n° {name} : le classement recalculé depuis evaluation.yaml du "
+                    f"commit {source[:12]} diffère de evaluation.json archivé (premier écart : "
+                    f"{diff}) ; le résultat archivé ne découle pas de ses données.",
+                    _join(folder, "evaluation.json"),
+                    source,
+                )
+            )
+    return out
+
+
+def _witness_check(
+    git: Repo, dossier: Any, tender_id: str, arch_rel: str, head: Any, tags: dict[int, Any]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    from tasks.config.settings import load_settings
+
+    from .witness import check_witnesses
+
+    witnesses = load_settings(Path(dossier)).witnesses
+    archives: dict[int, tuple[str, str | None]] = {}
+    for _m, typ, _b, name in git.tree(head.hexsha, arch_rel):
+        if typ == "tree" and name.isdigit():
+            raw = git.blob(head.hexsha, _join(arch_rel, name, MANIFEST)) or b""
+            tag = tags.get(int(name))
+            archives[int(name)] = (
+                _sha(raw),
+                tag.tag.hexsha if tag is not None and tag.tag else None,
+            )
+    return check_witnesses(git, witnesses, tender_id, archives)
+
+
+def witness_statements(dossier: str | os.PathLike[str]) -> list[str]:
+    """What each configured witness proves (French), for ``cahier audit --verify``; with
+    no witness, the one statement that nothing outside the repository was checked."""
+    repo, top, rel, head = _open(dossier)
+    with repo:
+        tender_id = _tender_id(repo, top, rel)
+        prefix = f"cahier/{tender_id}/archive-"
+        tags = {
+            int(t.name[len(prefix) :]): t
+            for t in repo.tags
+            if t.name.startswith(prefix) and t.name[len(prefix) :].isdigit()
+        }
+        statements, _ = _witness_check(
+            Repo.discover(top), dossier, tender_id, _join(rel, ARCHIVE_DIR), head, tags
+        )
+    return statements
+
+
+def _folder_at(commit: Any, n: int) -> str | None:
+    """Path of the ``…/archive/<n>`` folder that ``commit`` added (None if none)."""
+    parent = commit.parents[0] if commit.parents else None
+    for d in commit.diff(parent, R=True) if parent is not None else []:
+        path = d.b_path or ""
+        m = re.fullmatch(rf"(.*{ARCHIVE_DIR}/{n})/{re.escape(MANIFEST)}", path)
+        if m and d.change_type == "A":
+            return m.group(1)
+    return None
+
+
+def _trust_checks(
+    repo: Repo, rel: str, arch_rel: str, tender_id: str, head: str, tags: dict[int, Any]
+) -> list[Problem]:
+    """Checks that the archive files alone cannot make (docs/evaluation-archive.md,
+    « Ce qui est prouvé »): an archive number created twice in history, tags without
+    their fields, review records changed since an archive was made, the user's index
+    staging the deletion of a record or an archive file."""
+    out: list[Problem] = []
+    # 1. one archive number, one creation (a deleted then re-created archive n)
+    created: dict[int, list[str]] = {}
+    trailer = re.compile(rf"^{TRAILER}: {re.escape(tender_id)}/([1-9][0-9]*)$", re.M)
+    log = repo.text(
+        "log", "HEAD", "--fixed-strings", f"--grep={TRAILER}: {tender_id}/", "--format=%H%x00%B%x1e"
+    )
+    for record in log.split("\x1e"):
+        sha, _, body = record.strip().partition("\x00")
+        for m in trailer.finditer(body):
+            created.setdefault(int(m.group(1)), []).append(sha)
+    for n, shas in sorted(created.items()):
+        if len(set(shas)) > 1:
+            first, last = shas[-1], shas[0]
+            out.append(
+                Problem(
+                    "archive-recreee",
+                    f"l'archive n° {n} a été créée plusieurs fois (commit {first[:12]}, puis "
+                    f"commit {last[:12]}) : une archive supprimée puis refaite sous le même "
+                    "numéro est un remplacement ; une correction est l'archive suivante.",
+                    _join(arch_rel, str(n)),
+                    last,
+                )
+            )
+    # 2. tags carry the fields cahier writes
+    for n, tag in sorted(tags.items()):
+        if tag.tag is None:
+            continue
+        fields = _tag_fields(tag.tag)
+        missing = [k for k in ("Commit", "Manifeste-SHA256") if not fields.get(k)]
+        if missing:
+            out.append(
+                Problem(
+                    "etiquette-incomplete",
+                    f"l'étiquette {tag_name(tender_id, n)} n'a pas les champs "
+                    f"{', '.join(missing)} que cahier y écrit : étiquette refaite à la main "
+                    "(archive modifiée puis réétiquetée ?).",
+                    _join(arch_rel, str(n)),
+                    tag.commit.hexsha,
+                )
+            )
+    # 3. review records changed since each archive
+    reviews_dir = _join(rel, "reviews")
+    now = {name: blob for _m, typ, blob, name in repo.tree(head, reviews_dir) if typ == "blob"}
+    for _m, typ, _b, name in repo.tree(head, arch_rel):
+        if typ != "tree" or not name.isdigit():
+            continue
+        raw = repo.blob(head, _join(arch_rel, name, "reviews.json"))
+        try:
+            listed = json.loads(raw or b"{}").get("records", [])
+        except ValueError:
+            continue
+        for entry in listed:
+            base = str(entry.get("file", "")).rsplit("/", 1)[-1]
+            blob = now.get(base)
+            data = repo.blobs([blob])[0] if blob else None
+            if data is None or _sha(data) != entry.get("sha256"):
+                culprit = repo.log("-1", head, paths=[_join(reviews_dir, base)])
+                who = (
+                    f" par {culprit[0].author_name} <{culprit[0].author_email}> (commit "
+                    f"{culprit[0].sha[:12]})"
+                    if culprit
+                    else ""
+                )
+                out.append(
+                    Problem(
+                        "revue-modifiee-apres-archive",
+                        f"l'enregistrement de revue {base}, figé par l'archive n° {name}, a été "
+                        + ("supprimé" if data is None else "modifié")
+                        + f" après l'archivage{who}.",
+                        _join(reviews_dir, base),
+                        culprit[0].sha if culprit else None,
+                    )
+                )
+    # 4. replacement objects (« git replace »): ignored by cahier (GIT_NO_REPLACE_OBJECTS),
+    # but they show other people another commit or file under the same id
+    replaced = repo.text("for-each-ref", "--format=%(refname)", "refs/replace/").split()
+    if replaced:
+        out.append(
+            Problem(
+                "objet-remplace",
+                f"{len(replaced)} objet(s) Git remplacé(s) par « git replace » "
+                f"({replaced[0].removeprefix('refs/replace/')[:12]}…) : ignorés par cette "
+                "vérification, mais « git show » et « git log » montrent d'autres contenus que "
+                "ceux archivés ; supprimez-les (git replace -d) et cherchez qui les a créés.",
+            )
+        )
+    # 5. each archived evaluation recomputed from evaluation.yaml at its source commit
+    out += _recompute(repo, arch_rel, tender_id, head, tags)
+    # 6. the user's index must not stage the deletion of a record or an archive file
+    for prefix in (reviews_dir, arch_rel):
+        in_head = {
+            _join(prefix, name)
+            for _m, typ, _b, name in repo.tree(head, prefix, recursive=True)
+            if typ == "blob"
+        }
+        staged = repo.index_entries(prefix + "/")
+        gone = sorted(in_head - set(staged))
+        if gone:
+            out.append(
+                Problem(
+                    "index-suppression",
+                    f"l'index Git prépare la suppression de {gone[0]}"
+                    + (f" (et de {len(gone) - 1} autre(s) fichier(s))" if len(gone) > 1 else "")
+                    + " : le prochain commit l'effacerait. Lancez « cahier archive » ou « cahier "
+                    "review » (ils réparent l'index) ou « git reset -q -- " + prefix + " ».",
+                    gone[0],
+                )
+            )
+    return out
 
 
 def _archive_history(repo: Any, arch_rel: str, tender_id: str) -> dict[int, str]:

@@ -377,6 +377,13 @@ class LotResult(_Model):
     changements: list[WeightShift] = Field(default_factory=list)
 
 
+#: Version of the evaluation method (formulas, rounding, tie-breaks, abnormally low
+#: offers). Recorded in each archive's manifest (``methode_evaluation``): the audit
+#: recomputes an archive only with the same method, and reports a later change of
+#: method as such, not as tampering. Increase it whenever a result may change.
+METHOD_VERSION = "1"
+
+
 class EvaluationResult(_Model):
     """The whole evaluation: criteria, lots, alerts."""
 
