@@ -99,8 +99,9 @@ class PieceText:
     @classmethod
     def from_model(cls, path: str, kind: str, model: DocumentModel) -> PieceText:
         """The line view of ``model``: one :class:`Line` per span of each block (one per
-        row for a table, cells joined by `` | ``; pending insertions and deletions are
-        not lines: they are not accepted text), sections from its heading blocks."""
+        row for a table, written as a Markdown pipe row « | a | b | » so that every
+        format's tables read alike; pending insertions and deletions are not lines: they
+        are not accepted text), sections from its heading blocks."""
         lines: list[Line] = []
         sections: list[Section] = []
         section_of_block: dict[int, int] = {}
@@ -114,12 +115,13 @@ class PieceText:
                 section_of_block[bi] = current
             spans = b.spans
             if b.kind == "table" and b.rows:
-                # one line per row, cells side by side (« CPV : | 72510000-3 – … »)
+                # one line per row, as a Markdown pipe row (« | CPV : | 72510000-3 | »)
                 spans = []
                 for row in b.rows:
                     cells = [c for c in row if c.text]
                     if cells:
-                        spans.append(_RowSpan(" | ".join(c.text for c in cells), cells[0].loc))
+                        row_text = "| " + " | ".join(c.text for c in row) + " |"
+                        spans.append(_RowSpan(row_text, cells[0].loc))
             for sp in spans:
                 lines.append(
                     Line(
