@@ -33,6 +33,8 @@ __all__ = ["read_docx"]
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+_TOC_STYLE_RE = re.compile(r"^(?:toc|tm|table des mati\w+|sommaire)\s*\d", re.I)
+_TOC_TAB_RE = re.compile(r"\t\s*\d{1,3}\s*$")
 _HEADING_STYLE_RE = re.compile(r"^(?:heading|titre|title)\s*(\d)$", re.I)
 
 
@@ -428,7 +430,12 @@ def read_docx(name: str, data: bytes, sha256: str) -> DocumentModel:
         full = f"{label} {text}".strip() if label else text
         bold = para.chars > 0 and para.bold_chars >= 0.85 * para.chars
         block: Block
-        if para.outline is not None and para.outline < 9:
+        style_name = styles[para.style].name if para.style in styles else para.style or ""
+        if _TOC_STYLE_RE.match(style_name) or _TOC_TAB_RE.search(para.text):
+            # a table-of-contents entry (« 3.1 Durée⇥5 »), whatever its outline level
+            block = Block("paragraph", full, loc, [Span(full, loc)], style=para.style)
+            block.roles.add("toc")
+        elif para.outline is not None and para.outline < 9:
             cand = parse_heading(full)
             number = cand.number if cand else (label.rstrip(".)") or None)
             title = cand.title if cand else text.rstrip(" :")
@@ -443,10 +450,17 @@ def read_docx(name: str, data: bytes, sha256: str) -> DocumentModel:
                 title=title,
                 style=para.style,
             )
-            seq.reset_below(level)
+            if cand is not None and cand.level == level:
+                seq.record(cand)
+            else:
+                seq.reset_below(level)
         else:
             cand = parse_heading(full)
-            if cand is not None and seq.accept(cand, hint=bold and para.num is None):
+            # a paragraph numbered by a Word list is a list item unless its number is
+            # strong (« 2.1 », « Article 3 »)
+            if cand is not None and (
+                cand.strong if para.num is not None else seq.accept(cand, hint=bold)
+            ):
                 block = Block(
                     "heading",
                     full,

@@ -293,6 +293,20 @@ class HeadingSequencer:
             self.last_level = c.level
         return ok
 
+    def record(self, c: HeadingCandidate) -> None:
+        """A heading recognised another way (style, « # ») whose number is ``c``'s:
+        later weak candidates continue its numbering."""
+        value = self._value(c)
+        key = (c.style if c.style != "article" else "decimal", c.level)
+        if value is not None:
+            self.last[key] = value
+            for k in list(self.last):
+                if k[1] > c.level and k != key:
+                    del self.last[k]
+        if c.level == 1 and self.top_style is None:
+            self.top_style = key[0]
+        self.last_level = c.level
+
     def reset_below(self, level: int) -> None:
         """A heading recognised another way (style, « # ») at ``level``."""
         self.last_level = level

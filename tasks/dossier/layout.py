@@ -126,9 +126,16 @@ def blocks_from_lines(
     numbered headings (a CCAP whose articles are only bold).
     """
     texts, kept = _prepare(raws, markdown=markdown, paged=paged)
-    blocks = _group(texts, kept, markdown=markdown, styled_headings=False)
+    # A Markdown file structured with « # » headings writes its lists « 1. » as lists:
+    # only strong numbers (« Article 3 », « 2.1 ») make headings outside « # » there.
+    md_structured = markdown and sum(1 for r in kept if r.md_level) >= 3
+    blocks = _group(
+        texts, kept, markdown=markdown, styled_headings=False, weak_headings=not md_structured
+    )
     if sum(b.kind == "heading" for b in blocks) < 3 and any(r.styled for r in kept):
-        blocks = _group(texts, kept, markdown=markdown, styled_headings=True)
+        blocks = _group(
+            texts, kept, markdown=markdown, styled_headings=True, weak_headings=not md_structured
+        )
     for b in blocks:
         if b.kind == "table":
             b.text = " / ".join(" | ".join(c.text for c in row) for row in b.rows)
@@ -173,7 +180,12 @@ def _prepare(
 
 
 def _group(
-    texts: list[str], kept: list[RawLine], *, markdown: bool, styled_headings: bool
+    texts: list[str],
+    kept: list[RawLine],
+    *,
+    markdown: bool,
+    styled_headings: bool,
+    weak_headings: bool = True,
 ) -> list[Block]:
     blocks: list[Block] = []
     seq = HeadingSequencer()
@@ -205,11 +217,20 @@ def _group(
         if r.md_level:
             number, title = md_heading_parts(t)
             heading = (number, title, r.md_level)
-            seq.reset_below(r.md_level)
+            cand = parse_heading(t)
+            if cand is not None:
+                seq.record(cand)
+            else:
+                seq.reset_below(r.md_level)
         else:
             cand = parse_heading(t)
             toc_next = k + 1 < len(texts) and bool(_TOC_END_RE.search(texts[k + 1]))
-            if cand is not None and not toc_next and seq.accept(cand, hint=r.hint):
+            if (
+                cand is not None
+                and not toc_next
+                and (weak_headings or cand.strong)
+                and seq.accept(cand, hint=r.hint)
+            ):
                 heading = (cand.number, cand.title, cand.level)
                 last_numbered_level = cand.level
             elif (

@@ -202,7 +202,10 @@ def read_odt(name: str, data: bytes, sha256: str) -> DocumentModel:
                 title=title,
                 style=style,
             )
-            seq.reset_below(level)
+            if cand is not None:
+                seq.record(cand)
+            else:
+                seq.reset_below(level)
         else:
             cand = parse_heading(text)
             if cand is not None and seq.accept(cand):
