@@ -258,3 +258,13 @@ def test_private_and_layered_dossiers_render_with_their_bidder_guide():
         assert "## Exigences responsables du dossier" in guide
     assert "politique d'achat de la Région, art. 4 (couche « region-na »" in guide
     assert "(RNA-ESS-01)" in guide
+
+
+def test_a_layer_clause_gets_the_national_lint(tmp_path):
+    text = (REGION / "politique-region" / "clauses" / "RNA-ESS-01.yaml").read_text(encoding="utf-8")
+    bad = text.replace("{{ part_min }}", "{{ part_minimum }}")
+    layer = _layer(tmp_path / "couche", HEAD, {"RNA-ESS-01": bad})
+    with pytest.raises(InputError) as err:
+        load_clausier(layers=[layer])
+    assert "part_minimum" in err.value.message and err.value.line
+    assert "text:" in bad.splitlines()[err.value.line - 1]

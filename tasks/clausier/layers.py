@@ -30,7 +30,7 @@ from typing import Literal
 from pydantic import Field
 
 from tasks.dossier.model import Clause, LegalReference, _Model
-from tasks.dossier.yamlio import validate_yaml, validate_yaml_with_lines
+from tasks.dossier.yamlio import validate_yaml_with_lines
 from tasks.errors import InputError
 
 __all__ = [
@@ -250,7 +250,14 @@ def read_layer(path: str | os.PathLike[str], rev: str | None = None) -> Layer:
     clauses: dict[str, tuple[Clause, str]] = {}
     for name in sorted(n for n in files if n.startswith("clauses/") and n.endswith(".yaml")):
         fname = f"{prefix}{folder / name}"
-        clause = validate_yaml(Clause, files[name], fname)
+        clause, clines = validate_yaml_with_lines(Clause, files[name], fname)
+        from .library import lint_clause
+
+        problems = lint_clause(clause, fname)
+        if problems:  # the same lint as the national clausier (cahier clauses check)
+            first = problems[0]
+            field = "text" if "« text »" in first.message else "evidence"
+            raise InputError(first.message, fname, clines.get(field))
         if Path(name).stem != clause.id:
             raise InputError(
                 f"le fichier doit s'appeler {clause.id}.yaml (identifiant de la clause).", fname, 1

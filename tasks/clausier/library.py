@@ -373,64 +373,15 @@ def check_clausier(root: str | Path | None = None) -> list[InputError]:
     Returns:
         The problems found (empty when the clausier is sound).
     """
-    from jinja2 import TemplateSyntaxError, meta, nodes
-
     from .recognition import cue_problems
-    from .render import render_clause, sandbox, validate_params
 
     try:
         lib = load_clausier(root, layers=[])
     except InputError as exc:
         return [exc]
     problems: list[InputError] = []
-    env = sandbox()
     for cid, clause in lib.clauses.items():
-        file = str(lib.root / "clauses" / f"{cid}.yaml")
-        try:
-            ast = env.parse(clause.text)
-        except TemplateSyntaxError as exc:
-            problems.append(
-                InputError(f"champ « text » : modèle Jinja2 invalide ({exc.message}).", file)
-            )
-            continue
-        unknown = sorted(meta.find_undeclared_variables(ast) - set(clause.parameters))
-        if unknown:
-            problems.append(
-                InputError(
-                    f"champ « text » : variable(s) {', '.join(unknown)} inconnue(s) ; seuls les "
-                    f"paramètres de la clause sont utilisables ({', '.join(clause.parameters) or 'aucun'}).",
-                    file,
-                )
-            )
-        includes = any(ast.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)))
-        if includes:
-            problems.append(
-                InputError(
-                    "champ « text » : inclusion d'un autre modèle interdite (une clause se suffit "
-                    "à elle-même).",
-                    file,
-                )
-            )
-        try:
-            validate_params(clause, {}, file)
-            if not unknown and not includes:
-                render_clause(clause, {}, file)
-        except InputError as exc:
-            problems.append(InputError(f"paramètres par défaut : {exc.message}", file))
-        ev = clause.evidence
-        cues = [*ev.negative, *(c for g in ev.any for concept in g.all for c in concept.split("|"))]
-        for cue in cues:
-            why = cue_problems(cue.strip())
-            if why:
-                problems.append(InputError(f"champ « evidence » : {why}.", file))
-        if not ev.acts:
-            problems.append(
-                InputError(
-                    "champ « evidence » : « acts » manquant (criterion, obligation, "
-                    "specification ou model_clause).",
-                    file,
-                )
-            )
+        problems.extend(lint_clause(clause, str(lib.root / "clauses" / f"{cid}.yaml")))
     vocab_file = str(lib.root / "recognition.yaml")
     voc = lib.vocabulary
     if voc is not None:
@@ -453,4 +404,62 @@ def check_clausier(root: str | Path | None = None) -> list[InputError]:
             why = cue_problems(cue)
             if why:
                 problems.append(InputError(f"{why}.", vocab_file))
+    return problems
+
+
+def lint_clause(clause: Clause, file: str) -> list[InputError]:
+    """The problems of one clause beyond its schema (see :func:`check_clausier`): template
+    syntax and variables, inclusions, rendering with the defaults, evidence cues."""
+    from jinja2 import TemplateSyntaxError, meta, nodes
+
+    from .recognition import cue_problems
+    from .render import render_clause, sandbox, validate_params
+
+    problems: list[InputError] = []
+    env = sandbox()
+    try:
+        ast = env.parse(clause.text)
+    except TemplateSyntaxError as exc:
+        problems.append(
+            InputError(f"champ « text » : modèle Jinja2 invalide ({exc.message}).", file)
+        )
+        return problems
+    unknown = sorted(meta.find_undeclared_variables(ast) - set(clause.parameters))
+    if unknown:
+        problems.append(
+            InputError(
+                f"champ « text » : variable(s) {', '.join(unknown)} inconnue(s) ; seuls les "
+                f"paramètres de la clause sont utilisables ({', '.join(clause.parameters) or 'aucun'}).",
+                file,
+            )
+        )
+    includes = any(ast.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)))
+    if includes:
+        problems.append(
+            InputError(
+                "champ « text » : inclusion d'un autre modèle interdite (une clause se suffit "
+                "à elle-même).",
+                file,
+            )
+        )
+    try:
+        validate_params(clause, {}, file)
+        if not unknown and not includes:
+            render_clause(clause, {}, file)
+    except InputError as exc:
+        problems.append(InputError(f"paramètres par défaut : {exc.message}", file))
+    ev = clause.evidence
+    cues = [*ev.negative, *(c for g in ev.any for concept in g.all for c in concept.split("|"))]
+    for cue in cues:
+        why = cue_problems(cue.strip())
+        if why:
+            problems.append(InputError(f"champ « evidence » : {why}.", file))
+    if not ev.acts:
+        problems.append(
+            InputError(
+                "champ « evidence » : « acts » manquant (criterion, obligation, "
+                "specification ou model_clause).",
+                file,
+            )
+        )
     return problems
