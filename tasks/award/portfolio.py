@@ -838,8 +838,9 @@ def _results_html(p: Portfolio) -> list[str]:
             f"{_fr(d)} / {_fr(pr)} {unit}" for unit, (pr, d) in sorted(g["sommes"].items())
         )
 
+    caption = f"Promis et réalisé par engagement, au {p.date}"
     parts = [
-        fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False}),
+        _chart(fig, 4, False, caption),
         _table(
             ["Marché", "Engagement", "Famille", "Promis", "Réalisé", "Unité", "Tenu"],
             [
@@ -854,7 +855,7 @@ def _results_html(p: Portfolio) -> list[str]:
                 ]
                 for t, r in rows
             ],
-            f"Promis et réalisé par engagement, au {p.date}",
+            caption,
         ),
     ]
     for by, title in (("acheteur", "Acheteur"), ("famille", "Famille de clauses")):

@@ -309,11 +309,9 @@ def _scan_library_clauses(
             from tasks.clausier.render import validate_params
 
             tightened = {
-                name
+                prov.parameter
                 for prov in clausier.origin(cid)
-                if prov.kind == "parametre"
-                for name in clause.parameters
-                if prov.detail.startswith(f"{name} ")
+                if prov.kind == "parametre" and prov.parameter in clause.parameters
             }
             if tightened:
                 merged = {n: params.get(n, clause.parameters[n].default) for n in tightened}

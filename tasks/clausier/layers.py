@@ -23,7 +23,7 @@ recorded as a :class:`Provenance` so that a finding can say where its rule comes
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -110,6 +110,7 @@ class Provenance:
     file: str
     line: int | None = None
     rev: str | None = None
+    parameter: str | None = None  # the parameter whose bounds a ``parametre`` change tightens
 
     def label(self) -> str:
         """« politique d'achat de la Région, art. 3 »."""
@@ -432,11 +433,14 @@ def apply_layers(
             out[pb.clause] = cur.model_copy(update={"parameters": params})
             span = f"{'' if lo is None else f'{lo:g}'}–{'' if hi is None else f'{hi:g}'}"
             comp.origins.setdefault(pb.clause, []).append(
-                prov(
-                    "parametre",
-                    pb.article,
-                    f"{pb.parametre} borné à [{span}]" + (f" {p.unit}" if p.unit else ""),
-                    line,
+                replace(
+                    prov(
+                        "parametre",
+                        pb.article,
+                        f"{pb.parametre} borné à [{span}]" + (f" {p.unit}" if p.unit else ""),
+                        line,
+                    ),
+                    parameter=pb.parametre,
                 )
             )
         for kind, rule in m.ponderations.items():

@@ -317,7 +317,42 @@ def load_clausier(
     return _compose(national, tuple(layers))
 
 
+_COMPOSED: dict[tuple, Clausier] = {}
+
+
+def _layer_stamp(spec: Any) -> tuple:
+    """Key of a layer as it is now: folder, revision, and its files' sizes and times
+    (a layer read at a revision is keyed by the revision's name and the folder's HEAD)."""
+    path = Path(getattr(spec, "path", spec))
+    rev = getattr(spec, "rev", None)
+    files = [path / "politique.yaml", *sorted((path / "clauses").glob("*.yaml"))]
+    stamp = tuple(
+        (f.name, st.st_size, st.st_mtime_ns) for f in files if f.exists() for st in [f.stat()]
+    )
+    return (str(path.resolve()), rev, stamp if rev is None else None)
+
+
 def _compose(national: Clausier, specs: tuple[Any, ...]) -> Clausier:
+    """National clausier + layers; cached per process while no file changes (a layer
+    read at a Git revision is read again each time: the revision may be a branch)."""
+    key = (
+        str(national.root),
+        national.version,
+        id(national),
+        tuple(_layer_stamp(s) for s in specs),
+    )
+    cacheable = all(getattr(s, "rev", None) is None for s in specs)
+    if cacheable and key in _COMPOSED:
+        return _COMPOSED[key]
+    composed = _compose_now(national, specs)
+    if cacheable:
+        if len(_COMPOSED) > 16:
+            _COMPOSED.clear()
+        _COMPOSED[key] = composed
+    return composed
+
+
+def _compose_now(national: Clausier, specs: tuple[Any, ...]) -> Clausier:
     from .layers import apply_layers, read_layer
 
     read = []
