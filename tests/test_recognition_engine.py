@@ -4,6 +4,7 @@ and « non vérifiable » when the reader cannot be trusted (tasks/clausier/reco
 from __future__ import annotations
 
 import io
+
 import pytest
 
 from tasks.check.checker import check_dossier

@@ -44,6 +44,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import repeat
 from typing import Literal
 
 from pydantic import Field
@@ -178,8 +179,9 @@ def _raw_key(word: str) -> str:
     return k
 
 
-def _deletes(word: str) -> set[str]:
-    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+@lru_cache(maxsize=65536)
+def _deletes(word: str) -> frozenset[str]:
+    return frozenset(word[:i] + word[i + 1 :] for i in range(len(word)))
 
 
 def _within_one(a: str, b: str) -> bool:
@@ -319,6 +321,13 @@ class _Block:
     section: int
     heading: bool
     text: str  # normalised text of the block (lines joined by spaces)
+    roles: frozenset[str] = frozenset()  # the reader's roles (toc, question, form_label…)
+
+
+#: Roles of the reader's blocks (tasks/dossier/blocks.py) that mention without stating.
+_MENTION_ROLES = frozenset(
+    {"toc", "applicable_texts", "form_label", "question", "placeholder", "empty_heading"}
+)
 
 
 @dataclass(slots=True)
@@ -334,8 +343,14 @@ class _Index:
     line_block: list[int]
     section_blocks: dict[int, list[int]]
     heading_blocks: dict[int, list[int]]  # section → heading blocks of it and its parents
-    deletes: dict[str, list[str]] = field(default_factory=dict)
+    deletes: dict[str, list[str]] | None = None  # cue key → typo keys of the piece
+    typo_version: int = -1
+    words: dict[_Word, list[int]] = field(default_factory=dict)
     cue_lines: dict[str, frozenset[int]] = field(default_factory=dict)
+    concepts: dict[tuple[str, ...], dict[int, int]] = field(default_factory=dict)
+    mentions: dict[int, bool] = field(default_factory=dict)
+    acts: dict[tuple, set[str]] = field(default_factory=dict)
+    sets: dict[str, set[int]] = field(default_factory=dict)
 
 
 def _blocks(piece: PieceText) -> tuple[list[_Block], list[int]]:
@@ -345,9 +360,16 @@ def _blocks(piece: PieceText) -> tuple[list[_Block], list[int]]:
     line_block: list[int] = []
     cur: list[int] = []
 
+    model = getattr(piece, "model", None)
+    model_blocks = model.blocks if model is not None else []
+
     def close() -> None:
         if cur:
             lines = piece.lines
+            mb = getattr(lines[cur[0]], "block", -1)
+            roles = (
+                frozenset(model_blocks[mb].roles) if 0 <= mb < len(model_blocks) else frozenset()
+            )
             blocks.append(
                 _Block(
                     cur[0],
@@ -355,6 +377,7 @@ def _blocks(piece: PieceText) -> tuple[list[_Block], list[int]]:
                     lines[cur[0]].section,
                     cur[0] in heading_lines,
                     " ".join(lines[i].text for i in cur),
+                    roles,
                 )
             )
             cur.clear()
@@ -373,15 +396,32 @@ def _blocks(piece: PieceText) -> tuple[list[_Block], list[int]]:
             line_block.append(-1)  # no block: its words are not indexed
             prev_text = ""
             continue
+        mb = getattr(line, "block", -1)
+        if model_blocks and mb >= 0:
+            # the reader's blocks are authoritative (paragraphs, list items, table rows)
+            new = (
+                not cur
+                or i in heading_lines
+                or (cur[0] in heading_lines)
+                or mb != getattr(piece.lines[cur[-1]], "block", -1)
+                or model_blocks[mb].kind == "table"
+                or text[:1] in "<|"
+            )
+        else:
+            new = None
         new = (
-            not cur
-            or i in heading_lines
-            or (cur and cur[0] in heading_lines)
-            or not text
-            or line.section != piece.lines[cur[-1]].section
-            or bool(_LIST_START_RE.match(text))
-            or (prev_text.endswith((".", ";", ":", "!", "?")) and text[:1].isupper())
-            or text[:1] in "<|"  # a row or cell of a table (HTML or Markdown)
+            new
+            if new is not None
+            else (
+                not cur
+                or i in heading_lines
+                or (cur and cur[0] in heading_lines)
+                or not text
+                or line.section != piece.lines[cur[-1]].section
+                or bool(_LIST_START_RE.match(text))
+                or (prev_text.endswith((".", ";", ":", "!", "?")) and text[:1].isupper())
+                or text[:1] in "<|"  # a row or cell of a table (HTML or Markdown)
+            )
         )
         if new:
             close()
@@ -415,6 +455,11 @@ class Recognizer:
         self.window = vocab.window
         self.contract_pieces = frozenset(vocab.contract_pieces)
         self._indexes: dict[int, _Index] = {}
+        self._cue_keys: set[str] = set()
+        self._cue_deletes: dict[str, set[str]] = {}
+        # keys of a line's words (None: a phrase barrier), shared by every piece: a
+        # repository's dossiers repeat most of their boilerplate
+        self._line_keys: dict[str, tuple[str | None, ...]] = {}
         acts = vocab.acts
         self._act = {
             "criterion": [acts.criterion],
@@ -468,17 +513,33 @@ class Recognizer:
             if line_block[li] != prev_block:
                 phrase += 1
                 prev_block = line_block[li]
-            for w in _TOKEN_RE.findall(line.text.lower()):
-                if w in _BARRIERS:
-                    phrase += 1
-                    continue
-                ks = cache.get(w)
-                if ks is None:
-                    ks = lex.keys(w)
-                for k in ks:
+            line_keys = self._line_keys.get(line.text)
+            if line_keys is None:
+                line_keys = []
+                for w in _TOKEN_RE.findall(line.text.lower()):
+                    if w in _BARRIERS:
+                        line_keys.append(None)
+                        continue
+                    ks = cache.get(w)
+                    if ks is None:
+                        ks = lex.keys(w)
+                    line_keys.extend(ks)
+                if len(self._line_keys) > 200_000:
+                    self._line_keys.clear()  # bounded memory in a long batch
+                self._line_keys[line.text] = line_keys = tuple(line_keys)
+            if None in line_keys:
+                for k in line_keys:
+                    if k is None:
+                        phrase += 1
+                        continue
                     keys.append(k)
                     tok_line.append(li)
                     tok_phrase.append(phrase)
+            else:
+                n = len(line_keys)
+                keys.extend(line_keys)
+                tok_line.extend(repeat(li, n))
+                tok_phrase.extend(repeat(phrase, n))
         positions: dict[str, list[int]] = {}
         nums: list[int] = []
         for p, k in enumerate(keys):
@@ -520,25 +581,46 @@ class Recognizer:
         self._indexes[id(piece)] = idx
         return idx
 
+    def _typo_map(self, idx: _Index) -> dict[str, list[str]]:
+        """Cue key → keys of the piece within one edit of it, among the words the
+        lemmatiser does not know (built from the piece's few unknown words)."""
+        if idx.deletes is None or idx.typo_version != len(self._cue_deletes):
+            out: dict[str, list[str]] = {}
+            index = self._cue_deletes
+            for u in idx.positions:
+                if len(u) < 5 or u not in _UNKNOWN:
+                    continue
+                seen: set[str] = set()
+                for probe in (u, *_deletes(u)):
+                    for c in index.get(probe, ()):
+                        if c != u and c not in seen and _within_one(u, c):
+                            seen.add(c)
+                            out.setdefault(c, []).append(u)
+            idx.deletes = out
+            idx.typo_version = len(self._cue_deletes)
+        return idx.deletes
+
+    def _register_typo_key(self, key: str) -> None:
+        """Index a cue word (≥ 5 letters) by its one-deletion variants."""
+        if key in self._cue_keys:
+            return
+        self._cue_keys.add(key)
+        for probe in (key, *_deletes(key)):
+            self._cue_deletes.setdefault(probe, set()).add(key)
+
     def _typo_keys(self, idx: _Index, key: str) -> list[str]:
         """Keys of the piece within one edit of ``key`` (``key`` ≥ 5 letters), among the
         words the lemmatiser does not know (« décret » is not a typo of « déchet »)."""
-        if not idx.deletes:
-            dels: dict[str, list[str]] = {}
-            for k in idx.positions:
-                if len(k) >= 5 and k in _UNKNOWN:
-                    dels.setdefault(k, []).append(k)
-                    for d in _deletes(k):
-                        dels.setdefault(d, []).append(k)
-            idx.deletes = dels
-        out: set[str] = set()
-        for probe in (key, *_deletes(key)):
-            for k in idx.deletes.get(probe, ()):
-                if k != key and _within_one(k, key):
-                    out.add(k)
-        return sorted(out)
+        self._register_typo_key(key)
+        return self._typo_map(idx).get(key, [])
 
     def _word_positions(self, idx: _Index, w: _Word) -> list[int]:
+        got = idx.words.get(w)
+        if got is None:
+            got = idx.words[w] = self._positions_of(idx, w)
+        return got
+
+    def _positions_of(self, idx: _Index, w: _Word) -> list[int]:
         if w.prefix:
             out: list[int] = []
             for k, ps in idx.positions.items():
@@ -570,29 +652,33 @@ class Recognizer:
                 rest = [set(self._word_positions(idx, w)) for w in cue.words[1:]]
                 gap = self.lex.max_gap + 1
                 phrase = idx.tok_phrase
-                for p in first:
-                    cur = p
-                    for ps in rest:
-                        nxt = next(
-                            (
-                                q
-                                for q in range(cur + 1, cur + 1 + gap)
-                                if q in ps and phrase[q] == phrase[p]
-                            ),
-                            None,
-                        )
-                        if nxt is None:
-                            break
-                        cur = nxt
-                    else:
-                        lines.add(idx.tok_line[p])
+                if all(rest):
+                    for p in first:
+                        cur = p
+                        ph = phrase[p]
+                        for ps in rest:
+                            nxt = -1
+                            for q in range(cur + 1, cur + 1 + gap):
+                                if q in ps and phrase[q] == ph:
+                                    nxt = q
+                                    break
+                            if nxt < 0:
+                                break
+                            cur = nxt
+                        else:
+                            lines.add(idx.tok_line[p])
         got = frozenset(lines)
         idx.cue_lines[text] = got
         return got
 
     def _concept_blocks(self, idx: _Index, concept: Iterable[str]) -> dict[int, int]:
-        """Block → first line where one of the concept's cues matches."""
+        """Block → first line where one of the concept's cues matches (cached per piece)."""
+        concept = tuple(concept)
+        got = idx.concepts.get(concept)
+        if got is not None:
+            return got
         out: dict[int, int] = {}
+        idx.concepts[concept] = out
         for text in concept:
             for li in self.cue_lines(idx, text):
                 b = idx.line_block[li]
@@ -625,15 +711,21 @@ class Recognizer:
                 break
         return own
 
-    def _acts(self, idx: _Index, b: int, ctx: Sequence[int], cache: dict) -> set[str]:
+    def _sets(self, idx: _Index) -> dict[str, set[int]]:
+        """Blocks holding the cues of each act and mention (computed once per piece)."""
+        sets = idx.sets
+        if not sets:
+            for name in self._act:
+                sets[name] = self._act_blocks(idx, name)
+        return sets
+
+    def _acts(self, idx: _Index, b: int, ctx: Sequence[int]) -> set[str]:
         """Acts the anchor block ``b`` expresses (see the module docstring)."""
-        got = cache.get(b)
+        key = (b, tuple(ctx))
+        got = idx.acts.get(key)
         if got is not None:
             return got
-        sets = cache["_sets"]
-        for name in self._act:
-            if name not in sets:
-                sets[name] = self._act_blocks(idx, name)
+        sets = self._sets(idx)
         own = set(self._own(idx, b))
         acts: set[str] = set()
         if own & sets["criterion"] and (own | set(ctx)) & sets["weight"]:
@@ -654,15 +746,27 @@ class Recognizer:
                     acts.add("specification")
         if set(ctx) & sets["model_clause"] or own & sets["model_clause"]:
             acts.add("model_clause")
-        cache[b] = acts
+        idx.acts[key] = acts
         return acts
 
-    def _mention(self, idx: _Index, b: int, sets: dict, negative: set[int]) -> bool:
+    def _mention(self, idx: _Index, b: int, negative: set[int]) -> bool:
+        """The block mentions without stating (family ``negative`` cues included)."""
+        if b in negative:
+            return True
+        got = idx.mentions.get(b)
+        if got is None:
+            got = idx.mentions[b] = self._is_mention(idx, b)
+        return got
+
+    def _is_mention(self, idx: _Index, b: int) -> bool:
+        sets = self._sets(idx)
         block = idx.blocks[b]
         text = block.text
+        if block.roles & _MENTION_ROLES:
+            return True  # marked by the reader (table of contents, form field, question…)
         if TOC_RE.search(text) or "?" in text or _FILL_RE.search(text):
             return True
-        if b in sets["negation"] or b in negative:
+        if b in sets["negation"]:
             return True
         first = _WORD_RE.search(text.lower().lstrip("-*•– "))
         if first:
@@ -746,10 +850,7 @@ class Recognizer:
         idx = self.index(piece)
         if not idx.blocks:
             return []
-        act_cache: dict = {}
-        sets = act_cache.setdefault("_sets", {})
-        for name in ("negation", "applicable"):
-            sets[name] = self._act_blocks(idx, name)
+        sets = self._sets(idx)
         negative = set(self._concept_blocks(idx, evidence.negative)) if evidence.negative else set()
         expected = not evidence.pieces or piece.kind in evidence.pieces
         wanted = set(evidence.acts)
@@ -803,9 +904,9 @@ class Recognizer:
                         break
                 if not ok:
                     continue
-                if self._mention(idx, b, sets, negative):
+                if self._mention(idx, b, negative):
                     continue
-                acts = self._acts(idx, b, ctx, act_cache)
+                acts = self._acts(idx, b, ctx)
                 if wanted and not (acts & wanted):
                     continue
                 score /= len(concepts)
@@ -826,7 +927,7 @@ class Recognizer:
         # The best block: its own terms and act, under a heading about the family, in
         # the expected piece, matching several groups (each adds to the score, 0–1).
         own_sets = {k: sets[k] for k in ("criterion", "actor", "modal") if k in sets}
-        sanction = sets.get("sanction") or self._act_blocks(idx, "sanction")
+        sanction = sets["sanction"]
         out: list[Hit] = []
         for b, hit in best.items():
             heads = idx.heading_blocks.get(idx.blocks[b].section, [])
