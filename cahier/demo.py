@@ -60,7 +60,10 @@ def demo(
                 for line in step.details:
                     typer.echo(f"     {line}")
 
-            result = run_demo(dossier.resolve() if dossier else None, on_step=show)
+            from flows.server import prefect_errors
+
+            with prefect_errors("démonstration"):
+                result = run_demo(dossier.resolve() if dossier else None, on_step=show)
     except CahierError as exc:
         fail(exc)
         return

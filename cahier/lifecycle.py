@@ -98,8 +98,10 @@ def lifecycle(
         with prefect_session(load_settings(), fallback=True) as session:
             typer.echo(f"Prefect : {session.label()} ({session.startup_s:.1f} s).")
             from flows.lifecycle import lifecycle as run
+            from flows.server import prefect_errors
 
-            result = run(os.fspath(top / rel), sha, draft=draft, wait_reviews=wait_reviews)
+            with prefect_errors("cycle de vie"):
+                result = run(os.fspath(top / rel), sha, draft=draft, wait_reviews=wait_reviews)
     except CahierError as exc:
         fail(exc)
         return

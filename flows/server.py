@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PrefectSession",
     "PrefectUnavailable",
+    "prefect_errors",
     "prefect_session",
     "quiet_console",
     "server_reachable",
@@ -215,3 +216,42 @@ def prefect_session(
             session.api_url, session.attempts = _start_ephemeral(settings.prefect.startup_timeout_s)
         session.startup_s = time.monotonic() - t0
         yield session
+
+
+@contextmanager
+def prefect_errors(what: str) -> Iterator[None]:
+    """The one place where Prefect's and its HTTP client's errors become cahier's.
+
+    cahier's own errors pass through unchanged. An error of the Prefect API (HTTP status,
+    connection lost, SQLite « database is locked » under two concurrent embedded
+    servers) becomes :class:`PrefectUnavailable` (French: what failed, and the fix —
+    run it again, or share one server with ``cahier server``). Anything else is not
+    Prefect's and is raised unchanged.
+    """
+    from tasks.errors import CahierError
+
+    try:
+        yield
+    except CahierError:
+        raise
+    except Exception as exc:
+        import httpx
+
+        module = type(exc).__module__ or ""
+        text = str(exc)
+        prefect_side = (
+            isinstance(exc, httpx.HTTPError)
+            or module.startswith(("prefect", "httpx", "httpcore", "sqlalchemy", "sqlite3"))
+            or "database is locked" in text
+            or "Prefect" in text
+        )
+        if not prefect_side:
+            raise
+        locked = "database is locked" in text or "locked" in text.lower()
+        raise PrefectUnavailable(
+            f"{what} interrompu par le serveur Prefect ({type(exc).__name__}"
+            + (" : base SQLite occupée par une autre commande cahier" if locked else "")
+            + ") : relancez la commande ; si plusieurs commandes cahier tournent en même "
+            "temps, démarrez un serveur partagé dans un autre terminal (« cahier server ») : "
+            "elles l'utiliseront toutes."
+        ) from None

@@ -206,3 +206,22 @@ def test_lifecycle_pending_review_exits_0_with_report_strict_exits_1(
     strict = CliRunner().invoke(app, ["lifecycle", str(dossier), "--strict"])
     assert strict.exit_code == 1
     assert "--strict" in strict.output
+
+
+def test_prefect_side_errors_become_french_others_pass_through():
+    import httpx
+
+    from flows.server import PrefectUnavailable, prefect_errors
+    from tasks.errors import InputError
+
+    with pytest.raises(PrefectUnavailable) as err:
+        with prefect_errors("cycle de vie"):
+            httpx.get("http://127.0.0.1:9/api/health", timeout=2)
+    assert "cycle de vie interrompu par le serveur Prefect (ConnectError" in err.value.render()
+    assert "cahier server" in err.value.render()
+    with pytest.raises(InputError):  # cahier's own errors are unchanged
+        with prefect_errors("x"):
+            raise InputError("déjà en français")
+    with pytest.raises(ZeroDivisionError):  # not Prefect's: a bug stays a bug
+        with prefect_errors("x"):
+            1 / 0  # noqa: B018

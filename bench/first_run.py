@@ -1,0 +1,164 @@
+"""Benchmark of the first run and every run after (issue « premier lancement »).
+
+Measures, in fresh processes on one PREFECT_HOME (alternating, medians):
+
+* ``cahier check DOSSIER`` alone, and the bare import floor of its libraries;
+* a no-op Prefect flow through cahier's server selection (``flows.server``), i.e. what
+  any command that needs Prefect pays before its own work;
+* ``cahier lifecycle DOSSIER`` on a Git copy of the example — without a server (embedded
+  server started by the command) and with a local server announced in
+  ``PREFECT_HOME/cahier-server.json`` (as ``cahier server`` does);
+* ``cahier demo``: total and per-step wall times.
+
+Goals (issue): lifecycle with a server ≤ 3 × check; without, ≤ no-op flow + 20 %;
+check ≤ 1.5 × floor.
+
+Usage::
+
+    python bench/first_run.py [--runs 3] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "tenders" / "2026-CD33-PC-001"
+FLOOR = (
+    "import yaml, jinja2.sandbox, typer, rich.console, rich.markup; "
+    "from pydantic import BaseModel, ConfigDict, Field, ValidationError"
+)
+NOOP = (
+    "from flows.server import prefect_session\n"
+    "with prefect_session(fallback=True):\n"
+    "    from prefect import flow\n"
+    "    flow(name='noop')(lambda: 1)()\n"
+)
+
+
+def _run(cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"échec de {' '.join(cmd)} ({proc.returncode}) : {proc.stderr[-800:]}")
+    return elapsed, proc.stdout
+
+
+def _repo(base: Path) -> Path:
+    repo = base / "depot"
+    dossier = repo / "tenders" / EXAMPLE.name
+    shutil.copytree(EXAMPLE, dossier, ignore=shutil.ignore_patterns("reviews", "archive"))
+    ident = {
+        "GIT_AUTHOR_NAME": "Bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.fr",
+        "GIT_COMMITTER_NAME": "Bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.fr",
+    }
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "Dossier"]):
+        subprocess.run(["git", *args], cwd=repo, env={**os.environ, **ident}, check=True)
+    return dossier
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-demo", action="store_true")
+    args = parser.parse_args()
+    py = sys.executable
+    base = Path(tempfile.mkdtemp(prefix="cahier-bench-"))
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
+        "PREFECT_HOME": str(base / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    env.pop("PREFECT_API_URL", None)
+    dossier = _repo(base)
+    check = [py, "-m", "cahier", "check", str(EXAMPLE)]
+    floor = [py, "-c", FLOOR]
+    noop = [py, "-c", NOOP]
+    life = [py, "-m", "cahier", "lifecycle", str(dossier)]
+    _run(noop, env)  # creates the Prefect database (migrations) once
+    _run(check, env)
+    times: dict[str, list[float]] = {k: [] for k in ("check", "floor", "noop", "lifecycle")}
+    for _ in range(args.runs):
+        times["check"].append(_run(check, env)[0])
+        times["floor"].append(_run(floor, env)[0])
+        times["noop"].append(_run(noop, env)[0])
+        times["lifecycle"].append(_run(life, env, cwd=base)[0])
+    # A local server, announced as « cahier server » does.
+    port = 4391
+    server = subprocess.Popen(
+        [py, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        import httpx
+
+        api = f"http://127.0.0.1:{port}/api"
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(api + "/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(1)
+        (base / "prefect" / "cahier-server.json").write_text(
+            json.dumps({"api_url": api, "pid": server.pid}), encoding="utf-8"
+        )
+        _run(life, env, cwd=base)
+        times["lifecycle_server"] = [_run(life, env, cwd=base)[0] for _ in range(args.runs)]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+    result: dict[str, object] = {k: round(statistics.median(v), 3) for k, v in times.items()}
+    result["check_vs_floor"] = round(result["check"] / result["floor"], 2)
+    result["lifecycle_server_vs_check"] = round(result["lifecycle_server"] / result["check"], 2)
+    result["lifecycle_vs_noop"] = round(result["lifecycle"] / result["noop"], 2)
+    if not args.no_demo:
+        t, out = _run([py, "-m", "cahier", "demo"], env, cwd=base)
+        result["demo_total"] = round(t, 1)
+        steps = re.finditer(r"^(\d)\. (.+?) — ([\d.]+) s$", out, re.M)
+        result["demo_steps"] = {m[2][:40]: float(m[3]) for m in steps}
+        start = re.search(r"prêt en ([\d.]+) s", out)
+        result["demo_prefect_start"] = float(start[1]) if start else None
+    shutil.rmtree(base, ignore_errors=True)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    print(
+        f"cahier check                     : {result['check']:.2f} s (plancher des imports {result['floor']:.2f} s, × {result['check_vs_floor']})"
+    )
+    print(f"flow vide (sélection + serveur)  : {result['noop']:.2f} s")
+    print(
+        f"cahier lifecycle, sans serveur   : {result['lifecycle']:.2f} s (× {result['lifecycle_vs_noop']} du flow vide)"
+    )
+    print(
+        f"cahier lifecycle, serveur local  : {result['lifecycle_server']:.2f} s (× {result['lifecycle_server_vs_check']} du contrôle)"
+    )
+    if "demo_total" in result:
+        print(
+            f"cahier demo                      : {result['demo_total']} s (Prefect prêt en {result['demo_prefect_start']} s)"
+        )
+        for name, s in result["demo_steps"].items():
+            print(f"  {name:<40} {s:6.1f} s")
+
+
+if __name__ == "__main__":
+    main()
