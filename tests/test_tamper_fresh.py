@@ -62,6 +62,7 @@ class Attack:
     attempt: str = ""
     why: str = ""  # a regex the explanation must match (the right reason)
     defect: str = ""  # « non détecté : … » when the defences miss it (xfail strict)
+    verifier: str = ""  # the verifier's configuration (YAML, outside the repository)
 
 
 ATTACKS: list[Attack] = []
@@ -74,9 +75,13 @@ def attack(
     attempt: str = "",
     why: str = "",
     defect: str = "",
+    verifier: str = "",
 ) -> Callable[[Callable[[], str]], Callable[[], str]]:
     """Register the decorated function (docstring: what it tries, the promise; returns
-    the bash steps) as an attack."""
+    the bash steps) as an attack. ``verifier``: the verifier's configuration file
+    (``$CAHIER_CONFIG``, outside the clone; ``{witness}`` is the path of an auditor's
+    witness file, also outside), used by the ``*-cli`` checks; steps see it as
+    ``$VERIFIER`` and the witness as ``$WITNESS``."""
 
     def deco(fn: Callable[[], str]) -> Callable[[], str]:
         ATTACKS.append(
@@ -90,6 +95,7 @@ def attack(
                 attempt,
                 why,
                 defect,
+                verifier,
             )
         )
         return fn
@@ -519,6 +525,110 @@ def rewritten_history_rearchived_without_witness():
     git commit -qam 'Prix' && cahier archive $C >/dev/null"""
 
 
+# ====================================================== the verifier's configuration
+WITNESS_CONFIG = "witnesses:\n  - kind: fichier\n    target: {witness}\n"
+
+
+@attack(
+    "verifier's configuration",
+    "status-cli",
+    "reported",
+    why="sign",
+    verifier="signatures:\n  policy: signature-obligatoire\n",
+)
+def repository_loosens_signature_policy():
+    """Tries: the verifier requires signed review commits; the buyer commits a
+    ``cahier.yaml`` beside tender.yaml (``signatures: {policy: declaratif}``) and a
+    ``cahier-organisation.yaml`` it points to, saying the same.
+    Promise: a policy written in the repository can only tighten the verifier's, never
+    loosen it: the unsigned approvals do not count and the status says why."""
+    return """printf 'signatures:\\n  policy: declaratif\\norganisation: ../..\\n' > $D/cahier.yaml
+    printf 'signatures:\\n  policy: declaratif\\n' > cahier-organisation.yaml
+    git add -A && git commit -qm 'Configuration du dossier'"""
+
+
+@attack(
+    "witness",
+    "audit-cli",
+    "reported",
+    verifier=WITNESS_CONFIG,
+    defect="non détecté : avec un témoin fichier de l'auditeur configuré, l'archive n° 2 "
+    "supprimée, son étiquette effacée et recréée avec un autre prix donne « empreintes, chaîne "
+    "et étiquettes intactes » ; cahier archive n'écrit rien dans le témoin",
+)
+def rearchive_against_auditors_witness():
+    """Tries: with the auditor's append-only witness file configured, a correction archive
+    n° 2 is made; then the buyer resets the branch before it, deletes its tag, changes the
+    price differently and archives n° 2 again (fully consistent in the repository).
+    Promise: each archive's manifest digest and chain head are written to every witness;
+    ``audit --verify`` compares them and reports the replaced n° 2."""
+    return """export CAHIER_CONFIG=$VERIFIER
+    sed -i '0,/prix: 275000/s//prix: 274000/' $C/evaluation/evaluation.yaml
+    git commit -qam 'Correction du prix de C' && cahier archive $C >/dev/null
+    git tag -d cahier/2026-CD33-PC-001/archive-2 >/dev/null && git reset -q --hard HEAD~2
+    sed -i '0,/prix: 275000/s//prix: 160000/' $C/evaluation/evaluation.yaml
+    git commit -qam 'Correction du prix de C' && cahier archive $C >/dev/null"""
+
+
+@attack(
+    "witness",
+    "audit-cli",
+    "reported",
+    why="témoin",
+    verifier=WITNESS_CONFIG,
+    defect="non détecté : l'archive n° 2 n'est pas dans le témoin de l'auditeur (dernière "
+    "ligne retirée, ou jamais écrite) et audit --verify dit « intactes » sans nommer le témoin",
+)
+def witness_truncated():
+    """Tries: after a correction archive n° 2 written to the auditor's witness, the last
+    line of the witness file is removed (someone with access to the auditor's share).
+    Promise: ``audit --verify`` prints which witnesses it reached and what each proves: an
+    archive of the repository missing from a witness is reported."""
+    return """export CAHIER_CONFIG=$VERIFIER
+    sed -i '0,/prix: 275000/s//prix: 274000/' $C/evaluation/evaluation.yaml
+    git commit -qam 'Correction du prix de C' && cahier archive $C >/dev/null
+    if [ -s "$WITNESS" ]; then sed -i '$d' "$WITNESS"; fi"""
+
+
+@attack(
+    "witness",
+    "audit-cli",
+    ("declarative", "reported"),
+    why="non prouvé|témoin",
+    defect="non détecté : un témoin déclaré dans le dépôt (cahier.yaml du dossier, fichier "
+    "tenu par l'acheteuse) ; après suppression et nouvelle archive n° 1, audit --verify "
+    "affiche « empreintes, chaîne et étiquettes intactes » sans « non prouvé »",
+)
+def witness_declared_inside_repository():
+    """Tries: the buyer declares, in the tender's ``cahier.yaml``, a « witness » file inside
+    the repository (which the buyer controls), then deletes archive n° 1 and its tag,
+    changes a price and archives n° 1 again.
+    Promise: a witness proves something only when someone other than the buyer controls
+    it: a witness written in the repository proves nothing; the audit reports the
+    re-created archive or at least says « non prouvé contre une réécriture complète »."""
+    return """printf 'witnesses:\\n  - kind: fichier\\n    target: temoin.log\\n' > $C/cahier.yaml
+    git add -A && git commit -qm 'Témoin'
+    git tag -d cahier/2026-CD33-PC-001/archive-1 >/dev/null
+    git rm -rq $C/archive/1 && git commit -qm 'Archive'
+    sed -i '0,/prix: 275000/s//prix: 160000/' $C/evaluation/evaluation.yaml
+    git commit -qam 'Prix' && cahier archive $C >/dev/null"""
+
+
+# ====================================================================== Git objects
+@attack("Git objects", "status-cli", ("refused", "reported"), why="Paul Vasseur")
+def record_smuggled_as_gitlink():
+    """Tries: after Paul's objection, a **gitlink** (submodule entry, mode 160000) named
+    like a newer donnees record is put in the tree, pointing at Nadia's approval commit:
+    no blob, no file in the work tree, but a review path in ``git ls-tree`` that sorts
+    after Paul's record.
+    Promise: records are read fail-closed: ``cahier review status`` refuses in French or
+    Paul's objection stands (named); no traceback."""
+    return """objection
+    n=$(git log --format=%H --author="$NADIA_E" -1)
+    git update-index --add --cacheinfo 160000,$n,$D/reviews/20991231T235959Z-donnees.yaml
+    git commit -qm 'Revue'"""
+
+
 # =================================================================== numbers
 EVALUATE = "cahier evaluate $C"
 
@@ -581,32 +691,50 @@ def note_nan():
 # =================================================================== harness
 
 
-def _audit_cli(clone: Path, folder: str) -> tuple[str, str]:
+def _cli(clone: Path, args: list[str], config: Path | None) -> tuple[int, str]:
+    env = corpus._env(**({"CAHIER_CONFIG": str(config)} if config else {}))
     proc = subprocess.run(
-        [sys.executable, "-m", "cahier", "audit", folder, "--verify", "--sans-controles"],
+        [sys.executable, "-m", "cahier", *args],
         cwd=clone,
         capture_output=True,
         text=True,
-        env=corpus._env(),
+        env=env,
         check=False,
         timeout=240,
     )
-    out = (proc.stdout + proc.stderr).strip()
-    tail = out.splitlines()[-3:] if out else []
-    if proc.returncode == 2:
+    return proc.returncode, (proc.stdout + proc.stderr).strip()
+
+
+def _audit_cli(clone: Path, config: Path | None) -> tuple[str, str]:
+    """``cahier audit $C --verify``: exit 2 refused, 1 reported; 0 with « non prouvé »
+    declarative (unproven against a complete rewrite), else ok."""
+    code, out = _cli(clone, ["audit", corpus.CD33, "--verify", "--sans-controles"], config)
+    tail = " ".join(out.splitlines()[-3:])
+    assert "Traceback" not in out, out
+    if code == 2:
         return "refused", out
-    if proc.returncode == 1:
+    if code == 1:
         return "reported", out
-    if "non prouvé" in out:
-        return "declarative", " ".join(tail)
-    return "ok", " ".join(tail)
+    return ("declarative" if "non prouvé" in out else "ok"), tail
 
 
-def _verdict(clone: Path, check: str) -> tuple[str, str]:
+def _status_cli(clone: Path, config: Path | None) -> tuple[str, str]:
+    """``cahier review status $D``: the DATA-REV-01 line decides (approved or not)."""
+    code, out = _cli(clone, ["review", "status", corpus.WEB, "--no-diff"], config)
+    assert "Traceback" not in out, out
+    if code == 2:
+        return "refused", out
+    line = next((ln for ln in out.splitlines() if "DATA-REV-01" in ln), out)
+    return ("ok" if line.startswith("[approuvé]") else "reported"), line
+
+
+def _verdict(clone: Path, check: str, config: Path | None = None) -> tuple[str, str]:
     from tasks.errors import InputError
 
     if check == "audit-cli":
-        return _audit_cli(clone, corpus.CD33)
+        return _audit_cli(clone, config)
+    if check == "status-cli":
+        return _status_cli(clone, config)
     try:
         got, why = corpus.verdict(clone, check)
     except InputError as exc:  # fail closed with a French message: a refusal
@@ -621,17 +749,25 @@ RESULTS: dict[str, tuple[str, tuple[str, ...], str]] = {}
 
 def _run(template: Path, tmp_path: Path, a: Attack) -> tuple[str, str]:
     clone = corpus._clone(template, tmp_path)
-    proc = corpus._bash(clone, EXTRA + a.steps)
+    config = None
+    head = EXTRA
+    if a.verifier:
+        witness = tmp_path / "auditeur" / "temoin.log"
+        witness.parent.mkdir()
+        config = tmp_path / "auditeur" / "config.yaml"
+        config.write_text(a.verifier.format(witness=witness), encoding="utf-8")
+        head += f"export VERIFIER='{config}' WITNESS='{witness}'\n"
+    proc = corpus._bash(clone, head + a.steps)
     assert proc.returncode == 0, f"mise en place de {a.id} : {proc.stdout}{proc.stderr}"
     if a.attempt:
-        att = corpus._bash(clone, EXTRA + a.attempt)
+        att = corpus._bash(clone, head + a.attempt)
         out = (att.stderr + att.stdout).strip()
         if att.returncode == 2:
             assert "Traceback" not in out, out
             return "refused", out
-        got, why = _verdict(clone, a.check)
+        got, why = _verdict(clone, a.check, config)
         return got, f"tentative acceptée (code {att.returncode}) : {out[-400:]} ; {why}"
-    return _verdict(clone, a.check)
+    return _verdict(clone, a.check, config)
 
 
 def _params() -> list:
@@ -648,16 +784,21 @@ def test_fresh_attack(template: Path, tmp_path: Path, a: Attack):
     RESULTS[a.id] = (a.klass, a.accept, got)
     assert got in a.accept, f"{got} : {why}"
     if got in ("reported", "refused"):
-        assert re.search(r"[éèàçùêâô«]|\b(le|la|du|des|est)\b", why), f"message non français : {why}"
+        assert re.search(r"[éèàçùêâô«]|\b(le|la|du|des|est)\b", why), (
+            f"message non français : {why}"
+        )
     if a.why:
         assert re.search(a.why, why), f"motif attendu /{a.why}/ absent : {why}"
 
 
-def test_fresh_corpus_figures(request: pytest.FixtureRequest):
-    """≥ 10 fresh attacks, all different; prints detected / attempted."""
+def test_fresh_corpus_figures(capsys: pytest.CaptureFixture[str]):
+    """≥ 10 fresh attacks, all different, each saying what it tries and the promise;
+    prints detected / attempted (after the attacks, outside pytest's capture)."""
     assert len(ATTACKS) >= 10
     assert len({a.id for a in ATTACKS}) == len(ATTACKS)
     assert len({a.steps for a in ATTACKS}) == len(ATTACKS)
+    assert all("Tries:" in a.doc and "Promise" in a.doc for a in ATTACKS)
+    assert all("ok" not in a.accept for a in ATTACKS)
     done = [RESULTS[a.id] for a in ATTACKS if a.id in RESULTS]
     detected = sum(1 for _k, acc, got in done if got in acc)
     missed = [a.id for a in ATTACKS if a.id in RESULTS and RESULTS[a.id][2] not in a.accept]
@@ -666,9 +807,6 @@ def test_fresh_corpus_figures(request: pytest.FixtureRequest):
         f"montrées comme déclaratives ({len({a.klass for a in ATTACKS})} classes)",
     ]
     if missed:
-        lines.append("non détectées : " + ", ".join(missed))
-    rep = request.config.pluginmanager.get_plugin("terminalreporter")
-    for line in lines:
-        if rep is not None:
-            rep.write_line(line)
-        print(line)
+        lines.append("non détectées (xfail strict, défauts à corriger) : " + ", ".join(missed))
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))
