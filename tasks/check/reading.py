@@ -30,8 +30,8 @@ __all__ = ["READING_RULES", "reading_findings", "usable_or_raise"]
 READING_RULES: dict[str, str] = {
     "piece-sans-texte": "Pièce sans couche texte (document numérisé) : non vérifiable",
     "texte-non-fiable": "Texte extrait non fiable : non vérifiable à cet endroit",
-    "modification-non-acceptee": "Modification suivie non acceptée",
-    "suppression-en-attente": "Suppression suivie en attente",
+    "modification-non-acceptee": "Modification suivie non acceptée dans une pièce",
+    "suppression-en-attente": "Suppression suivie en attente dans une pièce",
     "commentaire-non-resolu": "Commentaire non résolu dans une pièce",
 }
 
