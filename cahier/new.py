@@ -42,7 +42,7 @@ def new(
         str,
         typer.Option(
             "--buyer-type",
-            help="Type d'acheteur : etat, collectivite, groupement, etablissement_public, hopital, autre.",
+            help="Type d'acheteur : etat, collectivite, groupement, etablissement_public, hopital, autre, prive (acheteur privé : docs/policy.md).",
         ),
     ],
     montant: Annotated[

@@ -59,6 +59,11 @@ from tasks.review.reviews import (
     record_review,
     review_status,
 )
+from tasks.review.sources import register_item_source
+
+# Execution shortfalls (tasks/award/followup.py) are reviewed like flagged clauses, in the
+# worker as in the CLI (cahier/followup.py registers the same source).
+register_item_source("tasks.award.followup:review_items")
 
 __all__ = [
     "ReviewInput",

@@ -600,7 +600,7 @@ def render_tender_yaml(tender_id: str, draft: DraftTender) -> tuple[str, list[st
         found.append("type d'acheteur (d'après son nom)")
     else:
         out.append(
-            "  type: null    # À COMPLÉTER : etat, collectivite, groupement, etablissement_public, hopital, autre"
+            "  type: null    # À COMPLÉTER : etat, collectivite, groupement, etablissement_public, hopital, autre, prive"
         )
         missing.append("type d'acheteur (acheteur.type)")
     cpv = str(v.get("codeCPV") or "")
