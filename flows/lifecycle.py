@@ -28,10 +28,10 @@ re-runs the flow body), never duplicates a step:
   never write the same repository at once, and is retried while ``.git/index.lock``
   exists.
 
-Steps whose module has not landed yet are skipped with the log line « étape non
-disponible » (adapters :func:`optional`): reviews (``flows.review.request_reviews``,
-``tasks.review.reviews.review_gate``), assembly (``flows.assemble.assemble_tender``), archive
-(``flows.archive.archive_tender``).
+Gates fail closed: every step imports its module directly (no fallback, no skipped
+step); the check is cached per commit *and* clausier version; « already assembled »
+compares the formats asked; a worker's shallow clone is deepened before anything is
+decided (:meth:`tasks.git.Repo.deepen`).
 
 Suspend (Prefect 3.9.1, docs/architecture.md « Pièges Prefect »): only a deployed run suspends — its
 process exits and the run is rescheduled on resume, the body re-running with the cached
@@ -44,11 +44,9 @@ review runs *pause* in-process (``wait_reviews``) or the run ends as
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import os
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +65,6 @@ __all__ = [
     "git",
     "lifecycle",
     "lifecycle_key",
-    "optional",
     "repo_lock_name",
     "repo_of",
     "resolve_commit",
@@ -183,12 +180,20 @@ def check_not_locked(top: Path) -> None:
         )
 
 
-def assembled_already(top: Path, rel: str, out_dir: Path, commit: str, draft: bool) -> bool:
+def assembled_already(
+    top: Path,
+    rel: str,
+    out_dir: Path,
+    commit: str,
+    draft: bool,
+    formats: list[str] | None = None,
+) -> bool:
     """True when ``out_dir/manifest.json`` is an assembly of the same content as ``commit``.
 
     Same content: the manifest's commit has the same ``tender.yaml`` and ``pieces/`` Git
     objects (a later review record, evaluation or archive commit does not change what
-    is assembled); same draft flag.
+    is assembled); same draft flag; every format asked (``formats``; None: the
+    manifest's own list is taken as complete) is in the manifest's ``formats``.
     """
     try:
         m = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
@@ -196,6 +201,8 @@ def assembled_already(top: Path, rel: str, out_dir: Path, commit: str, draft: bo
         return False
     done = (m.get("git") or {}).get("commit")
     if not done or bool(m.get("draft")) != bool(draft):
+        return False
+    if formats and not set(formats) <= set(m.get("formats") or []):
         return False
     if done == commit:
         return True
@@ -215,25 +222,6 @@ def archived_already(top: Path, rel: str, tender_id: str, commit: str) -> str | 
         if other.strip() == blob:
             return tag
     return None
-
-
-def optional(module: str, attr: str) -> Callable[..., Any] | None:
-    """``module.attr`` if the module exists (lazy import), else None.
-
-    Adapter for steps built by other issues: a missing module means « not landed yet »;
-    an import error *inside* an existing module is raised (a bug is not a missing step).
-    """
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None
-        raise
-    return getattr(mod, attr, None)
-
-
-def _unavailable(logger: Any, label: str, where: str) -> None:
-    logger.warning("Étape non disponible : %s (%s absent) — étape ignorée.", label, where)
 
 
 # --------------------------------------------------------------------------- tasks
@@ -256,15 +244,17 @@ def check_step(tender_path: str, commit: str, clausier_path: str | None, key: st
     from tasks.clausier.library import load_clausier
     from tasks.dossier.reader import read_dossier
 
-    return check_dossier(read_dossier(tender_path, rev=commit), load_clausier(clausier_path, dossier=tender_path))
+    return check_dossier(
+        read_dossier(tender_path, rev=commit), load_clausier(clausier_path, dossier=tender_path)
+    )
 
 
 @task(name="état des revues", cache_policy=NO_CACHE)
-def gate_step(tender_path: str, commit: str) -> list[str] | None:
-    """French reasons why reviews are missing (empty: all approved); None if unavailable."""
-    review_gate = optional("tasks.review.reviews", "review_gate")
-    if review_gate is None:
-        return None
+def gate_step(tender_path: str, commit: str) -> list[str]:
+    """French reasons why reviews are missing (empty: all approved). Fails closed: an
+    error of the review module is an error of the step, never a skipped gate."""
+    from tasks.review.reviews import review_gate
+
     return list(review_gate(tender_path, rev=commit))
 
 
@@ -273,10 +263,9 @@ def waiting_reviews_step(tender_id: str) -> list[str]:
     """Ids of ``await-review`` runs of the tender waiting for a decision."""
     from prefect.utilities.asyncutils import run_coro_as_sync
 
-    find = optional("flows.review", "find_waiting_runs")
-    if find is None:
-        return []
-    return [str(r.id) for r in run_coro_as_sync(find(tender_id)) or []]
+    from flows.review import find_waiting_runs
+
+    return [str(r.id) for r in run_coro_as_sync(find_waiting_runs(tender_id)) or []]
 
 
 @task(
@@ -301,15 +290,9 @@ def archive_step(tender_path: str, top: str, rel: str, tender_id: str, commit: s
         if done:
             logger.info("Évaluation déjà archivée (%s) : rien à refaire.", done)
             return {"tag": done, "created": False}
-        archive = optional("flows.archive", "archive_tender")
-        if archive is not None:
-            info = archive(tender_path, draft=draft)
-        else:
-            create = optional("tasks.award.archive", "create_archive")
-            if create is None:
-                _unavailable(logger, "archivage", "flows/archive.py")
-                return {"tag": None, "created": False, "unavailable": True}
-            info = create(tender_path, draft=draft)
+        from flows.archive import archive_tender
+
+        info = archive_tender(tender_path, draft=draft)
         return {"tag": info.tag, "numero": info.numero, "commit": info.commit, "created": True}
 
 
@@ -388,13 +371,27 @@ def lifecycle(
     logger = get_run_logger()
     top, rel = repo_of(tender_path)
     tender_abs = os.fspath(top / rel)
+    from tasks.git import Repo
+
+    if Repo.discover(top).deepen():  # a worker's shallow clone (prefect.yaml git_clone)
+        logger.info("Clone superficiel : historique complet récupéré (git fetch --unshallow).")
     sha = resolve_commit(top, commit)
     result: dict[str, Any] = {"tender": rel, "commit": sha, "gate_commit": None}
 
-    report = check_step(tender_abs, sha, clausier_path, lifecycle_key(top, rel, sha, "check"))
-    publish = optional("flows.check", "publish_task")
-    if publish is not None:
-        publish(report)
+    from tasks.clausier.library import load_clausier
+
+    # The cached check is valid for one commit *and* one clausier (version and folder).
+    lib_version = load_clausier(clausier_path, dossier=tender_abs).version
+    where = hashlib.sha256(os.fspath(clausier_path or "").encode()).hexdigest()[:8]
+    report = check_step(
+        tender_abs,
+        sha,
+        clausier_path,
+        lifecycle_key(top, rel, sha, f"check-{lib_version}-{where}"),
+    )
+    from flows.check import publish_task
+
+    publish_task(report)
     tender_id = report.tender
     result.update(tender=tender_id, check={"errors": report.errors, "warnings": report.warnings})
     logger.info(
@@ -427,16 +424,11 @@ def lifecycle(
     # ---- reviews
     deployed = deployment.id is not None
     reasons = gate_step(tender_abs, gate)
-    if reasons is None:
-        _unavailable(logger, "revues des référents", "tasks/review/reviews.py")
-        result["reviews"] = "non-disponible"
     attempt = 0
     while reasons and not draft:
         attempt += 1
-        request = optional("flows.review", "request_reviews")
-        if request is None:
-            _unavailable(logger, "demande de revues", "flows/review.py")
-            return {**result, "reviews": reasons, "status": "revues-en-attente"}
+        from flows.review import request_reviews as request
+
         waiting = waiting_reviews_step(tender_id)
         if waiting:
             logger.info("Revues déjà demandées : %d run(s) en attente.", len(waiting))
@@ -477,34 +469,30 @@ def lifecycle(
             return {**result, "reviews": reasons, "status": "revues-en-attente"}
         if attempt >= 50:
             raise RuntimeError("revues toujours en attente après 50 reprises.")
-    if reasons is not None:
-        result["reviews"] = reasons if draft else "approuvees"
+    result["reviews"] = reasons if draft else "approuvees"
 
     # ---- assembly
-    assemble = optional("flows.assemble", "assemble_tender")
-    if assemble is None:
-        _unavailable(logger, "assemblage", "flows/assemble.py")
-        result["assembly"] = "non-disponible"
+    from flows.assemble import assemble_tender as assemble
+
+    out_dir = Path(out) if out else Path("out") / tender_id
+    if assembled_already(top, rel, out_dir, gate, draft, formats):
+        logger.info("Dossier déjà assemblé pour le commit %s (%s).", gate[:10], out_dir)
+        result["assembly"] = {"out": os.fspath(out_dir), "created": False}
     else:
-        out_dir = Path(out) if out else Path("out") / tender_id
-        if assembled_already(top, rel, out_dir, gate, draft):
-            logger.info("Dossier déjà assemblé pour le commit %s (%s).", gate[:10], out_dir)
-            result["assembly"] = {"out": os.fspath(out_dir), "created": False}
-        else:
-            kwargs: dict[str, Any] = {"rev": gate, "out": os.fspath(out_dir), "draft": draft}
-            if formats:
-                kwargs["formats"] = formats
-            if clausier_path:
-                kwargs["clausier_path"] = clausier_path
-            try:
-                assembled = assemble(tender_abs, **kwargs)
-            except InputError as exc:
-                logger.error("Assemblage refusé : %s", exc.render())
-                return {**result, "assembly": exc.render(), "status": "assemblage-refuse"}
-            result["assembly"] = {
-                "out": os.fspath(getattr(assembled, "out_dir", out_dir)),
-                "created": True,
-            }
+        kwargs: dict[str, Any] = {"rev": gate, "out": os.fspath(out_dir), "draft": draft}
+        if formats:
+            kwargs["formats"] = formats
+        if clausier_path:
+            kwargs["clausier_path"] = clausier_path
+        try:
+            assembled = assemble(tender_abs, **kwargs)
+        except InputError as exc:
+            logger.error("Assemblage refusé : %s", exc.render())
+            return {**result, "assembly": exc.render(), "status": "assemblage-refuse"}
+        result["assembly"] = {
+            "out": os.fspath(getattr(assembled, "out_dir", out_dir)),
+            "created": True,
+        }
 
     # ---- archive
     if not archive:

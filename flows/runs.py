@@ -8,12 +8,13 @@ of a tender are those whose name contains its slug.
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
 from slugify import slugify
 
-__all__ = ["artifact_key", "dossier_run_name", "list_runs", "retry_transient"]
+__all__ = ["artifact_key", "belongs", "dossier_run_name", "list_runs", "retry_transient"]
 
 
 def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -46,6 +47,21 @@ def dossier_run_name(kind: str) -> str:
     return slugify(f"{kind}-{Path(str(dossier)).name}")
 
 
+_PARAMS = ("dossier", "tender_path", "tender", "tender_id")
+
+
+def belongs(name: str, parameters: dict[str, Any], slugs: list[str]) -> bool:
+    """Whether a run is one of the tender's, exactly: a dossier parameter whose folder
+    (or id) slug is one of ``slugs``; otherwise the slug as a whole dash-separated part
+    of the run name (``revue-2026-dsi-01-juridique`` is 2026-DSI-01's, not
+    ``revue-2026-dsi-014-juridique``)."""
+    for key in _PARAMS:
+        value = parameters.get(key)
+        if isinstance(value, str) and value:
+            return slugify(Path(value).name) in slugs
+    return any(re.search(rf"(^|-){re.escape(slug)}(-|$)", name or "") for slug in slugs)
+
+
 async def _read(slugs: list[str], limit: int) -> list[dict[str, Any]]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
@@ -61,6 +77,8 @@ async def _read(slugs: list[str], limit: int) -> list[dict[str, Any]]:
                 limit=limit,
             )
             for run in runs:
+                if not belongs(run.name, run.parameters or {}, slugs):
+                    continue  # « 2026-DSI-014 » is not « 2026-DSI-01 »
                 if run.flow_id not in flows:
                     flows[run.flow_id] = (await client.read_flow(run.flow_id)).name
                 seen[str(run.id)] = {
@@ -75,7 +93,8 @@ async def _read(slugs: list[str], limit: int) -> list[dict[str, Any]]:
 
 
 def list_runs(tender_id: str, folder: str, limit: int = 200) -> list[dict[str, Any]]:
-    """Flow runs whose name mentions the tender (by id or folder), oldest first.
+    """Flow runs of the tender (by id or folder, matched exactly: :func:`belongs`),
+    oldest first.
 
     Raises:
         Exception: whatever the Prefect client raises when the server is unreachable

@@ -191,7 +191,6 @@ def resume_ready_lifecycles(logger: Any) -> list[str]:
     )
     from prefect.flow_runs import resume_flow_run
 
-    from flows.lifecycle import optional
 
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
@@ -200,15 +199,15 @@ def resume_ready_lifecycles(logger: Any) -> list[str]:
                 state=FlowRunFilterState(name=FlowRunFilterStateName(any_=["Suspended"]))
             ),
         )
-    find = optional("flows.review", "find_waiting_runs")
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    from flows.review import find_waiting_runs
+
     resumed = []
     for run in runs:
         tender_id = Path(str(run.parameters.get("tender_path", ""))).name
-        if find is not None:
-            from prefect.utilities.asyncutils import run_coro_as_sync
-
-            if run_coro_as_sync(find(tender_id)):
-                continue
+        if run_coro_as_sync(find_waiting_runs(tender_id)):
+            continue
         try:
             resume_flow_run(run.id)
         except Exception as exc:  # not paused any more: someone else resumed it
@@ -264,7 +263,9 @@ def watch(
             failed[d] = exc.render()
             logger.error("Cycle de vie de %s non lancé : %s", d, exc.render())
         except Exception as exc:
-            failed[d] = exc.render() if isinstance(exc, CahierError) else f"{type(exc).__name__}: {exc}"
+            failed[d] = (
+                exc.render() if isinstance(exc, CahierError) else f"{type(exc).__name__}: {exc}"
+            )
             retryable.add(d)
             logger.error("Cycle de vie de %s en échec : %s", d, failed[d])
     retry = {d: scan["changes"][d] for d in retryable}

@@ -59,6 +59,24 @@ FAULT_ENV = "CAHIER_FAULT_AFTER_STEP"
 # process of cahier — ours and GitPython's — inherits this.
 os.environ["GIT_NO_REPLACE_OBJECTS"] = "1"
 
+
+def _quotepath_off() -> None:
+    """``core.quotepath=off`` for every Git process of cahier, GitPython's included
+    (``GIT_CONFIG_COUNT``/``KEY``/``VALUE``, Git ≥ 2.31): paths with accents are printed
+    as they are instead of octal escapes that no path comparison matches."""
+    try:
+        n = int(os.environ.get("GIT_CONFIG_COUNT") or 0)
+    except ValueError:
+        return
+    if any(os.environ.get(f"GIT_CONFIG_KEY_{i}") == "core.quotepath" for i in range(n)):
+        return
+    os.environ[f"GIT_CONFIG_KEY_{n}"] = "core.quotepath"
+    os.environ[f"GIT_CONFIG_VALUE_{n}"] = "off"
+    os.environ["GIT_CONFIG_COUNT"] = str(n + 1)
+
+
+_quotepath_off()
+
 _steps = 0
 
 
