@@ -58,7 +58,7 @@ def _vary(sentence: str, rnd: random.Random, i: int) -> str:
     if choice == 1:
         words = sentence.split()
         k = rnd.randrange(1, max(2, len(words)))
-        return " ".join(words[:k] + [rnd.choice(ADJECTIVES)] + words[k:])
+        return " ".join([*words[:k], rnd.choice(ADJECTIVES), *words[k:]])
     if choice == 2:
         for a, b in SYNONYMS.items():
             if a in sentence:
