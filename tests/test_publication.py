@@ -388,11 +388,7 @@ def test_bad_look_is_refused_with_a_located_french_finding(
     with pytest.raises(AssemblyRefused) as exc:
         assemble(read_dossier(d), lib, out, ["pdf"], draft=True, allowed_root=tmp_path)
     f = exc.value.findings[0]
-    assert (
-        f.rule == rule
-        and f.location.file.endswith(where)
-        and f.location.line == 2
-    )
+    assert f.rule == rule and f.location.file.endswith(where) and f.location.line == 2
     assert not out.exists()
 
 
@@ -407,3 +403,32 @@ def test_symlink_out_of_the_dossier_is_refused(tmp_path, lib, monkeypatch):
         assemble(read_dossier(d), lib, tmp_path / "out", ["pdf"], draft=True, allowed_root=tmp_path)
     assert exc.value.findings[0].rule == "apparence-refusee"
     assert "hors du dossier" in exc.value.findings[0].message
+
+
+def test_organisation_look_is_read_from_its_folder(tmp_path, lib, monkeypatch):
+    """Fonts declared by the organisation (outside the dossier) are allowed; the same
+    folder declared by a tender's cahier.yaml outside both is not."""
+    if not DEJAVU.is_file():
+        pytest.skip("police DejaVu Sans (paquet Debian fonts-dejavu-core) absente")
+    org = tmp_path / "organisation"
+    (org / "polices").mkdir(parents=True)
+    (org / "polices" / "DejaVuSans.ttf").write_bytes(DEJAVU.read_bytes())
+    (org / "cahier-organisation.yaml").write_text(
+        "look:\n  font: DejaVu Sans\n  font_dirs: [polices]\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("CAHIER_CONFIG", str(tmp_path / "absent.yaml"))
+    monkeypatch.setenv("CAHIER_ORGANISATION", str(org))
+    d = make_dossier(tmp_path / "t", {"ccap.md": "# CCAP\n\nTexte.\n"})
+    out = tmp_path / "out"
+    res = assemble(read_dossier(d), lib, out, ["pdf"], draft=True, allowed_root=tmp_path)
+    assert (
+        "DejaVuSans" in next(o for o in res.manifest["outputs"] if o["path"] == "ccap.pdf")["fonts"]
+    )
+    assert {"path": "look/organisation:polices/DejaVuSans.ttf"}.items() <= next(
+        i for i in res.manifest["inputs"] if i["path"].startswith("look/")
+    ).items()
+    monkeypatch.delenv("CAHIER_ORGANISATION")
+    (d / "cahier.yaml").write_text(f"look:\n  font_dirs: [{org / 'polices'}]\n", encoding="utf-8")
+    with pytest.raises(AssemblyRefused) as exc:
+        assemble(read_dossier(d), lib, out, ["pdf"], draft=True, allowed_root=tmp_path)
+    assert exc.value.findings[0].rule == "apparence-refusee"

@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 DECORATIVE_CLASS = "decoratif"
+#: Largest image embedded (bytes): every output carries a copy.
+MAX_IMAGE_BYTES = 20_000_000
 
 #: Image file extensions accepted and their MIME types.
 IMAGE_TYPES: dict[str, str] = {
@@ -61,6 +63,8 @@ def image_type(name: str, data: bytes) -> str | None:
     ext = PurePosixPath(name).suffix.lower()
     if ext not in IMAGE_TYPES:
         return "format non accepté (PNG, JPEG, GIF ou SVG)"
+    if len(data) > MAX_IMAGE_BYTES:
+        return f"image trop volumineuse (plus de {MAX_IMAGE_BYTES // 1_000_000} Mo)"
     if ext == ".svg":
         return svg_problem(data)
     if not data.startswith(_MAGIC[ext]):
@@ -74,8 +78,6 @@ def svg_problem(data: bytes) -> str | None:
     Parsed with lxml without network, DTD or entity expansion."""
     from lxml import etree
 
-    if len(data) > 5_000_000:
-        return "SVG trop volumineux (plus de 5 Mo)"
     if b"<!DOCTYPE" in data[:2000] or b"<!ENTITY" in data:
         return "SVG avec DTD ou entités (refusé)"
     parser = etree.XMLParser(
