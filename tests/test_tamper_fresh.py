@@ -525,6 +525,58 @@ def rewritten_history_rearchived_without_witness():
     git commit -qam 'Prix' && cahier archive $C >/dev/null"""
 
 
+@attack(
+    "four eyes",
+    "review:donnees",
+    "refused",
+    attempt="""who "$NADIA_N" "$NADIA_E"; cahier review approve $D --role donnees --comment Vu""",
+)
+def backdated_self_edit():
+    """Tries: Nadia changes article 8 in a commit **backdated** to 2020 (author and
+    committer dates set with ``GIT_AUTHOR_DATE`` / ``GIT_COMMITTER_DATE``: before her own
+    approval of 2026), then approves: a rule « commits since her last approval » computed
+    with dates would skip it.
+    Promise (four-eyes): the commits that touched the item are found in the history
+    (topology), not by their declared dates: refused (code 2)."""
+    return """who "$NADIA_N" "$NADIA_E" && edit8 1
+    GIT_AUTHOR_DATE='2020-01-02T10:00:00+0100' GIT_COMMITTER_DATE='2020-01-02T10:00:00+0100' \\
+        git commit -qam 'Réversibilité'
+    who "$BUYER_N" "$BUYER_E" """
+
+
+@attack("record content", "review:donnees", ("refused", "reported"), why="double|Paul Vasseur")
+def record_with_duplicate_decision():
+    """Tries: the buyer prepares « for Paul » a record that reads as a request for changes
+    (``decision: request-changes`` near the top) but ends with a second ``decision:
+    approve`` (YAML keeps the last key silently); Paul, having read the top, commits it
+    himself.
+    Promise: YAML is loaded safely: a duplicate key is an error naming file and line
+    (refused), or the record is not taken as an approval."""
+    return """edit8 1 && git commit -qam 'Réversibilité'
+    f=$D/reviews/20991231T235959Z-donnees.yaml
+    tool forge $D donnees "$PAUL_N" "$PAUL_E" $f request-changes
+    echo 'decision: approve' >> $f
+    who "$PAUL_N" "$PAUL_E" && git add -A && git commit -qm 'Revue données : modifications'
+    who "$BUYER_N" "$BUYER_E" """
+
+
+@attack("archive", "audit", "reported", why="étiquette")
+def tag_retargeted_to_twin_commit():
+    """Tries: a twin of the archive commit (same message, trailer, author and parent; the
+    CSV of the evaluation altered) is made off-branch and the annotated tag re-created on
+    it with its ``Commit:`` line updated: ``git checkout`` of the tag shows the altered
+    evaluation, the branch still holds the original.
+    Promise: the tag must designate the commit that added the archive on the branch, and
+    record that commit: reported."""
+    return """t=cahier/2026-CD33-PC-001/archive-1; c=$(git rev-parse "$t^{commit}")
+    git switch -q --detach $c
+    sed -i 's/Reconditionnement Aquitaine SCOP/Discount PC Distribution SAS/' \\
+        $C/archive/1/evaluation.csv
+    git commit -q --amend -a -C $c && twin=$(git rev-parse HEAD) && git switch -q main
+    msg=$(git tag -l --format='%(contents)' $t | sed "s/$c/$twin/")
+    git tag -d $t >/dev/null && git tag -a $t $twin -m "$msg" """
+
+
 # ====================================================== the verifier's configuration
 WITNESS_CONFIG = "witnesses:\n  - kind: fichier\n    target: {witness}\n"
 
