@@ -51,8 +51,11 @@ def test_relative_sub_weights_on_100_and_points() -> None:
         "## Critères de jugement des offres\n\n- Valeur technique : 60 points\n"
         "- Prix des prestations : 30 points\n- Délai de livraison : 10 points\n"
     )
-    assert weights(pts) == [("Valeur technique", 60, []), ("Prix des prestations", 30, []),
-                            ("Délai de livraison", 10, [])]
+    assert weights(pts) == [
+        ("Valeur technique", 60, []),
+        ("Prix des prestations", 30, []),
+        ("Délai de livraison", 10, []),
+    ]
     assert pts.criteres[2].type == "delai" and pts.criteres[0].unite == "points"
 
 
@@ -84,7 +87,10 @@ def test_per_lot_criteria() -> None:
 
 @pytest.mark.parametrize(
     ("rows", "total"),
-    [(["Prix : 55 %", "Valeur technique : 40 %"], "95"), (["Prix : 90 %", "Technique : 60 %"], "150")],
+    [
+        (["Prix : 55 %", "Valeur technique : 40 %"], "95"),
+        (["Prix : 90 %", "Technique : 60 %"], "150"),
+    ],
 )
 def test_sets_not_summing_to_100_are_kept_and_reported(rows: list[str], total: str) -> None:
     (cs,) = crit("## Jugement des offres\n\n" + "\n".join(f"- {r}" for r in rows) + "\n")
@@ -155,3 +161,63 @@ def test_check_compares_rc_criteria_with_tender_yaml(real_dossier) -> None:
         ("pieces/RC.pdf", 8),
     }
     assert any("« Prix » pèse 50 %" in f.message and "60%" in f.message for f in found)
+
+
+NOTICES = {
+    # BOAMP (MAPA / formalised notice), list on one line
+    "boamp-one-line": (
+        "Critères d'attribution : offre économiquement la plus avantageuse appréciée en "
+        "fonction des critères énoncés ci-dessous avec leur pondération. - Valeur technique : "
+        "60 % - Prix : 40 %\n",
+        [("Valeur technique", 60), ("Prix", 40)],
+    ),
+    # eForms (TED / BOAMP since 2023)
+    "eforms": (
+        "5.1.10. Critères d'attribution\n\nCritère :\n\nType : Qualité\n\nNom : Valeur technique\n\n"
+        "Description : appréciée au vu du mémoire technique\n\n"
+        "Catégorie du critère d'attribution seuil : Pondération (pourcentage, valeur exacte)\n\n"
+        "Critère d'attribution — Nombre : 55\n\nCritère :\n\nType : Qualité\n\n"
+        "Nom : Performance en matière de protection de l'environnement\n\n"
+        "Catégorie du critère d'attribution seuil : Pondération (pourcentage, valeur exacte)\n\n"
+        "Critère d'attribution — Nombre : 15\n\nCritère :\n\nType : Prix\n\nNom : Prix\n\n"
+        "Catégorie du critère d'attribution seuil : Pondération (pourcentage, valeur exacte)\n\n"
+        "Critère d'attribution — Nombre : 30\n",
+        [
+            ("Valeur technique", 55),
+            ("Performance en matière de protection de l'environnement", 15),
+            ("Prix", 30),
+        ],
+    ),
+    # RC prose, relative sub-weights and a nested list without « dont »
+    "rc-nested": (
+        "## Article 8 - Jugement des offres\n\nLes offres sont jugées sur les critères suivants :\n\n"
+        "- Valeur technique : 60 %\n  - Méthodologie : 30 %\n  - Moyens humains : 30 %\n"
+        "- Prix : 30 %\n- Délai d'intervention : 10 %\n",
+        [("Valeur technique", 60), ("Prix", 30), ("Délai d'intervention", 10)],
+    ),
+    "rc-points": (
+        "## 7. Critères de jugement des offres\n\nPrix des prestations : noté sur 40 points\n\n"
+        "Valeur technique : notée sur 50 points\n\nPerformances en matière d'insertion "
+        "professionnelle : notées sur 10 points\n",
+        [
+            ("Prix des prestations", 40),
+            ("Valeur technique", 50),
+            ("Performances en matière d'insertion professionnelle", 10),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOTICES))
+def test_notice_and_rc_formats(case: str) -> None:
+    text, expected = NOTICES[case]
+    sets = crit(text, name="avis.md" if "rc" not in case else "rc.md")
+    assert sets, case
+    got = [(c.nom, c.poids) for c in sets[0].criteres]
+    assert got == expected
+    if case == "rc-nested":
+        assert [s.poids for s in sets[0].criteres[0].sous] == [30, 30]
+    if case == "eforms":
+        assert [c.type for c in sets[0].criteres] == ["technique", "environnement", "prix"]
+    if case == "rc-points":
+        assert sets[0].criteres[2].type == "social"

@@ -180,6 +180,8 @@ def lines_of(piece: PieceText) -> list[SourceLine]:
             if _GRID_SEP.match(text) or (_PIPE_SEP.match(text) and "-" in text):
                 continue
             m = _PIPE_ROW.match(text)
+            if not m and " | " in text:
+                m = re.match(r"(.*)", text)  # a table row of the document model: « a | b »
             if m:
                 cells = [c.strip() for c in m.group(1).split("|")]
                 cells = [c.replace("**", "").strip() for c in cells]
@@ -263,7 +265,7 @@ def _weights(text: str, *, bare_ok: bool) -> list[_Weight]:
                 a, b = m.span()
             if not free(a, b):
                 continue
-            if unit not in ("coefficient", "ponderation") and not ok_context(m.start()):
+            if unit not in ("coefficient", "ponderation", "points") and not ok_context(m.start()):
                 continue
             v = _num(m.group("v"))
             if unit == "%" and v > 100:
@@ -303,7 +305,7 @@ _ZONE_START = re.compile(
 _CANDIDATURE = re.compile(r"candidatures?\b", re.I)
 _LOT_LINE = re.compile(
     r"^\s*(?:[-•*]\s*)?(?:pour le |au titre du |concernant le |#+\s*)?lot\s*(?:n\s?[°o]\s*|no\.?\s*|num[eé]ro\s*)?"
-    r"(?P<n>\d{1,2})\b(?!\s*(?:%|€|euros?\b))",
+    r"(?:[:]\s*lot[- ]?0*)?(?P<n>\d{1,4})\b(?!\s*(?:%|€|euros?\b))",
     re.I,
 )
 _CRIT_WORD = re.compile(r"\bcrit[eè]res?\b|\bpond[eé]r|\bnote\b|\bnot[eé]", re.I)
@@ -430,7 +432,7 @@ def _clean_name(text: str, *, before_weight: bool = True) -> str:
         t = re.sub(r"\((?:[^()]*)?$", "", t)  # an open parenthesis left by the weight
     t = re.sub(r"\(\s*\)", "", t)
     t = re.sub(
-        r"\s*(?:[:=–—-]|\bsoit\b|\bpond[ée]r[ée]e? (?:a|à)\b|\bpond[ée]ration\b|\bpoids\b|\bnot[ée]e? sur\b|\bdont\b|\bde\b|\bà\b)\s*$",
+        r"\s*(?:[:=–—-]|\bsoit\b|\bpond[ée]r[ée]e? (?:a|à)\b|\bpond[ée]ration\b|\bpoids\b|\bnot[ée]e?s? sur\b|\bsur\b|\bdont\b|\bde\b|\bà\b)\s*$",
         "",
         t,
         flags=re.I,
@@ -472,11 +474,16 @@ class _Item:
     block: list[SourceLine]
     global_: bool = False
     relative: bool = False
+    cue_after: bool = False
 
 
 def _name_from_block(block: list[SourceLine]) -> tuple[str, str | None]:
     """(name, marker) from the lines read since the previous weight."""
     texts = [b.text.strip() for b in block if b.text.strip()]
+    for t in texts:  # « Nom : Valeur technique » (eForms and TED notices)
+        m_nom = re.match(r"^(?:[-•*]\s*)?(?:nom|intitul[ée])\s*:\s*(.{2,200})$", t, re.I)
+        if m_nom:
+            return _clean_name(m_nom.group(1), before_weight=False), None
     # skip connective lines
     while texts and fold(texts[0]).strip(" :") in ("dont", "soit", "et", "avec"):
         texts.pop(0)
@@ -569,6 +576,10 @@ def _items(
             continue
         w = ws[0]
         before = text[: w.start]
+        if len(ws) > 1 or len(before) > 110:
+            clause = _last_clause(before)
+            if clause != before and 2 <= len(clause) <= 110:
+                before = clause
         if len(before) > 110 or (len(before) > 50 and re.search(r"[.;]\s+\S", before)):
             m_prose = _PROSE.search(text[: w.end + 1])
             m_crit = _PROSE_CRIT.search(before)
@@ -589,6 +600,8 @@ def _items(
                 marker = marker or _m
         item = _Item(w, sl, name, marker, block)
         after = text[w.end :]
+        if _EXPECT_SUBS.search(after):
+            item.cue_after = True
         if _GLOBAL.search(fold(after[:40])) or re.search(r"\(\s*$", before):
             item.global_ = True
             relative_ctx = False
@@ -597,11 +610,19 @@ def _items(
         block = []
         # a second weight on the same line: « Prix 40 % - Valeur technique 60 % »
         for w2 in ws[1:]:
-            seg = text[ws[ws.index(w2) - 1].end : w2.start]
+            seg = _last_clause(text[ws[ws.index(w2) - 1].end : w2.start])
             nm = _clean_name(seg)
             if nm:
                 items.append(_Item(w2, sl, nm, _marker(seg), []))
     return items, lots, block
+
+
+def _last_clause(text: str) -> str:
+    """The last clause of a segment: after the last « . », « ; », « - », « – », « : »
+    that separates list entries written on one line."""
+    parts = re.split(r"(?:[.;]\s+|\s[-–—•]\s+|:\s+(?=[-–—•]?\s*[A-ZÀ-Ý]))", text)
+    parts = [p for p in parts if re.search(r"[A-Za-zÀ-ÿ]{2}", p)]
+    return parts[-1].strip() if parts else text
 
 
 def _is_relative_unit(unit: str) -> bool:
@@ -649,8 +670,10 @@ def _build(items: list[_Item], vocab) -> tuple[list[CriterionRead], list[Criteri
                 cur._relative = cur._relative or it.relative
             elif cur._expect_subs or cur.sous:
                 is_sub = _fits(cur, crit)
-        if not is_sub and cue:
+        if not is_sub and (cue or it.cue_after):
             crit._expect_subs = True
+        if is_sub and re.search(r"de la note (?:technique|du crit)|du crit[eè]re|de ce crit", fold(" ".join([it.line.text]))):
+            cur._relative = True
         if is_sub and cur is not None:
             cur.sous.append(crit)
             if not crit.nom:
@@ -665,8 +688,41 @@ def _build(items: list[_Item], vocab) -> tuple[list[CriterionRead], list[Criteri
             tops.append(crit)
         # « dont » right after the weight (same line or next lines) announces sub-criteria
         unnamed_first = unnamed_first
-    # an item followed by « dont »: mark expectation from the following block too
-    return tops, problems
+    return _nest_by_sums(tops), problems
+
+
+def _nest_by_sums(tops: list[CriterionRead]) -> list[CriterionRead]:
+    """Flat criteria whose weights sum to more than 100: runs that follow a criterion
+    and sum exactly to its weight (or to 100, relative) become its sub-criteria, when
+    the criteria left then sum to 100."""
+    vals = [c._value for c in tops]
+    if len(tops) < 3 or any(v is None for v in vals) or abs(sum(vals) - 100) <= 0.01:
+        return tops
+    out: list[CriterionRead] = []
+    i = 0
+    while i < len(tops):
+        c = tops[i]
+        out.append(c)
+        j, acc = i + 1, 0.0
+        nested = False
+        if not c.sous and c._value:
+            while j < len(tops) and not tops[j].sous:
+                acc += tops[j]._value or 0
+                if j > i + 1 - 1 and (abs(acc - c._value) <= 0.01 or (abs(acc - 100) <= 0.01 and c._value < 100)) and j > i + 1:
+                    rest = sum(x._value for x in out) + sum(x._value for x in tops[j + 1 :])
+                    if abs(rest - 100) <= 0.01 or True:
+                        c.sous = tops[i + 1 : j + 1]
+                        c._relative = abs(acc - c._value) > 0.01
+                        i = j + 1
+                        nested = True
+                        break
+                if acc > max(c._value, 100) + 0.01:
+                    break
+                j += 1
+        if not nested:
+            i += 1
+    total = sum(x._value for x in out)
+    return out if abs(total - 100) <= 0.01 else tops
 
 
 def _fits(parent: CriterionRead, crit: CriterionRead) -> bool:
