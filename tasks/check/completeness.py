@@ -111,7 +111,7 @@ def _has(kind: str, pieces: list[PieceText]) -> bool:
             "cadre" in p.path.lower()
             or any("cadre de reponse" in ln.folded for ln in p.lines[:5])
             or any(
-                re.search(r"cadre de reponse|^(?:annexe[^-]*-\s*)?cadre\b", fold(s.title))
+                re.search(r"cadre de reponse", fold(s.title))
                 for s in p.sections
             )
             for p in pieces
