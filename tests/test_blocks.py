@@ -178,6 +178,35 @@ def test_real_headings(shared_real: Path) -> None:
     afpa = heads("afpa-ccap-tic-2025/XXXXX_02_CCAP (1).docx")
     assert afpa["14.1"] == 376 and afpa["7.2"] == 172
     assert not any(k.startswith("Annexe") for k in afpa)  # list of annexes, not headings
+    path = shared_real / "afpa-ccap-tic-2025" / "XXXXX_02_CCAP (1).docx"
+    model = read_model(path.name, path.read_bytes())
+    by_para = {b.loc.para: b for b in model.blocks}
+    # « 1. Intégrer la RSE… » numbered by a Word list under article 14.1: list items
+    assert by_para[389].kind == "list_item" and by_para[389].text.startswith("1. Intégrer")
+    assert model.article_of(model.blocks.index(by_para[389])).number == "14.1"
+    assert "toc" in by_para[17].roles and by_para[17].kind == "paragraph"
+    ae = heads("vsgp-infogerance-2025/AE.docx")  # its table of contents is no heading
+    assert ae == {
+        "1": 51,
+        "2": 93,
+        "3": 99,
+        "3.1": 100,
+        "3.2": 102,
+        "3.3": 108,
+        "4": 110,
+        "5": 115,
+        "6": 144,
+        "7": 153,
+        "8": 172,
+    }
+    amf_rc = read_model(
+        "RC.pdf", (shared_real / "amf-2022-011-sharepoint" / "2022_011 RC.pdf").read_bytes()
+    )
+    # bold « 1. D'une manière générale… » items under 9.2: not articles 1 to 5
+    assert [b.number for b in amf_rc.headings() if b.level == 1] == [str(i) for i in range(1, 14)]
+    guide = shared_real / "minumeco-guide-achats-numeriques-responsables" / "bureautique.md"
+    numbers = [b.number for b in read_model(guide.name, guide.read_bytes()).headings()]
+    assert "1" not in numbers and "X.2.2" in numbers  # « 1. » lines under « #### »: a list
 
 
 def test_cache_memory_and_disk(tmp_path: Path) -> None:

@@ -114,7 +114,9 @@ def test_pdf_passwords() -> None:
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 
-def _docx(body: str, comments: str | None = None, doctype: str = "") -> bytes:
+def _docx(
+    body: str, comments: str | None = None, doctype: str = "", footnotes: str | None = None
+) -> bytes:
     doc = (
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>{doctype}'
         f'<w:document xmlns:w="{W_NS}"><w:body>{body}</w:body></w:document>'
@@ -123,6 +125,10 @@ def _docx(body: str, comments: str | None = None, doctype: str = "") -> bytes:
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("[Content_Types].xml", "<Types/>")
         z.writestr("word/document.xml", doc)
+        if footnotes:
+            z.writestr(
+                "word/footnotes.xml", f'<w:footnotes xmlns:w="{W_NS}">{footnotes}</w:footnotes>'
+            )
         if comments:
             z.writestr("word/comments.xml", f'<w:comments xmlns:w="{W_NS}">{comments}</w:comments>')
     return buf.getvalue()
@@ -276,3 +282,26 @@ def test_odt_tracked_changes_and_comments() -> None:
     ]
     item = next(b for b in m.blocks if b.kind == "list_item")
     assert item.loc.para == 7 and "applicable_texts" in item.roles
+
+
+def test_docx_footnotes_are_read() -> None:
+    body = (
+        _p('<w:pPr><w:outlineLvl w:val="0"/></w:pPr>' + _r("Article 7 - Environnement"))
+        + _p(
+            _r("Le titulaire reprend les emballages.")
+            + '<w:r><w:footnoteReference w:id="2"/></w:r>'
+        )
+        + _p('<w:pPr><w:outlineLvl w:val="0"/></w:pPr>' + _r("Article 8 - Prix"))
+    )
+    notes = (
+        '<w:footnote w:type="separator" w:id="-1">'
+        + _p(_r(""))
+        + "</w:footnote>"
+        + '<w:footnote w:id="2">'
+        + _p(_r("Au sens de l'article L541-10 du code de l'environnement."))
+        + "</w:footnote>"
+    )
+    m = read_model("pieces/ccap.docx", _docx(body, footnotes=notes), cache=False)
+    note = next(b for b in m.blocks if "note" in b.roles)
+    assert note.text.startswith("Au sens de l'article L541-10") and note.loc.note == 2
+    assert m.article_of(m.blocks.index(note)).number == "7"

@@ -14,6 +14,7 @@ Location conventions (:class:`Loc`):
   ``line`` = 1-based line within that page of the extracted text;
 * DOCX: ``para`` = 1-based index of the ``<w:p>`` element in ``word/document.xml``, in
   document order, nested paragraphs (tables, text boxes, content controls) counted;
+  footnotes and endnotes come last, located by ``note`` (their id);
 * ODT: ``para`` = 1-based index of the ``text:p``/``text:h`` element in ``content.xml``, in
   document order (a footnote's paragraphs are counted after the paragraph holding it);
 * HTML: ``line`` = 1-based line of the element's start tag in the source.
@@ -47,7 +48,8 @@ BLOCK_KINDS: tuple[str, ...] = ("heading", "paragraph", "list_item", "table", "f
 #: texts or reference documents; ``form_label`` label of a form field (« Marché réservé :
 #: ☐ oui ☐ non », « Nom : ........ »); ``question`` a question (sourcing questionnaire,
 #: Q&R); ``empty_heading`` a heading with nothing under it before the next heading of
-#: the same or a higher level; ``placeholder`` an empty content control or fill-in.
+#: the same or a higher level; ``placeholder`` an empty content control or fill-in;
+#: ``note`` the text of a footnote or endnote.
 ROLES: tuple[str, ...] = (
     "toc",
     "applicable_texts",
@@ -55,6 +57,7 @@ ROLES: tuple[str, ...] = (
     "question",
     "empty_heading",
     "placeholder",
+    "note",
 )
 
 
@@ -65,10 +68,14 @@ class Loc:
     page: int | None = None
     line: int | None = None
     para: int | None = None
+    note: int | None = None  # DOCX footnote / endnote id (its text is in notes.xml)
 
     def label(self) -> str:
-        """French label: « page 4, ligne 12 », « paragraphe 431 », « ligne 590 »."""
+        """French label: « page 4, ligne 12 », « paragraphe 431 », « ligne 590 »,
+        « note 3 »."""
         parts = []
+        if self.note is not None:
+            parts.append(f"note {self.note}")
         if self.page is not None:
             parts.append(f"page {self.page}")
         if self.para is not None:

@@ -300,6 +300,10 @@ def read_docx(name: str, data: bytes, sha256: str) -> DocumentModel:
         styles_raw = read_member(zf, "word/styles.xml", name, label, required=False)
         num_raw = read_member(zf, "word/numbering.xml", name, label, required=False)
         com_raw = read_member(zf, "word/comments.xml", name, label, required=False)
+        notes_raw = [
+            (part, read_member(zf, f"word/{part}.xml", name, label, required=False))
+            for part in ("footnotes", "endnotes")
+        ]
     root = parse_xml(doc_raw, "word/document.xml", name, label)
     styles = _styles(parse_xml(styles_raw, "word/styles.xml", name, label) if styles_raw else None)
     numbering = _numbering(
@@ -396,7 +400,13 @@ def read_docx(name: str, data: bytes, sha256: str) -> DocumentModel:
             pending = "mixed"
         return pending, " ".join(x for x in (ins, dele) if x)
 
+    note_refs: dict[int, int] = {}  # note id -> index of the block that cites it
+
     def handle_para(p) -> None:
+        for ref in p.iter(W + "footnoteReference", W + "endnoteReference"):
+            rid = ref.get(W + "id", "")
+            if rid.isdigit():
+                note_refs[int(rid)] = len(blocks)
         para = para_of(p)
         loc = Loc(para=para.index)
         raw_texts.append(para.text)
@@ -560,7 +570,34 @@ def read_docx(name: str, data: bytes, sha256: str) -> DocumentModel:
                 walk_body(ch)
 
     walk_body(body)
+    # footnotes and endnotes: read, after the body, located by their id
+    for part, raw in notes_raw:
+        if not raw:
+            continue
+        nroot = parse_xml(raw, f"word/{part}.xml", name, label)
+        tag = W + ("footnote" if part == "footnotes" else "endnote")
+        for note in nroot.iter(tag):
+            if note.get(W + "type") in ("separator", "continuationSeparator", "continuationNotice"):
+                continue
+            nid = note.get(W + "id")
+            parts: list[str] = []
+            for p in note.iter(W + "p"):
+                np_ = _Para(0)
+                _collect(p, np_)
+                raw_texts.append(np_.text)
+                if np_.text.strip():
+                    parts.append(np_.text)
+            text = normalize_text(" ".join(parts))
+            if text:
+                loc = Loc(note=int(nid) if nid and nid.lstrip("-").isdigit() else None)
+                b = Block("paragraph", text, loc, [Span(text, loc)])
+                b.roles.add("note")
+                blocks.append(b)
     assign_roles(blocks)
+    for b in blocks:  # a note belongs to the article of the paragraph citing it
+        if "note" in b.roles and b.loc.note in note_refs:
+            cited = min(note_refs[b.loc.note], len(blocks) - 1)
+            b.article = blocks[cited].article
     model.blocks = blocks
     model.quality = [assess("\n".join(raw_texts), None)]
     mark_blocks(model)

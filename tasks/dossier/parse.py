@@ -100,11 +100,11 @@ def _default_cache_dir() -> Path | None:
 
 
 def _loc(d: list[Any]) -> Loc:
-    return Loc(d[0], d[1], d[2])
+    return Loc(*d)
 
 
 def _loc_out(loc: Loc) -> list[Any]:
-    return [loc.page, loc.line, loc.para]
+    return [loc.page, loc.line, loc.para, loc.note]
 
 
 def model_to_json(model: DocumentModel) -> bytes:
