@@ -243,6 +243,28 @@ def test_rev_replays_the_same_answer_on_a_past_commit(dossier: Path):
     assert env["status"] == "missing"
 
 
+def test_docx_with_tracked_changes_reported(dossier: Path):
+    import zipfile
+
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    body = (
+        "<w:p><w:r><w:t>Le titulaire remet un rapport annuel.</w:t></w:r></w:p>"
+        '<w:p><w:del w:id="1" w:author="A"><w:r><w:delText>Critère environnemental : 10 %'
+        "</w:delText></w:r></w:del></w:p>"
+    )
+    with zipfile.ZipFile(dossier / "pieces" / "cctp.docx", "w") as z:
+        z.writestr(
+            "word/document.xml", f'<w:document xmlns:w="{w}"><w:body>{body}</w:body></w:document>'
+        )
+    proc = run("check", str(dossier), "-f", "json")
+    assert proc.returncode in (0, 1), proc.stderr
+    found = [
+        f for f in json.loads(proc.stdout)["findings"] if f["rule"] == "suppression-en-attente"
+    ]
+    assert len(found) == 1 and found[0]["location"] == {"file": "pieces/cctp.docx", "line": 2}
+    assert "« Critère environnemental : 10 % »" in found[0]["message"]
+
+
 def test_scanned_pdf_is_no_text_layer_not_all_clauses_missing(dossier: Path):
     from pypdf import PdfWriter
 
