@@ -191,7 +191,16 @@ def prepare(
         )
     ids = [u.clause_id for r in rendered for u in r.uses]
     warnings = [f for f in check_findings if f.severity != Severity.info]
-    return docs, warnings + sfind, ids
+
+    def where(f: Finding) -> tuple:
+        return (
+            f.rule,
+            f.location.file if f.location else None,
+            f.location.line if f.location else None,
+        )
+
+    seen = {where(f) for f in warnings}  # e.g. titre-vide: said once, by the check
+    return docs, warnings + [f for f in sfind if where(f) not in seen], ids
 
 
 def assemble(
