@@ -305,3 +305,22 @@ def test_docx_footnotes_are_read() -> None:
     note = next(b for b in m.blocks if "note" in b.roles)
     assert note.text.startswith("Au sens de l'article L541-10") and note.loc.note == 2
     assert m.article_of(m.blocks.index(note)).number == "7"
+
+
+def test_odt_encrypted_or_damaged() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(
+            "META-INF/manifest.xml",
+            '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+            "<manifest:file-entry><manifest:encryption-data/></manifest:file-entry></manifest:manifest>",
+        )
+        z.writestr("content.xml", b"\x00\x01binary")
+    with pytest.raises(InputError, match="ODT chiffré") as exc:
+        read_model("pieces/cctp.odt", buf.getvalue(), cache=False)
+    assert exc.value.file == "pieces/cctp.odt"
+    broken = io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as z:
+        z.writestr("content.xml", "<office:document-content><text:p>Le titulaire")
+    with pytest.raises(InputError, match=r"XML de « content\.xml » invalide, ligne 1"):
+        read_model("pieces/cctp.odt", broken.getvalue(), cache=False)
