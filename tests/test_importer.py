@@ -306,3 +306,17 @@ def test_aquareel_pieces_named_after_their_kind(aquareel_import, shared_real, tm
     )
     assert list(both.pieces.values()) == ["pieces/bpu.md", "pieces/bpu-2.md"]
     assert any("2 pièces reconnues comme bordereau" in w for w in both.warnings)
+
+
+def test_piece_named_cahier_des_charges_is_typed_by_its_content(tmp_path: Path):
+    text = (
+        "# Cahier des charges\n\n## 1 Pénalités\n\nLes pénalités de retard sont appliquées. "
+        "Le CCAG-TIC s'applique. Une avance est versée.\n\n## 2 Révision des prix\n\n"
+        "Les prix sont révisables. Modalités de paiement : délai de paiement de 30 jours. "
+        "Résiliation selon le CCAG.\n"
+    )
+    src = tmp_path / "Cahier des charges.md"
+    src.write_text(text, encoding="utf-8")
+    result = import_dce([src], "2026-CDC-1", tmp_path / "out")
+    assert result.kinds == {"Cahier des charges.md": "ccap"}
+    assert any("contenu" in w for w in result.warnings)

@@ -725,6 +725,30 @@ def _kind_from_title(piece: PieceText) -> tuple[str, str] | None:
     return None
 
 
+def _kind_from_content(piece: PieceText) -> tuple[str, str] | None:
+    """Kind of a piece whose name and title say nothing (« Cahier des charges.pdf »,
+    « CCP.docx », « DCE.pdf »), from the cues of ``clause_library/import.yaml``:
+    ``(kind, « N repères »)`` or None when no kind stands out."""
+    import yaml
+
+    from tasks.clausier.library import default_library_path
+
+    try:
+        vocab = yaml.safe_load(
+            (default_library_path() / "import.yaml").read_text(encoding="utf-8")
+        ).get("piece_kinds", {})
+    except (OSError, yaml.YAMLError, AttributeError):
+        return None
+    text = " " + " ".join(" ".join(re.findall(r"[a-z0-9]+", ln.folded)) for ln in piece.lines) + " "
+    counts = {k: sum(text.count(" " + c) for c in cues) for k, cues in vocab.items()}
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    if not ranked or ranked[0][1] < 3:
+        return None
+    if len(ranked) > 1 and ranked[0][1] < 1.5 * ranked[1][1]:
+        return None
+    return ranked[0][0], f"{ranked[0][1]} repères"
+
+
 def _header(source: str, data: bytes) -> str:
     """The comment at the top of an imported piece: its original file (never published:
     assembly drops HTML comments)."""
@@ -809,6 +833,14 @@ def import_dce(
                         f"« {p.name} » : nature lue dans son titre (« {titled[1]} ») : "
                         f"{KIND_LABELS.get(kind, kind)} ; vérifiez-la."
                     )
+                else:
+                    by_text = _kind_from_content(piece)
+                    if by_text:
+                        kind = by_text[0]
+                        warnings.append(
+                            f"« {p.name} » : nature déduite de son contenu ({by_text[1]}) : "
+                            f"{KIND_LABELS.get(kind, kind)} ; vérifiez-la."
+                        )
             piece.kind = kind
         kinds.append((p, kind))
     names = _out_names(kinds)
