@@ -96,7 +96,8 @@ def check(
                 from tasks.dossier.reader import read_dossier
 
                 lib = load_clausier(clausier, dossier=target)
-                reports.append(check_dossier(read_dossier(target, rev=rev), lib))
+                dossier = read_dossier(target, rev=rev, allow_incomplete=rev is None)
+                reports.append(check_dossier(dossier, lib))
     except CahierError as exc:
         fail(exc)
         return

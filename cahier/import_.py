@@ -47,8 +47,9 @@ def import_(
         for item in result.missing:
             typer.echo(f"  - {item}")
         typer.echo(
-            "tender.yaml est un brouillon : « cahier check » le refusera (code 2) tant que "
-            "ces champs ne sont pas complétés."
+            "tender.yaml est un brouillon : « cahier check » donne déjà les constats qui ne "
+            "dépendent pas de ces champs, plus une erreur qui les liste (code 1) ; "
+            "l'assemblage est refusé tant qu'ils ne sont pas complétés."
         )
     else:
         typer.echo("tender.yaml est complet : lancez « cahier check " + str(result.path) + " ».")

@@ -1255,6 +1255,8 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
     env_crit = status_of.get("ENV-CRIT-01")
     if env_crit and env_crit.status not in (FamilyStatus.missing, FamilyStatus.not_applicable):
         findings = [f for f in findings if f.rule != "critere-environnemental-absent"]
+    if dossier.missing_fields:
+        findings = _incomplete_findings(dossier, findings)
     order = {Severity.error: 0, Severity.warning: 1, Severity.info: 2}
     findings.sort(
         key=lambda f: (
@@ -1274,6 +1276,54 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
         families=families,
         findings=findings,
     )
+
+
+#: Rules whose finding rests on a tender.yaml field (left out while the field is empty).
+_RULES_NEEDING = {
+    "ccag": {"ccag-incoherent"},
+    "procedure": {"procedure-incoherente"},
+    "montant": {"procedure-incoherente"},
+    "objet": set(),
+}
+
+
+def _incomplete_findings(dossier: Dossier, findings: list[Finding]) -> list[Finding]:
+    """An incomplete tender.yaml (a draft): one error listing the empty fields with their
+    lines, and the findings that rest on them left out."""
+    missing = dossier.missing_fields
+    drop = set().union(*(_RULES_NEEDING.get(m, set()) for m in missing))
+    kept = [f for f in findings if f.rule not in drop]
+    where = ", ".join(
+        f"{m} (ligne {dossier.line_of(m.split(' ')[0])})" if dossier.line_of(m.split(" ")[0])
+        else m
+        for m in missing
+    )
+    assumed = []
+    if "dateLancement" in missing:
+        assumed.append("les règles en vigueur aujourd'hui")
+    if "montant" in missing:
+        assumed.append("un montant au-delà des seuils européens")
+    if "categories" in missing:
+        assumed.append("toutes les catégories d'achat")
+    if any(m.startswith("acheteur") for m in missing):
+        assumed.append("un acheteur de l'État")
+    kept.append(
+        Finding(
+            rule="tender-incomplet",
+            severity=Severity.error,
+            location=Location(
+                file=dossier.tender_file, line=dossier.line_of(missing[0].split(" ")[0])
+            ),
+            message=(
+                f"tender.yaml est incomplet : {where}. Les constats ci-dessous ne dépendent "
+                "pas de ces champs"
+                + (f" (hypothèses prudentes : {', '.join(assumed)})" if assumed else "")
+                + " ; l'assemblage et l'archive restent refusés tant qu'ils sont vides."
+            ),
+            fix="Complétez les champs marqués « À COMPLÉTER » dans tender.yaml.",
+        )
+    )
+    return kept
 
 
 def _tender_findings(

@@ -52,6 +52,8 @@ class Dossier:
     commit: str | None = None  # full hex sha when read from a Git revision
     rev: str | None = None  # the revision as the user gave it
     tender_lines: dict[str, int] = field(default_factory=dict)  # "criteres.0" -> line
+    #: tender.yaml fields left empty (read with ``allow_incomplete``, see tasks/dossier/incomplete.py)
+    missing_fields: list[str] = field(default_factory=list)
 
     def line_of(self, path: str) -> int | None:
         """Line of a tender.yaml field path (``"criteres"``, ``"waivers.1"``), if known."""
@@ -239,7 +241,9 @@ def _disk_files(root: Path, root_res: Path) -> Iterator[tuple[str, Path]]:
             yield rel, resolved
 
 
-def _read_from_disk(path: str | os.PathLike[str], max_bytes: int) -> Dossier:
+def _read_from_disk(
+    path: str | os.PathLike[str], max_bytes: int, allow_incomplete: bool = False
+) -> Dossier:
     display = os.fspath(path)
     root = Path(path)
     if not root.exists():
@@ -266,7 +270,7 @@ def _read_from_disk(path: str | os.PathLike[str], max_bytes: int) -> Dossier:
         raw = tender_path.read_bytes()
     except OSError as exc:
         raise InputError(f"tender.yaml illisible ({exc.strerror}).", TENDER_FILE) from None
-    tender, tender_lines = validate_yaml_with_lines(Tender, raw, TENDER_FILE)
+    tender, tender_lines, missing = _load_tender(raw, allow_incomplete)
     pieces: list[PieceText] = []
     for rel, resolved in _disk_files(root, root_res):
         _too_big(resolved.stat().st_size, max_bytes, rel)
@@ -281,7 +285,26 @@ def _read_from_disk(path: str | os.PathLike[str], max_bytes: int) -> Dossier:
             "(RC, CCAP, CCTP…).",
             PIECES_DIR + "/",
         )
-    return Dossier(display, tender, TENDER_FILE, pieces, tender_lines=tender_lines)
+    return Dossier(
+        display, tender, TENDER_FILE, pieces, tender_lines=tender_lines, missing_fields=missing
+    )
+
+
+def _load_tender(raw: bytes, allow_incomplete: bool) -> tuple[Tender, dict[str, int], list[str]]:
+    """tender.yaml validated; with ``allow_incomplete``, a draft whose only problems are
+    empty fields is read with stand-ins (tasks/dossier/incomplete.py)."""
+    try:
+        tender, lines = validate_yaml_with_lines(Tender, raw, TENDER_FILE)
+        return tender, lines, []
+    except InputError:
+        if not allow_incomplete:
+            raise
+        from .incomplete import load_incomplete_tender
+
+        got = load_incomplete_tender(raw, TENDER_FILE)
+        if got is None:
+            raise
+        return got
 
 
 def _read_from_git(path: str | os.PathLike[str], rev: str, max_bytes: int) -> Dossier:
@@ -402,12 +425,19 @@ def _read_from_git(path: str | os.PathLike[str], rev: str, max_bytes: int) -> Do
 
 
 def read_dossier(
-    path: str | os.PathLike[str], rev: str | None = None, *, max_piece_bytes: int = 20_000_000
+    path: str | os.PathLike[str],
+    rev: str | None = None,
+    *,
+    max_piece_bytes: int = 20_000_000,
+    allow_incomplete: bool = False,
 ) -> Dossier:
     """Read the dossier at ``path`` (``tender.yaml`` + ``pieces/``).
 
     With ``rev``, the dossier is read from that Git revision (commit sha, short sha, tag,
     branch) through the object database: no checkout, the working tree is not read.
+    With ``allow_incomplete`` (``cahier check`` only), a tender.yaml whose only problems
+    are empty fields is read with conservative stand-ins and ``missing_fields`` lists
+    them (:mod:`tasks.dossier.incomplete`).
 
     Raises:
         InputError: missing or invalid tender.yaml, no piece, unreadable piece, path
@@ -416,7 +446,7 @@ def read_dossier(
     if rev is not None:
         dossier = _read_from_git(path, rev, max_piece_bytes)
     else:
-        dossier = _read_from_disk(path, max_piece_bytes)
+        dossier = _read_from_disk(path, max_piece_bytes, allow_incomplete)
     return _apply_declared_kinds(dossier)
 
 

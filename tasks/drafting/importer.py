@@ -549,7 +549,8 @@ def render_tender_yaml(tender_id: str, draft: DraftTender) -> tuple[str, list[st
     out = [
         "# tender.yaml rédigé par « cahier import » d'après les pièces importées.",
         "# Vérifiez chaque valeur lue (la source est indiquée) et complétez les champs",
-        "# marqués « À COMPLÉTER » : tant qu'ils sont vides, « cahier check » refuse le dossier.",
+        "# marqués « À COMPLÉTER » : tant qu'ils sont vides, « cahier check » les liste en erreur",
+        "# (les autres constats sont donnés) et l'assemblage est refusé.",
         f"id: {_q(tender_id)}",
     ]
 
