@@ -225,3 +225,15 @@ def test_prefect_side_errors_become_french_others_pass_through():
     with pytest.raises(ZeroDivisionError):  # not Prefect's: a bug stays a bug
         with prefect_errors("x"):
             1 / 0  # noqa: B018
+
+
+def test_bad_prefect_setting_is_french(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from tasks.config.settings import load_settings
+    from tasks.errors import InputError
+
+    monkeypatch.setenv("CAHIER_PREFECT__STARTUP_TIMEOUT_S", "abc")
+    with pytest.raises(InputError) as err:
+        load_settings(user_file=tmp_path / "absent.yaml")
+    assert "prefect.startup_timeout_s" in err.value.render()
+    assert "un nombre est attendu" in err.value.render()
+    assert "Input should" not in err.value.render()

@@ -329,7 +329,7 @@ def _env_trust() -> dict[str, Any]:
         field = ".".join(str(p) for p in err.get("loc", ()))
         raise InputError(
             f"configuration invalide : variable CAHIER_ du champ « {field} » "
-            f"({err.get('msg', '')}). Corriger la valeur ou la supprimer.",
+            f"({_french(err)}). Corriger la valeur ou la supprimer.",
             "configuration (variables CAHIER_*)",
         ) from None
     return found
@@ -402,7 +402,14 @@ def load_settings(dossier: Path | None = None, *, user_file: Path | None = None)
         field = ".".join(str(p) for p in err.get("loc", ()))
         where = str(sources[-1]) if sources else "configuration (variables CAHIER_*)"
         raise InputError(
-            f"configuration invalide : champ « {field} » ({err.get('msg', '')}). "
+            f"configuration invalide : champ « {field} » ({_french(err)}). "
             "Corriger la valeur ou la supprimer.",
             where,
         ) from None
+
+
+def _french(err: dict[str, Any]) -> str:
+    """A pydantic error in French (the one mapping: :func:`tasks.dossier.yamlio.french_error`)."""
+    from tasks.dossier.yamlio import french_error
+
+    return french_error(err)
