@@ -453,7 +453,6 @@ def skip_worktree_hides_altered_archive():
     "audit",
     "reported",
     why="environnement|revue|reviews",
-    defect="non détecté : l'enregistrement de revue de Claire Lestage supprimé après l'archive finale ; audit --verify : « intactes »",
 )
 def review_record_deleted_after_archive():
     """Tries: after the final archive, the buyer deletes Claire's approval record (the
@@ -467,7 +466,6 @@ def review_record_deleted_after_archive():
     "audit@tenders/2026-CD33-PC-001-été",
     "reported",
     why="supprim|déjà|n° 1",
-    defect="non détecté : archive n° 1 et son étiquette supprimées puis recréées (prix changé, autre lauréat) dans le dossier renommé « …-été » ; audit --verify : « intactes » (à ce commit, même sans renommage)",
 )
 def rearchive_after_accented_rename():
     """Tries: the archived folder is renamed to « …-été » (legitimate), then
@@ -510,9 +508,6 @@ def rearchive_hidden_by_grafts():
     "audit-cli",
     "declarative",
     why="non prouvé",
-    defect="non détecté : sans témoin configuré, audit --verify d'une archive recréée après "
-    "réécriture complète de l'historique affiche « empreintes, chaîne et étiquettes intactes » "
-    "au lieu de « intactes dans le dépôt ; non prouvé contre une réécriture complète »",
 )
 def rewritten_history_rearchived_without_witness():
     """Tries: the branch is reset to before the archive, a price changed and the archive
@@ -604,9 +599,9 @@ def repository_loosens_signature_policy():
     "audit-cli",
     "reported",
     verifier=WITNESS_CONFIG,
-    defect="non détecté : avec un témoin fichier de l'auditeur configuré, l'archive n° 2 "
-    "supprimée, son étiquette effacée et recréée avec un autre prix donne « empreintes, chaîne "
-    "et étiquettes intactes » ; cahier archive n'écrit rien dans le témoin",
+    defect="non détecté : le témoin de l'auditeur contient deux ancres différentes pour "
+    "l'archive n° 2 (la première remplacée par une réécriture) ; audit --verify compare à la "
+    "dernière et dit « intactes dans le dépôt et conformes aux témoins ci-dessus » (code 0)",
 )
 def rearchive_against_auditors_witness():
     """Tries: with the auditor's append-only witness file configured, a correction archive
@@ -625,17 +620,16 @@ def rearchive_against_auditors_witness():
 @attack(
     "witness",
     "audit-cli",
-    "reported",
-    why="témoin",
+    ("reported", "declarative"),
+    why="n° 2|n° 1, 2",
     verifier=WITNESS_CONFIG,
-    defect="non détecté : l'archive n° 2 n'est pas dans le témoin de l'auditeur (dernière "
-    "ligne retirée, ou jamais écrite) et audit --verify dit « intactes » sans nommer le témoin",
 )
 def witness_truncated():
     """Tries: after a correction archive n° 2 written to the auditor's witness, the last
     line of the witness file is removed (someone with access to the auditor's share).
     Promise: ``audit --verify`` prints which witnesses it reached and what each proves: an
-    archive of the repository missing from a witness is reported."""
+    archive of the repository missing from a witness is reported, or at least named as
+    not proven by it."""
     return """export CAHIER_CONFIG=$VERIFIER
     sed -i '0,/prix: 275000/s//prix: 274000/' $C/evaluation/evaluation.yaml
     git commit -qam 'Correction du prix de C' && cahier archive $C >/dev/null
@@ -647,23 +641,27 @@ def witness_truncated():
     "audit-cli",
     ("declarative", "reported"),
     why="non prouvé|témoin",
-    defect="non détecté : un témoin déclaré dans le dépôt (cahier.yaml du dossier, fichier "
-    "tenu par l'acheteuse) ; après suppression et nouvelle archive n° 1, audit --verify "
-    "affiche « empreintes, chaîne et étiquettes intactes » sans « non prouvé »",
+    verifier="{{}}\n",
+    defect="non détecté : un témoin déclaré par le cahier.yaml du dépôt (fichier de "
+    "l'acheteuse) suffit pour qu'audit --verify, après réécriture complète et nouvelle "
+    "archive n° 1, dise « intactes dans le dépôt et conformes aux témoins ci-dessus » "
+    "(code 0), sans « non prouvé contre une réécriture complète »",
 )
 def witness_declared_inside_repository():
-    """Tries: the buyer declares, in the tender's ``cahier.yaml``, a « witness » file inside
-    the repository (which the buyer controls), then deletes archive n° 1 and its tag,
-    changes a price and archives n° 1 again.
+    """Tries: the buyer rewrites the history (branch reset before archive n° 1, tag
+    deleted, price changed) and, in the tender's ``cahier.yaml``, declares a « witness »
+    file that the buyer controls (``temoin.log`` beside the repository); cahier
+    archive writes the new n° 1 into it, and the audit reaches it.
     Promise: a witness proves something only when someone other than the buyer controls
-    it: a witness written in the repository proves nothing; the audit reports the
-    re-created archive or at least says « non prouvé contre une réécriture complète »."""
-    return """printf 'witnesses:\\n  - kind: fichier\\n    target: temoin.log\\n' > $C/cahier.yaml
-    git add -A && git commit -qm 'Témoin'
-    git tag -d cahier/2026-CD33-PC-001/archive-1 >/dev/null
-    git rm -rq $C/archive/1 && git commit -qm 'Archive'
+    it: the audit still says « non prouvé contre une réécriture complète » (or reports),
+    never « conformes aux témoins » on the buyer's own file alone."""
+    return """git tag -d cahier/2026-CD33-PC-001/archive-1 >/dev/null
+    git reset -q --hard HEAD~1
+    printf 'witnesses:\\n  - kind: fichier\\n    target: %s\\n' "$(dirname "$PWD")/temoin.log" \\
+        > $C/cahier.yaml
     sed -i '0,/prix: 275000/s//prix: 160000/' $C/evaluation/evaluation.yaml
-    git commit -qam 'Prix' && cahier archive $C >/dev/null"""
+    git add -A && git commit -qm 'Prix' && cahier archive $C >/dev/null
+    test -s ../temoin.log"""
 
 
 # ====================================================================== Git objects
@@ -754,14 +752,15 @@ def _cli(clone: Path, args: list[str], config: Path | None) -> tuple[int, str]:
         check=False,
         timeout=240,
     )
-    return proc.returncode, (proc.stdout + proc.stderr).strip()
+    # one line: the CLI wraps its French text at the terminal's width
+    return proc.returncode, " ".join((proc.stdout + proc.stderr).split())
 
 
 def _audit_cli(clone: Path, config: Path | None) -> tuple[str, str]:
     """``cahier audit $C --verify``: exit 2 refused, 1 reported; 0 with « non prouvé »
     declarative (unproven against a complete rewrite), else ok."""
     code, out = _cli(clone, ["audit", corpus.CD33, "--verify", "--sans-controles"], config)
-    tail = " ".join(out.splitlines()[-3:])
+    tail = out[-600:]
     assert "Traceback" not in out, out
     if code == 2:
         return "refused", out
@@ -776,7 +775,7 @@ def _status_cli(clone: Path, config: Path | None) -> tuple[str, str]:
     assert "Traceback" not in out, out
     if code == 2:
         return "refused", out
-    line = next((ln for ln in out.splitlines() if "DATA-REV-01" in ln), out)
+    line = next((ln for ln in re.split(r"(?=\[[a-zé ]+\] )", out) if "DATA-REV-01" in ln), out)
     return ("ok" if line.startswith("[approuvé]") else "reported"), line
 
 
