@@ -41,11 +41,13 @@ __all__ = [
     "Commit",
     "GitError",
     "GitTimeout",
+    "GraftedHistory",
     "NotARepository",
     "RefMoved",
     "Repo",
     "ShallowClone",
     "git_env",
+    "refuse_grafts",
     "step",
 ]
 
@@ -138,6 +140,33 @@ class NotARepository(InputError):
 
 class ShallowClone(InputError):
     """The repository is a shallow clone: history needed to decide is missing."""
+
+
+class GraftedHistory(InputError):
+    """``info/grafts`` rewrites parents: the history read is not the one committed.
+
+    Git honours grafts even with ``GIT_NO_REPLACE_OBJECTS=1`` (git 2.39), so a grafted
+    repository is refused before anything is decided about reviews or archives.
+    """
+
+
+def refuse_grafts(common_dir: str | os.PathLike[str], command: str) -> None:
+    """Refuse a repository whose ``info/grafts`` file exists (French, naming the file).
+
+    ``common_dir`` is the Git common directory (``git rev-parse --git-common-dir``).
+
+    Raises:
+        GraftedHistory: ``<common_dir>/info/grafts`` exists.
+    """
+    grafts = Path(common_dir) / "info" / "grafts"
+    if grafts.exists():
+        raise GraftedHistory(
+            "fichier de greffes Git présent : il remplace les parents de commits et masque "
+            f"l'historique réel (qui a modifié, approuvé ou archivé quoi) ; {command} refuse "
+            f"de décider sur un historique greffé ; supprimez {grafts} (et remettez "
+            "l'historique d'origine) puis recommencez.",
+            str(grafts),
+        )
 
 
 @dataclass(frozen=True)
@@ -286,7 +315,11 @@ class Repo:
 
         Raises:
             ShallowClone: the repository is shallow.
+            GraftedHistory: ``info/grafts`` rewrites parents (see ``refuse_grafts``).
         """
+        refuse_grafts(
+            self.text("rev-parse", "--path-format=absolute", "--git-common-dir").strip(), command
+        )
         if self.is_shallow():
             raise ShallowClone(
                 f"dépôt cloné sans son historique complet (clone superficiel, --depth) : "

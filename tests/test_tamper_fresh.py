@@ -273,7 +273,6 @@ def laundering_through_accented_folder():
     "review:donnees",
     "refused",
     attempt="""who "$NADIA_N" "$NADIA_E"; cahier review approve $D --role donnees --comment Vu""",
-    defect="non détecté : .git/info/grafts efface le commit de Nadia de l'historique (GIT_NO_REPLACE_OBJECTS n'y fait rien) ; review approve l'accepte (code 0)",
 )
 def laundering_through_grafts():
     """Tries: Nadia changes article 8, the buyer commits something unrelated, then a
@@ -486,7 +485,6 @@ def rearchive_after_accented_rename():
     "audit",
     ("refused", "reported"),
     why="greff|graft|supprim",
-    defect="non détecté : archive n° 1 supprimée et recréée, historique masqué par .git/info/grafts ; audit --verify : « intactes »",
 )
 def rearchive_hidden_by_grafts():
     """Tries: ``archive/1`` and its tag deleted, a price changed, « Archive n° 1 » created

@@ -101,7 +101,14 @@ _WHY_GIT = (
 def _open(dossier: str | os.PathLike[str]) -> tuple[Any, Path, str, Any]:
     """``(repo, top, rel, head commit)``; French errors outside a repository or before
     the first commit."""
+    from tasks.git import refuse_grafts
+
     repo, top, rel = open_repo(dossier, why=_WHY_GIT)
+    try:
+        refuse_grafts(repo.common_dir, "cahier audit")
+    except InputError:
+        repo.close()
+        raise
     try:
         head = repo.head.commit
     except ValueError:
