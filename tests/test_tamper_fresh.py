@@ -695,7 +695,6 @@ def price_overflowing_exponent():
     "refused",
     attempt=EVALUATE,
     why=r"evaluation\.yaml",
-    defect="non détecté proprement : quantité et prix unitaire finis (1e200) dont le total est infini ; cahier evaluate sort en code 1 avec une trace Python (pydantic ValidationError « Input should be a finite number ») au lieu d'un message français code 2",
 )
 def finite_inputs_infinite_total():
     """Tries: BPU line ``quantite: 1.0e+200`` × ``prixUnitaire: 1.0e+200``: each finite, the

@@ -54,7 +54,14 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tasks.dossier.model import (
     Critere,
@@ -193,6 +200,16 @@ class LigneBPU(_Model):
     _pu = field_validator("prixUnitaire", mode="before")(lambda v: _money(v))
     _q = field_validator("quantite", mode="before")(lambda v: _money(v))
 
+    @model_validator(mode="after")
+    def _finite_total(self) -> LigneBPU:
+        """quantite × prixUnitaire must stay finite (each factor finite is not enough)."""
+        if not math.isfinite(self.quantite * self.prixUnitaire):
+            raise ValueError(
+                "quantité × prix unitaire dépasse le plus grand nombre représentable (total "
+                "infini) : corrigez la quantité ou le prix unitaire de cette ligne (€ HT)"
+            )
+        return self
+
 
 class Note(_Model):
     """The score of one offer on one (sub-)criterion, with its written justification."""
@@ -238,6 +255,18 @@ class Offre(_Model):
                 "pas ; vérifiez le numéro sur annuaire-entreprises.data.gouv.fr"
             )
         return s
+
+    @model_validator(mode="after")
+    def _finite_lines_total(self) -> Offre:
+        """The sum of the BPU/DQE lines (€ HT) must stay finite."""
+        if self.lignes and not math.isfinite(
+            sum(ln.quantite * ln.prixUnitaire for ln in self.lignes)
+        ):
+            raise ValueError(
+                "le total des lignes du BPU/DQE dépasse le plus grand nombre représentable "
+                "(total infini) : corrigez les quantités ou les prix unitaires (€ HT)"
+            )
+        return self
 
     @property
     def montant(self) -> float:
