@@ -10,8 +10,9 @@ Figures (labels marked ``uncertain: true`` are left out):
 
 * per family and overall: true/false positives, false negatives, precision, recall;
 * location: for each true positive, whether the best hit is on the page (PDF), line
-  (Markdown, the hit's block contains the line) or paragraph (DOCX/ODT, when the reader
-  gives paragraph indexes) of one of the label's supporting evidence items;
+  (Markdown, the hit's block contains the line; when the label cites an article heading,
+  a block of that article) or paragraph (DOCX/ODT) of one of the label's supporting
+  evidence items;
 * speed: reading (cold) and recognition on the read pieces (warm), per document;
 * perturbations (``--perturb``): every supporting evidence quote of a present family is
   altered — one inserted adjective, a gender/number change, an abbreviation, a synonym,
@@ -56,6 +57,7 @@ class Score:
     fp: int = 0
     fn: int = 0
     located: int = 0  # true positives whose best hit is where a label points
+    strict: int = 0  # … on the labelled line itself (a cited heading's article not counted)
     locatable: int = 0  # true positives whose labels give a comparable location
     fp_docs: list[str] = field(default_factory=list)
     fn_docs: list[str] = field(default_factory=list)
@@ -128,7 +130,26 @@ def _label_locs(label: dict) -> list[tuple[str, str, int]]:
     return out
 
 
-def _on_label(hit, locs: list[tuple[str, str, int]]) -> bool | None:
+def _in_labelled_article(hit, src_line: int) -> bool:
+    """The label cites an article heading (line ``src_line``) and the hit is a block of
+    that article (or of one of its sub-articles): the label points at the article."""
+    piece = hit.piece
+    for si, sec in enumerate(piece.sections):
+        if piece.lines[sec.line_index].src_line != src_line:
+            continue
+        sec_hit = piece.lines[hit.start].section
+        if sec_hit == si:
+            return True
+        # a sub-article: sections after si, deeper, before the next one at si's level
+        for sj in range(si + 1, len(piece.sections)):
+            if piece.sections[sj].level <= sec.level:
+                break
+            if sj == sec_hit:
+                return True
+    return False
+
+
+def _on_label(hit, locs: list[tuple[str, str, int]], article: bool = True) -> bool | None:
     """True/False when comparable; None when the labels give no comparable unit."""
     piece = hit.piece
     name = Path(piece.path).name
@@ -140,6 +161,8 @@ def _on_label(hit, locs: list[tuple[str, str, int]]) -> bool | None:
         if unit == "L" and piece.format in ("md", "txt"):
             comparable = True
             if any(ln.src_line == num for ln in lines):
+                return True
+            if article and _in_labelled_article(hit, num):
                 return True
         elif unit == "p" and piece.format == "pdf":
             comparable = True
@@ -181,6 +204,9 @@ def measure(shared: Path = SHARED_CASES) -> tuple[dict[str, Score], Score, dict]
                 s.tp += 1
                 total.tp += 1
                 where = _on_label(hits[0], _label_locs(label))
+                if _on_label(hits[0], _label_locs(label), article=False):
+                    s.strict += 1
+                    total.strict += 1
                 if where is not None:
                     s.locatable += 1
                     total.locatable += 1
@@ -454,6 +480,7 @@ def main() -> None:
             "recall": total.recall,
             "location": total.location,
             "located": total.located,
+            "located_strict": total.strict,
             "locatable": total.locatable,
         }
         print(
@@ -474,6 +501,10 @@ def main() -> None:
     print(
         f"{'TOTAL':18} {total.tp:3} {total.fp:3} {total.fn:3} "
         f"{total.precision:9.2f} {total.recall:7.2f} {total.located:>2}/{total.locatable:<2}"
+    )
+    print(
+        f"lieu strict (la ligne, la page ou le paragraphe étiquetés eux-mêmes) : "
+        f"{total.strict}/{total.locatable}"
     )
     print(
         "(étiquettes incertaines exclues ; VP/FP/FN : vrais positifs, faux positifs, faux "

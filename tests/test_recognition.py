@@ -2,8 +2,8 @@
 
 Measured (clausier vocabulary of this commit, labels.yaml + labels-more.yaml, uncertain
 labels excluded): 48 true positives, 0 false positive, 0 false negative on the 10
-labelled documents (3 real DCEs, 1 real CCAP template, 6 clause banks); perturbation
-recall 0.99 (629/633). The floors leave room for a miss or two; they hold the figures,
+labelled documents (3 real DCEs, 1 real CCAP template, 6 clause banks); best hit where a
+label points 32/48 (24/48 on the labelled line itself); perturbation recall 0.99. The floors leave room for a miss or two; they hold the figures,
 not the labels (the labels are read from ../shared at run time, never copied here).
 """
 
@@ -21,7 +21,10 @@ BENCH = Path(__file__).resolve().parents[1] / "bench" / "recognition.py"
 FLOOR_PRECISION = 0.95
 FLOOR_RECALL = 0.95
 FLOOR_FAMILY = 0.8  # each family with at least 3 certain labels
-FLOOR_LOCATION = 0.40  # best hit on a labelled line/page/paragraph (target 0.9: not reached)
+# best hit where a label points (target 0.9: not reached). Measured 32/48 when a labelled
+# article heading counts for the blocks of its article, 24/48 on the labelled line itself.
+FLOOR_LOCATION = 0.6
+FLOOR_LOCATION_STRICT = 0.45
 FLOOR_PERTURBATION = 0.9
 
 
@@ -62,6 +65,7 @@ def test_location_of_best_hit(scores):
     _, total, _ = scores
     assert total.locatable >= 40
     assert total.location >= FLOOR_LOCATION, (total.located, total.locatable)
+    assert total.strict / total.locatable >= FLOOR_LOCATION_STRICT, total.strict
 
 
 def test_perturbed_quotes_still_recognised(bench, shared_real):
