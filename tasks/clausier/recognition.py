@@ -813,6 +813,12 @@ class Recognizer:
         for piece in pieces:
             hits.extend(self._find_in(piece, evidence))
         hits.sort(key=lambda h: (-h.score, not h.expected, h.order))
+        if len(hits) > 1 and not hits[0].expected:
+            # stated where it belongs at a comparable strength: cite it there
+            home = next((h for h in hits if h.expected and h.score >= hits[0].score - 0.15), None)
+            if home is not None:
+                hits.remove(home)
+                hits.insert(0, home)
         if len(hits) > 1:
             # Near ties (within 0.08) in the enclosing articles of the best hit: a clause is
             # stated at the head of its article, its sub-articles give the modalities
