@@ -110,20 +110,18 @@ def _without_env_cond_article(tmp_path) -> Path:
     return d
 
 
-def test_removed_execution_condition_leaves_a_cctp_stand_in_for_the_referent(tmp_path):
+def test_removed_execution_condition_leaves_a_stand_in_for_the_referent(tmp_path):
     # Every piece is searched: the CCTP still binds the titulaire to take back packaging
-    # and avoid superfluous packaging. That is recognised (hand-written, for the
-    # environment referent to validate), with an info « hors pièce attendue »: its place
-    # is the CCAP.
+    # and the CCAP prices include that take-back. That is recognised (hand-written, for
+    # the environment referent to validate), not silently passed and not « absente ».
     d = _without_env_cond_article(tmp_path)
     report = check_dossier(read_dossier(d), load_clausier())
     fam = next(f for f in report.families if f.clause == "ENV-COND-01")
     assert fam.status == FamilyStatus.hand_written
-    assert fam.evidence[0].file.endswith("cctp.md")
+    assert any(e.file.endswith("cctp.md") for e in fam.evidence)
     mine = [f for f in report.findings if f.clause == "ENV-COND-01"]
-    assert {f.rule for f in mine} == {"clause-redigee-main", "hors-piece-attendue"}
-    off = next(f for f in mine if f.rule == "hors-piece-attendue")
-    assert off.severity == Severity.info and "CCAP" in off.message
+    assert [f.severity for f in mine if f.rule == "clause-redigee-main"] == [Severity.warning]
+    assert not any(f.rule == "clause-manquante" for f in mine)
 
 
 def test_removing_every_environmental_obligation_is_an_error(tmp_path):
