@@ -432,3 +432,15 @@ def test_organisation_look_is_read_from_its_folder(tmp_path, lib, monkeypatch):
     with pytest.raises(AssemblyRefused) as exc:
         assemble(read_dossier(d), lib, out, ["pdf"], draft=True, allowed_root=tmp_path)
     assert exc.value.findings[0].rule == "apparence-refusee"
+
+
+def test_private_use_symbols_are_replaced_at_output_only(tmp_path, lib):
+    src = "# CCAP\n\n\uf0fc Coché, \uf0a7 puce, \uf0e9 inconnu.\n"
+    d = make_dossier(tmp_path, {"ccap.md": src})
+    out = tmp_path / "out"
+    res = assemble(read_dossier(d), lib, out, ["html", "pdf"], draft=True, allowed_root=tmp_path)
+    html = (out / "ccap.html").read_text(encoding="utf-8")
+    assert "✓ Coché" in html and "▪ puce" in html and "□ inconnu" in html
+    (f,) = [f for f in res.findings if f.rule == "caractere-prive"]
+    assert (f.location.line, f.severity.value) == (3, "warning") and "U+F0E9" in f.message
+    assert "\uf0fc" in (d / "pieces" / "ccap.md").read_text(encoding="utf-8")  # source kept

@@ -177,3 +177,17 @@ def test_bench_assemble_runs_as_shipped():
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "surcoût" in proc.stdout
+
+
+def test_real_aquareel_dce_assembles_and_passes_every_validator(real_dossier, tmp_path, browser_ok):
+    """The real Aquareel DCE (Markdown taken from Word): its Wingdings boxes and ticks
+    (U+F0A7, U+F0FC) used to stop the PDF (PDF/UA-1: glyph in no font)."""
+    dossier = real_dossier("aquareel-tma-scv-2025")
+    out = tmp_path / "out"
+    res = assemble(
+        read_dossier(dossier), load_clausier(), out, draft=True, allowed_root=tmp_path, workers=2
+    )
+    assert not [f for f in res.findings if f.rule == "caractere-prive"]  # all known
+    ae = next(out.glob("ae_*.html")).read_text(encoding="utf-8")
+    assert "\uf0a7" not in ae and "▪" in ae
+    assert violations(audit_outputs(out)) == []

@@ -8,7 +8,8 @@ import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from tasks.dossier.model import Finding, Severity
@@ -75,6 +76,19 @@ _ALLOWED_SCHEMES = ("http://", "https://", "mailto:", "tel:", "#")
 _BR_RE = re.compile(r"^\s*<br\s*/?>\s*$", re.I)
 
 
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+
+
+@lru_cache(maxsize=1)
+def _private_symbols() -> tuple[dict[str, str], str]:
+    """``clause_library/vocabulary/symboles-prives.yaml``: look-alikes and the default."""
+    import yaml
+
+    path = Path(__file__).resolve().parents[2] / "clause_library" / "vocabulary"
+    data = yaml.safe_load((path / "symboles-prives.yaml").read_text(encoding="utf-8"))
+    return dict(data["remplacements"]), str(data["defaut"])
+
+
 def _source_line(source: str, needle: str) -> int | None:
     i = source.find(needle) if needle else -1
     return source.count("\n", 0, i) + 1 if i >= 0 else None
@@ -91,8 +105,37 @@ def _sanitize(
     images: dict[str, bytes] = {}
     base = posixpath.dirname(doc_source)
 
+    unknown: set[str] = set()
+
+    def private(text: str) -> str:
+        """Symbol/Wingdings characters (Unicode private use area) → their Unicode look-alike."""
+        table, default = _private_symbols()
+
+        def one(m: re.Match[str]) -> str:
+            ch = m[0]
+            if ch not in table and ch not in unknown:
+                unknown.add(ch)
+                findings.append(
+                    _finding(
+                        "caractere-prive",
+                        doc_source,
+                        _source_line(markdown, ch),
+                        f"caractère U+{ord(ch):04X} d'une police Symbol/Wingdings, sans "
+                        f"équivalent connu : remplacé par « {default} » ; écrivez le caractère "
+                        "voulu (•, ✓, ☐…) dans la pièce.",
+                        Severity.warning,
+                    )
+                )
+            return table.get(ch, default)
+
+        return _PRIVATE_USE.sub(one, text)
+
     def fn(node: dict) -> Any:
         t = node["t"]
+        if t == "Str" and _PRIVATE_USE.search(node["c"]):
+            return {"t": "Str", "c": private(node["c"])}
+        if t in ("Code", "CodeBlock") and _PRIVATE_USE.search(node["c"][1]):
+            return {"t": t, "c": [node["c"][0], private(node["c"][1])]}
         if t in ("RawInline", "RawBlock"):
             fmt, text = node["c"]
             if t == "RawInline" and fmt == "html" and _BR_RE.match(text):

@@ -143,6 +143,8 @@ def typst_compile_many(
 
 
 _TYPST_MESSAGES = {
+    "could not be displayed": "un caractère n'existe dans aucune police disponible : "
+    "remplacez-le, ou déclarez une police qui le contient (font_dirs)",
     "heading title is empty": "un titre est vide : donnez-lui un texte (ligne « # … » "
     "ou « ## … » de la pièce)",
     "missing alt text": "image sans texte de remplacement",
