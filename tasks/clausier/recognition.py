@@ -49,6 +49,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from tasks.clausier.lemmas import lemma_info
 from tasks.dossier.document import PieceText
 from tasks.dossier.model import ClauseEvidence, _Model
 from tasks.dossier.normalize import fold
@@ -134,14 +135,6 @@ _FENCE_OPEN_RE = re.compile(r"^:::+\s*\{[^}]*\.clause\b")
 _LIST_START_RE = re.compile(r"^\s*(?:[-*•–]\s|\(?[a-z0-9]{1,3}[).]\s|\d+(?:\.\d+)*[.)-]?\s)")
 
 
-@lru_cache(maxsize=1)
-def _lemmatizer():
-    """simplemma's French lemmatiser and dictionary, loaded on first use (~0.4 s)."""
-    from simplemma import is_known, lemmatize
-
-    return lemmatize, is_known
-
-
 def _stem(word: str) -> str:
     """Light stemming for words the lemmatiser does not know (plural ``-s``/``-x``,
     feminine ``-e``/``-ée``)."""
@@ -168,10 +161,9 @@ def _raw_key(word: str) -> str:
         elif word == "%":
             k = "%"
         else:
-            lemmatize, is_known = _lemmatizer()
-            lemma = lemmatize(word, lang="fr") if len(word) > 2 else word
+            lemma, known = lemma_info(word) if len(word) > 2 else (word, True)
             k = fold(lemma.lower()).replace("-", "")
-            if len(word) > 2 and not is_known(word, lang="fr"):
+            if not known:
                 k = _stem(k)  # a word the dictionary does not know: domain word or typo
                 if len(word) >= 5:
                     _UNKNOWN.add(k)
