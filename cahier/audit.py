@@ -34,7 +34,7 @@ def audit(
         d = dossier_of(tender_dir)
         if verify:
             from tasks.award.audit import verify as run_verify
-            from tasks.award.audit import witness_statements
+            from tasks.award.audit import witness_statements, witnesses_prove
 
             numbers, problems = run_verify(d)
             statements = witness_statements(d)
@@ -43,7 +43,7 @@ def audit(
             if not problems:
                 if not numbers:
                     con.print("Aucune archive pour ce dossier.", markup=False)
-                elif statements:
+                elif witnesses_prove(d):
                     con.print(
                         f"{len(numbers)} archive(s) vérifiée(s) : empreintes, chaîne et "
                         "étiquettes intactes dans le dépôt et conformes aux témoins ci-dessus.",
@@ -53,8 +53,8 @@ def audit(
                     con.print(
                         f"{len(numbers)} archive(s) vérifiée(s) : empreintes, chaîne et "
                         "étiquettes intactes dans le dépôt ; non prouvé contre une réécriture "
-                        "complète (aucun témoin configuré : voir « witnesses » dans la "
-                        "configuration du vérificateur).",
+                        "complète (aucun témoin de la configuration du vérificateur : voir "
+                        "« witnesses » dans sa configuration, hors du dépôt).",
                         markup=False,
                     )
                 return

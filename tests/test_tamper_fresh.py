@@ -597,9 +597,6 @@ def repository_loosens_signature_policy():
     "audit-cli",
     "reported",
     verifier=WITNESS_CONFIG,
-    defect="non détecté : le témoin de l'auditeur contient deux ancres différentes pour "
-    "l'archive n° 2 (la première remplacée par une réécriture) ; audit --verify compare à la "
-    "dernière et dit « intactes dans le dépôt et conformes aux témoins ci-dessus » (code 0)",
 )
 def rearchive_against_auditors_witness():
     """Tries: with the auditor's append-only witness file configured, a correction archive
@@ -640,10 +637,6 @@ def witness_truncated():
     ("declarative", "reported"),
     why="non prouvé|témoin",
     verifier="{{}}\n",
-    defect="non détecté : un témoin déclaré par le cahier.yaml du dépôt (fichier de "
-    "l'acheteuse) suffit pour qu'audit --verify, après réécriture complète et nouvelle "
-    "archive n° 1, dise « intactes dans le dépôt et conformes aux témoins ci-dessus » "
-    "(code 0), sans « non prouvé contre une réécriture complète »",
 )
 def witness_declared_inside_repository():
     """Tries: the buyer rewrites the history (branch reset before archive n° 1, tag

@@ -57,7 +57,7 @@ from .archive import (
     tag_name,
 )
 
-__all__ = ["Event", "Problem", "timeline", "verify", "witness_statements"]
+__all__ = ["Event", "Problem", "timeline", "verify", "witness_statements", "witnesses_prove"]
 
 
 def _sha(data: bytes) -> str:
@@ -690,6 +690,15 @@ def _witness_check(
                 tag.tag.hexsha if tag is not None and tag.tag else None,
             )
     return check_witnesses(git, witnesses, tender_id, archives)
+
+
+def witnesses_prove(dossier: str | os.PathLike[str]) -> bool:
+    """Whether a witness of the verifier's own configuration (outside the repository) is
+    configured: only then can ``audit --verify`` say « conformes aux témoins »; witnesses
+    declared by the repository's or organisation's files (the buyer's) prove nothing."""
+    from tasks.config.settings import load_settings
+
+    return any(w.verificateur for w in load_settings(Path(dossier)).witnesses)
 
 
 def witness_statements(dossier: str | os.PathLike[str]) -> list[str]:

@@ -101,6 +101,7 @@ def check_witnesses(
                 )
                 continue
             seen: dict[int, str] = {}
+            anchors: dict[int, list[str]] = {}
             for ln in lines:
                 try:
                     a = json.loads(ln)
@@ -108,13 +109,35 @@ def check_witnesses(
                     continue
                 if a.get("tender") == tender and isinstance(a.get("numero"), int):
                     seen[a["numero"]] = str(a.get("manifest_sha256"))
+                    got = anchors.setdefault(a["numero"], [])
+                    if seen[a["numero"]] not in got:
+                        got.append(seen[a["numero"]])
+            # An archive number anchored twice with different manifests: the first
+            # archive n was replaced after its anchor was written (append-only file).
+            for n, values in sorted(anchors.items()):
+                if len(values) > 1:
+                    problems.append(
+                        (
+                            "archive-remplacee",
+                            f"témoin fichier {w.target} : {len(values)} ancres différentes pour "
+                            f"l'archive n° {n} ("
+                            + ", ".join(v[:16] + "…" for v in values)
+                            + ") : l'archive a été refaite après son ancrage (historique "
+                            "réécrit) ; la première ancre est celle de l'archive d'origine.",
+                        )
+                    )
             problems += _compare(
                 f"témoin fichier {w.target}", seen, {n: m for n, (m, _t) in archives.items()}
             )
             statements.append(
-                f"témoin fichier {w.target} atteint : {len(seen)} ancre(s) ; il prouve que les "
-                "manifestes n'ont pas été remplacés depuis leur écriture (s'il n'est pas sous le "
-                "contrôle de l'acheteur)" + _unknown(archives, seen)
+                f"témoin fichier {w.target} atteint : {len(seen)} ancre(s) ; "
+                + (
+                    "il prouve que les manifestes n'ont pas été remplacés depuis leur écriture"
+                    if getattr(w, "verificateur", False)
+                    else "déclaré par un fichier du dépôt ou de l'organisation (sous le contrôle "
+                    "de l'acheteur), il ne prouve rien contre une réécriture complète"
+                )
+                + _unknown(archives, seen)
             )
         elif w.kind == "git":
             try:
@@ -136,8 +159,14 @@ def check_witnesses(
                 f"témoin Git {w.target}", seen_tags, {n: t or "" for n, (_m, t) in archives.items()}
             )
             statements.append(
-                f"témoin Git {w.target} atteint : {len(seen_tags)} étiquette(s) ; il prouve que "
-                "les étiquettes (commit et SHA-256 du manifeste) n'ont pas été remplacées"
+                f"témoin Git {w.target} atteint : {len(seen_tags)} étiquette(s) ; "
+                + (
+                    "il prouve que les étiquettes (commit et SHA-256 du manifeste) n'ont pas été "
+                    "remplacées"
+                    if getattr(w, "verificateur", False)
+                    else "déclaré par un fichier du dépôt ou de l'organisation (sous le contrôle "
+                    "de l'acheteur), il ne prouve rien contre une réécriture complète"
+                )
                 + _unknown(archives, seen_tags)
             )
         else:

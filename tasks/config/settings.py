@@ -81,6 +81,11 @@ class WitnessSettings(_Section):
 
     kind: Literal["fichier", "git", "prefect"]
     target: str
+    #: Set by :func:`load_settings`, never read from a file: True for a witness of the
+    #: verifier's configuration (their file, ``CAHIER_WITNESSES``), False for one added by
+    #: a repository or organisation file (the buyer's): archives are written to both, but
+    #: only the verifier's prove anything against a rewrite (issue 13, Build 3).
+    verificateur: bool = False
 
 
 class LookSettings(_Section):
@@ -303,8 +308,18 @@ def _tighten_trust(verifier: dict[str, Any], repo: dict[str, Any]) -> dict[str, 
     if sig_v:
         out["signatures"] = sig_v
     # Witnesses: a repository may add witnesses, never remove the verifier's.
-    wit = list(verifier.get("witnesses") or [])
+    # Only the verifier's witnesses prove anything (``verificateur``); a repository's
+    # cannot claim to be one.
+    wit = [
+        {**w, "verificateur": True} if isinstance(w, dict) else w
+        for w in verifier.get("witnesses") or []
+    ]
+    mine = {(w.get("kind"), w.get("target")) for w in wit if isinstance(w, dict)}
     for w in repo.get("witnesses") or []:
+        if isinstance(w, dict):
+            if (w.get("kind"), w.get("target")) in mine:
+                continue
+            w = {**w, "verificateur": False}
         if w not in wit:
             wit.append(w)
     if wit:
