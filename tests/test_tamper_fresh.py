@@ -113,7 +113,6 @@ def attack(
     "review:donnees",
     "reported",
     why="Paul Vasseur",
-    defect="non détecté : git rm de la demande de modifications de Paul Vasseur par l'acheteuse ; review status affiche de nouveau « approuvé par Nadia Haddad », la suppression n'est pas signalée",
 )
 def objection_deleted():
     """Tries: ``git rm`` of the request-changes record of Paul, committed by the buyer;
@@ -130,7 +129,6 @@ def objection_deleted():
     "review:donnees",
     "reported",
     why="Paul Vasseur",
-    defect="non détecté : git revert du commit de demande de modifications de Paul Vasseur ; review status affiche « approuvé par Nadia Haddad », la suppression n'est pas signalée",
 )
 def objection_reverted():
     """Tries: ``git revert`` of Paul's request-changes commit (an ordinary, innocent
@@ -145,7 +143,6 @@ def objection_reverted():
     "review:donnees",
     "reported",
     why="Paul Vasseur",
-    defect="non détecté : fusion -s ours qui fait disparaître l'enregistrement de Paul Vasseur ; review status affiche « approuvé par Nadia Haddad »",
 )
 def objection_dropped_by_ours_merge():
     """Tries: a branch started before Paul's objection absorbs main with

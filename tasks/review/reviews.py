@@ -910,13 +910,12 @@ def inspect_records(
         for _mode, typ, blob, name in repo.tree(sha, reviews)
         if typ == "blob" and name.endswith(".yaml")
     ]
-    if not entries:
-        return [], []
-    contents = repo.blobs([b for b, _ in entries])
+    contents = repo.blobs([b for b, _ in entries]) if entries else []
     sig_args, policy = _signature_args(dossier_path)
     log = repo.text(
         *sig_args,
         "log",
+        "--full-history",  # records on a side branch dropped by « merge -s ours » too
         "--no-merges",
         "--no-renames",
         "--diff-filter=A",
@@ -929,6 +928,7 @@ def inspect_records(
         f":(glob){REVIEWS_DIR}/*.yaml",
     )
     adders: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+    added_at: dict[tuple[str, str], str] = {}  # (file name, blob) → path where added
     for chunk in log.split("\x1e"):
         if not chunk.strip():
             continue
@@ -941,6 +941,7 @@ def inspect_records(
             parts = meta.split()
             if len(parts) >= 5 and parts[4] == "A":
                 adders.setdefault((file.rsplit("/", 1)[-1], parts[3]), []).append(fields)
+                added_at[(file.rsplit("/", 1)[-1], parts[3])] = file
     records: list[StoredRecord] = []
     rejected: list[RejectedRecord] = []
     for (blob, name), raw_bytes in zip(entries, contents, strict=True):
@@ -995,8 +996,78 @@ def inspect_records(
                 declarative,
             )
         )
+    rejected += _removed_records(repo, path, sha, entries, adders, added_at)
     records.sort(key=lambda r: (r.record.time, r.path))
     return records, rejected
+
+
+def _removed_records(
+    repo: Repo,
+    dossier: Path,
+    sha: str,
+    entries: list[tuple[str, str]],
+    adders: dict[tuple[str, str], list[tuple[str, ...]]],
+    added_at: dict[tuple[str, str], str],
+) -> list[RejectedRecord]:
+    """Records of this tender that a referent added in the history of ``sha`` and that
+    are absent at ``sha`` (``git rm``, ``git revert``, ``git merge -s ours``…), unless
+    the referent removed them themself: a referent's decision is never silently dropped
+    (issue 13). A record renamed or moved with its folder (same name or same bytes) is
+    not absent."""
+    names = {n.rsplit("/", 1)[-1] for _b, n in entries}
+    blobs = {b for b, _n in entries}
+    gone = [k for k in adders if k[0] not in names and k[1] not in blobs]
+    if not gone:
+        return []
+    tender_ids: set[str] = set()
+    for raw in repo.blobs([b for b, _n in entries]) if entries else []:
+        try:
+            tender_ids.add(str((yaml.safe_load(raw or b"") or {}).get("tender")))
+        except (yaml.YAMLError, AttributeError):
+            continue
+    if not tender_ids:
+        rel = _rel(dossier, repo.top)
+        try:
+            data = yaml.safe_load(repo.blob(sha, _join(rel, "tender.yaml")) or b"") or {}
+            tender_ids.add(str(data.get("id")))
+        except (yaml.YAMLError, AttributeError):
+            return []
+    out: list[RejectedRecord] = []
+    for key, raw in zip(gone, repo.blobs([b for _n, b in gone]), strict=True):
+        try:
+            rec = ReviewRecord.model_validate(yaml.safe_load(raw or b""))
+        except (yaml.YAMLError, ValueError):
+            continue
+        if rec.tender not in tender_ids:
+            continue
+        by_reviewer = [f for f in adders[key] if _same(f[2], rec.reviewer.email)]
+        if not by_reviewer:
+            continue  # never counted: nothing was dropped
+        added = by_reviewer[-1][0]
+        old_path = added_at[key]
+        last = repo.log("-1", sha, paths=[old_path])
+        c = last[0] if last else None
+        if c is not None and c.sha != added and _same(c.author_email, rec.reviewer.email):
+            continue  # the referent withdrew their own record
+        if c is not None and c.sha != added:
+            how = f"supprimé par {c.author_name} <{c.author_email}> (commit {c.sha[:10]})"
+        else:
+            how = (
+                "absent de la révision examinée sans suppression visible (fusion « git merge "
+                "-s ours », réécriture ou retour en arrière de l'historique)"
+            )
+        out.append(
+            RejectedRecord(
+                old_path,
+                rec,
+                f"enregistrement de revue de {_who(rec.reviewer)} (décision « {rec.decision} », "
+                f"commit {added[:10]}) {how} : la décision d'un référent ne peut être retirée "
+                "que par lui-même ; elle reste à prendre en compte (nouvelle décision du "
+                "référent, ou restaurez l'enregistrement)",
+                c.sha if c is not None and c.sha != added else added,
+            )
+        )
+    return out
 
 
 def _why_rejected(
