@@ -325,9 +325,6 @@ def lookalike_referent_declared_by_buyer():
     "history rewrite",
     "review:donnees",
     ("declarative", "reported"),
-    defect="non détecté : après git filter-branch (auteur et committer recopiés), "
-    "l'approbation de Nadia couvre un texte qu'elle n'a jamais vu ; son champ « commit » "
-    "désigne un commit absent de l'historique et rien ne le signale",
 )
 def filter_branch_rewrites_approved_text():
     """Tries: ``git filter-branch`` rewrites the whole history so that article 8 always

@@ -983,6 +983,13 @@ def inspect_records(
                 "commit réécrit par rebase / cherry-pick : demandez une nouvelle approbation "
                 "pour une identité prouvée)"
             )
+        if not repo.is_ancestor(rec.commit, sha):
+            declarative.append(
+                f"le commit examiné {rec.commit[:10]} (champ « commit » de l'enregistrement de "
+                f"{_who(rec.reviewer)}, commit {c_sha[:10]}) n'est pas dans l'historique : "
+                "historique réécrit (rebase, filter-branch…), le texte approuvé n'est plus "
+                "vérifiable ; demandez une nouvelle approbation"
+            )
         records.append(
             StoredRecord(
                 rel_name,
