@@ -35,8 +35,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "tenders" / "2026-CD33-PC-001"
+#: The libraries a check really needs: YAML, the Jinja2 sandbox, Typer and rich's
+#: console, pydantic models and the one pydantic-settings ``Settings`` (house rule:
+#: configuration is read only through it). simplemma is not in it: its lemmas are
+#: cached on disk (tasks/clausier/lemmas.py), so a warm check does not load it.
 FLOOR = (
-    "import yaml, jinja2.sandbox, typer, rich.console, rich.markup; "
+    "import yaml, jinja2.sandbox, typer, rich.console, rich.markup, pydantic_settings; "
     "from pydantic import BaseModel, ConfigDict, Field, ValidationError"
 )
 NOOP = (

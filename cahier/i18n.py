@@ -9,12 +9,14 @@ English. :class:`FrenchGroup` and :class:`FrenchCommand` (passed as ``cls`` by
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
+import sys
 import typing
 from pathlib import Path
 from typing import Any
 
 from typer import core as typer_core
-from typer import rich_utils
 
 __all__ = ["FrenchCommand", "FrenchGroup", "install", "translate"]
 
@@ -145,20 +147,18 @@ def _french_error(exc: Any) -> None:
     """Typer's error panel with the message translated (usage errors: exit 2)."""
     original = exc.format_message
     exc.format_message = lambda: translate(original())
-    _rich_format_error(exc)
+    _rich_format_error[0](exc)
 
 
-_rich_format_error = rich_utils.rich_format_error
-
+#: Typer's own ``rich_format_error``, kept when :func:`_patch_rich_utils` replaces it.
+_rich_format_error: list[Any] = []
 
 _installed = False
 
 
-def install() -> None:
-    """Put Typer's panel titles, default/required markers, usage prefix and type tags
-    in French (idempotent; called once by :func:`cahier.cli.main` and the app)."""
-    global _installed
-    if _installed:
+def _patch_rich_utils(rich_utils: Any) -> None:
+    """French titles and markers in ``typer.rich_utils`` (once it is imported)."""
+    if getattr(rich_utils, "_cahier_french", False):
         return
     rich_utils.ARGUMENTS_PANEL_TITLE = "Arguments"
     rich_utils.OPTIONS_PANEL_TITLE = "Options"
@@ -170,6 +170,47 @@ def install() -> None:
     rich_utils.DEPRECATED_STRING = "(obsolète) "
     rich_utils.RICH_HELP = "Essayer [blue]« {command_path} {help_option} »[/] pour l'aide."
     rich_utils.ABORTED_TEXT = "Interrompu."
+    _rich_format_error[:] = [rich_utils.rich_format_error]
     rich_utils.rich_format_error = _french_error
+    rich_utils._cahier_french = True
+
+
+class _RichUtilsHook(importlib.abc.MetaPathFinder):
+    """Patches ``typer.rich_utils`` when Typer imports it: Typer loads it lazily (help,
+    errors), and rich's Markdown/pretty machinery costs ~0.2 s that ``cahier check``
+    does not need on a normal run."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name != "typer.rich_utils":
+            return None
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None:
+            return spec
+        loader = spec.loader
+        exec_module = loader.exec_module
+
+        def patched(module: Any) -> None:
+            exec_module(module)
+            _patch_rich_utils(module)
+
+        loader.exec_module = patched  # type: ignore[method-assign]
+        return spec
+
+
+def install() -> None:
+    """Put Typer's panel titles, default/required markers, usage prefix and type tags
+    in French (idempotent; called once by :func:`cahier.cli.main` and the app)."""
+    global _installed
+    if _installed:
+        return
+    module = sys.modules.get("typer.rich_utils")
+    if module is not None:
+        _patch_rich_utils(module)
+    else:
+        sys.meta_path.insert(0, _RichUtilsHook())
     _install_param_types()
     _installed = True
