@@ -330,3 +330,26 @@ def test_piece_named_cahier_des_charges_is_typed_by_its_content(tmp_path: Path):
     result = import_dce([src], "2026-CDC-1", tmp_path / "out")
     assert result.kinds == {"Cahier des charges.md": "ccap"}
     assert any("contenu" in w for w in result.warnings)
+
+
+@pytest.mark.real
+def test_amf_import_holds_criteria_as_written_and_metadata(shared_real, tmp_path):
+    src = shared_real / "amf-2022-011-sharepoint"
+    if not src.is_dir():
+        pytest.skip("cas réel amf-2022-011-sharepoint absent")
+    result = import_dce(
+        [src / "2022_011 RC.pdf", src / "2022_011 CCAP.pdf"], "AMF-2022-011", tmp_path
+    )
+    data = yaml.safe_load(result.tender_yaml)
+    top = data["criteres"]
+    assert [(c["poids"], c["type"]) for c in top] == [(70, "technique"), (30, "prix")]
+    subs = top[0]["sousCriteres"]
+    assert [(s["poids"], s["poidsEcrit"]) for s in subs] == [(35, "50"), (21, "30"), (14, "20")]
+    assert subs[0]["unite"].startswith("sur 100")
+    assert "# lu : 2022_011 RC.pdf p. 9" in result.tender_yaml  # each value with its page
+    assert data["montant"] == 1500000 and data["dureeMois"] == 48
+    assert (
+        data["acheteur"]["id"] == "11000023900019"
+        and "MARCHES FINANCIERS" in data["acheteur"]["nom"]
+    )
+    assert str(data["dateLimiteOffres"]) == "2022-05-20" and data["lots"] == []
