@@ -113,6 +113,10 @@ def archive_tender(
     Returns the archive created (or the interrupted one this run finished).
     """
     logger = get_run_logger()
+    from tasks.git import Repo
+
+    if Repo.discover(dossier).deepen():  # a worker's shallow clone (prefect.yaml git_clone)
+        logger.info("Clone superficiel : historique complet récupéré (git fetch --unshallow).")
     result = evaluate_task(dossier)
     publish_task(result)
     for lot in result.lots:

@@ -370,6 +370,10 @@ async def request_reviews(
         ``{"roles": [...], "runs": {role: result or flow run id}}``.
     """
     logger = get_run_logger()
+    from tasks.git import Repo
+
+    if Repo.discover(tender).deepen():  # a worker's shallow clone (prefect.yaml git_clone)
+        logger.info("Clone superficiel : historique complet récupéré (git fetch --unshallow).")
     entries = status_task(tender, rev)
     referents = referents_task(tender)
     tender_id = _tender_id(tender)
