@@ -33,13 +33,15 @@ def audit(
     try:
         d = dossier_of(tender_dir)
         if verify:
+            from tasks.award.audit import method_notes, witness_statements, witnesses_prove
             from tasks.award.audit import verify as run_verify
-            from tasks.award.audit import witness_statements, witnesses_prove
 
             numbers, problems = run_verify(d)
             statements = witness_statements(d)
             for line in statements:
                 con.print(f"Témoin : {line}", markup=False)
+            for line in method_notes(d):
+                con.print(f"Note : {line}", markup=False)
             if not problems:
                 if not numbers:
                     con.print("Aucune archive pour ce dossier.", markup=False)

@@ -27,6 +27,8 @@ dossiers 2026-DINUM-WEB-002 (every role approved by its referent through cahier)
   ``declarative`` (counts, shown as a declared — not proven — identity), ``unproven``
   (``audit --verify`` exits 0 but says « non prouvé contre une réécriture complète »:
   what a repository alone cannot prove, without a witness), ``ok``.
+* ``verifier`` — the verifier's settings for the check, as ``CAHIER_*`` variables
+  (``{base}`` is the folder holding the clone), e.g. a signature policy;
 * ``witness`` — ``True`` (an append-only file) or ``"git"`` (a bare remote): the
   verifier's witness, outside the clone, set for the steps and the check
   (``CAHIER_WITNESSES``).
@@ -70,6 +72,7 @@ class Case:
     expect: str
     attempt: str = ""
     witness: bool | str = False
+    verifier: tuple[tuple[str, str], ...] = ()
 
 
 ATTACKS: list[Case] = [
@@ -250,6 +253,16 @@ ATTACKS: list[Case] = [
             --comment 'par téléphone'""",
         "review:donnees",
         "declarative",
+    ),
+    Case(
+        "unsigned-spoof-under-required-signatures",
+        "author/committer mix",
+        """edit8 1 && git commit -qam 'Réversibilité'
+        tool forge $D donnees "$PAUL_N" "$PAUL_E" $D/reviews/20990101T000000Z-donnees.yaml
+        git add -A && git commit -qm 'revue' --author "$PAUL_N <$PAUL_E>" """,
+        "review:donnees",
+        "reported",
+        verifier=(("CAHIER_SIGNATURES__POLICY", "signature-obligatoire"),),
     ),
     Case(
         "launder-one-character",
@@ -613,6 +626,21 @@ LEGITIMATE: list[Case] = [
         "ok",
     ),
     Case(
+        "signed-approval-under-required-signatures",
+        "legitimate",
+        """ssh-keygen -q -t ed25519 -N '' -C "$PAUL_E" -f ../cle_paul >/dev/null
+        echo "$PAUL_E $(cat ../cle_paul.pub)" > ../allowed_signers
+        edit8 1 && git commit -qam 'Réversibilité'
+        git config gpg.format ssh && git config user.signingkey "$(cd .. && pwd)/cle_paul"
+        who "$PAUL_N" "$PAUL_E" && cahier review approve $D --role donnees --comment 'Signé'""",
+        "review:donnees",
+        "ok",
+        verifier=(
+            ("CAHIER_SIGNATURES__POLICY", "signature-obligatoire"),
+            ("CAHIER_SIGNATURES__ALLOWED_SIGNERS", "{base}/allowed_signers"),
+        ),
+    ),
+    Case(
         "gc-and-repack",
         "legitimate",
         """git gc -q --prune=now && git repack -qad""",
@@ -803,8 +831,6 @@ def verdict(case_dir: Path, check: str, extra: dict[str, str] | None = None) -> 
         if bad:
             named = [e for e in bad if e.rejected or e.refusal or e.status == "lapsed"]
             return ("reported" if named else "ignored"), text
-        if any(e.rejected for e in entries):
-            return "reported", text
         strong = [d for e in entries for d in e.declarative if "non signé" not in d]
         strong += [e.recorded_by.email for e in entries if e.recorded_by is not None]
         return ("declarative" if strong else "ok"), text
@@ -833,7 +859,9 @@ def _witness_env(tmp_path: Path, kind: bool | str) -> dict[str, str]:
 def _run_case(template: Path, tmp_path: Path, case: Case) -> tuple[str, str]:
     clone = _clone(template, tmp_path)
     extra = _witness_env(tmp_path, case.witness)
+    verifier = {k: v.replace("{base}", str(tmp_path)) for k, v in case.verifier}
     proc = _bash(clone, case.steps, extra)
+    extra |= verifier  # the verifier's settings apply to the check, not to the attacker
     assert proc.returncode == 0, f"mise en place de {case.id} : {proc.stdout}{proc.stderr}"
     if case.attempt:
         att = _bash(clone, case.attempt, extra)

@@ -105,3 +105,32 @@ def test_one_json_writer_refuses_non_finite_numbers():
     for bad in (math.inf, -math.inf, math.nan):
         with pytest.raises(ValueError, match="infini"):
             json_text({"montant": bad})
+
+
+def test_method_change_is_noted_not_reported(tmp_path: Path, monkeypatch):
+    """An archive made with evaluation method v1, audited when the method is v2: not
+    recomputed, noted as a change of method — not reported as tampering."""
+    import tasks.award.evaluation as evaluation
+    from tasks.award.archive import create_archive
+    from tasks.award.audit import method_notes, verify
+    from tasks.review.reviews import record_review
+
+    monkeypatch.setenv("CAHIER_CONFIG", str(tmp_path / "absent.yaml"))
+    src = ROOT / "tenders" / "2026-CD33-PC-001"
+    repo = tmp_path / "dépôt"
+    dossier = repo / "tenders" / src.name
+    shutil.copytree(src, dossier, ignore=shutil.ignore_patterns("reviews", "archive"))
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Acheteuse")
+    git(repo, "config", "user.email", "acheteuse@example.fr")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "Dossier")
+    claire = "claire.lestage@departement33.example.fr"
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", claire)
+    record_review(dossier, "environnement", "approve", claire, "Vu.")
+    monkeypatch.delenv("GIT_COMMITTER_EMAIL")
+    create_archive(dossier)
+    assert verify(dossier)[1] == [] and method_notes(dossier) == []
+    monkeypatch.setattr(evaluation, "METHOD_VERSION", "2")
+    assert verify(dossier)[1] == []
+    assert "changement de méthode, pas une altération" in method_notes(dossier)[0]

@@ -57,7 +57,15 @@ from .archive import (
     tag_name,
 )
 
-__all__ = ["Event", "Problem", "timeline", "verify", "witness_statements", "witnesses_prove"]
+__all__ = [
+    "Event",
+    "Problem",
+    "method_notes",
+    "timeline",
+    "verify",
+    "witness_statements",
+    "witnesses_prove",
+]
 
 
 def _sha(data: bytes) -> str:
@@ -625,7 +633,8 @@ def _recompute(
         if not source or method is None:
             continue  # archive made before the method was recorded: nothing to compare
         if str(method) != METHOD_VERSION:
-            continue  # another method: a recomputation would not be comparable
+            # another method: not comparable, and not tampering (see method_notes)
+            continue
         dossier_then = str(man.get("dossier") or "")
         tender_raw = repo.blob(source, _join(dossier_then, "tender.yaml"))
         ev_raw = repo.blob(source, _join(dossier_then, EVALUATION_FILE))
@@ -699,6 +708,39 @@ def witnesses_prove(dossier: str | os.PathLike[str]) -> bool:
     from tasks.config.settings import load_settings
 
     return any(w.verificateur for w in load_settings(Path(dossier)).witnesses)
+
+
+def method_notes(dossier: str | os.PathLike[str]) -> list[str]:
+    """French notes for archives made with another evaluation method than today's
+    (``methode_evaluation`` of the manifest): their results are not recomputed, and this
+    is a change of method, not an alteration."""
+    from .evaluation import METHOD_VERSION
+
+    repo, top, rel, head = _open(dossier)
+    repo.close()
+    git = Repo.discover(top)
+    arch_rel = _join(rel, ARCHIVE_DIR)
+    out = []
+    for _m, typ, _b, name in git.tree(head.hexsha, arch_rel):
+        if typ != "tree" or not name.isdigit():
+            continue
+        try:
+            man = json.loads(git.blob(head.hexsha, _join(arch_rel, name, MANIFEST)) or b"{}")
+        except ValueError:
+            continue
+        method = man.get("methode_evaluation")
+        if method is None:
+            out.append(
+                f"archive n° {name} : faite avant l'enregistrement de la méthode d'évaluation ; "
+                "son classement n'est pas recalculé."
+            )
+        elif str(method) != METHOD_VERSION:
+            out.append(
+                f"archive n° {name} : méthode d'évaluation v{method}, aujourd'hui "
+                f"v{METHOD_VERSION} ; le classement n'est pas recalculé (changement de "
+                "méthode, pas une altération)."
+            )
+    return out
 
 
 def witness_statements(dossier: str | os.PathLike[str]) -> list[str]:
