@@ -5,7 +5,8 @@ every call:
 
 * a timeout on every call (:data:`TIMEOUT_S`, seconds; :class:`GitTimeout` after it);
 * ``LC_ALL=C`` (messages parsed in English), ``GIT_NO_REPLACE_OBJECTS=1`` (``git replace``
-  cannot substitute a commit or a tag under the verifier's eyes), no terminal prompt,
+  cannot substitute a commit or a tag under the verifier's eyes), grafts ignored
+  (``GIT_GRAFT_FILE`` = the null device), no terminal prompt,
   ``core.quotepath=off`` and NUL-separated output (``-z``) wherever paths are listed, so
   that accented paths are read as they are;
 * errors mapped in one place to :mod:`tasks.errors` (:class:`GitError` and subclasses,
@@ -60,6 +61,8 @@ FAULT_ENV = "CAHIER_FAULT_AFTER_STEP"
 # repository show the verifier another commit or tag under the same id. Every Git
 # process of cahier — ours and GitPython's — inherits this.
 os.environ["GIT_NO_REPLACE_OBJECTS"] = "1"
+# Grafts (``.git/info/grafts``, deprecated) rewrite parents the same way: never read.
+os.environ["GIT_GRAFT_FILE"] = os.devnull
 
 
 def _quotepath_off() -> None:
@@ -105,6 +108,7 @@ def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         "LC_ALL": "C",
         "LANGUAGE": "C",
         "GIT_NO_REPLACE_OBJECTS": "1",
+        "GIT_GRAFT_FILE": os.devnull,
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_OPTIONAL_LOCKS": "0",
     }

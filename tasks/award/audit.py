@@ -855,6 +855,17 @@ def _trust_checks(
                 )
     # 4. replacement objects (« git replace »): ignored by cahier (GIT_NO_REPLACE_OBJECTS),
     # but they show other people another commit or file under the same id
+    grafts = repo.common_dir / "info" / "grafts"
+    if grafts.is_file() and grafts.read_bytes().strip():
+        out.append(
+            Problem(
+                "greffes",
+                "le dépôt a des greffes (.git/info/grafts) qui réécrivent les parents de commits : "
+                "ignorées par cette vérification, mais elles cachent une partie de l'historique "
+                "aux autres commandes ; supprimez-les et cherchez qui les a créées.",
+                ".git/info/grafts",
+            )
+        )
     replaced = repo.text("for-each-ref", "--format=%(refname)", "refs/replace/").split()
     if replaced:
         out.append(

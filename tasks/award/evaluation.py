@@ -231,7 +231,7 @@ class Offre(_Model):
     lignes: list[LigneBPU] = Field(default_factory=list)
     coutGlobal: Number | None = Field(default=None, gt=0, description="coût du cycle de vie, € HT")
     notes: dict[str, Note] = Field(default_factory=dict)
-    engagements: dict[str, float] = Field(
+    engagements: dict[str, Number] = Field(
         default_factory=dict,
         description="engagements chiffrés de l'offre suivis après l'attribution (indicateur → "
         "valeur, ex. part_reconditionnes: 60 en %, heures_insertion_par_100k: 40) : "
@@ -242,6 +242,18 @@ class Offre(_Model):
     )
 
     _p = field_validator("prix", "coutGlobal", mode="before")(lambda v: _money(v))
+
+    @model_validator(mode="after")
+    def _finite_total(self) -> Offre:
+        # finite lines can still overflow: 1e200 × 1e200 is infinite (tasks.dossier.model.Number)
+        if self.prix is None and self.lignes:
+            total = sum(ln.quantite * ln.prixUnitaire for ln in self.lignes)
+            if not math.isfinite(total):
+                raise ValueError(
+                    "le total des lignes (quantité × prix unitaire) n'est pas un nombre fini : "
+                    "vérifiez les quantités et les prix unitaires (en € HT)"
+                )
+        return self
 
     @field_validator("siret", mode="before")
     @classmethod

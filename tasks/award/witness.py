@@ -186,6 +186,18 @@ def _unknown(archives: dict, seen: dict) -> str:
 
 def _compare(who: str, seen: dict[int, str], local: dict[int, str]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
+    if seen:
+        # archives made after the witness was in use, yet absent from it: truncated or bypassed
+        first = min(seen)
+        for n in sorted(set(local) - set(seen)):
+            if n > first:
+                out.append(
+                    (
+                        "temoin-incomplet",
+                        f"{who} n'a pas l'archive n° {n}, faite après l'archive n° {first} "
+                        "qu'il connaît : témoin tronqué, ou archive faite sans lui.",
+                    )
+                )
     for n, value in sorted(seen.items()):
         if n not in local:
             out.append(
