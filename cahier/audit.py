@@ -81,9 +81,9 @@ def audit(
 
 def _print_flow_runs(con, dossier: Path) -> None:
     """The tender's Prefect flow runs, when a server is configured (PREFECT_API_URL)."""
-    import os
+    from tasks.config import load_settings
 
-    if not os.environ.get("PREFECT_API_URL"):
+    if not load_settings().prefect.api_url:
         con.print("Exécutions Prefect : aucun serveur configuré (PREFECT_API_URL).", markup=False)
         return
     from flows.runs import list_runs

@@ -15,7 +15,6 @@ and the record then names the person who recorded it (``recorded_by``).
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 from typing import Annotated
@@ -186,7 +185,9 @@ def _waiting_run(dossier: Path, role: str) -> str | None:
 
     Quietly None without ``PREFECT_API_URL`` or when the server cannot be reached.
     """
-    if not os.environ.get("PREFECT_API_URL"):
+    from tasks.config import load_settings
+
+    if not load_settings().prefect.api_url:
         return None
     try:
         import asyncio

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -583,4 +582,6 @@ def reminder_automation(reminder_days: float, block_document_id: str, tender_id:
 
 def api_configured() -> bool:
     """True when a Prefect server is configured (``PREFECT_API_URL``); no ephemeral start."""
-    return bool(os.environ.get("PREFECT_API_URL"))
+    from tasks.config import load_settings
+
+    return bool(load_settings().prefect.api_url)

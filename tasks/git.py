@@ -53,7 +53,19 @@ __all__ = [
 ]
 
 #: Seconds allowed for one Git call (a whole-history log of a big repository included).
-TIMEOUT_S = float(os.environ.get("CAHIER_GIT_TIMEOUT_S", "120"))
+def _configured_timeout() -> float:
+    """``git_timeout_s`` of the settings (``CAHIER_GIT_TIMEOUT_S``); 120 s when the
+    configuration itself is unreadable (its error is reported by the command)."""
+    from tasks.config import load_settings
+    from tasks.errors import CahierError
+
+    try:
+        return load_settings().git_timeout_s
+    except CahierError:
+        return 120.0
+
+
+TIMEOUT_S = _configured_timeout()
 #: Environment variable naming the writing step after which the process is SIGKILLed.
 FAULT_ENV = "CAHIER_FAULT_AFTER_STEP"
 

@@ -200,6 +200,11 @@ class Settings(BaseSettings):
     policy: PolicySettings = Field(default_factory=PolicySettings)
     prefect: PrefectSettings = Field(default_factory=PrefectSettings)
     cache_dir: Path | None = None
+    #: Seconds allowed for one Git call (``CAHIER_GIT_TIMEOUT_S``).
+    git_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    #: Date written in assembled outputs (Unix time; the reproducible-builds standard
+    #: variable ``SOURCE_DATE_EPOCH``), else the date of the commit assembled.
+    source_date_epoch: int | None = Field(default=None, ge=0)
     sources: list[Path] = Field(default_factory=list)
 
     def effective_cache_dir(self) -> Path:
@@ -395,6 +400,10 @@ def load_settings(dossier: Path | None = None, *, user_file: Path | None = None)
     if stacked is not None:
         merged["policy"] = {**(merged.get("policy") or {}), "layers": stacked}
     merged["sources"] = sources
+    # The reproducible-builds standard variable (https://reproducible-builds.org/specs/source-date-epoch/).
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit() and "source_date_epoch" not in merged:
+        merged["source_date_epoch"] = int(epoch)
     # Prefect's own variables name the server and its home when cahier's do not.
     prefect = merged.setdefault("prefect", {})
     if isinstance(prefect, dict):

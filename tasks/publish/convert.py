@@ -59,9 +59,11 @@ def source_date_epoch(dossier: Dossier) -> int:
     """The date written in the outputs: ``SOURCE_DATE_EPOCH`` if set, else the date of the
     commit read (``--rev``), else of HEAD of the dossier's repository, else 2000-01-01.
     """
-    env = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if env.isdigit():
-        return int(env)
+    from tasks.config import load_settings
+
+    epoch = load_settings().source_date_epoch
+    if epoch is not None:
+        return epoch
     info = _git_info(dossier)
     if info.get("date"):
         return int(info["date"])
