@@ -304,9 +304,6 @@ def lookalike_author_of_forged_record():
     ("refused", "reported", "declarative"),
     attempt=f"""who "$NADIA_N" "{LOOKALIKE}"
     cahier review approve $D --role donnees --reviewer-email "{LOOKALIKE}" --comment Vu""",
-    defect="non détecté : un référent déclaré par l'acheteuse sous le nom « Nadia Haddad » "
-    "avec un courriel homoglyphe (а cyrillique) approuve ; review status affiche « approuvé "
-    "par Nadia Haddad » sans signaler la ressemblance avec la référente déclarée",
 )
 def lookalike_referent_declared_by_buyer():
     """Tries: the buyer declares a « second » référente données « Nadia Haddad » whose

@@ -1196,12 +1196,70 @@ def _check_referent(
     people = referents.get(role, [])
     for p in people:
         if p.email.lower() == email.strip().lower():
+            _refuse_confusable(p, referents, tender)
             return p
     allowed = ", ".join(f"{p.nom} <{p.email}>" for p in people) or "aucune personne déclarée"
     raise InputError(
         f"revue refusée : {email} n'est pas déclaré(e) {ROLE_LABELS[role]} pour la "
         f"consultation {tender}. Personnes autorisées : {allowed}. Ajoutez le référent dans "
         f"tender.yaml (referents: {role}) ou dans {REFERENTS_FILE}, par un commit.",
+        "tender.yaml",
+    )
+
+
+def _mixed_script(text: str) -> bool:
+    """Whether ``text`` mixes Latin letters with letters of another script (UTS #39,
+    « mixed-script confusables »: a Cyrillic « а » in a Latin e-mail)."""
+    import unicodedata
+
+    scripts = {
+        unicodedata.name(ch, "?").split(" ")[0]
+        for ch in unicodedata.normalize("NFC", text)
+        if ch.isalpha()
+    }
+    return "LATIN" in scripts and len(scripts) > 1
+
+
+def _skeleton(text: str) -> str:
+    """A confusable-folded form (NFKC, transliterated to ASCII, case-folded): two
+    identities with the same skeleton look alike (approximation of UTS #39 skeletons)."""
+    import unicodedata
+
+    from text_unidecode import unidecode
+
+    return unidecode(unicodedata.normalize("NFKC", text)).casefold().strip()
+
+
+def _refuse_confusable(p: Person, referents: dict[str, list[Person]], tender: str) -> None:
+    """Refuse a review as a referent whose identity can be mistaken for another declared
+    referent's (same name or e-mail after confusable folding, or a mixed-script e-mail).
+
+    Raises:
+        InputError: French, naming both identities and tender.yaml.
+    """
+    others = {
+        (o.nom, o.email)
+        for people in referents.values()
+        for o in people
+        if o.email.lower() != p.email.lower()
+    }
+    twin = next(
+        (
+            o
+            for o in sorted(others)
+            if _skeleton(o[1]) == _skeleton(p.email)
+            or (_skeleton(o[0]) == _skeleton(p.nom) and _mixed_script(p.email + p.nom))
+        ),
+        None,
+    )
+    if twin is None and not _mixed_script(p.email):
+        return
+    like = f" et se confond avec {twin[0]} <{twin[1]}>" if twin else ""
+    raise InputError(
+        f"revue refusée : l'identité de référent {p.nom} <{p.email}> mélange des écritures "
+        f"(lettres latines et non latines, ex. « а » cyrillique){like} dans la consultation "
+        f"{tender} ; une approbation à ce nom serait trompeuse. Corrigez la déclaration du "
+        "référent dans tender.yaml (referents) par un commit, avec son adresse exacte.",
         "tender.yaml",
     )
 
