@@ -1003,7 +1003,9 @@ def inspect_records(
                 declarative,
             )
         )
-    rejected += _removed_records(repo, path, sha, entries, adders, added_at)
+    dropped = _removed_records(repo, path, sha, entries, adders, added_at)
+    rejected += [d for d, _kept in dropped]
+    records += [kept for _d, kept in dropped]  # the referent's decision still stands
     records.sort(key=lambda r: (r.record.time, r.path))
     return records, rejected
 
@@ -1015,15 +1017,15 @@ def _removed_records(
     entries: list[tuple[str, str]],
     adders: dict[tuple[str, str], list[tuple[str, ...]]],
     added_at: dict[tuple[str, str], str],
-) -> list[RejectedRecord]:
-    """Records of this tender that a referent added in the history of ``sha`` and that
-    are absent at ``sha`` (``git rm``, ``git revert``, ``git merge -s ours``…), unless
+) -> list[tuple[RejectedRecord, StoredRecord]]:
+    """Records of this tender that a referent added in the history of ``sha`` and whose
+    bytes are absent at ``sha`` (``git rm``, ``git revert``, ``git merge -s ours``, edited
+    in place…), as (report, the original record still counting), unless
     the referent removed them themself: a referent's decision is never silently dropped
     (issue 13). A record renamed or moved with its folder (same name or same bytes) is
     not absent."""
-    names = {n.rsplit("/", 1)[-1] for _b, n in entries}
     blobs = {b for b, _n in entries}
-    gone = [k for k in adders if k[0] not in names and k[1] not in blobs]
+    gone = [k for k in adders if k[1] not in blobs]
     if not gone:
         return []
     tender_ids: set[str] = set()
@@ -1039,7 +1041,7 @@ def _removed_records(
             tender_ids.add(str(data.get("id")))
         except (yaml.YAMLError, AttributeError):
             return []
-    out: list[RejectedRecord] = []
+    out: list[tuple[RejectedRecord, StoredRecord]] = []
     for key, raw in zip(gone, repo.blobs([b for _n, b in gone]), strict=True):
         try:
             rec = ReviewRecord.model_validate(yaml.safe_load(raw or b""))
@@ -1050,7 +1052,7 @@ def _removed_records(
         by_reviewer = [f for f in adders[key] if _same(f[2], rec.reviewer.email)]
         if not by_reviewer:
             continue  # never counted: nothing was dropped
-        added = by_reviewer[-1][0]
+        added, an, ae, cn, ce = by_reviewer[-1][:5]
         old_path = added_at[key]
         last = repo.log("-1", sha, paths=[old_path])
         c = last[0] if last else None
@@ -1063,15 +1065,27 @@ def _removed_records(
                 "absent de la révision examinée sans suppression visible (fusion « git merge "
                 "-s ours », réécriture ou retour en arrière de l'historique)"
             )
+        reason = (
+            f"enregistrement de revue de {_who(rec.reviewer)} (décision « {rec.decision} », "
+            f"commit {added[:10]}) {how} : la décision d'un référent ne peut être retirée "
+            "ou modifiée que par lui-même ; sa décision d'origine reste prise en compte"
+        )
         out.append(
-            RejectedRecord(
-                old_path,
-                rec,
-                f"enregistrement de revue de {_who(rec.reviewer)} (décision « {rec.decision} », "
-                f"commit {added[:10]}) {how} : la décision d'un référent ne peut être retirée "
-                "que par lui-même ; elle reste à prendre en compte (nouvelle décision du "
-                "référent, ou restaurez l'enregistrement)",
-                c.sha if c is not None and c.sha != added else added,
+            (
+                RejectedRecord(
+                    old_path, rec, reason, c.sha if c is not None and c.sha != added else added
+                ),
+                StoredRecord(
+                    old_path,
+                    rec,
+                    added,
+                    ae,
+                    an,
+                    ce,
+                    cn,
+                    None,
+                    ["commit non signé : identité déclarée, non prouvée", reason],
+                ),
             )
         )
     return out
