@@ -831,6 +831,10 @@ def verdict(case_dir: Path, check: str, extra: dict[str, str] | None = None) -> 
         if bad:
             named = [e for e in bad if e.rejected or e.refusal or e.status == "lapsed"]
             return ("reported" if named else "ignored"), text
+        # A record that does not count is reported in the status; older unsigned records
+        # under a stricter signature policy are superseded, not forged.
+        if any("signature-obligatoire" not in r for e in entries for r in e.rejected):
+            return "reported", text
         strong = [d for e in entries for d in e.declarative if "non signé" not in d]
         strong += [e.recorded_by.email for e in entries if e.recorded_by is not None]
         return ("declarative" if strong else "ok"), text
