@@ -162,6 +162,9 @@ def test_docx_and_odt_have_math_alt_texts_and_title(annexe):
     assert doc.core_properties.title == "Annexe financière"
     xml = zipfile.ZipFile(out / "annexe.docx").read("word/document.xml").decode()
     assert xml.count("<m:oMath>") >= 2  # OMML, inline and display
+    # OMML has no alt field: each formula sits in a content control titled in French
+    assert xml.count('<w:alias w:val="N égale 10 fois P min sur P"/>') == 2
+    assert xml.count('<w:tag w:val="cahier-formule"/>') == 2
     assert 'descr="Logo du Département de la Gironde"' in xml
     assert "adec:decorative" in xml and "data:image" not in xml
     text = "\n".join(p.text for p in doc.paragraphs)
@@ -444,3 +447,22 @@ def test_private_use_symbols_are_replaced_at_output_only(tmp_path, lib):
     (f,) = [f for f in res.findings if f.rule == "caractere-prive"]
     assert (f.location.line, f.severity.value) == (3, "warning") and "U+F0E9" in f.message
     assert "\uf0fc" in (d / "pieces" / "ccap.md").read_text(encoding="utf-8")  # source kept
+
+
+def test_docx_validator_flags_a_formula_without_its_french_title(annexe, tmp_path):
+    import re
+
+    from tasks.publish.validators import docx_problems
+
+    _d, out, _ = annexe
+    assert not [p for p in docx_problems(out / "annexe.docx") if "formule" in p]
+    bare = tmp_path / "sans-titres.docx"
+    with zipfile.ZipFile(out / "annexe.docx") as src, zipfile.ZipFile(bare, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "word/document.xml":
+                text = data.decode("utf-8")
+                text = re.sub(r"<w:sdt><w:sdtPr>.*?</w:sdtPr><w:sdtContent>", "", text)
+                data = text.replace("</w:sdtContent></w:sdt>", "").encode("utf-8")
+            dst.writestr(item, data)
+    assert any("2 formule(s) sans titre" in p for p in docx_problems(bare))

@@ -190,6 +190,31 @@ _LOEXT = "urn:org:documentfoundation:names:experimental:office:xmlns:loext:1.0"
 _SVG = "urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0"
 
 
+#: Tag of the content controls that carry a formula's French reading in DOCX.
+DOCX_FORMULA_TAG = "cahier-formule"
+_OMML = re.compile(r"<m:oMathPara>.*?</m:oMathPara>|<m:oMath>.*?</m:oMath>", re.S)
+
+
+def _docx_formula_titles(text: str, formulas: list[str]) -> str:
+    """Each outermost ``m:oMathPara`` / ``m:oMath`` of ``word/document.xml``, in document
+    order, inside a run-level content control titled with its French reading."""
+    from xml.sax.saxutils import quoteattr
+
+    readings = iter(formulas)
+
+    def wrap(m: re.Match[str]) -> str:
+        alt = next(readings, None)
+        if alt is None:
+            return m[0]
+        return (
+            f"<w:sdt><w:sdtPr><w:alias w:val={quoteattr(alt)}/>"
+            f'<w:tag w:val="{DOCX_FORMULA_TAG}"/></w:sdtPr>'
+            f"<w:sdtContent>{m[0]}</w:sdtContent></w:sdt>"
+        )
+
+    return _OMML.sub(wrap, text)
+
+
 def office_alt_texts(
     fmt: str, formulas: list[str], images: list[str | None]
 ) -> Callable[[str, bytes], bytes]:
@@ -197,7 +222,9 @@ def office_alt_texts(
 
     DOCX: a decorative image (empty ``descr``) is marked decorative as Word does
     (``adec:decorative``); the picture's inner description loses the ``data:`` URI Pandoc
-    copies there. ODT: each image frame gets its ``svg:title`` (the alternative
+    copies there; each formula (OMML has no alternative-text field) is wrapped in a
+    content control whose title (``w:alias``, read out by screen readers in Word) is the
+    French reading of the formula (ECMA-376 §17.5.2.1, §17.5.2.38). ODT: each image frame gets its ``svg:title`` (the alternative
     text) or ``loext:decorative="true"``, each formula frame the French reading of the
     formula as ``svg:title`` (ODF 1.3 §10.3.2), in document order as Pandoc numbers them.
 
@@ -208,6 +235,7 @@ def office_alt_texts(
     from xml.sax.saxutils import escape
 
     def fix_docx(text: str) -> str:
+        text = _docx_formula_titles(text, formulas)
         # Pandoc copies the image URL (here a data: URI) into the picture's own description
         text = re.sub(r'(<pic:cNvPr descr=")data:[^"]*"', r'\1"', text)
         return re.sub(
@@ -248,7 +276,7 @@ def office_alt_texts(
         return text
 
     def fix(name: str, content: bytes) -> bytes:
-        if fmt == "docx" and name == "word/document.xml" and images:
+        if fmt == "docx" and name == "word/document.xml" and (formulas or images):
             return fix_docx(content.decode("utf-8")).encode("utf-8")
         if fmt == "odt" and name == "content.xml" and (formulas or images):
             return fix_odt(content.decode("utf-8")).encode("utf-8")

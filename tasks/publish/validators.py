@@ -232,7 +232,8 @@ def audit_pdf(path: Path) -> list[Audit]:
 
 
 def docx_problems(path: Path) -> list[str]:
-    """Title, language, heading styles, table header rows, image alternatives (DOCX)."""
+    """Title, language, heading styles, table header rows, image alternatives and formula
+    titles (content control ``w:alias`` around each OMML formula) (DOCX)."""
     out: list[str] = []
     with zipfile.ZipFile(path) as z:
         core = z.read("docProps/core.xml").decode("utf-8")
@@ -264,6 +265,18 @@ def docx_problems(path: Path) -> list[str]:
         decorative = m[3] and "adec:decorative" in m[3]
         if not (descr and descr[1].strip()) and not decorative:
             out.append("alternatives : image sans texte de remplacement ni marque décorative")
+    titled = 0
+    for m in re.finditer(r"<w:sdt>(.*?)</w:sdt>", doc, re.S):
+        if re.search(r'<w:alias w:val="[^"]*\S[^"]*"/>', m[1]) and "<m:oMath" in m[1]:
+            titled += m[1].count("<m:oMathPara>") or m[1].count("<m:oMath>")
+    formulas = doc.count("<m:oMathPara>") + len(
+        re.findall(r"<m:oMath>", re.sub(r"<m:oMathPara>.*?</m:oMathPara>", "", doc, flags=re.S))
+    )
+    if titled < formulas:
+        out.append(
+            f"alternatives : {formulas - titled} formule(s) sans titre de contrôle de contenu "
+            "(lecture française)"
+        )
     return out
 
 
