@@ -6,8 +6,7 @@ internal."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from tasks import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "ROLE_LABELS": "reviews",
@@ -25,17 +24,4 @@ _EXPORTS: dict[str, str] = {
     "review_status": "reviews",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
