@@ -1,25 +1,6 @@
 """cahier's configuration: one settings object, one precedence (see :mod:`.settings`)."""
 
-from tasks.config.settings import (
-    LayerSpec,
-    LookSettings,
-    PolicySettings,
-    PrefectSettings,
-    Settings,
-    SignatureSettings,
-    WitnessSettings,
-    load_settings,
-    user_config_path,
-)
+from tasks.config import settings as _settings
+from tasks.config.settings import *  # noqa: F403  (the public API is settings.__all__)
 
-__all__ = [
-    "LayerSpec",
-    "LookSettings",
-    "PolicySettings",
-    "PrefectSettings",
-    "Settings",
-    "SignatureSettings",
-    "WitnessSettings",
-    "load_settings",
-    "user_config_path",
-]
+__all__ = list(_settings.__all__)
