@@ -175,6 +175,109 @@ def _sharded(it: Iterator[str], shard: tuple[int, int]) -> Iterator[str]:
             yield d
 
 
+def _check_chunk(dossiers: list[str], rev: str | None, clausier_path: str | None) -> list[dict]:
+    """:func:`check_one` over a few dossiers (one round trip to a worker for several)."""
+    return [check_one(d, rev, clausier_path) for d in dossiers]
+
+
+def _chunks(it: Iterator[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for d in it:
+        chunk.append(d)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+#: Dossiers per task sent to a worker: small enough to keep both workers busy to the
+#: end and results streaming, large enough that the round trip is negligible.
+CHUNK = 4
+
+
+class _Sink:
+    """Totals, the 20 worst dossiers, the JSON Lines file and the caller's callback."""
+
+    def __init__(self, summary: BatchSummary, out, on_result) -> None:
+        from tasks.errors import InputError
+
+        self.summary = summary
+        self.on_result = on_result
+        self.worst: list[tuple[int, int, str, dict]] = []  # min-heap of the 20 worst
+        self.out, self.tmp, self.file = out, None, None
+        if out is not None:
+            folder = Path(out).parent
+            if not folder.is_dir():
+                raise InputError("dossier de sortie introuvable.", os.fspath(out))
+            fd, self.tmp = tempfile.mkstemp(prefix=f".{Path(out).name}.", dir=folder)
+            self.file = os.fdopen(fd, "w", encoding="utf-8")
+
+    def take(self, d: dict) -> None:
+        s = self.summary
+        s.dossiers += 1
+        s.errors += d["errors"]
+        s.warnings += d["warnings"]
+        if d["exit_code"] == 2:
+            s.unusable += 1
+        elif d["exit_code"] == 1:
+            s.with_errors += 1
+        else:
+            s.clean += 1
+        if d["exit_code"]:
+            item = (d["exit_code"], d["errors"], d["dossier"], d)
+            if len(self.worst) < 20:
+                heapq.heappush(self.worst, item)
+            else:
+                heapq.heappushpop(self.worst, item)
+        if self.file is not None:
+            self.file.write(json.dumps(d, ensure_ascii=False) + "\n")
+        if self.on_result is not None:
+            self.on_result(DossierResult(**d))
+
+    def close(self, ok: bool) -> None:
+        """Rename the JSON Lines file into place (``ok``) or remove it: never half-written."""
+        if self.file is None:
+            return
+        self.file.close()
+        self.file = None
+        if ok:
+            os.replace(self.tmp, self.out)  # type: ignore[arg-type]
+        else:
+            Path(self.tmp).unlink(missing_ok=True)  # type: ignore[arg-type]
+
+
+def _run_pool(
+    dossiers: Iterator[str],
+    take: Callable[[dict], None],
+    workers: int,
+    rev: str | None,
+    clausier_path: str | None,
+) -> None:
+    """Check ``dossiers`` in ``workers`` processes, at most ``2 × workers`` chunks in flight.
+
+    The first dossier is checked here first: it loads the clausier, the lemmatiser and
+    the compiled patterns once, and the workers (forked on Linux) start warm with them
+    instead of each paying that start-up.
+    """
+    first = next(dossiers, None)
+    if first is None:
+        return
+    take(check_one(first, rev, clausier_path))
+    with ProcessPoolExecutor(max_workers=workers, max_tasks_per_child=500) as pool:
+        pending: set[Future] = set()
+        for chunk in _chunks(dossiers, CHUNK):
+            pending.add(pool.submit(_check_chunk, chunk, rev, clausier_path))
+            if len(pending) >= 2 * workers:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in done:
+                    for d in f.result():
+                        take(d)
+        for f in pending:
+            for d in f.result():
+                take(d)
+
+
 def check_all(
     root: str | os.PathLike[str],
     *,
@@ -186,6 +289,9 @@ def check_all(
     shard: tuple[int, int] = (0, 1),
 ) -> BatchSummary:
     """Check every dossier under ``root``; stream results; return the totals.
+
+    Each dossier's findings are those of ``cahier check`` on it alone (same reader, same
+    checker; only the process-wide caches are shared).
 
     Args:
         root: folder (or repository) holding dossiers at any depth.
@@ -204,65 +310,20 @@ def check_all(
     Raises:
         InputError: ``rev`` unknown; ``out`` folder missing.
     """
-    from tasks.errors import InputError
-
     t0 = time.perf_counter()
     summary = BatchSummary(root=os.fspath(root), rev=rev, out=os.fspath(out) if out else None)
-    worst: list[tuple[int, int, str, dict]] = []  # min-heap of the 20 worst
-    sink = None
-    tmp: str | None = None
-    if out is not None:
-        folder = Path(out).parent
-        if not folder.is_dir():
-            raise InputError("dossier de sortie introuvable.", os.fspath(out))
-        fd, tmp = tempfile.mkstemp(prefix=f".{Path(out).name}.", dir=folder)
-        sink = os.fdopen(fd, "w", encoding="utf-8")
-
-    def take(d: dict) -> None:
-        summary.dossiers += 1
-        summary.errors += d["errors"]
-        summary.warnings += d["warnings"]
-        if d["exit_code"] == 2:
-            summary.unusable += 1
-        elif d["exit_code"] == 1:
-            summary.with_errors += 1
-        else:
-            summary.clean += 1
-        if d["exit_code"]:
-            item = (d["exit_code"], d["errors"], d["dossier"], d)
-            if len(worst) < 20:
-                heapq.heappush(worst, item)
-            else:
-                heapq.heappushpop(worst, item)
-        if sink is not None:
-            sink.write(json.dumps(d, ensure_ascii=False) + "\n")
-        if on_result is not None:
-            on_result(DossierResult(**d))
-
+    sink = _Sink(summary, out, on_result)
+    ok = False
     try:
         dossiers = _sharded(iter_dossiers(root, rev=rev), shard)
         if workers <= 1:
             for d in dossiers:
-                take(check_one(d, rev, clausier_path))
+                sink.take(check_one(d, rev, clausier_path))
         else:
-            with ProcessPoolExecutor(max_workers=workers, max_tasks_per_child=500) as pool:
-                pending: set[Future] = set()
-                for d in dossiers:
-                    pending.add(pool.submit(check_one, d, rev, clausier_path))
-                    if len(pending) >= 2 * workers:
-                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for f in done:
-                            take(f.result())
-                for f in pending:
-                    take(f.result())
-        if sink is not None:
-            sink.close()
-            os.replace(tmp, out)  # type: ignore[arg-type]
-            sink = None
+            _run_pool(dossiers, sink.take, workers, rev, clausier_path)
+        ok = True
     finally:
-        if sink is not None:
-            sink.close()
-            Path(tmp).unlink(missing_ok=True)  # type: ignore[arg-type]
-    summary.worst = [item[3] for item in sorted(worst, reverse=True)]
+        sink.close(ok)
+    summary.worst = [item[3] for item in sorted(sink.worst, reverse=True)]
     summary.seconds = round(time.perf_counter() - t0, 3)
     return summary
