@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import multiprocessing
 import os
 import subprocess
 import tempfile
@@ -247,6 +248,22 @@ class _Sink:
             Path(self.tmp).unlink(missing_ok=True)  # type: ignore[arg-type]
 
 
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """Workers forked from this (warm) process where the platform forks (Linux, macOS
+    with fork available); elsewhere spawned, renewed every 500 tasks.
+
+    The forked children run only :func:`check_one` (no logging, no console, no Prefect
+    client): the locks other threads of this process may hold (progress bar, Prefect)
+    are never taken in them. Memory stays bounded without renewing the workers: the
+    caches they fill are bounded (piece models, word keys, line keys).
+    """
+    if "fork" in multiprocessing.get_all_start_methods():
+        return ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("fork")
+        )
+    return ProcessPoolExecutor(max_workers=workers, max_tasks_per_child=500)
+
+
 def _run_pool(
     dossiers: Iterator[str],
     take: Callable[[dict], None],
@@ -264,7 +281,7 @@ def _run_pool(
     if first is None:
         return
     take(check_one(first, rev, clausier_path))
-    with ProcessPoolExecutor(max_workers=workers, max_tasks_per_child=500) as pool:
+    with _pool(workers) as pool:
         pending: set[Future] = set()
         for chunk in _chunks(dossiers, CHUNK):
             pending.add(pool.submit(_check_chunk, chunk, rev, clausier_path))
