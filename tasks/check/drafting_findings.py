@@ -1,0 +1,231 @@
+"""Drafting defects in the pieces' text, located by file, page and line.
+
+- ``texte-a-completer``: template text left to fill (« [à compléter] », « XX % »);
+- ``signet-non-defini``: a broken Word cross-reference (« Erreur ! Signet non défini. »);
+- ``options-non-tranchees``: a template's « OPTION 1 » / « OPTION 2 » both left;
+- ``ccag-incoherent``: a CCAG cited other than the one tender.yaml declares;
+- ``reference-article-inexistante``: a reference to an article of this piece, or of the
+  CCAP/CCTP, that does not exist.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tasks.dossier.document import PieceText
+from tasks.dossier.model import Finding, Location, Severity, Tender
+
+__all__ = ["drafting_findings", "piece_location"]
+
+_CCAG_ALIASES = {
+    "Techniques de l'information et de la communication": "tic",
+    "Fournitures courantes et services": "fcs",
+    "Prestations intellectuelles": "pi",
+    "Travaux": "travaux",
+    "Marchés industriels": "mi",
+    "Maitrise d'œuvre": "moe",
+}
+_CCAG_CITED = re.compile(
+    r"\bccag[\s-]*(?:(?P<tic>tic\b|techniques de l'information)|(?P<fcs>fcs\b|fournitures courantes)"
+    r"|(?P<pi>pi\b|prestations intellectuelles)|(?P<mi>mi\b|marches industriels)"
+    r"|(?P<travaux>travaux\b)|(?P<moe>moe\b|maitrise d'oeuvre))"
+)
+_CCAG_LABEL = {
+    "tic": "CCAG-TIC",
+    "fcs": "CCAG-FCS",
+    "pi": "CCAG-PI",
+    "mi": "CCAG-MI",
+    "travaux": "CCAG-Travaux",
+    "moe": "CCAG-MOE",
+}
+_PLACEHOLDER = re.compile(
+    r"\[\s*(?:pr[ée]ciser|a compl[ée]ter|à compl[ée]ter|compl[ée]ter|ins[ée]rer|indiquer|xx+)[^\]]{0,80}\]"
+    r"|\bXX\s?%|\bXX\s?(?:€|euros|jours|mois|ans)\b|\bX\s?%",
+    re.IGNORECASE,
+)
+_MAX_PLACEHOLDERS = 10  # detailed per piece; the others are counted in one finding
+_BOOKMARK = re.compile(
+    r"erreur\s*!\s*(?:signet non d[ée]fini|source du renvoi introuvable|r[ée]f[ée]rence de lien hypertexte non valide)"
+    r"|error!\s*(?:bookmark not defined|reference source not found)",
+    re.IGNORECASE,
+)
+_OPTION = re.compile(r"^\s*(?:[-*•]\s*)?option\s+([12])\s*:", re.IGNORECASE)
+_SELF_REF = re.compile(r"\barticles?\s+(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\b(?P<tail>[^.;]{0,40})")
+_SELF_TAIL = re.compile(
+    r"^\s*(?:\S+\s+){0,2}?(?:du|de ce|de la|au)\s+pr[ée]sent\s+(ccap|cctp|cahier|document|r[èe]glement|rc)\b|^\s*(?:ci-dessus|ci-dessous|ci-apr[èe]s)"
+)
+_OTHER_REF = re.compile(
+    r"\barticles?\s+(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\s+du\s+(?P<kind>ccap|cctp)\b", re.IGNORECASE
+)
+_PLACEHOLDER_KINDS = {"rc", "ccap", "cctp", "annexe", "autre", "ae"}
+
+
+def piece_location(piece: PieceText, index: int) -> Location:
+    """Location of line ``index`` of ``piece``: file, source line, page and heading."""
+    line = piece.lines[index]
+    return Location(
+        file=piece.path, line=line.src_line, page=line.page, heading=piece.heading_of(index)
+    )
+
+
+class _Lazy:
+    """The location of one line, built only when a finding needs it."""
+
+    __slots__ = ("index", "piece")
+
+    def __init__(self, piece: PieceText, index: int) -> None:
+        self.piece, self.index = piece, index
+
+    def __call__(self) -> Location:
+        return piece_location(self.piece, self.index)
+
+
+def drafting_findings(pieces: list[PieceText], tender: Tender) -> list[Finding]:
+    """The drafting defects of every piece with text, piece by piece, line by line."""
+    declared = _CCAG_ALIASES.get(tender.ccag)
+    by_kind: dict[str, PieceText] = {}
+    for p in pieces:
+        by_kind.setdefault(p.kind, p)
+    out: list[Finding] = []
+    for piece in pieces:
+        if piece.lines:
+            out.extend(_piece_findings(piece, declared, by_kind))
+    return out
+
+
+def _piece_findings(
+    piece: PieceText, declared: str | None, by_kind: dict[str, PieceText]
+) -> list[Finding]:
+    out: list[Finding] = []
+    numbers = piece.section_numbers()
+    checks_self = len(numbers) >= 5 and piece.kind in ("ccap", "cctp", "rc")
+    option_seen: dict[str, int] = {}
+    placeholders = 0
+    for i, line in enumerate(piece.lines):
+        loc = _Lazy(piece, i)
+        if piece.kind in _PLACEHOLDER_KINDS:
+            for m in _PLACEHOLDER.finditer(line.text):
+                placeholders += 1
+                if placeholders <= _MAX_PLACEHOLDERS:
+                    out.append(_placeholder(loc(), m.group(0)))
+        bookmark = _BOOKMARK.search(line.text)
+        if bookmark:
+            out.append(_broken_bookmark(loc(), bookmark.group(0)))
+        om = _OPTION.match(line.text)
+        if om:
+            option_seen.setdefault(om.group(1), i)
+        if declared:
+            out.extend(_ccag_findings(line.folded, declared, loc))
+        if checks_self:
+            out.extend(_self_references(line.folded, numbers, piece, loc))
+        out.extend(_other_references(line.folded, piece, by_kind, loc))
+    if placeholders > _MAX_PLACEHOLDERS:
+        out.append(_more_placeholders(piece, placeholders))
+    if len(option_seen) >= 2:
+        out.append(_options_left(piece_location(piece, option_seen["1"])))
+    return out
+
+
+def _error(rule: str, loc: Location, message: str, fix: str | None = None) -> Finding:
+    return Finding(rule=rule, severity=Severity.error, location=loc, message=message, fix=fix)
+
+
+def _placeholder(loc: Location, text: str) -> Finding:
+    message = f"Texte à compléter laissé dans la pièce : « {text} »."
+    fix = "Remplacez l'indication entre crochets par la valeur retenue."
+    return _error("texte-a-completer", loc, message, fix)
+
+
+def _more_placeholders(piece: PieceText, count: int) -> Finding:
+    message = (
+        f"… et {count - _MAX_PLACEHOLDERS} autre(s) texte(s) à "
+        f"compléter dans {piece.path} ({count} en tout ; seuls les "
+        f"{_MAX_PLACEHOLDERS} premiers sont détaillés)."
+    )
+    return _error("texte-a-completer", Location(file=piece.path), message)
+
+
+def _broken_bookmark(loc: Location, text: str) -> Finding:
+    message = f"Renvoi cassé laissé par le traitement de texte : « {text} »."
+    fix = "Mettez à jour les champs (F9) ou remplacez le renvoi par le numéro d'article."
+    return _error("signet-non-defini", loc, message, fix)
+
+
+def _options_left(loc: Location) -> Finding:
+    message = (
+        "Le modèle propose « OPTION 1 » et « OPTION 2 » sans que l'une soit retenue : "
+        "le gabarit n'a pas été adapté."
+    )
+    return _error(
+        "options-non-tranchees", loc, message, "Conservez l'option retenue et supprimez l'autre."
+    )
+
+
+def _ccag_findings(folded: str, declared: str, loc: _Lazy) -> list[Finding]:
+    """CCAGs cited on a line other than the declared one (a line listing several CCAGs,
+    the declared one among them — « CCAG-FCS, TIC et PI » — is not a finding)."""
+    cited_here = [
+        next(k for k, v in m.groupdict().items() if v) for m in _CCAG_CITED.finditer(folded)
+    ]
+    names_declared = declared in cited_here or (
+        "," in folded and re.search(rf"\b{declared}\b", folded) is not None
+    )
+    if names_declared:
+        return []
+    return [
+        Finding(
+            rule="ccag-incoherent",
+            severity=Severity.warning,
+            location=loc(),
+            message=(
+                f"La pièce cite le {_CCAG_LABEL[cited]} alors que le marché "
+                f"relève du {_CCAG_LABEL[declared]} (tender.yaml : ccag)."
+            ),
+            fix=f"Remplacez la référence par l'article équivalent du {_CCAG_LABEL[declared]}.",
+        )
+        for cited in cited_here
+        if cited != declared
+    ]
+
+
+def _self_references(folded: str, numbers, piece: PieceText, loc: _Lazy) -> list[Finding]:
+    """« article 7.2 du présent CCAP » where the piece has no article 7.2."""
+    return [
+        Finding(
+            rule="reference-article-inexistante",
+            severity=Severity.warning,
+            location=loc(),
+            message=(
+                f"Renvoi à l'article {m['num']} du présent document, qui n'existe pas "
+                f"dans {piece.path}."
+            ),
+            fix="Corrigez le numéro d'article du renvoi.",
+        )
+        for m in _SELF_REF.finditer(folded)
+        if _SELF_TAIL.match(m["tail"]) and m["num"] not in numbers
+    ]
+
+
+def _other_references(
+    folded: str, piece: PieceText, by_kind: dict[str, PieceText], loc: _Lazy
+) -> list[Finding]:
+    """« article 12 du CCTP » where the dossier's CCTP has no article 12."""
+    out: list[Finding] = []
+    for m in _OTHER_REF.finditer(folded):
+        target = by_kind.get(m["kind"].lower())
+        if target is None or target is piece or len(target.section_numbers()) < 3:
+            continue
+        if m["num"] not in target.section_numbers():
+            out.append(
+                Finding(
+                    rule="reference-article-inexistante",
+                    severity=Severity.warning,
+                    location=loc(),
+                    message=(
+                        f"Renvoi à l'article {m['num']} du {m['kind'].upper()}, qui n'existe "
+                        f"pas dans {target.path}."
+                    ),
+                    fix="Corrigez le renvoi ou ajoutez l'article cité.",
+                )
+            )
+    return out
