@@ -841,9 +841,10 @@ def create_archive(
 
             from .witness import Anchor, write_witnesses
 
+            settings = load_settings(Path(dossier))
             witnessed = write_witnesses(
                 Repo.discover(top),
-                load_settings(Path(dossier)).witnesses,
+                settings.witnesses,
                 Anchor(
                     tender.id,
                     n,
@@ -853,6 +854,7 @@ def create_archive(
                     tag_obj,
                     previous["manifest_sha256"] if previous else None,
                 ),
+                prefect=settings.prefect,
             )
 
             _materialize(repo, top / folder, files, staging)

@@ -688,7 +688,7 @@ def _witness_check(
 
     from .witness import check_witnesses
 
-    witnesses = load_settings(Path(dossier)).witnesses
+    settings = load_settings(Path(dossier))
     archives: dict[int, tuple[str, str | None]] = {}
     for _m, typ, _b, name in git.tree(head.hexsha, arch_rel):
         if typ == "tree" and name.isdigit():
@@ -698,16 +698,30 @@ def _witness_check(
                 _sha(raw),
                 tag.tag.hexsha if tag is not None and tag.tag else None,
             )
-    return check_witnesses(git, witnesses, tender_id, archives)
+    return check_witnesses(git, settings.witnesses, tender_id, archives, prefect=settings.prefect)
 
 
 def witnesses_prove(dossier: str | os.PathLike[str]) -> bool:
     """Whether a witness of the verifier's own configuration (outside the repository) is
     configured: only then can ``audit --verify`` say « conformes aux témoins »; witnesses
-    declared by the repository's or organisation's files (the buyer's) prove nothing."""
+    declared by the repository's or organisation's files (the buyer's) prove nothing,
+    nor does the buyer's own Prefect server (:func:`.witness_prefect.refusal`)."""
     from tasks.config.settings import load_settings
 
-    return any(w.verificateur for w in load_settings(Path(dossier)).witnesses)
+    settings = load_settings(Path(dossier))
+    for w in settings.witnesses:
+        if not w.verificateur:
+            continue
+        if w.kind != "prefect":
+            return True
+        from .witness_prefect import refusal
+
+        try:
+            if refusal(w.target, settings.prefect) is None:
+                return True
+        except Exception:  # unreachable: reported as a problem by verify
+            continue
+    return False
 
 
 def method_notes(dossier: str | os.PathLike[str]) -> list[str]:

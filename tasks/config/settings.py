@@ -76,7 +76,9 @@ class WitnessSettings(_Section):
     """One archive witness controlled by someone other than the buyer.
 
     kind: ``fichier`` (append-only file), ``git`` (a remote URL or path), ``prefect``
-    (a Prefect API URL run by IT). target: the path or URL.
+    (the API URL of a team Prefect server run by IT: one artifact per archive, see
+    :mod:`tasks.award.witness_prefect`; the buyer's own server — embedded, or on their
+    ``PREFECT_HOME`` — is refused). target: the path or URL.
     """
 
     kind: Literal["fichier", "git", "prefect"]
