@@ -232,7 +232,6 @@ def laundering_round_trip():
     "review:donnees",
     "refused",
     attempt="""who "$NADIA_N" "$NADIA_E"; cahier review approve $D --role donnees --comment Vu""",
-    defect="non détecté : la modification de Nadia faite sur une branche fusionnée (même texte que celle de l'acheteuse sur main) n'est pas vue ; review approve l'accepte (code 0) et l'élément est approuvé",
 )
 def laundering_parallel_identical_edit():
     """Tries: Nadia makes her change on a branch; the buyer makes the identical change on

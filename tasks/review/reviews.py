@@ -498,7 +498,9 @@ def item_changes(
 
     spec = _dossier_pathspec(_rel(Path(dossier_path), repo.top))
     try:
-        commits = repo.log(rev, paths=spec)
+        # Every merged branch counts: without ``--full-history`` Git drops a side branch
+        # whose result the merge already had (the same edit made on both sides).
+        commits = repo.log("--full-history", rev, paths=spec)
     except GitError:
         return {}
     if not commits:
@@ -912,6 +914,7 @@ def inspect_records(
     ]
     contents = repo.blobs([b for b, _ in entries]) if entries else []
     sig_args, policy = _signature_args(dossier_path)
+    declared = _declared_identities(repo, sha, _rel(path, repo.top))
     log = repo.text(
         *sig_args,
         "log",
@@ -951,6 +954,23 @@ def inspect_records(
         by_reviewer = [f for f in candidates if _same(f[2], rec.reviewer.email)]
         if not by_reviewer:
             rejected.append(_why_rejected(repo, sha, rel_name, rec, blob, adders))
+            continue
+        c_first = by_reviewer[-1]
+        confused = _confusion(rec.reviewer, declared) or _confusion(
+            _person(c_first[1], c_first[2]), declared
+        )
+        if confused:
+            rejected.append(
+                RejectedRecord(
+                    rel_name,
+                    rec,
+                    f"enregistrement de revue au nom de {_who(rec.reviewer)} non retenu : "
+                    f"{confused} ; le commit {c_first[0][:10]} de {c_first[1]} <{c_first[2]}> "
+                    "n'est pas celui d'un référent déclaré sous son adresse exacte ; corrigez la "
+                    "déclaration dans tender.yaml (referents) et faites approuver de nouveau",
+                    c_first[0],
+                )
+            )
             continue
         signed = [
             f
@@ -1003,11 +1023,29 @@ def inspect_records(
                 declarative,
             )
         )
-    dropped = _removed_records(repo, path, sha, entries, adders, added_at)
+    dropped = _removed_records(repo, path, sha, entries, adders, added_at, declared)
     rejected += [d for d, _kept in dropped]
     records += [kept for _d, kept in dropped]  # the referent's decision still stands
     records.sort(key=lambda r: (r.record.time, r.path))
     return records, rejected
+
+
+def _declared_identities(repo: Repo, sha: str, rel: str) -> set[tuple[str, str]]:
+    """Every ``(nom, email)`` declared as referent at ``sha`` (any role), in the
+    repository's referents.yaml and the dossier's tender.yaml; unreadable files declare
+    nobody (they are reported by the plan)."""
+    out: set[tuple[str, str]] = set()
+    for raw in repo.blobs([f"{sha}:{REFERENTS_FILE}", f"{sha}:{_join(rel, 'tender.yaml')}"]):
+        try:
+            data = yaml.safe_load(raw or b"") or {}
+        except yaml.YAMLError:
+            continue
+        refs = data.get("referents") if isinstance(data, dict) else None
+        for people in refs.values() if isinstance(refs, dict) else []:
+            for p in people if isinstance(people, list) else []:
+                if isinstance(p, dict) and p.get("email"):
+                    out.add((str(p.get("nom") or p["email"]), str(p["email"]).strip()))
+    return out
 
 
 def _removed_records(
@@ -1017,6 +1055,7 @@ def _removed_records(
     entries: list[tuple[str, str]],
     adders: dict[tuple[str, str], list[tuple[str, ...]]],
     added_at: dict[tuple[str, str], str],
+    declared: set[tuple[str, str]],
 ) -> list[tuple[RejectedRecord, StoredRecord]]:
     """Records of this tender that a referent added in the history of ``sha`` and whose
     bytes are absent at ``sha`` (``git rm``, ``git revert``, ``git merge -s ours``, edited
@@ -1050,7 +1089,7 @@ def _removed_records(
         if rec.tender not in tender_ids:
             continue
         by_reviewer = [f for f in adders[key] if _same(f[2], rec.reviewer.email)]
-        if not by_reviewer:
+        if not by_reviewer or _confusion(rec.reviewer, declared):
             continue  # never counted: nothing was dropped
         added, an, ae, cn, ce = by_reviewer[-1][:5]
         old_path = added_at[key]
@@ -1244,20 +1283,19 @@ def _skeleton(text: str) -> str:
     return unidecode(unicodedata.normalize("NFKC", text)).casefold().strip()
 
 
-def _refuse_confusable(p: Person, referents: dict[str, list[Person]], tender: str) -> None:
-    """Refuse a review as a referent whose identity can be mistaken for another declared
-    referent's (same name or e-mail after confusable folding, or a mixed-script e-mail).
-
-    Raises:
-        InputError: French, naming both identities and tender.yaml.
-    """
-    others = {
-        (o.nom, o.email)
-        for people in referents.values()
-        for o in people
-        if o.email.lower() != p.email.lower()
-    }
-    twin = next(
+def _confusable_twin(
+    p: Person, declared: list[Person] | set[tuple[str, str]]
+) -> tuple[str, str] | None:
+    """Another declared identity ``(nom, email)`` that ``p`` can be mistaken for: same
+    e-mail skeleton (:func:`_skeleton`) under a different address, or same name skeleton
+    while ``p`` mixes scripts. Only the identity that is not plain ASCII is blamed: a
+    look-alike declared next to a referent does not disqualify the referent (else
+    declaring a sock puppet would silence a referent's objections)."""
+    if p.email.isascii() and p.nom.isascii():
+        return None
+    others = {(o.nom, o.email) if isinstance(o, Person) else o for o in declared}
+    others = {o for o in others if o[1].lower() != p.email.lower()}
+    return next(
         (
             o
             for o in sorted(others)
@@ -1266,14 +1304,35 @@ def _refuse_confusable(p: Person, referents: dict[str, list[Person]], tender: st
         ),
         None,
     )
+
+
+def _confusion(p: Person, declared: list[Person] | set[tuple[str, str]]) -> str | None:
+    """French description of why ``p`` is a look-alike identity (mixed-script e-mail, or
+    confusable with another declared referent, UTS #39), or None."""
+    twin = _confusable_twin(p, declared)
     if twin is None and not _mixed_script(p.email):
-        return
+        return None
     like = f" et se confond avec {twin[0]} <{twin[1]}>" if twin else ""
+    return (
+        f"l'identité de référent {p.nom} <{p.email}> mélange des écritures (lettres latines "
+        f"et non latines, ex. « а » cyrillique){like}"
+    )
+
+
+def _refuse_confusable(p: Person, referents: dict[str, list[Person]], tender: str) -> None:
+    """Refuse a review as a referent whose identity can be mistaken for another declared
+    referent's (same name or e-mail after confusable folding, or a mixed-script e-mail).
+
+    Raises:
+        InputError: French, naming both identities and tender.yaml.
+    """
+    why = _confusion(p, [o for people in referents.values() for o in people])
+    if why is None:
+        return
     raise InputError(
-        f"revue refusée : l'identité de référent {p.nom} <{p.email}> mélange des écritures "
-        f"(lettres latines et non latines, ex. « а » cyrillique){like} dans la consultation "
-        f"{tender} ; une approbation à ce nom serait trompeuse. Corrigez la déclaration du "
-        "référent dans tender.yaml (referents) par un commit, avec son adresse exacte.",
+        f"revue refusée : {why} dans la consultation {tender} ; une approbation à ce nom "
+        "serait trompeuse. Corrigez la déclaration du référent dans tender.yaml (referents) "
+        "par un commit, avec son adresse exacte.",
         "tender.yaml",
     )
 
