@@ -13,7 +13,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.runs import artifact_key, dossier_run_name, retry_transient
+from flows.runs import artifact_key, dossier_run_name, transient_retries
 from tasks.award.archive import ArchiveInfo, create_archive
 from tasks.award.evaluation import EvaluationResult, evaluate, read_evaluation
 
@@ -82,9 +82,7 @@ def publish_task(result: EvaluationResult) -> None:
 @task(
     name="archiver",
     cache_policy=NO_CACHE,
-    retries=4,
-    retry_delay_seconds=[2, 5, 10, 20],
-    retry_condition_fn=retry_transient,
+    **transient_retries(),
 )
 def archive_task(
     dossier: str, assembly: str | None, clausier_path: str | None, draft: bool

@@ -17,14 +17,13 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from slugify import slugify
 
+from flows.check import read_task
 from flows.runs import dossier_run_name
 from tasks.clausier.library import load_clausier
-from tasks.dossier.reader import read_dossier
 from tasks.errors import InputError
 from tasks.publish.assemble import (
     FORMATS,
     AssemblyResult,
-    Document,
     check_output_dir,
     convert,
     copy_sources,
@@ -38,24 +37,11 @@ from tasks.publish.look import load_look
 __all__ = ["assemble_tender", "outputs_markdown"]
 
 
-@task(name="lire le dossier", cache_policy=NO_CACHE)
-def read_task(dossier: str, rev: str | None):
-    return read_dossier(dossier, rev=rev)
-
-
-@task(name="contrôler et préparer les pièces", cache_policy=NO_CACHE)
-def prepare_task(dossier, clausier, draft: bool):
-    return prepare(dossier, clausier, draft)
-
-
-@task(name="convertir une pièce", cache_policy=NO_CACHE)
-def convert_task(doc: Document, fmt: str, ctx):
-    return convert(doc, fmt, ctx)
-
-
-@task(name="manifeste et archive", cache_policy=NO_CACHE)
-def finalize_task(dossier, clausier, ctx, outputs, out_dir, findings, formats, ids):
-    return finalize(dossier, clausier, ctx, outputs, out_dir, findings, formats, ids)
+prepare_task = task(prepare).with_options(
+    name="contrôler et préparer les pièces", cache_policy=NO_CACHE
+)
+convert_task = task(convert).with_options(name="convertir une pièce", cache_policy=NO_CACHE)
+finalize_task = task(finalize).with_options(name="manifeste et archive", cache_policy=NO_CACHE)
 
 
 def outputs_markdown(result: AssemblyResult) -> str:

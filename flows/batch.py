@@ -143,10 +143,7 @@ def check_batch(
                 )
                 for i in range(shards)
             ]
-            parts = []
-            for fr in runs:
-                final = run_deployment_wait(str(fr.id))
-                parts.append(final)
+            parts = wait_for_parts([str(fr.id) for fr in runs])
         summary = _merge(parts, root, rev)
     create_table_artifact(
         table=summary_rows(summary),
@@ -164,25 +161,31 @@ def check_batch(
     return asdict(summary)
 
 
-def run_deployment_wait(flow_run_id: str, poll: float = 2.0, timeout: float = 3600) -> dict:
-    """Wait for a shard run to finish; its returned totals.
+def wait_for_parts(flow_run_ids: list[str], timeout: float = 3600) -> list[dict]:
+    """Wait for the shard runs to finish (Prefect's ``wait_for_flow_run``, all at once);
+    their returned totals, in the order of ``flow_run_ids``.
 
     Raises:
-        RuntimeError: the shard run did not complete (French message).
+        RuntimeError: a shard run did not complete, or not within ``timeout`` seconds
+            (French message).
     """
-    import time
+    import asyncio
     from uuid import UUID
 
-    from prefect.client.orchestration import get_client
+    from prefect.exceptions import FlowRunWaitTimeout
+    from prefect.flow_runs import wait_for_flow_run
+    from prefect.utilities.asyncutils import run_coro_as_sync
 
-    deadline = time.monotonic() + timeout
-    with get_client(sync_client=True) as client:
-        while True:
-            fr = client.read_flow_run(UUID(flow_run_id))
-            if fr.state and fr.state.is_final():
-                if not fr.state.is_completed():
-                    raise RuntimeError(f"part {flow_run_id} terminée en état {fr.state.name}.")
-                return fr.state.result()
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"part {flow_run_id} non terminée après {timeout:.0f} s.")
-            time.sleep(poll)
+    async def wait_all():
+        return await asyncio.gather(
+            *(wait_for_flow_run(UUID(i), timeout=int(timeout)) for i in flow_run_ids)
+        )
+
+    try:
+        runs = run_coro_as_sync(wait_all())
+    except FlowRunWaitTimeout as exc:
+        raise RuntimeError(f"parts non terminées après {timeout:.0f} s : {exc}") from exc
+    for fr in runs:
+        if not fr.state.is_completed():
+            raise RuntimeError(f"part {fr.id} terminée en état {fr.state.name}.")
+    return [fr.state.result() for fr in runs]

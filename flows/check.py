@@ -22,19 +22,9 @@ from tasks.dossier.reader import read_dossier
 __all__ = ["artifact_key", "check_tender"]
 
 
-@task(name="lire le dossier", cache_policy=NO_CACHE)
-def read_task(dossier: str, rev: str | None):
-    return read_dossier(dossier, rev=rev)
-
-
-@task(name="charger le clausier", cache_policy=NO_CACHE)
-def clausier_task(path: str | None, dossier: str | None = None):
-    return load_clausier(path, dossier=dossier)
-
-
-@task(name="contrôler le dossier", cache_policy=NO_CACHE)
-def check_task(dossier, clausier) -> CheckReport:
-    return check_dossier(dossier, clausier)
+read_task = task(read_dossier).with_options(name="lire le dossier", cache_policy=NO_CACHE)
+clausier_task = task(load_clausier).with_options(name="charger le clausier", cache_policy=NO_CACHE)
+check_task = task(check_dossier).with_options(name="contrôler le dossier", cache_policy=NO_CACHE)
 
 
 @task(name="publier le rapport", cache_policy=NO_CACHE)
@@ -69,7 +59,7 @@ def check_tender(
     """
     logger = get_run_logger()
     d = read_task(dossier, rev)
-    lib = clausier_task(clausier_path, dossier)
+    lib = clausier_task(clausier_path, dossier=dossier)
     report = check_task(d, lib)
     publish_task(report)
     logger.info(

@@ -54,7 +54,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from slugify import slugify
 
-from flows.runs import retry_transient
+from flows.runs import transient_retries
 from tasks.errors import GitError, InputError, RepositoryLocked
 
 __all__ = [
@@ -235,8 +235,7 @@ def _check_key(context: Any, params: dict[str, Any]) -> str:
     name="contrôler le dossier au commit",
     cache_key_fn=_check_key,
     persist_result=True,
-    retries=1,
-    retry_delay_seconds=5,
+    **transient_retries(),
 )
 def check_step(tender_path: str, commit: str, clausier_path: str | None, key: str):
     """CheckReport of the dossier read at ``commit`` (cached per tender and commit)."""
@@ -271,9 +270,7 @@ def waiting_reviews_step(tender_id: str) -> list[str]:
 @task(
     name="archiver (écriture Git)",
     cache_policy=NO_CACHE,
-    retries=3,
-    retry_delay_seconds=[5, 30, 120],
-    retry_condition_fn=retry_transient,
+    **transient_retries(),
 )
 def archive_step(tender_path: str, top: str, rel: str, tender_id: str, commit: str, draft: bool):
     """Archive inside the repository's concurrency slot; skipped when already archived."""

@@ -14,7 +14,14 @@ from typing import Any
 
 from slugify import slugify
 
-__all__ = ["artifact_key", "belongs", "dossier_run_name", "list_runs", "retry_transient"]
+__all__ = [
+    "artifact_key",
+    "belongs",
+    "dossier_run_name",
+    "list_runs",
+    "retry_transient",
+    "transient_retries",
+]
 
 
 def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -30,6 +37,24 @@ def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
     except Exception:
         return False
     return False
+
+
+def transient_retries() -> dict[str, Any]:
+    """Task options of every Prefect task that may meet a transient failure (a Git write
+    racing another one): retried only on :class:`tasks.errors.TransientError`
+    (:func:`retry_transient`), with the one policy of :mod:`tasks.retry` expressed in
+    Prefect's own terms (``exponential_backoff``, ``retry_jitter_factor``): 4 retries
+    after about 2, 4, 8 and 16 s, each ± 50 %."""
+    from prefect.tasks import exponential_backoff
+
+    from tasks.retry import ATTEMPTS, FIRST_DELAY_S, JITTER
+
+    return {
+        "retries": ATTEMPTS - 1,
+        "retry_delay_seconds": exponential_backoff(backoff_factor=FIRST_DELAY_S),
+        "retry_jitter_factor": JITTER,
+        "retry_condition_fn": retry_transient,
+    }
 
 
 def artifact_key(kind: str, tender_id: str) -> str:

@@ -113,29 +113,36 @@ def _environment(settings: Settings, api_url: str | None) -> dict[str, str]:
 
 
 def _start_ephemeral(timeout: float) -> tuple[str, int]:
-    """Start Prefect's ephemeral server (one retry); ``(api_url, attempts)``."""
+    """Start Prefect's ephemeral server (one retry, :func:`tasks.retry.retry_call`);
+    ``(api_url, attempts)``."""
     from prefect.server.api.server import SubprocessASGIServer
 
-    last = ""
-    for attempt in (1, 2):
+    from tasks.retry import retry_call
+
+    def start(attempt: int) -> tuple[str, int]:
         server = SubprocessASGIServer()
         try:
             server.start(timeout=max(1, int(timeout)))
-            return server.api_url, attempt
-        except Exception as exc:  # Prefect raises RuntimeError (timeout) or httpx errors
-            last = type(exc).__name__
+        except Exception:  # Prefect raises RuntimeError (timeout) or httpx errors
             try:
                 server.stop()
             except Exception:  # the child may already be gone
                 pass
-    raise PrefectUnavailable(
-        f"le serveur Prefect embarqué n'a pas démarré en {timeout:g} s (deux essais ; "
-        f"{last}) : machine trop chargée ou base Prefect verrouillée par un autre "
-        "processus. Démarrez un serveur dans un autre terminal (« cahier server ») : les "
-        "commandes suivantes l'utiliseront ; ou indiquez un serveur existant "
-        "(export PREFECT_API_URL=http://hôte:4200/api) ; ou augmentez le délai "
-        "(CAHIER_PREFECT__STARTUP_TIMEOUT_S=180)."
-    )
+            raise
+        return server.api_url, attempt
+
+    try:
+        return retry_call(start, retry_on=Exception, attempts=2, first_delay=1.0)
+    except Exception as exc:
+        last = type(exc).__name__
+        raise PrefectUnavailable(
+            f"le serveur Prefect embarqué n'a pas démarré en {timeout:g} s (deux essais ; "
+            f"{last}) : machine trop chargée ou base Prefect verrouillée par un autre "
+            "processus. Démarrez un serveur dans un autre terminal (« cahier server ») : les "
+            "commandes suivantes l'utiliseront ; ou indiquez un serveur existant "
+            "(export PREFECT_API_URL=http://hôte:4200/api) ; ou augmentez le délai "
+            "(CAHIER_PREFECT__STARTUP_TIMEOUT_S=180)."
+        ) from exc
 
 
 @contextmanager
