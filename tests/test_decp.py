@@ -168,6 +168,43 @@ def test_consistency_rules(over, level, fragment):
     assert [(i.level, fragment in i.message) for i in issues] == [(level, True)], issues
 
 
+@pytest.mark.parametrize(
+    "notified,published,late",
+    [
+        # « deux mois » are calendar months (law.yaml decp), not 62 days
+        ("2026-12-31", "2027-02-28", False),  # end of February: on time
+        ("2026-12-31", "2027-03-02", True),  # 61 days, but after the end of February
+        ("2026-06-30", "2026-08-30", False),
+        ("2026-06-30", "2026-08-31", True),  # 62 days, one day after two months
+    ],
+)
+def test_publication_delay_counts_calendar_months(notified, published, late):
+    doc = _record(dateNotification=notified, datePublicationDonnees=published)
+    issues = consistency_issues(doc)
+    assert [i.path for i in issues] == (["marche[0].datePublicationDonnees"] if late else [])
+    if late:
+        assert "deux mois" in issues[0].message and "R2196-1" in issues[0].message
+
+
+def test_amount_below_threshold_written_in_french():
+    (issue,) = consistency_issues(_record(montant=12345.5))
+    assert "12\u202f345,50\u00a0€ HT" in issue.message
+    assert "40\u202f000\u00a0€ HT" in issue.message
+
+
+def test_malformed_law_yaml_named_with_its_line(tmp_path):
+    from tasks.clausier.library import Law
+    from tasks.dossier.yamlio import validate_yaml as load
+
+    law = (Path(load_clausier().root) / "law.yaml").read_text(encoding="utf-8")
+    bad = law.replace("publication_threshold: 40000", "publication_threshold: quarante")
+    line = 1 + bad[: bad.index("quarante")].count("\n")
+    with pytest.raises(InputError) as exc:
+        load(Law, bad, "clause_library/law.yaml")
+    assert exc.value.file == "clause_library/law.yaml" and exc.value.line == line
+    assert "publication_threshold" in exc.value.message
+
+
 def test_clean_record_has_no_issue():
     assert consistency_issues(_record()) == []
     assert consistency_issues(_record(attributionAvance=True, tauxAvance=0)) == []

@@ -2,7 +2,7 @@
 
 Every contract of 40 000 € HT or more is published on data.gouv.fr within two months of
 its notification (CCP L2196-2, R2196-1; arrêtés du 22 décembre 2022, modifiés le 22
-décembre 2023). :func:`build_decp` writes one ``marche`` record per lot from tender.yaml
+décembre 2023; threshold and delay in ``clause_library/law.yaml``, ``decp``). :func:`build_decp` writes one ``marche`` record per lot from tender.yaml
 (DECP field names), the evaluation (offers received, holders) and its ``attribution``
 block (dates, prices, place…), and the check report: ``considerationsSociales`` and
 ``considerationsEnvironnementales`` are derived from the clause families actually present
@@ -27,7 +27,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from tasks.clausier.library import Clausier
+from tasks import fmt
+from tasks.clausier.library import Clausier, DecpPublication, Law, shipped_law
 from tasks.dossier.model import CheckReport, CritereType, FamilyStatus, Tender
 from tasks.errors import InputError
 
@@ -45,7 +46,8 @@ __all__ = [
 ]
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "decp_v2.0.3_schema.json"
-PUBLICATION_THRESHOLD = 40_000.0  # € HT, CCP R2196-1 (arrêté du 22 décembre 2022)
+#: Above this (€ HT), an amount is taken for a unit error (a sanity bound, not law).
+IMPLAUSIBLE_AMOUNT = 1e10
 SOCIAL_VALUES = ["Clause sociale", "Critère social", "Marché réservé"]
 ENV_VALUES = ["Clause environnementale", "Critère environnemental"]
 NO_SOCIAL = "Pas de considération sociale"
@@ -126,19 +128,23 @@ def _date(v: Any) -> dt.date | None:
         return None
 
 
-def consistency_issues(doc: dict[str, Any]) -> list[DecpIssue]:
+def consistency_issues(doc: dict[str, Any], law: Law | None = None) -> list[DecpIssue]:
     """Rules the DECP schema cannot express (DECP v2.0.3 consistency, docs/evaluation-archive.md).
 
     * « Pas de considération … » only alone (arrêté du 22 décembre 2022, annexe 15);
     * ``origineUE`` ≥ ``origineFrance`` (schema description of both fields);
     * ``tauxAvance`` > 0 only when ``attributionAvance`` is true (schema description);
-    * publication compulsory from 40 000 € HT (CCP R2196-1): below, a warning;
-    * ``datePublicationDonnees`` not before ``dateNotification``, and within two months
-      of it (R2196-1);
+    * publication compulsory from the threshold of law.yaml ``decp`` (40 000 € HT, CCP
+      R2196-1): below, a warning;
+    * ``datePublicationDonnees`` not before ``dateNotification``, and within the delay of
+      law.yaml ``decp`` (two calendar months, R2196-1);
     * a holder identified by SIRET has 14 digits and a valid check key (warning);
     * subcontracting acts only when ``sousTraitanceDeclaree`` is true (warning);
     * ``montant`` above 10 billion € HT is implausible (warning: a unit error).
+
+    ``law``: the law in force (default: law.yaml of the shipped clausier).
     """
+    rules = (law or shipped_law()).decp
     out: list[DecpIssue] = []
     marches = doc.get("marches", {}) if isinstance(doc, dict) else {}
     records = marches.get("marche", []) if isinstance(marches, dict) else []
@@ -146,115 +152,166 @@ def consistency_issues(doc: dict[str, Any]) -> list[DecpIssue]:
         if not isinstance(m, dict):
             continue
         p = f"marche[{i}]"
-        for field, inner, none in (
-            ("considerationsSociales", "considerationSociale", NO_SOCIAL),
-            ("considerationsEnvironnementales", "considerationEnvironnementale", NO_ENV),
-        ):
-            values = (m.get(field) or {}).get(inner) or []
-            if none in values and len(values) > 1:
-                out.append(
-                    _issue(
-                        "erreur",
-                        f"{p}.{field}",
-                        f"« {none} » ne peut pas être combinée avec d'autres valeurs "
-                        f"({', '.join(v for v in values if v != none)}).",
-                    )
-                )
-        ue, fr = m.get("origineUE"), m.get("origineFrance")
-        if isinstance(ue, int | float) and isinstance(fr, int | float) and fr > ue:
+        for check in (_considerations_alone, _origins, _advance, _holders, _subcontracting, _id):
+            out.extend(check(m, p))
+        out.extend(_amount(m, p, rules))
+        out.extend(_publication_date(m, p, rules))
+    return out
+
+
+def _considerations_alone(m: dict[str, Any], p: str) -> list[DecpIssue]:
+    """« Pas de considération … » cannot be combined with another value (annexe 15)."""
+    out: list[DecpIssue] = []
+    for field, inner, none in (
+        ("considerationsSociales", "considerationSociale", NO_SOCIAL),
+        ("considerationsEnvironnementales", "considerationEnvironnementale", NO_ENV),
+    ):
+        values = (m.get(field) or {}).get(inner) or []
+        if none in values and len(values) > 1:
             out.append(
                 _issue(
                     "erreur",
-                    f"{p}.origineFrance",
-                    f"la part de produits français ({fr:g}) dépasse la part de produits de "
-                    f"l'Union européenne ({ue:g}) : la France est dans l'Union, "
-                    "origineUE ≥ origineFrance.",
-                )
-            )
-        taux, avance = m.get("tauxAvance"), m.get("attributionAvance")
-        if avance is False and isinstance(taux, int | float) and taux > 0:
-            out.append(
-                _issue(
-                    "erreur",
-                    f"{p}.tauxAvance",
-                    f"taux d'avance {taux:g} alors qu'aucune avance n'est attribuée "
-                    "(attributionAvance = false).",
-                )
-            )
-        montant = m.get("montant")
-        if isinstance(montant, int | float):
-            if montant < PUBLICATION_THRESHOLD:
-                out.append(
-                    _issue(
-                        "avertissement",
-                        f"{p}.montant",
-                        f"montant {montant:,.2f} € HT inférieur à 40 000 € HT : la publication "
-                        "des données essentielles n'est pas obligatoire (CCP art. R2196-1).".replace(
-                            ",", " "
-                        ),
-                    )
-                )
-            if montant > 1e10:
-                out.append(
-                    _issue(
-                        "avertissement",
-                        f"{p}.montant",
-                        f"montant {montant:g} € HT invraisemblable : vérifiez l'unité "
-                        "(euros hors taxes, sans centimes multipliés).",
-                    )
-                )
-        notif, pub = _date(m.get("dateNotification")), _date(m.get("datePublicationDonnees"))
-        if notif and pub:
-            if pub < notif:
-                out.append(
-                    _issue(
-                        "erreur",
-                        f"{p}.datePublicationDonnees",
-                        f"données publiées le {pub:%d/%m/%Y}, avant la notification du "
-                        f"{notif:%d/%m/%Y}.",
-                    )
-                )
-            elif (pub - notif).days > 62:
-                out.append(
-                    _issue(
-                        "avertissement",
-                        f"{p}.datePublicationDonnees",
-                        f"données publiées {(pub - notif).days} jours après la notification : "
-                        "le délai est de deux mois (CCP art. R2196-1).",
-                    )
-                )
-        for j, t in enumerate(m.get("titulaires") or []):
-            tit = t.get("titulaire") if isinstance(t, dict) else None
-            if isinstance(tit, dict) and tit.get("typeIdentifiant") == "SIRET":
-                sid = str(tit.get("id", ""))
-                if not siret_ok(sid):
-                    out.append(
-                        _issue(
-                            "avertissement",
-                            f"{p}.titulaires[{j}].titulaire.id",
-                            f"SIRET « {sid} » invalide (14 chiffres et clé de Luhn attendus).",
-                        )
-                    )
-        if m.get("actesSousTraitance") and m.get("sousTraitanceDeclaree") is False:
-            out.append(
-                _issue(
-                    "avertissement",
-                    f"{p}.sousTraitanceDeclaree",
-                    "actes de sous-traitance publiés alors que la sous-traitance n'est pas "
-                    "déclarée.",
-                )
-            )
-        mid = str(m.get("id", ""))
-        if re.search(r"[&\"\\<,; ]", mid):
-            out.append(
-                _issue(
-                    "avertissement",
-                    f"{p}.id",
-                    f'identifiant « {mid} » : évitez les caractères &, ", \\, <, espace, '
-                    "virgule et point-virgule (schéma DECP).",
+                    f"{p}.{field}",
+                    f"« {none} » ne peut pas être combinée avec d'autres valeurs "
+                    f"({', '.join(v for v in values if v != none)}).",
                 )
             )
     return out
+
+
+def _origins(m: dict[str, Any], p: str) -> list[DecpIssue]:
+    """France is in the Union: ``origineUE`` ≥ ``origineFrance``."""
+    ue, fr = m.get("origineUE"), m.get("origineFrance")
+    if isinstance(ue, int | float) and isinstance(fr, int | float) and fr > ue:
+        return [
+            _issue(
+                "erreur",
+                f"{p}.origineFrance",
+                f"la part de produits français ({fmt.number(fr)}) dépasse la part de produits "
+                f"de l'Union européenne ({fmt.number(ue)}) : la France est dans l'Union, "
+                "origineUE ≥ origineFrance.",
+            )
+        ]
+    return []
+
+
+def _advance(m: dict[str, Any], p: str) -> list[DecpIssue]:
+    """A rate of advance only when an advance is granted."""
+    taux, avance = m.get("tauxAvance"), m.get("attributionAvance")
+    if avance is False and isinstance(taux, int | float) and taux > 0:
+        return [
+            _issue(
+                "erreur",
+                f"{p}.tauxAvance",
+                f"taux d'avance {fmt.number(taux)} alors qu'aucune avance n'est attribuée "
+                "(attributionAvance = false).",
+            )
+        ]
+    return []
+
+
+def _amount(m: dict[str, Any], p: str, rules: DecpPublication) -> list[DecpIssue]:
+    """Below the publication threshold (warning); implausibly large (unit error)."""
+    montant = m.get("montant")
+    if not isinstance(montant, int | float):
+        return []
+    out: list[DecpIssue] = []
+    if montant < rules.publication_threshold:
+        out.append(
+            _issue(
+                "avertissement",
+                f"{p}.montant",
+                f"montant {fmt.amount(montant)} inférieur à "
+                f"{fmt.amount(rules.publication_threshold, decimals=0)} : la publication des "
+                f"données essentielles n'est pas obligatoire ({rules.citation()}).",
+            )
+        )
+    if montant > IMPLAUSIBLE_AMOUNT:
+        out.append(
+            _issue(
+                "avertissement",
+                f"{p}.montant",
+                f"montant {fmt.amount(montant)} invraisemblable : vérifiez l'unité "
+                "(euros hors taxes, sans centimes multipliés).",
+            )
+        )
+    return out
+
+
+def _publication_date(m: dict[str, Any], p: str, rules: DecpPublication) -> list[DecpIssue]:
+    """Published after the notification and within the delay in calendar months."""
+    notif, pub = _date(m.get("dateNotification")), _date(m.get("datePublicationDonnees"))
+    if not (notif and pub):
+        return []
+    if pub < notif:
+        return [
+            _issue(
+                "erreur",
+                f"{p}.datePublicationDonnees",
+                f"données publiées le {fmt.date_short(pub)}, avant la notification du "
+                f"{fmt.date_short(notif)}.",
+            )
+        ]
+    deadline = fmt.add_months(notif, rules.publication_delay_months)
+    if pub > deadline:
+        return [
+            _issue(
+                "avertissement",
+                f"{p}.datePublicationDonnees",
+                f"données publiées le {fmt.date_short(pub)}, {(pub - notif).days} jours après "
+                f"la notification du {fmt.date_short(notif)} : le délai est de "
+                f"{rules.publication_delay_label}, soit au plus tard le "
+                f"{fmt.date_short(deadline)} ({rules.citation()}).",
+            )
+        ]
+    return []
+
+
+def _holders(m: dict[str, Any], p: str) -> list[DecpIssue]:
+    """A holder identified by SIRET has 14 digits and a valid Luhn key."""
+    out: list[DecpIssue] = []
+    for j, t in enumerate(m.get("titulaires") or []):
+        tit = t.get("titulaire") if isinstance(t, dict) else None
+        if isinstance(tit, dict) and tit.get("typeIdentifiant") == "SIRET":
+            sid = str(tit.get("id", ""))
+            if not siret_ok(sid):
+                out.append(
+                    _issue(
+                        "avertissement",
+                        f"{p}.titulaires[{j}].titulaire.id",
+                        f"SIRET « {sid} » invalide (14 chiffres et clé de Luhn attendus).",
+                    )
+                )
+    return out
+
+
+def _subcontracting(m: dict[str, Any], p: str) -> list[DecpIssue]:
+    """Subcontracting acts only when subcontracting is declared."""
+    if m.get("actesSousTraitance") and m.get("sousTraitanceDeclaree") is False:
+        return [
+            _issue(
+                "avertissement",
+                f"{p}.sousTraitanceDeclaree",
+                "actes de sous-traitance publiés alors que la sous-traitance n'est pas "
+                "déclarée.",
+            )
+        ]
+    return []
+
+
+def _id(m: dict[str, Any], p: str) -> list[DecpIssue]:
+    """Characters the DECP schema advises against in an identifier."""
+    mid = str(m.get("id", ""))
+    if re.search(r"[&\"\\<,; ]", mid):
+        return [
+            _issue(
+                "avertissement",
+                f"{p}.id",
+                f'identifiant « {mid} » : évitez les caractères &, ", \\, <, espace, '
+                "virgule et point-virgule (schéma DECP).",
+            )
+        ]
+    return []
 
 
 def considerations(
@@ -325,9 +382,7 @@ def build_decp(
             evaluation_file,
         )
     soc, env = considerations(tender, report, clausier)
-    lots = {lot.numero: lot for lot in tender.lots}
     offers = {o.id: o for o in evaluation.offres}
-    base_id = a.idMarche or tender.id
     records: list[dict[str, Any]] = []
     for lr in result.lots:
         holders = a.titulaires.get(lr.lot) or ([lr.laureat] if lr.laureat else [])
@@ -337,58 +392,70 @@ def build_decp(
                 "indiquez-le dans attribution.titulaires.",
                 evaluation_file,
             )
-        mid = base_id if len(result.lots) == 1 else f"{base_id}L{lr.lot}"
-        if len(mid) > 16:
-            raise InputError(
-                f"identifiant de marché « {mid} » trop long (16 caractères au plus, schéma "
-                "DECP) : indiquez un identifiant court dans attribution.idMarche.",
-                evaluation_file,
-            )
-        lot = lots.get(lr.lot)
-        montant = a.montant if len(result.lots) == 1 and a.montant else None
-        if montant is None:
-            montant = lot.montant if lot and lot.montant else (None if lots else tender.montant)
-        if montant is None:
-            raise InputError(
-                f"lot {lr.lot} : montant estimé absent dans tender.yaml (lots[].montant).",
-                "tender.yaml",
-            )
-        rec: dict[str, Any] = {
-            "id": mid,
-            "acheteur": {"id": tender.acheteur.id},
-            "nature": tender.nature,
-            "objet": (lot.objet if lot else tender.objet)[:1000],
-            "codeCPV": tender.codeCPV,
-            "procedure": tender.procedure,
-            "techniques": {"technique": list(tender.techniques) or ["Sans objet"]},
-            "modalitesExecution": {"modaliteExecution": list(a.modalitesExecution)},
-            "marcheInnovant": a.marcheInnovant,
-            "ccag": tender.ccag,
-            "offresRecues": lr.offresRecues,
-            "attributionAvance": a.attributionAvance,
-            "typeGroupementOperateurs": a.typeGroupementOperateurs,
-            "sousTraitanceDeclaree": a.sousTraitanceDeclaree,
-            "lieuExecution": dict(a.lieuExecution),
-            "dureeMois": tender.dureeMois,
-            "dateNotification": a.dateNotification.isoformat(),
-            "datePublicationDonnees": a.datePublicationDonnees.isoformat(),
-            "montant": round(float(montant), 2),
-            "typesPrix": {"typePrix": list(a.typesPrix)},
-            "formePrix": a.formePrix,
-            "titulaires": [
-                {"titulaire": {"typeIdentifiant": "SIRET", "id": offers[h].siret}} for h in holders
-            ],
-            "considerationsSociales": {"considerationSociale": soc},
-            "considerationsEnvironnementales": {"considerationEnvironnementale": env},
-        }
-        if a.tauxAvance is not None:
-            rec["tauxAvance"] = a.tauxAvance
-        if a.origineUE is not None:
-            rec["origineUE"] = a.origineUE
-        if a.origineFrance is not None:
-            rec["origineFrance"] = a.origineFrance
+        rec = _record(tender, a, lr, len(result.lots), evaluation_file)
+        rec["titulaires"] = [
+            {"titulaire": {"typeIdentifiant": "SIRET", "id": offers[h].siret}} for h in holders
+        ]
+        rec["considerationsSociales"] = {"considerationSociale": soc}
+        rec["considerationsEnvironnementales"] = {"considerationEnvironnementale": env}
+        for optional in ("tauxAvance", "origineUE", "origineFrance"):
+            if getattr(a, optional) is not None:
+                rec[optional] = getattr(a, optional)
         records.append(rec)
     doc = {"marches": {"marche": records}}
+    _refuse_invalid(doc, evaluation_file, clausier.law)
+    return doc
+
+
+def _record(
+    tender: Tender, a: Any, lr: Any, n_lots: int, evaluation_file: str
+) -> dict[str, Any]:
+    """The record of one lot, without holders nor considerations (DECP field names)."""
+    base_id = a.idMarche or tender.id
+    mid = base_id if n_lots == 1 else f"{base_id}L{lr.lot}"
+    if len(mid) > 16:
+        raise InputError(
+            f"identifiant de marché « {mid} » trop long (16 caractères au plus, schéma "
+            "DECP) : indiquez un identifiant court dans attribution.idMarche.",
+            evaluation_file,
+        )
+    lot = next((x for x in tender.lots if x.numero == lr.lot), None)
+    montant = a.montant if n_lots == 1 and a.montant else None
+    if montant is None:
+        montant = lot.montant if lot and lot.montant else (None if tender.lots else tender.montant)
+    if montant is None:
+        raise InputError(
+            f"lot {lr.lot} : montant estimé absent dans tender.yaml (lots[].montant).",
+            "tender.yaml",
+        )
+    return {
+        "id": mid,
+        "acheteur": {"id": tender.acheteur.id},
+        "nature": tender.nature,
+        "objet": (lot.objet if lot else tender.objet)[:1000],
+        "codeCPV": tender.codeCPV,
+        "procedure": tender.procedure,
+        "techniques": {"technique": list(tender.techniques) or ["Sans objet"]},
+        "modalitesExecution": {"modaliteExecution": list(a.modalitesExecution)},
+        "marcheInnovant": a.marcheInnovant,
+        "ccag": tender.ccag,
+        "offresRecues": lr.offresRecues,
+        "attributionAvance": a.attributionAvance,
+        "typeGroupementOperateurs": a.typeGroupementOperateurs,
+        "sousTraitanceDeclaree": a.sousTraitanceDeclaree,
+        "lieuExecution": dict(a.lieuExecution),
+        "dureeMois": tender.dureeMois,
+        "dateNotification": a.dateNotification.isoformat(),
+        "datePublicationDonnees": a.datePublicationDonnees.isoformat(),
+        "montant": round(float(montant), 2),
+        "typesPrix": {"typePrix": list(a.typesPrix)},
+        "formePrix": a.formePrix,
+    }
+
+
+def _refuse_invalid(doc: dict[str, Any], evaluation_file: str, law: Law) -> None:
+    """Raise InputError when the official schema or a blocking consistency rule rejects
+    ``doc``."""
     errors = schema_errors(doc)
     if errors:
         raise InputError(
@@ -397,14 +464,13 @@ def build_decp(
             + ".",
             evaluation_file,
         )
-    blocking = [i for i in consistency_issues(doc) if i.level == "erreur"]
+    blocking = [i for i in consistency_issues(doc, law) if i.level == "erreur"]
     if blocking:
         raise InputError(
             "données essentielles incohérentes : "
             + " ; ".join(f"{i.path} : {i.message}" for i in blocking),
             evaluation_file,
         )
-    return doc
 
 
 def to_json(doc: dict[str, Any]) -> str:

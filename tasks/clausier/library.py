@@ -26,7 +26,15 @@ from tasks.dossier.model import Clause, LegalReference, _Model
 from tasks.dossier.yamlio import validate_yaml
 from tasks.errors import InputError
 
-__all__ = ["Clausier", "EuThreshold", "Law", "default_library_path", "load_clausier"]
+__all__ = [
+    "Clausier",
+    "DecpPublication",
+    "EuThreshold",
+    "Law",
+    "default_library_path",
+    "load_clausier",
+    "shipped_law",
+]
 
 
 class EuThreshold(_Model):
@@ -46,6 +54,24 @@ class ClimatGate(_Model):
 
     date: dt.date
     legal_basis: list[LegalReference]
+
+
+class DecpPublication(_Model):
+    """Publication of the essential data (DECP) on data.gouv.fr: every contract of
+    ``publication_threshold`` € HT or more, within ``publication_delay_months`` calendar
+    months of its notification (CCP L2196-2, R2196-1; arrêtés du 22 décembre 2022)."""
+
+    publication_threshold: float = Field(gt=0)
+    publication_delay_months: int = Field(gt=0)
+    publication_delay_label: str
+    from_: dt.date = Field(alias="from")
+    legal_basis: list[LegalReference] = Field(min_length=1)
+    verified: bool = False
+
+    def citation(self) -> str:
+        """The first legal basis as cited in a message (« Code de la commande publique,
+        art. L2196-2 et R2196-1 »)."""
+        return self.legal_basis[0].ref
 
 
 class Weights(_Model):
@@ -97,6 +123,7 @@ class Law(_Model):
     """law.yaml: the legal values by period, applied at the tender's dateLancement."""
 
     climat_gate: ClimatGate
+    decp: DecpPublication
     eu_thresholds: list[EuThreshold]
     rgaa_version: str
     rgaa_versions: list[RgaaVersion] = Field(default_factory=list)
@@ -107,6 +134,10 @@ class Law(_Model):
     def targets_on(self, on: dt.date) -> list[Target]:
         """Targets in force on ``on`` (a plan that has ended is not returned)."""
         return [t for t in self.targets if t.from_ <= on and (t.until is None or on <= t.until)]
+
+    def targets_ended(self, on: dt.date) -> list[Target]:
+        """Targets whose period ended before ``on`` (an ended plan, to be named as such)."""
+        return [t for t in self.targets if t.until is not None and t.until < on]
 
     def rgaa_version_on(self, on: dt.date) -> str:
         """RGAA version in force on ``on`` (latest period started), else ``rgaa_version``."""
@@ -182,6 +213,18 @@ def default_library_path() -> Path:
     import clause_library
 
     return Path(clause_library.__file__).resolve().parent
+
+
+@lru_cache(maxsize=1)
+def shipped_law() -> Law:
+    """law.yaml of the clausier shipped with cahier, loaded and validated once.
+
+    Raises:
+        InputError: law.yaml missing or malformed (French message naming the file and
+            the line of the faulty field).
+    """
+    path = default_library_path() / "law.yaml"
+    return validate_yaml(Law, _read(path), str(path))
 
 
 def _read(path: Path) -> bytes:
