@@ -49,13 +49,12 @@ def report(
 
     from tasks.award.portfolio import (
         build_portfolio,
-        indicator_rows,
         open_data,
         open_data_schema,
         result_groups,
         to_csv,
-        to_html,
     )
+    from tasks.award.portfolio_page import indicator_rows, to_html
 
     def date_of(value: str | None) -> dt.date | None:
         if value is None:

@@ -18,7 +18,9 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from tasks.award.portfolio import Portfolio, build_portfolio, indicator_rows, to_csv, to_html
+from tasks import fmt
+from tasks.award.portfolio import Portfolio, build_portfolio, to_csv
+from tasks.award.portfolio_page import indicator_rows, to_html
 from tasks.dossier.files import write_atomic
 
 __all__ = ["portfolio_report"]
@@ -87,7 +89,7 @@ def portfolio_report(
     logger.info(
         "%d marché(s) : %s.",
         len(p.tenders),
-        " ; ".join(f"{i.label} {i.value if i.value is not None else '—'} % (cible {i.target:g} %)"
-                   for i in first if i.target is not None),
+        " ; ".join(f"{i.label} {fmt.percent(i.value, 1) if i.value is not None else '—'} "
+                   f"(cible {fmt.percent(i.target)})" for i in first if i.target is not None),
     )  # fmt: skip
     return {"tenders": len(p.tenders), "files": files, "indicators": indicator_rows(p)}

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.award.portfolio import build_portfolio, indicator_rows, to_csv, to_html
+from tasks.award.portfolio import build_portfolio, to_csv
+from tasks.award.portfolio_page import indicator_rows, to_html
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "tenders"
@@ -100,6 +101,11 @@ def test_targets_are_those_in_force_at_the_reports_date(portfolio_dir: Path):
     assert [t["nature"] for t in late.targets] == ["obligation légale"]
     assert "PNAD 2022-2025 a pris fin" not in to_html(late) and "L2112-2" in to_html(late)
     assert "a pris fin le 31/12/2025" in to_html(early_2026)
+    # the ended plan is named with its targets, from law.yaml, as no longer in force
+    assert [e["plan"] for e in early_2026.ended_plans] == ["PNAD 2022-2025"]
+    assert "30 % des marchés" in to_html(early_2026) and "ne sont plus en vigueur" in to_html(
+        early_2026
+    )
 
 
 def test_since_filters_by_launch_date(portfolio_dir: Path):
@@ -156,8 +162,8 @@ def test_promised_vs_delivered_and_open_data(tmp_path: Path, monkeypatch):
     assert (kept.count, kept.total) == (0, 2)
     page = to_html(p)
     assert (
-        "Engagements d&#x27;exécution : réalisé au 2027-03-15" in page
-        or "réalisé au 2027-03-15" in page
+        "Engagements d&#x27;exécution : réalisé au 15/03/2027" in page
+        or "réalisé au 15/03/2027" in page
     )
     assert "Résultats d&#x27;exécution par acheteur" in page
     csv_text, json_text = open_data(p)

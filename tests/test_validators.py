@@ -17,7 +17,8 @@ from conftest import approved_repository
 from test_portfolio import portfolio_dir  # noqa: F401  (fixture)
 from test_publication import ANNEXE, make_dossier, png
 
-from tasks.award.portfolio import build_portfolio, to_html
+from tasks.award.portfolio import build_portfolio
+from tasks.award.portfolio_page import to_html
 from tasks.clausier.library import load_clausier
 from tasks.dossier.reader import read_dossier
 from tasks.publish.assemble import assemble

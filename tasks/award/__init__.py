@@ -21,7 +21,7 @@ _EXPORTS: dict[str, str] = {
     "create_archive": "archive",
     "evaluate": "evaluation",
     "evaluation_template": "evaluation",
-    "indicator_rows": "portfolio",
+    "indicator_rows": "portfolio_page",
     "parse_evaluation": "evaluation",
     "read_evaluation": "evaluation",
     "recover": "archive",
@@ -31,7 +31,7 @@ _EXPORTS: dict[str, str] = {
     "tag_name": "archive",
     "timeline": "audit",
     "to_csv": "evaluation",
-    "to_html": "portfolio",
+    "to_html": "portfolio_page",
     "to_json": "decp",
     "verify": "audit",
 }

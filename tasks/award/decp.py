@@ -292,8 +292,7 @@ def _subcontracting(m: dict[str, Any], p: str) -> list[DecpIssue]:
             _issue(
                 "avertissement",
                 f"{p}.sousTraitanceDeclaree",
-                "actes de sous-traitance publiés alors que la sous-traitance n'est pas "
-                "déclarée.",
+                "actes de sous-traitance publiés alors que la sous-traitance n'est pas déclarée.",
             )
         ]
     return []
@@ -407,9 +406,7 @@ def build_decp(
     return doc
 
 
-def _record(
-    tender: Tender, a: Any, lr: Any, n_lots: int, evaluation_file: str
-) -> dict[str, Any]:
+def _record(tender: Tender, a: Any, lr: Any, n_lots: int, evaluation_file: str) -> dict[str, Any]:
     """The record of one lot, without holders nor considerations (DECP field names)."""
     base_id = a.idMarche or tender.id
     mid = base_id if n_lots == 1 else f"{base_id}L{lr.lot}"

@@ -19,9 +19,10 @@ tender.yaml, review records and archives:
 
 Targets side by side: those **in force at the report's date**, read from
 ``clause_library/law.yaml`` (``targets``: value, dates in force, kind — plan or
-obligation — and source). The PNAD 2022-2025 (100 % of contracts with an environmental
-consideration, 30 % with a social one) ended on 31/12/2025; from 21/08/2026 the law
-(CCP L2112-2, L2152-7) requires an environmental consideration in every contract.
+obligation — and source); the plans that have ended by then are listed as ended
+(``Portfolio.ended_plans``), never shown as current targets. (The PNAD 2022-2025 ended on
+31/12/2025; from 21/08/2026 the law, CCP L2112-2 and L2152-7, requires an environmental
+consideration in every contract.)
 
 **Results of execution** (issue 17): for every dossier with a follow-up plan
 (``suivi/plan.yaml``, :mod:`tasks.award.followup`), what was promised and what was
@@ -29,17 +30,14 @@ delivered at the report's date, per commitment, aggregated per tender, per buyer
 clause family; exported as open data (:func:`open_data`: CSV + JSON + JSON Schema, no
 personal data).
 
-Rendering: CSV (one row per dossier), the indicators as table rows (Prefect table
-artifacts), and a self-contained HTML page (lang fr) whose charts are drawn with plotly
-(its JavaScript inlined once: no network when the page is opened), each chart followed
-by its data table so that the figures are readable without the chart.
+Rendering: CSV (one row per dossier) here; the indicators as French table rows (Prefect
+table artifacts) and the self-contained HTML page in :mod:`tasks.award.portfolio_page`.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import html
 import io
 import json
 import os
@@ -60,13 +58,11 @@ __all__ = [
     "Portfolio",
     "TenderFacts",
     "build_portfolio",
-    "indicator_rows",
     "open_data",
     "open_data_schema",
     "result_groups",
     "tender_facts",
     "to_csv",
-    "to_html",
 ]
 
 CATEGORIES = {
@@ -138,6 +134,7 @@ class Portfolio:
     indicators: list[Indicator]
     date: str = ""
     targets: list[dict[str, Any]] = field(default_factory=list)
+    ended_plans: list[dict[str, Any]] = field(default_factory=list)
     clausier_version: str = ""
 
 
@@ -301,14 +298,17 @@ def _pct(n: int, total: int) -> float | None:
 def _indicators(rows: list[TenderFacts], targets: dict[str, Any] | None = None) -> list[Indicator]:
     """Shares and figures; ``targets``: law.yaml targets in force (indicator key →
     :class:`tasks.clausier.library.Target`)."""
-    targets = targets or {}
+    ok = [r for r in rows if r.message is None]
+    return _share_indicators(ok, targets or {}) + _figure_indicators(ok)
+
+
+def _share_indicators(ok: list[TenderFacts], targets: dict[str, Any]) -> list[Indicator]:
+    """Shares (%) of the readable dossiers with each responsible feature, against the
+    target in force when law.yaml has one."""
 
     def target_of(key: str) -> tuple[float | None, str | None]:
         t = targets.get(key)
         return (t.value, t.label + " — " + t.source) if t else (None, None)
-
-    ok = [r for r in rows if r.message is None]
-    n = len(ok)
 
     def share(key: str, label: str, pred, target=None, source=None, among=None) -> Indicator:
         base = [r for r in ok if among(r)] if among else ok
@@ -356,19 +356,27 @@ def _indicators(rows: list[TenderFacts], targets: dict[str, Any] | None = None) 
                 lambda r, cat=cat: r.categories.get(cat, False),
             )
         )
+    return out
+
+
+def _figure_indicators(ok: list[TenderFacts]) -> list[Indicator]:
+    """Mean environmental weight, median review delay, decisive responsible criteria and
+    commitments met."""
     weights = [r.env_weight for r in ok if r.env_criterion]
-    out.append(
+    days = [d for r in ok for d in r.review_days]
+    archived = [r for r in ok if r.archived]
+    decisive = sum(1 for r in archived if r.responsible_decisive)
+    followed = [c for r in ok for c in r.results if c["atteint"] is not None]
+    met = sum(1 for c in followed if c["atteint"])
+    return [
         Indicator(
             "poids-environnemental",
             "Poids moyen du critère environnemental, quand il existe",
             len(weights),
-            n,
+            len(ok),
             round(statistics.fmean(weights), 1) if weights else None,
             "% de la note",
-        )
-    )
-    days = [d for r in ok for d in r.review_days]
-    out.append(
+        ),
         Indicator(
             "delai-revue",
             "Délai médian de revue par les référents",
@@ -376,31 +384,22 @@ def _indicators(rows: list[TenderFacts], targets: dict[str, Any] | None = None) 
             len(days),
             round(statistics.median(days), 1) if days else None,
             "jours",
-        )
-    )
-    archived = [r for r in ok if r.archived]
-    decisive = sum(1 for r in archived if r.responsible_decisive)
-    out.append(
+        ),
         Indicator(
             "criteres-responsables-decisifs",
             "Évaluations où les critères environnementaux et sociaux ont changé le lauréat",
             decisive,
             len(archived),
             _pct(decisive, len(archived)),
-        )
-    )
-    followed = [c for r in ok for c in r.results if c["atteint"] is not None]
-    met = sum(1 for c in followed if c["atteint"])
-    out.append(
+        ),
         Indicator(
             "engagements-tenus",
             "Engagements d'exécution tenus (promis / réalisé, suivi des marchés)",
             met,
             len(followed),
             _pct(met, len(followed)),
-        )
-    )
-    return out
+        ),
+    ]
 
 
 def build_portfolio(
@@ -442,49 +441,39 @@ def build_portfolio(
         tenders=rows,
         indicators=_indicators(rows, in_force),
         date=day.isoformat(),
-        targets=[
-            {
-                "indicateur": t.key,
-                "cible": t.value,
-                "nature": "obligation légale"
-                if t.kind == "obligation"
-                else "plan (non contraignant)",
-                "du": t.from_.isoformat(),
-                "au": t.until.isoformat() if t.until else None,
-                "libelle": t.label,
-                "source": t.source,
-            }
-            for t in in_force.values()
-        ],
+        targets=[_target_row(t) for t in in_force.values()],
+        ended_plans=_ended_plans(lib.law, day),
         clausier_version=lib.version,
     )
 
 
-# --------------------------------------------------------------------------- outputs
+def _target_row(t: Any) -> dict[str, Any]:
+    """A law.yaml target (:class:`tasks.clausier.library.Target`) as a French row."""
+    return {
+        "indicateur": t.key,
+        "cible": t.value,
+        "nature": "obligation légale" if t.kind == "obligation" else "plan (non contraignant)",
+        "du": t.from_.isoformat(),
+        "au": t.until.isoformat() if t.until else None,
+        "libelle": t.label,
+        "source": t.source,
+    }
 
 
-def _fr(x: float | None, unit: str = "") -> str:
-    if x is None:
-        return "—"
-    s = f"{x:,.1f}".replace(",", "\u202f").replace(".", ",")
-    return f"{s}\u00a0{unit}".rstrip() if unit else s
+def _ended_plans(law: Any, day: dt.date) -> list[dict[str, Any]]:
+    """The national plans of law.yaml that ended before ``day`` (one row per plan, its
+    targets' labels listed), so that a report says they are over rather than show them."""
+    plans: dict[str, dict[str, Any]] = {}
+    for t in law.targets_ended(day):
+        if t.kind != "plan":
+            continue
+        name = t.plan or t.source
+        row = plans.setdefault(name, {"plan": name, "au": t.until.isoformat(), "cibles": []})
+        row["cibles"].append(t.label)
+    return list(plans.values())
 
 
-def indicator_rows(p: Portfolio) -> list[dict[str, Any]]:
-    """The indicators as French table rows (Prefect table artifact, CSV of indicators)."""
-    return [
-        {
-            "indicateur": i.label,
-            "valeur": _fr(i.value, i.unit),
-            "dossiers": f"{i.count}/{i.total}",
-            "cible": _fr(i.target, "%") if i.target is not None else "",
-            "écart à la cible": _fr(i.value - i.target, "pts")
-            if i.target is not None and i.value is not None
-            else "",
-            "source": i.source or "",
-        }
-        for i in p.indicators
-    ]
+# --------------------------------------------------------------------------- exports
 
 
 CSV_COLUMNS = [
@@ -511,179 +500,7 @@ def to_csv(p: Portfolio) -> str:
     return buf.getvalue()
 
 
-def _table(headers: list[str], rows: list[list[Any]], caption: str) -> str:
-    head = "".join(f'<th scope="col">{html.escape(h)}</th>' for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows
-    )
-    return (
-        f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
-        f"<tbody>{body}</tbody></table>"
-    )
-
-
-def _chart(fig: Any, n: int, first: bool, table: str) -> str:
-    """A plotly chart as a named figure (WCAG 1.1.1 / RGAA 1.1): ``<figure>`` named by
-    its caption (the chart's title), pointing to the data table ``table`` that follows it
-    (RGAA critère 1.8: the data are given as text)."""
-    title = fig.layout.title.text or f"Graphique {n}"
-    body = fig.to_html(full_html=False, include_plotlyjs=first, config={"displaylogo": False})
-    return (
-        f'<figure class="graphique" aria-labelledby="graphique-{n}">'
-        f'<figcaption id="graphique-{n}">{html.escape(title)}</figcaption>{body}'
-        f"<p>Données du graphique : tableau « {html.escape(table)} » ci-dessous.</p></figure>"
-    )
-
-
-def to_html(p: Portfolio) -> str:
-    """Self-contained French HTML page: charts (plotly, JS inlined once) and their tables."""
-    import plotly.graph_objects as go
-
-    shares = [i for i in p.indicators if i.unit == "%" and i.value is not None]
-    fig1 = go.Figure()
-    fig1.add_bar(
-        y=[i.label for i in shares],
-        x=[i.value for i in shares],
-        orientation="h",
-        name="Portefeuille",
-        marker_color="#000091",
-        text=[_fr(i.value, "%") for i in shares],
-        textposition="auto",
-    )
-    targets = [i for i in shares if i.target is not None]
-    fig1.add_scatter(
-        y=[i.label for i in targets],
-        x=[i.target for i in targets],
-        mode="markers",
-        name="Cible en vigueur",
-        marker={"symbol": "line-ns-open", "size": 26, "color": "#e1000f", "line": {"width": 3}},
-    )
-    fig1.update_layout(
-        title="Part des marchés (%) et cibles nationales",
-        xaxis={"range": [0, 105], "title": "% des marchés"},
-        yaxis={"autorange": "reversed"},
-        height=120 + 42 * len(shares),
-        margin={"l": 420},
-        separators=", ",
-    )
-    ok = [t for t in p.tenders if t.message is None]
-    fig2 = go.Figure()
-    fig2.add_bar(
-        x=[t.tender for t in ok],
-        y=[t.env_weight for t in ok],
-        name="Critère environnemental",
-        marker_color="#18753c",
-    )
-    fig2.add_bar(
-        x=[t.tender for t in ok],
-        y=[t.social_weight for t in ok],
-        name="Critère social",
-        marker_color="#b34000",
-    )
-    fig2.update_layout(
-        title="Poids des critères responsables par marché (% de la note)",
-        barmode="group",
-        yaxis={"title": "% de la note"},
-        separators=", ",
-    )
-    days = [d for t in ok for d in t.review_days]
-    parts = [
-        _chart(fig1, 1, True, "Indicateurs du portefeuille"),
-        _table(
-            ["Indicateur", "Valeur", "Dossiers", "Cible", "Écart", "Source"],
-            [list(r.values()) for r in indicator_rows(p)],
-            "Indicateurs du portefeuille",
-        ),
-        _chart(fig2, 2, False, "Marchés du portefeuille"),
-        _table(
-            [
-                "Consultation",
-                "Objet",
-                "Lancement",
-                "Critère env. (%)",
-                "Critère social (%)",
-                "Clause sociale",
-                "RGAA",
-                "Revues",
-            ],
-            [
-                [
-                    t.tender,
-                    t.objet[:90],
-                    t.dateLancement or "",
-                    _fr(t.env_weight),
-                    _fr(t.social_weight),
-                    "oui" if t.social_clause else "non",
-                    ("oui" if t.rgaa else "non") if t.rgaa_applicable else "sans objet",
-                    t.reviews,
-                ]
-                for t in ok
-            ],
-            "Marchés du portefeuille",
-        ),
-    ]
-    if days:
-        fig3 = go.Figure(go.Histogram(x=days, marker_color="#6a6af4", name="revues"))
-        fig3.update_layout(
-            title="Délai de revue par les référents (jours)",
-            xaxis={"title": "jours entre le commit revu et la décision"},
-            yaxis={"title": "revues"},
-            separators=", ",
-        )
-        per_day: dict[int, int] = {}
-        for d in days:
-            per_day[int(d)] = per_day.get(int(d), 0) + 1
-        parts.append(_chart(fig3, 3, False, "Délai de revue par les référents"))
-        parts.append(
-            _table(
-                ["Délai (jours révolus)", "Revues"],
-                [[k, v] for k, v in sorted(per_day.items())],
-                "Délai de revue par les référents",
-            )
-        )
-    parts.extend(_results_html(p))
-    bad = [t for t in p.tenders if t.message]
-    if bad:
-        parts.append(
-            _table(
-                ["Dossier", "Motif"],
-                [[t.dossier, t.message] for t in bad],
-                "Dossiers non pris en compte",
-            )
-        )
-    period = f" lancés depuis le {p.since}" if p.since else ""
-    return (
-        '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>Achats numériques responsables — rapport de portefeuille</title>"
-        "<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:75rem}"
-        "table{border-collapse:collapse;margin:1rem 0 2rem}caption{text-align:left;"
-        "font-weight:bold;padding:.3rem 0}th,td{border:1px solid #999;padding:.25rem .5rem;"
-        "text-align:left}</style></head><body><header><h1>Achats numériques responsables — "
-        "rapport de portefeuille</h1></header><main>"
-        f"<p>{len(ok)} marché(s){period} ; dossiers de <code>{html.escape(p.root)}</code> ; "
-        f"produit le {html.escape(p.generated)}, mesuré au {html.escape(p.date)}. "
-        f"{_targets_sentence(p)}</p>" + "\n".join(parts) + "</main></body></html>\n"
-    )
-
-
 # --------------------------------------------------------------------------- results
-
-
-def _targets_sentence(p: Portfolio) -> str:
-    """French sentence naming the targets in force at the report's date and their source."""
-    if not p.targets:
-        return (
-            f"Aucune cible nationale en vigueur au {html.escape(p.date)} dans "
-            "clause_library/law.yaml (le PNAD 2022-2025 a pris fin le 31/12/2025)."
-        )
-    items = "; ".join(
-        f"{html.escape(t['libelle'])} ({html.escape(t['nature'])}, depuis le {t['du']}"
-        + (f" jusqu'au {t['au']}" if t["au"] else "")
-        + f" ; source : {html.escape(t['source'])})"
-        for t in p.targets
-    )
-    return f"Cibles en vigueur au {html.escape(p.date)} (clause_library/law.yaml) : {items}."
 
 
 _ADDITIVE = {"heures", "appareils"}
@@ -793,81 +610,3 @@ def open_data(p: Portfolio) -> tuple[str, str]:
         )
     text = json.dumps([r.model_dump() for r in rows], ensure_ascii=False, indent=2) + "\n"
     return buf.getvalue(), text
-
-
-def _results_html(p: Portfolio) -> list[str]:
-    """Promised vs delivered: a chart (share of each commitment delivered) and its data
-    tables (per commitment, per buyer, per clause family). Nothing without results."""
-    import plotly.graph_objects as go
-
-    rows = [(t, r) for t in p.tenders for r in t.results if r["atteint"] is not None]
-    if not rows:
-        return []
-    labels = [f"{t.tender} — {r['libelle']}" for t, r in rows]
-    ratio = [
-        round(100 * (r["realise"] or 0) / r["promis"], 1) if r["promis"] else 100.0 for _, r in rows
-    ]
-    fig = go.Figure()
-    fig.add_bar(
-        y=labels,
-        x=ratio,
-        orientation="h",
-        name="Réalisé (% de l'engagement)",
-        marker_color=["#18753c" if r["atteint"] else "#ce0500" for _, r in rows],
-        text=[_fr(v, "%") for v in ratio],
-        textposition="auto",
-    )
-    fig.add_scatter(
-        y=labels,
-        x=[100] * len(rows),
-        mode="markers",
-        name="Engagement (100 %)",
-        marker={"symbol": "line-ns-open", "size": 26, "color": "#000091", "line": {"width": 3}},
-    )
-    fig.update_layout(
-        title=f"Engagements d'exécution : réalisé au {p.date}, en % de l'engagement",
-        xaxis={"title": "% de l'engagement réalisé"},
-        yaxis={"autorange": "reversed"},
-        height=140 + 42 * len(rows),
-        margin={"l": 420},
-        separators=", ",
-    )
-
-    def sums(g: dict[str, Any]) -> str:
-        return "; ".join(
-            f"{_fr(d)} / {_fr(pr)} {unit}" for unit, (pr, d) in sorted(g["sommes"].items())
-        )
-
-    caption = f"Promis et réalisé par engagement, au {p.date}"
-    parts = [
-        _chart(fig, 4, False, caption),
-        _table(
-            ["Marché", "Engagement", "Famille", "Promis", "Réalisé", "Unité", "Tenu"],
-            [
-                [
-                    t.tender,
-                    r["libelle"],
-                    r["famille"],
-                    _fr(r["promis"]),
-                    _fr(r["realise"]),
-                    r["unite"],
-                    "oui" if r["atteint"] else "non",
-                ]
-                for t, r in rows
-            ],
-            caption,
-        ),
-    ]
-    for by, title in (("acheteur", "Acheteur"), ("famille", "Famille de clauses")):
-        groups = result_groups(p, by)
-        parts.append(
-            _table(
-                [title, "Engagements suivis", "Tenus", "Part tenue", "Réalisé / promis"],
-                [
-                    [g[by], g["engagements"], g["tenus"], _fr(g["part_tenus"], "%"), sums(g)]
-                    for g in groups
-                ],
-                f"Résultats d'exécution par {title.lower()}",
-            )
-        )
-    return parts

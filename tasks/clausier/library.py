@@ -106,7 +106,7 @@ class Target(_Model):
     from ``from`` to ``until`` (inclusive; open-ended when ``until`` is absent).
 
     key: the portfolio indicator it applies to; value: % of the contracts; kind:
-    ``plan`` (non-binding national plan) or ``obligation`` (the law).
+    ``plan`` (non-binding national plan, named by ``plan``) or ``obligation`` (the law).
     """
 
     key: str
@@ -114,6 +114,7 @@ class Target(_Model):
     from_: dt.date = Field(alias="from")
     until: dt.date | None = None
     kind: Literal["plan", "obligation"]
+    plan: str | None = None
     label: str
     source: str
     verified: bool = False
