@@ -100,3 +100,56 @@ def test_missing_output_folder_is_refused(tmp_path: Path):
     make_dossiers(tmp_path / "t", 1)
     with pytest.raises(InputError, match="sortie introuvable"):
         check_all(tmp_path / "t", out=tmp_path / "nope" / "r.jsonl")
+
+
+_REPORT_SCRIPT = """
+import json, sys
+from tasks.check.checker import check_dossier
+from tasks.check.report import to_json
+from tasks.clausier.library import load_clausier
+from tasks.dossier.reader import read_dossier
+for d in sys.argv[1:]:
+    print(to_json(check_dossier(read_dossier(d), load_clausier(dossier=d))).replace("\\n", " "))
+"""
+
+
+def test_check_all_matches_check_of_each_dossier_alone(tmp_path: Path):
+    """Varied dossiers (the bench's generator: shuffled articles, altered sentences):
+    the process-wide caches shared by a batch change no finding. Each dossier checked in
+    a warm process after the others, in reverse order, gives the report of a fresh
+    process checking the dossiers in order; ``check_all`` gives the same counts."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_check_all", ROOT / "bench" / "check_all.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    if not SOURCE.is_dir():
+        pytest.skip("dossier d'exemple 2026-CD33-PC-001 absent")
+    dossiers = [str(d) for d in bench.generate(tmp_path / "depot", 3, 2500)]
+    fresh = subprocess.run(
+        [sys.executable, "-c", _REPORT_SCRIPT, *dossiers],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    ).stdout.splitlines()
+    from tasks.check.checker import check_dossier
+    from tasks.check.report import to_json
+    from tasks.clausier.library import load_clausier
+    from tasks.dossier.reader import read_dossier
+
+    for d, expected in reversed(list(zip(dossiers, fresh, strict=True))):
+        got = to_json(check_dossier(read_dossier(d), load_clausier(dossier=d)))
+        assert json.loads(got) == json.loads(expected), d
+    assert len({json.dumps(json.loads(f)["findings"]) for f in fresh}) > 1  # really varied
+    by_dossier: dict[str, dict] = {}
+    check_all(tmp_path / "depot", workers=2, on_result=lambda r: by_dossier.update({r.dossier: r}))
+    for d, expected in zip(dossiers, fresh, strict=True):
+        report = json.loads(expected)
+        r = by_dossier[d]
+        severities = [f["severity"] for f in report["findings"]]
+        assert (r.errors, r.warnings) == (severities.count("error"), severities.count("warning"))
