@@ -16,6 +16,7 @@ written). Not a unit test: numbers depend on the machine.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import sys
@@ -140,12 +141,15 @@ def main() -> None:
             f"{args.count} dossiers générés en {gen:.1f} s : 5 pièces, {words} mots par dossier, "
             f"{differ:.0%} des phrases différentes entre deux dossiers"
         )
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), os.times()
         summary = check_all(root, workers=args.workers, out=Path(tmp) / "out.jsonl")
-        dt = time.perf_counter() - t0
+        dt, c1 = time.perf_counter() - t0, os.times()
+        cpu = sum(c1[k] - c0[k] for k in range(4))  # user + system, this process and workers
         print(
             f"cahier check --all, {args.workers} processus : {dt:.1f} s, "
-            f"{args.count / dt:.1f} dossiers/s ({summary})"
+            f"{args.count / dt:.1f} dossiers/s ; temps CPU {cpu:.1f} s "
+            f"({1000 * cpu / args.count:.0f} ms par dossier) ; {summary.dossiers} dossiers, "
+            f"{summary.with_errors} avec erreurs, {summary.errors} erreurs"
         )
 
 
