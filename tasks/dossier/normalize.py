@@ -312,15 +312,23 @@ def _build_fold_map() -> dict[str, str]:
 
 
 _FOLD_MAP = _build_fold_map()
-_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
+class _FoldTable(dict):
+    """Code point → folded text for :meth:`str.translate`: ASCII maps to itself, the
+    non-ASCII characters of :data:`_FOLD_MAP` to their fold, any other character is
+    folded once (:func:`_fold_char`) and remembered (a C loop instead of a Python
+    callback per accented letter)."""
+
+    def __missing__(self, cp: int) -> str:
+        c = chr(cp)
+        r = _FOLD_MAP.get(c)
+        if r is None:
+            r = _FOLD_MAP[c] = _fold_char(c)
+        self[cp] = r
+        return r
 
 
-def _fold_match(m: re.Match[str]) -> str:
-    c = m.group()
-    r = _FOLD_MAP.get(c)
-    if r is None:
-        r = _FOLD_MAP[c] = _fold_char(c)
-    return r
+_FOLD_TABLE = _FoldTable({i: i for i in range(128)})
+_FOLD_TABLE.update((ord(c), v) for c, v in _FOLD_MAP.items())
 
 
 def fold(s: str) -> str:
@@ -333,4 +341,4 @@ def fold(s: str) -> str:
     out = s.lower()
     if out.isascii():
         return out
-    return _NON_ASCII_RE.sub(_fold_match, out)
+    return out.translate(_FOLD_TABLE)
