@@ -93,32 +93,53 @@ def drafting_findings(pieces: list[PieceText], tender: Tender) -> list[Finding]:
     return out
 
 
+_OPTION_ANYWHERE = re.compile(_OPTION.pattern, re.IGNORECASE | re.MULTILINE)
+
+
+def _may_match(piece: PieceText) -> dict[str, bool]:
+    """Which patterns can match a line of ``piece``: each is searched once in the whole
+    piece (lines joined by newlines, where a match inside a line is still a match), so
+    the line loop skips the patterns that cannot match (most pieces have none)."""
+    text = "\n".join(line.text for line in piece.lines)
+    folded = "\n".join(line.folded for line in piece.lines)
+    return {
+        "placeholder": piece.kind in _PLACEHOLDER_KINDS and bool(_PLACEHOLDER.search(text)),
+        "bookmark": _BOOKMARK.search(text) is not None,
+        "option": _OPTION_ANYWHERE.search(text) is not None,
+        "ccag": _CCAG_CITED.search(folded) is not None,
+        "self_ref": _SELF_REF.search(folded) is not None,
+        "other_ref": _OTHER_REF.search(folded) is not None,
+    }
+
+
 def _piece_findings(
     piece: PieceText, declared: str | None, by_kind: dict[str, PieceText]
 ) -> list[Finding]:
     out: list[Finding] = []
     numbers = piece.section_numbers()
-    checks_self = len(numbers) >= 5 and piece.kind in ("ccap", "cctp", "rc")
+    may = _may_match(piece)
+    checks_self = may["self_ref"] and len(numbers) >= 5 and piece.kind in ("ccap", "cctp", "rc")
     option_seen: dict[str, int] = {}
     placeholders = 0
     for i, line in enumerate(piece.lines):
         loc = _Lazy(piece, i)
-        if piece.kind in _PLACEHOLDER_KINDS:
+        if may["placeholder"]:
             for m in _PLACEHOLDER.finditer(line.text):
                 placeholders += 1
                 if placeholders <= _MAX_PLACEHOLDERS:
                     out.append(_placeholder(loc(), m.group(0)))
-        bookmark = _BOOKMARK.search(line.text)
+        bookmark = may["bookmark"] and _BOOKMARK.search(line.text)
         if bookmark:
             out.append(_broken_bookmark(loc(), bookmark.group(0)))
-        om = _OPTION.match(line.text)
+        om = may["option"] and _OPTION.match(line.text)
         if om:
             option_seen.setdefault(om.group(1), i)
-        if declared:
+        if declared and may["ccag"]:
             out.extend(_ccag_findings(line.folded, declared, loc))
         if checks_self:
             out.extend(_self_references(line.folded, numbers, piece, loc))
-        out.extend(_other_references(line.folded, piece, by_kind, loc))
+        if may["other_ref"]:
+            out.extend(_other_references(line.folded, piece, by_kind, loc))
     if placeholders > _MAX_PLACEHOLDERS:
         out.append(_more_placeholders(piece, placeholders))
     if len(option_seen) >= 2:
