@@ -41,6 +41,7 @@ Sources: Code de la commande publique, art. L2112-2 (execution conditions), R215
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -90,6 +91,7 @@ class MentionCues(_Model):
     applicable_texts: list[str] = Field(default_factory=list)
     question: list[str] = Field(default_factory=list)
     legal_text: list[str] = Field(default_factory=list)
+    context: list[str] = Field(default_factory=list)
 
 
 class Vocabulary(_Model):
@@ -103,7 +105,10 @@ class Vocabulary(_Model):
     obligation); ``contract_piece_names``: cues naming such a piece in a heading (a clause
     bank's « A. Cahier des clauses administratives particulières »: its model clauses are
     stipulations); ``sanctions``: cues of a sanction (penalty) stated about an obligation —
-    such a block presupposes the clause, the clause itself is cited first; ``acts`` and ``mentions``: cues (one to three
+    such a block presupposes the clause, the clause itself is cited first; ``piece_names``:
+    kind of piece → cues naming it in a heading (a clause bank's « B. Cahier des clauses
+    techniques particulières (CCTP) »: the model clauses below belong to that kind of
+    piece); ``acts`` and ``mentions``: cues (one to three
     words each); ``max_gap``: words allowed between two words of a cue; ``window``:
     neighbouring blocks searched for the other concepts of a group.
     """
@@ -117,6 +122,7 @@ class Vocabulary(_Model):
     contract_pieces: list[str] = Field(default_factory=list)
     contract_piece_names: list[str] = Field(default_factory=list)
     sanctions: list[str] = Field(default_factory=list)
+    piece_names: dict[str, list[str]] = Field(default_factory=dict)
     acts: ActCues
     mentions: MentionCues = Field(default_factory=MentionCues)
 
@@ -343,6 +349,7 @@ class _Index:
     mentions: dict[int, bool] = field(default_factory=dict)
     acts: dict[tuple, set[str]] = field(default_factory=dict)
     sets: dict[str, set[int]] = field(default_factory=dict)
+    kinds: dict[int, str | None] = field(default_factory=dict)  # heading → kind it names
 
 
 def _blocks(piece: PieceText) -> tuple[list[_Block], list[int]]:
@@ -466,7 +473,10 @@ class Recognizer:
             "sanction": [vocab.sanctions],
             "negation": [vocab.mentions.negation],
             "applicable": [vocab.mentions.applicable_texts],
+            "context": [vocab.mentions.context],
         }
+        self._piece_names = {k: [v] for k, v in vocab.piece_names.items()}
+        self._words_of: dict[tuple[str, ...], tuple[_Word, ...]] = {}
         self._legal = {
             k
             for q in vocab.mentions.legal_text
@@ -848,7 +858,6 @@ class Recognizer:
         idx = self.index(piece)
         if not idx.blocks:
             return []
-        sets = self._sets(idx)
         negative = set(self._concept_blocks(idx, evidence.negative)) if evidence.negative else set()
         expected = not evidence.pieces or piece.kind in evidence.pieces
         wanted = set(evidence.acts)
@@ -879,7 +888,7 @@ class Recognizer:
                 if idx.blocks[h].heading:
                     for b in idx.section_blocks.get(idx.blocks[h].section, [])[1:3]:
                         if b in family_vocab:
-                            anchors.setdefault(b, 0.6)
+                            anchors.setdefault(b, 0.8)
             for b in sorted(anchors):
                 block = idx.blocks[b]
                 if block.heading:
@@ -888,9 +897,10 @@ class Recognizer:
                 pos = sec_blocks.index(b)
                 ctx = sec_blocks[max(0, pos - w) : pos + w + 1]
                 heads = idx.heading_blocks.get(block.section, [])
-                score = anchors[b] - 1.0
+                # the family's own term: in the block (1.0) or its article's heading (0.8)
+                score = anchors[b]
                 ok = True
-                for c in concepts:
+                for c in concepts[1:]:
                     if b in c:
                         score += 1.0
                     elif any(x in c for x in ctx):
@@ -922,26 +932,105 @@ class Recognizer:
                         act=sorted(acts & wanted)[0] if wanted else "",
                         order=block.start,
                     )
-        # The best block: its own terms and act, under a heading about the family, in
-        # the expected piece, matching several groups (each adds to the score, 0–1).
-        own_sets = {k: sets[k] for k in ("criterion", "actor", "modal") if k in sets}
-        sanction = sets["sanction"]
+        return self._rank(idx, evidence, best, groups_at, family_blocks, expected)
+
+    # ------------------------------------------------------------------ ranking
+
+    def _rank(
+        self,
+        idx: _Index,
+        evidence: ClauseEvidence,
+        best: dict[int, Hit],
+        groups_at: dict[int, int],
+        family_blocks: set[int],
+        expected: bool,
+    ) -> list[Hit]:
+        """Final scores (0–1) of the matched blocks: the block a reader would cite.
+
+        A block is a better citation when it states the family's own terms and act,
+        under a heading about the family, in the expected piece (or, in a clause bank,
+        under a heading naming that kind of piece), matching several groups, concise and
+        dense in the family's vocabulary; it is a worse one in a part that only gives
+        the context (a reminder of the law, preliminary exchanges with suppliers, an
+        introduction: ``mentions.context`` and ``applicable_texts`` headings) or when it
+        states a sanction.
+        """
+        sets = self._sets(idx)
+        own_sets = [sets[k] for k in ("criterion", "actor", "modal") if k in sets]
+        context = sets["context"] | sets["applicable"]
+        words = self._family_words(evidence)
         out: list[Hit] = []
         for b, hit in best.items():
             heads = idx.heading_blocks.get(idx.blocks[b].section, [])
             bonus = 0.1 * min(groups_at[b] - 1, 2)
             bonus += 0.2 if any(h in family_blocks for h in heads) else 0.0
-            bonus += 0.15 if any(b in v for v in own_sets.values()) else 0.0
-            bonus += 0.1 if expected else 0.0
-            if b in sanction or (heads and heads[0] in sanction):
+            bonus += 0.15 if any(b in v for v in own_sets) else 0.0
+            if expected or self._named_kind(idx, heads) in evidence.pieces:
+                bonus += 0.1
+            if b in sets["sanction"] or (heads and heads[0] in sets["sanction"]):
                 bonus -= 0.2  # a penalty presupposes the clause: cite the clause
+            if any(h in context for h in heads):
+                bonus -= 0.3  # the law recalled, suppliers questioned: not the clause
             # a concise statement of the family (a list item, a short paragraph) is a
             # better citation than a long paragraph that also mentions it
-            words = len(idx.blocks[b].text.split())
-            bonus += 0.15 * max(0.0, 1.0 - words / 80)
-            score = round(min(1.0, (hit.score + bonus) / 1.7), 3)
+            n_words = len(idx.blocks[b].text.split())
+            bonus += 0.15 * max(0.0, 1.0 - n_words / 80)
+            bonus += 0.2 * min(1.0, 3.0 * self._density(idx, b, words))
+            score = round(min(1.0, max(0.0, (hit.score + bonus) / 1.9)), 3)
             out.append(replace(hit, score=score))
         return out
+
+    def _family_words(self, evidence: ClauseEvidence) -> tuple[_Word, ...]:
+        """Every word of the family's cues (for the density of a block)."""
+        key = tuple(c for g in evidence.any for c in g.all)
+        got = self._words_of.get(key)
+        if got is None:
+            ws = {w for c in key for alt in _alternatives(c) for w in self.lex.cue(alt).words}
+            got = self._words_of[key] = tuple(w for w in ws if w.key != _NUM)
+        return got
+
+    def _density(self, idx: _Index, b: int, words: Sequence[_Word]) -> float:
+        """Share of the block's words that belong to the family's cues (0–1)."""
+        block = idx.blocks[b]
+        lo = bisect_left(idx.tok_line, block.start)
+        hi = bisect_right(idx.tok_line, block.end)
+        if hi <= lo:
+            return 0.0
+        hit: set[int] = set()
+        for w in words:
+            ps = self._word_positions(idx, w)
+            hit.update(ps[bisect_left(ps, lo) : bisect_left(ps, hi)])
+        return len(hit) / (hi - lo)
+
+    def _named_kind(self, idx: _Index, heads: Sequence[int]) -> str | None:
+        """Kind of piece the nearest heading naming one designates (« B. Cahier des
+        clauses techniques particulières (CCTP) » → cctp; the first named when a
+        heading names several: « CCAP ou CCP » → ccap)."""
+        for h in heads:
+            got = idx.kinds.get(h, "")
+            if got == "":
+                got = idx.kinds[h] = self._first_kind(idx, h)
+            if got is not None:
+                return got
+        return None
+
+    def _first_kind(self, idx: _Index, h: int) -> str | None:
+        block = idx.blocks[h]
+        lo = bisect_left(idx.tok_line, block.start)
+        hi = bisect_right(idx.tok_line, block.end)
+        first: tuple[int, str] | None = None
+        for kind, (cues,) in self._piece_names.items():
+            if h not in self._concept_blocks(idx, cues):
+                continue
+            for text in cues:
+                ws = self.lex.cue(text).words
+                if not ws:
+                    continue
+                ps = self._word_positions(idx, ws[0])
+                i = bisect_left(ps, lo)
+                if i < len(ps) and ps[i] < hi and (first is None or ps[i] < first[0]):
+                    first = (ps[i], kind)
+        return first[1] if first else None
 
 
 def _alternatives(concept: str) -> list[str]:

@@ -9,6 +9,7 @@ cells, form inputs; ``Loc.line`` is the line of the element's start tag.
 
 from __future__ import annotations
 
+import html
 import re
 
 from tasks.errors import InputError
@@ -24,6 +25,10 @@ __all__ = ["decode_text", "read_html", "read_text"]
 _MD_HEADING_RE = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _MD_PAGE_RE = re.compile(r"^\s{0,3}#{1,6}\s*page\s+(\d{1,5})\s*$", re.I)
 _MD_ATTR_RE = re.compile(r"\s*\{[^}]*\}\s*$")
+# A raw HTML heading on one line of a Markdown file (CommonMark HTML block), as pages
+# converted from a web site keep them: « <h2 id="…">3. Des exemples…</h2> ».
+_MD_HTML_HEADING_RE = re.compile(r"^\s{0,3}<h([1-6])\b[^>]*>(.*?)</h\1>\s*$", re.I)
+_TAG_RE = re.compile(r"<[^>]+>")
 
 
 def decode_text(data: bytes, name: str) -> str:
@@ -81,6 +86,12 @@ def read_text(name: str, data: bytes, sha256: str, fmt: str) -> DocumentModel:
             if hm and hm.group(2).strip():
                 title = _MD_ATTR_RE.sub("", hm.group(2))
                 raws.append(RawLine(title, Loc(page=page, line=n), md_level=len(hm.group(1))))
+                continue
+        if markdown and not in_fence and line.lstrip().startswith("<"):
+            hm = _MD_HTML_HEADING_RE.match(line)
+            title = html.unescape(_TAG_RE.sub("", hm.group(2))).strip() if hm else ""
+            if title:
+                raws.append(RawLine(title, Loc(page=page, line=n), md_level=int(hm.group(1))))
                 continue
         raws.append(RawLine(line, Loc(page=page, line=n)))
     model = DocumentModel(fmt, sha256, raw_source=text)
