@@ -322,6 +322,14 @@ class _Block:
     roles: frozenset[str] = frozenset()  # the reader's roles (toc, question, form_label…)
 
 
+#: Act → the cue sets that state it in a block (its own words, not its headings').
+_ACT_CUES: dict[str, tuple[str, ...]] = {
+    "criterion": ("criterion",),
+    "obligation": ("actor", "modal"),
+    "specification": ("actor", "modal", "requirement"),
+    "model_clause": ("model_clause",),
+}
+
 #: Roles of the reader's blocks (tasks/dossier/blocks.py) that mention without stating.
 _MENTION_ROLES = frozenset(
     {"toc", "applicable_texts", "form_label", "question", "placeholder", "empty_heading"}
@@ -956,33 +964,94 @@ class Recognizer:
         states a sanction.
         """
         sets = self._sets(idx)
-        own_sets = [sets[k] for k in ("criterion", "actor", "modal") if k in sets]
+        act_sets = [sets[k] for a in evidence.acts or ACTS for k in _ACT_CUES[a]]
         context = sets["context"] | sets["applicable"]
         words = self._family_words(evidence)
+        # a piece of no known kind (a guide, a clause bank) whose parts may be named after
+        # the pieces they are for
+        bank = (
+            idx.piece.kind not in self._piece_names and idx.piece.kind not in self.contract_pieces
+        )
         out: list[Hit] = []
         for b, hit in best.items():
             heads = idx.heading_blocks.get(idx.blocks[b].section, [])
+            # the block and the introduction of its list (« … est tenu de : »)
+            stated = [x for x in self._own(idx, b) if not idx.blocks[x].heading]
             bonus = 0.1 * min(groups_at[b] - 1, 2)
             bonus += 0.2 if any(h in family_blocks for h in heads) else 0.0
-            bonus += 0.15 if any(b in v for v in own_sets) else 0.0
-            if expected or self._named_kind(idx, heads) in evidence.pieces:
+            bonus += 0.15 if any(x in v for v in act_sets for x in stated) else 0.0
+            if expected:
                 bonus += 0.1
+            elif bank and self._named_kind(idx, heads) in evidence.pieces:
+                bonus += 0.2  # the part of a clause bank for the expected piece
             if b in sets["sanction"] or (heads and heads[0] in sets["sanction"]):
                 bonus -= 0.2  # a penalty presupposes the clause: cite the clause
             if any(h in context for h in heads):
                 bonus -= 0.3  # the law recalled, suppliers questioned: not the clause
+            if any(x in sets["possibility"] for x in stated):
+                bonus -= 0.15  # « l'acheteur peut imposer … » : advice on the clause
             # a concise statement of the family (a list item, a short paragraph) is a
             # better citation than a long paragraph that also mentions it
             n_words = len(idx.blocks[b].text.split())
             bonus += 0.15 * max(0.0, 1.0 - n_words / 80)
-            bonus += 0.2 * min(1.0, 3.0 * self._density(idx, b, words))
+            inside, outside, total = self._coverage(idx, b, words, evidence.any[hit.group].all[0])
+            bonus += 0.2 * min(1.0, 3.0 * outside / total) if total else 0.0
+            if inside:
+                bonus -= 0.2  # named only as an example in parentheses
             score = round(min(1.0, max(0.0, (hit.score + bonus) / 1.9)), 3)
             out.append(replace(hit, score=score))
         return out
 
+    def _coverage(
+        self, idx: _Index, b: int, words: Sequence[_Word], own: str
+    ) -> tuple[int, int, int]:
+        """(family's own words when all are inside parentheses, else 0; family's words
+        outside parentheses; words) of block ``b``: an example between parentheses is
+        not the statement."""
+        block = idx.blocks[b]
+        lo = bisect_left(idx.tok_line, block.start)
+        hi = bisect_right(idx.tok_line, block.end)
+        if hi <= lo:
+            return 0, 0, 0
+        nested = self._in_parentheses(idx, b, lo, hi)
+        hit: set[int] = set()
+        for w in words:
+            ps = self._word_positions(idx, w)
+            hit.update(ps[bisect_left(ps, lo) : bisect_left(ps, hi)])
+        own_hit: set[int] = set()
+        for w in self._family_words_of((own,)):
+            ps = self._word_positions(idx, w)
+            own_hit.update(ps[bisect_left(ps, lo) : bisect_left(ps, hi)])
+        if own_hit and not own_hit - nested:
+            return len(own_hit), len(hit - nested), hi - lo
+        return 0, len(hit - nested), hi - lo
+
+    def _in_parentheses(self, idx: _Index, b: int, lo: int, hi: int) -> set[int]:
+        """Token positions of block ``b`` (tokens ``lo``–``hi``) between parentheses,
+        re-reading its lines as :meth:`index` does."""
+        block = idx.blocks[b]
+        out: set[int] = set()
+        if "(" not in block.text:
+            return out
+        p, depth = lo, 0
+        for li in range(block.start, block.end + 1):
+            for w in _TOKEN_RE.findall(idx.piece.lines[li].text.lower()):
+                if w == "(":
+                    depth += 1
+                elif w == ")":
+                    depth = max(0, depth - 1)
+                elif w not in _BARRIERS:
+                    n = len(self.lex.keys(w))
+                    if depth:
+                        out.update(range(p, min(p + n, hi)))
+                    p += n
+        return out
+
     def _family_words(self, evidence: ClauseEvidence) -> tuple[_Word, ...]:
         """Every word of the family's cues (for the density of a block)."""
-        key = tuple(c for g in evidence.any for c in g.all)
+        return self._family_words_of(tuple(c for g in evidence.any for c in g.all))
+
+    def _family_words_of(self, key: tuple[str, ...]) -> tuple[_Word, ...]:
         got = self._words_of.get(key)
         if got is None:
             ws = {w for c in key for alt in _alternatives(c) for w in self.lex.cue(alt).words}
