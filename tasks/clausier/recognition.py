@@ -358,6 +358,7 @@ class _Index:
     acts: dict[tuple, set[str]] = field(default_factory=dict)
     sets: dict[str, set[int]] = field(default_factory=dict)
     kinds: dict[int, str | None] = field(default_factory=dict)  # heading → kind it names
+    questionnaires: dict[int, bool] = field(default_factory=dict)  # section → mostly questions
 
 
 def _blocks(piece: PieceText) -> tuple[list[_Block], list[int]]:
@@ -986,21 +987,39 @@ class Recognizer:
                 bonus += 0.2  # the part of a clause bank for the expected piece
             if b in sets["sanction"] or (heads and heads[0] in sets["sanction"]):
                 bonus -= 0.2  # a penalty presupposes the clause: cite the clause
-            if any(h in context for h in heads):
-                bonus -= 0.3  # the law recalled, suppliers questioned: not the clause
-            if any(x in sets["possibility"] for x in stated):
+            if any(h in context for h in heads) or self._questionnaire(idx, b):
+                bonus -= 0.5  # the law recalled, suppliers questioned: not the clause
+            if any(x in sets["possibility"] and x in sets["modal"] for x in stated):
                 bonus -= 0.15  # « l'acheteur peut imposer … » : advice on the clause
             # a concise statement of the family (a list item, a short paragraph) is a
             # better citation than a long paragraph that also mentions it
             n_words = len(idx.blocks[b].text.split())
             bonus += 0.15 * max(0.0, 1.0 - n_words / 80)
             inside, outside, total = self._coverage(idx, b, words, evidence.any[hit.group].all[0])
-            bonus += 0.2 * min(1.0, 3.0 * outside / total) if total else 0.0
+            # (a block of a few words — a label, a list title — has no density to speak of)
+            bonus += 0.2 * min(1.0, 3.0 * outside / total, total / 10) if total else 0.0
             if inside:
                 bonus -= 0.2  # named only as an example in parentheses
             score = round(min(1.0, max(0.0, (hit.score + bonus) / 1.9)), 3)
             out.append(replace(hit, score=score))
         return out
+
+    def _questionnaire(self, idx: _Index, b: int) -> bool:
+        """Block ``b`` is in a section whose body is one third questions or more (a
+        sourcing questionnaire: its examples and remarks are not clauses)."""
+        sec = idx.blocks[b].section
+        got = idx.questionnaires.get(sec)
+        if got is None:
+            body = [x for x in idx.section_blocks.get(sec, []) if not idx.blocks[x].heading]
+            asked = sum(1 for x in body if self._asks(idx.blocks[x]))
+            got = idx.questionnaires[sec] = sec >= 0 and 3 * asked >= len(body) > 0
+        return got
+
+    def _asks(self, block: _Block) -> bool:
+        if "question" in block.roles or block.text.rstrip().endswith("?"):
+            return True
+        first = _WORD_RE.search(block.text.lower().lstrip("-*•– "))
+        return bool(first) and any(k in self._question for k in self.lex.keys(first.group()))
 
     def _coverage(
         self, idx: _Index, b: int, words: Sequence[_Word], own: str
