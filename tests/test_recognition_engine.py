@@ -208,3 +208,52 @@ def test_library_text_in_a_clause_call_line_is_not_hand_written(lib):
         '{{ clause("EOL-WEEE-01", delai_enlevement_jours=30) }}\n'
     )
     assert not found(lib, "ENV-COND-01", ("ccap.md", "ccap", text))
+
+
+GUIDE_MD = """\
+# Guide d'achat : postes de travail
+
+<h2 id="reglementation">1. La réglementation existante</h2>
+
+### Qualité écologique des produits
+
+* Obligation d'achat de produits reconditionnés ou incorporant des matières recyclées
+  dans une proportion annuelle minimale de 20 %.
+
+<h2 id="echanges">2. Échanges préalables avec les opérateurs économiques</h2>
+
+#### Préoccupations environnementales
+
+Quelle part de plastique recyclé contiennent vos matériels ?
+Par exemple : 30 % de plastique recyclé, label TCO Certified.
+
+<h2 id="exemples">3. Des exemples de clauses</h2>
+
+### A. Cahier des clauses administratives particulières (CCAP)
+
+#### X.1 Clause de progrès
+
+Le titulaire est invité à proposer toute innovation (offre en produits reconditionnés,
+matériaux recyclés, etc.).
+
+### B. Cahier des clauses techniques particulières (CCTP)
+
+Les matériels respectent les exigences suivantes :
+- Le contenu recyclé des matériels : au moins 30 % de plastique recyclé.
+"""
+
+
+def test_guide_cites_its_clause_not_the_law_the_sourcing_or_an_example(lib):
+    """A clause bank: the law recalled, the supplier questionnaire and a family named
+    between parentheses in another clause all mention recycled content; the block cited
+    is the model clause of the part for the expected piece (the CCTP)."""
+    hits = found(lib, "CIRC-REUSE-01", ("guide.md", "autre", GUIDE_MD))
+    assert hits
+    best = hits[0]
+    assert best.piece.lines[best.start].text.startswith("- Le contenu recyclé")
+    assert "CCTP" in best.piece.heading_of(best.index)
+    # the HTML headings of the Markdown page are sections
+    piece = read_piece("guide.md", GUIDE_MD.encode(), kind="autre")
+    titles = [s.title for s in piece.sections]
+    assert "La réglementation existante" in titles
+    assert "Des exemples de clauses" in titles

@@ -1033,17 +1033,26 @@ class Recognizer:
         if hi <= lo:
             return 0, 0, 0
         nested = self._in_parentheses(idx, b, lo, hi)
-        hit: set[int] = set()
-        for w in words:
-            ps = self._word_positions(idx, w)
-            hit.update(ps[bisect_left(ps, lo) : bisect_left(ps, hi)])
-        own_hit: set[int] = set()
-        for w in self._family_words_of((own,)):
-            ps = self._word_positions(idx, w)
-            own_hit.update(ps[bisect_left(ps, lo) : bisect_left(ps, hi)])
+        hit = self._block_words(idx, words, lo, hi)
+        own_hit = self._block_words(idx, self._family_words_of((own,)), lo, hi)
         if own_hit and not own_hit - nested:
             return len(own_hit), len(hit - nested), hi - lo
         return 0, len(hit - nested), hi - lo
+
+    def _block_words(self, idx: _Index, words: Sequence[_Word], lo: int, hi: int) -> set[int]:
+        """Positions ``lo``–``hi`` holding one of ``words`` as written (typos are not
+        looked up here: a density needs no new typo index)."""
+        out: set[int] = set()
+        for w in words:
+            ps = idx.words.get(w)
+            if ps is None:
+                if w.prefix:
+                    continue
+                ps = idx.positions.get(w.key, [])
+                if w.others:
+                    ps = sorted({*ps, *(p for k in w.others for p in idx.positions.get(k, ()))})
+            out.update(ps[bisect_left(ps, lo) : bisect_left(ps, hi)])
+        return out
 
     def _in_parentheses(self, idx: _Index, b: int, lo: int, hi: int) -> set[int]:
         """Token positions of block ``b`` (tokens ``lo``–``hi``) between parentheses,
