@@ -15,7 +15,6 @@ and the record then names the person who recorded it (``recorded_by``).
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Annotated
 
@@ -47,14 +46,11 @@ def resolve_tender(arg: str) -> Path:
     if (p / "tender.yaml").is_file():
         return p
     bases = [Path.cwd()]
-    try:
-        top = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-        if top:
-            bases.append(Path(top))
-    except OSError:
-        pass
+    from tasks.git import toplevel
+
+    top = toplevel(Path.cwd())
+    if top is not None:
+        bases.append(top)
     for base in bases:
         candidate = base / "tenders" / arg
         if (candidate / "tender.yaml").is_file():

@@ -29,7 +29,6 @@ import asyncio
 import contextvars
 import os
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import InputError
+from tasks.git import git_text
 
 __all__ = [
     "DEMO_TENDER",
@@ -90,22 +90,14 @@ def example_dossier() -> Path:
 
 
 def _git(args: list[str], cwd: Path) -> str:
-    env = {
-        **os.environ,
+    """``git ARGS`` in the demonstration repository, committed as the demo buyer."""
+    author = {
         "GIT_AUTHOR_NAME": BUYER[0],
         "GIT_AUTHOR_EMAIL": BUYER[1],
         "GIT_COMMITTER_NAME": BUYER[0],
         "GIT_COMMITTER_EMAIL": BUYER[1],
-        "LC_ALL": "C",
     }
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise InputError(
-            f"échec de « git {' '.join(args)} » dans le dépôt de démonstration : "
-            f"{(proc.stderr or proc.stdout).strip()[:300]}",
-            os.fspath(cwd),
-        )
-    return proc.stdout
+    return git_text(args, cwd, env=author)
 
 
 def make_demo_repository(folder: Path) -> Path:

@@ -46,7 +46,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -55,14 +54,14 @@ from prefect.cache_policies import NO_CACHE
 from slugify import slugify
 
 from flows.runs import transient_retries
-from tasks.errors import GitError, InputError, RepositoryLocked
+from tasks.errors import InputError, RepositoryLocked
+from tasks.git import git_text
 
 __all__ = [
     "archived_already",
     "assembled_already",
     "content_id",
     "gate_commit",
-    "git",
     "lifecycle",
     "lifecycle_key",
     "repo_lock_name",
@@ -79,21 +78,6 @@ LIFECYCLE_DEPLOYMENT = "lifecycle/lifecycle"
 # --------------------------------------------------------------------------- git helpers
 
 
-def git(args: list[str], cwd: str | os.PathLike[str], *, check: bool = True) -> str:
-    """Run ``git args`` in ``cwd``; stdout. A failure becomes a French :class:`GitError`."""
-    env = {**os.environ, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
-    proc = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, env=env, check=False
-    )
-    if check and proc.returncode != 0:
-        raise GitError(
-            f"échec de « git {' '.join(args)} » : {proc.stderr.strip() or proc.stdout.strip()}",
-            os.fspath(cwd),
-            command=args,
-        )
-    return proc.stdout
-
-
 def repo_of(tender_path: str | os.PathLike[str]) -> tuple[Path, str]:
     """``(toplevel, rel)``: the Git working tree holding the dossier, and its relative path.
 
@@ -103,7 +87,7 @@ def repo_of(tender_path: str | os.PathLike[str]) -> tuple[Path, str]:
     p = Path(tender_path).resolve()
     if not p.is_dir():
         raise InputError("dossier de consultation introuvable.", os.fspath(tender_path))
-    out = git(["rev-parse", "--show-toplevel"], p, check=False).strip()
+    out = git_text(["rev-parse", "--show-toplevel"], p, check=False).strip()
     if not out:
         raise InputError(
             "ce dossier n'est pas dans un dépôt Git : le cycle de vie suit les commits du "
@@ -121,10 +105,10 @@ def resolve_commit(top: Path, commit: str, *, fetch: bool = True) -> str:
         InputError: the commit does not exist (rewritten by a force-push, or a typo).
     """
     spec = f"{commit}^{{commit}}"
-    sha = git(["rev-parse", "--verify", "-q", spec], top, check=False).strip()
-    if not sha and fetch and git(["remote"], top, check=False).split():
-        git(["fetch", "--quiet", "--tags", "origin"], top, check=False)
-        sha = git(["rev-parse", "--verify", "-q", spec], top, check=False).strip()
+    sha = git_text(["rev-parse", "--verify", "-q", spec], top, check=False).strip()
+    if not sha and fetch and git_text(["remote"], top, check=False).split():
+        git_text(["fetch", "--quiet", "--tags", "origin"], top, check=False)
+        sha = git_text(["rev-parse", "--verify", "-q", spec], top, check=False).strip()
     if not sha:
         raise InputError(
             f"commit « {commit} » introuvable dans le dépôt (historique réécrit par un "
@@ -138,7 +122,7 @@ def content_id(top: Path, sha: str, rel: str) -> tuple[str, ...]:
     """Git object ids of the dossier's content (tender.yaml, pieces/) at ``sha``."""
     out = []
     for name in CONTENT_PATHS:
-        obj = git(["rev-parse", "--verify", "-q", f"{sha}:{rel}/{name}"], top, check=False)
+        obj = git_text(["rev-parse", "--verify", "-q", f"{sha}:{rel}/{name}"], top, check=False)
         out.append(obj.strip() or "-")
     return tuple(out)
 
@@ -150,7 +134,7 @@ def gate_commit(top: Path, rel: str, sha: str) -> str | None:
     added review records, an evaluation or an archive); None when the content changed
     since (the run is superseded by the lifecycle of the newer commit).
     """
-    head = git(["rev-parse", "--verify", "-q", "HEAD^{commit}"], top, check=False).strip()
+    head = git_text(["rev-parse", "--verify", "-q", "HEAD^{commit}"], top, check=False).strip()
     if not head or head == sha:
         return sha
     return head if content_id(top, head, rel) == content_id(top, sha, rel) else None
@@ -170,7 +154,7 @@ def lifecycle_key(top: Path, rel: str, sha: str, step: str) -> str:
 
 def check_not_locked(top: Path) -> None:
     """Raise :class:`RepositoryLocked` while ``.git/index.lock`` exists."""
-    gitdir = Path(git(["rev-parse", "--absolute-git-dir"], top).strip())
+    gitdir = Path(git_text(["rev-parse", "--absolute-git-dir"], top).strip())
     if (gitdir / "index.lock").exists():
         raise RepositoryLocked(
             "dépôt verrouillé : .git/index.lock existe (une autre commande Git est en cours, "
@@ -206,19 +190,19 @@ def assembled_already(
         return False
     if done == commit:
         return True
-    known = git(["rev-parse", "--verify", "-q", f"{done}^{{commit}}"], top, check=False).strip()
+    known = git_text(["rev-parse", "--verify", "-q", f"{done}^{{commit}}"], top, check=False).strip()
     return bool(known) and content_id(top, known, rel) == content_id(top, commit, rel)
 
 
 def archived_already(top: Path, rel: str, tender_id: str, commit: str) -> str | None:
     """The archive tag whose commit holds the same ``evaluation.yaml`` blob as ``commit``."""
     path = f"{rel}/evaluation/evaluation.yaml"
-    blob = git(["rev-parse", "--verify", "-q", f"{commit}:{path}"], top, check=False).strip()
+    blob = git_text(["rev-parse", "--verify", "-q", f"{commit}:{path}"], top, check=False).strip()
     if not blob:
         return None
-    tags = git(["tag", "--list", f"cahier/{tender_id}/archive-*"], top, check=False).split()
+    tags = git_text(["tag", "--list", f"cahier/{tender_id}/archive-*"], top, check=False).split()
     for tag in tags:
-        other = git(["rev-parse", "--verify", "-q", f"{tag}^{{commit}}:{path}"], top, check=False)
+        other = git_text(["rev-parse", "--verify", "-q", f"{tag}^{{commit}}:{path}"], top, check=False)
         if other.strip() == blob:
             return tag
     return None
@@ -282,7 +266,7 @@ def archive_step(tender_path: str, top: str, rel: str, tender_id: str, commit: s
     ensure_limit(name)
     with concurrency(name, occupy=1, timeout_seconds=900):
         check_not_locked(Path(top))
-        head = git(["rev-parse", "HEAD"], top).strip()
+        head = git_text(["rev-parse", "HEAD"], top).strip()
         done = archived_already(Path(top), rel, tender_id, head)
         if done:
             logger.info("Évaluation déjà archivée (%s) : rien à refaire.", done)
@@ -495,7 +479,7 @@ def lifecycle(
     if not archive:
         return {**result, "status": "termine"}
     evaluation = f"{gate}:{rel}/evaluation/evaluation.yaml"
-    if not git(["rev-parse", "--verify", "-q", evaluation], top, check=False).strip():
+    if not git_text(["rev-parse", "--verify", "-q", evaluation], top, check=False).strip():
         logger.info("Pas encore d'évaluation des offres (evaluation/evaluation.yaml).")
         return {**result, "status": "evaluation-en-attente"}
     result["archive"] = archive_step(tender_abs, os.fspath(top), rel, tender_id, gate, draft)

@@ -36,8 +36,9 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.lifecycle import LIFECYCLE_DEPLOYMENT, git, lifecycle, repo_lock_name, submit_lifecycle
+from flows.lifecycle import LIFECYCLE_DEPLOYMENT, lifecycle, repo_lock_name, submit_lifecycle
 from tasks.errors import CahierError, InputError
+from tasks.git import Repo, git_text
 
 __all__ = [
     "changed_tenders",
@@ -54,7 +55,7 @@ STATE_FILE = "cahier/watch.json"
 
 def state_path(top: Path) -> Path:
     """``<git common dir>/cahier/watch.json`` (shared by the worktrees of the clone)."""
-    common = git(["rev-parse", "--git-common-dir"], top).strip()
+    common = git_text(["rev-parse", "--git-common-dir"], top).strip()
     return (top / common).resolve() / STATE_FILE
 
 
@@ -77,7 +78,7 @@ def save_state(top: Path, state: dict[str, Any]) -> None:
 
 
 def _commit_ok(top: Path, sha: str) -> bool:
-    return bool(git(["rev-parse", "--verify", "-q", f"{sha}^{{commit}}"], top, check=False))
+    return bool(git_text(["rev-parse", "--verify", "-q", f"{sha}^{{commit}}"], top, check=False))
 
 
 def find_base(top: Path, head: str, state: dict[str, Any]) -> tuple[str | None, str]:
@@ -93,7 +94,7 @@ def find_base(top: Path, head: str, state: dict[str, Any]) -> tuple[str | None, 
             return head, "aucun nouveau commit"
         if _is_ancestor(top, last, head):
             return last, f"nouveaux commits depuis {last[:10]}"
-        fork = git(["merge-base", last, head], top, check=False).strip()
+        fork = git_text(["merge-base", last, head], top, check=False).strip()
         if fork:
             return fork, (
                 f"le commit {last[:10]} n'est plus dans l'historique (force-push) : reprise "
@@ -101,7 +102,7 @@ def find_base(top: Path, head: str, state: dict[str, Any]) -> tuple[str | None, 
             )
     when = state.get("time")
     if when:
-        base = git(["rev-list", "-1", f"--before={when}", head], top, check=False).strip()
+        base = git_text(["rev-list", "-1", f"--before={when}", head], top, check=False).strip()
         if base:
             return base, (
                 f"le commit {last[:10]} a disparu (force-push) : reprise depuis {base[:10]}, "
@@ -111,14 +112,7 @@ def find_base(top: Path, head: str, state: dict[str, Any]) -> tuple[str | None, 
 
 
 def _is_ancestor(top: Path, a: str, b: str) -> bool:
-    import subprocess
-
-    return (
-        subprocess.run(
-            ["git", "merge-base", "--is-ancestor", a, b], cwd=top, capture_output=True
-        ).returncode
-        == 0
-    )
+    return Repo.discover(top).is_ancestor(a, b)
 
 
 def changed_tenders(
@@ -131,12 +125,12 @@ def changed_tenders(
     """
     prefix = prefix.strip("/")
     if base is None:
-        out = git(["diff-tree", "--no-commit-id", "--name-only", "-r", "--root", head], top)
+        out = git_text(["diff-tree", "--no-commit-id", "--name-only", "-r", "--root", head], top)
         per_commit = [(head, out.splitlines())]
     elif base == head:
         return {}
     else:
-        log = git(
+        log = git_text(
             ["log", "--format=%x00%H", "--name-only", "--reverse", f"{base}..{head}", "--",
              prefix + "/"],
             top,
@@ -158,20 +152,20 @@ def changed_tenders(
 
 
 def _exists(top: Path, head: str, d: str) -> bool:
-    return bool(git(["rev-parse", "--verify", "-q", f"{head}:{d}/tender.yaml"], top, check=False))
+    return bool(git_text(["rev-parse", "--verify", "-q", f"{head}:{d}/tender.yaml"], top, check=False))
 
 
 @task(name="chercher les nouveaux commits", cache_policy=NO_CACHE)
 def scan_task(repo: str, prefix: str) -> dict[str, Any]:
-    top = Path(git(["rev-parse", "--show-toplevel"], repo).strip())
-    head = git(["rev-parse", "HEAD"], top).strip()
+    top = Path(git_text(["rev-parse", "--show-toplevel"], repo).strip())
+    head = git_text(["rev-parse", "HEAD"], top).strip()
     state = load_state(top)
     base, why = find_base(top, head, state)
     changes = changed_tenders(top, base, head, prefix)
     for d, sha in (state.get("retry") or {}).items():
         if d not in changes and _exists(top, head, d):
             changes[d] = sha if _commit_ok(top, sha) else head
-    when = git(["show", "-s", "--format=%cI", head], top).strip()
+    when = git_text(["show", "-s", "--format=%cI", head], top).strip()
     return {"top": os.fspath(top), "head": head, "why": why, "changes": changes, "time": when}
 
 
@@ -272,7 +266,7 @@ def watch(
     save_state(
         top,
         {
-            "branch": git(["symbolic-ref", "-q", "HEAD"], top, check=False).strip() or None,
+            "branch": git_text(["symbolic-ref", "-q", "HEAD"], top, check=False).strip() or None,
             "last": scan["head"],
             "time": scan["time"],
             "processed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

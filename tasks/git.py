@@ -595,3 +595,34 @@ def temp_dir(repo: Repo) -> Path:
     root = repo.git_dir / "cahier-tmp"
     root.mkdir(exist_ok=True)
     return root
+
+
+# ------------------------------------------------------------------ one-off calls
+
+
+def git_text(
+    args: Sequence[str],
+    cwd: str | os.PathLike[str],
+    *,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+) -> str:
+    """``git ARGS`` run in ``cwd`` (any folder of a working tree) with this module's rules,
+    for callers with no :class:`Repo` at hand (flows, one-off reads); stdout decoded as
+    UTF-8 (invalid bytes kept as escapes). ``env``: extra variables (author, committer).
+
+    Raises:
+        GitError: non-zero exit (when ``check``), Git missing; GitTimeout.
+    """
+    return _run(list(args), Path(cwd), env=env, check=check).stdout.decode(
+        "utf-8", "surrogateescape"
+    )
+
+
+def toplevel(path: str | os.PathLike[str]) -> Path | None:
+    """The top folder of the Git working tree holding the folder ``path``, or None (not a
+    folder, not in Git)."""
+    if not Path(path).is_dir():
+        return None
+    out = git_text(["rev-parse", "--show-toplevel"], path, check=False).strip()
+    return Path(out) if out else None

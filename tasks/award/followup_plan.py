@@ -433,21 +433,21 @@ def _suivi_files(dossier_path: str | os.PathLike[str], rev: str | None) -> dict[
             if len(out) > MAX_REPORTS:
                 raise InputError(f"plus de {MAX_REPORTS} rapports : regroupez-les.", str(folder))
         return out
-    import subprocess
+    from tasks.git import GitError, GitTimeout, Repo
+
+    repo = Repo.discover(root, why="le suivi est lu à une révision (--rev)")
+    prefix = repo.rel(root)
+    prefix = f"{prefix}/" if prefix else ""
 
     def git(*args: str) -> bytes:
-        proc = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, timeout=60, check=False
-        )
-        if proc.returncode != 0:
-            raise InputError(
-                f"lecture Git impossible ({proc.stderr.decode(errors='replace').strip()}).",
-                str(root),
-            )
-        return proc.stdout
+        try:
+            return repo.run(*args)
+        except GitTimeout:
+            raise
+        except GitError as exc:
+            raise InputError(f"lecture Git impossible ({exc.detail}).", str(root)) from None
 
-    listing = git("ls-tree", "-r", "-z", "--full-name", rev, "--", FOLLOWUP_DIR)
-    prefix = git("rev-parse", "--show-prefix").decode().strip()
+    listing = git("ls-tree", "-r", "-z", "--full-name", rev, "--", prefix + FOLLOWUP_DIR)
     for entry in listing.split(b"\0"):
         if not entry:
             continue

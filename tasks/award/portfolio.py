@@ -42,7 +42,6 @@ import io
 import json
 import os
 import statistics
-import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,7 @@ import yaml
 from pydantic import BaseModel, Field
 
 from tasks.errors import InputError
+from tasks.git import git_text, toplevel
 
 __all__ = [
     "Indicator",
@@ -150,9 +150,7 @@ def _responsible_weight(criteres: list[Any], kind: str) -> float:
 
 def _commit_time(top: Path, sha: str, cache: dict[str, dt.datetime | None]) -> dt.datetime | None:
     if sha not in cache:
-        out = subprocess.run(
-            ["git", "show", "-s", "--format=%cI", sha], cwd=top, capture_output=True, text=True
-        ).stdout.strip()
+        out = git_text(["show", "-s", "--format=%cI", sha], top, check=False).strip()
         cache[sha] = dt.datetime.fromisoformat(out) if out else None
     return cache[sha]
 
@@ -161,9 +159,7 @@ def _review_days(dossier: Path, cache: dict) -> list[float]:
     folder = dossier / "reviews"
     if not folder.is_dir():
         return []
-    top_out = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"], cwd=dossier, capture_output=True, text=True
-    ).stdout.strip()
+    top = toplevel(dossier)
     days = []
     for f in sorted(folder.glob("*.yaml")):
         try:
@@ -174,7 +170,7 @@ def _review_days(dossier: Path, cache: dict) -> list[float]:
             continue
         if when.tzinfo is None:
             when = when.replace(tzinfo=dt.UTC)
-        start = _commit_time(Path(top_out), str(rec.get("commit")), cache) if top_out else None
+        start = _commit_time(top, str(rec.get("commit")), cache) if top else None
         if start is not None:
             days.append(round(max((when - start).total_seconds(), 0) / 86400, 2))
     return days

@@ -19,7 +19,6 @@ import heapq
 import json
 import multiprocessing
 import os
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -109,31 +108,28 @@ def iter_dossiers(root: str | os.PathLike[str], *, rev: str | None = None) -> It
         for p in _walk(base):
             yield os.fspath(p)
         return
-    top = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"], cwd=base, capture_output=True, text=True
-    ).stdout.strip()
-    if not top:
+    from tasks.git import GitError, GitTimeout, Repo, toplevel
+
+    top = toplevel(base)
+    if top is None:
         raise InputError("ce dossier n'est pas dans un dépôt Git (option --rev).", os.fspath(root))
     prefix = Path(base).resolve().relative_to(Path(top).resolve()).as_posix()
-    args = ["git", "ls-tree", "-r", "--name-only", "-z", f"{rev}^{{tree}}"]
-    if prefix != ".":
-        args += ["--", prefix + "/"]
-    proc = subprocess.Popen(args, cwd=top, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None
-    buf = b""
-    found = False
-    while chunk := proc.stdout.read(65536):
-        buf += chunk
-        *names, buf = buf.split(b"\0")
-        for raw in names:
-            name = raw.decode("utf-8", "surrogateescape")
-            if name == TENDER_FILE or name.endswith("/" + TENDER_FILE):
-                found = True
-                folder = name[: -len(TENDER_FILE)].rstrip("/") or "."
-                yield os.fspath(Path(top) / folder)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.wait() != 0 and not found:
-        raise InputError(f"révision « {rev} » introuvable : {err.strip()}", os.fspath(root))
+    paths = ["--", prefix + "/"] if prefix != "." else []
+    try:
+        listing = Repo.discover(top).run(
+            "ls-tree", "-r", "--name-only", "-z", f"{rev}^{{tree}}", *paths
+        )
+    except GitTimeout:
+        raise
+    except GitError as exc:
+        raise InputError(
+            f"révision « {rev} » introuvable : {exc.detail}", os.fspath(root)
+        ) from None
+    for raw in listing.split(b"\0"):
+        name = raw.decode("utf-8", "surrogateescape")
+        if name == TENDER_FILE or name.endswith("/" + TENDER_FILE):
+            folder = name[: -len(TENDER_FILE)].rstrip("/") or "."
+            yield os.fspath(Path(top) / folder)
 
 
 def count_dossiers(root: str | os.PathLike[str], *, rev: str | None = None) -> int:

@@ -156,7 +156,7 @@ def load_folder(path: str | os.PathLike[str]) -> ClausierSide:
 def load_revision(
     rev: str, repo: str | os.PathLike[str] | None = None, subdir: str | None = None
 ) -> ClausierSide:
-    """The clausier at Git revision ``rev`` (blobs read through GitPython, no checkout).
+    """The clausier at Git revision ``rev`` (blobs read through :mod:`tasks.git`, no checkout).
 
     Args:
         rev: commit sha, tag, branch, ``HEAD~1``…
@@ -167,60 +167,55 @@ def load_revision(
     Raises:
         InputError: not a Git repository, unknown revision, no clausier at that revision.
     """
-    import git
-    from gitdb.exc import BadName, BadObject
+    from tasks.git import Repo
 
     from .library import default_library_path
 
     lib = default_library_path()
     start = Path(repo) if repo else lib
     try:
-        r = git.Repo(start, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        r = Repo.discover(start)
+    except InputError:
         raise InputError(
             "pas de dépôt Git ici : indiquez une révision d'un dépôt (--repo) ou deux dossiers.",
             str(start),
         ) from None
-    with r:
-        top = Path(r.working_tree_dir or ".").resolve()
-        if subdir is None:
-            if repo is None or lib.resolve().is_relative_to(top):
-                try:
-                    subdir = lib.resolve().relative_to(top).as_posix()
-                except ValueError:
-                    subdir = "clause_library"
-            else:
-                subdir = "clause_library"
-        try:
-            commit = r.commit(rev)
-        except (BadName, BadObject, ValueError, git.GitCommandError, IndexError):
-            raise InputError(
-                f"révision « {rev} » introuvable dans le dépôt {top} : indiquez un commit, une "
-                "étiquette ou une branche existants (voir « git log --oneline »).",
-            ) from None
-        try:
-            tree = commit.tree / subdir if subdir not in ("", ".") else commit.tree
-            ctree = tree / "clauses"
-        except KeyError:
-            raise InputError(
-                f"pas de clausier ({subdir}/clauses) dans la révision « {rev} » "
-                f"(commit {commit.hexsha[:10]}).",
-            ) from None
-        clauses: dict[str, Clause] = {}
-        for blob in sorted(ctree, key=lambda b: b.name):
-            if blob.type != "blob" or not blob.name.endswith(".yaml"):
-                continue
-            name = f"{rev}:{subdir}/clauses/{blob.name}"
-            c = _parse_clause(blob.data_stream.read(), name)
-            clauses[c.id] = c
-        try:
-            meta_raw = (tree / "clausier.yaml").data_stream.read()
-        except KeyError:
-            meta_raw = None
-        version, log = _meta(meta_raw, f"{rev}:{subdir}/clausier.yaml")
-    return ClausierSide(
-        label=f"{rev} ({commit.hexsha[:10]})", version=version, clauses=clauses, changelog=log
+    subdir = subdir if subdir is not None else _library_subdir(lib, r.top, repo is None)
+    commit = r.rev(rev)
+    if commit is None:
+        raise InputError(
+            f"révision « {rev} » introuvable dans le dépôt {r.top} : indiquez un commit, une "
+            "étiquette ou une branche existants (voir « git log --oneline »).",
+        )
+    base = "" if subdir in ("", ".") else f"{subdir}/"
+    listing = r.tree(commit, f"{base}clauses")
+    entries = sorted(
+        (name, sha) for _mode, typ, sha, name in listing if typ == "blob" and name.endswith(".yaml")
     )
+    if not listing:
+        raise InputError(
+            f"pas de clausier ({subdir}/clauses) dans la révision « {rev} » "
+            f"(commit {commit[:10]}).",
+        )
+    clauses: dict[str, Clause] = {}
+    for (name, _sha), raw in zip(entries, r.blobs([sha for _n, sha in entries]), strict=True):
+        c = _parse_clause(raw or b"", f"{rev}:{subdir}/clauses/{name}")
+        clauses[c.id] = c
+    meta_raw = r.blob(commit, f"{base}clausier.yaml")
+    version, log = _meta(meta_raw, f"{rev}:{subdir}/clausier.yaml")
+    return ClausierSide(
+        label=f"{rev} ({commit[:10]})", version=version, clauses=clauses, changelog=log
+    )
+
+
+def _library_subdir(lib: Path, top: Path, default_repo: bool) -> str:
+    """Where cahier's clausier lies in the repository (``clause_library`` otherwise)."""
+    if default_repo or lib.resolve().is_relative_to(top):
+        try:
+            return lib.resolve().relative_to(top).as_posix()
+        except ValueError:
+            pass
+    return "clause_library"
 
 
 def load_side(spec: str, repo: str | os.PathLike[str] | None = None) -> ClausierSide:
@@ -255,76 +250,80 @@ def diff_clausiers(old: ClausierSide, new: ClausierSide) -> ClausierDiff:
     out.added = sorted(set(new.clauses) - set(old.clauses))
     out.removed = sorted(set(old.clauses) - set(new.clauses))
     for cid in sorted(set(old.clauses) & set(new.clauses)):
-        a, b = old.clauses[cid], new.clauses[cid]
-        da, db = _dump(a), _dump(b)
-        fields = []
-        for name in da:
-            if name in ("version", "id") or da[name] == db[name]:
-                continue
-            diff = _text_diff(da[name], db[name], cid) if name == "text" else None
-            fields.append(FieldChange(name, da[name], db[name], diff))
-        if not fields and a.version == b.version:
+        change = _clause_change(old.clauses[cid], new.clauses[cid])
+        if change is not None:
+            out.changed.append(change)
+            out.issues.extend(_version_issues(change, new.clauses[cid]))
+    out.issues.extend(
+        DiffIssue(
+            "changelog-manquant",
+            "error",
+            cid,
+            f"{cid} : nouvelle clause en version {new.clauses[cid].version} sans changelog.",
+        )
+        for cid in out.added
+        if new.clauses[cid].version != 1 and not new.clauses[cid].changelog
+    )
+    out.issues.extend(_clausier_issues(out))
+    return out
+
+
+def _clause_change(a: Clause, b: Clause) -> ClauseChange | None:
+    """The fields of one clause that differ between the sides (None: same, same version)."""
+    da, db = _dump(a), _dump(b)
+    fields = []
+    for name in da:
+        if name in ("version", "id") or da[name] == db[name]:
             continue
-        change = ClauseChange(cid, a.version, b.version, fields)
-        out.changed.append(change)
-        if b.version < a.version:
-            out.issues.append(
-                DiffIssue(
-                    "version-en-baisse",
-                    "error",
-                    cid,
-                    f"{cid} : la version passe de {a.version} à {b.version} ; une version ne "
-                    "redescend jamais.",
-                )
-            )
-        elif change.meaning_changed and b.version == a.version:
-            names = ", ".join(f.name for f in change.fields if f.name in MEANING_FIELDS)
-            out.issues.append(
-                DiffIssue(
-                    "version-non-incrementee",
-                    "error",
-                    cid,
-                    f"{cid} : le sens de la clause a changé ({names}) sans changement de "
-                    f"version : passez « version » à {a.version + 1} et ajoutez une ligne "
-                    f"« {a.version + 1} — … » au changelog de la clause.",
-                )
-            )
-        if b.version > a.version and not any(
-            line.strip().startswith(f"{b.version} ") or line.strip().startswith(f"{b.version}—")
-            for line in b.changelog
-        ):
-            out.issues.append(
-                DiffIssue(
-                    "changelog-manquant",
-                    "error",
-                    cid,
-                    f"{cid} : version {b.version} sans ligne « {b.version} — … » dans son "
-                    "changelog (dites ce qui change pour l'acheteur et le candidat).",
-                )
-            )
-    for cid in out.added:
-        c = new.clauses[cid]
-        if c.version != 1 and not c.changelog:
-            out.issues.append(
-                DiffIssue(
-                    "changelog-manquant",
-                    "error",
-                    cid,
-                    f"{cid} : nouvelle clause en version {c.version} sans changelog.",
-                )
-            )
+        diff = _text_diff(da[name], db[name], a.id) if name == "text" else None
+        fields.append(FieldChange(name, da[name], db[name], diff))
+    if not fields and a.version == b.version:
+        return None
+    return ClauseChange(a.id, a.version, b.version, fields)
+
+
+def _version_issues(change: ClauseChange, b: Clause) -> list[DiffIssue]:
+    """A version that goes down, a meaning changed without a new version, a new version
+    without its changelog line."""
+    cid, old_v, new_v = change.id, change.old_version, change.new_version
+    out: list[DiffIssue] = []
+    if new_v < old_v:
+        message = (
+            f"{cid} : la version passe de {old_v} à {new_v} ; une version ne redescend jamais."
+        )
+        out.append(DiffIssue("version-en-baisse", "error", cid, message))
+    elif change.meaning_changed and new_v == old_v:
+        names = ", ".join(f.name for f in change.fields if f.name in MEANING_FIELDS)
+        message = (
+            f"{cid} : le sens de la clause a changé ({names}) sans changement de "
+            f"version : passez « version » à {old_v + 1} et ajoutez une ligne "
+            f"« {old_v + 1} — … » au changelog de la clause."
+        )
+        out.append(DiffIssue("version-non-incrementee", "error", cid, message))
+    if new_v > old_v and not any(
+        line.strip().startswith((f"{new_v} ", f"{new_v}—")) for line in b.changelog
+    ):
+        message = (
+            f"{cid} : version {new_v} sans ligne « {new_v} — … » dans son "
+            "changelog (dites ce qui change pour l'acheteur et le candidat)."
+        )
+        out.append(DiffIssue("changelog-manquant", "error", cid, message))
+    return out
+
+
+def _clausier_issues(out: ClausierDiff) -> list[DiffIssue]:
+    """Clauses changed but clausier.yaml's version unchanged, or its changelog not listing
+    them."""
+    old, new = out.old, out.new
+    issues: list[DiffIssue] = []
     touched = out.added or out.removed or any(c.new_version != c.old_version for c in out.changed)
     if touched and old.version is not None and old.version == new.version:
-        out.issues.append(
-            DiffIssue(
-                "version-clausier-inchangee",
-                "warning",
-                None,
-                f"des clauses ont changé mais la version du clausier reste {new.version} : "
-                "changez « version » dans clausier.yaml et notez les clauses modifiées dans "
-                "son changelog.",
-            )
+        message = (
+            f"des clauses ont changé mais la version du clausier reste {new.version} : "
+            "changez « version » dans clausier.yaml et notez les clauses modifiées dans "
+            "son changelog."
         )
+        issues.append(DiffIssue("version-clausier-inchangee", "warning", None, message))
     if touched and new.changelog and new.version != old.version:
         entry = next((e for e in new.changelog if str(e.get("version")) == new.version), None)
         listed = (entry or {}).get("clauses") or {}
@@ -333,16 +332,13 @@ def diff_clausiers(old: ClausierSide, new: ClausierSide) -> ClausierDiff:
         }
         absent = sorted(cid for cid, v in expected.items() if listed.get(cid) != v)
         if entry is None or absent:
-            out.issues.append(
-                DiffIssue(
-                    "changelog-clausier-incomplet",
-                    "warning",
-                    None,
-                    f"le changelog de clausier.yaml pour la version {new.version} ne liste pas "
-                    f"{', '.join(f'{cid} v{expected[cid]}' for cid in absent) or 'les clauses modifiées'}.",
-                )
+            names = ", ".join(f"{cid} v{expected[cid]}" for cid in absent)
+            message = (
+                f"le changelog de clausier.yaml pour la version {new.version} ne liste pas "
+                f"{names or 'les clauses modifiées'}."
             )
-    return out
+            issues.append(DiffIssue("changelog-clausier-incomplet", "warning", None, message))
+    return issues
 
 
 # --------------------------------------------------------------------------- output

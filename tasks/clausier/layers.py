@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -164,45 +164,38 @@ class Composition:
 
 
 def _git_files(repo_path: Path, rev: str) -> tuple[dict[str, bytes], str, str]:
-    """Files of the layer folder at ``rev``: name → bytes, the commit and the folder."""
-    import git
-    from gitdb.exc import BadName, BadObject
+    """Files of the layer folder at ``rev`` (read through :mod:`tasks.git`, no checkout):
+    name → bytes, the commit and the folder."""
+    from tasks.git import Repo
 
     try:
-        repo = git.Repo(repo_path, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        repo = Repo.discover(repo_path)
+    except InputError:
         raise InputError(
             f"couche de politique : pas de dépôt Git pour lire la révision « {rev} ». "
             "Indiquez une copie de travail Git, ou retirez « rev » des paramètres.",
             str(repo_path),
         ) from None
-    with repo:
-        top = Path(repo.working_tree_dir or ".").resolve()
-        sub = repo_path.resolve().relative_to(top).as_posix()
-        try:
-            commit = repo.commit(rev)
-        except (BadName, BadObject, ValueError, git.GitCommandError, IndexError):
-            raise InputError(
-                f"couche de politique : révision « {rev} » introuvable dans {top} (voir "
-                "« git log --oneline »).",
-                str(repo_path),
-            ) from None
-        try:
-            tree = commit.tree / sub if sub not in ("", ".") else commit.tree
-        except KeyError:
-            raise InputError(
-                f"couche de politique absente de la révision « {rev} ».", str(repo_path)
-            ) from None
-        files: dict[str, bytes] = {}
-        for item in tree.traverse():
-            if item.type == "blob" and (
-                item.path.endswith(f"/{LAYER_FILE}") or "/clauses/" in f"/{item.path}"
-            ):
-                rel = PurePosixPath(item.path).relative_to(tree.path) if tree.path else item.path
-                if len(files) > 2000:
-                    raise InputError("couche de politique trop grande.", str(repo_path))
-                files[str(rel)] = item.data_stream.read()
-        return files, commit.hexsha, sub
+    sub = repo.rel(repo_path)
+    commit = repo.rev(rev)
+    if commit is None:
+        raise InputError(
+            f"couche de politique : révision « {rev} » introuvable dans {repo.top} (voir "
+            "« git log --oneline »).",
+            str(repo_path),
+        )
+    entries = repo.tree(commit, sub, recursive=True)
+    if sub and not entries:
+        raise InputError(f"couche de politique absente de la révision « {rev} ».", str(repo_path))
+    wanted: list[tuple[str, str]] = []
+    for _mode, typ, sha, name in entries:
+        full = f"{sub}/{name}" if sub else name
+        if typ == "blob" and (full.endswith(f"/{LAYER_FILE}") or "/clauses/" in f"/{full}"):
+            if len(wanted) > 2000:
+                raise InputError("couche de politique trop grande.", str(repo_path))
+            wanted.append((name, sha))
+    data = repo.blobs([sha for _name, sha in wanted])
+    return {name: blob or b"" for (name, _sha), blob in zip(wanted, data, strict=True)}, commit, sub
 
 
 def _disk_files(folder: Path) -> dict[str, bytes]:
@@ -294,186 +287,214 @@ def apply_layers(
     """
     out = dict(clauses)
     comp = Composition(layers=list(layers))
-    national = set(clauses)
     for layer in layers:
-        m = layer.meta
-        rev = layer.commit[:10] if layer.commit else None
-
-        def prov(
-            kind: str,
-            article: str,
-            detail: str,
-            line: int | None,
-            file: str | None = None,
-            m: LayerFile = m,
-            layer: Layer = layer,
-            rev: str | None = rev,
-        ) -> Provenance:
-            return Provenance(
-                layer=m.id,
-                citation=m.citation,
-                version=m.version,
-                article=article,
-                kind=kind,
-                detail=detail,
-                file=file or layer.file,
-                line=line,
-                rev=rev,
-            )
-
-        for cid, (clause, fname) in layer.clauses.items():
-            if cid in out:
-                owner = "du clausier national" if cid in national else "d'une couche inférieure"
-                raise InputError(
-                    f"la couche « {m.id} » redéfinit la clause {cid}, qui est une clause "
-                    f"{owner} : une couche ne peut qu'ajouter des clauses d'identifiant nouveau "
-                    "(ou rendre obligatoire une famille et resserrer ses paramètres dans "
-                    f"{LAYER_FILE}). Renommez la clause (ex. {m.id.split('-')[0].upper()}-…-01).",
-                    fname,
-                    1,
-                )
-            out[cid] = clause
-            comp.origins.setdefault(cid, []).append(
-                prov("ajout", "clause propre", "clause ajoutée par la couche", 1, fname)
-            )
-        for i, ch in enumerate(m.niveaux):
-            line = layer.lines.get(f"niveaux.{i}")
-            cur = out.get(ch.clause)
-            if cur is None:
-                raise InputError(
-                    f"niveaux : clause « {ch.clause} » inconnue (voir « cahier clauses list »).",
-                    layer.file,
-                    line,
-                )
-            if _LEVELS.index(ch.level) < _LEVELS.index(cur.level):
-                raise InputError(
-                    f"niveaux : la couche « {m.id} » abaisse {ch.clause} de « "
-                    f"{_LEVEL_FR[cur.level]} » à « {_LEVEL_FR[ch.level]} ». Une politique locale "
-                    "peut rendre obligatoire une clause recommandée, jamais l'inverse : une "
-                    f"obligation ({'; '.join(lb.ref for lb in cur.legal_basis[:2])}) ne se "
-                    "lève que par une dérogation motivée dans tender.yaml (waivers).",
-                    layer.file,
-                    line,
-                )
-            if ch.level == "mandatory":
-                # Recorded even when the national clausier already says mandatory: the
-                # layer's own policy then binds a private buyer too.
-                out[ch.clause] = cur.model_copy(update={"level": ch.level})
-                detail = (
-                    f"{_LEVEL_FR[cur.level]} → {_LEVEL_FR[ch.level]}"
-                    if ch.level != cur.level
-                    else "obligatoire (repris par la politique)"
-                )
-                comp.origins.setdefault(ch.clause, []).append(
-                    prov("niveau", ch.article, detail, line)
-                )
-        for i, pb in enumerate(m.parametres):
-            line = layer.lines.get(f"parametres.{i}")
-            cur = out.get(pb.clause)
-            if cur is None:
-                raise InputError(
-                    f"parametres : clause « {pb.clause} » inconnue (voir « cahier clauses list »).",
-                    layer.file,
-                    line,
-                )
-            p = cur.parameters.get(pb.parametre)
-            if p is None:
-                raise InputError(
-                    f"parametres : la clause {pb.clause} n'a pas de paramètre « {pb.parametre} » "
-                    f"(paramètres : {', '.join(cur.parameters) or 'aucun'}).",
-                    layer.file,
-                    line,
-                )
-            if p.type not in ("int", "float"):
-                raise InputError(
-                    f"parametres : « {pb.parametre} » de {pb.clause} n'est pas un nombre ; seules "
-                    "les bornes numériques se resserrent.",
-                    layer.file,
-                    line,
-                )
-            if pb.min is None and pb.max is None:
-                raise InputError("parametres : indiquez « min » ou « max ».", layer.file, line)
-            if pb.min is not None and p.min is not None and pb.min < p.min:
-                raise InputError(
-                    f"parametres : la couche « {m.id} » abaisse le minimum de « {pb.parametre} » "
-                    f"({pb.clause}) de {p.min:g} à {pb.min:g} : une politique locale peut "
-                    "seulement resserrer les bornes du clausier (minimum plus haut, maximum plus "
-                    "bas).",
-                    layer.file,
-                    layer.lines.get(f"parametres.{i}.min", line),
-                )
-            if pb.max is not None and p.max is not None and pb.max > p.max:
-                raise InputError(
-                    f"parametres : la couche « {m.id} » relève le maximum de « {pb.parametre} » "
-                    f"({pb.clause}) de {p.max:g} à {pb.max:g} : une politique locale peut "
-                    "seulement resserrer les bornes du clausier.",
-                    layer.file,
-                    layer.lines.get(f"parametres.{i}.max", line),
-                )
-            lo = pb.min if pb.min is not None else p.min
-            hi = pb.max if pb.max is not None else p.max
-            if lo is not None and hi is not None and lo > hi:
-                raise InputError(
-                    f"parametres : bornes vides pour « {pb.parametre} » ({pb.clause}) : minimum "
-                    f"{lo:g} > maximum {hi:g}.",
-                    layer.file,
-                    line,
-                )
-            default = p.default
-            if isinstance(default, int | float) and not isinstance(default, bool):
-                if lo is not None and default < lo:
-                    default = lo
-                if hi is not None and default > hi:
-                    default = hi
-                if p.type == "int":
-                    default = int(default)
-            newp = p.model_copy(update={"min": lo, "max": hi, "default": default})
-            params = dict(cur.parameters)
-            params[pb.parametre] = newp
-            out[pb.clause] = cur.model_copy(update={"parameters": params})
-            span = f"{'' if lo is None else f'{lo:g}'}–{'' if hi is None else f'{hi:g}'}"
-            comp.origins.setdefault(pb.clause, []).append(
-                replace(
-                    prov(
-                        "parametre",
-                        pb.article,
-                        f"{pb.parametre} borné à [{span}]" + (f" {p.unit}" if p.unit else ""),
-                        line,
-                    ),
-                    parameter=pb.parametre,
-                )
-            )
-        for kind, rule in m.ponderations.items():
-            line = layer.lines.get(f"ponderations.{kind}")
-            floor = law_weights.get(kind, 0.0)
-            lower = comp.weights.get(kind)
-            if lower is not None and rule.min < lower.minimum:
-                raise InputError(
-                    f"ponderations : la couche « {m.id} » fixe le critère {kind} à {rule.min:g} % "
-                    f"au moins, sous les {lower.minimum:g} % de la couche « "
-                    f"{lower.provenance.layer} » ({lower.provenance.label()}) : une couche "
-                    "supérieure ne peut que resserrer.",
-                    layer.file,
-                    line,
-                )
-            if rule.min < floor:
-                raise InputError(
-                    f"ponderations : {rule.min:g} % pour le critère {kind} est sous le minimum "
-                    f"recommandé de {floor:g} % (clause_library/law.yaml, guide des achats "
-                    "numériques responsables) : une politique locale ne peut que resserrer.",
-                    layer.file,
-                    line,
-                )
-            comp.weights[kind] = PolicyWeight(
-                minimum=max(rule.min, floor),
-                provenance=prov(
-                    "ponderation",
-                    rule.article,
-                    f"critère {kind} ≥ {rule.min:g} % de la note",
-                    line,
-                ),
-            )
+        _add_clauses(layer, out, comp, set(clauses))
+        _raise_levels(layer, out, comp)
+        for i, pb in enumerate(layer.meta.parametres):
+            _tighten_parameter(layer, i, pb, out, comp)
+        _raise_weights(layer, law_weights, comp)
     return dict(sorted(out.items())), comp
+
+
+def _provenance(
+    layer: Layer, kind: str, article: str, detail: str, line: int | None, file: str | None = None
+) -> Provenance:
+    """Where a change comes from: the layer, its article, file and line, its commit."""
+    m = layer.meta
+    return Provenance(
+        layer=m.id,
+        citation=m.citation,
+        version=m.version,
+        article=article,
+        kind=kind,
+        detail=detail,
+        file=file or layer.file,
+        line=line,
+        rev=layer.commit[:10] if layer.commit else None,
+    )
+
+
+def _add_clauses(
+    layer: Layer, out: dict[str, Clause], comp: Composition, national: set[str]
+) -> None:
+    """The layer's own clauses: new ids only (a layer never redefines a clause)."""
+    m = layer.meta
+    for cid, (clause, fname) in layer.clauses.items():
+        if cid in out:
+            owner = "du clausier national" if cid in national else "d'une couche inférieure"
+            raise InputError(
+                f"la couche « {m.id} » redéfinit la clause {cid}, qui est une clause "
+                f"{owner} : une couche ne peut qu'ajouter des clauses d'identifiant nouveau "
+                "(ou rendre obligatoire une famille et resserrer ses paramètres dans "
+                f"{LAYER_FILE}). Renommez la clause (ex. {m.id.split('-')[0].upper()}-…-01).",
+                fname,
+                1,
+            )
+        out[cid] = clause
+        comp.origins.setdefault(cid, []).append(
+            _provenance(layer, "ajout", "clause propre", "clause ajoutée par la couche", 1, fname)
+        )
+
+
+def _raise_levels(layer: Layer, out: dict[str, Clause], comp: Composition) -> None:
+    """``niveaux``: a recommended clause made mandatory, never the reverse."""
+    m = layer.meta
+    for i, ch in enumerate(m.niveaux):
+        line = layer.lines.get(f"niveaux.{i}")
+        cur = out.get(ch.clause)
+        if cur is None:
+            raise InputError(
+                f"niveaux : clause « {ch.clause} » inconnue (voir « cahier clauses list »).",
+                layer.file,
+                line,
+            )
+        if _LEVELS.index(ch.level) < _LEVELS.index(cur.level):
+            raise InputError(
+                f"niveaux : la couche « {m.id} » abaisse {ch.clause} de « "
+                f"{_LEVEL_FR[cur.level]} » à « {_LEVEL_FR[ch.level]} ». Une politique locale "
+                "peut rendre obligatoire une clause recommandée, jamais l'inverse : une "
+                f"obligation ({'; '.join(lb.ref for lb in cur.legal_basis[:2])}) ne se "
+                "lève que par une dérogation motivée dans tender.yaml (waivers).",
+                layer.file,
+                line,
+            )
+        if ch.level == "mandatory":
+            # Recorded even when the national clausier already says mandatory: the
+            # layer's own policy then binds a private buyer too.
+            out[ch.clause] = cur.model_copy(update={"level": ch.level})
+            detail = (
+                f"{_LEVEL_FR[cur.level]} → {_LEVEL_FR[ch.level]}"
+                if ch.level != cur.level
+                else "obligatoire (repris par la politique)"
+            )
+            comp.origins.setdefault(ch.clause, []).append(
+                _provenance(layer, "niveau", ch.article, detail, line)
+            )
+
+
+def _numeric_parameter(layer: Layer, pb, cur: Clause | None, line: int | None):
+    """The numeric parameter ``pb`` tightens (file and line of the layer on error)."""
+    if cur is None:
+        raise InputError(
+            f"parametres : clause « {pb.clause} » inconnue (voir « cahier clauses list »).",
+            layer.file,
+            line,
+        )
+    p = cur.parameters.get(pb.parametre)
+    if p is None:
+        raise InputError(
+            f"parametres : la clause {pb.clause} n'a pas de paramètre « {pb.parametre} » "
+            f"(paramètres : {', '.join(cur.parameters) or 'aucun'}).",
+            layer.file,
+            line,
+        )
+    if p.type not in ("int", "float"):
+        raise InputError(
+            f"parametres : « {pb.parametre} » de {pb.clause} n'est pas un nombre ; seules "
+            "les bornes numériques se resserrent.",
+            layer.file,
+            line,
+        )
+    if pb.min is None and pb.max is None:
+        raise InputError("parametres : indiquez « min » ou « max ».", layer.file, line)
+    return p
+
+
+def _tightened_bounds(layer: Layer, i: int, pb, p, line: int | None):
+    """``(min, max)`` after the layer: only a higher minimum or a lower maximum."""
+    m = layer.meta
+    if pb.min is not None and p.min is not None and pb.min < p.min:
+        raise InputError(
+            f"parametres : la couche « {m.id} » abaisse le minimum de « {pb.parametre} » "
+            f"({pb.clause}) de {p.min:g} à {pb.min:g} : une politique locale peut "
+            "seulement resserrer les bornes du clausier (minimum plus haut, maximum plus "
+            "bas).",
+            layer.file,
+            layer.lines.get(f"parametres.{i}.min", line),
+        )
+    if pb.max is not None and p.max is not None and pb.max > p.max:
+        raise InputError(
+            f"parametres : la couche « {m.id} » relève le maximum de « {pb.parametre} » "
+            f"({pb.clause}) de {p.max:g} à {pb.max:g} : une politique locale peut "
+            "seulement resserrer les bornes du clausier.",
+            layer.file,
+            layer.lines.get(f"parametres.{i}.max", line),
+        )
+    lo = pb.min if pb.min is not None else p.min
+    hi = pb.max if pb.max is not None else p.max
+    if lo is not None and hi is not None and lo > hi:
+        raise InputError(
+            f"parametres : bornes vides pour « {pb.parametre} » ({pb.clause}) : minimum "
+            f"{lo:g} > maximum {hi:g}.",
+            layer.file,
+            line,
+        )
+    return lo, hi
+
+
+def _clamped_default(p, lo, hi):
+    """The parameter's default brought within the new bounds."""
+    default = p.default
+    if isinstance(default, int | float) and not isinstance(default, bool):
+        if lo is not None and default < lo:
+            default = lo
+        if hi is not None and default > hi:
+            default = hi
+        if p.type == "int":
+            default = int(default)
+    return default
+
+
+def _tighten_parameter(layer: Layer, i: int, pb, out: dict[str, Clause], comp: Composition):
+    """``parametres.i``: a numeric parameter's bounds tightened, its default clamped."""
+    line = layer.lines.get(f"parametres.{i}")
+    cur = out.get(pb.clause)
+    p = _numeric_parameter(layer, pb, cur, line)
+    lo, hi = _tightened_bounds(layer, i, pb, p, line)
+    newp = p.model_copy(update={"min": lo, "max": hi, "default": _clamped_default(p, lo, hi)})
+    out[pb.clause] = cur.model_copy(update={"parameters": {**cur.parameters, pb.parametre: newp}})
+    span = f"{'' if lo is None else f'{lo:g}'}–{'' if hi is None else f'{hi:g}'}"
+    detail = f"{pb.parametre} borné à [{span}]" + (f" {p.unit}" if p.unit else "")
+    comp.origins.setdefault(pb.clause, []).append(
+        replace(_provenance(layer, "parametre", pb.article, detail, line), parameter=pb.parametre)
+    )
+
+
+def _raise_weights(layer: Layer, law_weights: dict[str, float], comp: Composition) -> None:
+    """``ponderations``: minimum weights (%) of responsible criteria, never below the
+    law's recommendation (law.yaml) nor a lower layer's minimum."""
+    m = layer.meta
+    for kind, rule in m.ponderations.items():
+        line = layer.lines.get(f"ponderations.{kind}")
+        floor = law_weights.get(kind, 0.0)
+        lower = comp.weights.get(kind)
+        if lower is not None and rule.min < lower.minimum:
+            raise InputError(
+                f"ponderations : la couche « {m.id} » fixe le critère {kind} à {rule.min:g} % "
+                f"au moins, sous les {lower.minimum:g} % de la couche « "
+                f"{lower.provenance.layer} » ({lower.provenance.label()}) : une couche "
+                "supérieure ne peut que resserrer.",
+                layer.file,
+                line,
+            )
+        if rule.min < floor:
+            raise InputError(
+                f"ponderations : {rule.min:g} % pour le critère {kind} est sous le minimum "
+                f"recommandé de {floor:g} % (clause_library/law.yaml, guide des achats "
+                "numériques responsables) : une politique locale ne peut que resserrer.",
+                layer.file,
+                line,
+            )
+        comp.weights[kind] = PolicyWeight(
+            minimum=max(rule.min, floor),
+            provenance=_provenance(
+                layer,
+                "ponderation",
+                rule.article,
+                f"critère {kind} ≥ {rule.min:g} % de la note",
+                line,
+            ),
+        )
 
 
 def describe(comp: Composition) -> list[Provenance]:

@@ -477,67 +477,80 @@ def lint_templates(pieces: Iterable[PieceText], clausier: Clausier | None = None
     out: list[Finding] = []
     for piece in pieces:
         src = piece.raw_source
-        if piece.format != "md" or not src or not re.search(r"\{[{%]|\{##", src):
-            continue
-        found: list[Finding] = []
-        try:
-            unsafe = scan_tokens(env, src, piece.path)
-            ast = env.parse(src) if not unsafe else None
-        except TemplateSyntaxError as exc:
-            out.append(_syntax_finding(exc, src, piece.path, env))
-            continue
-        if ast is None:
-            out.extend(unsafe)
-            continue
-        lines = _first_lines(ast)
-        try:
-            undeclared = meta.find_undeclared_variables(ast)
-        except TemplateAssertionError:  # unknown filter or test: reported below
-            stored = {n.name for n in ast.find_all(nodes.Name) if n.ctx != "load"}
-            undeclared = set(lines) - stored
-        for name in sorted(undeclared - ASSEMBLY_NAMES):
-            found.append(
-                _finding(
-                    "gabarit-invalide",
-                    piece.path,
-                    lines.get(name),
-                    f"variable inconnue « {name} » : une pièce ne peut utiliser que "
-                    'clause("ID", …) et tender (ex. {{ tender.objet }}).',
-                )
+        if piece.format == "md" and src and re.search(r"\{[{%]|\{##", src):
+            out.extend(_lint_piece(env, src, piece.path, clausier))
+    return out
+
+
+def _lint_piece(
+    env: SandboxedEnvironment, src: str, path: str, clausier: Clausier | None
+) -> list[Finding]:
+    """The findings of one Markdown source, in line order (see :func:`lint_templates`)."""
+    try:
+        unsafe = scan_tokens(env, src, path)
+        ast = env.parse(src) if not unsafe else None
+    except TemplateSyntaxError as exc:
+        return [_syntax_finding(exc, src, path, env)]
+    if ast is None:
+        return unsafe
+    found = [
+        *_unknown_names(ast, path),
+        *_repeated_keywords(ast, path),
+        *_unknown_filters(env, ast, path),
+    ]
+    if clausier is not None:
+        found.extend(_lint_calls(ast, path, clausier))
+    if not found and any(
+        True for _ in ast.find_all((nodes.For, nodes.Filter, nodes.Mul, nodes.Mod, nodes.Pow))
+    ):
+        found.extend(_trial_render(env, src, path))
+    found.sort(key=lambda f: (f.location.line or 0) if f.location else 0)
+    return found
+
+
+def _unknown_names(ast: nodes.Template, path: str) -> list[Finding]:
+    """Names other than those assembly provides (:data:`ASSEMBLY_NAMES`)."""
+    lines = _first_lines(ast)
+    try:
+        undeclared = meta.find_undeclared_variables(ast)
+    except TemplateAssertionError:  # unknown filter or test: reported apart
+        stored = {n.name for n in ast.find_all(nodes.Name) if n.ctx != "load"}
+        undeclared = set(lines) - stored
+    return [
+        _finding(
+            "gabarit-invalide",
+            path,
+            lines.get(name),
+            f"variable inconnue « {name} » : une pièce ne peut utiliser que "
+            'clause("ID", …) et tender (ex. {{ tender.objet }}).',
+        )
+        for name in sorted(undeclared - ASSEMBLY_NAMES)
+    ]
+
+
+def _repeated_keywords(ast: nodes.Template, path: str) -> list[Finding]:
+    """A keyword given twice in one call."""
+    out: list[Finding] = []
+    for call in ast.find_all(nodes.Call):
+        keys = [kw.key for kw in call.kwargs]
+        for key in sorted({k for k in keys if keys.count(k) > 1}):
+            message = (
+                f"gabarit invalide : paramètre « {key} » répété dans le même appel ; "
+                "gardez-en un seul."
             )
-        for call in ast.find_all(nodes.Call):
-            keys = [kw.key for kw in call.kwargs]
-            for key in sorted({k for k in keys if keys.count(k) > 1}):
-                found.append(
-                    _finding(
-                        "gabarit-invalide",
-                        piece.path,
-                        call.lineno,
-                        f"gabarit invalide : paramètre « {key} » répété dans le même appel ; "
-                        "gardez-en un seul.",
-                    )
-                )
-        for node in ast.find_all((nodes.Filter, nodes.Test)):
-            known = env.filters if isinstance(node, nodes.Filter) else env.tests
-            if node.name not in known:
-                what = "filtre" if isinstance(node, nodes.Filter) else "test"
-                found.append(
-                    _finding(
-                        "gabarit-invalide",
-                        piece.path,
-                        node.lineno,
-                        f"{what} « {node.name} » inconnu de Jinja2 : retirez-le ou corrigez "
-                        "son nom.",
-                    )
-                )
-        if clausier is not None:
-            found.extend(_lint_calls(ast, piece.path, clausier))
-        if not found and any(
-            True for _ in ast.find_all((nodes.For, nodes.Filter, nodes.Mul, nodes.Mod, nodes.Pow))
-        ):
-            found.extend(_trial_render(env, src, piece.path))
-        found.sort(key=lambda f: (f.location.line or 0) if f.location else 0)
-        out.extend(found)
+            out.append(_finding("gabarit-invalide", path, call.lineno, message))
+    return out
+
+
+def _unknown_filters(env: SandboxedEnvironment, ast: nodes.Template, path: str) -> list[Finding]:
+    """Filters and tests Jinja2 does not know."""
+    out: list[Finding] = []
+    for node in ast.find_all((nodes.Filter, nodes.Test)):
+        known = env.filters if isinstance(node, nodes.Filter) else env.tests
+        if node.name not in known:
+            what = "filtre" if isinstance(node, nodes.Filter) else "test"
+            message = f"{what} « {node.name} » inconnu de Jinja2 : retirez-le ou corrigez son nom."
+            out.append(_finding("gabarit-invalide", path, node.lineno, message))
     return out
 
 

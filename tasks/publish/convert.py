@@ -7,7 +7,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import os
 import re
 import zipfile
 from collections.abc import Callable
@@ -71,31 +70,28 @@ def source_date_epoch(dossier: Dossier) -> int:
 
 
 def _git_info(dossier: Dossier) -> dict[str, Any]:
+    """The dossier's commit (the one read with ``--rev``, else HEAD): ``commit`` (sha),
+    ``rev``, ``date`` (committer date, seconds since the epoch) and ``dirty`` (working tree
+    only: uncommitted changes under the dossier). Outside Git, ``commit`` and ``rev``."""
+    from tasks.git import Repo
+
     try:
-        import git
-    except ImportError:  # pragma: no cover
-        return {}
-    try:
-        repo = git.Repo(Path(dossier.root).absolute(), search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        repo = Repo.discover(dossier.root)
+    except InputError:  # not in a Git working tree
         return {"commit": dossier.commit, "rev": dossier.rev}
-    with repo:
-        try:
-            commit = repo.commit(dossier.commit) if dossier.commit else repo.head.commit
-        except (ValueError, git.BadName):  # type: ignore[attr-defined]
-            return {"commit": dossier.commit, "rev": dossier.rev}
-        dirty = None
-        if not dossier.commit and repo.working_tree_dir:
-            rel = os.path.relpath(
-                Path(dossier.root).resolve(), Path(repo.working_tree_dir).resolve()
-            )
-            dirty = bool(repo.git.status("--porcelain", "--", rel))
-        return {
-            "commit": commit.hexsha,
-            "rev": dossier.rev,
-            "date": commit.committed_date,
-            "dirty": dirty,
-        }
+    sha = repo.rev(dossier.commit or "HEAD")
+    if sha is None:  # a repository without commits yet
+        return {"commit": dossier.commit, "rev": dossier.rev}
+    dirty = None
+    if not dossier.commit:
+        rel = repo.rel(dossier.root) or "."
+        dirty = bool(repo.text("status", "--porcelain", "--", rel).strip())
+    return {
+        "commit": sha,
+        "rev": dossier.rev,
+        "date": int(repo.text("show", "-s", "--format=%ct", sha).strip()),
+        "dirty": dirty,
+    }
 
 
 def _xml_escape(s: str) -> str:

@@ -87,17 +87,32 @@ def resolve_look(settings: Settings, dossier_root: Path) -> tuple[Look, list[Fin
         the :class:`Look` (defaults where nothing valid is declared) and the findings
         (errors: the assembly refuses; each names the settings file and line).
     """
-    look_cfg = settings.look
-    dossier = dossier_root.resolve()
-    roots = [dossier]
-    if settings.organisation:
-        roots.append(Path(settings.organisation).expanduser().resolve())
-    look = Look(logo_alt=look_cfg.logo_alt, font=look_cfg.font)
-    findings: list[Finding] = []
+    r = _Resolver(settings, dossier_root)
+    r.reference_documents()
+    r.typst_template()
+    r.logo()
+    for folder in settings.look.font_dirs:
+        r.fonts(folder)
+    return r.look, r.findings
 
-    def refuse(key: str, rule: str, message: str) -> None:
-        file, line = _where(settings, key)
-        findings.append(
+
+class _Resolver:
+    """The look being read: files confined to the dossier and the organisation's folder,
+    each refusal a finding naming the settings file and line."""
+
+    def __init__(self, settings: Settings, dossier_root: Path) -> None:
+        self.settings = settings
+        self.cfg = settings.look
+        self.dossier = dossier_root.resolve()
+        self.roots = [self.dossier]
+        if settings.organisation:
+            self.roots.append(Path(settings.organisation).expanduser().resolve())
+        self.look = Look(logo_alt=self.cfg.logo_alt, font=self.cfg.font)
+        self.findings: list[Finding] = []
+
+    def refuse(self, key: str, rule: str, message: str) -> None:
+        file, line = _where(self.settings, key)
+        self.findings.append(
             Finding(
                 rule=rule,
                 severity=Severity.error,
@@ -106,125 +121,135 @@ def resolve_look(settings: Settings, dossier_root: Path) -> tuple[Look, list[Fin
             )
         )
 
-    def label(p: Path) -> str:
-        for root, name in zip(roots, ("dossier", "organisation"), strict=False):
+    def label(self, p: Path) -> str:
+        """``dossier:…`` or ``organisation:…``: where a file of the look comes from."""
+        for root, name in zip(self.roots, ("dossier", "organisation"), strict=False):
             if p.is_relative_to(root):
                 return f"{name}:{p.relative_to(root).as_posix()}"
         return p.name
 
-    def confined(key: str, path: Path, kind: str = "fichier") -> Path | None:
+    def confined(self, key: str, path: Path, kind: str = "fichier") -> Path | None:
+        """The real path of a declared file or folder, or None (refused: outside the
+        allowed folders, absent, larger than :data:`MAX_LOOK_BYTES`)."""
         p = Path(path).expanduser()
         if not p.is_absolute():
-            p = dossier / p
+            p = self.dossier / p
         real = p.resolve()
-        if not any(real.is_relative_to(r) for r in roots):
-            refuse(
-                key,
-                "apparence-refusee",
+        problem = None
+        if not any(real.is_relative_to(r) for r in self.roots):
+            problem = (
                 f"{kind} « {path} » hors du dossier et du dossier de l'organisation : "
                 "placez-le dans la consultation ou déclarez-le dans cahier-organisation.yaml "
-                "(rien n'a été lu).",
+                "(rien n'a été lu)."
             )
-            return None
-        if (kind == "fichier" and not real.is_file()) or (kind == "dossier" and not real.is_dir()):
-            refuse(key, "apparence-refusee", f"{kind} « {path} » introuvable.")
-            return None
-        if kind == "fichier" and real.stat().st_size > MAX_LOOK_BYTES:
-            refuse(key, "apparence-refusee", f"fichier « {path} » trop volumineux (> 20 Mo).")
+        elif (kind == "fichier" and not real.is_file()) or (
+            kind == "dossier" and not real.is_dir()
+        ):
+            problem = f"{kind} « {path} » introuvable."
+        elif kind == "fichier" and real.stat().st_size > MAX_LOOK_BYTES:
+            problem = f"fichier « {path} » trop volumineux (> 20 Mo)."
+        if problem:
+            self.refuse(key, "apparence-refusee", problem)
             return None
         return real
 
-    def record(p: Path, data: bytes) -> None:
-        look.files.append({"path": label(p), "sha256": hashlib.sha256(data).hexdigest()})
+    def record(self, p: Path, data: bytes) -> None:
+        self.look.files.append({"path": self.label(p), "sha256": hashlib.sha256(data).hexdigest()})
 
-    for key, member, what in (
-        ("reference_docx", "word/document.xml", "DOCX"),
-        ("reference_odt", "mimetype", "ODT"),
-    ):
-        value = getattr(look_cfg, key)
-        if value is None:
-            continue
-        p = confined(key, value)
-        if p is None:
-            continue
-        data = p.read_bytes()
-        try:
-            with zipfile.ZipFile(p) as z:
-                ok = member in z.namelist() and (
-                    what != "ODT" or z.read("mimetype").startswith(b"application/vnd.oasis")
-                )
-        except (zipfile.BadZipFile, OSError, KeyError):
-            ok = False
-        if not ok:
-            refuse(key, "apparence-refusee", f"« {value} » n'est pas un document {what} valide.")
-            continue
-        record(p, data)
-        setattr(look, key, p)
-
-    if look_cfg.typst_template is not None:
-        p = confined("typst_template", look_cfg.typst_template)
-        if p is not None:
+    def reference_documents(self) -> None:
+        """``reference_docx`` and ``reference_odt``: valid DOCX / ODT packages."""
+        for key, member, what in (
+            ("reference_docx", "word/document.xml", "DOCX"),
+            ("reference_odt", "mimetype", "ODT"),
+        ):
+            value = getattr(self.cfg, key)
+            p = self.confined(key, value) if value is not None else None
+            if p is None:
+                continue
             data = p.read_bytes()
-            problem = _typst_template_problem(data)
-            if problem:
-                line, message = problem
-                findings.append(
-                    Finding(
-                        rule="gabarit-typst-non-sur",
-                        severity=Severity.error,
-                        location=Location(file=label(p), line=line),
-                        message=message,
+            try:
+                with zipfile.ZipFile(p) as z:
+                    ok = member in z.namelist() and (
+                        what != "ODT" or z.read("mimetype").startswith(b"application/vnd.oasis")
                     )
+            except (zipfile.BadZipFile, OSError, KeyError):
+                ok = False
+            if not ok:
+                self.refuse(
+                    key, "apparence-refusee", f"« {value} » n'est pas un document {what} valide."
                 )
-            else:
-                record(p, data)
-                look.typst_template = p
+                continue
+            self.record(p, data)
+            setattr(self.look, key, p)
 
-    if look_cfg.logo is not None:
-        p = confined("logo", look_cfg.logo)
-        if p is not None:
-            data = p.read_bytes()
-            problem = image_type(p.name, data)
-            if problem:
-                refuse("logo", "apparence-refusee", f"logo « {look_cfg.logo} » refusé : {problem}.")
-            else:
-                record(p, data)
-                look.logo = ("cahier-logo" + p.suffix.lower(), data)
+    def typst_template(self) -> None:
+        """``typst_template``: a template without the constructs Typst's sandbox refuses."""
+        if self.cfg.typst_template is None:
+            return
+        p = self.confined("typst_template", self.cfg.typst_template)
+        if p is None:
+            return
+        data = p.read_bytes()
+        problem = _typst_template_problem(data)
+        if problem:
+            line, message = problem
+            self.findings.append(
+                Finding(
+                    rule="gabarit-typst-non-sur",
+                    severity=Severity.error,
+                    location=Location(file=self.label(p), line=line),
+                    message=message,
+                )
+            )
+            return
+        self.record(p, data)
+        self.look.typst_template = p
 
-    for folder in look_cfg.font_dirs:
-        d = confined("font_dirs", folder, "dossier")
+    def logo(self) -> None:
+        """``logo``: an image of an accepted type."""
+        if self.cfg.logo is None:
+            return
+        p = self.confined("logo", self.cfg.logo)
+        if p is None:
+            return
+        data = p.read_bytes()
+        problem = image_type(p.name, data)
+        if problem:
+            self.refuse(
+                "logo", "apparence-refusee", f"logo « {self.cfg.logo} » refusé : {problem}."
+            )
+            return
+        self.record(p, data)
+        self.look.logo = ("cahier-logo" + p.suffix.lower(), data)
+
+    def fonts(self, folder: Path) -> None:
+        """One folder of ``font_dirs``: at most :data:`MAX_FONT_FILES` readable fonts."""
+        d = self.confined("font_dirs", folder, "dossier")
         if d is None:
-            continue
+            return
         files = sorted(f for f in d.rglob("*") if f.suffix.lower() in _FONT_EXT)
         if len(files) > MAX_FONT_FILES:
-            refuse(
-                "font_dirs",
-                "police-invalide",
-                f"plus de {MAX_FONT_FILES} polices dans « {folder} ».",
-            )
-            continue
+            message = f"plus de {MAX_FONT_FILES} polices dans « {folder} »."
+            self.refuse("font_dirs", "police-invalide", message)
+            return
         for f in files:
             real = f.resolve()
-            if not any(real.is_relative_to(r) for r in roots) or not real.is_file():
-                refuse(
-                    "font_dirs",
-                    "apparence-refusee",
-                    f"police « {f.name} » hors des dossiers autorisés (lien).",
-                )
+            if not any(real.is_relative_to(r) for r in self.roots) or not real.is_file():
+                message = f"police « {f.name} » hors des dossiers autorisés (lien)."
+                self.refuse("font_dirs", "apparence-refusee", message)
                 continue
             data = real.read_bytes()
             family = _font_family(real, data)
             if family is None:
-                refuse(
-                    "font_dirs",
-                    "police-invalide",
-                    f"« {label(real)} » n'est pas une police lisible (TrueType ou OpenType) : "
-                    "retirez-la ou remplacez-la par le fichier .ttf/.otf fourni par la fonderie.",
+                message = (
+                    f"« {self.label(real)} » n'est pas une police lisible (TrueType ou "
+                    "OpenType) : retirez-la ou remplacez-la par le fichier .ttf/.otf fourni "
+                    "par la fonderie."
                 )
+                self.refuse("font_dirs", "police-invalide", message)
                 continue
-            record(real, data)
-            look.fonts.append((real.name, family, data))
-    return look, findings
+            self.record(real, data)
+            self.look.fonts.append((real.name, family, data))
 
 
 def _font_family(path: Path, data: bytes) -> str | None:

@@ -98,26 +98,23 @@ def _dossier_reader(dossier: Dossier) -> Callable[[str], bytes | None]:
     """Bytes of a file of the dossier (relative path), from disk or from the Git revision
     read; None when absent or outside the dossier."""
     if dossier.commit:
-        import git
+        from tasks.git import Repo
 
-        repo = git.Repo(Path(dossier.root).absolute(), search_parent_directories=True)
-        top = Path(repo.working_tree_dir or ".").resolve()
-        rel_root = Path(dossier.root).absolute().resolve().relative_to(top).as_posix()
-        tree = repo.commit(dossier.commit).tree
-        if rel_root not in ("", "."):
-            tree = tree / rel_root
+        repo = Repo.discover(dossier.root)
+        rel_root = repo.rel(dossier.root)
+        entries = {
+            path: (mode, typ, sha)
+            for mode, typ, sha, path in repo.tree(dossier.commit, rel_root, recursive=True)
+        }
 
         def read_git(rel: str) -> bytes | None:
             rel = posixpath.normpath(rel)
             if rel.startswith(("..", "/")):
                 return None
-            try:
-                obj = tree / rel
-            except KeyError:
+            mode, typ, sha = entries.get(rel, ("", "", ""))
+            if typ != "blob" or mode == "120000":
                 return None
-            if obj.type != "blob" or obj.mode == 0o120000:
-                return None
-            return obj.data_stream.read()
+            return repo.blobs([sha])[0]
 
         return read_git
     root = Path(dossier.root).resolve()
@@ -201,10 +198,34 @@ def finalize(
     previous manifest of ``out_dir`` and not rewritten are removed (a final assembly
     never sits next to draft files), then manifest.json is moved in last.
     """
+    inputs = _inputs(dossier, clausier, ctx, clause_ids)
+    findings = list(findings) + [f for o in outputs for f in o.findings]
+    zip_name = zip_name_for(ctx.tender.id, ctx.draft)
+    publish = [(o.path, (ctx.staging / o.path).read_bytes()) for o in outputs if o.publish]
+    zdata = deterministic_zip(publish, ctx.epoch)
+    _write(ctx, zip_name, zdata)
+    outputs_map = {o.path: o.sha256 for o in outputs}
+    outputs_map[zip_name] = _sha(zdata)
+    old_map, repro = _compare_previous(out_dir / "manifest.json", outputs_map, inputs)
+    manifest = _manifest(dossier, clausier, ctx, outputs, formats, inputs, findings)
+    manifest["zip"] = {"path": zip_name, "sha256": _sha(zdata), "bytes": len(zdata)}
+    manifest["reproducibility"] = repro
+    text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
+    _write(ctx, "manifest.json", text.encode("utf-8"))
+    names = [o.path for o in outputs] + [zip_name]
+    _move_into(ctx, out_dir, names, set(old_map))
+    return AssemblyResult(
+        out_dir, outputs, out_dir / "manifest.json", out_dir / zip_name, manifest, findings
+    )
+
+
+def _inputs(
+    dossier: Dossier, clausier: Clausier, ctx: AssemblyContext, clause_ids: Iterable[str]
+) -> list[dict[str, str]]:
+    """``{path, sha256}`` of everything the assembly read: tender.yaml, the pieces, the
+    clauses used, cahier's reference templates and the buyer's look."""
     read = _dossier_reader(dossier)
-    inputs: list[dict[str, str]] = []
-    tender_bytes = read(dossier.tender_file) or b""
-    inputs.append({"path": dossier.tender_file, "sha256": _sha(tender_bytes)})
+    inputs = [{"path": dossier.tender_file, "sha256": _sha(read(dossier.tender_file) or b"")}]
     for p in sorted(dossier.pieces, key=lambda p: p.path):
         data = read(p.path)
         if data is not None:
@@ -223,35 +244,46 @@ def finalize(
         )
     for f in ctx.look.files:  # the buyer's look (reference documents, template, logo, fonts)
         inputs.append({"path": f"look/{f['path']}", "sha256": f["sha256"]})
-    findings = list(findings) + [f for o in outputs for f in o.findings]
-    zip_name = zip_name_for(ctx.tender.id, ctx.draft)
-    publish = [(o.path, (ctx.staging / o.path).read_bytes()) for o in outputs if o.publish]
-    zdata = deterministic_zip(publish, ctx.epoch)
-    _write(ctx, zip_name, zdata)
+    return inputs
+
+
+def _compare_previous(
+    previous: Path, outputs_map: dict[str, str], inputs: list[dict[str, str]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The previous manifest's ``path → sha256`` (outputs and zip) and the
+    reproducibility record: same inputs, identical and different outputs."""
+    if not previous.is_file():
+        return {}, {"previous_manifest": False}
+    try:
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        old_map = {o["path"]: o["sha256"] for o in old.get("outputs", [])}
+        old_map[old.get("zip", {}).get("path", "")] = old.get("zip", {}).get("sha256")
+        same = sorted(p for p, h in outputs_map.items() if old_map.get(p) == h)
+        diff = sorted(p for p, h in outputs_map.items() if p in old_map and old_map[p] != h)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return {}, {"previous_manifest": True, "unreadable": True}
+    return old_map, {
+        "previous_manifest": True,
+        "same_inputs": old.get("inputs") == inputs,
+        "identical": same,
+        "different": diff,
+        "all_identical": not diff and len(same) == len(outputs_map),
+    }
+
+
+def _manifest(
+    dossier: Dossier,
+    clausier: Clausier,
+    ctx: AssemblyContext,
+    outputs: list[OutputFile],
+    formats: Iterable[str],
+    inputs: list[dict[str, str]],
+    findings: list[Finding],
+) -> dict[str, Any]:
+    """manifest.json's fields, in the order written; the zip and the reproducibility
+    record are filled in by :func:`finalize`."""
     git = _git_info(dossier)
-    previous = out_dir / "manifest.json"
-    outputs_map = {o.path: o.sha256 for o in outputs}
-    outputs_map[zip_name] = _sha(zdata)
-    repro: dict[str, Any] = {"previous_manifest": False}
-    old_map: dict[str, Any] = {}
-    if previous.is_file():
-        try:
-            old = json.loads(previous.read_text(encoding="utf-8"))
-            old_map = {o["path"]: o["sha256"] for o in old.get("outputs", [])}
-            old_map[old.get("zip", {}).get("path", "")] = old.get("zip", {}).get("sha256")
-            same = sorted(p for p, h in outputs_map.items() if old_map.get(p) == h)
-            diff = sorted(p for p, h in outputs_map.items() if p in old_map and old_map[p] != h)
-            repro = {
-                "previous_manifest": True,
-                "same_inputs": old.get("inputs") == inputs,
-                "identical": same,
-                "different": diff,
-                "all_identical": not diff and len(same) == len(outputs_map),
-            }
-        except (ValueError, KeyError, TypeError, AttributeError):
-            old_map = {}
-            repro = {"previous_manifest": True, "unreadable": True}
-    manifest = {
+    return {
         "manifest": "cahier-assemblage/1",
         "tender": ctx.tender.id,
         "objet": " ".join(ctx.tender.objet.split()),
@@ -260,11 +292,7 @@ def finalize(
         "formats": list(formats),
         "source_date_epoch": ctx.epoch,
         "source_date": ctx.date.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "git": {
-            "commit": git.get("commit"),
-            "rev": dossier.rev,
-            "dirty": git.get("dirty"),
-        },
+        "git": {"commit": git.get("commit"), "rev": dossier.rev, "dirty": git.get("dirty")},
         "clausier_version": clausier.version,
         "tools": _tool_versions(),
         "inputs": inputs,
@@ -279,28 +307,27 @@ def finalize(
             }
             for o in sorted(outputs, key=lambda o: o.path)
         ],
-        "zip": {"path": zip_name, "sha256": _sha(zdata), "bytes": len(zdata)},
+        "zip": None,
         "look": {
             "font": ctx.look.font,
             "font_files": [{"file": name, "family": fam} for name, fam, _ in ctx.look.fonts],
             "logo": ctx.look.logo[0] if ctx.look.logo else None,
         },
-        "reproducibility": repro,
+        "reproducibility": None,
         "findings": [f.model_dump(mode="json", exclude_none=True) for f in findings],
     }
-    text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
-    _write(ctx, "manifest.json", text.encode("utf-8"))
+
+
+def _move_into(ctx: AssemblyContext, out_dir: Path, names: list[str], old: set[str]) -> None:
+    """Each file from the staging folder into ``out_dir`` (:func:`os.replace`), the files
+    of the previous manifest not rewritten removed, manifest.json moved in last."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = [o.path for o in outputs] + [zip_name]
     for name in names:
         dst = out_dir / name
         dst.parent.mkdir(parents=True, exist_ok=True)
         os.replace(ctx.staging / name, dst)
-    _remove_stale(out_dir, set(old_map) - set(names) - {"manifest.json"})
+    _remove_stale(out_dir, old - set(names) - {"manifest.json"})
     os.replace(ctx.staging / "manifest.json", out_dir / "manifest.json")
-    return AssemblyResult(
-        out_dir, outputs, out_dir / "manifest.json", out_dir / zip_name, manifest, findings
-    )
 
 
 # --------------------------------------------------------------------------- all

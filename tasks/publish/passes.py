@@ -101,97 +101,135 @@ def _sanitize(
     read_file: Callable[[str], bytes | None],
 ) -> tuple[dict, dict[str, bytes], list[Finding]]:
     """Drop raw HTML/LaTeX, file links and images from outside the dossier; embed images."""
-    findings: list[Finding] = []
-    images: dict[str, bytes] = {}
-    base = posixpath.dirname(doc_source)
+    s = _Sanitizer(doc_source, markdown, read_file)
+    blocks = _walk(ast["blocks"], s.node)
+    return {**ast, "blocks": blocks}, s.images, s.findings
 
-    unknown: set[str] = set()
 
-    def private(text: str) -> str:
+class _Sanitizer:
+    """One piece's walk: what it drops or replaces, the images it embeds, its findings."""
+
+    def __init__(
+        self, doc_source: str, markdown: str, read_file: Callable[[str], bytes | None]
+    ) -> None:
+        self.doc_source = doc_source
+        self.markdown = markdown
+        self.read_file = read_file
+        self.base = posixpath.dirname(doc_source)
+        self.images: dict[str, bytes] = {}
+        self.findings: list[Finding] = []
+        self.unknown: set[str] = set()
+
+    def warn(self, rule: str, needle: str, message: str, severity=Severity.warning) -> None:
+        line = _source_line(self.markdown, needle)
+        self.findings.append(_finding(rule, self.doc_source, line, message, severity))
+
+    def node(self, node: dict) -> Any:
+        t = node["t"]
+        if t == "Str" and _PRIVATE_USE.search(node["c"]):
+            return {"t": "Str", "c": self.private(node["c"])}
+        if t in ("Code", "CodeBlock") and _PRIVATE_USE.search(node["c"][1]):
+            return {"t": t, "c": [node["c"][0], self.private(node["c"][1])]}
+        if t in ("RawInline", "RawBlock"):
+            return self.raw(t, *node["c"])
+        if t == "Link":
+            return self.link(node)
+        if t == "Image":
+            return self.image(node)
+        return node
+
+    def private(self, text: str) -> str:
         """Symbol/Wingdings characters (Unicode private use area) → their Unicode look-alike."""
         table, default = _private_symbols()
 
         def one(m: re.Match[str]) -> str:
             ch = m[0]
-            if ch not in table and ch not in unknown:
-                unknown.add(ch)
-                findings.append(
-                    _finding(
-                        "caractere-prive",
-                        doc_source,
-                        _source_line(markdown, ch),
-                        f"caractère U+{ord(ch):04X} d'une police Symbol/Wingdings, sans "
-                        f"équivalent connu : remplacé par « {default} » ; écrivez le caractère "
-                        "voulu (•, ✓, ☐…) dans la pièce.",
-                        Severity.warning,
-                    )
+            if ch not in table and ch not in self.unknown:
+                self.unknown.add(ch)
+                self.warn(
+                    "caractere-prive",
+                    ch,
+                    f"caractère U+{ord(ch):04X} d'une police Symbol/Wingdings, sans "
+                    f"équivalent connu : remplacé par « {default} » ; écrivez le caractère "
+                    "voulu (•, ✓, ☐…) dans la pièce.",
                 )
             return table.get(ch, default)
 
         return _PRIVATE_USE.sub(one, text)
 
-    def fn(node: dict) -> Any:
-        t = node["t"]
-        if t == "Str" and _PRIVATE_USE.search(node["c"]):
-            return {"t": "Str", "c": private(node["c"])}
-        if t in ("Code", "CodeBlock") and _PRIVATE_USE.search(node["c"][1]):
-            return {"t": t, "c": [node["c"][0], private(node["c"][1])]}
-        if t in ("RawInline", "RawBlock"):
-            fmt, text = node["c"]
-            if t == "RawInline" and fmt == "html" and _BR_RE.match(text):
-                return {"t": "LineBreak"}
-            if fmt == "html" and text.lstrip().startswith("<!--"):
-                return None  # drafting comments are never published
-            findings.append(
-                _finding(
-                    "contenu-brut-ignore",
-                    doc_source,
-                    _source_line(markdown, text.strip()[:40]),
-                    f"code {fmt.upper()} brut ignoré (« {text.strip()[:60]} ») : écrivez en "
-                    "Markdown ; les pièces publiées ne contiennent pas de code brut.",
-                    Severity.warning,
-                )
-            )
-            return None
-        if t == "Link":
-            url = node["c"][2][0]
-            if not url.startswith(_ALLOWED_SCHEMES) and (
-                ":" in url.split("/", 1)[0] or url.startswith(("/", "\\", "~"))
-            ):
-                findings.append(
-                    _finding(
-                        "lien-fichier-local",
-                        doc_source,
-                        _source_line(markdown, url),
-                        f"lien vers « {url[:80]} » retiré (fichier local ou schéma non autorisé).",
-                        Severity.warning,
-                    )
-                )
-                return {"t": "Span", "c": [["", [], []], node["c"][1]]}
-            return node
-        if t == "Image":
-            return image(node)
-        return node
+    def raw(self, t: str, fmt: str, text: str) -> Any:
+        """Raw HTML/LaTeX: a ``<br>`` becomes a line break, comments vanish, the rest is
+        dropped with a finding."""
+        if t == "RawInline" and fmt == "html" and _BR_RE.match(text):
+            return {"t": "LineBreak"}
+        if fmt == "html" and text.lstrip().startswith("<!--"):
+            return None  # drafting comments are never published
+        self.warn(
+            "contenu-brut-ignore",
+            text.strip()[:40],
+            f"code {fmt.upper()} brut ignoré (« {text.strip()[:60]} ») : écrivez en "
+            "Markdown ; les pièces publiées ne contiennent pas de code brut.",
+        )
+        return None
 
-    def image(node: dict) -> Any:
+    def link(self, node: dict) -> Any:
+        """A link to a local file or with a scheme not allowed keeps its text only."""
+        url = node["c"][2][0]
+        if url.startswith(_ALLOWED_SCHEMES) or not (
+            ":" in url.split("/", 1)[0] or url.startswith(("/", "\\", "~"))
+        ):
+            return node
+        self.warn(
+            "lien-fichier-local",
+            url,
+            f"lien vers « {url[:80]} » retiré (fichier local ou schéma non autorisé).",
+        )
+        return {"t": "Span", "c": [["", [], []], node["c"][1]]}
+
+    def image(self, node: dict) -> Any:
+        """An image with its alternative (or marked decorative), read from the dossier,
+        of a safe type, embedded by content hash; otherwise dropped with a finding."""
         attr, alt, (url, title) = node["c"]
-        line = _source_line(markdown, url) if url else _source_line(markdown, "![")
+        needle = url or "!["
         decorative = DECORATIVE_CLASS in attr[1]
         if not decorative and not _stringify(alt):
-            findings.append(
-                _finding(
-                    "image-sans-alternative",
-                    doc_source,
-                    line,
-                    f"image « {url[:80]} » sans texte de remplacement : écrivez "
-                    "![description de l'image](fichier.png), ou ![](fichier.png){.decoratif} "
-                    "pour une image purement décorative (RGAA critère 1.1, PDF/UA-1 §7.3).",
-                )
+            self.warn(
+                "image-sans-alternative",
+                needle,
+                f"image « {url[:80]} » sans texte de remplacement : écrivez "
+                "![description de l'image](fichier.png), ou ![](fichier.png){.decoratif} "
+                "pour une image purement décorative (RGAA critère 1.1, PDF/UA-1 §7.3).",
+                Severity.error,
             )
             return None
-        data: bytes | None = None
         ext = PurePosixPath(url.split("?")[0]).suffix.lower()
-        rel = posixpath.normpath(posixpath.join(base, url)) if url else ""
+        rel = posixpath.normpath(posixpath.join(self.base, url)) if url else ""
+        data = self.local_image(url, rel, ext)
+        if data is None:
+            self.warn(
+                "image-hors-dossier",
+                needle,
+                f"image « {url[:80]} » ignorée (absente, hors du dossier ou d'un format "
+                "non accepté) : placez une image PNG, JPEG, GIF ou SVG dans le dossier de la "
+                "consultation et écrivez son chemin relatif à la pièce.",
+            )
+            return {"t": "Span", "c": [["", [], []], [] if decorative else alt]}
+        problem = image_type(rel, data)
+        if problem:
+            self.warn(
+                "image-non-sure",
+                needle,
+                f"image « {url[:80]} » refusée : {problem}. Remplacez-la par une image PNG, "
+                "JPEG ou un SVG sans script ni ressource externe.",
+                Severity.error,
+            )
+            return None
+        name = f"img-{hashlib.sha256(data).hexdigest()[:16]}{ext}"
+        self.images[name] = data
+        return {"t": "Image", "c": [attr, alt, [f"cahier-image:{name}", title]]}
+
+    def local_image(self, url: str, rel: str, ext: str) -> bytes | None:
+        """The bytes of an image inside the dossier (relative path, accepted type)."""
         local = (
             url
             and ":" not in url.split("/", 1)[0]
@@ -199,39 +237,7 @@ def _sanitize(
             and not rel.startswith("..")
             and ext in IMAGE_TYPES
         )
-        if local:
-            data = read_file(rel)
-        if data is None:
-            findings.append(
-                _finding(
-                    "image-hors-dossier",
-                    doc_source,
-                    line,
-                    f"image « {url[:80]} » ignorée (absente, hors du dossier ou d'un format "
-                    "non accepté) : placez une image PNG, JPEG, GIF ou SVG dans le dossier de la "
-                    "consultation et écrivez son chemin relatif à la pièce.",
-                    Severity.warning,
-                )
-            )
-            return {"t": "Span", "c": [["", [], []], [] if decorative else alt]}
-        problem = image_type(rel, data)
-        if problem:
-            findings.append(
-                _finding(
-                    "image-non-sure",
-                    doc_source,
-                    line,
-                    f"image « {url[:80]} » refusée : {problem}. Remplacez-la par une image PNG, "
-                    "JPEG ou un SVG sans script ni ressource externe.",
-                )
-            )
-            return None
-        name = f"img-{hashlib.sha256(data).hexdigest()[:16]}{ext}"
-        images[name] = data
-        return {"t": "Image", "c": [attr, alt, [f"cahier-image:{name}", title]]}
-
-    blocks = _walk(ast["blocks"], fn)
-    return {**ast, "blocks": blocks}, images, findings
+        return self.read_file(rel) if local else None
 
 
 _FRONT_MATTER = re.compile(
@@ -319,21 +325,30 @@ def _structure(
     Returns:
         ``(blocks, title inlines, title text, findings)``.
     """
-    findings: list[Finding] = []
+    blocks, findings = _drop_empty_headings(blocks, source, markdown)
+    blocks, title, shift = _title(blocks, default_title, front_title)
+    out, renumbered = _renumber(blocks, shift, source, markdown)
+    return out, title, _stringify(title), findings + renumbered
+
+
+def _drop_empty_headings(
+    blocks: list[dict], source: str, markdown: str
+) -> tuple[list[dict], list[Finding]]:
+    """Headings without text (nor image) dropped, each a ``titre-vide`` warning located at
+    its ``#`` line of the Markdown source."""
     empty_lines = [
         markdown.count("\n", 0, m.start()) + 1 for m in _EMPTY_HEADING.finditer(markdown)
     ]
     kept: list[dict] = []
-    n_empty = 0
+    findings: list[Finding] = []
     for b in blocks:
         if b["t"] == "Header" and not _stringify(b["c"][2]) and not _has_image(b["c"][2]):
-            line = empty_lines[n_empty] if n_empty < len(empty_lines) else None
-            n_empty += 1
+            n = len(findings)
             findings.append(
                 _finding(
                     "titre-vide",
                     source,
-                    line,
+                    empty_lines[n] if n < len(empty_lines) else None,
                     "titre vide retiré : donnez-lui un intitulé ou supprimez la ligne « # » "
                     "(RGAA critère 9.1, PDF/UA-1 §7.4).",
                     Severity.warning,
@@ -341,23 +356,32 @@ def _structure(
             )
             continue
         kept.append(b)
-    blocks = kept
+    return kept, findings
+
+
+def _title(
+    blocks: list[dict], default_title: str, front_title: str | None
+) -> tuple[list[dict], list[dict], int]:
+    """``(blocks, title inlines, shift)``: the title (front matter, else the single leading
+    H1 taken out of the blocks, else ``default_title``) and how much the other headings
+    go down (1 while an H1 stays among them)."""
     headers = [i for i, b in enumerate(blocks) if b["t"] == "Header"]
     h1 = [i for i in headers if blocks[i]["c"][0] == 1]
-    title: list[dict]
-    shift = 1
     leading = h1[0] if h1 and h1[0] == headers[0] and len(h1) == 1 else None
     if front_title is not None:
-        title = _inlines(front_title)
         if leading is not None and _key(_stringify(blocks[leading]["c"][2])) == _key(front_title):
-            blocks = blocks[:leading] + blocks[leading + 1 :]
-            shift = 0
-    elif leading is not None:
-        title = blocks[leading]["c"][2]
-        blocks = blocks[:leading] + blocks[leading + 1 :]
-        shift = 0
-    else:
-        title = [{"t": "Str", "c": default_title}]
+            return blocks[:leading] + blocks[leading + 1 :], _inlines(front_title), 0
+        return blocks, _inlines(front_title), 1
+    if leading is not None:
+        return blocks[:leading] + blocks[leading + 1 :], blocks[leading]["c"][2], 0
+    return blocks, [{"t": "Str", "c": default_title}], 1
+
+
+def _renumber(
+    blocks: list[dict], shift: int, source: str, markdown: str
+) -> tuple[list[dict], list[Finding]]:
+    """Heading levels shifted by ``shift``, from 2 to 6 with no level skipped; one
+    ``titres-renumerotes`` info when any level changed."""
     prev = 1
     out = []
     changed: list[tuple[str, int, int]] = []
@@ -369,20 +393,20 @@ def _structure(
                 changed.append((_stringify(b["c"][2]), b["c"][0], level))
             b = {"t": "Header", "c": [level, b["c"][1], b["c"][2]]}
         out.append(b)
-    if changed:
-        text, old, new = changed[0]
-        findings.append(
-            _finding(
-                "titres-renumerotes",
-                source,
-                _heading_line(markdown, text),
-                f"{len(changed)} titre(s) renuméroté(s) pour que le titre du document soit le "
-                f"seul de niveau 1 et qu'aucun niveau ne soit sauté (premier : « {text[:60]} », "
-                f"niveau {old} → {new}) ; vérifiez la hiérarchie des titres (RGAA critère 9.1).",
-                Severity.info,
-            )
+    if not changed:
+        return out, []
+    text, old, new = changed[0]
+    return out, [
+        _finding(
+            "titres-renumerotes",
+            source,
+            _heading_line(markdown, text),
+            f"{len(changed)} titre(s) renuméroté(s) pour que le titre du document soit le "
+            f"seul de niveau 1 et qu'aucun niveau ne soit sauté (premier : « {text[:60]} », "
+            f"niveau {old} → {new}) ; vérifiez la hiérarchie des titres (RGAA critère 9.1).",
+            Severity.info,
         )
-    return out, title, _stringify(title), findings
+    ]
 
 
 def _key(text: str) -> str:
