@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import islice
 
 from .blocks import Block
 from .normalize import fold
@@ -333,6 +334,16 @@ _CHECKBOX_RE = re.compile(r"(?:☐|☑|☒|□|■|❑|\[\s?[xX ]?\s?\])\s*(?:ou
 _QUESTION_START_RE = re.compile(r"^(?:question\b|q\s?\d+\b|q\d*\s?[-:.])")
 
 
+_FORM_MARKS = ("[", "☐", "☑", "☒", "□", "■", "❑", ".....", "…" * 3, "_____")
+
+
+def _may_be_form(text: str) -> bool:
+    """Whether :data:`_FORM_RE` or :data:`_CHECKBOX_RE` can match ``text``: each match
+    holds one of :data:`_FORM_MARKS` (substring tests are far cheaper than the regex
+    scans on the ~1 000 blocks of a piece)."""
+    return any(m in text for m in _FORM_MARKS)
+
+
 def assign_roles(blocks: list[Block]) -> None:
     """Set ``roles`` and ``article`` on ``blocks`` in place (see :data:`ROLES`).
 
@@ -376,7 +387,9 @@ def assign_roles(blocks: list[Block]) -> None:
             b.roles.add("applicable_texts")
         elif b.kind == "list_item" and _LEGAL_REF_RE.match(f):
             b.roles.add("applicable_texts")
-        if b.kind == "form_field" or _FORM_RE.search(b.text) or _CHECKBOX_RE.search(b.text):
+        if b.kind == "form_field" or (
+            _may_be_form(b.text) and (_FORM_RE.search(b.text) or _CHECKBOX_RE.search(b.text))
+        ):
             b.roles.add("form_label")
         if b.text.rstrip().endswith("?") or _QUESTION_START_RE.match(f):
             b.roles.add("question")
@@ -386,7 +399,7 @@ def assign_roles(blocks: list[Block]) -> None:
         if b.kind != "heading":
             continue
         empty = True
-        for nb in blocks[i + 1 :]:
+        for nb in islice(blocks, i + 1, None):  # no copy of the rest per heading
             if nb.kind == "heading":
                 if nb.level <= b.level:
                     break

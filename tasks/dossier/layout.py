@@ -149,6 +149,9 @@ CHECKBOX_RE = re.compile(
     r"[☐☑☒□■❑❒◻\uf06f\uf0a8\uf0fe\uf071\uf0fd\uf078]\s*\w|\[\s?[xX ]?\s?\]\s*\w"
 )
 
+#: A match of :data:`CHECKBOX_RE` holds one of these (a cheap test before the regex).
+_CHECKBOX_MARKS = ("[", *"☐☑☒□■❑❒◻\uf06f\uf0a8\uf0fe\uf071\uf0fd\uf078")
+
 
 def _prepare(
     raws: list[RawLine], *, markdown: bool, paged: bool
@@ -167,7 +170,7 @@ def _prepare(
         if gap:
             r.gap_before = True
             gap = False
-        if CHECKBOX_RE.search(r.text):
+        if any(c in r.text for c in _CHECKBOX_MARKS) and CHECKBOX_RE.search(r.text):
             r.form = True
         texts.append(t)
         kept.append(r)
