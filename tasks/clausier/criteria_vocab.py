@@ -36,9 +36,9 @@ class CriterionTypeWords(_Model):
     only with one of ``context_terms`` in the criterion's text (sub-criteria, description)."""
 
     label: str
-    terms: list[str] = Field(default_factory=list)
-    weak_terms: list[str] = Field(default_factory=list)
-    context_terms: list[str] = Field(default_factory=list)
+    terms: list[str] = Field(default=[])
+    weak_terms: list[str] = Field(default=[])
+    context_terms: list[str] = Field(default=[])
 
 
 def _words(text: str) -> str:

@@ -89,9 +89,9 @@ class LayerFile(_Model):
     citation: str = Field(min_length=3)
     version: str = Field(min_length=1)
     source: LegalReference
-    niveaux: list[LevelChange] = Field(default_factory=list)
-    parametres: list[ParameterBound] = Field(default_factory=list)
-    ponderations: dict[Literal["environnement", "social"], WeightRule] = Field(default_factory=dict)
+    niveaux: list[LevelChange] = Field(default=[])
+    parametres: list[ParameterBound] = Field(default=[])
+    ponderations: dict[Literal["environnement", "social"], WeightRule] = Field(default={})
 
 
 @dataclass(frozen=True)

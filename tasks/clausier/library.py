@@ -97,7 +97,7 @@ class PrivateBuyers(_Model):
     code de l'environnement R543-172 ff.).
     """
 
-    mandatory_for_all: list[str] = Field(default_factory=list)
+    mandatory_for_all: list[str] = Field(default=[])
     source: str
 
 
@@ -127,10 +127,10 @@ class Law(_Model):
     decp: DecpPublication
     eu_thresholds: list[EuThreshold]
     rgaa_version: str
-    rgaa_versions: list[RgaaVersion] = Field(default_factory=list)
+    rgaa_versions: list[RgaaVersion] = Field(default=[])
     weights: Weights = Field(default_factory=Weights)
     private_buyers: PrivateBuyers | None = None
-    targets: list[Target] = Field(default_factory=list)
+    targets: list[Target] = Field(default=[])
 
     def targets_on(self, on: dt.date) -> list[Target]:
         """Targets in force on ``on`` (a plan that has ended is not returned)."""
@@ -170,13 +170,13 @@ class LibraryRelease(_Model):
     version: str
     date: dt.date
     note: str | None = None
-    clauses: dict[str, int] = Field(default_factory=dict)
+    clauses: dict[str, int] = Field(default={})
 
 
 class _ClausierMeta(_Model):
     version: str
     title: str
-    changelog: list[LibraryRelease] = Field(default_factory=list)
+    changelog: list[LibraryRelease] = Field(default=[])
 
 
 @dataclass(frozen=True)

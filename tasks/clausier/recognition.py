@@ -77,21 +77,21 @@ class ActCues(_Model):
     criterion: list[str] = Field(min_length=1)
     weight: list[str] = Field(min_length=1)
     actor: list[str] = Field(min_length=1)
-    bidder: list[str] = Field(default_factory=list)
+    bidder: list[str] = Field(default=[])
     modal: list[str] = Field(min_length=1)
-    requirement: list[str] = Field(default_factory=list)
-    possibility: list[str] = Field(default_factory=list)
-    model_clause: list[str] = Field(default_factory=list)
+    requirement: list[str] = Field(default=[])
+    possibility: list[str] = Field(default=[])
+    model_clause: list[str] = Field(default=[])
 
 
 class MentionCues(_Model):
     """Cues that make a block a mention, not a clause."""
 
-    negation: list[str] = Field(default_factory=list)
-    applicable_texts: list[str] = Field(default_factory=list)
-    question: list[str] = Field(default_factory=list)
-    legal_text: list[str] = Field(default_factory=list)
-    context: list[str] = Field(default_factory=list)
+    negation: list[str] = Field(default=[])
+    applicable_texts: list[str] = Field(default=[])
+    question: list[str] = Field(default=[])
+    legal_text: list[str] = Field(default=[])
+    context: list[str] = Field(default=[])
 
 
 class Vocabulary(_Model):
@@ -115,14 +115,14 @@ class Vocabulary(_Model):
 
     max_gap: int = Field(default=2, ge=0, le=5)
     window: int = Field(default=1, ge=0, le=5)
-    stopwords: list[str] = Field(default_factory=list)
-    synonyms: list[list[str]] = Field(default_factory=list)
-    abbreviations: dict[str, str] = Field(default_factory=dict)
-    variants: dict[str, str] = Field(default_factory=dict)
-    contract_pieces: list[str] = Field(default_factory=list)
-    contract_piece_names: list[str] = Field(default_factory=list)
-    sanctions: list[str] = Field(default_factory=list)
-    piece_names: dict[str, list[str]] = Field(default_factory=dict)
+    stopwords: list[str] = Field(default=[])
+    synonyms: list[list[str]] = Field(default=[])
+    abbreviations: dict[str, str] = Field(default={})
+    variants: dict[str, str] = Field(default={})
+    contract_pieces: list[str] = Field(default=[])
+    contract_piece_names: list[str] = Field(default=[])
+    sanctions: list[str] = Field(default=[])
+    piece_names: dict[str, list[str]] = Field(default={})
     acts: ActCues
     mentions: MentionCues = Field(default_factory=MentionCues)
 
@@ -349,8 +349,8 @@ class _Index:
     line_block: list[int]
     section_blocks: dict[int, list[int]]
     heading_blocks: dict[int, list[int]]  # section → heading blocks of it and its parents
-    deletes: dict[str, list[str]] | None = None  # cue key → typo keys of the piece
-    typo_version: int = -1
+    deletes: dict[str, list[str]] | None = None  # deletion variant → unknown piece keys
+    typos: dict[str, list[str]] = field(default_factory=dict)  # cue key → typo keys
     words: dict[_Word, list[int]] = field(default_factory=dict)
     cue_lines: dict[str, frozenset[int]] = field(default_factory=dict)
     concepts: dict[tuple[str, ...], dict[int, int]] = field(default_factory=dict)
@@ -463,8 +463,6 @@ class Recognizer:
         self.window = vocab.window
         self.contract_pieces = frozenset(vocab.contract_pieces)
         self._indexes: dict[int, _Index] = {}
-        self._cue_keys: set[str] = set()
-        self._cue_deletes: dict[str, set[str]] = {}
         # keys of a line's words (None: a phrase barrier), shared by every piece: a
         # repository's dossiers repeat most of their boilerplate
         self._line_keys: dict[str, tuple[str | None, ...]] = {}
@@ -592,38 +590,34 @@ class Recognizer:
         self._indexes[id(piece)] = idx
         return idx
 
-    def _typo_map(self, idx: _Index) -> dict[str, list[str]]:
-        """Cue key → keys of the piece within one edit of it, among the words the
-        lemmatiser does not know (built from the piece's few unknown words)."""
-        if idx.deletes is None or idx.typo_version != len(self._cue_deletes):
+    @staticmethod
+    def _typo_probes(idx: _Index) -> dict[str, list[str]]:
+        """One-deletion variants (and the word itself) → the piece's keys of ≥ 5
+        letters that the lemmatiser does not know (built once per piece)."""
+        if idx.deletes is None:
             out: dict[str, list[str]] = {}
-            index = self._cue_deletes
             for u in idx.positions:
-                if len(u) < 5 or u not in _UNKNOWN:
-                    continue
-                seen: set[str] = set()
-                for probe in (u, *_deletes(u)):
-                    for c in index.get(probe, ()):
-                        if c != u and c not in seen and _within_one(u, c):
-                            seen.add(c)
-                            out.setdefault(c, []).append(u)
+                if len(u) >= 5 and u in _UNKNOWN:
+                    for probe in (u, *_deletes(u)):
+                        out.setdefault(probe, []).append(u)
             idx.deletes = out
-            idx.typo_version = len(self._cue_deletes)
         return idx.deletes
-
-    def _register_typo_key(self, key: str) -> None:
-        """Index a cue word (≥ 5 letters) by its one-deletion variants."""
-        if key in self._cue_keys:
-            return
-        self._cue_keys.add(key)
-        for probe in (key, *_deletes(key)):
-            self._cue_deletes.setdefault(probe, set()).add(key)
 
     def _typo_keys(self, idx: _Index, key: str) -> list[str]:
         """Keys of the piece within one edit of ``key`` (``key`` ≥ 5 letters), among the
-        words the lemmatiser does not know (« décret » is not a typo of « déchet »)."""
-        self._register_typo_key(key)
-        return self._typo_map(idx).get(key, [])
+        words the lemmatiser does not know (« décret » is not a typo of « déchet »).
+        Symmetric-delete search: two words are within one edit only if their sets of
+        one-deletion variants (with themselves) meet."""
+        got = idx.typos.get(key)
+        if got is None:
+            probes = self._typo_probes(idx)
+            seen: set[str] = set()
+            for probe in (key, *_deletes(key)):
+                for u in probes.get(probe, ()):
+                    if u != key and u not in seen and _within_one(u, key):
+                        seen.add(u)
+            got = idx.typos[key] = sorted(seen)
+        return got
 
     def _word_positions(self, idx: _Index, w: _Word) -> list[int]:
         got = idx.words.get(w)

@@ -103,7 +103,7 @@ class LookSettings(_Section):
     logo: Path | None = None
     logo_alt: str | None = Field(default=None, max_length=300)
     font: str | None = Field(default=None, max_length=100)
-    font_dirs: list[Path] = Field(default_factory=list)
+    font_dirs: list[Path] = Field(default=[])
 
 
 class LayerSpec(_Section):
@@ -123,7 +123,7 @@ class PolicySettings(_Section):
     cannot drop its Région's policy).
     """
 
-    layers: list[LayerSpec | Path] = Field(default_factory=list)
+    layers: list[LayerSpec | Path] = Field(default=[])
 
 
 class PrefectSettings(_Section):
@@ -197,7 +197,7 @@ class Settings(BaseSettings):
 
     organisation: Path | None = None
     signatures: SignatureSettings = Field(default_factory=SignatureSettings)
-    witnesses: list[WitnessSettings] = Field(default_factory=list)
+    witnesses: list[WitnessSettings] = Field(default=[])
     look: LookSettings = Field(default_factory=LookSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     prefect: PrefectSettings = Field(default_factory=PrefectSettings)
@@ -207,7 +207,7 @@ class Settings(BaseSettings):
     #: Date written in assembled outputs (Unix time; the reproducible-builds standard
     #: variable ``SOURCE_DATE_EPOCH``), else the date of the commit assembled.
     source_date_epoch: int | None = Field(default=None, ge=0)
-    sources: list[Path] = Field(default_factory=list)
+    sources: list[Path] = Field(default=[])
 
     def effective_cache_dir(self) -> Path:
         """Folder of cahier's caches: ``cache_dir``, else ``$XDG_CACHE_HOME/cahier``,
@@ -342,7 +342,7 @@ def _env_trust() -> dict[str, Any]:
             env_prefix="CAHIER_", env_nested_delimiter="__", extra="ignore"
         )
         signatures: SignatureSettings = Field(default_factory=SignatureSettings)
-        witnesses: list[WitnessSettings] = Field(default_factory=list)
+        witnesses: list[WitnessSettings] = Field(default=[])
 
     try:
         found = _EnvOnly().model_dump(mode="json", exclude_defaults=True)

@@ -78,7 +78,7 @@ def json_text(data: Any, *, indent: int | None = 2) -> str:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 # --------------------------------------------------------------------------- tender
@@ -217,7 +217,7 @@ class Critere(_Model):
     type: CritereType = CritereType.autre
     poidsEcrit: str | None = Field(default=None, description="pondération telle qu'écrite")
     unite: str | None = Field(default=None, description="%, sur 100, points, coefficient…")
-    sousCriteres: list[Critere] = Field(default_factory=list)
+    sousCriteres: list[Critere] = Field(default=[])
 
 
 class Lot(_Model):
@@ -230,8 +230,8 @@ class Lot(_Model):
     numero: int = Field(ge=1)
     objet: str
     montant: Number | None = Field(default=None, ge=0)
-    categories: list[Category] = Field(default_factory=list)
-    criteres: list[Critere] = Field(default_factory=list)
+    categories: list[Category] = Field(default=[])
+    criteres: list[Critere] = Field(default=[])
 
 
 class Waiver(_Model):
@@ -258,7 +258,7 @@ class Tender(_Model):
     codeCPV: str
     procedure: ProcedureDecp
     nature: NatureDecp = "Marché"
-    techniques: list[TechniqueDecp] = Field(default_factory=list)
+    techniques: list[TechniqueDecp] = Field(default=[])
     dureeMois: int = Field(ge=1)
     ccag: CcagDecp
     montant: Number = Field(gt=0, allow_inf_nan=False, description="montant estimé maximum, € HT")
@@ -268,16 +268,16 @@ class Tender(_Model):
     dateLimiteOffres: dt.date | None = Field(
         default=None, description="date limite de réception des offres (RC, avis)"
     )
-    lots: list[Lot] = Field(default_factory=list)
-    criteres: list[Critere] = Field(default_factory=list)
-    referents: dict[Role, list[Person]] = Field(default_factory=dict)
-    waivers: list[Waiver] = Field(default_factory=list)
+    lots: list[Lot] = Field(default=[])
+    criteres: list[Critere] = Field(default=[])
+    referents: dict[Role, list[Person]] = Field(default={})
+    waivers: list[Waiver] = Field(default=[])
     donneesPersonnelles: bool = False
     donneesSensibles: bool = False
     servicesNumeriques: bool = False
     defense: bool = False
     pieces: dict[str, str] = Field(
-        default_factory=dict,
+        default={},
         description="nature de pièce par nom de fichier quand le nom ne suffit pas "
         "(ex. « Annexe 3.pdf: ccap »)",
     )
@@ -316,14 +316,14 @@ class ClauseApplies(_Model):
     must be true (``donneesPersonnelles``, ``servicesNumeriques``).
     """
 
-    categories: list[Category] = Field(default_factory=list)
-    cpv_prefixes: list[str] = Field(default_factory=list)
-    buyer_types: list[BuyerType] = Field(default_factory=list)
+    categories: list[Category] = Field(default=[])
+    cpv_prefixes: list[str] = Field(default=[])
+    buyer_types: list[BuyerType] = Field(default=[])
     min_amount: Number | Literal["eu_threshold"] | None = None
     from_date: dt.date | Literal["climat_gate"] | None = None
     until_date: dt.date | None = None
     requires: list[Literal["donneesPersonnelles", "donneesSensibles", "servicesNumeriques"]] = (
-        Field(default_factory=list)
+        Field(default=[])
     )
     exclude_defense: bool = True
 
@@ -367,11 +367,11 @@ class ClauseEvidence(_Model):
     """
 
     acts: list[Literal["criterion", "obligation", "specification", "model_clause"]] = Field(
-        default_factory=list
+        default=[]
     )
-    pieces: list[str] = Field(default_factory=list)
-    any: list[EvidenceGroup] = Field(default_factory=list)
-    negative: list[str] = Field(default_factory=list)
+    pieces: list[str] = Field(default=[])
+    any: list[EvidenceGroup] = Field(default=[])
+    negative: list[str] = Field(default=[])
     obligation: bool | None = Field(
         default=None,
         description="Legacy field of the regular-expression evidence (clausier ≤ 2026.11): "
@@ -383,11 +383,11 @@ class ClauseDecp(_Model):
     """DECP v2 values this clause contributes when present."""
 
     considerationsSociales: list[Literal["Clause sociale", "Critère social", "Marché réservé"]] = (
-        Field(default_factory=list)
+        Field(default=[])
     )
     considerationsEnvironnementales: list[
         Literal["Clause environnementale", "Critère environnemental"]
-    ] = Field(default_factory=list)
+    ] = Field(default=[])
 
 
 class Clause(_Model):
@@ -406,12 +406,12 @@ class Clause(_Model):
         default=False,
         description="revue par le référent même quand la clause du clausier est inchangée",
     )
-    parameters: dict[str, ClauseParameter] = Field(default_factory=dict)
+    parameters: dict[str, ClauseParameter] = Field(default={})
     text: str
     evidence: ClauseEvidence = Field(default_factory=ClauseEvidence)
     bidder_guidance: str
     decp: ClauseDecp = Field(default_factory=ClauseDecp)
-    changelog: list[str] = Field(default_factory=list)
+    changelog: list[str] = Field(default=[])
 
 
 # --------------------------------------------------------------------------- findings
@@ -467,7 +467,7 @@ class Finding(_Model):
     location: Location | None = None
     message: str
     fix: str | None = None
-    legal_basis: list[LegalReference] = Field(default_factory=list)
+    legal_basis: list[LegalReference] = Field(default=[])
 
 
 class FamilyResult(_Model):
@@ -480,7 +480,7 @@ class FamilyResult(_Model):
     status: FamilyStatus
     version: int | None = None
     reason: str | None = Field(default=None, description="pourquoi la clause ne s'applique pas")
-    evidence: list[Location] = Field(default_factory=list)
+    evidence: list[Location] = Field(default=[])
 
 
 class CheckReport(_Model):
