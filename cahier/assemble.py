@@ -24,10 +24,11 @@ def assemble(
         Path | None,
         typer.Option(
             "--out",
-            help="Dossier de sortie (défaut : out/<consultation>/). Zone autorisée : sous le "
-            "répertoire courant uniquement (cahier n'écrit jamais ailleurs sur le disque), hors "
-            "du dossier de la consultation ; un dossier existant doit être vide ou contenir un "
-            "assemblage précédent (manifest.json), dont les fichiers sont remplacés.",
+            "-o",
+            help="Dossier de sortie (défaut : out/<consultation>/), où vous voulez sur le "
+            "disque, hors du dossier de la consultation ; un dossier existant doit être vide "
+            "ou contenir un assemblage précédent (manifest.json), dont les fichiers sont "
+            "remplacés.",
         ),
     ] = None,
     draft: Annotated[

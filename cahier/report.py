@@ -24,7 +24,7 @@ def report(
         typer.Option("--since", help="Seulement les consultations lancées depuis (AAAA-MM-JJ)."),
     ] = None,
     out: Annotated[
-        Path, typer.Option("--out", help="Dossier de sortie (rapport.html, rapport.csv).")
+        Path, typer.Option("--out", "-o", help="Dossier de sortie (rapport.html, rapport.csv).")
     ] = Path("out/rapport"),
     on: Annotated[
         str | None,

@@ -103,9 +103,7 @@ def assemble_tender(
         raise InputError(f"formats possibles : {', '.join(FORMATS)}.")
     d = read_task(dossier, rev)
     lib = load_clausier(clausier_path, dossier=dossier)
-    out_dir = check_output_dir(
-        Path(out) if out else Path("out") / d.tender.id, Path(d.root), Path.cwd()
-    )
+    out_dir = check_output_dir(Path(out) if out else Path("out") / d.tender.id, Path(d.root))
     docs, findings, ids = prepare_task(d, lib, draft)
     epoch = source_date_epoch(d)
     out_dir.parent.mkdir(parents=True, exist_ok=True)

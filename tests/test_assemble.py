@@ -435,8 +435,13 @@ def test_output_dir_rules(tmp_path):
         check_output_dir(d / "out", d, tmp_path)
     with pytest.raises(InputError, match="dossier de la consultation"):
         check_output_dir(tmp_path, d, tmp_path)
+    # A caller that confines outputs (allowed_root) still gets the refusal ...
     with pytest.raises(InputError, match="hors de la zone"):
         check_output_dir(Path("/tmp/ailleurs"), d, tmp_path / "zone")
+    # ... but a folder the user typed is the user's choice, outside the current
+    # directory too (issue 14: every command's -o/--out accepts any path the same way).
+    elsewhere = tmp_path / "ailleurs" / "dce"
+    assert check_output_dir(elsewhere, d) == elsewhere.resolve()
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("x")
@@ -465,6 +470,16 @@ def test_cli_assemble_exit_codes(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     assert (tmp_path / "out" / "2026-CD33-PC-001" / "ccap.html").is_file()
     shutil.rmtree(tmp_path / "out")
+    # --out outside the current directory: accepted like every command's -o/--out
+    sub = tmp_path / "ici"
+    sub.mkdir()
+    monkeypatch.chdir(sub)
+    elsewhere = tmp_path / "ailleurs"
+    r = runner.invoke(
+        app, ["assemble", str(d), "--formats", "html", "--draft", "--out", str(elsewhere)]
+    )
+    assert r.exit_code == 0, r.output
+    assert (elsewhere / "ccap.html").is_file() and not any(sub.iterdir())
 
 
 def test_gate_refuses_a_lapsed_review_and_says_which(tmp_path, lib):
@@ -526,6 +541,9 @@ def test_draft_is_named_apart_and_a_final_assembly_replaces_it(cd33, lib):
 
 
 def test_output_area_is_explained_in_help_and_error(tmp_path, monkeypatch):
+    """Issue 14: a --out the user types is accepted anywhere (like every command's
+    -o/--out); the help says so and what stays refused. A caller that confines outputs
+    (allowed_root) still gets a French refusal naming the area."""
     from typer.testing import CliRunner
 
     from cahier.cli import app
@@ -536,13 +554,13 @@ def test_output_area_is_explained_in_help_and_error(tmp_path, monkeypatch):
     with pytest.raises(InputError) as exc:
         check_output_dir(Path("/tmp/ailleurs"), d, zone)
     msg = exc.value.message
-    assert f"sous le répertoire courant ({zone.resolve()})" in msg
-    assert "écraser" in msg  # why
-    assert f"cd /tmp && cahier assemble {d.resolve()} --out ailleurs" in msg  # how
+    assert f"hors de la zone autorisée ({zone.resolve()})" in msg
+    assert f"choisissez un dossier sous {zone.resolve()}" in msg  # how
     monkeypatch.setenv("COLUMNS", "200")
     r = CliRunner().invoke(app, ["assemble", "--help"])
     help_text = " ".join(r.output.replace("│", " ").split())
-    assert "Zone autorisée : sous le répertoire courant uniquement" in help_text
+    assert "où vous voulez sur le disque, hors du dossier de la consultation" in help_text
+    assert "-o" in help_text
 
 
 def test_french_spaces_around_euro_percent_and_numero_in_html_and_docx(tmp_path, lib):

@@ -221,7 +221,8 @@ def assemble(
         out: output folder (checked by :func:`check_output_dir`).
         formats: subset of :data:`FORMATS`.
         draft: « PROJET » watermark on every page; the gate is not applied.
-        allowed_root: the area outputs must stay in (default: current directory).
+        allowed_root: the area outputs must stay in (default: none — an ``out`` the
+            user typed is the user's choice; see :func:`check_output_dir`).
         timeout: seconds allowed to each Pandoc call.
         workers: conversions run at the same time (threads: Pandoc and Typst run
             outside the GIL); the flow uses Prefect's task runner instead.
@@ -237,7 +238,7 @@ def assemble(
             f"format(s) inconnu(s) : {', '.join(bad) or '(aucun)'} ; formats possibles : "
             f"{', '.join(FORMATS)}."
         )
-    out_dir = check_output_dir(out, Path(dossier.root), allowed_root or Path.cwd())
+    out_dir = check_output_dir(out, Path(dossier.root), allowed_root)
     docs, findings, ids = prepare(dossier, clausier, draft)
     look = load_look(Path(dossier.root))
     epoch = source_date_epoch(dossier)

@@ -25,27 +25,27 @@ from tasks.publish.tools import pandoc_version
 # --------------------------------------------------------------------------- output dir
 
 
-def check_output_dir(out: Path, dossier_root: Path, allowed_root: Path) -> Path:
+def check_output_dir(out: Path, dossier_root: Path, allowed_root: Path | None = None) -> Path:
     """Validate the output folder; returns it resolved.
 
-    Rules (docs/assembly.md): the folder must lie inside ``allowed_root`` (the current
-    directory for the CLI), must not be inside the dossier nor inside any folder holding
-    a tender.yaml, must not contain the dossier, and if it exists and is not empty it
-    must hold a previous ``manifest.json`` (cahier never mixes its files with others).
+    Rules (docs/assembly.md): a folder the user typed (``--out``) is the user's choice,
+    anywhere on the disk, as for every command's ``-o/--out``; when a caller confines it
+    (``allowed_root``, e.g. a path that comes from dossier content) it must lie inside
+    that area. In every case it must not be inside the dossier nor inside any folder
+    holding a tender.yaml, must not contain the dossier, and if it exists and is not
+    empty it must hold a previous ``manifest.json`` (cahier never mixes its files with
+    others).
 
     Raises:
         InputError: the folder breaks one of these rules (French message).
     """
     o = out.resolve()
     d = dossier_root.resolve()
-    a = allowed_root.resolve()
-    if not o.is_relative_to(a):
+    a = allowed_root.resolve() if allowed_root is not None else None
+    if a is not None and not o.is_relative_to(a):
         raise InputError(
-            f"dossier de sortie hors de la zone autorisée : cahier n'écrit les documents "
-            f"assemblés que sous le répertoire courant ({a}), pour qu'un --out erroné ne "
-            "puisse jamais écraser des fichiers ailleurs sur le disque. Choisissez un dossier "
-            f"sous {a} (par défaut out/<consultation>/), ou lancez la commande depuis le "
-            f"dossier voulu : cd {o.parent} && cahier assemble {d} --out {o.name}",
+            f"dossier de sortie hors de la zone autorisée ({a}) : choisissez un dossier "
+            f"sous {a}.",
             str(out),
         )
     if o.is_relative_to(d) or d.is_relative_to(o):
@@ -56,7 +56,7 @@ def check_output_dir(out: Path, dossier_root: Path, allowed_root: Path) -> Path:
             str(out),
         )
     for parent in [o, *o.parents]:
-        if parent == a.parent:
+        if a is not None and parent == a.parent:
             break
         if (parent / "tender.yaml").exists():
             raise InputError(
