@@ -96,7 +96,7 @@ def check(
                 from tasks.dossier.reader import read_dossier
 
                 lib = load_clausier(clausier, dossier=target)
-                dossier = read_dossier(target, rev=rev, allow_incomplete=rev is None)
+                dossier = read_dossier(target, rev=rev, allow_incomplete=True)
                 reports.append(check_dossier(dossier, lib))
     except CahierError as exc:
         fail(exc)

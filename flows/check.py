@@ -58,7 +58,9 @@ def check_tender(
         clausier_path: another clause library folder (default: the shipped one).
     """
     logger = get_run_logger()
-    d = read_task(dossier, rev)
+    # lenient like ``cahier check``: an incomplete tender.yaml still gets the findings
+    # that do not depend on its empty fields (tasks/dossier/incomplete.py)
+    d = read_task(dossier, rev, allow_incomplete=True)
     lib = clausier_task(clausier_path, dossier=dossier)
     report = check_task(d, lib)
     publish_task(report)

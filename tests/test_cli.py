@@ -243,6 +243,32 @@ def test_rev_replays_the_same_answer_on_a_past_commit(dossier: Path):
     assert env["status"] == "missing"
 
 
+def test_incomplete_tender_is_lenient_from_a_revision(dossier: Path):
+    """A draft tender.yaml (empty montant and ccag) committed to Git: ``--rev`` gives the
+    findings that do not depend on the empty fields, as the working tree does, with the
+    missing fields listed."""
+    repo = dossier.parent
+    draft = TENDER.replace("montant: 150000", "montant: null").replace(
+        "ccag: \"Techniques de l'information et de la communication\"", "ccag:"
+    )
+    (dossier / "tender.yaml").write_text(draft, encoding="utf-8")
+    (dossier / "pieces" / "ccap.md").write_text(
+        CCAP.replace('{{ clause("ENV-COND-01") }}', ""), encoding="utf-8"
+    )
+    who = ["-c", "user.name=Acheteuse", "-c", "user.email=a@example.fr"]
+    for args in (["init", "-q"], [*who, "add", "-A"], [*who, "commit", "-qm", "brouillon"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+    (dossier / "tender.yaml").write_text("cassé: [", encoding="utf-8")  # not read with --rev
+    proc = run("check", str(dossier), "--rev", "HEAD", "-f", "json")
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    report = json.loads(proc.stdout)
+    incomplete = next(f for f in report["findings"] if f["rule"] == "tender-incomplet")
+    assert "montant" in incomplete["message"] and "ccag" in incomplete["message"]
+    assert incomplete["location"]["file"] == "tender.yaml" and incomplete["location"]["line"]
+    env = next(f for f in report["families"] if f["clause"] == "ENV-COND-01")
+    assert env["status"] == "missing"  # a finding that does not depend on the empty fields
+
+
 def test_docx_with_tracked_changes_reported(dossier: Path):
     import zipfile
 

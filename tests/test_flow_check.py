@@ -68,3 +68,20 @@ def test_check_flow_publishes_report_and_findings(harness, tmp_path: Path):
     arts = asyncio.run(keys())
     assert set(arts) == {"check-report-2026-dsi-014", "check-findings-2026-dsi-014"}
     assert "prix-seul" in str(arts["check-report-2026-dsi-014"].data)
+
+
+def test_check_flow_is_lenient_on_an_incomplete_tender(harness, tmp_path: Path):
+    """An incomplete tender.yaml (empty montant): the flow gives the findings that do not
+    depend on it, with the missing field listed, like ``cahier check``."""
+    from flows.check import check_tender
+
+    d = tmp_path / "2026-DSI-014"
+    (d / "pieces").mkdir(parents=True)
+    (d / "tender.yaml").write_text(DOSSIER.replace("montant: 120000", "montant:"), "utf-8")
+    (d / "pieces" / "rc.md").write_text(
+        "# RC\n\n## Article 1 – Critères\n\nPrix : 100 %.\n", encoding="utf-8"
+    )
+    report = check_tender(str(d))
+    incomplete = next(f for f in report.findings if f.rule == "tender-incomplet")
+    assert "montant" in incomplete.message and incomplete.location.line == 8
+    assert any(f.rule == "prix-seul" for f in report.findings)

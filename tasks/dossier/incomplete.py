@@ -6,7 +6,8 @@ Stand-ins (fail closed: they make more obligations apply, never fewer): ``montan
 every EU threshold, all purchase ``categories``, buyer type ``etat``, ``dateLancement``
 today (the rules in force today). The checker adds an error ``tender-incomplet`` that
 lists the missing fields with their lines, so a dossier with missing fields never passes
-nor assembles. Only ``cahier check`` reads a dossier this way; every other command
+nor assembles. Only ``cahier check`` (working tree or ``--rev``) and the check flow read a
+dossier this way; every other command
 (assembly, DECP, archive) still refuses an incomplete tender.yaml.
 """
 

@@ -307,7 +307,9 @@ def _load_tender(raw: bytes, allow_incomplete: bool) -> tuple[Tender, dict[str, 
         return got
 
 
-def _read_from_git(path: str | os.PathLike[str], rev: str, max_bytes: int) -> Dossier:
+def _read_from_git(
+    path: str | os.PathLike[str], rev: str, max_bytes: int, allow_incomplete: bool = False
+) -> Dossier:
     import git  # lazy: GitPython is only needed with --rev
     from gitdb.exc import BadName, BadObject
 
@@ -382,8 +384,8 @@ def _read_from_git(path: str | os.PathLike[str], rev: str, max_bytes: int) -> Do
             ) from None
         if tender_blob.type != "blob":
             raise InputError("tender.yaml doit être un fichier.", TENDER_FILE)
-        tender, tender_lines = validate_yaml_with_lines(
-            Tender, blob_bytes(TENDER_FILE, tender_blob), TENDER_FILE
+        tender, tender_lines, missing = _load_tender(
+            blob_bytes(TENDER_FILE, tender_blob), allow_incomplete
         )
         try:
             pieces_tree = tree / PIECES_DIR
@@ -421,6 +423,7 @@ def _read_from_git(path: str | os.PathLike[str], rev: str, max_bytes: int) -> Do
             commit=commit.hexsha,
             rev=rev,
             tender_lines=tender_lines,
+            missing_fields=missing,
         )
 
 
@@ -444,7 +447,7 @@ def read_dossier(
             outside the dossier, unknown revision, not a Git repository.
     """
     if rev is not None:
-        dossier = _read_from_git(path, rev, max_piece_bytes)
+        dossier = _read_from_git(path, rev, max_piece_bytes, allow_incomplete)
     else:
         dossier = _read_from_disk(path, max_piece_bytes, allow_incomplete)
     return _apply_declared_kinds(dossier)
