@@ -83,5 +83,5 @@ def test_check_flow_is_lenient_on_an_incomplete_tender(harness, tmp_path: Path):
     )
     report = check_tender(str(d))
     incomplete = next(f for f in report.findings if f.rule == "tender-incomplet")
-    assert "montant" in incomplete.message and incomplete.location.line == 8
+    assert "montant" in incomplete.message and incomplete.location.line == 7
     assert any(f.rule == "prix-seul" for f in report.findings)
