@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cahier.common import CommandSet, fail
+from tasks import fmt
 from tasks.errors import CahierError, InputError
 
 commands = CommandSet("clauses", help="Consulter le clausier.")
@@ -137,16 +138,16 @@ def clauses_show(
             + (
                 "seuil européen"
                 if a.min_amount == "eu_threshold"
-                else f"{a.min_amount:,.0f} € HT".replace(",", " ")
+                else fmt.amount(a.min_amount, decimals=0)
             )
         )
     if a.from_date is not None:
         cond.append(
             "consultations lancées à partir du "
             + (
-                f"{lib.law.climat_gate.date:%d/%m/%Y}"
+                fmt.date_short(lib.law.climat_gate.date)
                 if a.from_date == "climat_gate"
-                else f"{a.from_date:%d/%m/%Y}"
+                else fmt.date_short(a.from_date)
             )
         )
     if a.requires:

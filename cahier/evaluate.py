@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from cahier.common import CommandSet, dossier_of, fail, write_atomic
+from tasks import fmt
 from tasks.errors import CahierError, InputError
 
 commands = CommandSet()
@@ -37,7 +38,7 @@ def print_evaluation(result, console) -> None:
         table.add_column("Soumissionnaire")
         table.add_column("Prix € HT", justify="right", no_wrap=True)
         for c in tops:
-            table.add_column(f"{c.code} ({c.poids:g})", justify="right", no_wrap=True)
+            table.add_column(f"{c.code} ({fmt.number(c.poids)})", justify="right", no_wrap=True)
         table.add_column("Total", justify="right", no_wrap=True)
         table.add_column("Rang sans env./soc.", justify="right")
         for r in lot.offres:
@@ -47,14 +48,14 @@ def print_evaluation(result, console) -> None:
                 + (" (variante)" if r.variante else "")
                 + (" ⚠ OAB" if r.anormalementBasse else ""),
                 r.soumissionnaire,
-                f"{r.prix:,.0f}".replace(",", " "),
+                fmt.number(r.prix, 0),
                 *[_num(r.pointsCriteres.get(c.code)) for c in tops],
                 _num(r.total),
                 str(r.rangSansResponsables or ""),
             )
         console.print(table)
         console.print(
-            "Critères : " + " ; ".join(f"{c.code}. {c.nom} ({c.poids:g} %)" for c in tops),
+            "Critères : " + " ; ".join(f"{c.code}. {c.nom} ({fmt.percent(c.poids)})" for c in tops),
             markup=False,
         )
         if lot.laureat:

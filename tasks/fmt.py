@@ -10,22 +10,29 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from babel.dates import format_date
-from babel.numbers import format_decimal
-from dateutil.relativedelta import relativedelta
-
 __all__ = ["add_months", "amount", "date", "date_short", "number", "percent"]
 
 LOCALE = "fr_FR"
 
 
-def number(value: float | int | Decimal, decimals: int | None = None) -> str:
+def number(
+    value: float | int | Decimal,
+    decimals: int | None = None,
+    *,
+    exact: bool = False,
+    grouping: bool = True,
+) -> str:
     """``12 345,5`` — a number in French; ``decimals`` fixes the digits after the
-    comma (None: as many as needed, up to 3)."""
+    comma (None: as many as needed, up to 3; with ``exact``, every digit of the value).
+    ``grouping=False`` leaves out the thousands separator (« 5000 »)."""
+    from babel.numbers import format_decimal  # imported on first use: ~25 ms at start
+
     if decimals is None:
-        return format_decimal(value, locale=LOCALE)
+        return format_decimal(
+            value, locale=LOCALE, decimal_quantization=not exact, group_separator=grouping
+        )
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-    return format_decimal(value, format=pattern, locale=LOCALE)
+    return format_decimal(value, format=pattern, locale=LOCALE, group_separator=grouping)
 
 
 def amount(value: float | int | Decimal, *, decimals: int = 2, suffix: str = "€ HT") -> str:
@@ -42,15 +49,21 @@ def percent(value: float | int | Decimal, decimals: int | None = None) -> str:
 
 def date(value: dt.date) -> str:
     """``3 décembre 2026`` — a date written out."""
+    from babel.dates import format_date
+
     return format_date(value, format="long", locale=LOCALE)
 
 
 def date_short(value: dt.date) -> str:
     """``03/12/2026`` — a date in figures."""
+    from babel.dates import format_date
+
     return format_date(value, format="dd/MM/yyyy", locale=LOCALE)
 
 
 def add_months(value: dt.date, months: int) -> dt.date:
     """``value`` plus ``months`` calendar months (31 January + 1 month = 28 or 29
     February), as a law's « deux mois » is counted (dateutil ``relativedelta``)."""
+    from dateutil.relativedelta import relativedelta
+
     return value + relativedelta(months=months)

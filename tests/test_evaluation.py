@@ -219,7 +219,7 @@ BAD = [
         "prix: 262000",
         "prix: 262000\n    ecartee: null\n    lignes: [{designation: PC, quantite: 100, prixUnitaire: 2000}]",
         "prix: 262000",
-        ["offre « B »", "BPU/DQE", "200 000,00"],
+        ["offre « B »", "BPU/DQE", "200\u202f000,00"],
     ),
     ('  "2.3": {poids: 5}\n', "", "criteres:", ["critère 2.3", "n'a pas de méthode"]),
     (

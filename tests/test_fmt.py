@@ -28,3 +28,19 @@ def test_months_are_calendar_months_not_days():
     # « deux mois » after 31 December is the end of February, not 62 days later.
     assert fmt.add_months(dt.date(2026, 12, 31), 2) == dt.date(2027, 2, 28)
     assert fmt.add_months(dt.date(2028, 1, 31), 1) == dt.date(2028, 2, 29)
+
+
+def test_clause_numbers_keep_every_digit_and_four_digit_numbers_ungrouped():
+    assert fmt.number(1234.5678, exact=True) == f"1{NNBSP}234,5678"
+    assert fmt.number(5000, grouping=False) == "5000"
+    assert fmt.number(10000) == f"10{NNBSP}000"
+
+
+def test_clause_parameter_values_rendered_in_french():
+    from tasks.clausier.render import format_value
+
+    assert format_value(1.5) == "1,5"
+    assert format_value(7.0) == "7"
+    assert format_value(5000) == "5000"
+    assert format_value(100000) == f"100{NNBSP}000"
+    assert format_value(True) == "oui"

@@ -63,6 +63,7 @@ from pydantic import (
     model_validator,
 )
 
+from tasks import fmt
 from tasks.dossier.model import (
     Critere,
     CritereType,
@@ -143,9 +144,8 @@ def _money(v: Any) -> Any:
 
 
 def _fmt_eur(x: float) -> str:
-    """« 1 234 567,89 € HT » (French grouping, narrow no-break space avoided for terminals)."""
-    s = f"{x:,.2f}".replace(",", " ").replace(".", ",")
-    return f"{s} € HT"
+    """« 1 234 567,89 € HT » (Babel fr_FR, :func:`tasks.fmt.amount`)."""
+    return fmt.amount(x)
 
 
 def _fmt(x: float) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from tasks import fmt
 from tasks.dossier.model import Clause
 from tasks.errors import InputError
 
@@ -333,9 +334,10 @@ def format_value(value: Any) -> Any:
         if value.is_integer():
             value = int(value)
         else:
-            return f"{value:,}".replace(",", "\u202f").replace(".", ",")
+            return fmt.number(value, exact=True)
     if isinstance(value, int):
-        return f"{value:,}".replace(",", "\u202f") if abs(value) >= 10000 else str(value)
+        # four-digit numbers without separator (« 5000 »), as the clauses are written
+        return fmt.number(value, grouping=abs(value) >= 10000)
     return value
 
 

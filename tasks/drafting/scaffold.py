@@ -49,6 +49,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
+from tasks import fmt
 from tasks.clausier.library import Clausier, load_clausier
 from tasks.dossier.model import SIRET_RE, BuyerType, CheckReport, Tender
 from tasks.errors import InputError
@@ -213,9 +214,7 @@ def _q(value: Any) -> str:
 
 def _euros(value: float) -> str:
     """« 300 000 » (narrow no-break space between thousands, no decimals when whole)."""
-    if float(value).is_integer():
-        return f"{int(value):,}".replace(",", "\u202f")
-    return f"{value:,.2f}".replace(",", "\u202f").replace(".", ",")
+    return fmt.number(value, 0 if float(value).is_integer() else 2)
 
 
 class _Jinja(str):
