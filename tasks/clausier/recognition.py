@@ -34,26 +34,44 @@ module is the small generic engine that applies them:
    its neighbours or headings, an act stated in the block itself and the expected piece
    add to it); the best blocks are reported, with their article heading.
 
+The vocabulary and its compiled form live in :mod:`tasks.clausier.lexicon`, the blocks
+and word index of a piece in :mod:`tasks.clausier.blockindex`, the choice of the block
+to cite in :mod:`tasks.clausier.ranking`.
+
 Sources: Code de la commande publique, art. L2112-2 (execution conditions), R2152-7
 (award criteria), L2111-2 (technical specifications); clause-families.md.
 """
 
 from __future__ import annotations
 
-import re
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from dataclasses import dataclass
 from itertools import repeat
 from typing import Literal
 
-from pydantic import Field
-
-from tasks.clausier.lemmas import lemma_info
 from tasks.dossier.document import PieceText
-from tasks.dossier.model import ClauseEvidence, _Model
-from tasks.dossier.normalize import fold
+from tasks.dossier.model import ClauseEvidence
+
+from .blockindex import _MENTION_ROLES, _blocks, _Index
+from .lexicon import (
+    _BARRIERS,
+    _FILL_RE,
+    _LIST_START_RE,
+    _NUM,
+    _TOKEN_RE,
+    _UNKNOWN,
+    _WORD_RE,
+    MAX_CUE_WORDS,
+    TOC_RE,
+    Vocabulary,
+    _alternatives,
+    _deletes,
+    _Lexicon,
+    _within_one,
+    _Word,
+    cue_problems,
+)
+from .ranking import ACTS, Ranking
 
 __all__ = [
     "ACTS",
@@ -66,387 +84,9 @@ __all__ = [
 ]
 
 Act = Literal["criterion", "obligation", "specification", "model_clause"]
-ACTS: tuple[str, ...] = ("criterion", "obligation", "specification", "model_clause")
-#: No cue may hold more than this many consecutive literal words (issue 11, Build 4).
-MAX_CUE_WORDS = 3
 
 
-class ActCues(_Model):
-    """Cues of the acts (clause_library/recognition.yaml, ``acts``)."""
-
-    criterion: list[str] = Field(min_length=1)
-    weight: list[str] = Field(min_length=1)
-    actor: list[str] = Field(min_length=1)
-    bidder: list[str] = Field(default=[])
-    modal: list[str] = Field(min_length=1)
-    requirement: list[str] = Field(default=[])
-    possibility: list[str] = Field(default=[])
-    model_clause: list[str] = Field(default=[])
-
-
-class MentionCues(_Model):
-    """Cues that make a block a mention, not a clause."""
-
-    negation: list[str] = Field(default=[])
-    applicable_texts: list[str] = Field(default=[])
-    question: list[str] = Field(default=[])
-    legal_text: list[str] = Field(default=[])
-    context: list[str] = Field(default=[])
-
-
-class Vocabulary(_Model):
-    """clause_library/recognition.yaml: the vocabulary shared by every family.
-
-    ``stopwords``: words dropped before matching; ``synonyms``: sets of single words a
-    buyer uses for the same thing (the first is the canonical one); ``abbreviations``:
-    abbreviation (without its dot) → expansion; ``variants``: domain word the lemmatiser
-    does not know → the word it stands for; ``contract_pieces``: kinds of piece whose
-    stipulations bind the titulaire (CCAP, CCTP…: a requirement stated there is an
-    obligation); ``contract_piece_names``: cues naming such a piece in a heading (a clause
-    bank's « A. Cahier des clauses administratives particulières »: its model clauses are
-    stipulations); ``sanctions``: cues of a sanction (penalty) stated about an obligation —
-    such a block presupposes the clause, the clause itself is cited first; ``piece_names``:
-    kind of piece → cues naming it in a heading (a clause bank's « B. Cahier des clauses
-    techniques particulières (CCTP) »: the model clauses below belong to that kind of
-    piece); ``acts`` and ``mentions``: cues (one to three
-    words each); ``max_gap``: words allowed between two words of a cue; ``window``:
-    neighbouring blocks searched for the other concepts of a group.
-    """
-
-    max_gap: int = Field(default=2, ge=0, le=5)
-    window: int = Field(default=1, ge=0, le=5)
-    stopwords: list[str] = Field(default=[])
-    synonyms: list[list[str]] = Field(default=[])
-    abbreviations: dict[str, str] = Field(default={})
-    variants: dict[str, str] = Field(default={})
-    contract_pieces: list[str] = Field(default=[])
-    contract_piece_names: list[str] = Field(default=[])
-    sanctions: list[str] = Field(default=[])
-    piece_names: dict[str, list[str]] = Field(default={})
-    acts: ActCues
-    mentions: MentionCues = Field(default_factory=MentionCues)
-
-
-# --------------------------------------------------------------------------- words
-
-_WORD_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*|%")
-# Words and phrase barriers: a cue never spans a sentence or clause boundary.
-_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*|%|[.;:!?,()]")
-_BARRIERS = frozenset(".;:!?,()")
-_NUM = "<num>"
-TOC_RE = re.compile(r"(\.{4,}|…{2,}|(\. ){4,}|_{4,})\s*\d+\s*$")
-_FILL_RE = re.compile(r"\.{6,}|…{3,}|_{5,}|\[\s*\]|☐|□")
-_CLAUSE_CALL_RE = re.compile(r"^\{\{-?\s*clause\s*\(")
-_FENCE_OPEN_RE = re.compile(r"^:::+\s*\{[^}]*\.clause\b")
-_LIST_START_RE = re.compile(r"^\s*(?:[-*•–]\s|\(?[a-z0-9]{1,3}[).]\s|\d+(?:\.\d+)*[.)-]?\s)")
-
-
-def _stem(word: str) -> str:
-    """Light stemming for words the lemmatiser does not know (plural ``-s``/``-x``,
-    feminine ``-e``/``-ée``)."""
-    if len(word) > 4 and word[-1] in "sx":
-        word = word[:-1]
-    if len(word) > 4 and word.endswith("ee"):
-        word = word[:-1]
-    if len(word) > 5 and word.endswith("e"):
-        word = word[:-1]  # feminine
-    return word
-
-
-_RAW_KEYS: dict[str, str] = {}
-#: Keys of words the lemmatiser does not know: only those may be typos.
-_UNKNOWN: set[str] = set()
-
-
-def _raw_key(word: str) -> str:
-    """Folded lemma of a lower-case word (cached for the process)."""
-    k = _RAW_KEYS.get(word)
-    if k is None:
-        if word[0].isdigit():
-            k = word.replace(",", ".")
-        elif word == "%":
-            k = "%"
-        else:
-            lemma, known = lemma_info(word) if len(word) > 2 else (word, True)
-            k = fold(lemma.lower()).replace("-", "")
-            if not known:
-                k = _stem(k)  # a word the dictionary does not know: domain word or typo
-                if len(word) >= 5:
-                    _UNKNOWN.add(k)
-        _RAW_KEYS[word] = k
-    return k
-
-
-@lru_cache(maxsize=65536)
-def _deletes(word: str) -> frozenset[str]:
-    return frozenset(word[:i] + word[i + 1 :] for i in range(len(word)))
-
-
-def _within_one(a: str, b: str) -> bool:
-    """Levenshtein distance of ``a`` and ``b`` is at most 1."""
-    if a == b:
-        return True
-    la, lb = len(a), len(b)
-    if abs(la - lb) > 1:
-        return False
-    if la > lb:
-        a, b, la, lb = b, a, lb, la
-    i = 0
-    while i < la and a[i] == b[i]:
-        i += 1
-    if la == lb:
-        return a[i + 1 :] == b[i + 1 :]
-    return a[i:] == b[i + 1 :]
-
-
-@dataclass(frozen=True, slots=True)
-class _Word:
-    key: str
-    prefix: bool = False
-    others: tuple[str, ...] = ()  # keys of the word's other forms (plural, feminine)
-
-
-@dataclass(frozen=True, slots=True)
-class _Cue:
-    words: tuple[_Word, ...]
-    text: str
-
-
-class _Lexicon:
-    """The vocabulary compiled: word → key, cue text → matchers."""
-
-    def __init__(self, vocab: Vocabulary) -> None:
-        self.vocab = vocab
-        self.max_gap = vocab.max_gap
-        self.stop = {fold(w) for w in vocab.stopwords}
-        self.variants = {self._base(w): self._base(v) for w, v in vocab.variants.items()}
-        self.synonyms: dict[str, str] = {}
-        for group in vocab.synonyms:
-            keys = [self._base(w) for w in group]
-            for k in keys:
-                self.synonyms.setdefault(k, keys[0])
-        self.abbrev: dict[str, tuple[str, ...]] = {}
-        for abbr, expansion in vocab.abbreviations.items():
-            keys = tuple(
-                self.key(w) for w in _WORD_RE.findall(expansion.lower()) if fold(w) not in self.stop
-            )
-            self.abbrev[fold(abbr.lower()).rstrip(".")] = keys
-        self._keys: dict[str, tuple[str, ...]] = {}
-        self._cues: dict[str, _Cue] = {}
-
-    def _base(self, word: str) -> str:
-        return _raw_key(word.lower())
-
-    def key(self, word: str) -> str:
-        """Key of one lower-case word (no abbreviation expansion)."""
-        k = _raw_key(word)
-        k = self.variants.get(k, k)
-        return self.synonyms.get(k, k)
-
-    def keys(self, word: str) -> tuple[str, ...]:
-        """Keys a lower-case word stands for: () for a stop word, several for an
-        abbreviation."""
-        out = self._keys.get(word)
-        if out is None:
-            f = fold(word)
-            if f in self.stop:
-                out = ()
-            elif f in self.abbrev:
-                out = self.abbrev[f]
-            else:
-                out = (self.key(word),)
-            self._keys[word] = out
-        return out
-
-    def cue(self, text: str) -> _Cue:
-        """Compile a cue (``reconditionn*`` is a prefix on the folded word)."""
-        c = self._cues.get(text)
-        if c is None:
-            words: list[_Word] = []
-            for raw in text.split():
-                raw = raw.lower()
-                if raw.endswith("*"):
-                    words.append(_Word(fold(raw[:-1]).replace("-", ""), True))
-                    continue
-                if raw == "<num>":
-                    words.append(_Word(_NUM))
-                    continue
-                for tok in _WORD_RE.findall(raw):
-                    ks = self.keys(tok)
-                    if len(ks) == 1 and tok.isalpha():
-                        # the lemmatiser may give a form another lemma than its plural
-                        # (« donnée » → donner, « données » → donnée): accept both
-                        forms = {tok + "s", tok + "e", tok + "es"}
-                        others = {self.key(f) for f in forms} - {ks[0]}
-                        words.append(_Word(ks[0], False, tuple(sorted(others))))
-                    else:
-                        words.extend(_Word(k) for k in ks)
-            c = _Cue(tuple(words), text)
-            self._cues[text] = c
-        return c
-
-
-def cue_problems(text: str) -> str | None:
-    """Why a cue of the clausier is invalid (French), or None.
-
-    A cue holds one to :data:`MAX_CUE_WORDS` words (letters, digits, ``%``, ``<num>``,
-    an apostrophe or hyphen inside a word, a final ``*`` for a prefix): vocabulary, not
-    sentences copied from a document.
-    """
-    words = text.split()
-    if not words:
-        return "indice vide"
-    if len(words) > MAX_CUE_WORDS:
-        return (
-            f"indice de {len(words)} mots « {text} » : {MAX_CUE_WORDS} mots consécutifs au "
-            "plus (écrire un concept par idée, pas une phrase)"
-        )
-    for w in words:
-        if w == "<num>":
-            continue
-        if not re.fullmatch(r"[^\W_]+(?:['./-][^\W_]+)*\*?|%", w):
-            return f"indice « {text} » : mot « {w} » invalide (lettres, chiffres, %, * final)"
-    return None
-
-
-# --------------------------------------------------------------------------- pieces
-
-
-@dataclass(slots=True)
-class _Block:
-    start: int  # first line index
-    end: int  # last line index (inclusive)
-    section: int
-    heading: bool
-    text: str  # normalised text of the block (lines joined by spaces)
-    roles: frozenset[str] = frozenset()  # the reader's roles (toc, question, form_label…)
-
-
-#: Act → the cue sets that state it in a block (its own words, not its headings').
-_ACT_CUES: dict[str, tuple[str, ...]] = {
-    "criterion": ("criterion",),
-    "obligation": ("actor", "modal"),
-    "specification": ("actor", "modal", "requirement"),
-    "model_clause": ("model_clause",),
-}
-
-#: Roles of the reader's blocks (tasks/dossier/blocks.py) that mention without stating.
-_MENTION_ROLES = frozenset(
-    {"toc", "applicable_texts", "form_label", "question", "placeholder", "empty_heading"}
-)
-
-
-@dataclass(slots=True)
-class _Index:
-    """One piece prepared for matching: tokens, blocks and cue cache."""
-
-    piece: PieceText
-    keys: list[str]
-    tok_line: list[int]
-    tok_phrase: list[int]
-    positions: dict[str, list[int]]
-    blocks: list[_Block]
-    line_block: list[int]
-    section_blocks: dict[int, list[int]]
-    heading_blocks: dict[int, list[int]]  # section → heading blocks of it and its parents
-    deletes: dict[str, list[str]] | None = None  # deletion variant → unknown piece keys
-    typos: dict[str, list[str]] = field(default_factory=dict)  # cue key → typo keys
-    words: dict[_Word, list[int]] = field(default_factory=dict)
-    cue_lines: dict[str, frozenset[int]] = field(default_factory=dict)
-    concepts: dict[tuple[str, ...], dict[int, int]] = field(default_factory=dict)
-    mentions: dict[int, bool] = field(default_factory=dict)
-    acts: dict[tuple, set[str]] = field(default_factory=dict)
-    sets: dict[str, set[int]] = field(default_factory=dict)
-    kinds: dict[int, str | None] = field(default_factory=dict)  # heading → kind it names
-    questionnaires: dict[int, bool] = field(default_factory=dict)  # section → mostly questions
-
-
-def _blocks(piece: PieceText) -> tuple[list[_Block], list[int]]:
-    """Group lines into blocks: a heading, a list item or a paragraph."""
-    heading_lines = {s.line_index for s in piece.sections}
-    blocks: list[_Block] = []
-    line_block: list[int] = []
-    cur: list[int] = []
-
-    model = getattr(piece, "model", None)
-    model_blocks = model.blocks if model is not None else []
-
-    def close() -> None:
-        if cur:
-            lines = piece.lines
-            mb = getattr(lines[cur[0]], "block", -1)
-            roles = (
-                frozenset(model_blocks[mb].roles) if 0 <= mb < len(model_blocks) else frozenset()
-            )
-            blocks.append(
-                _Block(
-                    cur[0],
-                    cur[-1],
-                    lines[cur[0]].section,
-                    cur[0] in heading_lines,
-                    " ".join(lines[i].text for i in cur),
-                    roles,
-                )
-            )
-            cur.clear()
-
-    prev_text = ""
-    in_fence = False
-    for i, line in enumerate(piece.lines):
-        text = line.text.strip()
-        # A library clause (« {{ clause(…) }} » call or « ::: {.clause} » block) is the
-        # checker's business, not a hand-written text: its lines form no block.
-        if in_fence and (i in heading_lines or text == ":::"):
-            in_fence = text == ":::"  # the closing fence is skipped below; a heading ends it
-        if in_fence or _CLAUSE_CALL_RE.match(text) or _FENCE_OPEN_RE.match(text):
-            in_fence = (in_fence or bool(_FENCE_OPEN_RE.match(text))) and text != ":::"
-            close()
-            line_block.append(-1)  # no block: its words are not indexed
-            prev_text = ""
-            continue
-        mb = getattr(line, "block", -1)
-        if model_blocks and mb >= 0:
-            # the reader's blocks are authoritative (paragraphs, list items, table rows)
-            new = (
-                not cur
-                or i in heading_lines
-                or (cur[0] in heading_lines)
-                or mb != getattr(piece.lines[cur[-1]], "block", -1)
-                or model_blocks[mb].kind == "table"
-                or text[:1] in "<|"
-            )
-        else:
-            new = None
-        new = (
-            new
-            if new is not None
-            else (
-                not cur
-                or i in heading_lines
-                or (cur and cur[0] in heading_lines)
-                or not text
-                or line.section != piece.lines[cur[-1]].section
-                or bool(_LIST_START_RE.match(text))
-                or (prev_text.endswith((".", ";", ":", "!", "?")) and text[:1].isupper())
-                or text[:1] in "<|"  # a row or cell of a table (HTML or Markdown)
-            )
-        )
-        if new:
-            close()
-        if text:
-            cur.append(i)
-            line_block.append(len(blocks))
-        else:
-            line_block.append(len(blocks))  # blank line: attached to the next block
-        prev_text = text
-    close()
-    # Blank lines at the end point past the last block: clamp.
-    last = max(len(blocks) - 1, 0)
-    line_block = [min(b, last) if b >= 0 else -1 for b in line_block]
-    return blocks, line_block
-
-
-class Recognizer:
+class Recognizer(Ranking):
     """Applies the clausier's evidence to pieces; caches each piece's index.
 
     One recognizer per check (or per process for a batch: the word keys are cached for
@@ -508,13 +148,34 @@ class Recognizer:
         idx = self._indexes.get(id(piece))
         if idx is not None and idx.piece is piece:
             return idx
-        lex = self.lex
+        blocks, line_block = _blocks(piece)
+        keys, tok_line, tok_phrase = self._tokens(piece, line_block)
+        section_blocks: dict[int, list[int]] = {}
+        for bi, b in enumerate(blocks):
+            section_blocks.setdefault(b.section, []).append(bi)
+        idx = _Index(
+            piece,
+            keys,
+            tok_line,
+            tok_phrase,
+            _positions(keys),
+            blocks,
+            line_block,
+            section_blocks,
+            _heading_chains(piece, line_block),
+        )
+        self._indexes[id(piece)] = idx
+        return idx
+
+    def _tokens(
+        self, piece: PieceText, line_block: list[int]
+    ) -> tuple[list[str], list[int], list[int]]:
+        """Keys of the piece's words in order, with the line and the phrase (a new one
+        at each block and phrase barrier) of each."""
         keys: list[str] = []
         tok_line: list[int] = []
         tok_phrase: list[int] = []
-        cache = lex._keys
         phrase = 0
-        blocks, line_block = _blocks(piece)
         prev_block = -1
         for li, line in enumerate(piece.lines):
             if line_block[li] < 0:
@@ -522,20 +183,7 @@ class Recognizer:
             if line_block[li] != prev_block:
                 phrase += 1
                 prev_block = line_block[li]
-            line_keys = self._line_keys.get(line.text)
-            if line_keys is None:
-                line_keys = []
-                for w in _TOKEN_RE.findall(line.text.lower()):
-                    if w in _BARRIERS:
-                        line_keys.append(None)
-                        continue
-                    ks = cache.get(w)
-                    if ks is None:
-                        ks = lex.keys(w)
-                    line_keys.extend(ks)
-                if len(self._line_keys) > 200_000:
-                    self._line_keys.clear()  # bounded memory in a long batch
-                self._line_keys[line.text] = line_keys = tuple(line_keys)
+            line_keys = self._keys_of_line(line.text)
             if None in line_keys:
                 for k in line_keys:
                     if k is None:
@@ -549,46 +197,24 @@ class Recognizer:
                 keys.extend(line_keys)
                 tok_line.extend(repeat(li, n))
                 tok_phrase.extend(repeat(phrase, n))
-        positions: dict[str, list[int]] = {}
-        nums: list[int] = []
-        for p, k in enumerate(keys):
-            lst = positions.get(k)
-            if lst is None:
-                positions[k] = [p]
-            else:
-                lst.append(p)
-            if k[0].isdigit():
-                nums.append(p)
-        positions[_NUM] = nums
-        section_blocks: dict[int, list[int]] = {}
-        for bi, b in enumerate(blocks):
-            section_blocks.setdefault(b.section, []).append(bi)
-        heading_blocks: dict[int, list[int]] = {}
-        secs = piece.sections
-        for si, sec in enumerate(secs):
-            chain = [line_block[sec.line_index]] if sec.line_index < len(line_block) else []
-            level = sec.level
-            for pj in range(si - 1, -1, -1):
-                if secs[pj].level < level:
-                    if secs[pj].line_index < len(line_block):
-                        chain.append(line_block[secs[pj].line_index])
-                    level = secs[pj].level
-                    if level <= 1:
-                        break
-            heading_blocks[si] = chain
-        idx = _Index(
-            piece,
-            keys,
-            tok_line,
-            tok_phrase,
-            positions,
-            blocks,
-            line_block,
-            section_blocks,
-            heading_blocks,
-        )
-        self._indexes[id(piece)] = idx
-        return idx
+        return keys, tok_line, tok_phrase
+
+    def _keys_of_line(self, text: str) -> tuple[str | None, ...]:
+        """Keys of a line's words, None for a phrase barrier (cached across pieces)."""
+        line_keys = self._line_keys.get(text)
+        if line_keys is None:
+            cache = self.lex._keys
+            out: list[str | None] = []
+            for w in _TOKEN_RE.findall(text.lower()):
+                if w in _BARRIERS:
+                    out.append(None)
+                    continue
+                ks = cache.get(w)
+                out.extend(ks if ks is not None else self.lex.keys(w))
+            if len(self._line_keys) > 200_000:
+                self._line_keys.clear()  # bounded memory in a long batch
+            self._line_keys[text] = line_keys = tuple(out)
+        return line_keys
 
     @staticmethod
     def _typo_probes(idx: _Index) -> dict[str, list[str]]:
@@ -843,20 +469,6 @@ class Recognizer:
                 hits.insert(0, first)
         return hits[:limit]
 
-    def _article_chain(self, hit: Hit) -> set[int]:
-        """Section of the hit and the sections enclosing it."""
-        piece = hit.piece
-        sec = piece.lines[hit.start].section
-        chain = {sec}
-        if sec < 0:
-            return chain
-        level = piece.sections[sec].level
-        for j in range(sec - 1, -1, -1):
-            if piece.sections[j].level < level:
-                chain.add(j)
-                level = piece.sections[j].level
-        return chain
-
     def _find_in(self, piece: PieceText, evidence: ClauseEvidence) -> list[Hit]:
         idx = self.index(piece)
         if not idx.blocks:
@@ -937,195 +549,39 @@ class Recognizer:
                     )
         return self._rank(idx, evidence, best, groups_at, family_blocks, expected)
 
-    # ------------------------------------------------------------------ ranking
 
-    def _rank(
-        self,
-        idx: _Index,
-        evidence: ClauseEvidence,
-        best: dict[int, Hit],
-        groups_at: dict[int, int],
-        family_blocks: set[int],
-        expected: bool,
-    ) -> list[Hit]:
-        """Final scores (0–1) of the matched blocks: the block a reader would cite.
-
-        A block is a better citation when it states the family's own terms and act,
-        under a heading about the family, in the expected piece (or, in a clause bank,
-        under a heading naming that kind of piece), matching several groups, concise and
-        dense in the family's vocabulary; it is a worse one in a part that only gives
-        the context (a reminder of the law, preliminary exchanges with suppliers, an
-        introduction: ``mentions.context`` and ``applicable_texts`` headings) or when it
-        states a sanction.
-        """
-        sets = self._sets(idx)
-        act_sets = [sets[k] for a in evidence.acts or ACTS for k in _ACT_CUES[a]]
-        context = sets["context"] | sets["applicable"]
-        words = self._family_words(evidence)
-        # a piece of no known kind (a guide, a clause bank) whose parts may be named after
-        # the pieces they are for
-        bank = (
-            idx.piece.kind not in self._piece_names and idx.piece.kind not in self.contract_pieces
-        )
-        out: list[Hit] = []
-        for b, hit in best.items():
-            heads = idx.heading_blocks.get(idx.blocks[b].section, [])
-            # the block and the introduction of its list (« … est tenu de : »)
-            stated = [x for x in self._own(idx, b) if not idx.blocks[x].heading]
-            bonus = 0.1 * min(groups_at[b] - 1, 2)
-            bonus += 0.2 if any(h in family_blocks for h in heads) else 0.0
-            bonus += 0.15 if any(x in v for v in act_sets for x in stated) else 0.0
-            if expected:
-                bonus += 0.1
-            elif bank and self._named_kind(idx, heads) in evidence.pieces:
-                bonus += 0.2  # the part of a clause bank for the expected piece
-            if b in sets["sanction"] or (heads and heads[0] in sets["sanction"]):
-                bonus -= 0.2  # a penalty presupposes the clause: cite the clause
-            if any(h in context for h in heads) or self._questionnaire(idx, b):
-                bonus -= 0.5  # the law recalled, suppliers questioned: not the clause
-            if any(x in sets["possibility"] and x in sets["modal"] for x in stated):
-                bonus -= 0.15  # « l'acheteur peut imposer … » : advice on the clause
-            # a concise statement of the family (a list item, a short paragraph) is a
-            # better citation than a long paragraph that also mentions it
-            n_words = len(idx.blocks[b].text.split())
-            bonus += 0.15 * max(0.0, 1.0 - n_words / 80)
-            inside, outside, total = self._coverage(idx, b, words, evidence.any[hit.group].all[0])
-            # (a block of a few words — a label, a list title — has no density to speak of)
-            bonus += 0.2 * min(1.0, 3.0 * outside / total, total / 10) if total else 0.0
-            if inside:
-                bonus -= 0.2  # named only as an example in parentheses
-            score = round(min(1.0, max(0.0, (hit.score + bonus) / 1.9)), 3)
-            out.append(replace(hit, score=score))
-        return out
-
-    def _questionnaire(self, idx: _Index, b: int) -> bool:
-        """Block ``b`` is in a section whose body is one third questions or more (a
-        sourcing questionnaire: its examples and remarks are not clauses)."""
-        sec = idx.blocks[b].section
-        got = idx.questionnaires.get(sec)
-        if got is None:
-            body = [x for x in idx.section_blocks.get(sec, []) if not idx.blocks[x].heading]
-            asked = sum(1 for x in body if self._asks(idx.blocks[x]))
-            got = idx.questionnaires[sec] = sec >= 0 and 3 * asked >= len(body) > 0
-        return got
-
-    def _asks(self, block: _Block) -> bool:
-        if "question" in block.roles or block.text.rstrip().endswith("?"):
-            return True
-        first = _WORD_RE.search(block.text.lower().lstrip("-*•– "))
-        return bool(first) and any(k in self._question for k in self.lex.keys(first.group()))
-
-    def _coverage(
-        self, idx: _Index, b: int, words: Sequence[_Word], own: str
-    ) -> tuple[int, int, int]:
-        """(family's own words when all are inside parentheses, else 0; family's words
-        outside parentheses; words) of block ``b``: an example between parentheses is
-        not the statement."""
-        block = idx.blocks[b]
-        lo = bisect_left(idx.tok_line, block.start)
-        hi = bisect_right(idx.tok_line, block.end)
-        if hi <= lo:
-            return 0, 0, 0
-        nested = self._in_parentheses(idx, b, lo, hi)
-        hit = self._block_words(idx, words, lo, hi)
-        own_hit = self._block_words(idx, self._family_words_of((own,)), lo, hi)
-        if own_hit and not own_hit - nested:
-            return len(own_hit), len(hit - nested), hi - lo
-        return 0, len(hit - nested), hi - lo
-
-    def _block_words(self, idx: _Index, words: Sequence[_Word], lo: int, hi: int) -> set[int]:
-        """Positions ``lo``–``hi`` holding one of ``words`` as written (typos are not
-        looked up here: a density needs no new typo index)."""
-        out: set[int] = set()
-        for w in words:
-            ps = idx.words.get(w)
-            if ps is None:
-                if w.prefix:
-                    continue
-                ps = idx.positions.get(w.key, [])
-                if w.others:
-                    ps = sorted({*ps, *(p for k in w.others for p in idx.positions.get(k, ()))})
-            out.update(ps[bisect_left(ps, lo) : bisect_left(ps, hi)])
-        return out
-
-    def _in_parentheses(self, idx: _Index, b: int, lo: int, hi: int) -> set[int]:
-        """Token positions of block ``b`` (tokens ``lo``–``hi``) between parentheses,
-        re-reading its lines as :meth:`index` does."""
-        block = idx.blocks[b]
-        out: set[int] = set()
-        if "(" not in block.text:
-            return out
-        p, depth = lo, 0
-        for li in range(block.start, block.end + 1):
-            for w in _TOKEN_RE.findall(idx.piece.lines[li].text.lower()):
-                if w == "(":
-                    depth += 1
-                elif w == ")":
-                    depth = max(0, depth - 1)
-                elif w not in _BARRIERS:
-                    n = len(self.lex.keys(w))
-                    if depth:
-                        out.update(range(p, min(p + n, hi)))
-                    p += n
-        return out
-
-    def _family_words(self, evidence: ClauseEvidence) -> tuple[_Word, ...]:
-        """Every word of the family's cues (for the density of a block)."""
-        return self._family_words_of(tuple(c for g in evidence.any for c in g.all))
-
-    def _family_words_of(self, key: tuple[str, ...]) -> tuple[_Word, ...]:
-        got = self._words_of.get(key)
-        if got is None:
-            ws = {w for c in key for alt in _alternatives(c) for w in self.lex.cue(alt).words}
-            got = self._words_of[key] = tuple(w for w in ws if w.key != _NUM)
-        return got
-
-    def _density(self, idx: _Index, b: int, words: Sequence[_Word]) -> float:
-        """Share of the block's words that belong to the family's cues (0–1)."""
-        block = idx.blocks[b]
-        lo = bisect_left(idx.tok_line, block.start)
-        hi = bisect_right(idx.tok_line, block.end)
-        if hi <= lo:
-            return 0.0
-        hit: set[int] = set()
-        for w in words:
-            ps = self._word_positions(idx, w)
-            hit.update(ps[bisect_left(ps, lo) : bisect_left(ps, hi)])
-        return len(hit) / (hi - lo)
-
-    def _named_kind(self, idx: _Index, heads: Sequence[int]) -> str | None:
-        """Kind of piece the nearest heading naming one designates (« B. Cahier des
-        clauses techniques particulières (CCTP) » → cctp; the first named when a
-        heading names several: « CCAP ou CCP » → ccap)."""
-        for h in heads:
-            got = idx.kinds.get(h, "")
-            if got == "":
-                got = idx.kinds[h] = self._first_kind(idx, h)
-            if got is not None:
-                return got
-        return None
-
-    def _first_kind(self, idx: _Index, h: int) -> str | None:
-        block = idx.blocks[h]
-        lo = bisect_left(idx.tok_line, block.start)
-        hi = bisect_right(idx.tok_line, block.end)
-        first: tuple[int, str] | None = None
-        for kind, (cues,) in self._piece_names.items():
-            if h not in self._concept_blocks(idx, cues):
-                continue
-            for text in cues:
-                ws = self.lex.cue(text).words
-                if not ws:
-                    continue
-                ps = self._word_positions(idx, ws[0])
-                i = bisect_left(ps, lo)
-                if i < len(ps) and ps[i] < hi and (first is None or ps[i] < first[0]):
-                    first = (ps[i], kind)
-        return first[1] if first else None
+def _positions(keys: list[str]) -> dict[str, list[int]]:
+    """Key → its token positions; ``<num>`` → positions of numbers."""
+    positions: dict[str, list[int]] = {}
+    nums: list[int] = []
+    for p, k in enumerate(keys):
+        lst = positions.get(k)
+        if lst is None:
+            positions[k] = [p]
+        else:
+            lst.append(p)
+        if k[0].isdigit():
+            nums.append(p)
+    positions[_NUM] = nums
+    return positions
 
 
-def _alternatives(concept: str) -> list[str]:
-    return [c.strip() for c in concept.split("|") if c.strip()]
+def _heading_chains(piece: PieceText, line_block: list[int]) -> dict[int, list[int]]:
+    """Section → heading blocks of it and of the sections enclosing it, nearest first."""
+    heading_blocks: dict[int, list[int]] = {}
+    secs = piece.sections
+    for si, sec in enumerate(secs):
+        chain = [line_block[sec.line_index]] if sec.line_index < len(line_block) else []
+        level = sec.level
+        for pj in range(si - 1, -1, -1):
+            if secs[pj].level < level:
+                if secs[pj].line_index < len(line_block):
+                    chain.append(line_block[secs[pj].line_index])
+                level = secs[pj].level
+                if level <= 1:
+                    break
+        heading_blocks[si] = chain
+    return heading_blocks
 
 
 @dataclass(frozen=True, slots=True)

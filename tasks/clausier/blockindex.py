@@ -1,0 +1,129 @@
+"""A piece prepared for recognition: its blocks (headings, paragraphs, list items, table
+rows) and the index of its word keys (see :mod:`tasks.clausier.recognition`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tasks.dossier.document import PieceText
+
+from .lexicon import _CLAUSE_CALL_RE, _FENCE_OPEN_RE, _LIST_START_RE, _Word
+
+
+@dataclass(slots=True)
+class _Block:
+    start: int  # first line index
+    end: int  # last line index (inclusive)
+    section: int
+    heading: bool
+    text: str  # normalised text of the block (lines joined by spaces)
+    roles: frozenset[str] = frozenset()  # the reader's roles (toc, question, form_label…)
+
+
+#: Roles of the reader's blocks (tasks/dossier/blocks.py) that mention without stating.
+_MENTION_ROLES = frozenset(
+    {"toc", "applicable_texts", "form_label", "question", "placeholder", "empty_heading"}
+)
+
+
+@dataclass(slots=True)
+class _Index:
+    """One piece prepared for matching: tokens, blocks and cue cache."""
+
+    piece: PieceText
+    keys: list[str]
+    tok_line: list[int]
+    tok_phrase: list[int]
+    positions: dict[str, list[int]]
+    blocks: list[_Block]
+    line_block: list[int]
+    section_blocks: dict[int, list[int]]
+    heading_blocks: dict[int, list[int]]  # section → heading blocks of it and its parents
+    deletes: dict[str, list[str]] | None = None  # deletion variant → unknown piece keys
+    typos: dict[str, list[str]] = field(default_factory=dict)  # cue key → typo keys
+    words: dict[_Word, list[int]] = field(default_factory=dict)
+    cue_lines: dict[str, frozenset[int]] = field(default_factory=dict)
+    concepts: dict[tuple[str, ...], dict[int, int]] = field(default_factory=dict)
+    mentions: dict[int, bool] = field(default_factory=dict)
+    acts: dict[tuple, set[str]] = field(default_factory=dict)
+    sets: dict[str, set[int]] = field(default_factory=dict)
+    kinds: dict[int, str | None] = field(default_factory=dict)  # heading → kind it names
+    questionnaires: dict[int, bool] = field(default_factory=dict)  # section → mostly questions
+
+
+def _blocks(piece: PieceText) -> tuple[list[_Block], list[int]]:
+    """Group lines into blocks: a heading, a list item or a paragraph."""
+    heading_lines = {s.line_index for s in piece.sections}
+    blocks: list[_Block] = []
+    line_block: list[int] = []
+    cur: list[int] = []
+
+    model = getattr(piece, "model", None)
+    model_blocks = model.blocks if model is not None else []
+
+    def close() -> None:
+        if cur:
+            lines = piece.lines
+            mb = getattr(lines[cur[0]], "block", -1)
+            roles = (
+                frozenset(model_blocks[mb].roles) if 0 <= mb < len(model_blocks) else frozenset()
+            )
+            blocks.append(
+                _Block(
+                    cur[0],
+                    cur[-1],
+                    lines[cur[0]].section,
+                    cur[0] in heading_lines,
+                    " ".join(lines[i].text for i in cur),
+                    roles,
+                )
+            )
+            cur.clear()
+
+    prev_text = ""
+    in_fence = False
+    for i, line in enumerate(piece.lines):
+        text = line.text.strip()
+        # A library clause (« {{ clause(…) }} » call or « ::: {.clause} » block) is the
+        # checker's business, not a hand-written text: its lines form no block.
+        if in_fence and (i in heading_lines or text == ":::"):
+            in_fence = text == ":::"  # the closing fence is skipped below; a heading ends it
+        if in_fence or _CLAUSE_CALL_RE.match(text) or _FENCE_OPEN_RE.match(text):
+            in_fence = (in_fence or bool(_FENCE_OPEN_RE.match(text))) and text != ":::"
+            close()
+            line_block.append(-1)  # no block: its words are not indexed
+            prev_text = ""
+            continue
+        new = not cur or i in heading_lines or cur[0] in heading_lines
+        new = new or _starts_block(piece, model_blocks, cur[-1], i, prev_text)
+        if new:
+            close()
+        if text:
+            cur.append(i)
+            line_block.append(len(blocks))
+        else:
+            line_block.append(len(blocks))  # blank line: attached to the next block
+        prev_text = text
+    close()
+    # Blank lines at the end point past the last block: clamp.
+    last = max(len(blocks) - 1, 0)
+    line_block = [min(b, last) if b >= 0 else -1 for b in line_block]
+    return blocks, line_block
+
+
+def _starts_block(piece: PieceText, model_blocks: list, last: int, i: int, prev_text: str) -> bool:
+    """Line ``i`` starts a new block after line ``last`` (neither is a heading)."""
+    line = piece.lines[i]
+    text = line.text.strip()
+    if text[:1] in "<|":
+        return True  # a row or cell of a table (HTML or Markdown); a blank line
+    mb = getattr(line, "block", -1)
+    if model_blocks and mb >= 0:
+        # the reader's blocks are authoritative (paragraphs, list items, table rows)
+        return mb != getattr(piece.lines[last], "block", -1) or model_blocks[mb].kind == "table"
+    return (
+        not text
+        or line.section != piece.lines[last].section
+        or bool(_LIST_START_RE.match(text))
+        or (prev_text.endswith((".", ";", ":", "!", "?")) and text[:1].isupper())
+    )
