@@ -67,13 +67,13 @@ def print_evaluation(result, console) -> None:
                 )
             elif lot.criteresResponsablesDecisifs:
                 console.print(
-                    f"Les critères environnementaux et sociaux ({lot.poidsResponsables:g} %) ont "
+                    f"Les critères environnementaux et sociaux ({fmt.percent(lot.poidsResponsables)}) ont "
                     f"changé le résultat : sans eux, l'offre {lot.laureatSansResponsables} "
                     "serait classée première (pondérations restantes ramenées à 100)."
                 )
             else:
                 console.print(
-                    f"Sans les critères environnementaux et sociaux ({lot.poidsResponsables:g} %), "
+                    f"Sans les critères environnementaux et sociaux ({fmt.percent(lot.poidsResponsables)}), "
                     "la même offre serait classée première."
                 )
         if lot.plusPetitChangement:

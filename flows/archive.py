@@ -14,6 +14,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.runs import artifact_key, dossier_run_name, transient_retries
+from tasks import fmt
 from tasks.award.archive import ArchiveInfo, create_archive
 from tasks.award.evaluation import EvaluationResult, evaluate, read_evaluation
 
@@ -34,7 +35,7 @@ def ranking_table(result: EvaluationResult) -> list[dict[str, object]]:
                 "prix € HT": round(r.prix, 2),
             }
             for c in tops:
-                row[f"{c.code}. {c.nom} ({c.poids:g} %)"] = r.pointsCriteres.get(c.code)
+                row[f"{c.code}. {c.nom} ({fmt.percent(c.poids)})"] = r.pointsCriteres.get(c.code)
             row["total"] = r.total
             row["anormalement basse"] = "oui" if r.anormalementBasse else "non"
             row["rang sans critères env./sociaux"] = r.rangSansResponsables

@@ -162,7 +162,7 @@ def test_responsible_criteria_below_ten_percent(tmp_path):
     report = check_dossier(read_dossier(d), load_clausier())
     rules = {f.rule: f for f in report.findings}
     assert rules["poids-environnemental-faible"].severity == Severity.warning
-    assert "5 %" in rules["poids-environnemental-faible"].message
-    assert "10 %" in rules["poids-environnemental-faible"].message
+    assert "5\u00a0%" in rules["poids-environnemental-faible"].message
+    assert "10\u00a0%" in rules["poids-environnemental-faible"].message
     assert rules["poids-social-faible"].severity == Severity.info
     assert rules["poids-environnemental-faible"].location.line == 11

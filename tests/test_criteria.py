@@ -96,7 +96,7 @@ def test_sets_not_summing_to_100_are_kept_and_reported(rows: list[str], total: s
     (cs,) = crit("## Jugement des offres\n\n" + "\n".join(f"- {r}" for r in rows) + "\n")
     assert len(cs.criteres) == 2  # kept, never dropped
     (pb,) = cs.problems
-    assert pb.rule == "ponderation-somme" and f"{total} %" in pb.message
+    assert pb.rule == "ponderation-somme" and f"{total}\u00a0%" in pb.message
     assert pb.source is not None and pb.source.line == 3
 
 
@@ -160,7 +160,7 @@ def test_check_compares_rc_criteria_with_tender_yaml(real_dossier) -> None:
         ("pieces/RC.pdf", 7),
         ("pieces/RC.pdf", 8),
     }
-    assert any("« Prix » pèse 50 %" in f.message and "60%" in f.message for f in found)
+    assert any("« Prix » pèse 50\u00a0%" in f.message and "60%" in f.message for f in found)
 
 
 NOTICES = {

@@ -145,7 +145,7 @@ BAD = [
         '"2.1": {poids: 15}',
         '"2.1": {poids: 12}',
         '"2.1": {poids: 12}',
-        ["critère « 2.1 »", "12 %", "15 %", "R2152-7"],
+        ["critère « 2.1 »", "12\u00a0%", "15\u00a0%", "R2152-7"],
     ),
     (
         '      "3.1": {note: 1, evaluateur: Claire Lestage, justification: "Modèles neufs d\'indice de réparabilité 6,1/10 ; reconditionné limité à une ligne, sans certificat d\'effacement."}\n',
@@ -279,7 +279,7 @@ def test_cli_evaluate_and_bad_weights_exit_2(tmp_path: Path, text: str):
     assert res.exit_code == 2
     line = _line(text, '"3.1": {poids: 14}')
     assert re.search(
-        rf"evaluation\.yaml:{line} : critère « 3\.1 » : pondération 10 %", res.stderr
+        rf"evaluation\.yaml:{line} : critère « 3\.1 » : pondération 10\u00a0%", res.stderr
     ), res.stderr
 
 

@@ -86,7 +86,7 @@ def test_region_layer_changes_the_verdict_of_a_copy_of_the_bundled_example(tmp_p
     errors = {(f["rule"], f["clause"]): f for f in report["findings"] if f["severity"] == "error"}
     weight = errors[("ponderation-politique", "ENV-CRIT-01")]
     assert "politique d'achat de la Région, art. 2" in weight["message"]
-    assert "25 %" in weight["message"] and weight["location"]["file"] == "tender.yaml"
+    assert "25\u00a0%" in weight["message"] and weight["location"]["file"] == "tender.yaml"
     insert = errors[("clause-parametre-invalide", "SOC-INSERT-01")]
     assert "art. 4" in insert["message"] and insert["location"]["line"]
     assert insert["legal_basis"][0]["ref"].startswith("politique d'achat de la Région, art. 4")

@@ -594,8 +594,8 @@ def _cross_check(ev: Evaluation, tender: Tender, ctx: _Ctx) -> None:
         if abs(m.poids - info.poids) > 1e-6:
             raise ctx.fail(
                 ("criteres", code, "poids"),
-                f"pondération {m.poids:g} % différente de celle annoncée au RC pour "
-                f"« {info.nom} » ({info.poids:g} %) : les offres doivent être jugées avec les "
+                f"pondération {fmt.percent(m.poids)} différente de celle annoncée au RC pour "
+                f"« {info.nom} » ({fmt.percent(info.poids)}) : les offres doivent être jugées avec les "
                 "critères et pondérations annoncés (CCP art. R2152-7 et R2152-11).",
             )
         if m.nom is not None and _fold(m.nom) != _fold(info.nom):
@@ -619,7 +619,7 @@ def _cross_check(ev: Evaluation, tender: Tender, ctx: _Ctx) -> None:
         if info.feuille and code not in ev.criteres:
             raise ctx.fail(
                 ("criteres",),
-                f"le critère {code} « {info.nom} » ({info.poids:g} %) du RC n'a pas de méthode "
+                f"le critère {code} « {info.nom} » ({fmt.percent(info.poids)}) du RC n'a pas de méthode "
                 "de notation : ajoutez-le sous « criteres » avec sa pondération.",
             )
     for i, code in enumerate(ev.departage):
@@ -849,7 +849,7 @@ def evaluation_template(tender: Tender, today: dt.date | None = None) -> str:
     for code, c in crit.items():
         if not c.feuille:
             lines.append(
-                f"  # {code}. {c.nom} ({c.poids:g} %) : noté par ses sous-critères ci-dessous"
+                f"  # {code}. {c.nom} ({fmt.percent(c.poids)}) : noté par ses sous-critères ci-dessous"
             )
             continue
         extra = ", formule: pmin_sur_p" if c.type in PRICE_TYPES else ""
@@ -890,7 +890,7 @@ def evaluation_template(tender: Tender, today: dt.date | None = None) -> str:
     if qualitative:
         lines.append("    notes:")
         for code, c in qualitative:
-            lines.append(f"      # {code} {c.nom} ({c.poids:g} %)")
+            lines.append(f"      # {code} {c.nom} ({fmt.percent(c.poids)})")
             lines.append(f'      "{code}": {{note: {todo}, justification: {todo}}}')
     lines += [
         "# Données d'attribution pour les données essentielles (DECP, cahier decp) : à",
@@ -1123,13 +1123,13 @@ def _abnormally_low(
         reasons = []
         if p < mean * s.seuilMoyenne / 100:
             reasons.append(
-                f"{p / mean * 100:.0f} % de la moyenne des autres offres ({_fmt_eur(mean)}), "
-                f"sous le seuil de {s.seuilMoyenne:g} %"
+                f"{fmt.percent(p / mean * 100, 0)} de la moyenne des autres offres ({_fmt_eur(mean)}), "
+                f"sous le seuil de {fmt.percent(s.seuilMoyenne)}"
             )
         if p == prices[0] and len(prices) > 1 and p < prices[1] * (1 - s.ecartSecond / 100):
             reasons.append(
-                f"{(1 - p / prices[1]) * 100:.0f} % sous la deuxième offre la moins chère "
-                f"({_fmt_eur(prices[1])}), au-delà de {s.ecartSecond:g} %"
+                f"{fmt.percent((1 - p / prices[1]) * 100, 0)} sous la deuxième offre la moins chère "
+                f"({_fmt_eur(prices[1])}), au-delà de {fmt.percent(s.ecartSecond)}"
             )
         if reasons:
             by_id[o.id].anormalementBasse = True
@@ -1198,8 +1198,8 @@ def _weight_shifts(
                         offre=cid,
                         message=(
                             f"Transférer {_fmt(delta)} point(s) de pondération de « {a.nom} » "
-                            f"({a.poids:g} % → {_fmt(a.poids - delta)} %) vers « {b.nom} » "
-                            f"({b.poids:g} % → {_fmt(b.poids + delta)} %) met l'offre « {cid} » à "
+                            f"({fmt.percent(a.poids)} → {_fmt(a.poids - delta)} %) vers « {b.nom} » "
+                            f"({fmt.percent(b.poids)} → {_fmt(b.poids + delta)} %) met l'offre « {cid} » à "
                             f"égalité avec l'offre « {winner} » ; au-delà, elle la dépasse."
                         ),
                     )

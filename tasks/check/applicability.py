@@ -7,6 +7,7 @@ commande publique, CCP L2, L1210-1) and the Climat gate (loi 2021-1104, art. 35)
 
 from __future__ import annotations
 
+from tasks import fmt
 from tasks.clausier.library import Clausier
 from tasks.dossier.model import BuyerType, Clause, Tender
 
@@ -96,7 +97,7 @@ def _amount_excludes(clause: Clause, tender: Tender, clausier: Clausier) -> str:
     else:
         threshold = float(a.min_amount)
     if tender.montant < threshold:
-        return f"montant inférieur à {threshold:,.0f} € HT".replace(",", " ")
+        return f"montant inférieur à {fmt.amount(threshold, decimals=0)}"
     return ""
 
 

@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from tasks import fmt
 from tasks.dossier.document import PieceText
 from tasks.dossier.normalize import fold
 
@@ -767,7 +768,7 @@ def _normalise(tops: list[CriterionRead], src: SourceLine | None, vocab) -> list
             problems.append(
                 CriteriaProblem(
                     "ponderation-somme",
-                    f"Les pondérations des critères lues dans la pièce totalisent {total:g} % "
+                    f"Les pondérations des critères lues dans la pièce totalisent {fmt.percent(total)} "
                     "au lieu de 100 %.",
                     src,
                 )

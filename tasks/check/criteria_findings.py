@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from tasks import fmt
 from tasks.check.applicability import climat_gate_applies
 from tasks.check.criteria import _key, read_criteria
 from tasks.clausier.library import Clausier
@@ -123,7 +124,7 @@ def _weight_sums(tender: Tender, where: _Where) -> list[Finding]:
                 rule="ponderation-somme",
                 severity=Severity.error,
                 location=where.criteres,
-                message=f"La somme des pondérations des critères vaut {total:g} % au lieu de 100 %.",
+                message=f"La somme des pondérations des critères vaut {fmt.percent(total)} au lieu de 100 %.",
                 fix="Corrigez les pondérations pour que leur somme fasse 100 %.",
                 legal_basis=[_R2152],
             )
@@ -139,8 +140,8 @@ def _weight_sums(tender: Tender, where: _Where) -> list[Finding]:
                     severity=Severity.error,
                     location=where.of(c),
                     message=(
-                        f"Les sous-critères de « {c.nom} » totalisent {sub:g} % alors que le "
-                        f"critère pèse {c.poids:g} %."
+                        f"Les sous-critères de « {c.nom} » totalisent {fmt.percent(sub)} alors que le "
+                        f"critère pèse {fmt.percent(c.poids)}."
                     ),
                     legal_basis=[_R2152],
                 )
@@ -224,8 +225,8 @@ def _responsible_weights(tender: Tender, clausier: Clausier, loc: Location) -> l
                     severity=severity,
                     location=loc,
                     message=(
-                        f"Le critère {label} pèse {weight:g} % : le guide des achats numériques "
-                        f"responsables recommande au moins {minimum:g} %."
+                        f"Le critère {label} pèse {fmt.percent(weight)} : le guide des achats numériques "
+                        f"responsables recommande au moins {fmt.percent(minimum)}."
                     ),
                     legal_basis=[basis],
                 )
@@ -262,13 +263,13 @@ def policy_findings(
                     file=tender_file, line=(lines or {}).get("criteres"), heading="criteres"
                 ),
                 message=(
-                    f"Le critère {kind} pèse {weight:g} % de la note"
+                    f"Le critère {kind} pèse {fmt.percent(weight)} de la note"
                     + ("" if crits else " (aucun critère de ce type)")
-                    + f" : la {prov.label()} exige au moins {rule.minimum:g} % "
+                    + f" : la {prov.label()} exige au moins {fmt.percent(rule.minimum)} "
                     f"(couche « {prov.layer} » {prov.version})."
                 ),
                 fix=(
-                    f"Portez la pondération du critère {kind} à {rule.minimum:g} % au moins, "
+                    f"Portez la pondération du critère {kind} à {fmt.percent(rule.minimum)} au moins, "
                     "dans tender.yaml et dans le RC."
                 ),
                 legal_basis=[prov.reference()],
@@ -439,8 +440,8 @@ def _compare_set(cs, declared: list[Critere], where: str, tender_file: str, line
         used.add(id(mine))
         if rc_c.poids is not None and abs(rc_c.poids - mine.poids) > 0.01:
             message = (
-                f"Le critère « {mine.nom} »{lot} pèse {mine.poids:g} % dans tender.yaml "
-                f"mais le RC indique {rc_c.ecrit} (soit {rc_c.poids:g} %)."
+                f"Le critère « {mine.nom} »{lot} pèse {fmt.percent(mine.poids)} dans tender.yaml "
+                f"mais le RC indique {rc_c.ecrit} (soit {fmt.percent(rc_c.poids)})."
             )
             fix = "Alignez la pondération de tender.yaml sur celle du RC (ou l'inverse)."
             out.append(_incoherent(at, message, fix))
@@ -454,7 +455,7 @@ def _compare_set(cs, declared: list[Critere], where: str, tender_file: str, line
             heading=f"{where}.{i}",
         )
         message = (
-            f"Le critère « {c.nom} » ({c.poids:g} %) de tender.yaml{lot} n'apparaît "
+            f"Le critère « {c.nom} » ({fmt.percent(c.poids)}) de tender.yaml{lot} n'apparaît "
             "pas parmi les critères lus dans le RC."
         )
         out.append(_incoherent(at, message))
@@ -479,9 +480,9 @@ def _compare_sub_criteria(rc_c, mine: Critere, lot: str) -> list[Finding]:
         if rs.poids is not None and abs(rs.poids - ms.poids) > 0.05:
             unit = f" ({rs.unite})" if rs.unite else ""
             message = (
-                f"Le sous-critère « {ms.nom} »{lot} pèse {ms.poids:g} % dans "
+                f"Le sous-critère « {ms.nom} »{lot} pèse {fmt.percent(ms.poids)} dans "
                 f"tender.yaml mais le RC indique {rs.ecrit}{unit}, "
-                f"soit {rs.poids:g} % de la note totale."
+                f"soit {fmt.percent(rs.poids)} de la note totale."
             )
             out.append(_incoherent(_rc_loc(rs.source), message))
     return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
+from tasks import fmt
 from tasks.check.applicability import climat_gate_applies, is_private
 from tasks.check.completeness import missing_listed_pieces
 from tasks.check.drafting_findings import piece_location
@@ -129,11 +130,11 @@ def _procedure_findings(dossier: Dossier, clausier: Clausier) -> list[Finding]:
                 file=dossier.tender_file, line=dossier.line_of("procedure"), heading="procedure"
             ),
             message=(
-                f"Procédure adaptée pour un montant de {tender.montant:,.0f} € HT, au-delà du "
-                f"seuil européen de {threshold:,.0f} € HT en vigueur le "
-                f"{tender.dateLancement:%d/%m/%Y} : une procédure formalisée est requise "
+                f"Procédure adaptée pour un montant de {fmt.amount(tender.montant, decimals=0)}, "
+                f"au-delà du seuil européen de {fmt.amount(threshold, decimals=0)} en vigueur le "
+                f"{fmt.date_short(tender.dateLancement)} : une procédure formalisée est requise "
                 "(sauf petits lots, art. R2123-1 2°)."
-            ).replace(",", "\u202f"),
+            ),
             legal_basis=[
                 LegalReference(ref="Code de la commande publique, art. R2123-1 et R2124-1", url=CCP)
             ],

@@ -29,6 +29,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from tasks import fmt
 from tasks.dossier.model import Clause, LegalReference, _Model
 from tasks.dossier.yamlio import validate_yaml_with_lines
 from tasks.errors import InputError
@@ -470,8 +471,8 @@ def _raise_weights(layer: Layer, law_weights: dict[str, float], comp: Compositio
         lower = comp.weights.get(kind)
         if lower is not None and rule.min < lower.minimum:
             raise InputError(
-                f"ponderations : la couche « {m.id} » fixe le critère {kind} à {rule.min:g} % "
-                f"au moins, sous les {lower.minimum:g} % de la couche « "
+                f"ponderations : la couche « {m.id} » fixe le critère {kind} à {fmt.percent(rule.min)} "
+                f"au moins, sous les {fmt.percent(lower.minimum)} de la couche « "
                 f"{lower.provenance.layer} » ({lower.provenance.label()}) : une couche "
                 "supérieure ne peut que resserrer.",
                 layer.file,
@@ -479,8 +480,8 @@ def _raise_weights(layer: Layer, law_weights: dict[str, float], comp: Compositio
             )
         if rule.min < floor:
             raise InputError(
-                f"ponderations : {rule.min:g} % pour le critère {kind} est sous le minimum "
-                f"recommandé de {floor:g} % (clause_library/law.yaml, guide des achats "
+                f"ponderations : {fmt.percent(rule.min)} pour le critère {kind} est sous le minimum "
+                f"recommandé de {fmt.percent(floor)} (clause_library/law.yaml, guide des achats "
                 "numériques responsables) : une politique locale ne peut que resserrer.",
                 layer.file,
                 line,
@@ -491,7 +492,7 @@ def _raise_weights(layer: Layer, law_weights: dict[str, float], comp: Compositio
                 layer,
                 "ponderation",
                 rule.article,
-                f"critère {kind} ≥ {rule.min:g} % de la note",
+                f"critère {kind} ≥ {fmt.percent(rule.min)} de la note",
                 line,
             ),
         )
