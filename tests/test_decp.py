@@ -272,3 +272,22 @@ def test_cli_decp_writes_valid_json(tmp_path: Path):
     ev.write_text(text[: text.index("attribution:")], encoding="utf-8")
     res = runner.invoke(app, ["decp", str(d)])
     assert res.exit_code == 2 and "bloc « attribution » absent" in res.stderr
+
+
+def test_ccags_are_one_list_in_law_yaml_matching_the_decp_values():
+    """The CCAG list lives in law.yaml (``ccags``): its tender.yaml values are exactly the
+    DECP schema's, « Pas de CCAG » aside, and the checker's pattern finds each sigle."""
+    import re
+    import typing
+
+    from tasks.clausier.library import shipped_law
+    from tasks.dossier.model import CcagDecp
+
+    law = shipped_law()
+    assert {c.decp for c in law.ccags} == set(typing.get_args(CcagDecp)) - {"Pas de CCAG"}
+    cited = re.compile(law.ccag_cited_pattern())
+    for c in law.ccags:
+        m = cited.search(c.sigle.lower().replace("é", "e"))
+        assert m is not None and m.lastgroup == c.id, c.sigle
+    assert law.ccag("Techniques de l'information et de la communication").sigle == "CCAG-TIC"
+    assert law.ccag("Pas de CCAG") is None

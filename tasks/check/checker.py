@@ -102,7 +102,7 @@ def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:
     findings.extend(tender_findings(dossier, clausier, library))
     findings.extend(_criteria_rules(dossier, clausier))
     findings.extend(coherence_findings(families, clausier, dossier.tender))
-    findings.extend(drafting_findings(dossier.pieces, dossier.tender))
+    findings.extend(drafting_findings(dossier.pieces, dossier.tender, clausier.law))
     findings.extend(
         policy_findings(dossier.tender, clausier, dossier.tender_file, dossier.tender_lines)
     )

@@ -3,41 +3,31 @@
 - ``texte-a-completer``: template text left to fill (« [à compléter] », « XX % »);
 - ``signet-non-defini``: a broken Word cross-reference (« Erreur ! Signet non défini. »);
 - ``options-non-tranchees``: a template's « OPTION 1 » / « OPTION 2 » both left;
-- ``ccag-incoherent``: a CCAG cited other than the one tender.yaml declares;
+- ``ccag-incoherent``: a CCAG cited other than the one tender.yaml declares (the CCAGs:
+  law.yaml ``ccags``);
 - ``reference-article-inexistante``: a reference to an article of this piece, or of the
   CCAP/CCTP, that does not exist.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import dataclass
 
+from tasks.clausier.library import Ccag, Law, shipped_law
 from tasks.dossier.document import PieceText
 from tasks.dossier.model import Finding, Location, Severity, Tender
 
 __all__ = ["drafting_findings", "piece_location"]
 
-_CCAG_ALIASES = {
-    "Techniques de l'information et de la communication": "tic",
-    "Fournitures courantes et services": "fcs",
-    "Prestations intellectuelles": "pi",
-    "Travaux": "travaux",
-    "Marchés industriels": "mi",
-    "Maitrise d'œuvre": "moe",
-}
-_CCAG_CITED = re.compile(
-    r"\bccag[\s-]*(?:(?P<tic>tic\b|techniques de l'information)|(?P<fcs>fcs\b|fournitures courantes)"
-    r"|(?P<pi>pi\b|prestations intellectuelles)|(?P<mi>mi\b|marches industriels)"
-    r"|(?P<travaux>travaux\b)|(?P<moe>moe\b|maitrise d'oeuvre))"
-)
-_CCAG_LABEL = {
-    "tic": "CCAG-TIC",
-    "fcs": "CCAG-FCS",
-    "pi": "CCAG-PI",
-    "mi": "CCAG-MI",
-    "travaux": "CCAG-Travaux",
-    "moe": "CCAG-MOE",
-}
+
+@functools.lru_cache(maxsize=4)
+def _ccag_cited(pattern: str) -> re.Pattern[str]:
+    """The compiled CCAG pattern of law.yaml (:meth:`tasks.clausier.library.Law.ccag_cited_pattern`)."""
+    return re.compile(pattern)
+
+
 _PLACEHOLDER = re.compile(
     r"\[\s*(?:pr[ée]ciser|a compl[ée]ter|à compl[ée]ter|compl[ée]ter|ins[ée]rer|indiquer|xx+)[^\]]{0,80}\]"
     r"|\bXX\s?%|\bXX\s?(?:€|euros|jours|mois|ans)\b|\bX\s?%",
@@ -80,23 +70,38 @@ class _Lazy:
         return piece_location(self.piece, self.index)
 
 
-def drafting_findings(pieces: list[PieceText], tender: Tender) -> list[Finding]:
-    """The drafting defects of every piece with text, piece by piece, line by line."""
-    declared = _CCAG_ALIASES.get(tender.ccag)
+def drafting_findings(
+    pieces: list[PieceText], tender: Tender, law: Law | None = None
+) -> list[Finding]:
+    """The drafting defects of every piece with text, piece by piece, line by line.
+
+    ``law``: the CCAG list (law.yaml ``ccags``; default: the shipped clausier's)."""
+    law = law or shipped_law()
+    ccags = _Ccags(law.ccag(str(tender.ccag)), {c.id: c.sigle for c in law.ccags},
+                   _ccag_cited(law.ccag_cited_pattern()))  # fmt: skip
     by_kind: dict[str, PieceText] = {}
     for p in pieces:
         by_kind.setdefault(p.kind, p)
     out: list[Finding] = []
     for piece in pieces:
         if piece.lines:
-            out.extend(_piece_findings(piece, declared, by_kind))
+            out.extend(_piece_findings(piece, ccags, by_kind))
     return out
+
+
+@dataclass(frozen=True)
+class _Ccags:
+    """The CCAG tender.yaml declares, every CCAG's sigle by id and the cited pattern."""
+
+    declared: Ccag | None
+    sigles: dict[str, str]
+    cited: re.Pattern[str]
 
 
 _OPTION_ANYWHERE = re.compile(_OPTION.pattern, re.IGNORECASE | re.MULTILINE)
 
 
-def _may_match(piece: PieceText) -> dict[str, bool]:
+def _may_match(piece: PieceText, ccag_cited: re.Pattern[str]) -> dict[str, bool]:
     """Which patterns can match a line of ``piece``: each is searched once in the whole
     piece (lines joined by newlines, where a match inside a line is still a match), so
     the line loop skips the patterns that cannot match (most pieces have none)."""
@@ -106,18 +111,18 @@ def _may_match(piece: PieceText) -> dict[str, bool]:
         "placeholder": piece.kind in _PLACEHOLDER_KINDS and bool(_PLACEHOLDER.search(text)),
         "bookmark": _BOOKMARK.search(text) is not None,
         "option": _OPTION_ANYWHERE.search(text) is not None,
-        "ccag": _CCAG_CITED.search(folded) is not None,
+        "ccag": ccag_cited.search(folded) is not None,
         "self_ref": _SELF_REF.search(folded) is not None,
         "other_ref": _OTHER_REF.search(folded) is not None,
     }
 
 
 def _piece_findings(
-    piece: PieceText, declared: str | None, by_kind: dict[str, PieceText]
+    piece: PieceText, ccags: _Ccags, by_kind: dict[str, PieceText]
 ) -> list[Finding]:
     out: list[Finding] = []
     numbers = piece.section_numbers()
-    may = _may_match(piece)
+    may = _may_match(piece, ccags.cited)
     checks_self = may["self_ref"] and len(numbers) >= 5 and piece.kind in ("ccap", "cctp", "rc")
     option_seen: dict[str, int] = {}
     placeholders = 0
@@ -134,8 +139,8 @@ def _piece_findings(
         om = may["option"] and _OPTION.match(line.text)
         if om:
             option_seen.setdefault(om.group(1), i)
-        if declared and may["ccag"]:
-            out.extend(_ccag_findings(line.folded, declared, loc))
+        if ccags.declared and may["ccag"]:
+            out.extend(_ccag_findings(line.folded, ccags, loc))
         if checks_self:
             out.extend(_self_references(line.folded, numbers, piece, loc))
         if may["other_ref"]:
@@ -182,27 +187,29 @@ def _options_left(loc: Location) -> Finding:
     )
 
 
-def _ccag_findings(folded: str, declared: str, loc: _Lazy) -> list[Finding]:
+def _ccag_findings(folded: str, ccags: _Ccags, loc: _Lazy) -> list[Finding]:
     """CCAGs cited on a line other than the declared one (a line listing several CCAGs,
     the declared one among them — « CCAG-FCS, TIC et PI » — is not a finding)."""
+    declared = ccags.declared.id if ccags.declared else ""
     cited_here = [
-        next(k for k, v in m.groupdict().items() if v) for m in _CCAG_CITED.finditer(folded)
+        next(k for k, v in m.groupdict().items() if v) for m in ccags.cited.finditer(folded)
     ]
     names_declared = declared in cited_here or (
         "," in folded and re.search(rf"\b{declared}\b", folded) is not None
     )
     if names_declared:
         return []
+    sigle = ccags.sigles
     return [
         Finding(
             rule="ccag-incoherent",
             severity=Severity.warning,
             location=loc(),
             message=(
-                f"La pièce cite le {_CCAG_LABEL[cited]} alors que le marché "
-                f"relève du {_CCAG_LABEL[declared]} (tender.yaml : ccag)."
+                f"La pièce cite le {sigle[cited]} alors que le marché "
+                f"relève du {sigle[declared]} (tender.yaml : ccag)."
             ),
-            fix=f"Remplacez la référence par l'article équivalent du {_CCAG_LABEL[declared]}.",
+            fix=f"Remplacez la référence par l'article équivalent du {sigle[declared]}.",
         )
         for cited in cited_here
         if cited != declared

@@ -14,12 +14,13 @@ All YAML is loaded safely and validated; a bad file raises
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from tasks.clausier.recognition import Vocabulary
 from tasks.dossier.model import Clause, LegalReference, _Model
@@ -27,6 +28,7 @@ from tasks.dossier.yamlio import validate_yaml
 from tasks.errors import InputError
 
 __all__ = [
+    "Ccag",
     "Clausier",
     "DecpPublication",
     "EuThreshold",
@@ -72,6 +74,35 @@ class DecpPublication(_Model):
         """The first legal basis as cited in a message (« Code de la commande publique,
         art. L2196-2 et R2196-1 »)."""
         return self.legal_basis[0].ref
+
+
+class Ccag(_Model):
+    """One cahier des clauses administratives générales: ``id`` (``tic``), ``decp`` (the
+    value of tender.yaml ``ccag``, DECP wording), ``sigle`` (« CCAG-TIC »), ``cite``: a
+    regular expression of what follows « CCAG » in a folded text, ``nom``: one of its full
+    name alone (None when the word alone is ambiguous, e.g. « travaux »)."""
+
+    id: str = Field(pattern=r"^[a-z]+$")
+    decp: str
+    sigle: str
+    cite: str
+    nom: str | None = None
+    source: str | None = None
+
+    @field_validator("cite", "nom")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"expression régulière invalide ({exc})") from None
+        return value
+
+    def import_pattern(self) -> str:
+        """What names this CCAG in an imported DCE: « CCAG-TIC », « CCAG/TIC » or its name."""
+        acronym = rf"ccag[\s/-]*{re.escape(self.id)}\b"
+        return f"{acronym}|{self.nom}" if self.nom else acronym
 
 
 class Weights(_Model):
@@ -125,6 +156,7 @@ class Law(_Model):
 
     climat_gate: ClimatGate
     decp: DecpPublication
+    ccags: list[Ccag] = Field(min_length=1)
     eu_thresholds: list[EuThreshold]
     rgaa_version: str
     rgaa_versions: list[RgaaVersion] = Field(default=[])
@@ -135,6 +167,16 @@ class Law(_Model):
     def targets_on(self, on: dt.date) -> list[Target]:
         """Targets in force on ``on`` (a plan that has ended is not returned)."""
         return [t for t in self.targets if t.from_ <= on and (t.until is None or on <= t.until)]
+
+    def ccag(self, decp_value: str) -> Ccag | None:
+        """The CCAG whose tender.yaml / DECP value is ``decp_value`` (None: « Pas de CCAG »)."""
+        return next((c for c in self.ccags if c.decp == decp_value), None)
+
+    def ccag_cited_pattern(self) -> str:
+        """One regular expression of a CCAG cited in a folded text, one named group per
+        CCAG id (``(?P<tic>…)``)."""
+        groups = "|".join(f"(?P<{c.id}>{c.cite})" for c in self.ccags)
+        return rf"\bccag[\s-]*(?:{groups})"
 
     def targets_ended(self, on: dt.date) -> list[Target]:
         """Targets whose period ended before ``on`` (an ended plan, to be named as such)."""

@@ -216,18 +216,16 @@ _PROCEDURES = [
     ("procedure avec negociation", "Procédure avec négociation"),
     ("dialogue competitif", "Dialogue compétitif"),
 ]
-_CCAGS = [
-    (
-        r"ccag[\s/-]*tic\b|techniques de l'information et de la communication",
-        "Techniques de l'information et de la communication",
-    ),
-    (
-        r"ccag[\s/-]*fcs\b|fournitures courantes et (?:de )?services",
-        "Fournitures courantes et services",
-    ),
-    (r"ccag[\s/-]*pi\b|prestations intellectuelles", "Prestations intellectuelles"),
-    (r"ccag[\s/-]*mi\b|marches industriels", "Marchés industriels"),
-]
+
+
+def _ccag_patterns() -> dict[str, re.Pattern[str]]:
+    """tender.yaml ``ccag`` value → what names it in a folded text, for the CCAGs of
+    law.yaml that have a name of their own (``nom``), in law.yaml's order (ties: first)."""
+    from tasks.clausier.library import shipped_law
+
+    return {c.decp: re.compile(c.import_pattern()) for c in shipped_law().ccags if c.nom}
+
+
 _AMOUNT = (
     r"(?P<v>\d{1,3}(?:[\s.]\d{3})+|\d{4,})(?:,\d{1,2})?\s?(?:€|euros?)(?:\s?(?:ht|hors taxes?))?"
 )
@@ -308,13 +306,12 @@ def draft_tender(pieces: list[PieceText]) -> DraftTender:
             d.values["procedure"], d.sources["procedure"] = label, _where(hit[1], hit[2])
             break
     counts: dict[str, int] = {}
-    for pattern, label in _CCAGS:
-        rx = re.compile(pattern)
+    patterns = _ccag_patterns()
+    for label, rx in patterns.items():
         counts[label] = sum(len(rx.findall(ln.folded)) for p in ordered for ln in p.lines)
     best = max(counts, key=lambda k: counts[k])
     if counts[best]:
-        rx = re.compile(next(pt for pt, lb in _CCAGS if lb == best))
-        first = _first(ordered, rx)
+        first = _first(ordered, patterns[best])
         where = _where(first[1], first[2]) + ", " if first else ""
         d.values["ccag"], d.sources["ccag"] = best, f"{where}{counts[best]} mention(s)"
     hit = _first(ordered, _SIRET)
