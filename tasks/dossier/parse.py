@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from collections import OrderedDict
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -53,6 +54,7 @@ def clear_memory_cache() -> None:
 _cache_dir: Path | None = None
 _READER_MODULES = (
     "blocks",
+    "pdflines",
     "headings",
     "layout",
     "markup",
@@ -71,6 +73,8 @@ def _code_digest() -> str:
     global _code
     if _code is None:
         h = hashlib.sha256(str(MODEL_VERSION).encode())
+        # PDF line numbers follow poppler's pdftotext when it is installed
+        h.update(b"poppler" if shutil.which("pdftotext") else b"pdfium")
         here = Path(__file__).parent
         for mod in _READER_MODULES:
             try:

@@ -22,6 +22,7 @@ from tasks.errors import InputError
 
 from .blocks import DocumentModel, Loc, ReadingIssue
 from .layout import RawLine, blocks_from_lines
+from .pdflines import LayoutJob, map_page_lines
 from .quality import assess, mark_blocks
 
 __all__ = ["read_pdf"]
@@ -100,7 +101,6 @@ def read_pdf(name: str, data: bytes, sha256: str) -> DocumentModel:
         InputError: user password (the PDF cannot be opened), damaged file or page.
     """
     import pypdfium2 as pdfium  # lazy
-    import pypdfium2.raw as raw
 
     try:
         pdf = pdfium.PdfDocument(data)
@@ -116,33 +116,8 @@ def read_pdf(name: str, data: bytes, sha256: str) -> DocumentModel:
             "nouveau le document en PDF.",
             name,
         ) from None
-    pages_text: list[str] = []
-    lines_info: list[list[tuple]] = []
-    qualities = []
-    try:
-        for i in range(len(pdf)):
-            page = pdf[i]
-            try:
-                textpage = page.get_textpage()
-                try:
-                    text = textpage.get_text_range()
-                    count = raw.FPDFText_CountChars(textpage)
-                    unmapped = sum(
-                        1 for c in range(count) if raw.FPDFText_HasUnicodeMapError(textpage, c)
-                    )
-                    qualities.append(assess(text, i + 1, unmapped=unmapped))
-                    pages_text.append(text)
-                    lines_info.append(_page_lines(raw, textpage, text, i + 1))
-                finally:
-                    textpage.close()
-            finally:
-                page.close()
-    except pdfium.PdfiumError:
-        raise InputError(
-            "PDF illisible (page endommagée) : exportez de nouveau le document en PDF.", name
-        ) from None
-    finally:
-        pdf.close()
+    job = LayoutJob(data)  # pdftotext's line numbers, computed beside PDFium's reading
+    pages_text, lines_info, qualities = _read_pages(pdf, name, job)
     model = DocumentModel("pdf", sha256, pages=len(pages_text), quality=qualities)
     visible = sum(len(t) - t.count(" ") - t.count("\r") - t.count("\n") for t in pages_text)
     if not pages_text or visible < 20 * len(pages_text):
@@ -156,7 +131,32 @@ def read_pdf(name: str, data: bytes, sha256: str) -> DocumentModel:
                 "error",
             )
         )
+        job.cancel()
         return model
+    model.blocks = blocks_from_lines(_raw_lines(lines_info, job.pages()), paged=True)
+    mark_blocks(model)
+    return model
+
+
+def _layout_numbers(page: list[tuple], layout: list[str] | None) -> dict[int, int]:
+    """PDFium line number → line of ``pdftotext -layout`` on the page (see
+    :mod:`tasks.dossier.pdflines`); a line not found follows the previous one found."""
+    if layout is None:
+        return {}
+    kept = [(seg, line_no) for seg, line_no, *_rest in page if seg.strip()]
+    found = map_page_lines([seg for seg, _n in kept], layout)
+    out: dict[int, int] = {}
+    prev = 0
+    for (_seg, line_no), got in zip(kept, found, strict=True):
+        if got is None:
+            got = prev + 1 if prev else line_no
+        out[line_no] = prev = got
+    return out
+
+
+def _raw_lines(lines_info: list[list[tuple]], layout: list[list[str]] | None) -> list[RawLine]:
+    """The lines of every page with their layout hints: style (bold, larger than the
+    body), vertical gap before, and line number in ``pdftotext -layout`` when given."""
     # body size: the most common size of long lines, weighted by length
     weights: Counter[float] = Counter()
     for page in lines_info:
@@ -167,6 +167,7 @@ def read_pdf(name: str, data: bytes, sha256: str) -> DocumentModel:
     big_sizes = sorted({s for s in weights if body and s >= body * 1.12}, reverse=True)
     raws: list[RawLine] = []
     for p, page in enumerate(lines_info, start=1):
+        numbers = _layout_numbers(page, layout[p - 1] if layout and p <= len(layout) else None)
         prev_y = None
         gaps = []
         ys = [y for *_x, y in page if y is not None]
@@ -190,13 +191,51 @@ def read_pdf(name: str, data: bytes, sha256: str) -> DocumentModel:
             raws.append(
                 RawLine(
                     seg,
-                    Loc(page=p, line=line_no),
+                    Loc(page=p, line=numbers.get(line_no, line_no)),
                     hint=styled,
                     styled=styled,
                     gap_before=gap,
                     size_rank=rank if rank <= 3 else 0,
                 )
             )
-    model.blocks = blocks_from_lines(raws, paged=True)
-    mark_blocks(model)
-    return model
+    return raws
+
+
+def _read_pages(pdf, name: str, job: LayoutJob) -> tuple[list[str], list[list[tuple]], list]:
+    """Text, lines (with font size, weight and position) and quality of every page.
+
+    Raises:
+        InputError: a damaged page.
+    """
+    import pypdfium2 as pdfium  # lazy
+    import pypdfium2.raw as raw
+
+    pages_text: list[str] = []
+    lines_info: list[list[tuple]] = []
+    qualities = []
+    try:
+        for i in range(len(pdf)):
+            page = pdf[i]
+            try:
+                textpage = page.get_textpage()
+                try:
+                    text = textpage.get_text_range()
+                    count = raw.FPDFText_CountChars(textpage)
+                    unmapped = sum(
+                        1 for c in range(count) if raw.FPDFText_HasUnicodeMapError(textpage, c)
+                    )
+                    qualities.append(assess(text, i + 1, unmapped=unmapped))
+                    pages_text.append(text)
+                    lines_info.append(_page_lines(raw, textpage, text, i + 1))
+                finally:
+                    textpage.close()
+            finally:
+                page.close()
+    except pdfium.PdfiumError:
+        job.cancel()
+        raise InputError(
+            "PDF illisible (page endommagée) : exportez de nouveau le document en PDF.", name
+        ) from None
+    finally:
+        pdf.close()
+    return pages_text, lines_info, qualities
