@@ -291,3 +291,12 @@ def test_ccags_are_one_list_in_law_yaml_matching_the_decp_values():
         assert m is not None and m.lastgroup == c.id, c.sigle
     assert law.ccag("Techniques de l'information et de la communication").sigle == "CCAG-TIC"
     assert law.ccag("Pas de CCAG") is None
+
+
+def test_legal_bases_of_findings_come_from_law_yaml():
+    from tasks.clausier.library import shipped_law
+
+    law = shipped_law()
+    assert law.basis("ccp-R2152-7").ref == "Code de la commande publique, art. R2152-7"
+    with pytest.raises(InputError, match="references"):
+        law.basis("ccp-inconnu")

@@ -301,6 +301,9 @@ def _indicators(rows: list[TenderFacts], targets: dict[str, Any] | None = None) 
 def _share_indicators(ok: list[TenderFacts], targets: dict[str, Any]) -> list[Indicator]:
     """Shares (%) of the readable dossiers with each responsible feature, against the
     target in force when law.yaml has one."""
+    from tasks.clausier.library import shipped_law
+
+    law = shipped_law()  # legal sources of the indicators (law.yaml ``references``)
 
     def target_of(key: str) -> tuple[float | None, str | None]:
         t = targets.get(key)
@@ -328,7 +331,7 @@ def _share_indicators(ok: list[TenderFacts], targets: dict[str, Any]) -> list[In
             "critere-environnemental",
             "Marchés avec un critère d'attribution environnemental",
             lambda r: r.env_criterion,
-            source="CCP L2152-7 (loi n° 2021-1104 art. 35)",
+            source=law.basis("ccp-L2152-7-climat").ref,
         ),
         share(
             "critere-social",
@@ -340,7 +343,7 @@ def _share_indicators(ok: list[TenderFacts], targets: dict[str, Any]) -> list[In
             "rgaa",
             "Exigences RGAA (parmi les marchés où elles s'appliquent)",
             lambda r: r.rgaa,
-            source="loi n° 2005-102 art. 47",
+            source=law.basis("loi-2005-102-art-47").ref,
             among=lambda r: r.rgaa_applicable,
         ),
     ]

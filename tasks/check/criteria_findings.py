@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from tasks import fmt
 from tasks.check.applicability import climat_gate_applies
 from tasks.check.criteria import _key, read_criteria
-from tasks.clausier.library import Clausier
+from tasks.clausier.library import Clausier, shipped_law
 from tasks.dossier.document import PieceText
 from tasks.dossier.model import (
     Critere,
@@ -32,9 +32,16 @@ from tasks.dossier.normalize import fold
 
 __all__ = ["criteria_findings", "flatten", "policy_findings", "rc_weight_coherence"]
 
-CCP = "https://www.legifrance.gouv.fr/codes/texte_lc/LEGITEXT000037701019"
-_R2152 = LegalReference(ref="Code de la commande publique, art. R2152-7", url=CCP)
-_L2152 = LegalReference(ref="Code de la commande publique, art. L2152-7", url=CCP)
+
+
+def _r2152() -> LegalReference:
+    """CCP R2152-7 (award criteria), from law.yaml ``references``."""
+    return shipped_law().basis("ccp-R2152-7")
+
+
+def _l2152() -> LegalReference:
+    """CCP L2152-7 (an environmental criterion), from law.yaml ``references``."""
+    return shipped_law().basis("ccp-L2152-7")
 
 
 def flatten(criteres: Iterable[Critere]) -> list[Critere]:
@@ -110,7 +117,7 @@ def _undeclared_criteria(loc: Location) -> Finding:
             "RC (nom, pondération en %, type) pour que leurs sommes et le critère "
             "environnemental soient contrôlés."
         ),
-        legal_basis=[_R2152],
+        legal_basis=[_r2152()],
     )
 
 
@@ -126,7 +133,7 @@ def _weight_sums(tender: Tender, where: _Where) -> list[Finding]:
                 location=where.criteres,
                 message=f"La somme des pondérations des critères vaut {fmt.percent(total)} au lieu de 100 %.",
                 fix="Corrigez les pondérations pour que leur somme fasse 100 %.",
-                legal_basis=[_R2152],
+                legal_basis=[_r2152()],
             )
         )
     for c in flatten(tender.criteres):
@@ -143,7 +150,7 @@ def _weight_sums(tender: Tender, where: _Where) -> list[Finding]:
                         f"Les sous-critères de « {c.nom} » totalisent {fmt.percent(sub)} alors que le "
                         f"critère pèse {fmt.percent(c.poids)}."
                     ),
-                    legal_basis=[_R2152],
+                    legal_basis=[_r2152()],
                 )
             )
     return out
@@ -166,7 +173,7 @@ def _climat_criteria(tender: Tender, clausier: Clausier, loc: Location) -> list[
                     "(approche globale intégrant les caractéristiques environnementales)."
                 ),
                 fix="Ajoutez un critère environnemental ou remplacez le prix par le coût global.",
-                legal_basis=[_R2152],
+                legal_basis=[_r2152()],
             )
         )
     env = [c for c in flatten(tender.criteres) if c.type == CritereType.environnement]
@@ -183,7 +190,7 @@ def _climat_criteria(tender: Tender, clausier: Clausier, loc: Location) -> list[
                     "environnementales de l'offre (obligatoire pour les consultations lancées "
                     f"depuis le {gate:%d/%m/%Y})."
                 ),
-                legal_basis=[_L2152],
+                legal_basis=[_l2152()],
             )
         )
     return out
@@ -203,7 +210,7 @@ def _responsible_weights(tender: Tender, clausier: Clausier, loc: Location) -> l
             "ENV-CRIT-01",
             Severity.warning,
             "environnemental",
-            _L2152,
+            _l2152(),
         ),
         (
             CritereType.social,
@@ -212,7 +219,7 @@ def _responsible_weights(tender: Tender, clausier: Clausier, loc: Location) -> l
             "SOC-CRIT-01",
             Severity.info,
             "social",
-            _R2152,
+            _r2152(),
         ),
     ):
         crits = [c for c in flat if c.type == kind]
@@ -360,7 +367,7 @@ def _written_problems(cs) -> list[Finding]:
                     else "Indiquez la pondération de chaque critère (R2152-7 : les critères "
                     "sont pondérés dans les documents de la consultation)."
                 ),
-                legal_basis=[_R2152],
+                legal_basis=[_r2152()],
             )
         )
     return out
@@ -389,7 +396,7 @@ def _first_set_per_lot(sets) -> tuple[dict, list[Finding]]:
                         f"{_describe(cs)} ici."
                     ),
                     fix="Gardez un seul énoncé des critères, ou alignez-les.",
-                    legal_basis=[_R2152],
+                    legal_basis=[_r2152()],
                 )
             )
     return first_of, out

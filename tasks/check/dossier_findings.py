@@ -12,7 +12,7 @@ from tasks.check.applicability import climat_gate_applies, is_private
 from tasks.check.completeness import missing_listed_pieces
 from tasks.check.drafting_findings import piece_location
 from tasks.check.library_clauses import Found
-from tasks.clausier.library import Clausier
+from tasks.clausier.library import Clausier, shipped_law
 from tasks.clausier.render import clause_block
 from tasks.dossier.document import PieceText
 from tasks.dossier.model import (
@@ -20,7 +20,6 @@ from tasks.dossier.model import (
     FamilyResult,
     FamilyStatus,
     Finding,
-    LegalReference,
     Location,
     Severity,
     Tender,
@@ -34,7 +33,6 @@ __all__ = [
     "tender_findings",
 ]
 
-CCP = "https://www.legifrance.gouv.fr/codes/texte_lc/LEGITEXT000037701019"
 
 _EXPECTED_PIECES = {
     "rc": "règlement de la consultation",
@@ -86,9 +84,7 @@ def piece_findings(pieces: list[PieceText], tender_file: str) -> list[Finding]:
                 ),
                 fix=f"Ajoutez {lp.label} dans pieces/ (un tableur XLSX/ODS convient pour un "
                 "bordereau de prix), ou retirez-la de la liste.",
-                legal_basis=[
-                    LegalReference(ref="Code de la commande publique, art. R2132-2", url=CCP)
-                ],
+                legal_basis=[shipped_law().basis("ccp-R2132-2")],
             )
         )
     return out
@@ -135,9 +131,7 @@ def _procedure_findings(dossier: Dossier, clausier: Clausier) -> list[Finding]:
                 f"{fmt.date_short(tender.dateLancement)} : une procédure formalisée est requise "
                 "(sauf petits lots, art. R2123-1 2°)."
             ),
-            legal_basis=[
-                LegalReference(ref="Code de la commande publique, art. R2123-1 et R2124-1", url=CCP)
-            ],
+            legal_basis=[shipped_law().basis("ccp-R2123-1-R2124-1")],
         )
     ]
 

@@ -157,6 +157,7 @@ class Law(_Model):
     climat_gate: ClimatGate
     decp: DecpPublication
     ccags: list[Ccag] = Field(min_length=1)
+    references: dict[str, LegalReference] = Field(default_factory=dict)
     eu_thresholds: list[EuThreshold]
     rgaa_version: str
     rgaa_versions: list[RgaaVersion] = Field(default=[])
@@ -167,6 +168,21 @@ class Law(_Model):
     def targets_on(self, on: dt.date) -> list[Target]:
         """Targets in force on ``on`` (a plan that has ended is not returned)."""
         return [t for t in self.targets if t.from_ <= on and (t.until is None or on <= t.until)]
+
+    def basis(self, key: str) -> LegalReference:
+        """The legal reference ``key`` of law.yaml ``references`` (cited by a finding).
+
+        Raises:
+            InputError: no such key in law.yaml (names the file and the key to add).
+        """
+        try:
+            return self.references[key]
+        except KeyError:
+            raise InputError(
+                f"référence légale « {key} » absente de la section « references » : "
+                "ajoutez-la (ref, url).",
+                "clause_library/law.yaml",
+            ) from None
 
     def ccag(self, decp_value: str) -> Ccag | None:
         """The CCAG whose tender.yaml / DECP value is ``decp_value`` (None: « Pas de CCAG »)."""
@@ -258,16 +274,15 @@ def default_library_path() -> Path:
     return Path(clause_library.__file__).resolve().parent
 
 
-@lru_cache(maxsize=1)
 def shipped_law() -> Law:
-    """law.yaml of the clausier shipped with cahier, loaded and validated once.
+    """law.yaml of the clausier shipped with cahier, validated once (the national
+    clausier's, from the same cache: nothing is parsed twice).
 
     Raises:
         InputError: law.yaml missing or malformed (French message naming the file and
             the line of the faulty field).
     """
-    path = default_library_path() / "law.yaml"
-    return validate_yaml(Law, _read(path), str(path))
+    return load_clausier(default_library_path(), layers=[]).law
 
 
 def _read(path: Path) -> bytes:
