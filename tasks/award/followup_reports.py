@@ -210,62 +210,56 @@ def read_reports(
 def _validate_report(
     r: ExecutionReport, lines: dict[str, int], plan: FollowupPlan, file: str
 ) -> None:
-    def where(key: str) -> int | None:
-        return lines.get(key) or lines.get(key.rsplit(".", 1)[0])
+    """Raise InputError (file, line of the field) when the report is for another contract,
+    its period or dated hours fall outside the contract, its hours do not add up, or a
+    certificate is for another contract or outside it."""
+
+    def refuse(message: str, key: str) -> None:
+        raise InputError(message, file, lines.get(key) or lines.get(key.rsplit(".", 1)[0]))
 
     day = fmt.date_short
-
+    contract = f"du {day(plan.debut)} au {day(plan.fin)}"
     if r.contrat != plan.tender:
-        raise InputError(
+        refuse(
             f"rapport du contrat « {r.contrat} », pas de celui-ci ({plan.tender}) : déposez-le "
             "dans le dossier de son marché.",
-            file,
-            where("contrat"),
+            "contrat",
         )
     if r.periode.fin < r.periode.debut:
-        raise InputError("période inversée : la fin précède le début.", file, where("periode"))
+        refuse("période inversée : la fin précède le début.", "periode")
     if r.periode.debut < plan.debut or r.periode.fin > plan.fin:
-        raise InputError(
+        refuse(
             f"période du {day(r.periode.debut)} au {day(r.periode.fin)} hors du marché "
-            f"(du {day(plan.debut)} au {day(plan.fin)}).",
-            file,
-            where("periode"),
+            f"({contract}).",
+            "periode",
         )
     for i, h in enumerate(r.heures):
-        if not (plan.debut <= h.date <= plan.fin) or not (
-            r.periode.debut <= h.date <= r.periode.fin
-        ):
-            raise InputError(
+        in_period = r.periode.debut <= h.date <= r.periode.fin
+        if not (plan.debut <= h.date <= plan.fin) or not in_period:
+            refuse(
                 f"heures datées du {day(h.date)}, hors du marché ({day(plan.debut)} – "
                 f"{day(plan.fin)}) ou de la période du rapport ({day(r.periode.debut)} – "
                 f"{day(r.periode.fin)}) : seules les heures réalisées pour ce marché, dans "
                 "la période, comptent.",
-                file,
-                where(f"heures.{i}"),
+                f"heures.{i}",
             )
-    if r.heures:
-        total = sum(h.heures for h in r.heures)
-        declared = r.valeurs.get("heures_insertion")
-        if declared is not None and abs(declared - total) > 1e-6:
-            raise InputError(
-                f"heures_insertion vaut {fmt.number(declared)} mais le détail daté totalise "
-                f"{fmt.number(total)} heures.",
-                file,
-                where("valeurs.heures_insertion"),
-            )
+    declared = r.valeurs.get("heures_insertion")
+    total = sum(h.heures for h in r.heures)
+    if r.heures and declared is not None and abs(declared - total) > 1e-6:
+        refuse(
+            f"heures_insertion vaut {fmt.number(declared)} mais le détail daté totalise "
+            f"{fmt.number(total)} heures.",
+            "valeurs.heures_insertion",
+        )
     for i, d in enumerate(r.documents):
         if d.contrat != plan.tender:
-            raise InputError(
+            refuse(
                 f"justificatif « {d.reference} » établi pour le contrat « {d.contrat} », pas pour "
                 f"celui-ci ({plan.tender}) : il ne peut pas être retenu.",
-                file,
-                where(f"documents.{i}"),
+                f"documents.{i}",
             )
         if not (plan.debut <= d.date <= plan.fin + dt.timedelta(days=365)):
-            raise InputError(
-                f"justificatif « {d.reference} » daté du {day(d.date)}, hors du marché.",
-                file,
-                where(f"documents.{i}"),
-            )
+            refuse(f"justificatif « {d.reference} » daté du {day(d.date)}, hors du marché.",
+                   f"documents.{i}")  # fmt: skip
     if r.remis_le < r.periode.fin and r.remis_le < r.periode.debut:
-        raise InputError("rapport remis avant le début de sa période.", file, where("remis_le"))
+        refuse("rapport remis avant le début de sa période.", "remis_le")

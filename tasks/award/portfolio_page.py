@@ -162,18 +162,12 @@ def _weights_figure(ok: list[Any]) -> Any:
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    fig.add_bar(
-        x=[t.tender for t in ok],
-        y=[t.env_weight for t in ok],
-        name="Critère environnemental",
-        marker_color="#18753c",
-    )
-    fig.add_bar(
-        x=[t.tender for t in ok],
-        y=[t.social_weight for t in ok],
-        name="Critère social",
-        marker_color="#b34000",
-    )
+    tenders = [t.tender for t in ok]
+    for name, weights, color in (
+        ("Critère environnemental", [t.env_weight for t in ok], "#18753c"),
+        ("Critère social", [t.social_weight for t in ok], "#b34000"),
+    ):
+        fig.add_bar(x=tenders, y=weights, name=name, marker_color=color)
     fig.update_layout(
         title="Poids des critères responsables par marché (% de la note)",
         barmode="group",
