@@ -16,7 +16,8 @@ from collections.abc import Iterable
 
 from tasks import fmt
 from tasks.check.applicability import climat_gate_applies
-from tasks.check.criteria import _key, read_criteria
+from tasks.check.criteria import read_criteria
+from tasks.check.criteria_model import _key
 from tasks.clausier.library import Clausier, shipped_law
 from tasks.dossier.document import PieceText
 from tasks.dossier.model import (
@@ -31,7 +32,6 @@ from tasks.dossier.model import (
 from tasks.dossier.normalize import fold
 
 __all__ = ["criteria_findings", "flatten", "policy_findings", "rc_weight_coherence"]
-
 
 
 def _r2152() -> LegalReference:
