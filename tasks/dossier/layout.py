@@ -27,7 +27,9 @@ class RawLine:
     marks the line as a heading (bold or larger font in a PDF); styled: the whole line is
     set in bold / a larger size (candidate unnumbered heading); gap_before: a blank line
     or a vertical gap precedes it; size_rank: 1 for the largest heading size of the
-    document, 2 for the next… (PDF), 0 unknown.
+    document, 2 for the next… (PDF), 0 unknown; form: a form field (check boxes);
+    table: the rows of a table the reader found (a PDF's ruled table), the line then
+    stands for the whole table.
     """
 
     text: str
@@ -38,6 +40,7 @@ class RawLine:
     gap_before: bool = False
     size_rank: int = 0
     form: bool = False
+    table: list[list[Cell]] | None = None
 
 
 _REPEAT_DIGITS_RE = re.compile(r"\d+")
@@ -200,6 +203,11 @@ def _group(
         if k in skip or not t or not _HAS_ALNUM_RE.search(t):
             continue
         span = Span(t, r.loc)
+        if r.table is not None:
+            spans = [Span(c.text, c.loc) for row in r.table for c in row if c.text]
+            blocks.append(Block("table", t, r.loc, spans, rows=r.table))
+            open_block = table = None
+            continue
         # Markdown pipe tables
         if markdown:
             cells = _pipe_cells(t)

@@ -312,6 +312,8 @@ def _build_fold_map() -> dict[str, str]:
 
 
 _FOLD_MAP = _build_fold_map()
+
+
 class _FoldTable(dict):
     """Code point → folded text for :meth:`str.translate`: ASCII maps to itself, the
     non-ASCII characters of :data:`_FOLD_MAP` to their fold, any other character is

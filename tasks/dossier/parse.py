@@ -63,6 +63,7 @@ _READER_MODULES = (
     "odt",
     "docx",
     "pdf",
+    "pdftables",
     "quality",
     "parse",
 )

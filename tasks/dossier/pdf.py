@@ -4,8 +4,11 @@ One pass per page over PDFium's text page: the text (as ``pdftotext`` pages it: 
 here is the N-th form-feed page of ``pdftotext -layout``), and for each short line the
 font size and weight of its characters (PDFium's character API), so that headings set
 only in bold or in a larger size are seen; vertical gaps between lines separate
-paragraphs. Per page, :func:`tasks.dossier.quality.assess` measures undecoded glyphs
-(PDFium's « unicode map error »), NUL characters and words stripped of their accents.
+paragraphs. Ruled tables (:mod:`tasks.dossier.pdftables`) become table blocks: their
+lines give way to one table of rows and cells, each cell located at the ``pdftotext
+-layout`` line of the first line read inside it. Per page,
+:func:`tasks.dossier.quality.assess` measures undecoded glyphs (PDFium's « unicode map
+error »), NUL characters and words stripped of their accents.
 
 Security: a PDF with only an owner password (permissions) is read; a user password
 (the document cannot be opened) is an :class:`~tasks.errors.InputError`. pdfplumber is
@@ -20,9 +23,11 @@ from collections import Counter
 
 from tasks.errors import InputError
 
-from .blocks import DocumentModel, Loc, ReadingIssue
+from .blocks import Cell, DocumentModel, Loc, ReadingIssue
 from .layout import RawLine, blocks_from_lines
+from .normalize import normalize_text
 from .pdflines import LayoutJob, map_page_lines
+from .pdftables import PdfTable, page_tables
 from .quality import assess, mark_blocks
 
 __all__ = ["read_pdf"]
@@ -45,7 +50,8 @@ def _font_bold(raw, textpage, index: int, buf) -> bool:
 
 
 def _page_lines(raw, textpage, text: str, page_no: int):
-    """(line text, first char index, font size, bold fraction, top y) of each line."""
+    """(line text, line number, font size, bold fraction, top y, left x) of each line
+    (positions of its first character, PDF points)."""
     n = len(text)
     out = []
     buf = (ctypes.c_char * 128)()
@@ -57,11 +63,11 @@ def _page_lines(raw, textpage, text: str, page_no: int):
         start += len(segment) + 1
         stripped = seg.strip()
         if not stripped:
-            out.append((seg, line_no, 0.0, 0.0, None))
+            out.append((seg, line_no, 0.0, 0.0, None, None))
             continue
         lead = len(seg) - len(seg.lstrip())
         first = idx + lead
-        y = None
+        y = x = None
         if first < n and raw.FPDFText_GetCharBox(
             textpage,
             first,
@@ -70,7 +76,7 @@ def _page_lines(raw, textpage, text: str, page_no: int):
             ctypes.byref(bottom),
             ctypes.byref(top),
         ):
-            y = top.value
+            y, x = top.value, left.value
         size = 0.0
         bold = 0.0
         if len(stripped) <= _HEADING_MAX_CHARS:
@@ -90,7 +96,7 @@ def _page_lines(raw, textpage, text: str, page_no: int):
             if sizes:
                 size = Counter(sizes).most_common(1)[0][0]
                 bold = nb / letters
-        out.append((seg, line_no, size, bold, y))
+        out.append((seg, line_no, size, bold, y, x))
     return out
 
 
@@ -117,7 +123,7 @@ def read_pdf(name: str, data: bytes, sha256: str) -> DocumentModel:
             name,
         ) from None
     job = LayoutJob(data)  # pdftotext's line numbers, computed beside PDFium's reading
-    pages_text, lines_info, qualities = _read_pages(pdf, name, job)
+    pages_text, lines_info, qualities, tables = _read_pages(pdf, name, job)
     model = DocumentModel("pdf", sha256, pages=len(pages_text), quality=qualities)
     visible = sum(len(t) - t.count(" ") - t.count("\r") - t.count("\n") for t in pages_text)
     if not pages_text or visible < 20 * len(pages_text):
@@ -133,7 +139,7 @@ def read_pdf(name: str, data: bytes, sha256: str) -> DocumentModel:
         )
         job.cancel()
         return model
-    model.blocks = blocks_from_lines(_raw_lines(lines_info, job.pages()), paged=True)
+    model.blocks = blocks_from_lines(_raw_lines(lines_info, job.pages(), tables), paged=True)
     mark_blocks(model)
     return model
 
@@ -154,31 +160,74 @@ def _layout_numbers(page: list[tuple], layout: list[str] | None) -> dict[int, in
     return out
 
 
-def _raw_lines(lines_info: list[list[tuple]], layout: list[list[str]] | None) -> list[RawLine]:
-    """The lines of every page with their layout hints: style (bold, larger than the
-    body), vertical gap before, and line number in ``pdftotext -layout`` when given."""
-    # body size: the most common size of long lines, weighted by length
+def _body_sizes(lines_info: list[list[tuple]]) -> tuple[float, list[float]]:
+    """(body size: the most common size, weighted by line length; heading sizes larger
+    than the body by 12 % or more, largest first)."""
     weights: Counter[float] = Counter()
     for page in lines_info:
-        for seg, _n, size, _b, _y in page:
+        for seg, _n, size, _b, _y, _x in page:
             if size:
                 weights[size] += len(seg)
     body = weights.most_common(1)[0][0] if weights else 0.0
-    big_sizes = sorted({s for s in weights if body and s >= body * 1.12}, reverse=True)
+    return body, sorted({s for s in weights if body and s >= body * 1.12}, reverse=True)
+
+
+def _typical_gap(page: list[tuple]) -> float:
+    """Median vertical step between consecutive lines of a page (points)."""
+    ys = [line[4] for line in page if line[4] is not None]
+    gaps = sorted(a - b for a, b in itertools.pairwise(ys) if a > b)
+    return gaps[len(gaps) // 2] if gaps else 0.0
+
+
+def _table_line(table: PdfTable, inside: list[tuple], numbers: dict[int, int], p: int) -> RawLine:
+    """The :class:`RawLine` standing for a ruled table: its cells located at the
+    ``pdftotext -layout`` line of the first PDFium line read inside each cell."""
+    first = Loc(page=p, line=numbers.get(inside[0][0], inside[0][0])) if inside else Loc(page=p)
+    rows: list[list[Cell]] = []
+    for row in table.rows:
+        cells = []
+        for c in row:
+            # the first line read inside the cell, else in its row (a row read as one line)
+            line_no = next((ln for ln, x, y in inside if c.holds(x, y)), None) or next(
+                (ln for ln, _x, y in inside if c.holds(c.left, y)), None
+            )
+            loc = Loc(page=p, line=numbers.get(line_no, line_no)) if line_no else first
+            cells.append(Cell(normalize_text(c.text), loc))
+        rows.append(cells)
+    text = " / ".join(" | ".join(c.text for c in r if c.text) for r in rows)
+    return RawLine(text, rows[0][0].loc if rows else first, gap_before=True, table=rows)
+
+
+def _raw_lines(
+    lines_info: list[list[tuple]],
+    layout: list[list[str]] | None,
+    tables: list[list[PdfTable]] | None = None,
+) -> list[RawLine]:
+    """The lines of every page with their layout hints: style (bold, larger than the
+    body), vertical gap before, and line number in ``pdftotext -layout`` when given.
+    The lines inside a ruled table of ``tables`` give way to one table line (its rows
+    and cells), where the table's first line was."""
+    body, big_sizes = _body_sizes(lines_info)
     raws: list[RawLine] = []
     for p, page in enumerate(lines_info, start=1):
         numbers = _layout_numbers(page, layout[p - 1] if layout and p <= len(layout) else None)
+        page_tables_ = tables[p - 1] if tables and p <= len(tables) else []
+        inside: dict[int, list[tuple]] = {i: [] for i in range(len(page_tables_))}
+        at: dict[int, int] = {}  # table → index in raws of its first line
+        typical = _typical_gap(page)
         prev_y = None
-        gaps = []
-        ys = [y for *_x, y in page if y is not None]
-        for a, b in itertools.pairwise(ys):
-            if a > b:
-                gaps.append(a - b)
-        typical = sorted(gaps)[len(gaps) // 2] if gaps else 0.0
         blank = False
-        for seg, line_no, size, bold, y in page:
+        for seg, line_no, size, bold, y, x in page:
             if not seg.strip():
                 blank = True
+                continue
+            held = next(
+                (i for i, t in enumerate(page_tables_) if x is not None and t.holds(x, y)), None
+            )
+            if held is not None:
+                inside[held].append((line_no, x, y))
+                at.setdefault(held, len(raws))
+                prev_y, blank = y, True
                 continue
             gap = blank
             if prev_y is not None and y is not None and typical and prev_y - y > typical * 1.6:
@@ -198,11 +247,17 @@ def _raw_lines(lines_info: list[list[tuple]], layout: list[list[str]] | None) ->
                     size_rank=rank if rank <= 3 else 0,
                 )
             )
+        # insert the tables where their first line was, last first (indexes hold)
+        for i in sorted(inside, key=lambda i: at.get(i, len(raws)), reverse=True):
+            raws.insert(at.get(i, len(raws)), _table_line(page_tables_[i], inside[i], numbers, p))
     return raws
 
 
-def _read_pages(pdf, name: str, job: LayoutJob) -> tuple[list[str], list[list[tuple]], list]:
-    """Text, lines (with font size, weight and position) and quality of every page.
+def _read_pages(
+    pdf, name: str, job: LayoutJob
+) -> tuple[list[str], list[list[tuple]], list, list[list[PdfTable]]]:
+    """Text, lines (with font size, weight and position), quality and ruled tables
+    (:func:`~tasks.dossier.pdftables.page_tables`) of every page.
 
     Raises:
         InputError: a damaged page.
@@ -213,6 +268,7 @@ def _read_pages(pdf, name: str, job: LayoutJob) -> tuple[list[str], list[list[tu
     pages_text: list[str] = []
     lines_info: list[list[tuple]] = []
     qualities = []
+    tables: list[list[PdfTable]] = []
     try:
         for i in range(len(pdf)):
             page = pdf[i]
@@ -227,6 +283,7 @@ def _read_pages(pdf, name: str, job: LayoutJob) -> tuple[list[str], list[list[tu
                     qualities.append(assess(text, i + 1, unmapped=unmapped))
                     pages_text.append(text)
                     lines_info.append(_page_lines(raw, textpage, text, i + 1))
+                    tables.append(page_tables(page, textpage))
                 finally:
                     textpage.close()
             finally:
@@ -238,4 +295,4 @@ def _read_pages(pdf, name: str, job: LayoutJob) -> tuple[list[str], list[list[tu
         ) from None
     finally:
         pdf.close()
-    return pages_text, lines_info, qualities
+    return pages_text, lines_info, qualities, tables

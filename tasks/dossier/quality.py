@@ -104,9 +104,7 @@ def assess(text: str, page: int | None, *, unmapped: int = 0) -> PageQuality:
     controls = len(_CONTROL_RE.findall(text))
     gaps = (
         sum(
-            1
-            for m in _LIGATURE_GAP_RE.finditer(text)
-            if not known_compound(m.group(1), m.group(2))
+            1 for m in _LIGATURE_GAP_RE.finditer(text) if not known_compound(m.group(1), m.group(2))
         )
         if "\ufffe" in text  # the regex scans every word: skip it when it cannot match
         else 0
@@ -125,7 +123,9 @@ def assess(text: str, page: int | None, *, unmapped: int = 0) -> PageQuality:
     n_lower = sum(counts[w] for w in lower)
     french = sum(counts[w] for w in _FRENCH_MARKERS.intersection(lower))
     letters = sum(len(w) * counts[w] for w in lower)
-    accented = sum(len(_ACCENTED_RE.findall(w)) * counts[w] for w in lower if _ACCENTED_RE.search(w))
+    accented = sum(
+        len(_ACCENTED_RE.findall(w)) * counts[w] for w in lower if _ACCENTED_RE.search(w)
+    )
     no_accents = n_lower >= 120 and french >= 15 and accented < 0.002 * letters
     reasons = []
     if no_accents and q.stripped_words < 3:
