@@ -130,94 +130,135 @@ def _mostly_upper(title: str) -> bool:
     return bool(letters) and sum(c.isupper() for c in letters) >= 0.6 * len(letters)
 
 
+#: What a step of :func:`parse_heading` says: (the line has this numbering style — no
+#: later style is tried —, the candidate or None when the line is rejected).
+_Step = tuple[bool, "HeadingCandidate | None"]
+_MISS: _Step = (False, None)
+
+
+def _article_heading(text: str) -> _Step:
+    """« Article 4.2 : Titre », « ARTICLE PREMIER – OBJET », « Article IV »."""
+    m = _ARTICLE_RE.match(text)
+    if not m:
+        return _MISS
+    raw_num, sep, title = m.group(1), m.group(2), m.group(3).strip()
+    num = "1" if raw_num.lower() in ("premier", "1er") else raw_num
+    rv = roman_value(num.upper()) if not num[0].isdigit() else None
+    if rv is not None:
+        num = str(rv)
+    elif not num[0].isdigit():
+        return True, None
+    level = num.count(".") + 1
+    if not title:
+        return True, HeadingCandidate(num, "", level, "article", True)
+    if not sep and not (title[0].isalpha() and title[0].isupper()):
+        return True, None  # « Article 28 du règlement… » is a reference
+    if not _title_ok(title, need_upper_first=not sep):
+        return True, None
+    return True, HeadingCandidate(num, _clean_title(title), level, "article", True)
+
+
+def _chapter_heading(text: str) -> _Step:
+    """« Chapitre 2 – … », « TITRE III », « Partie unique », « ANNEXE 2 – RGPD »."""
+    m = _CHAPTER_RE.match(text)
+    if not m:
+        return _MISS
+    word, raw_num, sep, title = m.group(1), m.group(2), m.group(3), m.group(4).strip()
+    if not (word[0].isupper()):
+        return True, None
+    if word.lower() == "annexe" and not (sep or not title) and not _mostly_upper(title):
+        return True, None  # « Annexe 2 au CCAP » is a reference, « ANNEXE 2 – RGPD » a heading
+    if title and not _title_ok(title, need_upper_first=not sep):
+        return True, None
+    if not title and not (word.isupper() or sep):
+        return True, None
+    if raw_num.isalpha() and len(raw_num) == 1 and not raw_num.isupper():
+        return True, None  # « Annexe a : … » in a list of documents
+    rv = roman_value(raw_num.upper())
+    num = str(rv) if rv else ("1" if raw_num.lower() in ("premier", "unique") else raw_num)
+    strong = word.lower() != "annexe" or _mostly_upper(text)
+    cand = HeadingCandidate(f"{word.capitalize()} {num}", _clean_title(title), 1, "chapter", strong)
+    return True, cand
+
+
+def _decimal_heading(text: str) -> _Step:
+    """« 4.2 Titre », « 4.2. – Titre », « 12.1.OBJET » (glued, upper case)."""
+    m = _DECIMAL_RE.match(text)
+    if m:
+        number, sep, title = m.group(1), m.group(2).strip(), m.group(3).strip()
+    else:
+        g = _GLUED_RE.match(text)  # « 12.1.OBJET ET NATURE DU TRAITEMENT »
+        if not g or not _mostly_upper(g.group(2)):
+            return True, None
+        number, sep, title = g.group(1), ".", g.group(2).strip()
+    number = number.rstrip(".")
+    if not _title_ok(title):
+        return True, None
+    level = number.count(".") + 1
+    if level > 4:
+        return True, None
+    if level == 1 and not sep and not _mostly_upper(title):
+        return True, None  # « 1 Chef de projet » is a quantity, « 5 CLAUSES … » a heading
+    cand = HeadingCandidate(number, _clean_title(title), level, "decimal", 1 < level < 4)
+    return True, cand
+
+
+def _roman_heading(text: str) -> _Step:
+    """BOAMP « II.2.5) Critères », « IV – DISPOSITIONS »."""
+    m = _BOAMP_RE.match(text)
+    if m and _title_ok(m.group(2).strip()):
+        number = m.group(1)
+        cand = HeadingCandidate(
+            number, _clean_title(m.group(2)), number.count(".") + 1, "roman", True
+        )
+        return True, cand
+    m = _ROMAN_HEAD_RE.match(text)
+    if not m:
+        return _MISS
+    number, sep, title = m.group(1), m.group(2), m.group(3).strip()
+    if roman_value(number) is None or not _title_ok(title):
+        return True, None
+    if not sep and not _mostly_upper(title):
+        return True, None
+    return True, HeadingCandidate(number, _clean_title(title), 1, "roman", False)
+
+
+def _letter_heading(text: str) -> _Step:
+    """« A. Titre », « B – Titre » (weak)."""
+    m = _LETTER_RE.match(text)
+    if m and _title_ok(m.group(3).strip(), max_words=12):
+        return True, HeadingCandidate(m.group(1), _clean_title(m.group(3)), 1, "letter", False)
+    return _MISS
+
+
+#: The numbering styles, tried in order on a line whose first character may open them.
+_STYLES = (
+    ("Aa", _article_heading),
+    ("CcTtPpSsAaLl", _chapter_heading),
+    ("0123456789", _decimal_heading),
+    ("IVXL", _roman_heading),
+    (None, _letter_heading),  # any upper-case first letter
+)
+
+
 def parse_heading(text: str) -> HeadingCandidate | None:
     """A :class:`HeadingCandidate` when the normalised line ``text`` looks like a heading.
 
-    Rejected: table of contents lines (dotted leaders, trailing page number), amounts and
-    durations (« 35 H par tranche », « 1 000 € », « 12 mois »), sentences (ending with
-    « . », « ; », « , »), lines over 120 characters, references (« Article 28 du
-    règlement… »), numbers deeper than five levels.
+    The numbering styles are tried in turn (article, chapter, decimal, roman or BOAMP,
+    letter); the first whose pattern the line has decides. Rejected: table of contents
+    lines (dotted leaders, trailing page number), amounts and durations (« 35 H par
+    tranche », « 1 000 € », « 12 mois »), sentences (ending with « . », « ; », « , »),
+    lines over 120 characters, references (« Article 28 du règlement… »), numbers deeper
+    than five levels.
     """
     if not text or len(text) > 120:
         return None
     c0 = text[0]
-    if c0 in "Aa":
-        m = _ARTICLE_RE.match(text)
-        if m:
-            raw_num, sep, title = m.group(1), m.group(2), m.group(3).strip()
-            num = "1" if raw_num.lower() in ("premier", "1er") else raw_num
-            rv = roman_value(num.upper()) if not num[0].isdigit() else None
-            if rv is not None:
-                num = str(rv)
-            elif not num[0].isdigit():
-                return None
-            level = num.count(".") + 1
-            if not title:
-                return HeadingCandidate(num, "", level, "article", True)
-            if not sep and not (title[0].isalpha() and title[0].isupper()):
-                return None  # « Article 28 du règlement… » is a reference
-            if not _title_ok(title, need_upper_first=not sep):
-                return None
-            return HeadingCandidate(num, _clean_title(title), level, "article", True)
-    if c0 in "CcTtPpSsAaLl":
-        m = _CHAPTER_RE.match(text)
-        if m:
-            word, raw_num, sep, title = m.group(1), m.group(2), m.group(3), m.group(4).strip()
-            if not (word[0].isupper()):
-                return None
-            if word.lower() == "annexe" and not (sep or not title):
-                # « Annexe 2 au CCAP » is a reference, « ANNEXE 2 – RGPD » a heading
-                if not _mostly_upper(title):
-                    return None
-            if title and not _title_ok(title, need_upper_first=not sep):
-                return None
-            if not title and not (word.isupper() or sep):
-                return None
-            if raw_num.isalpha() and len(raw_num) == 1 and not raw_num.isupper():
-                return None  # « Annexe a : … » in a list of documents
-            rv = roman_value(raw_num.upper())
-            num = str(rv) if rv else ("1" if raw_num.lower() in ("premier", "unique") else raw_num)
-            strong = word.lower() != "annexe" or _mostly_upper(text)
-            return HeadingCandidate(
-                f"{word.capitalize()} {num}", _clean_title(title), 1, "chapter", strong
-            )
-    if c0.isdigit():
-        m = _DECIMAL_RE.match(text)
-        if m:
-            number, sep, title = m.group(1), m.group(2).strip(), m.group(3).strip()
-        else:
-            g = _GLUED_RE.match(text)  # « 12.1.OBJET ET NATURE DU TRAITEMENT »
-            if not g or not _mostly_upper(g.group(2)):
-                return None
-            number, sep, title = g.group(1), ".", g.group(2).strip()
-        number = number.rstrip(".")
-        if not _title_ok(title):
-            return None
-        level = number.count(".") + 1
-        if level > 4:
-            return None
-        if level == 1 and not sep and not _mostly_upper(title):
-            return None  # « 1 Chef de projet » is a quantity, « 5 CLAUSES … » a heading
-        return HeadingCandidate(number, _clean_title(title), level, "decimal", 1 < level < 4)
-    if c0 in "IVXL":
-        m = _BOAMP_RE.match(text)
-        if m and _title_ok(m.group(2).strip()):
-            number = m.group(1)
-            return HeadingCandidate(
-                number, _clean_title(m.group(2)), number.count(".") + 1, "roman", True
-            )
-        m = _ROMAN_HEAD_RE.match(text)
-        if m:
-            number, sep, title = m.group(1), m.group(2), m.group(3).strip()
-            if roman_value(number) is None or not _title_ok(title):
-                return None
-            if not sep and not _mostly_upper(title):
-                return None
-            return HeadingCandidate(number, _clean_title(title), 1, "roman", False)
-    if c0.isupper():
-        m = _LETTER_RE.match(text)
-        if m and _title_ok(m.group(3).strip(), max_words=12):
-            return HeadingCandidate(m.group(1), _clean_title(m.group(3)), 1, "letter", False)
+    for firsts, step in _STYLES:
+        if c0 in firsts if firsts is not None else c0.isupper():
+            matched, cand = step(text)
+            if matched:
+                return cand
     return None
 
 

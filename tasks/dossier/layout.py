@@ -193,130 +193,165 @@ def _group(
     styled_headings: bool,
     weak_headings: bool = True,
 ) -> list[Block]:
-    blocks: list[Block] = []
-    seq = HeadingSequencer()
-    last_numbered_level = 0
-    open_block: Block | None = None  # paragraph or list item that may continue
-    table: Block | None = None
-    skip: set[int] = set()
-    for k, (t, r) in enumerate(zip(texts, kept, strict=True)):
-        if k in skip or not t or not _HAS_ALNUM_RE.search(t):
-            continue
-        span = Span(t, r.loc)
+    """Group the prepared lines into blocks (see :class:`_Grouper`)."""
+    return _Grouper(texts, kept, markdown, styled_headings, weak_headings).run()
+
+
+class _Grouper:
+    """One pass over the prepared lines: each line is, in this order of tests, a table
+    (found by the reader, or a Markdown pipe row), a heading (Markdown « # », numbered,
+    or styled when ``styled_headings``), a form field or table-of-contents entry, a list
+    item, the continuation of the open paragraph or list item, or a new paragraph."""
+
+    def __init__(
+        self,
+        texts: list[str],
+        kept: list[RawLine],
+        markdown: bool,
+        styled_headings: bool,
+        weak_headings: bool,
+    ) -> None:
+        self.texts = texts
+        self.kept = kept
+        self.markdown = markdown
+        self.styled_headings = styled_headings
+        self.weak_headings = weak_headings
+        self.blocks: list[Block] = []
+        self.seq = HeadingSequencer()
+        self.last_numbered_level = 0
+        self.open_block: Block | None = None  # paragraph or list item that may continue
+        self.table: Block | None = None  # Markdown pipe table being read
+        self.skip: set[int] = set()
+
+    def run(self) -> list[Block]:
+        for k, (t, r) in enumerate(zip(self.texts, self.kept, strict=True)):
+            if k in self.skip or not t or not _HAS_ALNUM_RE.search(t):
+                continue
+            if self._table(t, r):
+                continue
+            self.table = None
+            heading = self._markdown_heading(t, r) if r.md_level else self._heading(k, t, r)
+            if heading is not None:
+                self._add_heading(k, t, r, heading)
+            elif r.form or _TOC_END_RE.search(t[-80:]):
+                # a form field or a table-of-contents entry is a block of its own
+                kind = "form_field" if r.form else "paragraph"
+                self.blocks.append(Block(kind, t, r.loc, [Span(t, r.loc)]))
+                self.open_block = None
+            elif not self._list_item(t, r) and not self._continue(t, r):
+                self.open_block = Block("paragraph", t, r.loc, [Span(t, r.loc)])
+                self.blocks.append(self.open_block)
+        return self.blocks
+
+    def _table(self, t: str, r: RawLine) -> bool:
+        """A table the reader found (the line stands for it), or a Markdown pipe row
+        (added to the table being read; separator rows skipped)."""
         if r.table is not None:
             spans = [Span(c.text, c.loc) for row in r.table for c in row if c.text]
-            blocks.append(Block("table", t, r.loc, spans, rows=r.table))
-            open_block = table = None
-            continue
-        # Markdown pipe tables
-        if markdown:
-            cells = _pipe_cells(t)
-            if cells is not None:
-                if _PIPE_SEP_RE.match(t.strip()) and all(
-                    re.fullmatch(r":?-+:?", c) or not c for c in cells
-                ):
-                    continue
-                if table is None:
-                    table = Block("table", "", r.loc)
-                    blocks.append(table)
-                table.rows.append([Cell(c, r.loc) for c in cells])
-                table.spans.append(span)
-                open_block = None
-                continue
-        table = None
-        heading = None
-        if r.md_level:
-            number, title = md_heading_parts(t)
-            heading = (number, title, r.md_level)
-            cand = parse_heading(t)
-            if cand is not None:
-                seq.record(cand)
-            else:
-                seq.reset_below(r.md_level)
+            self.blocks.append(Block("table", t, r.loc, spans, rows=r.table))
+            self.open_block = self.table = None
+            return True
+        cells = _pipe_cells(t) if self.markdown else None
+        if cells is None:
+            return False
+        if _PIPE_SEP_RE.match(t.strip()) and all(
+            re.fullmatch(r":?-+:?", c) or not c for c in cells
+        ):
+            return True
+        if self.table is None:
+            self.table = Block("table", "", r.loc)
+            self.blocks.append(self.table)
+        self.table.rows.append([Cell(c, r.loc) for c in cells])
+        self.table.spans.append(Span(t, r.loc))
+        self.open_block = None
+        return True
+
+    def _markdown_heading(self, t: str, r: RawLine) -> tuple:
+        """(number, title, level) of a Markdown « # » heading; the sequencer follows."""
+        number, title = md_heading_parts(t)
+        cand = parse_heading(t)
+        if cand is not None:
+            self.seq.record(cand)
         else:
-            cand = parse_heading(t)
-            toc_next = k + 1 < len(texts) and bool(_TOC_END_RE.search(texts[k + 1]))
-            if (
-                cand is not None
-                and not toc_next
-                and (weak_headings or cand.strong)
-                and seq.accept(cand, hint=r.hint)
-            ):
-                heading = (cand.number, cand.title, cand.level)
-                last_numbered_level = cand.level
-            elif (
-                cand is None
-                and styled_headings
-                and r.styled
-                and not re.search(r"[\d%€]\s*$", t)
-                and len(t) <= 100
-                and len(t.split()) <= 14
-                and t[0].isupper()
-                and not t.rstrip().endswith((".", ";", ","))
-                and not _LIST_RE.match(t)
-                and not _TOC_END_RE.search(t)
-            ):
-                level = r.size_rank if r.size_rank else last_numbered_level + 1
-                heading = (None, t.rstrip(" :"), max(1, level))
-        if heading is not None:
-            nxt = texts[k + 1] if k + 1 < len(texts) else ""
-            if (
-                nxt
-                and _DANGLING_RE.search(t)
-                and nxt[:1].islower()
-                and len(nxt) <= 60
-                and not kept[k + 1].gap_before
-            ):
-                # « 6. Jugement des offres et attribution de » + « l'accord-cadre »
-                t = f"{t} {nxt}"
-                heading = (heading[0], f"{heading[1]} {nxt}".strip(), heading[2])
-                span = Span(t, r.loc)
-                skip.add(k + 1)
-            blocks.append(
-                Block(
-                    "heading",
-                    t,
-                    r.loc,
-                    [span],
-                    level=heading[2],
-                    number=heading[0],
-                    title=heading[1],
-                )
-            )
-            open_block = None
-            continue
-        if r.form or _TOC_END_RE.search(t[-80:]):
-            # a form field or a table-of-contents entry is a block of its own
-            b = Block("form_field" if r.form else "paragraph", t, r.loc, [span])
-            blocks.append(b)
-            open_block = None
-            continue
+            self.seq.reset_below(r.md_level)
+        return number, title, r.md_level
+
+    def _heading(self, k: int, t: str, r: RawLine) -> tuple | None:
+        """(number, title, level) of a numbered heading the sequencer accepts (not
+        followed by a table-of-contents line), else of a styled unnumbered heading."""
+        cand = parse_heading(t)
+        toc_next = k + 1 < len(self.texts) and bool(_TOC_END_RE.search(self.texts[k + 1]))
+        if (
+            cand is not None
+            and not toc_next
+            and (self.weak_headings or cand.strong)
+            and self.seq.accept(cand, hint=r.hint)
+        ):
+            self.last_numbered_level = cand.level
+            return cand.number, cand.title, cand.level
+        if cand is None and self.styled_headings and _styled_title(t, r):
+            level = r.size_rank if r.size_rank else self.last_numbered_level + 1
+            return None, t.rstrip(" :"), max(1, level)
+        return None
+
+    def _add_heading(self, k: int, t: str, r: RawLine, heading: tuple) -> None:
+        """Append the heading block; a title cut after a dangling word (« … de ») takes
+        the next short lower-case line (« 6. Jugement des offres et attribution de » +
+        « l'accord-cadre »)."""
+        nxt = self.texts[k + 1] if k + 1 < len(self.texts) else ""
+        if (
+            nxt
+            and _DANGLING_RE.search(t)
+            and nxt[:1].islower()
+            and len(nxt) <= 60
+            and not self.kept[k + 1].gap_before
+        ):
+            t = f"{t} {nxt}"
+            heading = (heading[0], f"{heading[1]} {nxt}".strip(), heading[2])
+            self.skip.add(k + 1)
+        number, title, level = heading
+        self.blocks.append(
+            Block("heading", t, r.loc, [Span(t, r.loc)], level=level, number=number, title=title)
+        )
+        self.open_block = None
+
+    def _list_item(self, t: str, r: RawLine) -> bool:
+        """A list item (bullet, « 1. », « a) », « 1° »…) opens a block of its own."""
         lm = _LIST_RE.match(t)
-        if lm and not (t.startswith("o") and not t.startswith("o ")):
-            depth = 1 + (len(r.text) - len(r.text.lstrip())) // 4 if markdown else 1
-            open_block = Block("list_item", t, r.loc, [span], level=min(depth, 6))
-            blocks.append(open_block)
-            continue
-        if (
-            open_block is not None
-            and not r.gap_before
-            and not _SENTENCE_END_RE.search(open_block.spans[-1].text)
-            and (open_block.spans[-1].loc.page == r.loc.page)
+        if not lm or (t.startswith("o") and not t.startswith("o ")):
+            return False
+        depth = 1 + (len(r.text) - len(r.text.lstrip())) // 4 if self.markdown else 1
+        self.open_block = Block("list_item", t, r.loc, [Span(t, r.loc)], level=min(depth, 6))
+        self.blocks.append(self.open_block)
+        return True
+
+    def _continue(self, t: str, r: RawLine) -> bool:
+        """Join the line to the open block on the same page, without a gap before:
+        when that block's last line does not end a sentence, or (a paragraph outside
+        Markdown) when the line starts in lower case."""
+        ob = self.open_block
+        if ob is None or r.gap_before or ob.spans[-1].loc.page != r.loc.page:
+            return False
+        if _SENTENCE_END_RE.search(ob.spans[-1].text) and not (
+            ob.kind == "paragraph" and not self.markdown and t[0].islower()
         ):
-            open_block.spans.append(span)
-            open_block.text = f"{open_block.text} {t}"
-            continue
-        if (
-            open_block is not None
-            and open_block.kind == "paragraph"
-            and not r.gap_before
-            and not markdown
-            and open_block.spans[-1].loc.page == r.loc.page
-            and t[0].islower()
-        ):
-            open_block.spans.append(span)
-            open_block.text = f"{open_block.text} {t}"
-            continue
-        open_block = Block("paragraph", t, r.loc, [span])
-        blocks.append(open_block)
-    return blocks
+            return False
+        ob.spans.append(Span(t, r.loc))
+        ob.text = f"{ob.text} {t}"
+        return True
+
+
+def _styled_title(t: str, r: RawLine) -> bool:
+    """A line set wholly in bold or a larger size that reads as a title: short, starting
+    in upper case, not ending with a number, an amount or a sentence mark, not a list
+    item nor a table-of-contents entry."""
+    return (
+        r.styled
+        and not re.search(r"[\d%€]\s*$", t)
+        and len(t) <= 100
+        and len(t.split()) <= 14
+        and t[0].isupper()
+        and not t.rstrip().endswith((".", ";", ","))
+        and not _LIST_RE.match(t)
+        and not _TOC_END_RE.search(t)
+    )
