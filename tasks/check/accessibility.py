@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import re
 
+from tasks.clausier.rules import rule_severity, rule_titles
 from tasks.dossier.document import PieceText
-from tasks.dossier.model import Finding, LegalReference, Location, Severity
+from tasks.dossier.model import Finding, LegalReference, Location
 
 __all__ = ["ACCESSIBILITY_RULES", "accessibility_findings"]
 
-#: Rule ids and their short French titles.
+#: Rule ids and their short French titles (``clause_library/rules.yaml``, ``controle``).
 ACCESSIBILITY_RULES: dict[str, str] = {
-    "image-sans-alternative": "Image sans texte de remplacement (RGAA 1.1, PDF/UA-1)",
-    "titre-vide": "Titre vide dans une pièce (RGAA 9.1, PDF/UA-1)",
+    rid: rule_titles("controle")[rid] for rid in ("image-sans-alternative", "titre-vide")
 }
 
 _IMAGE = re.compile(
@@ -75,7 +75,7 @@ def accessibility_findings(pieces: list[PieceText]) -> list[Finding]:
                 findings.append(
                     Finding(
                         rule="titre-vide",
-                        severity=Severity.warning,
+                        severity=rule_severity("titre-vide"),
                         location=Location(
                             file=piece.path, line=line, heading=piece.heading_at_src(line)
                         ),
@@ -91,7 +91,7 @@ def accessibility_findings(pieces: list[PieceText]) -> list[Finding]:
                 findings.append(
                     Finding(
                         rule="image-sans-alternative",
-                        severity=Severity.error,
+                        severity=rule_severity("image-sans-alternative"),
                         location=Location(
                             file=piece.path,
                             line=line,

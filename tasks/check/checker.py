@@ -20,7 +20,7 @@ listed in :data:`RULES`.
 
 from __future__ import annotations
 
-from tasks.check.accessibility import ACCESSIBILITY_RULES, accessibility_findings
+from tasks.check.accessibility import accessibility_findings
 from tasks.check.applicability import effective_level, is_applicable, is_private
 from tasks.check.criteria_findings import criteria_findings, policy_findings, rc_weight_coherence
 from tasks.check.dossier_findings import (
@@ -32,49 +32,19 @@ from tasks.check.dossier_findings import (
 from tasks.check.drafting_findings import drafting_findings
 from tasks.check.families import clause_families
 from tasks.check.library_clauses import scan_library_clauses
-from tasks.check.reading import READING_RULES, reading_findings, usable_or_raise
+from tasks.check.reading import reading_findings, usable_or_raise
 from tasks.clausier.library import Clausier
+from tasks.clausier.rules import rule_titles
 from tasks.dossier.model import CheckReport, FamilyResult, FamilyStatus, Finding, Severity
 from tasks.dossier.reader import Dossier
 from tasks.errors import InputError
 
 __all__ = ["RULES", "check_dossier", "effective_level", "is_applicable", "is_private"]
 
-#: Rule ids and their short French titles (SARIF rule metadata, documentation).
-RULES: dict[str, str] = {
-    "clause-manquante": "Clause obligatoire absente",
-    "clause-recommandee-absente": "Clause recommandée absente",
-    "clause-modifiee": "Clause du clausier modifiée",
-    "clause-version-perimee": "Clause d'une version antérieure du clausier",
-    "clause-version-inconnue": "Version de clause inconnue du clausier",
-    "clause-parametre-invalide": "Valeur de paramètre hors des bornes du clausier",
-    "clause-redigee-main": "Clause rédigée à la main (équivalent reconnu)",
-    "hors-piece-attendue": "Clause reconnue hors de la pièce où elle est attendue",
-    "clause-non-verifiable": "Clause non trouvée dans un texte lu de façon non fiable",
-    "derogation": "Clause écartée par dérogation motivée",
-    "piece-attendue-absente": "Pièce attendue absente du dossier",
-    "criteres-absents": "Critères d'attribution non déclarés",
-    "ponderation-somme": "Pondérations dont la somme est incorrecte",
-    "prix-seul": "Attribution sur le seul critère du prix",
-    "critere-environnemental-absent": "Aucun critère environnemental",
-    "poids-environnemental-faible": "Critère environnemental sous la pondération recommandée",
-    "poids-social-faible": "Critère social sous la pondération recommandée",
-    "critere-sans-condition": "Critère environnemental sans condition d'exécution",
-    "ponderation-incoherente": "Pondération différente entre tender.yaml et le RC",
-    "texte-a-completer": "Texte à compléter (gabarit non rempli)",
-    "options-non-tranchees": "Options du modèle non tranchées",
-    "signet-non-defini": "Renvoi Word cassé (« Erreur ! Signet non défini. »)",
-    "gabarit-invalide": "Modèle Jinja2 invalide (syntaxe, variable inconnue)",
-    "gabarit-non-sur": "Construction de modèle refusée par le bac à sable",
-    "reference-article-inexistante": "Renvoi à un article qui n'existe pas",
-    "ccag-incoherent": "CCAG cité différent du CCAG déclaré",
-    "procedure-incoherente": "Procédure adaptée au-delà du seuil européen",
-    "derogation-incoherente": "Dérogation en double ou à une clause présente",
-    "identifiant-dossier": "Identifiant différent du nom du dossier",
-    "ponderation-politique": "Critère responsable sous le minimum de la politique d'achat locale",
-}
-RULES.update(ACCESSIBILITY_RULES)
-RULES.update(READING_RULES)
+#: Rule ids and their short French titles (SARIF rule metadata, documentation), read from
+#: ``clause_library/rules.yaml`` (section ``controle``, which also holds
+#: :data:`ACCESSIBILITY_RULES` and :data:`READING_RULES`).
+RULES: dict[str, str] = rule_titles("controle")
 
 
 def check_dossier(dossier: Dossier, clausier: Clausier) -> CheckReport:

@@ -18,30 +18,19 @@ from tasks import fmt
 from tasks.check.applicability import climat_gate_applies
 from tasks.check.criteria import read_criteria
 from tasks.check.criteria_model import _key
-from tasks.clausier.library import Clausier, shipped_law
+from tasks.clausier.library import Clausier
+from tasks.clausier.rules import rule_basis, rule_severity
 from tasks.dossier.document import PieceText
 from tasks.dossier.model import (
     Critere,
     CritereType,
     Finding,
-    LegalReference,
     Location,
-    Severity,
     Tender,
 )
 from tasks.dossier.normalize import fold
 
 __all__ = ["criteria_findings", "flatten", "policy_findings", "rc_weight_coherence"]
-
-
-def _r2152() -> LegalReference:
-    """CCP R2152-7 (award criteria), from law.yaml ``references``."""
-    return shipped_law().basis("ccp-R2152-7")
-
-
-def _l2152() -> LegalReference:
-    """CCP L2152-7 (an environmental criterion), from law.yaml ``references``."""
-    return shipped_law().basis("ccp-L2152-7")
 
 
 def flatten(criteres: Iterable[Critere]) -> list[Critere]:
@@ -110,14 +99,14 @@ def criteria_findings(
 def _undeclared_criteria(loc: Location) -> Finding:
     return Finding(
         rule="criteres-absents",
-        severity=Severity.warning,
+        severity=rule_severity("criteres-absents"),
         location=loc,
         message=(
             "tender.yaml ne déclare pas les critères d'attribution : recopiez ceux du "
             "RC (nom, pondération en %, type) pour que leurs sommes et le critère "
             "environnemental soient contrôlés."
         ),
-        legal_basis=[_r2152()],
+        legal_basis=rule_basis("criteres-absents"),
     )
 
 
@@ -129,11 +118,11 @@ def _weight_sums(tender: Tender, where: _Where) -> list[Finding]:
         out.append(
             Finding(
                 rule="ponderation-somme",
-                severity=Severity.error,
+                severity=rule_severity("ponderation-somme"),
                 location=where.criteres,
                 message=f"La somme des pondérations des critères vaut {fmt.percent(total)} au lieu de 100 %.",
                 fix="Corrigez les pondérations pour que leur somme fasse 100 %.",
-                legal_basis=[_r2152()],
+                legal_basis=rule_basis("ponderation-somme"),
             )
         )
     for c in flatten(tender.criteres):
@@ -144,13 +133,13 @@ def _weight_sums(tender: Tender, where: _Where) -> list[Finding]:
             out.append(
                 Finding(
                     rule="ponderation-somme",
-                    severity=Severity.error,
+                    severity=rule_severity("ponderation-somme"),
                     location=where.of(c),
                     message=(
                         f"Les sous-critères de « {c.nom} » totalisent {fmt.percent(sub)} alors que le "
                         f"critère pèse {fmt.percent(c.poids)}."
                     ),
-                    legal_basis=[_r2152()],
+                    legal_basis=rule_basis("ponderation-somme"),
                 )
             )
     return out
@@ -165,7 +154,7 @@ def _climat_criteria(tender: Tender, clausier: Clausier, loc: Location) -> list[
         out.append(
             Finding(
                 rule="prix-seul",
-                severity=Severity.error,
+                severity=rule_severity("prix-seul"),
                 location=loc,
                 message=(
                     "Le prix est le seul critère d'attribution : depuis le "
@@ -173,7 +162,7 @@ def _climat_criteria(tender: Tender, clausier: Clausier, loc: Location) -> list[
                     "(approche globale intégrant les caractéristiques environnementales)."
                 ),
                 fix="Ajoutez un critère environnemental ou remplacez le prix par le coût global.",
-                legal_basis=[_r2152()],
+                legal_basis=rule_basis("prix-seul"),
             )
         )
     env = [c for c in flatten(tender.criteres) if c.type == CritereType.environnement]
@@ -183,14 +172,14 @@ def _climat_criteria(tender: Tender, clausier: Clausier, loc: Location) -> list[
             Finding(
                 rule="critere-environnemental-absent",
                 clause="ENV-CRIT-01",
-                severity=Severity.error,
+                severity=rule_severity("critere-environnemental-absent"),
                 location=loc,
                 message=(
                     "Aucun critère d'attribution ne prend en compte les caractéristiques "
                     "environnementales de l'offre (obligatoire pour les consultations lancées "
                     f"depuis le {gate:%d/%m/%Y})."
                 ),
-                legal_basis=[_l2152()],
+                legal_basis=rule_basis("critere-environnemental-absent"),
             )
         )
     return out
@@ -202,24 +191,22 @@ def _responsible_weights(tender: Tender, clausier: Clausier, loc: Location) -> l
     weights = clausier.law.weights
     flat = flatten(tender.criteres)
     out: list[Finding] = []
-    for kind, minimum, rule, clause_id, severity, label, basis in (
+    for kind, minimum, rule, clause_id, severity, label in (
         (
             CritereType.environnement,
             weights.environmental_min_recommended,
             "poids-environnemental-faible",
             "ENV-CRIT-01",
-            Severity.warning,
+            rule_severity("poids-environnemental-faible"),
             "environnemental",
-            _l2152(),
         ),
         (
             CritereType.social,
             weights.social_min_recommended,
             "poids-social-faible",
             "SOC-CRIT-01",
-            Severity.info,
+            rule_severity("poids-social-faible"),
             "social",
-            _r2152(),
         ),
     ):
         crits = [c for c in flat if c.type == kind]
@@ -235,7 +222,7 @@ def _responsible_weights(tender: Tender, clausier: Clausier, loc: Location) -> l
                         f"Le critère {label} pèse {fmt.percent(weight)} : le guide des achats numériques "
                         f"responsables recommande au moins {fmt.percent(minimum)}."
                     ),
-                    legal_basis=[basis],
+                    legal_basis=rule_basis(rule),
                 )
             )
     return out
@@ -265,7 +252,7 @@ def policy_findings(
             Finding(
                 rule="ponderation-politique",
                 clause=clause_of[kind],
-                severity=Severity.error,
+                severity=rule_severity("ponderation-politique"),
                 location=Location(
                     file=tender_file, line=(lines or {}).get("criteres"), heading="criteres"
                 ),
@@ -354,10 +341,11 @@ def _written_problems(cs) -> list[Finding]:
     out: list[Finding] = []
     for pb in cs.problems:
         sums = pb.rule == "ponderation-somme"
+        rule = "ponderation-somme-rc" if sums else pb.rule
         out.append(
             Finding(
-                rule="ponderation-somme-rc" if sums else pb.rule,
-                severity=Severity.error if sums else Severity.warning,
+                rule=rule,
+                severity=rule_severity(rule),
                 location=_rc_loc(pb.source),
                 message=pb.message + (f" (lot {cs.lot})" if cs.lot is not None else ""),
                 fix=(
@@ -367,7 +355,7 @@ def _written_problems(cs) -> list[Finding]:
                     else "Indiquez la pondération de chaque critère (R2152-7 : les critères "
                     "sont pondérés dans les documents de la consultation)."
                 ),
-                legal_basis=[_r2152()],
+                legal_basis=rule_basis(rule),
             )
         )
     return out
@@ -387,7 +375,7 @@ def _first_set_per_lot(sets) -> tuple[dict, list[Finding]]:
             out.append(
                 Finding(
                     rule="criteres-discordants",
-                    severity=Severity.warning,
+                    severity=rule_severity("criteres-discordants"),
                     location=_rc_loc(cs.source),
                     message=(
                         "Deux énoncés des critères d'attribution ne concordent pas"
@@ -396,7 +384,7 @@ def _first_set_per_lot(sets) -> tuple[dict, list[Finding]]:
                         f"{_describe(cs)} ici."
                     ),
                     fix="Gardez un seul énoncé des critères, ou alignez-les.",
-                    legal_basis=[_r2152()],
+                    legal_basis=rule_basis("criteres-discordants"),
                 )
             )
     return first_of, out
@@ -420,7 +408,7 @@ def _incoherent(location: Location, message: str, fix: str | None = None) -> Fin
     """``ponderation-incoherente``: the RC and tender.yaml disagree on a criterion."""
     return Finding(
         rule="ponderation-incoherente",
-        severity=Severity.warning,
+        severity=rule_severity("ponderation-incoherente"),
         location=location,
         message=message,
         fix=fix,

@@ -12,8 +12,9 @@ from tasks.check.applicability import climat_gate_applies, is_private
 from tasks.check.completeness import missing_listed_pieces
 from tasks.check.drafting_findings import piece_location
 from tasks.check.library_clauses import Found
-from tasks.clausier.library import Clausier, shipped_law
+from tasks.clausier.library import Clausier
 from tasks.clausier.render import clause_block
+from tasks.clausier.rules import rule_basis, rule_severity
 from tasks.dossier.document import PieceText
 from tasks.dossier.model import (
     BuyerType,
@@ -21,7 +22,6 @@ from tasks.dossier.model import (
     FamilyStatus,
     Finding,
     Location,
-    Severity,
     Tender,
 )
 from tasks.dossier.reader import Dossier
@@ -64,7 +64,7 @@ def piece_findings(pieces: list[PieceText], tender_file: str) -> list[Finding]:
     out = [
         Finding(
             rule="piece-attendue-absente",
-            severity=Severity.warning,
+            severity=rule_severity("piece-attendue-absente"),
             location=Location(file=tender_file),
             message=f"Le dossier ne contient pas de {kind.upper()} ({label}) : {_EXPECTED_WHY[kind]}",
         )
@@ -75,7 +75,7 @@ def piece_findings(pieces: list[PieceText], tender_file: str) -> list[Finding]:
         out.append(
             Finding(
                 rule="piece-listee-absente",
-                severity=Severity.warning,
+                severity=rule_severity("piece-listee-absente"),
                 location=piece_location(lp.piece, lp.index),
                 message=(
                     f"Le {lp.piece.kind.upper()} liste {lp.label} parmi les pièces du DCE, mais "
@@ -84,7 +84,7 @@ def piece_findings(pieces: list[PieceText], tender_file: str) -> list[Finding]:
                 ),
                 fix=f"Ajoutez {lp.label} dans pieces/ (un tableur XLSX/ODS convient pour un "
                 "bordereau de prix), ou retirez-la de la liste.",
-                legal_basis=[shipped_law().basis("ccp-R2132-2")],
+                legal_basis=rule_basis("piece-listee-absente"),
             )
         )
     return out
@@ -121,7 +121,7 @@ def _procedure_findings(dossier: Dossier, clausier: Clausier) -> list[Finding]:
     return [
         Finding(
             rule="procedure-incoherente",
-            severity=Severity.warning,
+            severity=rule_severity("procedure-incoherente"),
             location=Location(
                 file=dossier.tender_file, line=dossier.line_of("procedure"), heading="procedure"
             ),
@@ -131,7 +131,7 @@ def _procedure_findings(dossier: Dossier, clausier: Clausier) -> list[Finding]:
                 f"{fmt.date_short(tender.dateLancement)} : une procédure formalisée est requise "
                 "(sauf petits lots, art. R2123-1 2°)."
             ),
-            legal_basis=[shipped_law().basis("ccp-R2123-1-R2124-1")],
+            legal_basis=rule_basis("procedure-incoherente"),
         )
     ]
 
@@ -160,7 +160,7 @@ def _waiver_findings(dossier: Dossier, library: dict[str, Found]) -> list[Findin
             Finding(
                 rule="derogation-incoherente",
                 clause=w.clause,
-                severity=Severity.warning,
+                severity=rule_severity("derogation-incoherente"),
                 location=where,
                 message=message,
             )
@@ -178,7 +178,7 @@ def _folder_findings(dossier: Dossier) -> list[Finding]:
     return [
         Finding(
             rule="identifiant-dossier",
-            severity=Severity.info,
+            severity=rule_severity("identifiant-dossier"),
             location=Location(file=dossier.tender_file, line=dossier.line_of("id"), heading="id"),
             message=(
                 f"L'identifiant « {tender.id} » diffère du nom du dossier « {folder} » : "
@@ -211,7 +211,10 @@ def coherence_findings(
         Finding(
             rule="critere-sans-condition",
             clause="ENV-COND-01",
-            severity=Severity.error if climat_gate_applies(tender, clausier) else Severity.warning,
+            severity=rule_severity(
+                "critere-sans-condition",
+                "climat" if climat_gate_applies(tender, clausier) else None,
+            ),
             status=FamilyStatus.missing,
             location=loc,
             message=(
@@ -250,7 +253,7 @@ def incomplete_findings(dossier: Dossier, findings: list[Finding]) -> list[Findi
     kept.append(
         Finding(
             rule="tender-incomplet",
-            severity=Severity.error,
+            severity=rule_severity("tender-incomplet"),
             location=Location(
                 file=dossier.tender_file, line=dossier.line_of(missing[0].split(" ")[0])
             ),

@@ -16,8 +16,9 @@ import re
 from dataclasses import dataclass
 
 from tasks.clausier.library import Ccag, Law, shipped_law
+from tasks.clausier.rules import rule_severity
 from tasks.dossier.document import PieceText
-from tasks.dossier.model import Finding, Location, Severity, Tender
+from tasks.dossier.model import Finding, Location, Tender
 
 __all__ = ["drafting_findings", "piece_location"]
 
@@ -153,7 +154,7 @@ def _piece_findings(
 
 
 def _error(rule: str, loc: Location, message: str, fix: str | None = None) -> Finding:
-    return Finding(rule=rule, severity=Severity.error, location=loc, message=message, fix=fix)
+    return Finding(rule=rule, severity=rule_severity(rule), location=loc, message=message, fix=fix)
 
 
 def _placeholder(loc: Location, text: str) -> Finding:
@@ -203,7 +204,7 @@ def _ccag_findings(folded: str, ccags: _Ccags, loc: _Lazy) -> list[Finding]:
     return [
         Finding(
             rule="ccag-incoherent",
-            severity=Severity.warning,
+            severity=rule_severity("ccag-incoherent"),
             location=loc(),
             message=(
                 f"La pièce cite le {sigle[cited]} alors que le marché "
@@ -221,7 +222,7 @@ def _self_references(folded: str, numbers, piece: PieceText, loc: _Lazy) -> list
     return [
         Finding(
             rule="reference-article-inexistante",
-            severity=Severity.warning,
+            severity=rule_severity("reference-article-inexistante"),
             location=loc(),
             message=(
                 f"Renvoi à l'article {m['num']} du présent document, qui n'existe pas "
@@ -247,7 +248,7 @@ def _other_references(
             out.append(
                 Finding(
                     rule="reference-article-inexistante",
-                    severity=Severity.warning,
+                    severity=rule_severity("reference-article-inexistante"),
                     location=loc(),
                     message=(
                         f"Renvoi à l'article {m['num']} du {m['kind'].upper()}, qui n'existe "

@@ -18,6 +18,7 @@ from tasks.check.drafting_findings import piece_location
 from tasks.check.library_clauses import Found, clause_finding
 from tasks.clausier.library import Clausier
 from tasks.clausier.recognition import Hit, Recognizer
+from tasks.clausier.rules import rule_severity
 from tasks.dossier.document import PieceText
 from tasks.dossier.model import (
     Clause,
@@ -25,7 +26,6 @@ from tasks.dossier.model import (
     FamilyStatus,
     Finding,
     Location,
-    Severity,
     Waiver,
 )
 from tasks.dossier.normalize import fold
@@ -200,7 +200,7 @@ def _hand_written(clause: Clause, family: FamilyResult, hits: list[Hit]) -> list
     """A hand-written stand-in for a legal obligation is visible in every check
     (pre-commit, CI): its equivalence is the referent's call, not the pattern's."""
     mandatory = family.applicable and family.level == "mandatory"
-    severity = Severity.warning if mandatory else Severity.info
+    severity = rule_severity("clause-redigee-main", None if mandatory else "recommandee")
     message = (
         f"Clause « {clause.title} » rédigée à la main (équivalent reconnu) : "
         f"à faire valider par le référent {clause.review_role}, ou à remplacer "
@@ -220,7 +220,7 @@ def _hand_written(clause: Clause, family: FamilyResult, hits: list[Hit]) -> list
             clause_finding(
                 "hors-piece-attendue",
                 clause,
-                Severity.info,
+                rule_severity("hors-piece-attendue"),
                 family.status,
                 at,
                 message,
@@ -241,7 +241,7 @@ def _unverifiable(clause: Clause, family: FamilyResult, unreadable: Location) ->
         "exporté avec ses polices) et relancez le contrôle ; l'assemblage reste "
         "refusé d'ici là."
     )
-    severity = Severity.error if mandatory else Severity.warning
+    severity = rule_severity("clause-non-verifiable", None if mandatory else "recommandee")
     return clause_finding(
         "clause-non-verifiable", clause, severity, family.status, unreadable, message
     )
@@ -256,7 +256,7 @@ def _waived(clause: Clause, family: FamilyResult, waiver: Waiver) -> Finding:
         if mandatory
         else f"Dérogation à valider par le référent {clause.review_role}."
     )
-    severity = Severity.warning if mandatory else Severity.info
+    severity = rule_severity("derogation", None if mandatory else "recommandee")
     return clause_finding(
         "derogation",
         clause,
@@ -274,8 +274,9 @@ def _missing(ctx: _Dossier, clause: Clause, family: FamilyResult) -> Finding:
     mandatory = family.level == "mandatory"
     level = "obligatoire" if mandatory else "recommandée"
     tender_file = ctx.dossier.tender_file
+    rule = "clause-manquante" if mandatory else "clause-recommandee-absente"
     if clause.piece not in ctx.kinds:
-        severity = Severity.warning if mandatory else Severity.info
+        severity = rule_severity(rule, "piece-absente")
         where = Location(file=tender_file)
         msg = (
             f"Clause « {clause.title} » ({level}) "
@@ -283,11 +284,10 @@ def _missing(ctx: _Dossier, clause: Clause, family: FamilyResult) -> Finding:
             "absente du dossier : ajoutez la pièce pour que le contrôle soit complet."
         )
     else:
-        severity = Severity.error if mandatory else Severity.warning
+        severity = rule_severity(rule)
         where = _expected_location(clause, ctx.dossier.pieces, tender_file)
         msg = (
             f"Clause {level} absente : "
             f"« {clause.title} ». Insérez-la dans le {clause.piece.upper()}."
         )
-    rule = "clause-manquante" if mandatory else "clause-recommandee-absente"
     return clause_finding(rule, clause, severity, family.status, where, msg)

@@ -23,6 +23,7 @@ from tasks.clausier.render import (
     parse_call_args,
     validate_params,
 )
+from tasks.clausier.rules import rule_severity
 from tasks.dossier.document import PieceText
 from tasks.dossier.model import Clause, FamilyStatus, Finding, Location, Severity
 from tasks.errors import InputError
@@ -161,7 +162,14 @@ def _out_of_bounds(
         f"La clause {clause.id} (« {clause.title} ») porte des valeurs hors "
         f"des bornes {whose} : {' ; '.join(bad)}."
     )
-    return clause_finding("clause-parametre-invalide", clause, Severity.error, status, loc, message)
+    return clause_finding(
+        "clause-parametre-invalide",
+        clause,
+        rule_severity("clause-parametre-invalide"),
+        status,
+        loc,
+        message,
+    )
 
 
 # ----------------------------------------------------------------- fenced divs
@@ -234,7 +242,9 @@ def _version_findings(
         rule, with_fix = "clause-version-perimee", True
     else:
         return []
-    return [clause_finding(rule, clause, Severity.warning, status, loc, message, with_fix=with_fix)]
+    return [
+        clause_finding(rule, clause, rule_severity(rule), status, loc, message, with_fix=with_fix)
+    ]
 
 
 def _edited(clause: Clause, loc: Location) -> Finding:
@@ -245,5 +255,10 @@ def _edited(clause: Clause, loc: Location) -> Finding:
         f"référent {clause.review_role}."
     )
     return clause_finding(
-        "clause-modifiee", clause, Severity.warning, FamilyStatus.edited, loc, message
+        "clause-modifiee",
+        clause,
+        rule_severity("clause-modifiee"),
+        FamilyStatus.edited,
+        loc,
+        message,
     )

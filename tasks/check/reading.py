@@ -20,27 +20,31 @@ A dossier where no piece can be read at all is not checked (exit code 2, see
 
 from __future__ import annotations
 
+from tasks.clausier.rules import rule_severity, rule_titles
 from tasks.dossier.document import PieceText
-from tasks.dossier.model import Finding, Location, Severity
+from tasks.dossier.model import Finding, Location
 from tasks.errors import InputError
 
 __all__ = ["READING_RULES", "reading_findings", "usable_or_raise"]
 
-#: Rule ids and their short French titles.
+#: Rule ids and their short French titles (``clause_library/rules.yaml``, ``controle``).
 READING_RULES: dict[str, str] = {
-    "piece-sans-texte": "Pièce sans couche texte (document numérisé) : non vérifiable",
-    "texte-non-fiable": "Texte extrait non fiable : non vérifiable à cet endroit",
-    "modification-non-acceptee": "Modification suivie non acceptée dans une pièce",
-    "suppression-en-attente": "Suppression suivie en attente dans une pièce",
-    "commentaire-non-resolu": "Commentaire non résolu dans une pièce",
+    rid: rule_titles("controle")[rid]
+    for rid in (
+        "piece-sans-texte",
+        "texte-non-fiable",
+        "modification-non-acceptee",
+        "suppression-en-attente",
+        "commentaire-non-resolu",
+    )
 }
 
 _CODES = {
-    "sans-couche-texte": ("piece-sans-texte", Severity.error),
-    "texte-non-fiable": ("texte-non-fiable", Severity.warning),
-    "modification-non-acceptee": ("modification-non-acceptee", Severity.warning),
-    "suppression-en-attente": ("suppression-en-attente", Severity.warning),
-    "commentaire": ("commentaire-non-resolu", Severity.info),
+    "sans-couche-texte": "piece-sans-texte",
+    "texte-non-fiable": "texte-non-fiable",
+    "modification-non-acceptee": "modification-non-acceptee",
+    "suppression-en-attente": "suppression-en-attente",
+    "commentaire": "commentaire-non-resolu",
 }
 
 _FIX = {
@@ -73,12 +77,12 @@ def reading_findings(pieces: list[PieceText]) -> list[Finding]:
                 findings.append(_scanned(piece))
             continue
         for issue in model.issues:
-            rule, severity = _CODES.get(issue.code, (issue.code, Severity.warning))
+            rule = _CODES.get(issue.code, issue.code)
             loc = issue.loc
             findings.append(
                 Finding(
                     rule=rule,
-                    severity=severity,
+                    severity=rule_severity(rule),
                     location=Location(file=piece.path, line=loc.para or loc.line, page=loc.page),
                     message=issue.message[0].upper() + issue.message[1:],
                     fix=_FIX.get(rule),
@@ -90,7 +94,7 @@ def reading_findings(pieces: list[PieceText]) -> list[Finding]:
 def _scanned(piece: PieceText) -> Finding:
     return Finding(
         rule="piece-sans-texte",
-        severity=Severity.error,
+        severity=rule_severity("piece-sans-texte"),
         location=Location(file=piece.path, page=1),
         message=(
             "PDF sans couche texte (document numérisé) : rien ne peut y être vérifié ; les "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tasks.clausier.rules import rule_titles
 from tasks.dossier.model import Finding, Location, Severity
 from tasks.errors import InputError
 
@@ -13,15 +14,9 @@ FORMATS: tuple[str, ...] = ("docx", "odt", "html", "pdf")
 #: Reference documents and Pandoc templates (clause_library/templates/reference/).
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "clause_library" / "templates" / "reference"
 
-#: Rule ids of assembly findings and their French titles.
-RULES: dict[str, str] = {
-    "gabarit-invalide": "Gabarit Jinja2 invalide (syntaxe, variable inconnue, clause ou paramètre)",
-    "gabarit-non-sur": "Gabarit Jinja2 refusé : tentative d'accès interdit (sécurité)",
-    "contenu-brut-ignore": "HTML/LaTeX brut ignoré à l'assemblage",
-    "image-hors-dossier": "Image ou fichier hors du dossier ignoré",
-    "image-sans-alternative": "Image sans texte de remplacement (RGAA 1.1, PDF/UA-1)",
-    "lien-fichier-local": "Lien vers un fichier local retiré",
-}
+#: Rule ids of assembly findings and their French titles (``clause_library/rules.yaml``,
+#: section ``assemblage``).
+RULES: dict[str, str] = rule_titles("assemblage")
 
 PIECE_TITLES = {
     "rc": "Règlement de la consultation (RC)",
