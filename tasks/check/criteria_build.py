@@ -154,15 +154,22 @@ def _row_item(
         return None
     name_cells = [c for c in cells[:ci] if c and re.search(r"[A-Za-zÀ-ÿ]{2}", c)]
     numbering = [c for c in cells[:ci] if c and not re.search(r"[A-Za-zÀ-ÿ]{2}", c)]
-    name = _clean_name(name_cells[0]) if name_cells else ""
-    marker = _marker(name_cells[0]) if name_cells else None
+    # a row whose first cell describes the criterion (« Définition : Ce critère est noté
+    # selon… », PDF ruled tables) has no name of its own: it is named from its block, as
+    # the same row read as a line
+    described = bool(name_cells) and bool(_DESCRIPTION.match(name_cells[0].strip()))
+    first = "" if described or not name_cells else name_cells[0]
+    name = _sentence(_clean_name(first), limit=320) if first else ""
+    marker = _marker(first) if first else None
     if numbering and marker is None:
         num = numbering[0].strip()
         marker = "sub" if re.fullmatch(r"\d+\.\d+|[a-h]\)?", num) else "top"
-    desc = " ".join(name_cells[1:])
+    desc = " ".join(name_cells if described else name_cells[1:])
     item = _Item(ws[0], sl, name, marker, block)
     item.block = block + ([SourceLine(desc)] if desc else [])
     item.relative = relative_ctx and marker != "top"
+    # « 60 % dont » in the weight cell announces sub-criteria, as on a line
+    item.cue_after = bool(_EXPECT_SUBS.search(cells[ci][ws[0].end :]))
     return item
 
 
