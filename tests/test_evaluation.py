@@ -388,3 +388,16 @@ def test_cli_modele_writes_the_template_and_never_overwrites(tmp_path: Path):
     res = runner.invoke(app, ["evaluate", str(d), "--modele", "-o", str(tmp_path / "m.yaml")])
     assert res.exit_code == 0 and (tmp_path / "m.yaml").read_text("utf-8").count("À COMPLÉTER")
     assert sorted(p.name for p in target.parent.iterdir()) == ["evaluation.yaml"]
+
+
+def test_checks_read_the_model_and_never_change_it(tender: Tender, text: str):
+    """The rules over evaluation.yaml read an offer without ``lot`` (tender without lots)
+    as lot 1 and leave the model as it was given (issue 16)."""
+    from tasks.award.evaluation.rules import Ctx, cross_check
+
+    ev = parse_evaluation(text, "evaluation.yaml", tender)
+    assert {o.lot for o in ev.offres} == {None}
+    before = ev.model_dump()
+    cross_check(ev, tender, Ctx({}, None, "evaluation.yaml"))
+    assert ev.model_dump() == before
+    assert [lot.lot for lot in evaluate(ev, tender).lots] == [1]

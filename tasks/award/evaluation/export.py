@@ -1,0 +1,70 @@
+"""Export of an evaluation result as CSV for a spreadsheet in a French locale."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from .model import EvaluationResult, _fmt
+
+CSV_SEPARATOR = ";"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    """A text cell Excel will not run as a formula (OWASP « CSV injection »): ``'`` prefix."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def to_csv(result: EvaluationResult, *, bom: bool = True) -> str:
+    """One row per offer: lot, rank, bidder, SIRET, price (€ HT), points per criterion.
+
+    For Excel in a French locale: ``;`` separator, decimal comma (``74,56``), no thousands
+    separator, header row, and (``bom``) a leading U+FEFF so that the text written in
+    UTF-8 is UTF-8 with BOM (``utf-8-sig``), which Excel needs to read accents. Criteria
+    columns are named « <code> <nom> (<poids> %) ». Text cells starting with ``=``,
+    ``+``, ``-`` or ``@`` get a leading ``'`` (never run as a formula). The JSON export
+    (``EvaluationResult.model_dump_json``) stays canonical, with decimal points.
+    """
+    buf = io.StringIO()
+    leaves = [c for c in result.criteres if c.feuille]
+    writer = csv.writer(buf, delimiter=CSV_SEPARATOR, lineterminator="\r\n")
+    writer.writerow(
+        [
+            "lot",
+            "rang",
+            "offre",
+            "soumissionnaire",
+            "siret",
+            "variante",
+            "prix_eur_ht",
+            *[_cell(f"{c.code} {c.nom} ({_fmt_g(c.poids)} %)") for c in leaves],
+            "total",
+            "anormalement_basse",
+            "rang_sans_criteres_responsables",
+            "ecartee",
+        ]
+    )
+    for lot in result.lots:
+        for r in lot.offres:
+            writer.writerow(
+                [
+                    lot.lot,
+                    r.rang if r.rang is not None else "",
+                    _cell(r.id),
+                    _cell(r.soumissionnaire),
+                    r.siret,
+                    "oui" if r.variante else "non",
+                    _fmt(r.prix),
+                    *[_fmt(r.points[c.code]) if c.code in r.points else "" for c in leaves],
+                    _fmt(r.total) if r.total is not None else "",
+                    "oui" if r.anormalementBasse else "non",
+                    r.rangSansResponsables if r.rangSansResponsables is not None else "",
+                    _cell(r.ecartee or ""),
+                ]
+            )
+    return ("\ufeff" if bom else "") + buf.getvalue()
+
+
+def _fmt_g(x: float) -> str:
+    return f"{x:g}".replace(".", ",")

@@ -1,0 +1,418 @@
+"""Rules checked on evaluation.yaml against tender.yaml, each a small named function.
+
+:func:`cross_check` runs them in a fixed order (the first failure is raised, so the
+order is the order of the messages a buyer meets): the dossier, the criteria methods
+(R2152-7 and R2152-11 CCP: the criteria and weights announced are those applied), the
+tie-break criteria, then each offer (identity, lot, bidder, price, notes), then the
+award holders. The rules read the model and never change it: an offer without ``lot``
+on a tender without lots is read as lot 1 (:meth:`View.lot_of`), not rewritten.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tasks import fmt
+from tasks.dossier.model import CritereType, Tender
+from tasks.dossier.yamlio import line_of
+from tasks.errors import InputError
+
+from .criteria import _fold, criteria_index
+from .model import (
+    JUSTIFICATION_MIN,
+    PRICE_TYPES,
+    CriterionInfo,
+    Evaluation,
+    MethodeCritere,
+    Note,
+    Offre,
+    _fmt_eur,
+)
+
+# --------------------------------------------------------------------------- locating
+
+
+def _offer_label(data: Any, index: int) -> str:
+    try:
+        o = data["offres"][index]
+        return f"offre « {o.get('id', index + 1)} » ({o.get('soumissionnaire', '?')})"
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return f"offre n° {index + 1}"
+
+
+def _where(loc: tuple[Any, ...], data: Any) -> str:
+    """« offre « B » (Société), critère « 2.1 » : » for an error location."""
+    parts: list[str] = []
+    if len(loc) >= 2 and loc[0] == "offres" and isinstance(loc[1], int):
+        parts.append(_offer_label(data, loc[1]))
+        if len(loc) >= 4 and loc[2] == "notes":
+            parts.append(f"critère « {loc[3]} »")
+    elif len(loc) >= 2 and loc[0] == "criteres":
+        parts.append(f"critère « {loc[1]} »")
+    return (", ".join(parts) + " : ") if parts else ""
+
+
+class Ctx:
+    """The YAML read (data and node tree) and its file: builds located errors."""
+
+    def __init__(self, data: Any, node: Any, file: str):
+        self.data, self.node, self.file = data, node, file
+
+    def fail(self, loc: tuple[Any, ...], message: str) -> InputError:
+        line = line_of(self.node, loc)
+        return InputError(_where(loc, self.data) + message, self.file, line)
+
+
+@dataclass(frozen=True)
+class View:
+    """What the rules read: the evaluation, the tender and what is derived from them."""
+
+    ev: Evaluation
+    tender: Tender
+    ctx: Ctx
+    crit: dict[str, CriterionInfo]
+    lots: frozenset[int]  # lot numbers of tender.yaml, or {1} without lots
+    names: frozenset[str]  # evaluators: folded names and lower-case e-mails
+
+    def lot_of(self, o: Offre) -> int:
+        """The offer's lot; 1 when the tender has no lots and the offer names none."""
+        return o.lot or 1
+
+    def lots_text(self) -> str:
+        return ", ".join(str(n) for n in sorted(self.lots))
+
+
+# --------------------------------------------------------------------------- dossier
+
+
+def _same_tender(v: View) -> None:
+    if v.ev.tender != v.tender.id:
+        raise v.ctx.fail(
+            ("tender",),
+            f"évaluation du dossier « {v.ev.tender} » alors que tender.yaml décrit « {v.tender.id} ».",
+        )
+
+
+def _has_criteria(v: View) -> None:
+    if not v.crit:
+        raise v.ctx.fail(
+            ("criteres",),
+            "tender.yaml ne déclare aucun critère d'attribution : recopiez ceux du RC avant "
+            "d'évaluer les offres.",
+        )
+
+
+# --------------------------------------------------------------------------- methods
+
+
+def _method_criterion(v: View, code: str) -> CriterionInfo:
+    info = v.crit.get(code)
+    if info is None:
+        raise v.ctx.fail(
+            ("criteres", code),
+            f"critère inconnu : le RC (tender.yaml) numérote ses critères {', '.join(v.crit)}.",
+        )
+    return info
+
+
+def _method_weight(v: View, code: str, m: MethodeCritere, info: CriterionInfo) -> None:
+    if abs(m.poids - info.poids) > 1e-6:
+        raise v.ctx.fail(
+            ("criteres", code, "poids"),
+            f"pondération {fmt.percent(m.poids)} différente de celle annoncée au RC pour "
+            f"« {info.nom} » ({fmt.percent(info.poids)}) : les offres doivent être jugées avec les "
+            "critères et pondérations annoncés (CCP art. R2152-7 et R2152-11).",
+        )
+
+
+def _method_name(v: View, code: str, m: MethodeCritere, info: CriterionInfo) -> None:
+    if m.nom is not None and _fold(m.nom) != _fold(info.nom):
+        raise v.ctx.fail(
+            ("criteres", code, "nom"),
+            f"le critère {code} s'appelle « {info.nom} » dans tender.yaml, pas « {m.nom} ».",
+        )
+
+
+def _price_formula_given(v: View, code: str, m: MethodeCritere, info: CriterionInfo) -> None:
+    if info.feuille and info.type in PRICE_TYPES and m.formule is None:
+        raise v.ctx.fail(
+            ("criteres", code),
+            f"critère « {info.nom} » ({info.type}) : indiquez la formule de notation du prix "
+            "annoncée au RC (formule: pmin_sur_p, ecart_relatif ou min_max).",
+        )
+
+
+def _formula_only_on_price(v: View, code: str, m: MethodeCritere, info: CriterionInfo) -> None:
+    if m.formule is not None and (not info.feuille or info.type not in PRICE_TYPES):
+        raise v.ctx.fail(
+            ("criteres", code, "formule"),
+            f"une formule de prix ne s'applique qu'à un critère prix ou coût sans "
+            f"sous-critère ; « {info.nom} » est noté sur une échelle.",
+        )
+
+
+MethodRule = Callable[[View, str, MethodeCritere, CriterionInfo], None]
+METHOD_RULES: tuple[MethodRule, ...] = (
+    _method_weight,
+    _method_name,
+    _price_formula_given,
+    _formula_only_on_price,
+)
+
+
+def _methods_match_rc(v: View) -> None:
+    for code, m in v.ev.criteres.items():
+        info = _method_criterion(v, code)
+        for rule in METHOD_RULES:
+            rule(v, code, m, info)
+
+
+def _leaves_have_methods(v: View) -> None:
+    for code, info in v.crit.items():
+        if info.feuille and code not in v.ev.criteres:
+            raise v.ctx.fail(
+                ("criteres",),
+                f"le critère {code} « {info.nom} » ({fmt.percent(info.poids)}) du RC n'a pas de "
+                "méthode de notation : ajoutez-le sous « criteres » avec sa pondération.",
+            )
+
+
+def _tie_breaks_known(v: View) -> None:
+    for i, code in enumerate(v.ev.departage):
+        if code not in v.crit:
+            raise v.ctx.fail(("departage", i), f"critère de départage « {code} » inconnu.")
+
+
+# --------------------------------------------------------------------------- offers
+
+
+def _unique_id(v: View, i: int, o: Offre) -> None:
+    first = next(j for j, x in enumerate(v.ev.offres) if x.id == o.id)
+    if first != i:
+        raise v.ctx.fail(
+            ("offres", i, "id"),
+            f"repère d'offre « {o.id} » déjà utilisé par l'offre n° {first + 1}.",
+        )
+
+
+def _lot_given(v: View, i: int, o: Offre) -> None:
+    if o.lot is None and v.tender.lots:
+        raise v.ctx.fail(
+            ("offres", i),
+            f"le marché est alloti (lots {v.lots_text()}) : indiquez le lot de l'offre (lot: N).",
+        )
+
+
+def _lot_known(v: View, i: int, o: Offre) -> None:
+    if o.lot is not None and o.lot not in v.lots:
+        raise v.ctx.fail(
+            ("offres", i, "lot"),
+            f"lot {o.lot} inconnu : tender.yaml déclare "
+            + (
+                f"les lots {v.lots_text()}."
+                if v.tender.lots
+                else "un marché non alloti (lot unique, lot: 1)."
+            ),
+        )
+
+
+def _bidder_once(v: View, i: int, o: Offre) -> None:
+    if o.variante:
+        return
+    lot = v.lot_of(o)
+    for j, x in enumerate(v.ev.offres[:i]):
+        if not x.variante and x.siret == o.siret and v.lot_of(x) == lot:
+            raise v.ctx.fail(
+                ("offres", i, "siret"),
+                f"soumissionnaire en double : le SIRET {o.siret} a déjà remis l'offre n° "
+                f"{j + 1} sur le lot {lot} ; une seconde offre du même "
+                "soumissionnaire est une variante (variante: true).",
+            )
+
+
+def _price_given(v: View, i: int, o: Offre) -> None:
+    if o.prix is None and not o.lignes:
+        raise v.ctx.fail(
+            ("offres", i),
+            "prix absent : indiquez le montant total en € HT (prix) ou les lignes du "
+            "BPU/DQE (lignes).",
+        )
+
+
+def _price_matches_lines(v: View, i: int, o: Offre) -> None:
+    if o.prix is not None and o.lignes:
+        total = sum(ln.quantite * ln.prixUnitaire for ln in o.lignes)
+        if abs(total - o.prix) > 0.01:
+            raise v.ctx.fail(
+                ("offres", i, "prix"),
+                f"le total des lignes du BPU/DQE ({_fmt_eur(total)}) diffère du prix "
+                f"indiqué ({_fmt_eur(o.prix)}) : corrigez l'un ou l'autre.",
+            )
+
+
+OfferRule = Callable[[View, int, Offre], None]
+OFFER_RULES: tuple[OfferRule, ...] = (
+    _unique_id,
+    _lot_given,
+    _lot_known,
+    _bidder_once,
+    _price_given,
+    _price_matches_lines,
+)
+
+
+# --------------------------------------------------------------------------- notes
+
+
+def _note_criterion(v: View, i: int, code: str) -> CriterionInfo:
+    info = v.crit.get(code)
+    if info is None:
+        raise v.ctx.fail(("offres", i, "notes", code), "critère inconnu du RC.")
+    return info
+
+
+def _note_on_leaf(v: View, i: int, code: str, note: Note, info: CriterionInfo) -> None:
+    if not info.feuille:
+        raise v.ctx.fail(
+            ("offres", i, "notes", code),
+            f"« {info.nom} » a des sous-critères : notez chaque sous-critère, la note du "
+            "critère en est la somme.",
+        )
+
+
+def _note_not_on_price(v: View, i: int, code: str, note: Note, info: CriterionInfo) -> None:
+    if info.type in PRICE_TYPES:
+        raise v.ctx.fail(
+            ("offres", i, "notes", code),
+            f"« {info.nom} » est noté par la formule annoncée à partir du prix : ne "
+            "saisissez pas de note.",
+        )
+
+
+def _note_in_scale(v: View, i: int, code: str, note: Note, info: CriterionInfo) -> None:
+    scale = v.ev.criteres[code].echelle or v.ev.echelle
+    if not (scale.min <= note.note <= scale.max) or math.isnan(note.note):
+        raise v.ctx.fail(
+            ("offres", i, "notes", code, "note"),
+            f"note {note.note:g} hors de l'échelle {scale.min:g} à {scale.max:g}.",
+        )
+
+
+def _note_justified(v: View, i: int, code: str, note: Note, info: CriterionInfo) -> None:
+    if len(note.justification.strip()) < JUSTIFICATION_MIN:
+        raise v.ctx.fail(
+            ("offres", i, "notes", code, "justification"),
+            "justification écrite absente ou trop courte : motivez la note "
+            f"(au moins {JUSTIFICATION_MIN} caractères ; elle sert à informer les "
+            "candidats évincés, CCP art. R2181-1 et R2181-2).",
+        )
+
+
+def _evaluator_known(v: View, i: int, code: str, note: Note, info: CriterionInfo) -> None:
+    who = note.evaluateur
+    if who is not None and _fold(who) not in v.names and who.lower() not in v.names:
+        raise v.ctx.fail(
+            ("offres", i, "notes", code, "evaluateur"),
+            f"évaluateur « {who} » absent de la liste « evaluateurs ».",
+        )
+
+
+NoteRule = Callable[[View, int, str, Note, CriterionInfo], None]
+NOTE_RULES: tuple[NoteRule, ...] = (
+    _note_on_leaf,
+    _note_not_on_price,
+    _note_in_scale,
+    _note_justified,
+    _evaluator_known,
+)
+
+
+def _global_cost_given(v: View, i: int, o: Offre, code: str, info: CriterionInfo) -> None:
+    if info.type == CritereType.cout and o.coutGlobal is None:
+        raise v.ctx.fail(
+            ("offres", i),
+            f"coût global absent : le critère « {info.nom} » est noté sur le coût du "
+            "cycle de vie (coutGlobal, € HT ; CCP art. R2152-9).",
+        )
+
+
+def _note_given(v: View, i: int, o: Offre, code: str, info: CriterionInfo) -> None:
+    if info.type not in PRICE_TYPES and code not in o.notes:
+        raise v.ctx.fail(
+            ("offres", i, "notes"),
+            f"note manquante pour le critère {code} « {info.nom} » : chaque offre "
+            "retenue est notée sur chaque critère et sous-critère annoncé au RC.",
+        )
+
+
+LeafRule = Callable[[View, int, Offre, str, CriterionInfo], None]
+LEAF_RULES: tuple[LeafRule, ...] = (_global_cost_given, _note_given)
+
+
+def _offer_scored(v: View, i: int, o: Offre) -> None:
+    """Notes of an offer kept (not ``ecartee``): each one valid, every leaf scored."""
+    if o.ecartee is not None:
+        return
+    for code, note in o.notes.items():
+        info = _note_criterion(v, i, code)
+        for rule in NOTE_RULES:
+            rule(v, i, code, note, info)
+    for code, info in v.crit.items():
+        if info.feuille:
+            for leaf_rule in LEAF_RULES:
+                leaf_rule(v, i, o, code, info)
+
+
+def _offers_valid(v: View) -> None:
+    for i, o in enumerate(v.ev.offres):
+        for rule in OFFER_RULES:
+            rule(v, i, o)
+        _offer_scored(v, i, o)
+
+
+def _holders_known(v: View) -> None:
+    if v.ev.attribution is None:
+        return
+    ids = {o.id for o in v.ev.offres}
+    for lot, holders in v.ev.attribution.titulaires.items():
+        if lot not in v.lots:
+            raise v.ctx.fail(("attribution", "titulaires", lot), f"lot {lot} inconnu.")
+        for oid in holders:
+            if oid not in ids:
+                raise v.ctx.fail(("attribution", "titulaires", lot), f"offre « {oid} » inconnue.")
+
+
+#: The rules over the whole file, in the order their messages are met.
+RULES: tuple[Callable[[View], None], ...] = (
+    _same_tender,
+    _has_criteria,
+    _methods_match_rc,
+    _leaves_have_methods,
+    _tie_breaks_known,
+    _offers_valid,
+    _holders_known,
+)
+
+
+def cross_check(ev: Evaluation, tender: Tender, ctx: Ctx) -> None:
+    """Check ``ev`` against ``tender`` (rules above); ``ev`` is not modified.
+
+    Raises:
+        InputError: the first rule that fails, in French, located in the file.
+    """
+    view = View(
+        ev=ev,
+        tender=tender,
+        ctx=ctx,
+        crit=criteria_index(tender),
+        lots=frozenset({lot.numero for lot in tender.lots} or {1}),
+        names=frozenset(
+            {_fold(e.nom) for e in ev.evaluateurs}
+            | {(e.email or "").lower() for e in ev.evaluateurs if e.email}
+        ),
+    )
+    for rule in RULES:
+        rule(view)
