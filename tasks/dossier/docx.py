@@ -22,12 +22,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .blocks import Block, Cell, DocumentModel, Loc, ReadingIssue, Span
-from .headings import HeadingSequencer, assign_roles, parse_heading
+from .blocks import Block, DocumentModel, Loc
+from .builder import ModelBuilder, TableBuilder, cand_block, pending_kind, text_block
+from .headings import parse_heading
 from .layout import CHECKBOX_RE
 from .normalize import normalize_text
 from .ooxml import open_package, parse_xml, read_member
-from .quality import assess, mark_blocks
 
 __all__ = ["read_docx"]
 
@@ -212,78 +212,147 @@ class _Para:
     checkbox: bool = False
 
 
-def _collect(p, para: _Para) -> None:
-    """Text of paragraph ``p`` without descending into nested paragraphs."""
-    accepted: list[str] = []
+def _run_bold(r) -> bool:
+    rpr = r.find(W + "rPr")
+    if rpr is None:
+        return False
+    b = rpr.find(W + "b")
+    return b is not None and b.get(W + "val", "true") not in ("0", "false")
 
-    def run_bold(r) -> bool:
-        rpr = r.find(W + "rPr")
-        if rpr is None:
-            return False
-        b = rpr.find(W + "b")
-        return b is not None and b.get(W + "val", "true") not in ("0", "false")
 
-    def walk(el, state: str, bold: bool) -> None:
+def _showing_placeholder(sdt) -> bool:
+    """Whether a content control shows its placeholder (``w:showingPlcHdr``): empty."""
+    pr = sdt.find(W + "sdtPr")
+    return pr is not None and pr.find(W + "showingPlcHdr") is not None
+
+
+# elements of a paragraph read for nothing: nested paragraphs are their own blocks, the
+# markup-compatibility fallback duplicates its choice, field codes are not shown
+_SKIP = frozenset(
+    W + t for t in ("p", "txbxContent", "pPr", "instrText", "delInstrText", "fldChar")
+) | {MC + "Fallback"}
+_CHANGE_STATE = {W + "ins": "ins", W + "moveTo": "ins", W + "del": "del", W + "moveFrom": "del"}
+_SPACING = {W + "tab": "\t", W + "ptab": "\t", W + "br": " ", W + "cr": " "}
+_CHECKBOX = "{http://schemas.microsoft.com/office/word/2010/wordml}checkbox"
+
+
+class _Runs:
+    """The text of one paragraph, run by run, without descending into nested paragraphs:
+    accepted text, pending insertions and deletions, bold share, comments, controls."""
+
+    def __init__(self, para: _Para) -> None:
+        self.para = para
+        self.accepted: list[str] = []
+
+    def out(self, state: str) -> list[str]:
+        if state == "":
+            return self.accepted
+        return self.para.inserted if state == "ins" else self.para.deleted
+
+    def walk(self, el, state: str, bold: bool) -> None:
         for ch in el:
             tag = ch.tag
-            if not isinstance(tag, str):
+            if not isinstance(tag, str) or tag in _SKIP:
                 continue
-            if tag == W + "p" or tag == W + "txbxContent" or tag == MC + "Fallback":
-                continue  # nested paragraphs are their own blocks; fallback duplicates
-            if tag == W + "pPr":
-                continue
-            if tag in (W + "ins", W + "moveTo"):
-                walk(ch, "ins", bold)
-            elif tag in (W + "del", W + "moveFrom"):
-                walk(ch, "del", bold)
+            if tag in _CHANGE_STATE:
+                self.walk(ch, _CHANGE_STATE[tag], bold)
             elif tag == W + "sdt":
-                pr = ch.find(W + "sdtPr")
-                if pr is not None and pr.find(W + "showingPlcHdr") is not None:
-                    para.placeholder = True
-                    continue
-                if (
-                    pr is not None
-                    and pr.find("{http://schemas.microsoft.com/office/word/2010/wordml}checkbox")
-                    is not None
-                ):
-                    para.checkbox = True
-                content = ch.find(W + "sdtContent")
-                if content is not None:
-                    walk(content, state, bold)
+                self.control(ch, state, bold)
             elif tag == W + "r":
-                b = bold or run_bold(ch)
-                walk(ch, state, b)
+                self.walk(ch, state, bold or _run_bold(ch))
             elif tag in (W + "t", W + "delText"):
-                t = ch.text or ""
-                if state == "ins":
-                    para.inserted.append(t)
-                elif state == "del" or tag == W + "delText":
-                    para.deleted.append(t)
-                else:
-                    accepted.append(t)
-                    n = sum(1 for c in t if c.isalnum())
-                    para.chars += n
-                    if bold:
-                        para.bold_chars += n
-            elif tag in (W + "tab", W + "ptab"):
-                (
-                    accepted if state == "" else para.inserted if state == "ins" else para.deleted
-                ).append("\t")
-            elif tag in (W + "br", W + "cr"):
-                (
-                    accepted if state == "" else para.inserted if state == "ins" else para.deleted
-                ).append(" ")
+                self.text(ch, state, bold)
+            elif tag in _SPACING:
+                self.out(state).append(_SPACING[tag])
             elif tag == W + "sym":
-                accepted.append("☐")
+                self.accepted.append("☐")
             elif tag == W + "commentReference":
-                para.comments.append(ch.get(W + "id", ""))
-            elif tag in (W + "instrText", W + "delInstrText", W + "fldChar"):
-                continue
+                self.para.comments.append(ch.get(W + "id", ""))
             else:
-                walk(ch, state, bold)
+                self.walk(ch, state, bold)
 
-    walk(p, "", False)
-    para.text = "".join(accepted)
+    def control(self, sdt, state: str, bold: bool) -> None:
+        """A content control: an empty one (placeholder shown) is not read."""
+        if _showing_placeholder(sdt):
+            self.para.placeholder = True
+            return
+        pr = sdt.find(W + "sdtPr")
+        if pr is not None and pr.find(_CHECKBOX) is not None:
+            self.para.checkbox = True
+        content = sdt.find(W + "sdtContent")
+        if content is not None:
+            self.walk(content, state, bold)
+
+    def text(self, t_el, state: str, bold: bool) -> None:
+        t = t_el.text or ""
+        if state == "ins":
+            self.para.inserted.append(t)
+        elif state == "del" or t_el.tag == W + "delText":
+            self.para.deleted.append(t)
+        else:
+            self.accepted.append(t)
+            n = sum(1 for c in t if c.isalnum())
+            self.para.chars += n
+            if bold:
+                self.para.bold_chars += n
+
+
+def _collect(p, para: _Para) -> None:
+    """Text of paragraph ``p`` without descending into nested paragraphs."""
+    runs = _Runs(para)
+    runs.walk(p, "", False)
+    para.text = "".join(runs.accepted)
+
+
+def _num_pr(ppr) -> tuple[str, int] | None:
+    """(numId, ilvl) of a ``w:numPr`` under ``ppr``, or None."""
+    np_ = ppr.find(W + "numPr")
+    if np_ is None:
+        return None
+    nid = np_.find(W + "numId")
+    il = np_.find(W + "ilvl")
+    if nid is None:
+        return None
+    return nid.get(W + "val"), int(il.get(W + "val", "0")) if il is not None else 0
+
+
+@dataclass
+class _Parts:
+    """The parsed parts of a DOCX package."""
+
+    root: object
+    styles: dict[str, _Style]
+    numbering: _Numbering
+    comments: dict[str, str]
+    notes: list[tuple[str, bytes]]  # ("footnotes" | "endnotes", XML), parsed when read
+
+
+def _read_parts(name: str, data: bytes) -> _Parts:
+    label = "DOCX"
+    zf = open_package(data, name, label, "Office Open XML")
+    with zf:
+        doc_raw = read_member(zf, "word/document.xml", name, label, required=True)
+        raws = {
+            part: read_member(zf, f"word/{part}.xml", name, label, required=False)
+            for part in ("styles", "numbering", "comments", "footnotes", "endnotes")
+        }
+    root = parse_xml(doc_raw, "word/document.xml", name, label)
+
+    def part_root(part: str):
+        raw = raws[part]
+        return parse_xml(raw, f"word/{part}.xml", name, label) if raw else None
+
+    styles = _styles(part_root("styles"))
+    numbering = _numbering(part_root("numbering"))
+    comments: dict[str, str] = {}
+    croot = part_root("comments")
+    for c in croot.iter(W + "comment") if croot is not None else ():
+        text = normalize_text(
+            " ".join("".join(t.text or "" for t in p.iter(W + "t")) for p in c.iter(W + "p"))
+        )
+        comments[c.get(W + "id", "")] = text
+    notes = [(part, raws[part]) for part in ("footnotes", "endnotes") if raws[part]]
+    return _Parts(root, styles, numbering, comments, notes)
 
 
 def read_docx(name: str, data: bytes, sha256: str) -> DocumentModel:
@@ -293,63 +362,71 @@ def read_docx(name: str, data: bytes, sha256: str) -> DocumentModel:
         InputError: not an Office Open XML archive, password-protected or Word 97-2003
             file, damaged or oversized part, malformed XML.
     """
-    label = "DOCX"
-    zf = open_package(data, name, label, "Office Open XML")
-    with zf:
-        doc_raw = read_member(zf, "word/document.xml", name, label, required=True)
-        styles_raw = read_member(zf, "word/styles.xml", name, label, required=False)
-        num_raw = read_member(zf, "word/numbering.xml", name, label, required=False)
-        com_raw = read_member(zf, "word/comments.xml", name, label, required=False)
-        notes_raw = [
-            (part, read_member(zf, f"word/{part}.xml", name, label, required=False))
-            for part in ("footnotes", "endnotes")
-        ]
-    root = parse_xml(doc_raw, "word/document.xml", name, label)
-    styles = _styles(parse_xml(styles_raw, "word/styles.xml", name, label) if styles_raw else None)
-    numbering = _numbering(
-        parse_xml(num_raw, "word/numbering.xml", name, label) if num_raw else None
-    )
-    comments: dict[str, str] = {}
-    if com_raw:
-        croot = parse_xml(com_raw, "word/comments.xml", name, label)
-        for c in croot.iter(W + "comment"):
-            text = normalize_text(
-                " ".join("".join(t.text or "" for t in p.iter(W + "t")) for p in c.iter(W + "p"))
-            )
-            comments[c.get(W + "id", "")] = text
-    model = DocumentModel("docx", sha256)
-    body = root.find(W + "body")
+    parts = _read_parts(name, data)
+    reader = _DocxReader(parts, sha256)
+    body = parts.root.find(W + "body")
     if body is None:
-        model.quality = [assess("", None)]
-        return model
-    # index of every w:p in document order (nested counted)
-    index: dict = {}
-    for i, p in enumerate(root.iter(W + "p"), start=1):
-        index[p] = i
-    blocks: list[Block] = []
-    seq = HeadingSequencer()
-    raw_texts: list[str] = []
+        return reader.empty()
+    reader.walk_body(body)
+    for part, raw in parts.notes:  # footnotes and endnotes: after the body, by id
+        reader.notes(part, parse_xml(raw, f"word/{part}.xml", name, "DOCX"))
+    return reader.finish()
 
-    def para_of(p) -> _Para:
-        para = _Para(index[p])
+
+class _DocxReader(ModelBuilder):
+    """The walk of ``word/document.xml``: paragraphs, tables, content controls, notes."""
+
+    def __init__(self, parts: _Parts, sha256: str) -> None:
+        super().__init__("docx", sha256)
+        self.styles = parts.styles
+        self.numbering = parts.numbering
+        self.comments = parts.comments
+        # index of every w:p in document order (nested counted)
+        self.index = {p: i for i, p in enumerate(parts.root.iter(W + "p"), start=1)}
+        self.note_refs: dict[int, int] = {}  # note id -> index of the block citing it
+
+    def walk_body(self, el) -> None:
+        for ch in el:
+            tag = ch.tag
+            if tag == W + "p":
+                self.paragraph(ch)
+                # nested paragraphs (text boxes) after the paragraph holding them
+                for nested in ch.iter(W + "p"):
+                    if nested is not ch and not _in_fallback(nested, ch):
+                        self.paragraph(nested)
+            elif tag == W + "tbl":
+                self.table(ch)
+            elif tag == W + "sdt":
+                self.control(ch)
+            elif tag in _BODY_CONTAINERS:
+                self.walk_body(ch)
+
+    def control(self, sdt) -> None:
+        """A block-level content control: one placeholder block per paragraph of an
+        empty one, else its content."""
+        if _showing_placeholder(sdt):
+            for p in sdt.iter(W + "p"):
+                b = Block("form_field", "", Loc(para=self.index[p]), [])
+                b.roles.add("placeholder")
+                self.blocks.append(b)
+            return
+        content = sdt.find(W + "sdtContent")
+        if content is not None:
+            self.walk_body(content)
+
+    def para_of(self, p) -> _Para:
+        """A paragraph's properties (own, else its style's) and text."""
+        para = _Para(self.index[p])
         ppr = p.find(W + "pPr")
         if ppr is not None:
             ps = ppr.find(W + "pStyle")
             if ps is not None:
                 para.style = ps.get(W + "val")
-            np_ = ppr.find(W + "numPr")
-            if np_ is not None:
-                nid = np_.find(W + "numId")
-                il = np_.find(W + "ilvl")
-                if nid is not None:
-                    para.num = (
-                        nid.get(W + "val"),
-                        int(il.get(W + "val", "0")) if il is not None else 0,
-                    )
+            para.num = _num_pr(ppr)
             ol = ppr.find(W + "outlineLvl")
             if ol is not None:
                 para.outline = int(ol.get(W + "val", "9"))
-        st = styles.get(para.style or "") if para.style else styles.get("Normal")
+        st = self.styles.get(para.style or "") if para.style else self.styles.get("Normal")
         if st is not None:
             if para.num is None and st.num is not None:
                 para.num = st.num
@@ -360,221 +437,98 @@ def read_docx(name: str, data: bytes, sha256: str) -> DocumentModel:
             para.bold_chars = para.chars
         return para
 
-    def emit_pending(para: _Para, loc: Loc) -> tuple[str | None, str]:
-        ins = normalize_text("".join(para.inserted))
-        dele = normalize_text("".join(para.deleted))
-        if ins:
-            model.issues.append(
-                ReadingIssue(
-                    "modification-non-acceptee",
-                    f"modification non acceptée, paragraphe {loc.para} : « {ins[:120]} » — "
-                    "acceptez ou refusez les modifications suivies avant le contrôle ; ce texte "
-                    "n'est pas compté.",
-                    loc,
-                    "warning",
-                )
-            )
-        if dele:
-            model.issues.append(
-                ReadingIssue(
-                    "suppression-en-attente",
-                    f"suppression en attente, paragraphe {loc.para} : « {dele[:120]} » — "
-                    "acceptez ou refusez la suppression ; le texte supprimé reste lu comme "
-                    "supprimé.",
-                    loc,
-                    "warning",
-                )
-            )
+    def report(self, para: _Para, loc: Loc) -> str:
+        """Report the paragraph's tracked changes and comments; its pending text."""
+        pending_text = self.tracked(
+            loc, normalize_text("".join(para.inserted)), normalize_text("".join(para.deleted))
+        )
         for cid in para.comments:
-            model.issues.append(
-                ReadingIssue(
-                    "commentaire",
-                    f"commentaire non résolu, paragraphe {loc.para} : « {comments.get(cid, '')[:120]} »"
-                    " — traitez puis supprimez les commentaires avant publication.",
-                    loc,
-                    "info",
-                )
-            )
-        pending = None
-        if ins or dele:
-            pending = "mixed"
-        return pending, " ".join(x for x in (ins, dele) if x)
+            self.comment(loc, self.comments.get(cid, ""))
+        return pending_text
 
-    note_refs: dict[int, int] = {}  # note id -> index of the block that cites it
-
-    def handle_para(p) -> None:
+    def paragraph(self, p) -> None:
         for ref in p.iter(W + "footnoteReference", W + "endnoteReference"):
             rid = ref.get(W + "id", "")
             if rid.isdigit():
-                note_refs[int(rid)] = len(blocks)
-        para = para_of(p)
+                self.note_refs[int(rid)] = len(self.blocks)
+        para = self.para_of(p)
         loc = Loc(para=para.index)
-        raw_texts.append(para.text)
+        self.raw_texts.append(para.text)
         label, fmt = ("", "")
         if para.num is not None and para.num[0] not in ("0", None):
-            label, fmt = numbering.label(*para.num)
+            label, fmt = self.numbering.label(*para.num)
         text = normalize_text(para.text)
-        pending, pending_text = emit_pending(para, loc)
+        pending_text = self.report(para, loc)
         if not text:
-            if pending_text:
-                kind_p = (
-                    "insertion"
-                    if para.inserted and not para.deleted
-                    else ("deletion" if para.deleted and not para.inserted else "mixed")
-                )
-                b = Block(
-                    "paragraph",
-                    "",
-                    loc,
-                    [],
-                    pending=kind_p,
-                    pending_text=pending_text,
-                    style=para.style,
-                )
-                blocks.append(b)
-            elif para.placeholder:
-                b = Block("form_field", "", loc, [], style=para.style)
-                b.roles.add("placeholder")
-                blocks.append(b)
+            self.empty_paragraph(para, loc, pending_text)
             return
         full = f"{label} {text}".strip() if label else text
-        bold = para.chars > 0 and para.bold_chars >= 0.85 * para.chars
-        block: Block
-        style_name = styles[para.style].name if para.style in styles else para.style or ""
-        if _TOC_STYLE_RE.match(style_name) or _TOC_TAB_RE.search(para.text):
-            # a table-of-contents entry (« 3.1 Durée⇥5 »), whatever its outline level
-            block = Block("paragraph", full, loc, [Span(full, loc)], style=para.style)
-            block.roles.add("toc")
-        elif para.outline is not None and para.outline < 9:
-            cand = parse_heading(full)
-            number = cand.number if cand else (label.rstrip(".)") or None)
-            title = cand.title if cand else text.rstrip(" :")
-            level = para.outline + 1
-            block = Block(
-                "heading",
-                full,
-                loc,
-                [Span(full, loc)],
-                level=level,
-                number=number,
-                title=title,
-                style=para.style,
-            )
-            if cand is not None and cand.level == level:
-                seq.record(cand)
-            else:
-                seq.reset_below(level)
-        else:
-            cand = parse_heading(full)
-            # a paragraph numbered by a Word list is a list item unless its number is
-            # strong (« 2.1 », « Article 3 »)
-            if cand is not None and (
-                cand.strong if para.num is not None else seq.accept(cand, hint=bold)
-            ):
-                block = Block(
-                    "heading",
-                    full,
-                    loc,
-                    [Span(full, loc)],
-                    level=cand.level,
-                    number=cand.number,
-                    title=cand.title,
-                    style=para.style,
-                )
-            elif para.num is not None and (label or fmt == "bullet"):
-                block = Block(
-                    "list_item",
-                    full,
-                    loc,
-                    [Span(full, loc)],
-                    level=para.num[1] + 1,
-                    style=para.style,
-                )
-            elif para.checkbox or para.placeholder or CHECKBOX_RE.search(para.text):
-                block = Block("form_field", full, loc, [Span(full, loc)], style=para.style)
-                block.roles.add("form_label")
-            else:
-                block = Block("paragraph", full, loc, [Span(full, loc)], style=para.style)
-        if pending:
-            block.pending = pending
+        block = self.classify(para, full, text, label, fmt, loc)
+        if pending_text:
+            block.pending = "mixed"
             block.pending_text = pending_text
         if para.placeholder:
             block.roles.add("placeholder")
-        blocks.append(block)
+        self.blocks.append(block)
 
-    def handle_table(tbl) -> None:
-        rows: list[list[Cell]] = []
-        spans: list[Span] = []
-        first: Loc | None = None
-        pend: list[str] = []
-        kinds: set[str] = set()
+    def empty_paragraph(self, para: _Para, loc: Loc, pending_text: str) -> None:
+        """A paragraph without accepted text: pending changes only, or an empty control."""
+        if pending_text:
+            kind = pending_kind(bool(para.inserted), bool(para.deleted))
+            self.pending_only(loc, kind, pending_text, para.style)
+        elif para.placeholder:
+            b = Block("form_field", "", loc, [], style=para.style)
+            b.roles.add("placeholder")
+            self.blocks.append(b)
+
+    def classify(self, para: _Para, full: str, text: str, label: str, fmt: str, loc: Loc):
+        """The block of a paragraph with text: table-of-contents entry, heading by
+        outline level, numbered heading, list item, form field or paragraph."""
+        style_name = self.styles[para.style].name if para.style in self.styles else para.style
+        if _TOC_STYLE_RE.match(style_name or "") or _TOC_TAB_RE.search(para.text):
+            # a table-of-contents entry (« 3.1 Durée⇥5 »), whatever its outline level
+            block = text_block("paragraph", full, loc, para.style)
+            block.roles.add("toc")
+            return block
+        if para.outline is not None and para.outline < 9:
+            number = label.rstrip(".)") or None
+            level = para.outline + 1
+            return self.outline_heading(full, text, loc, level, number, para.style, same_level=True)
+        cand = parse_heading(full)
+        bold = para.chars > 0 and para.bold_chars >= 0.85 * para.chars
+        # a paragraph numbered by a Word list is a list item unless its number is
+        # strong (« 2.1 », « Article 3 »)
+        if cand is not None and (
+            cand.strong if para.num is not None else self.seq.accept(cand, hint=bold)
+        ):
+            return cand_block(full, loc, cand, para.style)
+        if para.num is not None and (label or fmt == "bullet"):
+            return text_block("list_item", full, loc, para.style, level=para.num[1] + 1)
+        if para.checkbox or para.placeholder or CHECKBOX_RE.search(para.text):
+            block = text_block("form_field", full, loc, para.style)
+            block.roles.add("form_label")
+            return block
+        return text_block("paragraph", full, loc, para.style)
+
+    def table(self, tbl) -> None:
+        table = TableBuilder()
         for tr in tbl.iterchildren(W + "tr"):
-            row: list[Cell] = []
             for tc in tr.iterchildren(W + "tc", W + "sdt"):
-                cell_parts: list[str] = []
-                cell_loc: Loc | None = None
                 for p in tc.iter(W + "p"):
-                    para = para_of(p)
-                    raw_texts.append(para.text)
+                    para = self.para_of(p)
+                    self.raw_texts.append(para.text)
                     loc = Loc(para=para.index)
-                    cell_loc = cell_loc or loc
-                    first = first or loc
-                    label = ""
-                    if para.num is not None:
-                        label, _fmt = numbering.label(*para.num)
-                    t = normalize_text(f"{label} {para.text}".strip())
-                    _pending, ptext = emit_pending(para, loc)
-                    if ptext:
-                        pend.append(ptext)
-                        kinds.add("ins" if para.inserted else "del")
-                    if t:
-                        cell_parts.append(t)
-                        spans.append(Span(t, loc))
-                row.append(Cell(" ".join(cell_parts), cell_loc or first or Loc()))
-            if any(c.text for c in row):
-                rows.append(row)
-        if not rows and not pend:
-            return
-        text = " / ".join(" | ".join(c.text for c in r if c.text) for r in rows)
-        b = Block("table", text, first or Loc(), spans, rows=rows)
-        if pend:
-            b.pending = "mixed"
-            b.pending_text = " ".join(pend)
-        blocks.append(b)
+                    label = self.numbering.label(*para.num)[0] if para.num is not None else ""
+                    text = normalize_text(f"{label} {para.text}".strip())
+                    table.para(loc, text, self.report(para, loc))
+                table.end_cell()
+            table.end_row()
+        block = table.block()
+        if block is not None:
+            self.blocks.append(block)
 
-    def walk_body(el) -> None:
-        for ch in el:
-            tag = ch.tag
-            if tag == W + "p":
-                handle_para(ch)
-                # nested paragraphs (text boxes) after the paragraph holding them
-                for nested in ch.iter(W + "p"):
-                    if nested is not ch and not _in_fallback(nested, ch):
-                        handle_para(nested)
-            elif tag == W + "tbl":
-                handle_table(ch)
-            elif tag in (W + "sdt",):
-                pr = ch.find(W + "sdtPr")
-                content = ch.find(W + "sdtContent")
-                if pr is not None and pr.find(W + "showingPlcHdr") is not None:
-                    for p in ch.iter(W + "p"):
-                        b = Block("form_field", "", Loc(para=index[p]), [])
-                        b.roles.add("placeholder")
-                        blocks.append(b)
-                    continue
-                if content is not None:
-                    walk_body(content)
-            elif tag in (W + "customXml", W + "smartTag"):
-                walk_body(ch)
-            elif tag in (W + "ins", W + "moveTo", W + "del", W + "moveFrom"):
-                walk_body(ch)
-
-    walk_body(body)
-    # footnotes and endnotes: read, after the body, located by their id
-    for part, raw in notes_raw:
-        if not raw:
-            continue
-        nroot = parse_xml(raw, f"word/{part}.xml", name, label)
+    def notes(self, part: str, nroot) -> None:
+        """Footnotes or endnotes, read after the body, each located by its id."""
         tag = W + ("footnote" if part == "footnotes" else "endnote")
         for note in nroot.iter(tag):
             if note.get(W + "type") in ("separator", "continuationSeparator", "continuationNotice"):
@@ -584,24 +538,26 @@ def read_docx(name: str, data: bytes, sha256: str) -> DocumentModel:
             for p in note.iter(W + "p"):
                 np_ = _Para(0)
                 _collect(p, np_)
-                raw_texts.append(np_.text)
+                self.raw_texts.append(np_.text)
                 if np_.text.strip():
                     parts.append(np_.text)
             text = normalize_text(" ".join(parts))
             if text:
                 loc = Loc(note=int(nid) if nid and nid.lstrip("-").isdigit() else None)
-                b = Block("paragraph", text, loc, [Span(text, loc)])
+                b = text_block("paragraph", text, loc)
                 b.roles.add("note")
-                blocks.append(b)
-    assign_roles(blocks)
-    for b in blocks:  # a note belongs to the article of the paragraph citing it
-        if "note" in b.roles and b.loc.note in note_refs:
-            cited = min(note_refs[b.loc.note], len(blocks) - 1)
-            b.article = blocks[cited].article
-    model.blocks = blocks
-    model.quality = [assess("\n".join(raw_texts), None)]
-    mark_blocks(model)
-    return model
+                self.blocks.append(b)
+
+    def after_roles(self) -> None:
+        for b in self.blocks:  # a note belongs to the article of the paragraph citing it
+            if "note" in b.roles and b.loc.note in self.note_refs:
+                cited = min(self.note_refs[b.loc.note], len(self.blocks) - 1)
+                b.article = self.blocks[cited].article
+
+
+_BODY_CONTAINERS = frozenset(
+    W + t for t in ("customXml", "smartTag", "ins", "moveTo", "del", "moveFrom")
+)
 
 
 def _in_fallback(el, stop) -> bool:
