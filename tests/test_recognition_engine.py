@@ -250,10 +250,33 @@ def test_guide_cites_its_clause_not_the_law_the_sourcing_or_an_example(lib):
     hits = found(lib, "CIRC-REUSE-01", ("guide.md", "autre", GUIDE_MD))
     assert hits
     best = hits[0]
-    assert best.piece.lines[best.start].text.startswith("- Le contenu recyclé")
+    assert best.piece.lines[best.index].text.startswith("- Le contenu recyclé")
     assert "CCTP" in best.piece.heading_of(best.index)
     # the HTML headings of the Markdown page are sections
     piece = read_piece("guide.md", GUIDE_MD.encode(), kind="autre")
     titles = [s.title for s in piece.sections]
     assert "La réglementation existante" in titles
     assert "Des exemples de clauses" in titles
+
+
+def test_a_list_and_its_introduction_are_one_statement_whose_best_item_is_cited(lib):
+    cctp = (
+        "cctp.md",
+        "cctp",
+        "# CCTP\n\n## Article 5 – Conception responsable\n\n"
+        "Les prestations prennent en compte la conception responsable des services "
+        "numériques en cherchant à :\n\n"
+        "- Réduire la consommation énergétique engendrée par la conception et "
+        "l'utilisation des services numériques ;\n"
+        "- Garantir le respect de la vie privée des personnes.\n\n"
+        "Le titulaire remet un rapport annuel.\n",
+    )
+    hits = found(lib, "ECO-RGESN-01", cctp)
+    lines = [ln.src_line for ln in hits[0].piece.lines]
+    span = {lines[h.index]: (lines[h.start], lines[h.end]) for h in hits}
+    # the introduction's statement runs over its items; an item's starts at the
+    # introduction; the paragraph after the list is not part of it
+    assert span[5] == (5, 8) and span[7] == (5, 7)
+    # the statement cited is the best of those that share its start
+    top = hits[0]
+    assert top.score == max(h.score for h in hits if h.start == top.start)

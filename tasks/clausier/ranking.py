@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from tasks.dossier.model import ClauseEvidence
 
 from .blockindex import _Block, _Index
-from .lexicon import _BARRIERS, _NUM, _TOKEN_RE, _WORD_RE, _alternatives, _Word
+from .lexicon import _BARRIERS, _LIST_START_RE, _NUM, _TOKEN_RE, _WORD_RE, _alternatives, _Word
 
 if TYPE_CHECKING:
     from .recognition import Hit
@@ -88,8 +88,37 @@ class Ranking:
             if inside:
                 bonus -= 0.2  # named only as an example in parentheses
             score = round(min(1.0, max(0.0, (hit.score + bonus) / 1.9)), 3)
-            out.append(replace(hit, score=score))
+            start, end = self._statement(idx, b)
+            out.append(replace(hit, score=score, start=start, end=end))
         return out
+
+    def _statement(self, idx: _Index, b: int) -> tuple[int, int]:
+        """First and last line of the statement block ``b`` belongs to: a list item
+        with the introduction of its list (« … en cherchant à : » and the items before
+        it), an introduction with the items of its list; otherwise the block itself."""
+        block = idx.blocks[b]
+        sec = idx.section_blocks.get(block.section, [b])
+        pos = sec.index(b)
+        start, end = block.start, block.end
+        if self._item(idx, b):
+            for x in reversed(sec[:pos]):
+                if idx.blocks[x].heading:
+                    break
+                if not self._item(idx, x):
+                    if idx.blocks[x].text.rstrip().endswith(":"):
+                        start = idx.blocks[x].start
+                    break
+        if block.text.rstrip().endswith(":"):
+            for x in sec[pos + 1 :]:
+                if idx.blocks[x].heading or not self._item(idx, x):
+                    break
+                end = idx.blocks[x].end
+        return start, end
+
+    @staticmethod
+    def _item(idx: _Index, b: int) -> bool:
+        """Block ``b`` is a list item (bullet, « 1. », « a) »…)."""
+        return bool(_LIST_START_RE.match(idx.piece.lines[idx.blocks[b].start].text))
 
     def _questionnaire(self, idx: _Index, b: int) -> bool:
         """Block ``b`` is in a section whose body is one third questions or more (a

@@ -453,7 +453,8 @@ class Recognizer(Ranking):
         if len(hits) > 1:
             # Near ties (within 0.08) in the enclosing articles of the best hit: a clause is
             # stated at the head of its article, its sub-articles give the modalities
-            # (follow-up, penalties), so the statement is cited.
+            # (follow-up, penalties), so the statement is cited; among the items of one
+            # list (one statement: same start), the best one.
             top = hits[0]
             chain = self._article_chain(top)
             near = [
@@ -463,7 +464,7 @@ class Recognizer(Ranking):
                 and h.score >= top.score - 0.08
                 and h.piece.lines[h.start].section in chain
             ]
-            first = min(near, key=lambda h: h.order)
+            first = min(near, key=lambda h: (h.start, -h.score, h.order))
             if first is not top:
                 hits.remove(first)
                 hits.insert(0, first)
@@ -591,7 +592,9 @@ class Hit:
     Attributes:
         piece: the piece.
         index: index in ``piece.lines`` of the line to cite (where the concept is).
-        start, end: line indexes of the block (inclusive).
+        start, end: line indexes (inclusive) of the statement: the block, with the
+            introduction of its list for a list item and the items of its list for an
+            introduction (« … est tenu de : »).
         group: index of the evidence group that matched.
         score: 0–1, higher is a better match.
         expected: the piece's kind is one of the family's expected pieces.
