@@ -85,6 +85,10 @@ __all__ = [
 
 Act = Literal["criterion", "obligation", "specification", "model_clause"]
 
+#: Unknown word → itself and its one-deletion variants (process-wide: the words of a
+#: repository's dossiers repeat; cleared past 200 000 words).
+_PROBES: dict[str, tuple[str, ...]] = {}
+
 
 class Recognizer(Ranking):
     """Applies the clausier's evidence to pieces; caches each piece's index.
@@ -224,8 +228,17 @@ class Recognizer(Ranking):
             out: dict[str, list[str]] = {}
             for u in idx.positions:
                 if len(u) >= 5 and u in _UNKNOWN:
-                    for probe in (u, *_deletes(u)):
-                        out.setdefault(probe, []).append(u)
+                    probes = _PROBES.get(u)
+                    if probes is None:
+                        if len(_PROBES) > 200_000:
+                            _PROBES.clear()  # bounded memory in a long batch
+                        probes = _PROBES[u] = (u, *_deletes(u))
+                    for probe in probes:
+                        lst = out.get(probe)
+                        if lst is None:
+                            out[probe] = [u]
+                        else:
+                            lst.append(u)
             idx.deletes = out
         return idx.deletes
 
@@ -554,16 +567,17 @@ class Recognizer(Ranking):
 def _positions(keys: list[str]) -> dict[str, list[int]]:
     """Key → its token positions; ``<num>`` → positions of numbers."""
     positions: dict[str, list[int]] = {}
-    nums: list[int] = []
     for p, k in enumerate(keys):
         lst = positions.get(k)
         if lst is None:
             positions[k] = [p]
         else:
             lst.append(p)
-        if k[0].isdigit():
-            nums.append(p)
-    positions[_NUM] = nums
+    numbers = [ps for k, ps in positions.items() if k[0].isdigit()]
+    if len(numbers) > 1:
+        positions[_NUM] = sorted(p for ps in numbers for p in ps)
+    else:
+        positions[_NUM] = list(numbers[0]) if numbers else []
     return positions
 
 

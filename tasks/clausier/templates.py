@@ -31,6 +31,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from tasks.dossier.model import Finding, Location, Severity
 from tasks.errors import InputError
 
+from .lintcache import Whole, lint_source
 from .sandbox import BoundedSandbox
 
 if TYPE_CHECKING:
@@ -478,18 +479,28 @@ def lint_templates(pieces: Iterable[PieceText], clausier: Clausier | None = None
     for piece in pieces:
         src = piece.raw_source
         if piece.format == "md" and src and re.search(r"\{[{%]|\{##", src):
-            out.extend(_lint_piece(env, src, piece.path, clausier))
+            out.extend(lint_source(env, src, piece.path, clausier, _lint_piece))
     return out
 
 
 def _lint_piece(
-    env: SandboxedEnvironment, src: str, path: str, clausier: Clausier | None
+    env: SandboxedEnvironment,
+    src: str,
+    path: str,
+    clausier: Clausier | None,
+    whole: bool = True,
 ) -> list[Finding]:
-    """The findings of one Markdown source, in line order (see :func:`lint_templates`)."""
+    """The findings of one Markdown source, in line order (see :func:`lint_templates`).
+
+    ``whole=False``: ``src`` is a skeleton (:mod:`.lintcache`); raises
+    :class:`~.lintcache.Whole` where the prose matters (a syntax error's message, a trial
+    render)."""
     try:
         unsafe = scan_tokens(env, src, path)
         ast = env.parse(src) if not unsafe else None
     except TemplateSyntaxError as exc:
+        if not whole:
+            raise Whole from None
         return [_syntax_finding(exc, src, path, env)]
     if ast is None:
         return unsafe
@@ -503,6 +514,8 @@ def _lint_piece(
     if not found and any(
         True for _ in ast.find_all((nodes.For, nodes.Filter, nodes.Mul, nodes.Mod, nodes.Pow))
     ):
+        if not whole:
+            raise Whole
         found.extend(_trial_render(env, src, path))
     found.sort(key=lambda f: (f.location.line or 0) if f.location else 0)
     return found

@@ -250,6 +250,14 @@ def _normalize_line(s: str) -> str:
     return s.strip(" ")
 
 
+#: Normalised and folded forms of the texts met in this process, keyed by the text: a
+#: repository's dossiers repeat most of their lines (``cahier check --all``). Cleared
+#: past this many entries, so that memory stays bounded in a long batch.
+_CACHE_MAX = 200_000
+_NORMALIZED: dict[str, str] = {}
+_FOLDED: dict[str, str] = {}
+
+
 def normalize_text(s: str) -> str:
     """Normalised form of ``s`` (one line, or several separated by ``\\n``).
 
@@ -262,6 +270,16 @@ def normalize_text(s: str) -> str:
     """
     if not s:
         return ""
+    got = _NORMALIZED.get(s)
+    if got is not None:
+        return got
+    if len(_NORMALIZED) > _CACHE_MAX:
+        _NORMALIZED.clear()  # bounded memory in a long batch
+    _NORMALIZED[s] = got = _normalize(s)
+    return got
+
+
+def _normalize(s: str) -> str:
     if not s.isascii() and not unicodedata.is_normalized("NFC", s):
         s = unicodedata.normalize("NFC", s)
     if "\ufffe" in s:
@@ -338,9 +356,16 @@ def fold(s: str) -> str:
 
     Expects normalised text (:func:`normalize_text`) but also maps the usual typographic
     characters (NBSP, curly apostrophes…) so that folding raw text gives nearly the same
-    result. Fast path: ``str.lower``; non-ASCII characters through a cached map.
+    result. Fast path: ``str.lower``; non-ASCII characters through a cached map; each
+    text's fold is remembered for the process (bounded, see :data:`_CACHE_MAX`).
     """
+    got = _FOLDED.get(s)
+    if got is not None:
+        return got
     out = s.lower()
-    if out.isascii():
-        return out
-    return out.translate(_FOLD_TABLE)
+    if not out.isascii():
+        out = out.translate(_FOLD_TABLE)
+    if len(_FOLDED) > _CACHE_MAX:
+        _FOLDED.clear()
+    _FOLDED[s] = out
+    return out

@@ -1,0 +1,146 @@
+"""The template skeleton of a Markdown piece, and the process-wide cache of its lint.
+
+A piece's template findings (:func:`tasks.clausier.templates.lint_templates`) depend only
+on its Jinja2 tags and their line numbers, not on its prose: Jinja2 makes one
+``TemplateData`` node of the text between two tags, and no rule reads it. The
+*skeleton* keeps every line holding or continuing a tag (``{{ … }}``, ``{% … %}``,
+``{## … ##}``, a tag over several lines, a string or brackets left open inside a tag)
+and empties every other line, newline kept: the same tags at the same lines. Dossiers of
+one repository share their clause calls while their prose differs, so ``cahier check
+--all`` lints each distinct skeleton once per process.
+
+The scan is conservative: a line is emptied only when the scan is in the data state at
+its start (outside any tag, string or bracket) and the line holds no ``{``. A piece with
+a ``{% raw %}`` block (whose text could open what the scan would take for a tag) has no
+skeleton and is linted whole.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from typing import Any
+
+_OPEN_RE = re.compile(r"\{\{|\{%|\{##")
+_IN_TAG_RE = re.compile(r"[\"'{}\[\]()]|%\}")
+_RAW_RE = re.compile(r"\{%[-+]?\s*raw\b")
+
+
+def skeleton(source: str) -> str | None:
+    """``source`` with its prose lines emptied (tags and line numbers kept), or None
+    when the piece has a ``{% raw %}`` block (see the module docstring)."""
+    if _RAW_RE.search(source):
+        return None
+    out: list[str] = []
+    state = _Scan()
+    for line in source.split("\n"):
+        if state.data and "{" not in line:
+            out.append("")
+            continue
+        out.append(line)
+        state.line(line)
+    return "\n".join(out)
+
+
+class _Scan:
+    """Where a scan of the tags stands: data, comment or tag (with its open string and
+    bracket depth), carried from one line to the next."""
+
+    __slots__ = ("depth", "quote", "state")
+
+    def __init__(self) -> None:
+        self.state = ""  # "": data, "c": comment, "t": variable or block tag
+        self.quote = ""
+        self.depth = 0
+
+    @property
+    def data(self) -> bool:
+        return not self.state
+
+    def line(self, line: str) -> None:
+        i, n = 0, len(line)
+        while i < n:
+            if not self.state:
+                m = _OPEN_RE.search(line, i)
+                if m is None:
+                    return
+                self.state = "c" if m.group() == "{##" else "t"
+                self.quote, self.depth, i = "", 0, m.end()
+            elif self.state == "c":
+                j = line.find("##}", i)
+                if j < 0:
+                    return
+                self.state, i = "", j + 3
+            elif self.quote:
+                while i < n and line[i] != self.quote:
+                    i += 2 if line[i] == "\\" else 1
+                if i < n:
+                    self.quote, i = "", i + 1
+            else:
+                i = self._tag_char(line, i)
+
+    def _tag_char(self, line: str, i: int) -> int:
+        """Advance past the next significant character inside a tag; returns the index
+        after it (``len(line)`` when there is none)."""
+        m = _IN_TAG_RE.search(line, i)
+        if m is None:
+            return len(line)
+        c = m.group()
+        if c in ("'", '"'):
+            self.quote = c
+        elif c in "([{":
+            self.depth += 1
+        elif c in ")]":
+            self.depth = max(0, self.depth - 1)
+        elif c == "}":
+            if self.depth:
+                self.depth -= 1
+            elif line.startswith("}}", m.start()):
+                self.state = ""
+                return m.start() + 2
+        elif not self.depth:  # "%}"
+            self.state = ""
+        return m.end()
+
+
+#: (skeleton, piece path, id of the clausier) → (clausier, findings). Cleared past 4 096.
+_LINTED: dict[tuple[str, str, int], tuple[Any, list]] = {}
+
+
+def cached(key_source: str, path: str, clausier: Any) -> list | None:
+    """Copies of the findings linted for this skeleton, path and clausier, or None."""
+    got = _LINTED.get((key_source, path, id(clausier)))
+    if got is None or got[0] is not clausier:
+        return None
+    return copy.deepcopy(got[1])
+
+
+def remember(key_source: str, path: str, clausier: Any, findings: list) -> None:
+    """Store the findings of a skeleton (a deep copy: the caller may change its own)."""
+    if len(_LINTED) > 4096:
+        _LINTED.clear()
+    _LINTED[(key_source, path, id(clausier))] = (clausier, copy.deepcopy(findings))
+
+
+class Whole(Exception):
+    """The skeleton is not enough: lint the whole source (syntax error, trial render)."""
+
+
+def lint_source(env: Any, src: str, path: str, clausier: Any, lint: Callable) -> list:
+    """``lint(env, source, path, clausier[, whole=False])`` — the linter of
+    :mod:`tasks.clausier.templates` — on the piece's skeleton, once per process for
+    each distinct skeleton; on the whole source when the skeleton does not suffice
+    (``lint`` raises :class:`Whole`) or when there is none."""
+    skel = skeleton(src)
+    if skel is None:
+        return lint(env, src, path, clausier)
+    got = cached(skel, path, clausier)
+    if got is not None:
+        return got
+    try:
+        found = lint(env, skel, path, clausier, whole=False)
+    except Whole:
+        return lint(env, src, path, clausier)
+    remember(skel, path, clausier, found)
+    return found
