@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import re
 
-from tasks.clausier.rules import rule_severity, rule_titles
+from tasks.clausier.rules import rule_basis, rule_severity, rule_titles
 from tasks.dossier.document import PieceText
-from tasks.dossier.model import Finding, LegalReference, Location
+from tasks.dossier.model import Finding, Location
 
 __all__ = ["ACCESSIBILITY_RULES", "accessibility_findings"]
 
@@ -32,11 +32,6 @@ _IMAGE = re.compile(
 )
 _EMPTY_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]*#*[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_RGAA = "https://accessibilite.numerique.gouv.fr/methode/criteres-et-tests/"
-_RGAA_1_1 = LegalReference(
-    ref="RGAA 4.1, critère 1.1 (images porteuses d'information)", url=_RGAA + "#1.1"
-)
-_RGAA_9_1 = LegalReference(ref="RGAA 4.1, critère 9.1 (titres)", url=_RGAA + "#9.1")
 
 
 def _body_lines(source: str) -> list[tuple[int, str]]:
@@ -82,7 +77,7 @@ def accessibility_findings(pieces: list[PieceText]) -> list[Finding]:
                         message="Titre vide : donnez-lui un intitulé ou supprimez la ligne "
                         f"« {text.strip()} » (un titre vide est retiré à l'assemblage).",
                         fix="## Intitulé de la section",
-                        legal_basis=[_RGAA_9_1],
+                        legal_basis=rule_basis("titre-vide"),
                     )
                 )
             for m in _IMAGE.finditer(text):
@@ -103,7 +98,7 @@ def accessibility_findings(pieces: list[PieceText]) -> list[Finding]:
                         "purement décorative, marquez-la {.decoratif}.",
                         fix=f"![description de l'image]({m['url']}) ou "
                         f"![]({m['url']}){{.decoratif}}",
-                        legal_basis=[_RGAA_1_1],
+                        legal_basis=rule_basis("image-sans-alternative"),
                     )
                 )
     return findings
