@@ -100,6 +100,26 @@ def test_every_declared_rule_is_emitted_by_the_code(section, folders):
     assert not unused, f"règles déclarées que le code n'émet pas ({section}) : {unused}"
 
 
+#: Where the code names a rule: ``rule="…"``, and the first rule argument of the helpers
+#: that make findings (``_finding("…"``, ``warn("…"``, ``refuse(key, "…"``…).
+_EMITTED = re.compile(
+    r'\brule="(?P<a>[a-z]+(?:-[a-z]+)+)"'
+    r'|\b(?:_finding|warn|clause_finding|_error)\(\s*"(?P<b>[a-z]+(?:-[a-z]+)+)"'
+    r'|\brefuse\(\s*[^,()]+,\s*"(?P<c>[a-z]+(?:-[a-z]+)+)"'
+)
+
+
+@pytest.mark.parametrize(
+    ("section", "folders"),
+    [("controle", ("tasks/check",)), ("assemblage", ("tasks/publish",))],
+)
+def test_every_rule_named_in_the_code_is_declared(section, folders):
+    named = {next(g for g in m.groups() if g) for m in _EMITTED.finditer(_sources(*folders))}
+    assert len(named) > 10
+    undeclared = sorted(named - set(getattr(load_rules(), section)))
+    assert not undeclared, f"règles nommées dans le code, absentes de rules.yaml : {undeclared}"
+
+
 def test_severity_follows_the_named_context():
     assert str(rule_severity("clause-manquante")) == "error"
     assert str(rule_severity("clause-manquante", "piece-absente")) == "warning"

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import StrictUndefined, TemplateAssertionError, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
+from tasks.clausier.rules import rule_severity
 from tasks.dossier.model import Finding, Location, Severity
 from tasks.errors import InputError
 
@@ -86,13 +87,13 @@ def _finding(
     piece: str,
     line: int | None,
     message: str,
-    sev: Severity = Severity.error,
+    sev: Severity | None = None,
     clause: str | None = None,
 ) -> Finding:
     return Finding(
         rule=rule,
         clause=clause,
-        severity=sev,
+        severity=sev or rule_severity(rule),
         location=Location(file=piece, line=line),
         message=message,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tasks.clausier.rules import rule_titles
+from tasks.clausier.rules import rule_severity, rule_titles
 from tasks.dossier.model import Finding, Location, Severity
 from tasks.errors import InputError
 
@@ -54,7 +54,13 @@ class AssemblyRefused(InputError):
         super().__init__(message)
 
 
-def _finding(rule: str, piece: str, line: int | None, message: str, sev=Severity.error) -> Finding:
+def _finding(
+    rule: str, piece: str, line: int | None, message: str, sev: Severity | None = None
+) -> Finding:
+    """An assembly finding; its severity, unless given, from rules.yaml (``assemblage``)."""
     return Finding(
-        rule=rule, severity=sev, location=Location(file=piece, line=line), message=message
+        rule=rule,
+        severity=sev or rule_severity(rule, section="assemblage"),
+        location=Location(file=piece, line=line),
+        message=message,
     )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import io
 import re
 
-from tasks.dossier.model import Finding, Location, Severity
+from tasks.clausier.rules import rule_severity
+from tasks.dossier.model import Finding, Location
 from tasks.publish.look import Look
 from tasks.publish.media import typst_string
 
@@ -67,7 +68,7 @@ def font_findings(warnings: list[str], embedded: list[str], where: str) -> list[
             out.append(
                 Finding(
                     rule="police-introuvable",
-                    severity=Severity.warning,
+                    severity=rule_severity("police-introuvable", section="assemblage"),
                     location=Location(file=where),
                     message=f"police {names} introuvable, remplacée par « {replacement} » : "
                     "placez ses fichiers .ttf/.otf dans un dossier déclaré par font_dirs "
@@ -78,7 +79,7 @@ def font_findings(warnings: list[str], embedded: list[str], where: str) -> list[
             out.append(
                 Finding(
                     rule="avertissement-typst",
-                    severity=Severity.info,
+                    severity=rule_severity("avertissement-typst", section="assemblage"),
                     location=Location(file=where),
                     message=f"avertissement de Typst : « {w[:200]} ».",
                 )

@@ -30,8 +30,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tasks.clausier.rules import rule_severity
 from tasks.config.settings import Settings
-from tasks.dossier.model import Finding, Location, Severity
+from tasks.dossier.model import Finding, Location
 from tasks.publish.media import image_type
 
 __all__ = ["MAX_FONT_BYTES", "MAX_FONT_FILES", "TYPST_FORBIDDEN", "Look", "resolve_look"]
@@ -115,7 +116,7 @@ class _Resolver:
         self.findings.append(
             Finding(
                 rule=rule,
-                severity=Severity.error,
+                severity=rule_severity(rule, section="assemblage"),
                 location=Location(file=file, line=line),
                 message=message,
             )
@@ -196,7 +197,7 @@ class _Resolver:
             self.findings.append(
                 Finding(
                     rule="gabarit-typst-non-sur",
-                    severity=Severity.error,
+                    severity=rule_severity("gabarit-typst-non-sur", section="assemblage"),
                     location=Location(file=self.label(p), line=line),
                     message=message,
                 )

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from tasks.dossier.model import Finding, Severity
+from tasks.dossier.model import Finding
 from tasks.publish.base import _MD_READER, PANDOC_TIMEOUT_S, PIECE_TITLES, _finding
 from tasks.publish.media import DECORATIVE_CLASS, IMAGE_TYPES, image_type
 from tasks.publish.pieces import RenderedPiece
@@ -120,9 +120,10 @@ class _Sanitizer:
         self.findings: list[Finding] = []
         self.unknown: set[str] = set()
 
-    def warn(self, rule: str, needle: str, message: str, severity=Severity.warning) -> None:
+    def warn(self, rule: str, needle: str, message: str) -> None:
+        """A finding of ``rule`` located at ``needle`` (severity from rules.yaml)."""
         line = _source_line(self.markdown, needle)
-        self.findings.append(_finding(rule, self.doc_source, line, message, severity))
+        self.findings.append(_finding(rule, self.doc_source, line, message))
 
     def node(self, node: dict) -> Any:
         t = node["t"]
@@ -199,7 +200,6 @@ class _Sanitizer:
                 f"image « {url[:80]} » sans texte de remplacement : écrivez "
                 "![description de l'image](fichier.png), ou ![](fichier.png){.decoratif} "
                 "pour une image purement décorative (RGAA critère 1.1, PDF/UA-1 §7.3).",
-                Severity.error,
             )
             return None
         ext = PurePosixPath(url.split("?")[0]).suffix.lower()
@@ -221,7 +221,6 @@ class _Sanitizer:
                 needle,
                 f"image « {url[:80]} » refusée : {problem}. Remplacez-la par une image PNG, "
                 "JPEG ou un SVG sans script ni ressource externe.",
-                Severity.error,
             )
             return None
         name = f"img-{hashlib.sha256(data).hexdigest()[:16]}{ext}"
@@ -278,7 +277,6 @@ def split_front_matter(source: str, markdown: str) -> tuple[dict[str, Any], str,
                     line,
                     f"en-tête YAML illisible ({exc.message}) : il est ignoré ; corrigez-le pour "
                     "que le titre et le sous-titre soient repris.",
-                    Severity.warning,
                 )
             ],
         )
@@ -351,7 +349,6 @@ def _drop_empty_headings(
                     empty_lines[n] if n < len(empty_lines) else None,
                     "titre vide retiré : donnez-lui un intitulé ou supprimez la ligne « # » "
                     "(RGAA critère 9.1, PDF/UA-1 §7.4).",
-                    Severity.warning,
                 )
             )
             continue
@@ -404,7 +401,6 @@ def _renumber(
             f"{len(changed)} titre(s) renuméroté(s) pour que le titre du document soit le "
             f"seul de niveau 1 et qu'aucun niveau ne soit sauté (premier : « {text[:60]} », "
             f"niveau {old} → {new}) ; vérifiez la hiérarchie des titres (RGAA critère 9.1).",
-            Severity.info,
         )
     ]
 
