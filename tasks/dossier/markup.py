@@ -15,6 +15,7 @@ import re
 from tasks.errors import InputError
 
 from .blocks import Block, Cell, DocumentModel, Loc, Span
+from .builder import cand_block, text_block
 from .headings import assign_roles, parse_heading
 from .layout import RawLine, blocks_from_lines, md_heading_parts
 from .normalize import normalize_text
@@ -129,10 +130,25 @@ def read_html(name: str, data: bytes, sha256: str) -> DocumentModel:
     Raises:
         InputError: a file lxml cannot parse at all.
     """
+    text = decode_text(data, name)
+    root = _html_root(text, name)
+    blocks: list[Block] = []
+    _walk_html(root, blocks)
+    assign_roles(blocks)
+    model = DocumentModel("html", sha256, blocks=blocks, quality=[assess(text, None)])
+    mark_blocks(model)
+    return model
+
+
+def _html_root(text: str, name: str):
+    """The parsed page, scripts, styles and templates dropped.
+
+    Raises:
+        InputError: a file lxml cannot parse at all.
+    """
     from lxml import etree
     from lxml import html as lhtml
 
-    text = decode_text(data, name)
     parser = lhtml.HTMLParser(
         encoding="utf-8", no_network=True, remove_comments=True, remove_pis=True
     )
@@ -145,89 +161,101 @@ def read_html(name: str, data: bytes, sha256: str) -> DocumentModel:
         ) from None
     for bad in root.xpath("//script|//style|//noscript|//template"):
         bad.drop_tree()
-    blocks: list[Block] = []
+    return root
 
-    def own_text(el) -> str:
-        return normalize_text(" ".join(el.itertext()))
 
-    def walk(el) -> None:
-        for child in el:
-            if not isinstance(child.tag, str):
-                continue
-            tag = child.tag.lower()
-            loc = Loc(line=child.sourceline)
-            if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-                t = own_text(child)
-                if t:
-                    number, title = md_heading_parts(t)
-                    blocks.append(
-                        Block(
-                            "heading",
-                            t,
-                            loc,
-                            [Span(t, loc)],
-                            level=int(tag[1]),
-                            number=number,
-                            title=title,
-                        )
-                    )
-            elif tag == "table":
-                rows = []
-                for tr in child.iter("tr"):
-                    cells = [
-                        Cell(own_text(td), Loc(line=td.sourceline))
-                        for td in tr
-                        if isinstance(td.tag, str) and td.tag in ("td", "th")
-                    ]
-                    if any(c.text for c in cells):
-                        rows.append(cells)
-                if rows:
-                    b = Block(
-                        "table",
-                        " / ".join(" | ".join(c.text for c in r) for r in rows),
-                        loc,
-                        [Span(c.text, c.loc) for r in rows for c in r if c.text],
-                    )
-                    b.rows = rows
-                    blocks.append(b)
-            elif tag == "li":
-                t = own_text(child)
-                if t:
-                    depth = sum(1 for a in child.iterancestors() if a.tag in ("ul", "ol"))
-                    blocks.append(Block("list_item", t, loc, [Span(t, loc)], level=max(1, depth)))
-            elif tag in ("input", "select", "textarea"):
-                label = child.get("aria-label") or child.get("name") or ""
-                value = child.get("value") or "".join(child.itertext())
-                t = normalize_text(f"{label} : {value}".strip(" :"))
-                b = Block("form_field", t or "(champ)", loc, [Span(t, loc)])
-                b.roles.add("placeholder" if not value.strip() else "form_label")
-                blocks.append(b)
-            elif tag in ("p", "dt", "dd", "pre", "caption") or (
-                tag == "div"
-                and not any(isinstance(c.tag, str) and c.tag.lower() in _HTML_BLOCKS for c in child)
-            ):
-                t = own_text(child)
-                if t:
-                    c = parse_heading(t)
-                    if c is not None and c.strong:
-                        blocks.append(
-                            Block(
-                                "heading",
-                                t,
-                                loc,
-                                [Span(t, loc)],
-                                level=c.level,
-                                number=c.number,
-                                title=c.title,
-                            )
-                        )
-                    else:
-                        blocks.append(Block("paragraph", t, loc, [Span(t, loc)]))
-            else:
-                walk(child)
+def _own_text(el) -> str:
+    return normalize_text(" ".join(el.itertext()))
 
-    walk(root)
-    assign_roles(blocks)
-    model = DocumentModel("html", sha256, blocks=blocks, quality=[assess(text, None)])
-    mark_blocks(model)
-    return model
+
+def _walk_html(el, blocks: list[Block]) -> None:
+    """Blocks of the elements below ``el``, in document order; an element that is not
+    a block of its own (section, div holding blocks…) is walked into."""
+    for child in el:
+        if not isinstance(child.tag, str):
+            continue
+        tag = child.tag.lower()
+        loc = Loc(line=child.sourceline)
+        if tag in _HTML_READERS:
+            block = _HTML_READERS[tag](child, tag, loc)
+        elif tag in _HTML_PARAS or (
+            tag == "div"
+            and not any(isinstance(c.tag, str) and c.tag.lower() in _HTML_BLOCKS for c in child)
+        ):
+            block = _html_para(child, tag, loc)
+        else:
+            _walk_html(child, blocks)
+            continue
+        if block is not None:
+            blocks.append(block)
+
+
+def _html_heading(el, tag: str, loc: Loc) -> Block | None:
+    """h1–h6: the level of the tag, number and title from the text."""
+    t = _own_text(el)
+    if not t:
+        return None
+    number, title = md_heading_parts(t)
+    return text_block("heading", t, loc, level=int(tag[1]), number=number, title=title)
+
+
+def _html_table(el, tag: str, loc: Loc) -> Block | None:
+    """A table: its rows of td/th cells (rows without text left out)."""
+    rows = []
+    for tr in el.iter("tr"):
+        cells = [
+            Cell(_own_text(td), Loc(line=td.sourceline))
+            for td in tr
+            if isinstance(td.tag, str) and td.tag in ("td", "th")
+        ]
+        if any(c.text for c in cells):
+            rows.append(cells)
+    if not rows:
+        return None
+    b = Block(
+        "table",
+        " / ".join(" | ".join(c.text for c in r) for r in rows),
+        loc,
+        [Span(c.text, c.loc) for r in rows for c in r if c.text],
+    )
+    b.rows = rows
+    return b
+
+
+def _html_item(el, tag: str, loc: Loc) -> Block | None:
+    """A list item, at the depth of its enclosing ul/ol."""
+    t = _own_text(el)
+    if not t:
+        return None
+    depth = sum(1 for a in el.iterancestors() if a.tag in ("ul", "ol"))
+    return text_block("list_item", t, loc, level=max(1, depth))
+
+
+def _html_field(el, tag: str, loc: Loc) -> Block:
+    """A form input: its label and value (a placeholder when it has no value)."""
+    label = el.get("aria-label") or el.get("name") or ""
+    value = el.get("value") or "".join(el.itertext())
+    t = normalize_text(f"{label} : {value}".strip(" :"))
+    b = Block("form_field", t or "(champ)", loc, [Span(t, loc)])
+    b.roles.add("placeholder" if not value.strip() else "form_label")
+    return b
+
+
+def _html_para(el, tag: str, loc: Loc) -> Block | None:
+    """A paragraph, or a heading when its text opens with a strong number."""
+    t = _own_text(el)
+    if not t:
+        return None
+    c = parse_heading(t)
+    if c is not None and c.strong:
+        return cand_block(t, loc, c)
+    return text_block("paragraph", t, loc)
+
+
+_HTML_READERS = {
+    **{f"h{n}": _html_heading for n in range(1, 7)},
+    "table": _html_table,
+    "li": _html_item,
+    **{t: _html_field for t in ("input", "select", "textarea")},
+}
+_HTML_PARAS = frozenset(("p", "dt", "dd", "pre", "caption"))
