@@ -44,7 +44,7 @@ def lifecycle(
     ] = False,
 ) -> None:
     """Cycle de vie d'un dossier à un commit : contrôle, revues, assemblage, archivage."""
-    from flows.lifecycle import repo_lock_name, repo_of, resolve_commit
+    from flows.lifecycle import repo_of, resolve_commit
 
     try:
         top, rel = repo_of(tender_dir)
@@ -53,42 +53,62 @@ def lifecycle(
         fail(exc)
         return
     if submit:
-        from tasks.config.settings import load_settings
-
-        try:
-            api = load_settings().prefect.server()[1]
-        except CahierError as exc:
-            fail(exc)
-            return
-        if not api or not server_reachable(api):
-            fail(
-                InputError(
-                    f"serveur Prefect injoignable ({api or 'PREFECT_API_URL non défini'}) : "
-                    "démarrez-le (cahier server, ou scripts/server-up.sh) ; le flow « watch » "
-                    f"traitera le commit {sha[:10]} à son prochain passage."
-                )
-            )
-            return
-        from flows.lifecycle import submit_lifecycle
-
-        try:
-            with prefect_session(load_settings()):
-                run_id = submit_lifecycle(rel, sha, repo_key=repo_lock_name(top))
-        except CahierError as exc:
-            fail(exc)
-            return
-        except Exception as exc:  # deployment missing, server error
-            name = type(exc).__name__
-            fail(
-                InputError(
-                    f"lancement impossible sur {api} ({name}) : le déploiement « lifecycle/"
-                    "lifecycle » existe-t-il ? Démarrez « cahier server » (il déploie "
-                    "prefect.yaml) ou lancez « prefect deploy --all »."
-                )
-            )
-            return
-        typer.echo(f"Cycle de vie de {rel} au commit {sha[:10]} : run Prefect {run_id}.")
+        _submit(top, rel, sha)
         return
+    result, seconds = _run_here(top, rel, sha, draft, wait_reviews)
+    print_report(result, rel, sha, seconds)
+    done = ("termine", "evaluation-en-attente")
+    normal = (*done, "revues-en-attente", "remplace")
+    ok = result["status"] in (done if strict else normal)
+    if not ok and strict and result["status"] in normal:
+        typer.echo("--strict : le cycle de vie n'est pas terminé (code 1).", err=True)
+    raise typer.Exit(0 if ok else 1)
+
+
+def _submit(top: Path, rel: str, sha: str) -> None:
+    """``--submit``: start the deployed lifecycle on the configured server (once per
+    dossier and commit) and print its run id; exit 2 with a French message when the
+    server is unreachable or the deployment missing."""
+    from flows.lifecycle import repo_lock_name, submit_lifecycle
+    from tasks.config.settings import load_settings
+
+    try:
+        api = load_settings().prefect.server()[1]
+    except CahierError as exc:
+        fail(exc)
+        return
+    if not api or not server_reachable(api):
+        fail(
+            InputError(
+                f"serveur Prefect injoignable ({api or 'PREFECT_API_URL non défini'}) : "
+                "démarrez-le (cahier server, ou scripts/server-up.sh) ; le flow « watch » "
+                f"traitera le commit {sha[:10]} à son prochain passage."
+            )
+        )
+        return
+    try:
+        with prefect_session(load_settings()):
+            run_id = submit_lifecycle(rel, sha, repo_key=repo_lock_name(top))
+    except CahierError as exc:
+        fail(exc)
+        return
+    except Exception as exc:  # deployment missing, server error
+        name = type(exc).__name__
+        fail(
+            InputError(
+                f"lancement impossible sur {api} ({name}) : le déploiement « lifecycle/"
+                "lifecycle » existe-t-il ? Démarrez « cahier server » (il déploie "
+                "prefect.yaml) ou lancez « prefect deploy --all »."
+            )
+        )
+        return
+    typer.echo(f"Cycle de vie de {rel} au commit {sha[:10]} : run Prefect {run_id}.")
+
+
+def _run_here(top: Path, rel: str, sha: str, draft: bool, wait_reviews: bool) -> tuple[dict, float]:
+    """Run the ``lifecycle`` flow in this process on the selected Prefect server (the
+    embedded one by default); returns the flow's result and the wall time (s). Exit 2
+    with a French message when Prefect cannot start or the flow fails."""
     import time
 
     from tasks.config.settings import load_settings
@@ -104,14 +124,7 @@ def lifecycle(
                 result = run(os.fspath(top / rel), sha, draft=draft, wait_reviews=wait_reviews)
     except CahierError as exc:
         fail(exc)
-        return
-    print_report(result, rel, sha, time.monotonic() - t0)
-    done = ("termine", "evaluation-en-attente")
-    normal = (*done, "revues-en-attente", "remplace")
-    ok = result["status"] in (done if strict else normal)
-    if not ok and strict and result["status"] in normal:
-        typer.echo("--strict : le cycle de vie n'est pas terminé (code 1).", err=True)
-    raise typer.Exit(0 if ok else 1)
+    return result, time.monotonic() - t0
 
 
 LABELS = {

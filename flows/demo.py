@@ -226,75 +226,91 @@ def run_demo(
     Raises:
         InputError: a step failed (French message naming the step's file or field).
     """
-    from flows.archive import archive_tender
-    from flows.assemble import assemble_tender
-    from flows.check import check_tender
-    from tasks.award.audit import verify
-    from tasks.dossier.reader import read_dossier
-    from tasks.review.reviews import review_status
-
     base = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="cahier-demo-"))
     steps: list[Step] = []
     outputs: dict[str, Path] = {}
 
-    def done(step: Step) -> None:
-        steps.append(step)
+    def step(fn: Callable[..., tuple[str, list[str], Any]], *args: Any) -> Any:
+        t = time.monotonic()
+        title, details, value = fn(*args)
+        steps.append(Step(title, time.monotonic() - t, details))
         if on_step:
-            on_step(step)
+            on_step(steps[-1])
+        return value
 
-    t = time.monotonic()
+    dossier, head = step(_step_repository, base)
+    step(_step_check, dossier, head)
+    tender, incomplete = step(_step_reviews, dossier, head, review_timeout)
+    if incomplete:
+        raise InputError("revues de démonstration incomplètes : " + incomplete[:500])
+    step(_step_assembly, base, dossier, tender.id, outputs)
+    step(_step_archive, dossier, outputs)
+    step(_step_audit, dossier)
+    return DemoResult(base, dossier, steps, outputs)
+
+
+def _step_repository(base: Path) -> tuple[str, list[str], tuple[Path, str]]:
+    """Step 1: the throwaway repository; value: (dossier, head commit)."""
     dossier = make_demo_repository(base)
     repo = dossier.parents[1]
     head = _git(["rev-parse", "HEAD"], repo).strip()
-    done(
-        Step(
-            "Dépôt Git jetable créé, dossier d'exemple commité par l'acheteur",
-            time.monotonic() - t,
-            [f"dépôt : {repo}", f"commit : {head[:10]}"],
-        )
+    return (
+        "Dépôt Git jetable créé, dossier d'exemple commité par l'acheteur",
+        [f"dépôt : {repo}", f"commit : {head[:10]}"],
+        (dossier, head),
     )
 
-    t = time.monotonic()
+
+def _step_check(dossier: Path, head: str) -> tuple[str, list[str], None]:
+    """Step 2: ``check-tender`` at the buyer's commit; an error stops the demonstration."""
+    from flows.check import check_tender
+
     report = check_tender(os.fspath(dossier), rev=head)
-    details = [f"{report.errors} erreur(s), {report.warnings} avertissement(s)"]
     if report.errors:
         raise InputError(
             f"le dossier d'exemple a {report.errors} erreur(s) au contrôle : lancez « cahier "
             f"check {dossier} » pour les voir.",
             os.fspath(dossier),
         )
-    done(Step("Contrôle du dossier (clausier, règles)", time.monotonic() - t, details))
+    details = [f"{report.errors} erreur(s), {report.warnings} avertissement(s)"]
+    return "Contrôle du dossier (clausier, règles)", details, None
 
-    t = time.monotonic()
+
+def _step_reviews(
+    dossier: Path, head: str, review_timeout: float
+) -> tuple[str, list[str], tuple[Any, str]]:
+    """Step 3: review runs answered as the referents; value: (tender, French reasons of
+    the items still not approved — empty when all are)."""
+    from tasks.dossier.reader import read_dossier
+    from tasks.review.reviews import review_status
+
     tender = read_dossier(os.fspath(dossier)).tender
     result, answered = _reviews(dossier, head, tender, review_timeout)
     entries = review_status(os.fspath(dossier))
     approved = sum(1 for e in entries if e.status == "approved")
-    people = {
-        role: ", ".join(p.nom for p in tender.referents.get(role, [])[:1])
-        for role in result.get("roles", [])
-    }
-    done(
-        Step(
-            "Revues demandées aux référents ; réponses de démonstration enregistrées dans Git",
-            time.monotonic() - t,
-            [
-                f"{len(result.get('roles', []))} revue(s) : "
-                + ", ".join(f"{r} ({people[r]})" for r in result.get("roles", [])),
-                f"{len(answered)} formulaire(s) de revue rempli(s) au nom des référents déclarés",
-                f"{approved}/{len(entries)} élément(s) approuvé(s) — provenance « démonstration "
-                "(non probante) » : ne compte que dans ce dépôt",
-            ],
-        )
+    roles = result.get("roles", [])
+    people = {role: ", ".join(p.nom for p in tender.referents.get(role, [])[:1]) for role in roles}
+    details = [
+        f"{len(roles)} revue(s) : " + ", ".join(f"{r} ({people[r]})" for r in roles),
+        f"{len(answered)} formulaire(s) de revue rempli(s) au nom des référents déclarés",
+        f"{approved}/{len(entries)} élément(s) approuvé(s) — provenance « démonstration "
+        "(non probante) » : ne compte que dans ce dépôt",
+    ]
+    incomplete = " ; ".join(e.message() for e in entries if e.status != "approved")
+    return (
+        "Revues demandées aux référents ; réponses de démonstration enregistrées dans Git",
+        details,
+        (tender, incomplete),
     )
-    if approved != len(entries):
-        raise InputError(
-            "revues de démonstration incomplètes : "
-            + " ; ".join(e.message() for e in entries if e.status != "approved")[:500]
-        )
 
-    t = time.monotonic()
-    out_dir = base / "out" / tender.id
+
+def _step_assembly(
+    base: Path, dossier: Path, tender_id: str, outputs: dict[str, Path]
+) -> tuple[str, list[str], None]:
+    """Step 4: ``assemble-tender`` under ``base/out``; records the PDF, guide and folder."""
+    from flows.assemble import assemble_tender
+
+    out_dir = base / "out" / tender_id
     here = os.getcwd()
     os.chdir(base)  # assembly writes under the working directory only
     try:
@@ -307,45 +323,47 @@ def run_demo(
     outputs["pdf"] = rc if rc.is_file() else (pdfs[0] if pdfs else out_dir)
     outputs["guide"] = guide if guide.is_file() else out_dir
     outputs["assemblage"] = out_dir
-    done(
-        Step(
-            "Assemblage : DOCX, ODT, HTML, PDF/UA et PDF/A, guide de réponse",
-            time.monotonic() - t,
-            [
-                f"{len(assembled.outputs)} fichier(s) dans {out_dir}",
-                f"PDF accessible (PDF/UA-1) : {outputs['pdf']}",
-                f"guide de réponse des candidats : {outputs['guide']}",
-            ],
-        )
+    return (
+        "Assemblage : DOCX, ODT, HTML, PDF/UA et PDF/A, guide de réponse",
+        [
+            f"{len(assembled.outputs)} fichier(s) dans {out_dir}",
+            f"PDF accessible (PDF/UA-1) : {outputs['pdf']}",
+            f"guide de réponse des candidats : {outputs['guide']}",
+        ],
+        None,
     )
 
-    t = time.monotonic()
-    info = archive_tender(os.fspath(dossier), assembly=os.fspath(out_dir / "manifest.json"))
+
+def _step_archive(dossier: Path, outputs: dict[str, Path]) -> tuple[str, list[str], None]:
+    """Step 5: ``archive-tender`` (evaluation, archive commit and tag, DECP)."""
+    from flows.archive import archive_tender
+
+    manifest = outputs["assemblage"] / "manifest.json"
+    info = archive_tender(os.fspath(dossier), assembly=os.fspath(manifest))
     archive_dir = dossier / "archive" / str(info.numero)
     outputs["archive"] = archive_dir
     outputs["decp"] = archive_dir / "decp.json"
-    done(
-        Step(
-            "Évaluation des offres, archive chaînée (commit et étiquette) et DECP",
-            time.monotonic() - t,
-            [
-                f"archive n° {info.numero} : {archive_dir} (étiquette {info.tag})",
-                f"données essentielles DECP : {outputs['decp']}",
-            ],
-        )
+    return (
+        "Évaluation des offres, archive chaînée (commit et étiquette) et DECP",
+        [
+            f"archive n° {info.numero} : {archive_dir} (étiquette {info.tag})",
+            f"données essentielles DECP : {outputs['decp']}",
+        ],
+        None,
     )
 
-    t = time.monotonic()
+
+def _step_audit(dossier: Path) -> tuple[str, list[str], None]:
+    """Step 6: ``audit --verify`` of the archive chain."""
+    from tasks.award.audit import verify
+
     numbers, problems = verify(os.fspath(dossier))
     if problems:
         raise InputError(
             "audit --verify : " + "; ".join(str(p) for p in problems[:3]), os.fspath(dossier)
         )
-    done(
-        Step(
-            "Audit : empreintes, chaîne et étiquettes vérifiées (audit --verify)",
-            time.monotonic() - t,
-            [f"{len(numbers)} archive(s) vérifiée(s), aucune altération"],
-        )
+    return (
+        "Audit : empreintes, chaîne et étiquettes vérifiées (audit --verify)",
+        [f"{len(numbers)} archive(s) vérifiée(s), aucune altération"],
+        None,
     )
-    return DemoResult(base, dossier, steps, outputs)

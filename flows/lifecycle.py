@@ -46,6 +46,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +191,9 @@ def assembled_already(
         return False
     if done == commit:
         return True
-    known = git_text(["rev-parse", "--verify", "-q", f"{done}^{{commit}}"], top, check=False).strip()
+    known = git_text(
+        ["rev-parse", "--verify", "-q", f"{done}^{{commit}}"], top, check=False
+    ).strip()
     return bool(known) and content_id(top, known, rel) == content_id(top, commit, rel)
 
 
@@ -202,7 +205,9 @@ def archived_already(top: Path, rel: str, tender_id: str, commit: str) -> str | 
         return None
     tags = git_text(["tag", "--list", f"cahier/{tender_id}/archive-*"], top, check=False).split()
     for tag in tags:
-        other = git_text(["rev-parse", "--verify", "-q", f"{tag}^{{commit}}:{path}"], top, check=False)
+        other = git_text(
+            ["rev-parse", "--verify", "-q", f"{tag}^{{commit}}:{path}"], top, check=False
+        )
         if other.strip() == blob:
             return tag
     return None
@@ -347,143 +352,215 @@ def lifecycle(
     Raises:
         InputError: dossier or commit not found (French message).
     """
-    from prefect.runtime import deployment
+    from tasks.git import Repo
 
     logger = get_run_logger()
     top, rel = repo_of(tender_path)
-    tender_abs = os.fspath(top / rel)
-    from tasks.git import Repo
-
     if Repo.discover(top).deepen():  # a worker's shallow clone (prefect.yaml git_clone)
         logger.info("Clone superficiel : historique complet récupéré (git fetch --unshallow).")
     sha = resolve_commit(top, commit)
-    result: dict[str, Any] = {"tender": rel, "commit": sha, "gate_commit": None}
+    run = _Run(
+        top,
+        rel,
+        os.fspath(top / rel),
+        sha,
+        logger,
+        {"tender": rel, "commit": sha, "gate_commit": None},
+    )
+    ended = _check_phase(run, clausier_path, draft)
+    if ended:
+        return ended
+    ended = _review_phase(run, draft, wait_reviews, review_deployment, timeout_days)
+    if ended:
+        return ended
+    ended = _assembly_phase(run, draft, formats, out, clausier_path)
+    if ended or not archive:
+        return ended or {**run.result, "status": "termine"}
+    return _archive_phase(run, draft)
 
+
+@dataclass
+class _Run:
+    """What the lifecycle's steps share: the repository, the pinned commit, the result."""
+
+    top: Path
+    rel: str
+    tender_abs: str
+    sha: str
+    logger: Any
+    result: dict[str, Any]
+
+    @property
+    def gate(self) -> str:
+        return self.result["gate_commit"]
+
+    def end(self, status: str, **extra: Any) -> dict[str, Any]:
+        """The flow's return value with ``status`` and ``extra`` fields."""
+        return {**self.result, **extra, "status": status}
+
+
+def _check_phase(run: _Run, clausier_path: str | None, draft: bool) -> dict[str, Any] | None:
+    """Check at the pinned commit (cached per commit and clausier) and find the gate
+    commit; the run's end when the check has errors or the dossier changed since."""
+    from flows.check import publish_task
     from tasks.clausier.library import load_clausier
 
     # The cached check is valid for one commit *and* one clausier (version and folder).
-    lib_version = load_clausier(clausier_path, dossier=tender_abs).version
+    lib_version = load_clausier(clausier_path, dossier=run.tender_abs).version
     where = hashlib.sha256(os.fspath(clausier_path or "").encode()).hexdigest()[:8]
-    report = check_step(
-        tender_abs,
-        sha,
-        clausier_path,
-        lifecycle_key(top, rel, sha, f"check-{lib_version}-{where}"),
-    )
-    from flows.check import publish_task
-
+    key = lifecycle_key(run.top, run.rel, run.sha, f"check-{lib_version}-{where}")
+    report = check_step(run.tender_abs, run.sha, clausier_path, key)
     publish_task(report)
     tender_id = report.tender
-    result.update(tender=tender_id, check={"errors": report.errors, "warnings": report.warnings})
-    logger.info(
+    run.result.update(
+        tender=tender_id, check={"errors": report.errors, "warnings": report.warnings}
+    )
+    run.logger.info(
         "Dossier %s au commit %s : %d erreur(s), %d avertissement(s).",
         tender_id,
-        sha[:10],
+        run.sha[:10],
         report.errors,
         report.warnings,
     )
     if report.errors and not draft:
-        logger.warning(
+        run.logger.warning(
             "Le contrôle signale %d erreur(s) : revues, assemblage et archivage attendront un "
             "commit corrigé (cahier check %s).",
             report.errors,
-            rel,
+            run.rel,
         )
-        return {**result, "status": "corrections-requises"}
-
-    gate = gate_commit(top, rel, sha)
+        return run.end("corrections-requises")
+    gate = gate_commit(run.top, run.rel, run.sha)
     if gate is None:
-        logger.info(
+        run.logger.info(
             "Le dossier %s a changé depuis le commit %s : le cycle de vie du commit plus "
             "récent prend le relais.",
             tender_id,
-            sha[:10],
+            run.sha[:10],
         )
-        return {**result, "status": "remplace"}
-    result["gate_commit"] = gate
+        return run.end("remplace")
+    run.result["gate_commit"] = gate
+    return None
 
-    # ---- reviews
+
+def _review_phase(
+    run: _Run,
+    draft: bool,
+    wait_reviews: bool,
+    review_deployment: str | None,
+    timeout_days: float,
+) -> dict[str, Any] | None:
+    """Request the missing reviews (once) and wait for them as the run allows: suspend
+    when deployed, pause in-process with ``wait_reviews``, otherwise end as
+    ``revues-en-attente``. None when the gate is open (or ``draft``)."""
+    from prefect.runtime import deployment
+
     deployed = deployment.id is not None
-    reasons = gate_step(tender_abs, gate)
+    reasons = gate_step(run.tender_abs, run.gate)
     attempt = 0
     while reasons and not draft:
         attempt += 1
-        from flows.review import request_reviews as request
-
-        waiting = waiting_reviews_step(tender_id)
-        if waiting:
-            logger.info("Revues déjà demandées : %d run(s) en attente.", len(waiting))
-        elif deployed or wait_reviews:
-            from prefect.utilities.asyncutils import run_coro_as_sync
-
-            logger.info("Revues demandées pour %d élément(s).", len(reasons))
-            run_coro_as_sync(
-                request(
-                    tender_abs,
-                    rev=gate,
-                    deployment=review_deployment if deployed else None,
-                    timeout_days=timeout_days,
-                )
-            )
-        else:
-            for r in reasons:
-                logger.info("Revue en attente : %s", r)
-            logger.info(
-                "Sans déploiement, les revues se font par « cahier review approve » ; le cycle "
-                "de vie du commit de revue poursuivra."
-            )
-            return {**result, "reviews": reasons, "status": "revues-en-attente"}
+        if not _request_reviews(
+            run, reasons, deployed, wait_reviews, review_deployment, timeout_days
+        ):
+            return run.end("revues-en-attente", reviews=reasons)
         if deployed:
             from prefect.flow_runs import suspend_flow_run
 
             suspend_flow_run(
-                key=lifecycle_key(top, rel, sha, f"revues-{attempt}"),
+                key=lifecycle_key(run.top, run.rel, run.sha, f"revues-{attempt}"),
                 timeout=int(timeout_days * 86400),
             )
-        gate = gate_commit(top, rel, sha)
+        gate = gate_commit(run.top, run.rel, run.sha)
         if gate is None:
-            logger.info("Le dossier a changé pendant les revues : cycle de vie remplacé.")
-            return {**result, "status": "remplace"}
-        result["gate_commit"] = gate
-        reasons = gate_step(tender_abs, gate)
+            run.logger.info("Le dossier a changé pendant les revues : cycle de vie remplacé.")
+            return run.end("remplace")
+        run.result["gate_commit"] = gate
+        reasons = gate_step(run.tender_abs, gate)
         if reasons and not deployed:
-            return {**result, "reviews": reasons, "status": "revues-en-attente"}
+            return run.end("revues-en-attente", reviews=reasons)
         if attempt >= 50:
             raise RuntimeError("revues toujours en attente après 50 reprises.")
-    result["reviews"] = reasons if draft else "approuvees"
+    run.result["reviews"] = reasons if draft else "approuvees"
+    return None
 
-    # ---- assembly
+
+def _request_reviews(
+    run: _Run,
+    reasons: list[str],
+    deployed: bool,
+    wait_reviews: bool,
+    review_deployment: str | None,
+    timeout_days: float,
+) -> bool:
+    """Start the review runs unless some already wait; False when the run cannot wait
+    (no deployment, no ``wait_reviews``): the reviews are then done by the CLI."""
+    waiting = waiting_reviews_step(run.result["tender"])
+    if waiting:
+        run.logger.info("Revues déjà demandées : %d run(s) en attente.", len(waiting))
+        return True
+    if deployed or wait_reviews:
+        from prefect.utilities.asyncutils import run_coro_as_sync
+
+        from flows.review import request_reviews as request
+
+        run.logger.info("Revues demandées pour %d élément(s).", len(reasons))
+        run_coro_as_sync(
+            request(
+                run.tender_abs,
+                rev=run.gate,
+                deployment=review_deployment if deployed else None,
+                timeout_days=timeout_days,
+            )
+        )
+        return True
+    for r in reasons:
+        run.logger.info("Revue en attente : %s", r)
+    run.logger.info(
+        "Sans déploiement, les revues se font par « cahier review approve » ; le cycle "
+        "de vie du commit de revue poursuivra."
+    )
+    return False
+
+
+def _assembly_phase(
+    run: _Run, draft: bool, formats: list[str] | None, out: str | None, clausier_path: str | None
+) -> dict[str, Any] | None:
+    """Assemble at the gate commit unless already assembled; the run's end when refused."""
     from flows.assemble import assemble_tender as assemble
 
-    out_dir = Path(out) if out else Path("out") / tender_id
-    if assembled_already(top, rel, out_dir, gate, draft, formats):
-        logger.info("Dossier déjà assemblé pour le commit %s (%s).", gate[:10], out_dir)
-        result["assembly"] = {"out": os.fspath(out_dir), "created": False}
-    else:
-        kwargs: dict[str, Any] = {"rev": gate, "out": os.fspath(out_dir), "draft": draft}
-        if formats:
-            kwargs["formats"] = formats
-        if clausier_path:
-            kwargs["clausier_path"] = clausier_path
-        try:
-            assembled = assemble(tender_abs, **kwargs)
-        except InputError as exc:
-            logger.error("Assemblage refusé : %s", exc.render())
-            return {**result, "assembly": exc.render(), "status": "assemblage-refuse"}
-        result["assembly"] = {
-            "out": os.fspath(getattr(assembled, "out_dir", out_dir)),
-            "created": True,
-        }
+    out_dir = Path(out) if out else Path("out") / run.result["tender"]
+    if assembled_already(run.top, run.rel, out_dir, run.gate, draft, formats):
+        run.logger.info("Dossier déjà assemblé pour le commit %s (%s).", run.gate[:10], out_dir)
+        run.result["assembly"] = {"out": os.fspath(out_dir), "created": False}
+        return None
+    kwargs: dict[str, Any] = {"rev": run.gate, "out": os.fspath(out_dir), "draft": draft}
+    if formats:
+        kwargs["formats"] = formats
+    if clausier_path:
+        kwargs["clausier_path"] = clausier_path
+    try:
+        assembled = assemble(run.tender_abs, **kwargs)
+    except InputError as exc:
+        run.logger.error("Assemblage refusé : %s", exc.render())
+        return run.end("assemblage-refuse", assembly=exc.render())
+    run.result["assembly"] = {
+        "out": os.fspath(getattr(assembled, "out_dir", out_dir)),
+        "created": True,
+    }
+    return None
 
-    # ---- archive
-    if not archive:
-        return {**result, "status": "termine"}
-    evaluation = f"{gate}:{rel}/evaluation/evaluation.yaml"
-    if not git_text(["rev-parse", "--verify", "-q", evaluation], top, check=False).strip():
-        logger.info("Pas encore d'évaluation des offres (evaluation/evaluation.yaml).")
-        return {**result, "status": "evaluation-en-attente"}
-    result["archive"] = archive_step(tender_abs, os.fspath(top), rel, tender_id, gate, draft)
-    return {**result, "status": "termine"}
+
+def _archive_phase(run: _Run, draft: bool) -> dict[str, Any]:
+    """Archive once ``evaluation/evaluation.yaml`` exists at the gate commit."""
+    evaluation = f"{run.gate}:{run.rel}/evaluation/evaluation.yaml"
+    if not git_text(["rev-parse", "--verify", "-q", evaluation], run.top, check=False).strip():
+        run.logger.info("Pas encore d'évaluation des offres (evaluation/evaluation.yaml).")
+        return run.end("evaluation-en-attente")
+    run.result["archive"] = archive_step(
+        run.tender_abs, os.fspath(run.top), run.rel, run.result["tender"], run.gate, draft
+    )
+    return run.end("termine")
 
 
 def submit_lifecycle(

@@ -282,25 +282,18 @@ async def await_review(
     ``max_attempts`` refused inputs end the run with ``{"decision": "abandonnee",
     "message"}`` (French).
     """
-    from prefect.runtime import flow_run
+    from prefect.runtime import deployment, flow_run
 
     logger = get_run_logger()
     run_id = str(flow_run.id)
     entries = [e for e in status_task(dossier, None) if e.item.role == role]
     tender_id = _tender_id(dossier)
     open_ = [e for e in entries if e.status != "approved"]
+    label = ROLE_LABELS.get(role, role)
     if not open_:
-        logger.info("Rien à revoir pour le %s : revue terminée.", ROLE_LABELS.get(role, role))
+        logger.info("Rien à revoir pour le %s : revue terminée.", label)
         return {"decision": "none"}
-    description = pending_markdown(tender_id, open_, referents_task(dossier)) + (
-        "\nRemplissez le formulaire : décision, commentaire, nom et adresse du référent "
-        "(déclaré pour ce rôle). Si vous saisissez la décision pour son compte, indiquez vos "
-        "nom et adresse dans « Saisi par » : ils sont enregistrés avec la revue. "
-        "L'interface Prefect n'authentifie pas les personnes : ces identités sont déclaratives."
-    )
-    timeout = int(timeout_days * 86400)
-    from prefect.runtime import deployment
-
+    description = pending_markdown(tender_id, open_, referents_task(dossier)) + FORM_NOTE
     deployed = deployment.id is not None
     for attempt in range(1, max_attempts + 1):
         done = _recorded_for_run(dossier, run_id)
@@ -308,45 +301,67 @@ async def await_review(
             logger.info("Revue déjà enregistrée (%s) : %s.", done["decision"], done["path"])
             return done
         key = review_key(tender_id, role, attempt)
-        # No initial decision: with_initial_data would rebuild the field without its French
-        # title and description; the referent picks « approve » or « request-changes ».
-        form = ReviewInput.with_initial_data(description=description)
-        logger.info("Revue du %s attendue (clé %s).", ROLE_LABELS.get(role, role), key)
+        logger.info("Revue du %s attendue (clé %s).", label, key)
         try:
-            if deployed:
-                answer = await suspend_flow_run(wait_for_input=form, key=key, timeout=timeout)
-            else:
-                answer = await pause_flow_run(
-                    wait_for_input=form, key=key, timeout=timeout, poll_interval=poll_seconds
-                )
+            answer = await _wait_answer(description, key, deployed, timeout_days, poll_seconds)
         except FlowPauseTimeout:
             await _back_to_running(run_id)
             message = (
-                f"Revue expirée : aucune décision du {ROLE_LABELS.get(role, role)} en "
-                f"{_duration(timeout_days)}. Renouvelez la demande (cahier lifecycle DOSSIER, "
-                "ou le flow « request-reviews ») ou enregistrez la décision par « cahier "
-                "review approve|request-changes »."
+                f"Revue expirée : aucune décision du {label} en {_duration(timeout_days)}. "
+                "Renouvelez la demande (cahier lifecycle DOSSIER, ou le flow « request-reviews ») "
+                "ou enregistrez la décision par « cahier review approve|request-changes »."
             )
             logger.warning(message)
             return {"decision": "expiree", "message": message}
-        done = _recorded_for_run(dossier, run_id)
-        if done is not None:
-            logger.info("Revue enregistrée depuis la ligne de commande : %s.", done["path"])
-            return done
-        try:
-            result = record_task(dossier, role, answer.model_dump(), run_id)
-        except InputError as exc:
-            logger.error("Revue refusée : %s", exc.render())
-            continue
-        logger.info("Revue enregistrée : %s (commit %s).", result["path"], result["commit"][:10])
-        return result
+        result = _record_answer(dossier, role, answer, run_id, logger)
+        if result is not None:
+            return result
     message = (
-        f"{max_attempts} réponses refusées : revue du {ROLE_LABELS.get(role, role)} "
-        "abandonnée. Renouvelez la demande avec un référent déclaré pour ce rôle "
-        "(tender.yaml : referents)."
+        f"{max_attempts} réponses refusées : revue du {label} abandonnée. Renouvelez la "
+        "demande avec un référent déclaré pour ce rôle (tender.yaml : referents)."
     )
     logger.error(message)
     return {"decision": "abandonnee", "message": message}
+
+
+#: Appended to the review form's description (the pending items in Markdown).
+FORM_NOTE = (
+    "\nRemplissez le formulaire : décision, commentaire, nom et adresse du référent "
+    "(déclaré pour ce rôle). Si vous saisissez la décision pour son compte, indiquez vos "
+    "nom et adresse dans « Saisi par » : ils sont enregistrés avec la revue. "
+    "L'interface Prefect n'authentifie pas les personnes : ces identités sont déclaratives."
+)
+
+
+async def _wait_answer(
+    description: str, key: str, deployed: bool, timeout_days: float, poll_seconds: int
+) -> ReviewInput:
+    """The referent's answer (suspend when deployed, pause otherwise); FlowPauseTimeout."""
+    timeout = int(timeout_days * 86400)
+    # No initial decision: with_initial_data would drop the field's French title.
+    form = ReviewInput.with_initial_data(description=description)
+    if deployed:
+        return await suspend_flow_run(wait_for_input=form, key=key, timeout=timeout)
+    return await pause_flow_run(
+        wait_for_input=form, key=key, timeout=timeout, poll_interval=poll_seconds
+    )
+
+
+def _record_answer(
+    dossier: str, role: str, answer: ReviewInput, run_id: str, logger: Any
+) -> dict[str, Any] | None:
+    """The record of ``answer`` (or of a CLI decision); None when refused: ask again."""
+    done = _recorded_for_run(dossier, run_id)
+    if done is not None:
+        logger.info("Revue enregistrée depuis la ligne de commande : %s.", done["path"])
+        return done
+    try:
+        result = record_task(dossier, role, answer.model_dump(), run_id)
+    except InputError as exc:
+        logger.error("Revue refusée : %s", exc.render())
+        return None
+    logger.info("Revue enregistrée : %s (commit %s).", result["path"], result["commit"][:10])
+    return result
 
 
 @flow(name="request-reviews")
