@@ -30,8 +30,8 @@ def print_evaluation(result, console) -> None:
     """Ranking, sensitivity and alerts as rich tables (French)."""
     from rich.table import Table
 
-    tops = [c for c in result.criteres if c.parent is None]
     for lot in result.lots:
+        tops = [c for c in result.criteria_of(lot) if c.parent is None]
         table = Table(title=f"Lot {lot.lot} — {lot.objet[:80]} — {lot.offresRecues} offre(s)")
         table.add_column("Rang", no_wrap=True)
         table.add_column("Offre", no_wrap=True)
@@ -132,7 +132,8 @@ def evaluate(
 
     evaluation.yaml : tender (id), dateAnalyse, evaluateurs (nom), echelle (min, max,
     ancres), criteres par numéro du RC (« 1 », « 2.1 »… : poids du RC, formule
-    pmin_sur_p / ecart_relatif / min_max pour le prix), departage, offres (id,
+    pmin_sur_p / ecart_relatif / min_max pour le prix), departage, lots (méthodes et
+    departage des lots qui ont leurs propres critères dans tender.yaml), offres (id,
     soumissionnaire, siret, lot, prix en € HT ou lignes du BPU, notes : note +
     justification), attribution (données DECP). CSV : séparateur « ; », virgule
     décimale, UTF-8 avec BOM (Excel).

@@ -23,9 +23,9 @@ __all__ = ["archive_tender", "artifact_key", "ranking_table", "sensitivity_table
 
 def ranking_table(result: EvaluationResult) -> list[dict[str, object]]:
     """One row per offer: lot, rank, bidder, price (€ HT), points per criterion, total."""
-    tops = [c for c in result.criteres if c.parent is None]
     rows: list[dict[str, object]] = []
     for lot in result.lots:
+        tops = [c for c in result.criteria_of(lot) if c.parent is None]
         for r in lot.offres:
             row: dict[str, object] = {
                 "lot": lot.lot,

@@ -333,7 +333,8 @@ def considerations(
             continue
         soc.update(clause.decp.considerationsSociales)
         env.update(clause.decp.considerationsEnvironnementales)
-    for c in criteria_index(tender).values():
+    lots = [lot.numero for lot in tender.lots] or [None]  # each lot's criteria, own or not
+    for c in (c for n in lots for c in criteria_index(tender, n).values()):
         if c.poids <= 0:
             continue
         if c.type == CritereType.environnement:

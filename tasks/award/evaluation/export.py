@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from .model import EvaluationResult, _fmt
+from .model import CriterionInfo, EvaluationResult, _fmt
 
 CSV_SEPARATOR = ";"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -22,12 +22,13 @@ def to_csv(result: EvaluationResult, *, bom: bool = True) -> str:
     For Excel in a French locale: ``;`` separator, decimal comma (``74,56``), no thousands
     separator, header row, and (``bom``) a leading U+FEFF so that the text written in
     UTF-8 is UTF-8 with BOM (``utf-8-sig``), which Excel needs to read accents. Criteria
-    columns are named « <code> <nom> (<poids> %) ». Text cells starting with ``=``,
+    columns are named « <code> <nom> (<poids> %) »: one per leaf criterion of the lots
+    (a lot judged on its own criteria fills its own columns, the others stay empty). Text cells starting with ``=``,
     ``+``, ``-`` or ``@`` get a leading ``'`` (never run as a formula). The JSON export
     (``EvaluationResult.model_dump_json``) stays canonical, with decimal points.
     """
     buf = io.StringIO()
-    leaves = [c for c in result.criteres if c.feuille]
+    columns = _leaf_columns(result)
     writer = csv.writer(buf, delimiter=CSV_SEPARATOR, lineterminator="\r\n")
     writer.writerow(
         [
@@ -38,7 +39,7 @@ def to_csv(result: EvaluationResult, *, bom: bool = True) -> str:
             "siret",
             "variante",
             "prix_eur_ht",
-            *[_cell(f"{c.code} {c.nom} ({_fmt_g(c.poids)} %)") for c in leaves],
+            *[_cell(label) for label in columns],
             "total",
             "anormalement_basse",
             "rang_sans_criteres_responsables",
@@ -46,6 +47,7 @@ def to_csv(result: EvaluationResult, *, bom: bool = True) -> str:
         ]
     )
     for lot in result.lots:
+        codes = {_label(c): c.code for c in result.criteria_of(lot) if c.feuille}
         for r in lot.offres:
             writer.writerow(
                 [
@@ -56,7 +58,10 @@ def to_csv(result: EvaluationResult, *, bom: bool = True) -> str:
                     r.siret,
                     "oui" if r.variante else "non",
                     _fmt(r.prix),
-                    *[_fmt(r.points[c.code]) if c.code in r.points else "" for c in leaves],
+                    *[
+                        _fmt(r.points[codes[label]]) if codes.get(label) in r.points else ""
+                        for label in columns
+                    ],
                     _fmt(r.total) if r.total is not None else "",
                     "oui" if r.anormalementBasse else "non",
                     r.rangSansResponsables if r.rangSansResponsables is not None else "",
@@ -64,6 +69,16 @@ def to_csv(result: EvaluationResult, *, bom: bool = True) -> str:
                 ]
             )
     return ("\ufeff" if bom else "") + buf.getvalue()
+
+
+def _label(c: CriterionInfo) -> str:
+    return f"{c.code} {c.nom} ({_fmt_g(c.poids)} %)"
+
+
+def _leaf_columns(result: EvaluationResult) -> list[str]:
+    """Labels of the leaf criteria of every lot, in order of first appearance."""
+    sets = [result.criteria_of(lot) for lot in result.lots] or [result.criteres]
+    return list(dict.fromkeys(_label(c) for crit in sets for c in crit if c.feuille))
 
 
 def _fmt_g(x: float) -> str:

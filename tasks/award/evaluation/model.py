@@ -13,7 +13,14 @@ import math
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from tasks import fmt
 from tasks.dossier.model import CritereType, LegalReference, Number, siret_ok
@@ -248,22 +255,45 @@ class Attribution(_Model):
     _m = field_validator("montant", mode="before")(lambda v: _money(v))
 
 
+class MethodesLot(_Model):
+    """The scoring methods of a lot judged on its own criteria (``lots[].criteres`` of
+    tender.yaml): criteria by the lot's RC numbers and its tie-break criteria."""
+
+    criteres: dict[str, MethodeCritere] = Field(min_length=1)
+    departage: list[str] = Field(
+        default_factory=list, description="critères du lot départageant les ex aequo"
+    )
+
+
 class Evaluation(_Model):
-    """evaluation.yaml: the analysis of the offers of one tender."""
+    """evaluation.yaml: the analysis of the offers of one tender.
+
+    ``criteres`` and ``departage`` apply to the lots judged on the consultation's
+    criteria; ``lots`` gives, for each lot that has its own criteria in tender.yaml, its
+    methods (:class:`MethodesLot`).
+    """
 
     tender: str = Field(description="identifiant du dossier (id de tender.yaml)")
     dateAnalyse: dt.date
     evaluateurs: list[Evaluateur] = Field(min_length=1)
     echelle: Echelle = Field(default_factory=Echelle, description="échelle par défaut")
-    criteres: dict[str, MethodeCritere] = Field(min_length=1)
+    criteres: dict[str, MethodeCritere] = Field(default_factory=dict)
     departage: list[str] = Field(
         default_factory=list, description="critères départageant les ex aequo, dans l'ordre"
+    )
+    lots: dict[int, MethodesLot] = Field(
+        default_factory=dict, description="méthodes des lots qui ont leurs propres critères"
     )
     offresAnormalementBasses: SeuilsOffreAnormalementBasse = Field(
         default_factory=SeuilsOffreAnormalementBasse
     )
     offres: list[Offre] = Field(min_length=1)
     attribution: Attribution | None = None
+
+    def methods_of(self, lot: int) -> tuple[dict[str, MethodeCritere], list[str]]:
+        """The methods and tie-break criteria of ``lot``: its own, else the consultation's."""
+        own = self.lots.get(lot)
+        return (own.criteres, own.departage) if own else (self.criteres, self.departage)
 
 
 # --------------------------------------------------------------------------- output
@@ -334,6 +364,19 @@ class LotResult(_Model):
     criteresResponsablesDecisifs: bool = False
     plusPetitChangement: WeightShift | None = None
     changements: list[WeightShift] = Field(default_factory=list)
+    criteres: list[CriterionInfo] = Field(
+        default_factory=list,
+        description="critères propres du lot (vide : ceux de la consultation s'appliquent)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_empty_criteria(self, handler: Any) -> Any:
+        """A lot judged on the consultation's criteria is written as before (no
+        ``criteres`` key): evaluation.json of such a dossier is unchanged."""
+        out = handler(self)
+        if isinstance(out, dict) and not self.criteres:
+            out.pop("criteres", None)
+        return out
 
 
 #: Version of the evaluation method (formulas, rounding, tie-breaks, abnormally low
@@ -352,3 +395,7 @@ class EvaluationResult(_Model):
     departage: list[str]
     lots: list[LotResult]
     alertes: list[Alerte] = Field(default_factory=list)
+
+    def criteria_of(self, lot: LotResult) -> list[CriterionInfo]:
+        """The criteria ``lot`` was judged on: its own, else the consultation's."""
+        return lot.criteres or self.criteres

@@ -16,7 +16,8 @@ from tasks.dossier.yamlio import french_error, load_yaml, validate_yaml
 from tasks.errors import InputError
 
 from .model import EVALUATION_FILE, PLACEHOLDER, Evaluation
-from .rules import Ctx, cross_check
+from .rules import cross_check
+from .view import Ctx
 
 
 def parse_evaluation(raw: bytes | str, file: str, tender: Tender) -> Evaluation:
@@ -38,16 +39,7 @@ def parse_evaluation(raw: bytes | str, file: str, tender: Tender) -> Evaluation:
     if not isinstance(data, dict):
         raise InputError("le fichier doit contenir une table YAML (clé : valeur).", file, 1)
     ctx = Ctx(data, node, file)
-    # YAML reads « 2.1: … » as a float key: codes are text.
-    for key in ("criteres",):
-        if isinstance(data.get(key), dict):
-            data[key] = {_code(k): v for k, v in data[key].items()}
-    if isinstance(data.get("offres"), list):
-        for o in data["offres"]:
-            if isinstance(o, dict) and isinstance(o.get("notes"), dict):
-                o["notes"] = {_code(k): v for k, v in o["notes"].items()}
-    if isinstance(data.get("departage"), list):
-        data["departage"] = [_code(k) for k in data["departage"]]
+    _codes_as_text(data)
     try:
         ev = Evaluation.model_validate(data)
     except ValidationError as exc:
@@ -59,6 +51,23 @@ def parse_evaluation(raw: bytes | str, file: str, tender: Tender) -> Evaluation:
         raise ctx.fail(loc, f"champ « {field} » : {french_error(first)}{more}.") from None
     cross_check(ev, tender, ctx)
     return ev
+
+
+def _codes_as_text(data: dict[str, Any]) -> None:
+    """YAML reads « 2.1: … » as a float key: criteria codes become text, in place in the
+    data read (the consultation's, each lot's, the offers' notes, the tie-breaks)."""
+    sets = [data]
+    if isinstance(data.get("lots"), dict):
+        sets += [m for m in data["lots"].values() if isinstance(m, dict)]
+    if isinstance(data.get("offres"), list):
+        for o in data["offres"]:
+            if isinstance(o, dict) and isinstance(o.get("notes"), dict):
+                o["notes"] = {_code(k): v for k, v in o["notes"].items()}
+    for d in sets:
+        if isinstance(d.get("criteres"), dict):
+            d["criteres"] = {_code(k): v for k, v in d["criteres"].items()}
+        if isinstance(d.get("departage"), list):
+            d["departage"] = [_code(k) for k in d["departage"]]
 
 
 def _check_placeholders(raw: bytes | str, file: str) -> None:

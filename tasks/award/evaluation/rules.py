@@ -1,10 +1,11 @@
 """Rules checked on evaluation.yaml against tender.yaml, each a small named function.
 
 :func:`cross_check` runs them in a fixed order (the first failure is raised, so the
-order is the order of the messages a buyer meets): the dossier, the criteria methods
-(R2152-7 and R2152-11 CCP: the criteria and weights announced are those applied), the
-tie-break criteria, then each offer (identity, lot, bidder, price, notes), then the
-award holders. The rules read the model and never change it: an offer without ``lot``
+order is the order of the messages a buyer meets): the dossier, the lots judged on their
+own criteria (their methods given under ``lots``), weights summing to 100 %, the criteria
+methods of each set (R2152-7 and R2152-11 CCP: the criteria and weights announced are
+those applied), the tie-break criteria, then each offer (identity, lot, bidder, price,
+notes on the criteria of its lot), then the award holders. The rules read the model and never change it: an offer without ``lot``
 on a tender without lots is read as lot 1 (:meth:`View.lot_of`), not rewritten.
 """
 
@@ -12,15 +13,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from tasks import fmt
 from tasks.dossier.model import CritereType, Tender
-from tasks.dossier.yamlio import line_of
-from tasks.errors import InputError
 
-from .criteria import _fold, criteria_index
+from .criteria import _fold, criteria_index, own_criteria, uses_tender_criteria
 from .model import (
     JUSTIFICATION_MIN,
     PRICE_TYPES,
@@ -31,59 +28,7 @@ from .model import (
     Offre,
     _fmt_eur,
 )
-
-# --------------------------------------------------------------------------- locating
-
-
-def _offer_label(data: Any, index: int) -> str:
-    try:
-        o = data["offres"][index]
-        return f"offre « {o.get('id', index + 1)} » ({o.get('soumissionnaire', '?')})"
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return f"offre n° {index + 1}"
-
-
-def _where(loc: tuple[Any, ...], data: Any) -> str:
-    """« offre « B » (Société), critère « 2.1 » : » for an error location."""
-    parts: list[str] = []
-    if len(loc) >= 2 and loc[0] == "offres" and isinstance(loc[1], int):
-        parts.append(_offer_label(data, loc[1]))
-        if len(loc) >= 4 and loc[2] == "notes":
-            parts.append(f"critère « {loc[3]} »")
-    elif len(loc) >= 2 and loc[0] == "criteres":
-        parts.append(f"critère « {loc[1]} »")
-    return (", ".join(parts) + " : ") if parts else ""
-
-
-class Ctx:
-    """The YAML read (data and node tree) and its file: builds located errors."""
-
-    def __init__(self, data: Any, node: Any, file: str):
-        self.data, self.node, self.file = data, node, file
-
-    def fail(self, loc: tuple[Any, ...], message: str) -> InputError:
-        line = line_of(self.node, loc)
-        return InputError(_where(loc, self.data) + message, self.file, line)
-
-
-@dataclass(frozen=True)
-class View:
-    """What the rules read: the evaluation, the tender and what is derived from them."""
-
-    ev: Evaluation
-    tender: Tender
-    ctx: Ctx
-    crit: dict[str, CriterionInfo]
-    lots: frozenset[int]  # lot numbers of tender.yaml, or {1} without lots
-    names: frozenset[str]  # evaluators: folded names and lower-case e-mails
-
-    def lot_of(self, o: Offre) -> int:
-        """The offer's lot; 1 when the tender has no lots and the offer names none."""
-        return o.lot or 1
-
-    def lots_text(self) -> str:
-        return ", ".join(str(n) for n in sorted(self.lots))
-
+from .view import Ctx, MethodSet, View
 
 # --------------------------------------------------------------------------- dossier
 
@@ -97,7 +42,7 @@ def _same_tender(v: View) -> None:
 
 
 def _has_criteria(v: View) -> None:
-    if not v.crit:
+    if not v.crit and uses_tender_criteria(v.tender):
         raise v.ctx.fail(
             ("criteres",),
             "tender.yaml ne déclare aucun critère d'attribution : recopiez ceux du RC avant "
@@ -105,56 +50,138 @@ def _has_criteria(v: View) -> None:
         )
 
 
+# --------------------------------------------------------------------------- lots
+
+
+def _lot_methods_known(v: View) -> None:
+    """Methods under ``lots`` only for lots of tender.yaml that have their own criteria."""
+    for n in v.ev.lots:
+        if n not in v.lots:
+            raise v.ctx.fail(
+                ("lots", n),
+                "lot inconnu : tender.yaml déclare "
+                + (f"les lots {v.lots_text()}." if v.tender.lots else "un marché non alloti.")
+                + " Retirez-le de « lots ».",
+            )
+        if not own_criteria(v.tender, n):
+            raise v.ctx.fail(
+                ("lots", n),
+                "tender.yaml ne donne pas à ce lot de critères propres (lots[].criteres) : il "
+                "est jugé sur les critères de la consultation, notés sous « criteres » ; "
+                "retirez-le de « lots ».",
+            )
+
+
+def _lot_methods_given(v: View) -> None:
+    """Each lot with its own criteria in tender.yaml has its methods under ``lots``."""
+    for lot in v.tender.lots:
+        if lot.criteres and lot.numero not in v.ev.lots:
+            names = ", ".join(f"{c.code} {c.nom}" for c in _tops(v, lot.numero))
+            raise v.ctx.fail(
+                ("lots",) if v.ev.lots else ("criteres",),
+                f"lot {lot.numero} : tender.yaml lui donne ses propres critères ({names}) : "
+                f"ajoutez leurs méthodes de notation sous « lots » → « {lot.numero} » → "
+                "« criteres » (« cahier evaluate DOSSIER --modele » les écrit).",
+            )
+
+
+def _tops(v: View, lot: int | None) -> list[CriterionInfo]:
+    return [c for c in criteria_index(v.tender, lot).values() if c.parent is None]
+
+
+#: Tolerance on a sum of weights (points of %): 33,33 × 3 is 100.
+SUM_TOLERANCE = 0.011
+
+
+def _weights_sum_to_100(v: View) -> None:
+    """The criteria a lot is judged on sum to 100 % and each parent to its sub-criteria
+    (points are out of 100; R2152-7 CCP: the weighting announced is the one applied)."""
+    for s in v.method_sets():
+        if s.lot is None and not uses_tender_criteria(v.tender):
+            continue
+        who = "critères de la consultation" if s.lot is None else f"critères du lot {s.lot}"
+        field = "criteres" if s.lot is None else _lot_field(v, s.lot)
+        total = sum(c.poids for c in s.crit.values() if c.parent is None)
+        if s.crit and abs(total - 100) > SUM_TOLERANCE:
+            raise v.ctx.fail(
+                s.loc(),
+                f"les pondérations des {who} totalisent {fmt.percent(total)} au lieu de 100 % "
+                f"(tender.yaml, {field}) : les offres sont notées sur 100 ; reprenez dans "
+                "tender.yaml les pondérations du RC avant d'évaluer.",
+            )
+        for parent in (c for c in s.crit.values() if not c.feuille):
+            sub = sum(c.poids for c in s.crit.values() if c.parent == parent.code)
+            if abs(sub - parent.poids) > SUM_TOLERANCE:
+                raise v.ctx.fail(
+                    s.loc(),
+                    f"{who} : les sous-critères de {parent.code} « {parent.nom} » totalisent "
+                    f"{fmt.percent(sub)} au lieu de {fmt.percent(parent.poids)} (tender.yaml, "
+                    f"{field}) : leurs pondérations sont en % de la note totale et font celle "
+                    "du critère.",
+                )
+
+
+def _lot_field(v: View, lot: int) -> str:
+    index = next(i for i, x in enumerate(v.tender.lots) if x.numero == lot)
+    return f"lots[{index}].criteres"
+
+
 # --------------------------------------------------------------------------- methods
 
 
-def _method_criterion(v: View, code: str) -> CriterionInfo:
-    info = v.crit.get(code)
+def _method_criterion(v: View, s: MethodSet, code: str) -> CriterionInfo:
+    info = s.crit.get(code)
     if info is None:
         raise v.ctx.fail(
-            ("criteres", code),
-            f"critère inconnu : le RC (tender.yaml) numérote ses critères {', '.join(v.crit)}.",
+            s.loc(code),
+            f"critère inconnu : le RC (tender.yaml) numérote ses critères {', '.join(s.crit)}.",
         )
     return info
 
 
-def _method_weight(v: View, code: str, m: MethodeCritere, info: CriterionInfo) -> None:
+def _method_weight(
+    v: View, s: MethodSet, code: str, m: MethodeCritere, info: CriterionInfo
+) -> None:
     if abs(m.poids - info.poids) > 1e-6:
         raise v.ctx.fail(
-            ("criteres", code, "poids"),
+            s.loc(code, "poids"),
             f"pondération {fmt.percent(m.poids)} différente de celle annoncée au RC pour "
             f"« {info.nom} » ({fmt.percent(info.poids)}) : les offres doivent être jugées avec les "
             "critères et pondérations annoncés (CCP art. R2152-7 et R2152-11).",
         )
 
 
-def _method_name(v: View, code: str, m: MethodeCritere, info: CriterionInfo) -> None:
+def _method_name(v: View, s: MethodSet, code: str, m: MethodeCritere, info: CriterionInfo) -> None:
     if m.nom is not None and _fold(m.nom) != _fold(info.nom):
         raise v.ctx.fail(
-            ("criteres", code, "nom"),
+            s.loc(code, "nom"),
             f"le critère {code} s'appelle « {info.nom} » dans tender.yaml, pas « {m.nom} ».",
         )
 
 
-def _price_formula_given(v: View, code: str, m: MethodeCritere, info: CriterionInfo) -> None:
+def _price_formula_given(
+    v: View, s: MethodSet, code: str, m: MethodeCritere, info: CriterionInfo
+) -> None:
     if info.feuille and info.type in PRICE_TYPES and m.formule is None:
         raise v.ctx.fail(
-            ("criteres", code),
+            s.loc(code),
             f"critère « {info.nom} » ({info.type}) : indiquez la formule de notation du prix "
             "annoncée au RC (formule: pmin_sur_p, ecart_relatif ou min_max).",
         )
 
 
-def _formula_only_on_price(v: View, code: str, m: MethodeCritere, info: CriterionInfo) -> None:
+def _formula_only_on_price(
+    v: View, s: MethodSet, code: str, m: MethodeCritere, info: CriterionInfo
+) -> None:
     if m.formule is not None and (not info.feuille or info.type not in PRICE_TYPES):
         raise v.ctx.fail(
-            ("criteres", code, "formule"),
+            s.loc(code, "formule"),
             f"une formule de prix ne s'applique qu'à un critère prix ou coût sans "
             f"sous-critère ; « {info.nom} » est noté sur une échelle.",
         )
 
 
-MethodRule = Callable[[View, str, MethodeCritere, CriterionInfo], None]
+MethodRule = Callable[[View, MethodSet, str, MethodeCritere, CriterionInfo], None]
 METHOD_RULES: tuple[MethodRule, ...] = (
     _method_weight,
     _method_name,
@@ -164,26 +191,32 @@ METHOD_RULES: tuple[MethodRule, ...] = (
 
 
 def _methods_match_rc(v: View) -> None:
-    for code, m in v.ev.criteres.items():
-        info = _method_criterion(v, code)
-        for rule in METHOD_RULES:
-            rule(v, code, m, info)
+    for s in v.method_sets():
+        for code, m in s.methods.items():
+            info = _method_criterion(v, s, code)
+            for rule in METHOD_RULES:
+                rule(v, s, code, m, info)
 
 
 def _leaves_have_methods(v: View) -> None:
-    for code, info in v.crit.items():
-        if info.feuille and code not in v.ev.criteres:
-            raise v.ctx.fail(
-                ("criteres",),
-                f"le critère {code} « {info.nom} » ({fmt.percent(info.poids)}) du RC n'a pas de "
-                "méthode de notation : ajoutez-le sous « criteres » avec sa pondération.",
-            )
+    for s in v.method_sets():
+        if s.lot is None and not uses_tender_criteria(v.tender):
+            continue  # every lot has its own criteria: the consultation's are not scored
+        for code, info in s.crit.items():
+            if info.feuille and code not in s.methods:
+                raise v.ctx.fail(
+                    s.loc(),
+                    f"le critère {code} « {info.nom} » ({fmt.percent(info.poids)}) du RC n'a pas "
+                    f"de méthode de notation : ajoutez-le sous {s.under()} avec sa pondération.",
+                )
 
 
 def _tie_breaks_known(v: View) -> None:
-    for i, code in enumerate(v.ev.departage):
-        if code not in v.crit:
-            raise v.ctx.fail(("departage", i), f"critère de départage « {code} » inconnu.")
+    for s in v.method_sets():
+        for i, code in enumerate(s.departage):
+            if code not in s.crit:
+                loc = ("departage", i) if s.lot is None else ("lots", s.lot, "departage", i)
+                raise v.ctx.fail(loc, f"critère de départage « {code} » inconnu.")
 
 
 # --------------------------------------------------------------------------- offers
@@ -267,60 +300,82 @@ OFFER_RULES: tuple[OfferRule, ...] = (
 # --------------------------------------------------------------------------- notes
 
 
-def _note_criterion(v: View, i: int, code: str) -> CriterionInfo:
-    info = v.crit.get(code)
+def _note_criterion(v: View, i: int, s: MethodSet, code: str) -> CriterionInfo:
+    info = s.crit.get(code)
     if info is None:
-        raise v.ctx.fail(("offres", i, "notes", code), "critère inconnu du RC.")
+        raise v.ctx.fail(
+            ("offres", i, "notes", code),
+            "critère inconnu du RC."
+            if s.lot is None
+            else f"critère inconnu des critères propres du lot {s.lot} (tender.yaml, numérotés "
+            f"{', '.join(s.crit)}).",
+            lot=s.lot,
+        )
     return info
 
 
-def _note_on_leaf(v: View, i: int, code: str, note: Note, info: CriterionInfo) -> None:
+def _note_on_leaf(
+    v: View, i: int, s: MethodSet, code: str, note: Note, info: CriterionInfo
+) -> None:
     if not info.feuille:
         raise v.ctx.fail(
             ("offres", i, "notes", code),
             f"« {info.nom} » a des sous-critères : notez chaque sous-critère, la note du "
             "critère en est la somme.",
+            lot=s.lot,
         )
 
 
-def _note_not_on_price(v: View, i: int, code: str, note: Note, info: CriterionInfo) -> None:
+def _note_not_on_price(
+    v: View, i: int, s: MethodSet, code: str, note: Note, info: CriterionInfo
+) -> None:
     if info.type in PRICE_TYPES:
         raise v.ctx.fail(
             ("offres", i, "notes", code),
             f"« {info.nom} » est noté par la formule annoncée à partir du prix : ne "
             "saisissez pas de note.",
+            lot=s.lot,
         )
 
 
-def _note_in_scale(v: View, i: int, code: str, note: Note, info: CriterionInfo) -> None:
-    scale = v.ev.criteres[code].echelle or v.ev.echelle
+def _note_in_scale(
+    v: View, i: int, s: MethodSet, code: str, note: Note, info: CriterionInfo
+) -> None:
+    scale = s.methods[code].echelle or v.ev.echelle
     if not (scale.min <= note.note <= scale.max) or math.isnan(note.note):
         raise v.ctx.fail(
             ("offres", i, "notes", code, "note"),
             f"note {note.note:g} hors de l'échelle {scale.min:g} à {scale.max:g}.",
+            lot=s.lot,
         )
 
 
-def _note_justified(v: View, i: int, code: str, note: Note, info: CriterionInfo) -> None:
+def _note_justified(
+    v: View, i: int, s: MethodSet, code: str, note: Note, info: CriterionInfo
+) -> None:
     if len(note.justification.strip()) < JUSTIFICATION_MIN:
         raise v.ctx.fail(
             ("offres", i, "notes", code, "justification"),
             "justification écrite absente ou trop courte : motivez la note "
             f"(au moins {JUSTIFICATION_MIN} caractères ; elle sert à informer les "
             "candidats évincés, CCP art. R2181-1 et R2181-2).",
+            lot=s.lot,
         )
 
 
-def _evaluator_known(v: View, i: int, code: str, note: Note, info: CriterionInfo) -> None:
+def _evaluator_known(
+    v: View, i: int, s: MethodSet, code: str, note: Note, info: CriterionInfo
+) -> None:
     who = note.evaluateur
     if who is not None and _fold(who) not in v.names and who.lower() not in v.names:
         raise v.ctx.fail(
             ("offres", i, "notes", code, "evaluateur"),
             f"évaluateur « {who} » absent de la liste « evaluateurs ».",
+            lot=s.lot,
         )
 
 
-NoteRule = Callable[[View, int, str, Note, CriterionInfo], None]
+NoteRule = Callable[[View, int, MethodSet, str, Note, CriterionInfo], None]
 NOTE_RULES: tuple[NoteRule, ...] = (
     _note_on_leaf,
     _note_not_on_price,
@@ -330,25 +385,29 @@ NOTE_RULES: tuple[NoteRule, ...] = (
 )
 
 
-def _global_cost_given(v: View, i: int, o: Offre, code: str, info: CriterionInfo) -> None:
+def _global_cost_given(
+    v: View, i: int, o: Offre, s: MethodSet, code: str, info: CriterionInfo
+) -> None:
     if info.type == CritereType.cout and o.coutGlobal is None:
         raise v.ctx.fail(
             ("offres", i),
             f"coût global absent : le critère « {info.nom} » est noté sur le coût du "
             "cycle de vie (coutGlobal, € HT ; CCP art. R2152-9).",
+            lot=s.lot,
         )
 
 
-def _note_given(v: View, i: int, o: Offre, code: str, info: CriterionInfo) -> None:
+def _note_given(v: View, i: int, o: Offre, s: MethodSet, code: str, info: CriterionInfo) -> None:
     if info.type not in PRICE_TYPES and code not in o.notes:
         raise v.ctx.fail(
             ("offres", i, "notes"),
             f"note manquante pour le critère {code} « {info.nom} » : chaque offre "
             "retenue est notée sur chaque critère et sous-critère annoncé au RC.",
+            lot=s.lot,
         )
 
 
-LeafRule = Callable[[View, int, Offre, str, CriterionInfo], None]
+LeafRule = Callable[[View, int, Offre, MethodSet, str, CriterionInfo], None]
 LEAF_RULES: tuple[LeafRule, ...] = (_global_cost_given, _note_given)
 
 
@@ -356,14 +415,15 @@ def _offer_scored(v: View, i: int, o: Offre) -> None:
     """Notes of an offer kept (not ``ecartee``): each one valid, every leaf scored."""
     if o.ecartee is not None:
         return
+    s = v.set_of(o)
     for code, note in o.notes.items():
-        info = _note_criterion(v, i, code)
+        info = _note_criterion(v, i, s, code)
         for rule in NOTE_RULES:
-            rule(v, i, code, note, info)
-    for code, info in v.crit.items():
+            rule(v, i, s, code, note, info)
+    for code, info in s.crit.items():
         if info.feuille:
             for leaf_rule in LEAF_RULES:
-                leaf_rule(v, i, o, code, info)
+                leaf_rule(v, i, o, s, code, info)
 
 
 def _offers_valid(v: View) -> None:
@@ -389,6 +449,9 @@ def _holders_known(v: View) -> None:
 RULES: tuple[Callable[[View], None], ...] = (
     _same_tender,
     _has_criteria,
+    _lot_methods_known,
+    _lot_methods_given,
+    _weights_sum_to_100,
     _methods_match_rc,
     _leaves_have_methods,
     _tie_breaks_known,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from tasks import fmt
 from tasks.dossier.model import CritereType, LegalReference, Tender
 
-from .criteria import criteria_index
+from .criteria import criteria_index, own_criteria
 from .model import (
     CCP,
     PRICE_TYPES,
@@ -17,6 +17,7 @@ from .model import (
     Evaluation,
     EvaluationResult,
     LotResult,
+    MethodeCritere,
     Offre,
     OffreResult,
     WeightShift,
@@ -74,14 +75,19 @@ def evaluate(ev: Evaluation, tender: Tender) -> EvaluationResult:
         (remaining weights renormalised to 100) and the smallest transfer of weight
         between two top-level criteria that would let another offer tie the winner.
     """
-    crit = criteria_index(tender)
     lot_obj = {lot.numero: lot.objet for lot in tender.lots}
     lots = sorted({o.lot or 1 for o in ev.offres} | set(lot_obj))
     alerts: list[Alerte] = []
-    results = [
-        _evaluate_lot(ev, crit, ev.departage, lot, lot_obj.get(lot, tender.objet), alerts)
-        for lot in lots
-    ]
+    results = []
+    for lot in lots:
+        crit = criteria_index(tender, lot)
+        methods, departage = ev.methods_of(lot)
+        scored = _evaluate_lot(ev, crit, methods, departage, lot, alerts)
+        scored.objet = lot_obj.get(lot, tender.objet)
+        if own_criteria(tender, lot):  # named in the result; else the consultation's apply
+            scored.criteres = list(crit.values())
+        results.append(scored)
+    crit = criteria_index(tender)
     return EvaluationResult(
         tender=tender.id,
         dateAnalyse=ev.dateAnalyse,
@@ -95,15 +101,16 @@ def evaluate(ev: Evaluation, tender: Tender) -> EvaluationResult:
 def _evaluate_lot(
     ev: Evaluation,
     crit: dict[str, CriterionInfo],
+    methods: dict[str, MethodeCritere],
     departage: list[str],
     lot: int,
-    objet: str,
     alerts: list[Alerte],
 ) -> LotResult:
     """One lot: score the offers kept, rank them, flag low prices, measure sensitivity.
 
-    ``crit`` and ``departage`` are the criteria and tie-break criteria of this lot;
-    the alerts found are appended to ``alerts``.
+    ``crit``, ``methods`` and ``departage`` are the criteria of this lot (its own or the
+    consultation's), their scoring methods and its tie-break criteria; the alerts found
+    are appended to ``alerts``. The caller sets the lot's ``objet`` and ``criteres``.
     """
     leaves = [c for c in crit.values() if c.feuille]
     tops = [c for c in crit.values() if c.parent is None]
@@ -112,7 +119,7 @@ def _evaluate_lot(
     rows = [_row(o, lot) for o in offers]
     by_id = {r.id: r for r in rows}
     if kept:
-        _score(ev, kept, leaves, crit, by_id)
+        _score(ev, methods, kept, leaves, crit, by_id)
         alerts.extend(_abnormally_low(ev, kept, lot, by_id))
     kept_rows = [by_id[o.id] for o in kept]
     laureat, ties = _rank_lot(kept_rows, departage, lot, alerts)
@@ -123,7 +130,7 @@ def _evaluate_lot(
     ordered = sorted(rows, key=lambda r: (r.rang is None, r.rang or 0, -(r.total or 0), r.id))
     return LotResult(
         lot=lot,
-        objet=objet,
+        objet="",
         offresRecues=len(offers),
         offres=ordered,
         laureat=laureat,
@@ -218,13 +225,14 @@ def _rank_without_responsible(
 
 def _score(
     ev: Evaluation,
+    methods: dict[str, MethodeCritere],
     kept: list[Offre],
     leaves: list[CriterionInfo],
     crit: dict[str, CriterionInfo],
     by_id: dict[str, OffreResult],
 ) -> None:
     for c in leaves:
-        m = ev.criteres[c.code]
+        m = methods[c.code]
         if c.type in PRICE_TYPES:
             values = {
                 o.id: (o.coutGlobal if c.type == CritereType.cout else o.montant) for o in kept

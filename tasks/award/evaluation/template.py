@@ -8,7 +8,7 @@ import textwrap
 from tasks import fmt
 from tasks.dossier.model import CritereType, Tender
 
-from .criteria import criteria_index
+from .criteria import criteria_index, uses_tender_criteria
 from .model import PLACEHOLDER, PRICE_TYPES, CriterionInfo
 
 
@@ -30,13 +30,20 @@ def evaluation_template(tender: Tender, today: dt.date | None = None) -> str:
     self-explanatory without the project documentation.
     """
     today = today or dt.date.today()
-    crit = criteria_index(tender)
+    head = _head_lines(tender, today)
+    if uses_tender_criteria(tender):
+        methods = _criteria_lines(criteria_index(tender), "  ")
+    else:
+        head[-1] = "criteres: {}  # chaque lot a ses propres critères : voir « lots »"
+        methods = []
+    first_lot = tender.lots[0].numero if tender.lots else None
     return (
         "\n".join(
-            _head_lines(tender, today)
-            + _criteria_lines(crit)
+            head
+            + methods
+            + _lots_lines(tender)
             + _offers_head_lines()
-            + _offer_lines(tender, crit)
+            + _offer_lines(tender, criteria_index(tender, first_lot))
             + _ATTRIBUTION_LINES
         )
         + "\n"
@@ -85,24 +92,49 @@ def _head_lines(tender: Tender, today: dt.date) -> list[str]:
     ]
 
 
-def _criteria_lines(crit: dict[str, CriterionInfo]) -> list[str]:
-    """One method per leaf criterion (weight of the RC, price formula), parents as comments."""
+def _criteria_lines(crit: dict[str, CriterionInfo], pad: str) -> list[str]:
+    """One method per leaf criterion (weight of the RC, price formula), parents as
+    comments; ``pad``: the indentation of the keys."""
     todo = PLACEHOLDER
     lines: list[str] = []
     if not crit:
-        lines.append(f"  # tender.yaml ne déclare aucun critère : recopiez ceux du RC. « {todo} »")
-        lines.append(f'  "1": {{poids: {todo}}}')
+        lines.append(
+            f"{pad}# tender.yaml ne déclare aucun critère : recopiez ceux du RC. « {todo} »"
+        )
+        lines.append(f'{pad}"1": {{poids: {todo}}}')
     for code, c in crit.items():
         if not c.feuille:
             lines.append(
-                f"  # {code}. {c.nom} ({fmt.percent(c.poids)}) : noté par ses sous-critères ci-dessous"
+                f"{pad}# {code}. {c.nom} ({fmt.percent(c.poids)}) : noté par ses sous-critères "
+                "ci-dessous"
             )
             continue
         extra = ", formule: pmin_sur_p" if c.type in PRICE_TYPES else ""
         note = "  # formule du RC" if extra else ""
         if c.type == CritereType.cout:
             note = "  # coût du cycle de vie : coutGlobal de chaque offre (R2152-9)"
-        lines.append(f'  "{code}": {{nom: {_q(c.nom)}, poids: {c.poids:g}{extra}}}{note}')
+        lines.append(f'{pad}"{code}": {{nom: {_q(c.nom)}, poids: {c.poids:g}{extra}}}{note}')
+    return lines
+
+
+def _lots_lines(tender: Tender) -> list[str]:
+    """The ``lots`` block: methods of each lot that has its own criteria in tender.yaml."""
+    own = [lot for lot in tender.lots if lot.criteres]
+    if not own:
+        return []
+    lines = [
+        "# Lots jugés sur leurs propres critères (tender.yaml, lots[].criteres ; CCP art.",
+        "# R2152-7) : méthodes par numéro du RC du lot, comme sous « criteres », et critères",
+        "# départageant les ex aequo du lot. Les notes d'une offre de ces lots suivent ces numéros.",
+        "lots:",
+    ]
+    for lot in own:
+        lines += [
+            f"  {lot.numero}:  # {textwrap.shorten(lot.objet, 70, placeholder=' …')}",
+            "    criteres:",
+            *_criteria_lines(criteria_index(tender, lot.numero), "      "),
+            "    departage: []",
+        ]
     return lines
 
 
