@@ -280,3 +280,25 @@ def test_a_list_and_its_introduction_are_one_statement_whose_best_item_is_cited(
     # the statement cited is the best of those that share its start
     top = hits[0]
     assert top.score == max(h.score for h in hits if h.start == top.start)
+
+
+@pytest.mark.parametrize("html", [False, True])
+def test_a_table_row_takes_the_act_of_its_table_head(lib, html):
+    def rc(head: tuple[str, str]) -> tuple[str, str, str]:
+        rows = [("Prix", "60 %"), ("Valeur technique", "30 %"), ("Performance sociale", "10 %")]
+        if html:
+            cells = "\n".join(f"<tr><td>{a}</td><td>{b}</td></tr>" for a, b in rows)
+            table = (
+                f"<table>\n<thead>\n<tr><th>{head[0]}</th><th>{head[1]}</th></tr>\n</thead>\n"
+                f"<tbody>\n{cells}\n</tbody>\n</table>"
+            )
+        else:
+            cells = "\n".join(f"| {a} | {b} |" for a, b in rows)
+            table = f"| {head[0]} | {head[1]} |\n|---|---|\n{cells}"
+        return ("rc.md", "rc", f"# RC\n\n## Article 6 – Classement\n\n{table}\n")
+
+    hits = found(lib, "SOC-CRIT-01", rc(("Critère", "Pondération")))
+    assert hits
+    assert "Performance sociale" in hits[0].piece.lines[hits[0].index].text
+    # the same row under a head that names no criterion is not an award criterion
+    assert not found(lib, "SOC-CRIT-01", rc(("Poste", "Part du budget")))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import replace
@@ -15,6 +16,9 @@ from .lexicon import _BARRIERS, _LIST_START_RE, _NUM, _TOKEN_RE, _WORD_RE, _alte
 
 if TYPE_CHECKING:
     from .recognition import Hit
+
+#: The caption or a header cell of an HTML table.
+_TABLE_HEAD_RE = re.compile(r"<(?:th|caption)\b", re.I)
 
 ACTS: tuple[str, ...] = ("criterion", "obligation", "specification", "model_clause")
 
@@ -114,6 +118,26 @@ class Ranking:
                     break
                 end = idx.blocks[x].end
         return start, end
+
+    @staticmethod
+    def _table_head(idx: _Index, b: int) -> list[int]:
+        """For a table row, the blocks that head its table: the caption and header cells
+        of an HTML table, the first row of a pipe table (a row of a table headed
+        « Critère | Pondération » is a criterion, « Performance sociale | 10 % » says
+        which). Empty for any other block."""
+        lines = idx.piece.lines
+        if lines[idx.blocks[b].start].text.lstrip()[:1] not in "<|":
+            return []
+        run: list[int] = []  # the table's blocks above ``b``, nearest first
+        for x in range(b - 1, max(-1, b - 60), -1):
+            block = idx.blocks[x]
+            if block.heading or lines[block.start].text.lstrip()[:1] not in "<|":
+                break
+            run.append(x)
+        html = [x for x in run if _TABLE_HEAD_RE.search(idx.blocks[x].text)]
+        if html:
+            return html
+        return run[-1:] if run and lines[idx.blocks[run[-1]].start].text.lstrip()[:1] == "|" else []
 
     @staticmethod
     def _item(idx: _Index, b: int) -> bool:

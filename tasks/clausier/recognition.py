@@ -337,9 +337,10 @@ class Recognizer(Ranking):
 
     def _own(self, idx: _Index, b: int) -> list[int]:
         """The blocks that state the anchor's act: itself, its headings and, for a list
-        item or a block after an introduction ending in « : », the block before it."""
+        item or a block after an introduction ending in « : », the block before it; for a
+        table row, the head of its table."""
         block = idx.blocks[b]
-        own = [b, *idx.heading_blocks.get(block.section, ())]
+        own = [b, *idx.heading_blocks.get(block.section, ()), *self._table_head(idx, b)]
         sec = idx.section_blocks.get(block.section, [b])
         pos = sec.index(b)
         for j in range(pos - 1, max(-1, pos - 8), -1):
