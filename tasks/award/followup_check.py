@@ -9,6 +9,7 @@ import datetime as dt
 import os
 
 from tasks import fmt
+from tasks.clausier.rules import rule_severity
 from tasks.dossier.model import Finding, Location, Severity, _Model
 
 from .followup_plan import (
@@ -125,7 +126,7 @@ def _missing_or_late(c: Commitment, due: DueDate, cover: list[StoredReport]) -> 
         return Finding(
             rule="suivi-rapport-manquant",
             clause=c.clause,
-            severity=Severity.error,
+            severity=rule_severity("suivi-rapport-manquant", section="suivi"),
             location=Location(file=PLAN_FILE, heading=c.id),
             message=(
                 f"{c.libelle} : aucun rapport pour la {period}, attendu le "
@@ -155,7 +156,7 @@ def _missing_or_late(c: Commitment, due: DueDate, cover: list[StoredReport]) -> 
     return Finding(
         rule="suivi-rapport-en-retard",
         clause=c.clause,
-        severity=Severity.warning,
+        severity=rule_severity("suivi-rapport-en-retard", section="suivi"),
         location=Location(
             file=first.file, line=first.lines.get("remis_le") or first.lines.get("contrat")
         ),
@@ -239,7 +240,7 @@ def _shortfall(
     return prog, Finding(
         rule="suivi-ecart",
         clause=c.clause,
-        severity=Severity.error,
+        severity=rule_severity("suivi-ecart", section="suivi"),
         location=loc,
         message=(
             f"{c.libelle} au {fmt.date_short(last.report.periode.fin)} : {shown} ({c.clause}, "

@@ -3,8 +3,8 @@
 Each rule id has its short French title (SARIF ``shortDescription``), its default severity,
 the severities that depend on a named context (``contextes``: a recommended clause, a
 missing piece, a consultation under the loi Climat…) and the key of its legal basis in
-law.yaml ``references`` (``base``). Two sections: ``controle`` (the checker's findings) and
-``assemblage`` (the assembly's). Findings take their severity through :func:`rule_severity`
+law.yaml ``references`` (``base``). Three sections: ``controle`` (the checker's findings),
+``assemblage`` (the assembly's) and ``suivi`` (the follow-up of execution's). Findings take their severity through :func:`rule_severity`
 and their legal basis through :func:`rule_basis`; the titles are read by
 :data:`tasks.check.checker.RULES` and :data:`tasks.publish.base.RULES`.
 
@@ -28,7 +28,7 @@ from tasks.errors import InputError
 __all__ = ["Rule", "RuleBook", "load_rules", "rule_basis", "rule_severity", "rule_titles"]
 
 _Level = Literal["error", "warning", "info"]
-Section = Literal["controle", "assemblage"]
+Section = Literal["controle", "assemblage", "suivi"]
 
 
 class Rule(_Model):
@@ -43,10 +43,11 @@ class Rule(_Model):
 
 class RuleBook(_Model):
     """rules.yaml: the rules of the checker (``controle``) and of the assembly
-    (``assemblage``), by id."""
+    (``assemblage``) and of the follow-up of execution (``suivi``), by id."""
 
     controle: dict[str, Rule]
     assemblage: dict[str, Rule] = Field(default_factory=dict)
+    suivi: dict[str, Rule] = Field(default_factory=dict)
 
 
 @lru_cache(maxsize=4)
@@ -67,7 +68,7 @@ def load_rules(library: Path | None = None) -> RuleBook:
         raise InputError("fichier du clausier introuvable.", str(path)) from None
     book, lines = validate_yaml_with_lines(RuleBook, raw, str(path))
     known = _reference_keys(base / "law.yaml")
-    for section in ("controle", "assemblage"):
+    for section in ("controle", "assemblage", "suivi"):
         for rid, rule in getattr(book, section).items():
             if rule.base is not None and rule.base not in known:
                 raise InputError(
