@@ -101,21 +101,32 @@ class _Ccags:
 
 _OPTION_ANYWHERE = re.compile(_OPTION.pattern, re.IGNORECASE | re.MULTILINE)
 
+# What a line may hold: the patterns searched in it (bits of :func:`_line_flags`).
+_F_PLACEHOLDER, _F_BOOKMARK, _F_OPTION, _F_CCAG, _F_SELF, _F_OTHER = (1, 2, 4, 8, 16, 32)
 
-def _may_match(piece: PieceText, ccag_cited: re.Pattern[str]) -> dict[str, bool]:
-    """Which patterns can match a line of ``piece``: each is searched once in the whole
-    piece (lines joined by newlines, where a match inside a line is still a match), so
-    the line loop skips the patterns that cannot match (most pieces have none)."""
-    text = "\n".join(line.text for line in piece.lines)
-    folded = "\n".join(line.folded for line in piece.lines)
-    return {
-        "placeholder": piece.kind in _PLACEHOLDER_KINDS and bool(_PLACEHOLDER.search(text)),
-        "bookmark": _BOOKMARK.search(text) is not None,
-        "option": _OPTION_ANYWHERE.search(text) is not None,
-        "ccag": ccag_cited.search(folded) is not None,
-        "self_ref": _SELF_REF.search(folded) is not None,
-        "other_ref": _OTHER_REF.search(folded) is not None,
-    }
+#: (text, folded text, CCAG pattern) of a line → its bits, for the process: a
+#: repository's dossiers repeat most of their lines. Cleared past 200 000 lines.
+_FLAGS: dict[tuple[str, str, re.Pattern[str]], int] = {}
+
+
+def _line_flags(text: str, folded: str, ccag_cited: re.Pattern[str]) -> int:
+    """Which patterns match somewhere in the line (0 for most lines): the line loop
+    runs a check only where its pattern matches."""
+    key = (text, folded, ccag_cited)
+    got = _FLAGS.get(key)
+    if got is None:
+        got = (
+            (_F_PLACEHOLDER if _PLACEHOLDER.search(text) else 0)
+            | (_F_BOOKMARK if _BOOKMARK.search(text) else 0)
+            | (_F_OPTION if _OPTION_ANYWHERE.search(text) else 0)
+            | (_F_CCAG if ccag_cited.search(folded) else 0)
+            | (_F_SELF if _SELF_REF.search(folded) else 0)
+            | (_F_OTHER if _OTHER_REF.search(folded) else 0)
+        )
+        if len(_FLAGS) > 200_000:
+            _FLAGS.clear()
+        _FLAGS[key] = got
+    return got
 
 
 def _piece_findings(
@@ -123,28 +134,38 @@ def _piece_findings(
 ) -> list[Finding]:
     out: list[Finding] = []
     numbers = piece.section_numbers()
-    may = _may_match(piece, ccags.cited)
-    checks_self = may["self_ref"] and len(numbers) >= 5 and piece.kind in ("ccap", "cctp", "rc")
+    checks_self = len(numbers) >= 5 and piece.kind in ("ccap", "cctp", "rc")
+    wanted = (
+        (_F_PLACEHOLDER if piece.kind in _PLACEHOLDER_KINDS else 0)
+        | _F_BOOKMARK
+        | _F_OPTION
+        | (_F_CCAG if ccags.declared else 0)
+        | (_F_SELF if checks_self else 0)
+        | _F_OTHER
+    )
     option_seen: dict[str, int] = {}
     placeholders = 0
     for i, line in enumerate(piece.lines):
+        flags = _line_flags(line.text, line.folded, ccags.cited) & wanted
+        if not flags:
+            continue
         loc = _Lazy(piece, i)
-        if may["placeholder"]:
+        if flags & _F_PLACEHOLDER:
             for m in _PLACEHOLDER.finditer(line.text):
                 placeholders += 1
                 if placeholders <= _MAX_PLACEHOLDERS:
                     out.append(_placeholder(loc(), m.group(0)))
-        bookmark = may["bookmark"] and _BOOKMARK.search(line.text)
+        bookmark = flags & _F_BOOKMARK and _BOOKMARK.search(line.text)
         if bookmark:
             out.append(_broken_bookmark(loc(), bookmark.group(0)))
-        om = may["option"] and _OPTION.match(line.text)
+        om = flags & _F_OPTION and _OPTION.match(line.text)
         if om:
             option_seen.setdefault(om.group(1), i)
-        if ccags.declared and may["ccag"]:
+        if flags & _F_CCAG:
             out.extend(_ccag_findings(line.folded, ccags, loc))
-        if checks_self:
+        if flags & _F_SELF:
             out.extend(_self_references(line.folded, numbers, piece, loc))
-        if may["other_ref"]:
+        if flags & _F_OTHER:
             out.extend(_other_references(line.folded, piece, by_kind, loc))
     if placeholders > _MAX_PLACEHOLDERS:
         out.append(_more_placeholders(piece, placeholders))

@@ -17,7 +17,6 @@ skeleton and is linted whole.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable
 from typing import Any
@@ -27,20 +26,22 @@ _IN_TAG_RE = re.compile(r"[\"'{}\[\]()]|%\}")
 _RAW_RE = re.compile(r"\{%[-+]?\s*raw\b")
 
 
-def skeleton(source: str) -> str | None:
-    """``source`` with its prose lines emptied (tags and line numbers kept), or None
-    when the piece has a ``{% raw %}`` block (see the module docstring)."""
+def skeleton(source: str) -> tuple[str, tuple[int, ...]] | None:
+    """The lines of ``source`` that hold or continue a tag, joined, with the 1-based
+    line in ``source`` of each; None when the piece has a ``{% raw %}`` block (see the
+    module docstring)."""
     if _RAW_RE.search(source):
         return None
     out: list[str] = []
+    lines: list[int] = []
     state = _Scan()
-    for line in source.split("\n"):
+    for n, line in enumerate(source.split("\n"), 1):
         if state.data and "{" not in line:
-            out.append("")
             continue
         out.append(line)
+        lines.append(n)
         state.line(line)
-    return "\n".join(out)
+    return "\n".join(out), tuple(lines)
 
 
 class _Scan:
@@ -104,23 +105,9 @@ class _Scan:
         return m.end()
 
 
-#: (skeleton, piece path, id of the clausier) → (clausier, findings). Cleared past 4 096.
+#: (skeleton, piece path, id of the clausier) → (clausier, findings at the skeleton's
+#: lines). Cleared past 4 096 entries.
 _LINTED: dict[tuple[str, str, int], tuple[Any, list]] = {}
-
-
-def cached(key_source: str, path: str, clausier: Any) -> list | None:
-    """Copies of the findings linted for this skeleton, path and clausier, or None."""
-    got = _LINTED.get((key_source, path, id(clausier)))
-    if got is None or got[0] is not clausier:
-        return None
-    return copy.deepcopy(got[1])
-
-
-def remember(key_source: str, path: str, clausier: Any, findings: list) -> None:
-    """Store the findings of a skeleton (a deep copy: the caller may change its own)."""
-    if len(_LINTED) > 4096:
-        _LINTED.clear()
-    _LINTED[(key_source, path, id(clausier))] = (clausier, copy.deepcopy(findings))
 
 
 class Whole(Exception):
@@ -130,17 +117,38 @@ class Whole(Exception):
 def lint_source(env: Any, src: str, path: str, clausier: Any, lint: Callable) -> list:
     """``lint(env, source, path, clausier[, whole=False])`` — the linter of
     :mod:`tasks.clausier.templates` — on the piece's skeleton, once per process for
-    each distinct skeleton; on the whole source when the skeleton does not suffice
-    (``lint`` raises :class:`Whole`) or when there is none."""
-    skel = skeleton(src)
-    if skel is None:
+    each distinct skeleton, the findings' lines mapped back to the piece; on the whole
+    source when the skeleton does not suffice (``lint`` raises :class:`Whole`) or when
+    there is none."""
+    got = skeleton(src)
+    if got is None:
         return lint(env, src, path, clausier)
-    got = cached(skel, path, clausier)
-    if got is not None:
-        return got
-    try:
-        found = lint(env, skel, path, clausier, whole=False)
-    except Whole:
-        return lint(env, src, path, clausier)
-    remember(skel, path, clausier, found)
-    return found
+    skel, lines = got
+    key = (skel, path, id(clausier))
+    cached = _LINTED.get(key)
+    if cached is None or cached[0] is not clausier:
+        try:
+            found = lint(env, skel, path, clausier, whole=False)
+        except Whole:
+            return lint(env, src, path, clausier)
+        if any(not _mapped(f, len(lines)) for f in found):
+            return lint(env, src, path, clausier)
+        if len(_LINTED) > 4096:
+            _LINTED.clear()
+        _LINTED[key] = cached = (clausier, found)
+    return [_at(f, lines) for f in cached[1]]
+
+
+def _mapped(finding: Any, count: int) -> bool:
+    """The finding has no line, or one of the skeleton's ``count`` lines."""
+    loc = finding.location
+    return loc is None or loc.line is None or 0 < loc.line <= count
+
+
+def _at(finding: Any, lines: tuple[int, ...]) -> Any:
+    """A copy of ``finding`` located at the piece's line (``lines``: skeleton → piece)."""
+    loc = finding.location
+    if loc is None or loc.line is None:
+        return finding.model_copy(deep=True)
+    at = loc.model_copy(update={"line": lines[loc.line - 1]})
+    return finding.model_copy(update={"location": at}, deep=True)
