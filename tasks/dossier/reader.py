@@ -13,10 +13,11 @@ needed.
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -203,90 +204,243 @@ def _check_name(rel: str) -> None:
         ) from None
 
 
-def _disk_files(root: Path, root_res: Path) -> Iterator[tuple[str, Path]]:
-    """(relative path, resolved path) of the piece files under ``pieces/``."""
-    pieces = root / PIECES_DIR
-    if pieces.is_symlink() and not pieces.resolve().is_relative_to(root_res):
-        raise _outside(PIECES_DIR + "/")
-    if not pieces.is_dir():
-        raise InputError(
-            "aucune pièce : le dossier ne contient pas de sous-dossier « pieces/ » ; "
-            "déposez-y les pièces du DCE (RC, CCAP, CCTP…).",
-            PIECES_DIR + "/",
-        )
-
-    def entries(folder: Path) -> list[Path]:
-        return sorted(folder.iterdir(), key=lambda p: p.name)
-
-    for child in entries(pieces):
-        if _skip(child.name):
-            continue
-        rel = child.relative_to(root).as_posix()
-        _check_name(rel)
-        resolved = child.resolve()
-        if not resolved.is_relative_to(root_res):
-            raise _outside(rel)
-        if resolved.is_dir():
-            for sub in entries(child):
-                if _skip(sub.name):
-                    continue
-                srel = sub.relative_to(root).as_posix()
-                _check_name(srel)
-                sres = sub.resolve()
-                if not sres.is_relative_to(root_res):
-                    raise _outside(srel)
-                if sres.is_file():
-                    yield srel, sres
-        elif resolved.is_file():
-            yield rel, resolved
+#: One entry of a dossier folder: (path relative to the dossier, "file" | "dir" | other,
+#: what reads its bytes).
+Entry = tuple[str, str, Callable[[], bytes]]
 
 
-def _read_from_disk(
-    path: str | os.PathLike[str], max_bytes: int, allow_incomplete: bool = False
-) -> Dossier:
-    display = os.fspath(path)
-    root = Path(path)
-    if not root.exists():
-        raise InputError(
-            "dossier introuvable : vérifiez le chemin du dossier de la consultation.",
-            display,
-        )
-    if not root.is_dir():
-        raise InputError(
-            "ce n'est pas un dossier : indiquez le dossier qui contient tender.yaml et pieces/.",
-            display,
-        )
-    root_res = root.resolve()
-    tender_path = root / TENDER_FILE
-    if not tender_path.exists() and not tender_path.is_symlink():
-        raise InputError(
-            "tender.yaml manquant : créez ce fichier (description de la consultation) "
-            "à la racine du dossier.",
-            TENDER_FILE,
-        )
-    if not tender_path.resolve().is_relative_to(root_res):
-        raise _outside(TENDER_FILE)
-    try:
-        raw = tender_path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"tender.yaml illisible ({exc.strerror}).", TENDER_FILE) from None
-    tender, tender_lines, missing = _load_tender(raw, allow_incomplete)
-    pieces: list[PieceText] = []
-    for rel, resolved in _disk_files(root, root_res):
-        _too_big(resolved.stat().st_size, max_bytes, rel)
+class _DiskTree:
+    """The dossier as files on disk: links are followed only inside the dossier.
+
+    Raises:
+        InputError: the folder does not exist or is not a folder.
+    """
+
+    commit: str | None = None
+    rev: str | None = None
+    no_pieces = (
+        "aucune pièce : le dossier « pieces/ » est vide ; déposez-y les pièces du DCE "
+        "(RC, CCAP, CCTP…)."
+    )
+
+    def __init__(self, path: str | os.PathLike[str], max_bytes: int) -> None:
+        self.display = os.fspath(path)
+        self.root = Path(path)
+        self.max_bytes = max_bytes
+        if not self.root.exists():
+            raise InputError(
+                "dossier introuvable : vérifiez le chemin du dossier de la consultation.",
+                self.display,
+            )
+        if not self.root.is_dir():
+            raise InputError(
+                "ce n'est pas un dossier : indiquez le dossier qui contient tender.yaml et "
+                "pieces/.",
+                self.display,
+            )
+        self.root_res = self.root.resolve()
+
+    def tender(self) -> bytes:
+        tender_path = self.root / TENDER_FILE
+        if not tender_path.exists() and not tender_path.is_symlink():
+            raise InputError(
+                "tender.yaml manquant : créez ce fichier (description de la consultation) "
+                "à la racine du dossier.",
+                TENDER_FILE,
+            )
+        if not tender_path.resolve().is_relative_to(self.root_res):
+            raise _outside(TENDER_FILE)
         try:
-            data = resolved.read_bytes()
+            return tender_path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"tender.yaml illisible ({exc.strerror}).", TENDER_FILE) from None
+
+    def check_pieces(self) -> None:
+        pieces = self.root / PIECES_DIR
+        if pieces.is_symlink() and not pieces.resolve().is_relative_to(self.root_res):
+            raise _outside(PIECES_DIR + "/")
+        if not pieces.is_dir():
+            raise InputError(
+                "aucune pièce : le dossier ne contient pas de sous-dossier « pieces/ » ; "
+                "déposez-y les pièces du DCE (RC, CCAP, CCTP…).",
+                PIECES_DIR + "/",
+            )
+
+    def entries(self, folder: str) -> Iterator[Entry]:
+        for child in sorted((self.root / folder).iterdir(), key=lambda p: p.name):
+            if _skip(child.name):
+                continue
+            rel = child.relative_to(self.root).as_posix()
+            _check_name(rel)
+            resolved = child.resolve()
+            if not resolved.is_relative_to(self.root_res):
+                raise _outside(rel)
+            kind = "dir" if resolved.is_dir() else "file" if resolved.is_file() else "other"
+            yield rel, kind, functools.partial(self._read, rel, resolved)
+
+    def _read(self, rel: str, resolved: Path) -> bytes:
+        _too_big(resolved.stat().st_size, self.max_bytes, rel)
+        try:
+            return resolved.read_bytes()
         except OSError as exc:
             raise InputError(f"pièce illisible ({exc.strerror}).", rel) from None
-        pieces.append(read_piece(rel, data))
-    if not pieces:
+
+
+class _GitTree:
+    """The dossier as committed in a Git revision (read through :mod:`tasks.git`, from
+    the object database: no checkout); symbolic links are followed inside the dossier.
+
+    Raises:
+        InputError: not in a Git working tree, folder outside the repository, unknown
+            revision, folder absent from the revision.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], rev: str, max_bytes: int) -> None:
+        self.display = os.fspath(path)
+        self.rev = rev
+        self.max_bytes = max_bytes
+        self.repo = _git_repo(Path(path).absolute(), self.display)
+        self.base = self.repo.rel(Path(path).absolute())
+        commit = self.repo.rev(rev)
+        if commit is None:
+            raise InputError(
+                f"révision « {rev} » introuvable dans le dépôt {self.repo.top} : indiquez un "
+                "sha de commit, une étiquette ou une branche existants (voir « git log "
+                "--oneline »).",
+                self.display,
+            )
+        self.commit = commit
+        self.where = f"la révision « {rev} » (commit {commit[:10]})"
+        if self._type("") != "tree":
+            raise InputError(
+                f"dossier « {self.base or '.'} » absent de {self.where} : vérifiez la "
+                "révision ou le chemin.",
+                self.display,
+            )
+        self.no_pieces = f"aucune pièce : le dossier « pieces/ » est vide dans {self.where}."
+
+    def _spec(self, rel: str) -> str:
+        path = posixpath.join(self.base, rel) if rel else self.base
+        return f"{self.commit}:{path}" if path else f"{self.commit}^{{tree}}"
+
+    def _type(self, rel: str) -> str:
+        """``tree``, ``blob``, … of ``rel`` in the dossier at the revision, "" if absent."""
+        return self.repo.run("cat-file", "-t", self._spec(rel), check=False).decode().strip()
+
+    def _lookup(self, rel: str) -> tuple[str, str, str] | None:
+        """(mode, type, sha) of ``rel`` in the dossier at the revision, or None."""
+        folder, name = posixpath.split(rel)
+        for mode, typ, sha, entry in self._list(folder):
+            if entry == name:
+                return mode, typ, sha
+        return None
+
+    def _list(self, folder: str) -> list[tuple[str, str, str, str]]:
+        path = posixpath.join(self.base, folder) if folder else self.base
+        return self.repo.tree(self.commit, path)
+
+    def tender(self) -> bytes:
+        found = self._lookup(TENDER_FILE)
+        if found is None:
+            raise InputError(f"tender.yaml absent de {self.where}.", TENDER_FILE)
+        mode, typ, sha = found
+        if typ != "blob":
+            raise InputError("tender.yaml doit être un fichier.", TENDER_FILE)
+        return self._blob(TENDER_FILE, mode, sha)
+
+    def check_pieces(self) -> None:
+        if self._type(PIECES_DIR) != "tree":
+            raise InputError(
+                f"aucune pièce : pas de sous-dossier « pieces/ » dans {self.where}.",
+                PIECES_DIR + "/",
+            )
+
+    def entries(self, folder: str) -> Iterator[Entry]:
+        for mode, typ, sha, name in sorted(self._list(folder), key=lambda e: e[3]):
+            if _skip(name):
+                continue
+            rel = f"{folder}/{name}"
+            kind = {"blob": "file", "tree": "dir"}.get(typ, typ)
+            yield rel, kind, functools.partial(self._blob, rel, mode, sha)
+
+    def _blob(self, name: str, mode: str, sha: str, depth: int = 0) -> bytes:
+        """Bytes of a blob; a symbolic link is followed when it stays in the dossier."""
+        if mode == "120000":
+            target = (self.repo.blobs([sha])[0] or b"").decode("utf-8", "replace")
+            joined = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
+            if target.startswith("/") or joined == ".." or joined.startswith("../"):
+                raise _outside(name)
+            if depth > 8:
+                raise _outside(name)
+            linked = self._lookup(joined)
+            if linked is None:
+                raise InputError(
+                    "lien symbolique cassé : la cible n'existe pas dans la révision.", name
+                )
+            if linked[1] != "blob":
+                raise _outside(name)
+            return self._blob(name, linked[0], linked[2], depth + 1)
+        _too_big(int(self.repo.text("cat-file", "-s", sha).strip()), self.max_bytes, name)
+        return self.repo.blobs([sha])[0] or b""
+
+
+def _git_repo(absolute: Path, display: str):
+    """The Git working tree holding ``absolute`` (or its nearest existing parent: the
+    folder may exist only in the revision).
+
+    Raises:
+        InputError: not in a Git working tree, or a bare repository.
+    """
+    from tasks.git import NotARepository, Repo, git_text
+
+    probe = absolute
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        return Repo.discover(probe)
+    except NotARepository:
+        folder = probe if probe.is_dir() else probe.parent
+        bare = git_text(["rev-parse", "--is-bare-repository"], folder, check=False)
+        if bare.strip() == "true":
+            raise InputError("dépôt Git sans copie de travail (dépôt « bare »).", display) from None
         raise InputError(
-            "aucune pièce : le dossier « pieces/ » est vide ; déposez-y les pièces du DCE "
-            "(RC, CCAP, CCTP…).",
-            PIECES_DIR + "/",
-        )
+            "ce dossier n'est pas dans un dépôt Git : l'option --rev demande un dossier "
+            "suivi par Git (ou retirez --rev pour lire les fichiers tels quels).",
+            display,
+        ) from None
+
+
+def _piece_files(tree: _DiskTree | _GitTree) -> Iterator[tuple[str, Callable[[], bytes]]]:
+    """The piece files of ``pieces/`` and of its sub-folders (one level), by name."""
+    tree.check_pieces()
+    for rel, kind, read in tree.entries(PIECES_DIR):
+        if kind == "dir":
+            for srel, skind, sread in tree.entries(rel):
+                if skind == "file":
+                    yield srel, sread
+        elif kind == "file":
+            yield rel, read
+
+
+def _read_tree(tree: _DiskTree | _GitTree, allow_incomplete: bool) -> Dossier:
+    """The dossier of ``tree``: tender.yaml validated, then every piece read.
+
+    Raises:
+        InputError: invalid tender.yaml, no piece, unreadable piece (see the trees).
+    """
+    tender, tender_lines, missing = _load_tender(tree.tender(), allow_incomplete)
+    pieces = [read_piece(rel, read()) for rel, read in _piece_files(tree)]
+    if not pieces:
+        raise InputError(tree.no_pieces, PIECES_DIR + "/")
     return Dossier(
-        display, tender, TENDER_FILE, pieces, tender_lines=tender_lines, missing_fields=missing
+        tree.display,
+        tender,
+        TENDER_FILE,
+        pieces,
+        commit=tree.commit,
+        rev=tree.rev,
+        tender_lines=tender_lines,
+        missing_fields=missing,
     )
 
 
@@ -305,126 +459,6 @@ def _load_tender(raw: bytes, allow_incomplete: bool) -> tuple[Tender, dict[str, 
         if got is None:
             raise
         return got
-
-
-def _read_from_git(
-    path: str | os.PathLike[str], rev: str, max_bytes: int, allow_incomplete: bool = False
-) -> Dossier:
-    import git  # lazy: GitPython is only needed with --rev
-    from gitdb.exc import BadName, BadObject
-
-    display = os.fspath(path)
-    absolute = Path(path).absolute()
-    probe = absolute
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    try:
-        repo = git.Repo(probe, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise InputError(
-            "ce dossier n'est pas dans un dépôt Git : l'option --rev demande un dossier "
-            "suivi par Git (ou retirez --rev pour lire les fichiers tels quels).",
-            display,
-        ) from None
-    with repo:
-        workdir = repo.working_tree_dir
-        if workdir is None:
-            raise InputError("dépôt Git sans copie de travail (dépôt « bare »).", display)
-        top = Path(workdir).resolve()
-        try:
-            rel = absolute.resolve().relative_to(top)
-        except ValueError:
-            raise InputError(f"le dossier est en dehors du dépôt Git {top}.", display) from None
-        rel_posix = rel.as_posix()
-        try:
-            commit = repo.commit(rev)
-        except (BadName, BadObject, ValueError, git.GitCommandError, IndexError):
-            raise InputError(
-                f"révision « {rev} » introuvable dans le dépôt {top} : indiquez un sha de "
-                "commit, une étiquette ou une branche existants (voir « git log --oneline »).",
-                display,
-            ) from None
-        short = commit.hexsha[:10]
-        try:
-            tree = commit.tree if rel_posix in ("", ".") else commit.tree / rel_posix
-        except KeyError:
-            tree = None
-        if tree is None or tree.type != "tree":
-            raise InputError(
-                f"dossier « {rel_posix} » absent de la révision « {rev} » (commit {short}) : "
-                "vérifiez la révision ou le chemin.",
-                display,
-            )
-
-        def blob_bytes(name: str, obj: git.Blob, depth: int = 0) -> bytes:
-            if obj.mode == 0o120000:  # symbolic link: stay inside the dossier
-                target = obj.data_stream.read().decode("utf-8", "replace")
-                joined = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
-                if target.startswith("/") or joined == ".." or joined.startswith("../"):
-                    raise _outside(name)
-                if depth > 8:
-                    raise _outside(name)
-                try:
-                    linked = tree / joined
-                except KeyError:
-                    raise InputError(
-                        "lien symbolique cassé : la cible n'existe pas dans la révision.", name
-                    ) from None
-                if linked.type != "blob":
-                    raise _outside(name)
-                return blob_bytes(name, linked, depth + 1)
-            _too_big(obj.size, max_bytes, name)
-            return obj.data_stream.read()
-
-        try:
-            tender_blob = tree / TENDER_FILE
-        except KeyError:
-            raise InputError(
-                f"tender.yaml absent de la révision « {rev} » (commit {short}).", TENDER_FILE
-            ) from None
-        if tender_blob.type != "blob":
-            raise InputError("tender.yaml doit être un fichier.", TENDER_FILE)
-        tender, tender_lines, missing = _load_tender(
-            blob_bytes(TENDER_FILE, tender_blob), allow_incomplete
-        )
-        try:
-            pieces_tree = tree / PIECES_DIR
-        except KeyError:
-            pieces_tree = None
-        if pieces_tree is None or pieces_tree.type != "tree":
-            raise InputError(
-                f"aucune pièce : pas de sous-dossier « pieces/ » dans la révision « {rev} » "
-                f"(commit {short}).",
-                PIECES_DIR + "/",
-            )
-        pieces: list[PieceText] = []
-        for obj in sorted(pieces_tree, key=lambda o: o.name):
-            if _skip(obj.name):
-                continue
-            rel_name = f"{PIECES_DIR}/{obj.name}"
-            if obj.type == "blob":
-                pieces.append(read_piece(rel_name, blob_bytes(rel_name, obj)))
-            elif obj.type == "tree":
-                for sub in sorted(obj, key=lambda o: o.name):
-                    if sub.type == "blob" and not _skip(sub.name):
-                        srel = f"{rel_name}/{sub.name}"
-                        pieces.append(read_piece(srel, blob_bytes(srel, sub)))
-        if not pieces:
-            raise InputError(
-                f"aucune pièce : le dossier « pieces/ » est vide dans la révision « {rev} » "
-                f"(commit {short}).",
-                PIECES_DIR + "/",
-            )
-        return Dossier(
-            display,
-            tender,
-            TENDER_FILE,
-            pieces,
-            commit=commit.hexsha,
-            rev=rev,
-            tender_lines=tender_lines,
-            missing_fields=missing,
-        )
 
 
 def read_dossier(
@@ -446,11 +480,12 @@ def read_dossier(
         InputError: missing or invalid tender.yaml, no piece, unreadable piece, path
             outside the dossier, unknown revision, not a Git repository.
     """
-    if rev is not None:
-        dossier = _read_from_git(path, rev, max_piece_bytes, allow_incomplete)
-    else:
-        dossier = _read_from_disk(path, max_piece_bytes, allow_incomplete)
-    return _apply_declared_kinds(dossier)
+    tree = (
+        _GitTree(path, rev, max_piece_bytes)
+        if rev is not None
+        else _DiskTree(path, max_piece_bytes)
+    )
+    return _apply_declared_kinds(_read_tree(tree, allow_incomplete))
 
 
 def _apply_declared_kinds(dossier: Dossier) -> Dossier:
