@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 
 from tasks.dossier.model import CheckReport, FamilyStatus, Location, Person
 from tasks.dossier.normalize import normalize_text
@@ -132,30 +133,17 @@ def build_plan(
     families = {f.clause: f for f in report.families}
     items: dict[str, ReviewItem] = {}
     seen_per_file: dict[tuple[str, str], int] = {}
-
-    def item_id(cid: str, file: str) -> str:
-        n = seen_per_file.get((cid, file), 0) + 1
-        seen_per_file[(cid, file)] = n
-        return f"{cid}@{file}" + (f"#{n}" if n > 1 else "")
-
-    def add(kind: str, cid: str, loc: Location, role: str | None = None) -> None:
+    for kind, cid, loc, role in _flagged(report, dossier, clausier, waivers):
         clause = clausier.get(cid)
         if clause is None:
-            return
+            continue
+        text = _item_text(kind, cid, loc, pieces, waivers, clausier)
+        if text is None:
+            continue
+        n = seen_per_file.get((cid, loc.file), 0) + 1  # « #2 »: second occurrence in a file
+        seen_per_file[(cid, loc.file)] = n
+        iid = f"{cid}@{loc.file}" + (f"#{n}" if n > 1 else "")
         fam = families.get(cid)
-        if kind == "derogation":
-            w = waivers[cid]
-            text = f"Dérogation : {cid}\nMotif : {normalize_text(' '.join(w.reason.split()))}"
-        else:
-            piece = pieces.get(loc.file)
-            if piece is None:
-                return
-            text = _section_text(piece, _line_index(piece, loc))
-            if kind != "clause-redigee-main" and piece.raw_source:
-                rendered = _call_rendering(piece, clausier, cid, loc.line)
-                if rendered:
-                    text += "\n\n" + rendered
-        iid = item_id(cid, loc.file)
         items[iid] = ReviewItem(
             id=iid,
             role=role or clause.review_role,
@@ -168,7 +156,24 @@ def build_plan(
             digest=_digest(text),
             text=text,
         )
+    for extra in _source_items(dossier, clausier):  # items of the rooms above (follow-up…)
+        items.setdefault(extra.id, extra)
+    ordered = sorted(items.values(), key=lambda i: (ROLES.index(i.role), i.id))
+    return ReviewPlan(
+        tender=report.tender,
+        dossier=report.dossier,
+        commit=report.commit,
+        clausier_version=report.clausier_version,
+        items=ordered,
+        referents={r: p for r, p in (referents or {}).items() if r in ROLES},
+    )
 
+
+def _flagged(
+    report: CheckReport, dossier: Dossier, clausier, waivers: dict
+) -> Iterator[tuple[str, str, Location, str | None]]:
+    """(kind, clause id, location, role or None for the clause's own) of every item the
+    check flags, in the order of the report's families (selection: module docstring)."""
     edited_at = {
         (f.clause, f.location.file, f.location.line)
         for f in report.findings
@@ -182,32 +187,45 @@ def build_plan(
         if fam.status in (FamilyStatus.present, FamilyStatus.edited):
             for loc in fam.evidence:
                 if (fam.clause, loc.file, loc.line) in edited_at:
-                    add("clause-modifiee", fam.clause, loc)
+                    yield "clause-modifiee", fam.clause, loc, None
                 elif sensitive:
-                    add("clause-sensible", fam.clause, loc)
+                    yield "clause-sensible", fam.clause, loc, None
         elif fam.status == FamilyStatus.hand_written and fam.evidence:
-            add("clause-redigee-main", fam.clause, fam.evidence[0])
+            yield "clause-redigee-main", fam.clause, fam.evidence[0], None
         elif fam.status == FamilyStatus.waived and fam.clause in waivers:
             mandatory = fam.applicable and clause.level == "mandatory"
             loc = fam.evidence[0] if fam.evidence else Location(file=dossier.tender_file)
-            add("derogation", fam.clause, loc, "juridique" if mandatory else None)
+            yield "derogation", fam.clause, loc, "juridique" if mandatory else None
+
+
+def _item_text(
+    kind: str, cid: str, loc: Location, pieces: dict, waivers: dict, clausier
+) -> str | None:
+    """The normalised text an item's digest covers (module docstring); None when its
+    piece is not in the dossier."""
+    if kind == "derogation":
+        w = waivers[cid]
+        return f"Dérogation : {cid}\nMotif : {normalize_text(' '.join(w.reason.split()))}"
+    piece = pieces.get(loc.file)
+    if piece is None:
+        return None
+    text = _section_text(piece, _line_index(piece, loc))
+    if kind != "clause-redigee-main" and piece.raw_source:
+        rendered = _call_rendering(piece, clausier, cid, loc.line)
+        if rendered:
+            text += "\n\n" + rendered
+    return text
+
+
+def _source_items(dossier: Dossier, clausier) -> Iterator[ReviewItem]:
+    """Items of the registered sources (:data:`tasks.review.sources.ITEM_SOURCES`)."""
     from importlib import import_module
 
     from .sources import ITEM_SOURCES
 
-    for spec in ITEM_SOURCES:  # items of the rooms above (execution follow-up…)
+    for spec in ITEM_SOURCES:
         module, _, name = spec.partition(":")
-        for extra in getattr(import_module(module), name)(dossier, clausier):
-            items.setdefault(extra.id, extra)
-    ordered = sorted(items.values(), key=lambda i: (ROLES.index(i.role), i.id))
-    return ReviewPlan(
-        tender=report.tender,
-        dossier=report.dossier,
-        commit=report.commit,
-        clausier_version=report.clausier_version,
-        items=ordered,
-        referents={r: p for r, p in (referents or {}).items() if r in ROLES},
-    )
+        yield from getattr(import_module(module), name)(dossier, clausier)
 
 
 def plan_for(

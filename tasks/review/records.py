@@ -98,6 +98,34 @@ def inspect_records(
     contents = repo.blobs([b for b, _ in entries]) if entries else []
     sig_args, policy = _signature_args(dossier_path)
     declared = _declared_identities(repo, sha, _rel(path, repo.top))
+    adders, added_at = _additions(repo, sha, sig_args)
+    records: list[StoredRecord] = []
+    rejected: list[RejectedRecord] = []
+    for (blob, name), raw_bytes in zip(entries, contents, strict=True):
+        rel_name = _join(reviews, name)
+        rec = validate_yaml(ReviewRecord, raw_bytes or b"", rel_name)
+        found = _judge_record(repo, sha, rel_name, rec, blob, adders, declared, policy)
+        if isinstance(found, StoredRecord):
+            records.append(found)
+        else:
+            rejected.append(found)
+    dropped = _removed_records(repo, path, sha, entries, adders, added_at, declared)
+    rejected += [d for d, _kept in dropped]
+    records += [kept for _d, kept in dropped]  # the referent's decision still stands
+    records.sort(key=lambda r: (r.record.time, r.path))
+    return records, rejected
+
+
+#: (file name, blob) → the commits that added that blob under that name, newest first,
+#: each as (sha, author name, author e-mail, committer name, committer e-mail, %G?, %GS).
+_Adders = dict[tuple[str, str], list[tuple[str, ...]]]
+
+
+def _additions(
+    repo: Repo, sha: str, sig_args: list[str]
+) -> tuple[_Adders, dict[tuple[str, str], str]]:
+    """Every addition of a review record in the non-merge history of ``sha`` (side branches
+    included), and for each (file name, blob) the path where it was added."""
     log = repo.text(
         *sig_args,
         "log",
@@ -113,7 +141,7 @@ def inspect_records(
         f":(glob)**/{REVIEWS_DIR}/*.yaml",
         f":(glob){REVIEWS_DIR}/*.yaml",
     )
-    adders: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+    adders: _Adders = {}
     added_at: dict[tuple[str, str], str] = {}  # (file name, blob) → path where added
     for chunk in log.split("\x1e"):
         if not chunk.strip():
@@ -128,89 +156,94 @@ def inspect_records(
             if len(parts) >= 5 and parts[4] == "A":
                 adders.setdefault((file.rsplit("/", 1)[-1], parts[3]), []).append(fields)
                 added_at[(file.rsplit("/", 1)[-1], parts[3])] = file
-    records: list[StoredRecord] = []
-    rejected: list[RejectedRecord] = []
-    for (blob, name), raw_bytes in zip(entries, contents, strict=True):
-        rel_name = _join(reviews, name)
-        rec = validate_yaml(ReviewRecord, raw_bytes or b"", rel_name)
-        candidates = adders.get((name.rsplit("/", 1)[-1], blob), [])
-        by_reviewer = [f for f in candidates if _same(f[2], rec.reviewer.email)]
-        if not by_reviewer:
-            rejected.append(_why_rejected(repo, sha, rel_name, rec, blob, adders))
-            continue
-        c_first = by_reviewer[-1]
-        confused = _confusion(rec.reviewer, declared) or _confusion(
-            _person(c_first[1], c_first[2]), declared
+    return adders, added_at
+
+
+def _judge_record(
+    repo: Repo,
+    sha: str,
+    rel_name: str,
+    rec: ReviewRecord,
+    blob: str,
+    adders: _Adders,
+    declared: set[tuple[str, str]],
+    policy: str,
+) -> StoredRecord | RejectedRecord:
+    """Whether the record at ``rel_name`` (blob ``blob`` at ``sha``) counts: added with
+    these bytes by its reviewer, not a look-alike identity, signed when the policy asks."""
+    candidates = adders.get((rel_name.rsplit("/", 1)[-1], blob), [])
+    by_reviewer = [f for f in candidates if _same(f[2], rec.reviewer.email)]
+    if not by_reviewer:
+        return _why_rejected(repo, sha, rel_name, rec, blob, adders)
+    c_first = by_reviewer[-1]
+    confused = _confusion(rec.reviewer, declared) or _confusion(
+        _person(c_first[1], c_first[2]), declared
+    )
+    if confused:
+        return RejectedRecord(
+            rel_name,
+            rec,
+            f"enregistrement de revue au nom de {_who(rec.reviewer)} non retenu : "
+            f"{confused} ; le commit {c_first[0][:10]} de {c_first[1]} <{c_first[2]}> "
+            "n'est pas celui d'un référent déclaré sous son adresse exacte ; corrigez la "
+            "déclaration dans tender.yaml (referents) et faites approuver de nouveau",
+            c_first[0],
         )
-        if confused:
-            rejected.append(
-                RejectedRecord(
-                    rel_name,
-                    rec,
-                    f"enregistrement de revue au nom de {_who(rec.reviewer)} non retenu : "
-                    f"{confused} ; le commit {c_first[0][:10]} de {c_first[1]} <{c_first[2]}> "
-                    "n'est pas celui d'un référent déclaré sous son adresse exacte ; corrigez la "
-                    "déclaration dans tender.yaml (referents) et faites approuver de nouveau",
-                    c_first[0],
-                )
-            )
-            continue
-        signed = [
-            f
-            for f in by_reviewer
-            if f[5] in _GOOD_SIGNATURE and rec.reviewer.email.lower() in f[6].lower()
-        ]
-        chosen = (signed or by_reviewer)[-1]  # the oldest addition
-        c_sha, an, ae, cn, ce, _sig, signer = chosen
-        good = bool(signed)
-        if policy == "signature-obligatoire" and not good:
-            rejected.append(
-                RejectedRecord(
-                    rel_name,
-                    rec,
-                    f"enregistrement de revue de {_who(rec.reviewer)} non retenu : le commit "
-                    f"{c_sha[:10]} n'est pas signé par le référent (ou sa signature n'est pas "
-                    "reconnue par le fichier allowed_signers du vérificateur) et la politique "
-                    "de signature est « signature-obligatoire » ; le référent doit approuver "
-                    "de nouveau avec sa clé (git config user.signingkey)",
-                    c_sha,
-                )
-            )
-            continue
-        declarative: list[str] = []
-        if not good:
-            declarative.append("commit non signé : identité déclarée, non prouvée")
-        if not _same(ce, ae):
-            declarative.append(
-                f"committer {cn} <{ce}> différent de l'auteur (enregistrée pour son compte, ou "
-                "commit réécrit par rebase / cherry-pick : demandez une nouvelle approbation "
-                "pour une identité prouvée)"
-            )
-        if not repo.is_ancestor(rec.commit, sha):
-            declarative.append(
-                f"le commit examiné {rec.commit[:10]} (champ « commit » de l'enregistrement de "
-                f"{_who(rec.reviewer)}, commit {c_sha[:10]}) n'est pas dans l'historique : "
-                "historique réécrit (rebase, filter-branch…), le texte approuvé n'est plus "
-                "vérifiable ; demandez une nouvelle approbation"
-            )
-        records.append(
-            StoredRecord(
-                rel_name,
-                rec,
-                c_sha,
-                ae,
-                an,
-                ce,
-                cn,
-                (signer or "?") if good else None,
-                declarative,
-            )
+    signed = [
+        f
+        for f in by_reviewer
+        if f[5] in _GOOD_SIGNATURE and rec.reviewer.email.lower() in f[6].lower()
+    ]
+    chosen = (signed or by_reviewer)[-1]  # the oldest addition
+    c_sha, an, ae, cn, ce, _sig, signer = chosen
+    good = bool(signed)
+    if policy == "signature-obligatoire" and not good:
+        return RejectedRecord(
+            rel_name,
+            rec,
+            f"enregistrement de revue de {_who(rec.reviewer)} non retenu : le commit "
+            f"{c_sha[:10]} n'est pas signé par le référent (ou sa signature n'est pas "
+            "reconnue par le fichier allowed_signers du vérificateur) et la politique "
+            "de signature est « signature-obligatoire » ; le référent doit approuver "
+            "de nouveau avec sa clé (git config user.signingkey)",
+            c_sha,
         )
-    dropped = _removed_records(repo, path, sha, entries, adders, added_at, declared)
-    rejected += [d for d, _kept in dropped]
-    records += [kept for _d, kept in dropped]  # the referent's decision still stands
-    records.sort(key=lambda r: (r.record.time, r.path))
-    return records, rejected
+    return StoredRecord(
+        rel_name,
+        rec,
+        c_sha,
+        ae,
+        an,
+        ce,
+        cn,
+        (signer or "?") if good else None,
+        _declarative(repo, sha, rec, chosen, good),
+    )
+
+
+def _declarative(
+    repo: Repo, sha: str, rec: ReviewRecord, added: tuple[str, ...], signed: bool
+) -> list[str]:
+    """French reasons why the identity of a counted record is declared, not proven
+    (unsigned, committer other than the author, reviewed commit out of history)."""
+    c_sha, _an, ae, cn, ce = added[:5]
+    declarative: list[str] = []
+    if not signed:
+        declarative.append("commit non signé : identité déclarée, non prouvée")
+    if not _same(ce, ae):
+        declarative.append(
+            f"committer {cn} <{ce}> différent de l'auteur (enregistrée pour son compte, ou "
+            "commit réécrit par rebase / cherry-pick : demandez une nouvelle approbation "
+            "pour une identité prouvée)"
+        )
+    if not repo.is_ancestor(rec.commit, sha):
+        declarative.append(
+            f"le commit examiné {rec.commit[:10]} (champ « commit » de l'enregistrement de "
+            f"{_who(rec.reviewer)}, commit {c_sha[:10]}) n'est pas dans l'historique : "
+            "historique réécrit (rebase, filter-branch…), le texte approuvé n'est plus "
+            "vérifiable ; demandez une nouvelle approbation"
+        )
+    return declarative
 
 
 def _removed_records(
@@ -218,7 +251,7 @@ def _removed_records(
     dossier: Path,
     sha: str,
     entries: list[tuple[str, str]],
-    adders: dict[tuple[str, str], list[tuple[str, ...]]],
+    adders: _Adders,
     added_at: dict[tuple[str, str], str],
     declared: set[tuple[str, str]],
 ) -> list[tuple[RejectedRecord, StoredRecord]]:
@@ -232,19 +265,9 @@ def _removed_records(
     gone = [k for k in adders if k[1] not in blobs]
     if not gone:
         return []
-    tender_ids: set[str] = set()
-    for raw in repo.blobs([b for b, _n in entries]) if entries else []:
-        try:
-            tender_ids.add(str((yaml.safe_load(raw or b"") or {}).get("tender")))
-        except (yaml.YAMLError, AttributeError):
-            continue
-    if not tender_ids:
-        rel = _rel(dossier, repo.top)
-        try:
-            data = yaml.safe_load(repo.blob(sha, _join(rel, "tender.yaml")) or b"") or {}
-            tender_ids.add(str(data.get("id")))
-        except (yaml.YAMLError, AttributeError):
-            return []
+    tender_ids = _tender_ids(repo, dossier, sha, entries)
+    if tender_ids is None:
+        return []
     out: list[tuple[RejectedRecord, StoredRecord]] = []
     for key, raw in zip(gone, repo.blobs([b for _n, b in gone]), strict=True):
         try:
@@ -295,13 +318,34 @@ def _removed_records(
     return out
 
 
+def _tender_ids(
+    repo: Repo, dossier: Path, sha: str, entries: list[tuple[str, str]]
+) -> set[str] | None:
+    """Tender ids of the records present at ``sha``, else the dossier's tender.yaml id;
+    None when neither can be read."""
+    tender_ids: set[str] = set()
+    for raw in repo.blobs([b for b, _n in entries]) if entries else []:
+        try:
+            tender_ids.add(str((yaml.safe_load(raw or b"") or {}).get("tender")))
+        except (yaml.YAMLError, AttributeError):
+            continue
+    if not tender_ids:
+        rel = _rel(dossier, repo.top)
+        try:
+            data = yaml.safe_load(repo.blob(sha, _join(rel, "tender.yaml")) or b"") or {}
+            tender_ids.add(str(data.get("id")))
+        except (yaml.YAMLError, AttributeError):
+            return None
+    return tender_ids
+
+
 def _why_rejected(
     repo: Repo,
     rev: str,
     path: str,
     rec: ReviewRecord,
     blob: str,
-    adders: dict[tuple[str, str], list[tuple[str, ...]]],
+    adders: _Adders,
 ) -> RejectedRecord:
     """French reason why the record at ``path`` (blob ``blob``) does not count."""
     last = repo.log("-1", rev, paths=[path])

@@ -19,7 +19,7 @@ from .history import Change, item_changes
 from .identity import DEMO_LABEL, _same, _who, is_demo_repository
 from .model import ROLE_LABELS, ItemStatus, ReviewItem
 from .plan import plan_for
-from .records import StoredRecord, inspect_records
+from .records import RejectedRecord, StoredRecord, inspect_records
 from .referents import Declaration, referent_declaration
 
 
@@ -140,52 +140,9 @@ def review_status(
     """
     plan = plan_for(dossier_path, rev=rev, clausier_path=clausier_path)
     records, rejected = inspect_records(dossier_path, rev)
-    latest: dict[tuple[str, str], tuple[StoredRecord, str]] = {}
-    for stored in records:  # oldest first: later records win
-        rec = stored.record
-        if rec.tender != plan.tender:
-            continue
-        for it in rec.items:
-            latest[(rec.role, it.id)] = (stored, it.digest)
-    rejected_for: dict[tuple[str, str], list[str]] = {}
-    for bad in rejected:
-        if bad.record is None or bad.record.tender != plan.tender:
-            continue
-        for it in bad.record.items:
-            rejected_for.setdefault((bad.record.role, it.id), []).append(bad.reason)
-    cache: dict[str, dict[str, str]] = {}
-    plans: dict[str, dict[str, str]] = {}
-    declarations: dict[tuple[str, str, str], tuple[bool, Declaration | None]] = {}
-    repo = _repo(Path(dossier_path))
-    top = repo.top if repo is not None else None
-    demo = is_demo_repository(top)
-
-    def declared(stored: StoredRecord) -> tuple[bool, Declaration | None]:
-        rec = stored.record
-        commit = repo.commit(stored.commit) if stored.commit else None
-        base = commit.parents[0] if commit is not None and commit.parents else None
-        key = (base or "", rec.role, rec.reviewer.email.lower())
-        if key not in declarations:
-            if base is None:  # the record came with the repository's first commit
-                declarations[key] = (False, None)
-            else:
-                decl = referent_declaration(dossier_path, rec.role, rec.reviewer.email, base)
-                declarations[key] = (decl is not None, decl)
-        return declarations[key]
-
-    def changes_of(stored: StoredRecord, item_id: str) -> list[Change]:
-        at = stored.commit or stored.record.commit
-        since = _previous_approvals(records, stored.record.role, before=stored)
-        found = item_changes(
-            dossier_path,
-            at,
-            {item_id},
-            since={item_id: since[item_id]} if item_id in since else None,
-            clausier_path=clausier_path,
-            _plans=plans,
-        )
-        return found.get(item_id, [])
-
+    latest = _latest_decisions(records, plan.tender)
+    rejected_for = _rejections_by_item(rejected, plan.tender)
+    judge = _StatusJudge(dossier_path, clausier_path, records)
     out: list[StatusEntry] = []
     for item in plan.items:
         bad = rejected_for.get((item.role, item.id), [])
@@ -194,76 +151,177 @@ def review_status(
             out.append(StatusEntry(item=item, status="pending", rejected=bad))
             continue
         stored, digest = found
+        out.append(judge.entry(item, stored, digest, bad))
+    return out
+
+
+def _latest_decisions(
+    records: list[StoredRecord], tender: str
+) -> dict[tuple[str, str], tuple[StoredRecord, str]]:
+    """(role, item id) → the latest counted record of ``tender`` covering the item, with
+    the digest it recorded (``records`` oldest first: later records win)."""
+    latest: dict[tuple[str, str], tuple[StoredRecord, str]] = {}
+    for stored in records:  # oldest first: later records win
+        rec = stored.record
+        if rec.tender != tender:
+            continue
+        for it in rec.items:
+            latest[(rec.role, it.id)] = (stored, it.digest)
+    return latest
+
+
+def _rejections_by_item(
+    rejected: list[RejectedRecord], tender: str
+) -> dict[tuple[str, str], list[str]]:
+    """(role, item id) → why the records of ``tender`` covering the item do not count."""
+    rejected_for: dict[tuple[str, str], list[str]] = {}
+    for bad in rejected:
+        if bad.record is None or bad.record.tender != tender:
+            continue
+        for it in bad.record.items:
+            rejected_for.setdefault((bad.record.role, it.id), []).append(bad.reason)
+    return rejected_for
+
+
+def _recorder(stored: StoredRecord) -> Person | None:
+    """Who recorded the decision for the reviewer: ``recorded_by``, else the Git committer
+    when it is someone else (not for a Prefect form answer); None for the reviewer."""
+    rec = stored.record
+    recorder = rec.recorded_by
+    if recorder is None and stored.committer_email and rec.flow_run is None:
+        if not _same(stored.committer_email, rec.reviewer):
+            recorder = Person.model_construct(
+                nom=stored.committer_name or stored.committer_email,
+                email=stored.committer_email,
+            )
+    return recorder if not _same(recorder, rec.reviewer) else None
+
+
+def _entry_fields(item: ReviewItem, stored: StoredRecord, bad: list[str]) -> dict:
+    """The fields of a :class:`StatusEntry` that the deciding record gives, whatever the state."""
+    rec = stored.record
+    return {
+        "item": item,
+        "reviewer": rec.reviewer,
+        "time": rec.time,
+        "comment": rec.comment or None,
+        "record": stored.path,
+        "reviewed_commit": rec.commit,
+        "recorded_by": _recorder(stored),
+        "signer": stored.signer,
+        "demonstration": rec.provenance == "demonstration",
+        "declarative": list(stored.declarative),
+        "rejected": bad,
+    }
+
+
+class _StatusJudge:
+    """The state of an item given the latest record covering it, with the caches shared by
+    the items of one :func:`review_status` call (plans and texts per commit, declarations)."""
+
+    def __init__(self, dossier_path, clausier_path, records: list[StoredRecord]) -> None:
+        self.dossier_path = dossier_path
+        self.clausier_path = clausier_path
+        self.records = records
+        self.texts: dict[str, dict[str, str]] = {}
+        self.plans: dict[str, dict[str, str]] = {}
+        self.declarations: dict[tuple[str, str, str], tuple[bool, Declaration | None]] = {}
+        self.repo = _repo(Path(dossier_path))
+        self.demo = is_demo_repository(self.repo.top if self.repo is not None else None)
+
+    def entry(
+        self, item: ReviewItem, stored: StoredRecord, digest: str, bad: list[str]
+    ) -> StatusEntry:
+        """approved / lapsed / changes-requested / pending, per the module's rules."""
         rec = stored.record
         same = digest == item.digest
-        recorder = rec.recorded_by
-        if recorder is None and stored.committer_email and rec.flow_run is None:
-            if not _same(stored.committer_email, rec.reviewer):
-                recorder = Person.model_construct(
-                    nom=stored.committer_name or stored.committer_email,
-                    email=stored.committer_email,
-                )
-        base = {
-            "item": item,
-            "reviewer": rec.reviewer,
-            "time": rec.time,
-            "comment": rec.comment or None,
-            "record": stored.path,
-            "reviewed_commit": rec.commit,
-            "recorded_by": recorder if not _same(recorder, rec.reviewer) else None,
-            "signer": stored.signer,
-            "demonstration": rec.provenance == "demonstration",
-            "declarative": list(stored.declarative),
-            "rejected": bad,
-        }
-        if rec.decision == "approve" and same and rec.provenance == "demonstration" and not demo:
-            out.append(
-                StatusEntry(
-                    status="pending",
-                    refusal=(
-                        f"approbation de {DEMO_LABEL} : elle ne compte que dans le dépôt "
-                        "jetable de « cahier demo » qui l'a produite"
-                    ),
-                    **base,
-                )
+        base = _entry_fields(item, stored, bad)
+        if (
+            rec.decision == "approve"
+            and same
+            and rec.provenance == "demonstration"
+            and not self.demo
+        ):
+            return StatusEntry(
+                status="pending",
+                refusal=(
+                    f"approbation de {DEMO_LABEL} : elle ne compte que dans le dépôt "
+                    "jetable de « cahier demo » qui l'a produite"
+                ),
+                **base,
             )
-        elif rec.decision == "approve" and same:
-            ok, decl = declared(stored) if repo is not None else (True, None)
-            refusal = None
-            if not ok:
-                refusal = (
-                    f"{_who(rec.reviewer)} n'était pas déclaré(e) {ROLE_LABELS[rec.role]} "
-                    "au moment de l'enregistrement de la revue"
-                )
-            elif repo is not None:
-                refusal = _four_eyes_refusal(
-                    rec.role,
-                    rec.reviewer,
-                    decl,
-                    {item.id: changes_of(stored, item.id)},
-                    {item.id: item.id},
-                )
-            status = "pending" if refusal else "approved"
-            out.append(StatusEntry(status=status, declaration=decl, refusal=refusal, **base))
-        elif rec.decision == "approve":
-            old = _old_texts(dossier_path, rec.commit, clausier_path, cache).get(item.id)
-            if old is None:
-                diff = f"(texte examiné introuvable : commit {rec.commit[:10]} absent du dépôt)"
+        if rec.decision == "approve" and same:
+            return self._approval(item, stored, base)
+        if rec.decision == "approve":
+            return StatusEntry(status="lapsed", diff=self._diff(item, rec.commit), **base)
+        if same:
+            return StatusEntry(status="changes-requested", **base)
+        return StatusEntry(status="pending", **base)
+
+    def _approval(self, item: ReviewItem, stored: StoredRecord, base: dict) -> StatusEntry:
+        """An approval of the current text: retained unless the reviewer was not declared
+        then, or the four-eyes rule refuses it (``pending`` with the reason)."""
+        rec = stored.record
+        ok, decl = self._declared(stored) if self.repo is not None else (True, None)
+        refusal = None
+        if not ok:
+            refusal = (
+                f"{_who(rec.reviewer)} n'était pas déclaré(e) {ROLE_LABELS[rec.role]} "
+                "au moment de l'enregistrement de la revue"
+            )
+        elif self.repo is not None:
+            refusal = _four_eyes_refusal(
+                rec.role,
+                rec.reviewer,
+                decl,
+                {item.id: self._changes(stored, item.id)},
+                {item.id: item.id},
+            )
+        status = "pending" if refusal else "approved"
+        return StatusEntry(status=status, declaration=decl, refusal=refusal, **base)
+
+    def _diff(self, item: ReviewItem, commit: str) -> str:
+        """Unified diff of the item's text from the reviewed ``commit`` to now."""
+        old = _old_texts(self.dossier_path, commit, self.clausier_path, self.texts).get(item.id)
+        if old is None:
+            return f"(texte examiné introuvable : commit {commit[:10]} absent du dépôt)"
+        return "".join(
+            difflib.unified_diff(
+                old.splitlines(keepends=True),
+                item.text.splitlines(keepends=True),
+                fromfile=f"{item.id} (revu, commit {commit[:10]})",
+                tofile=f"{item.id} (actuel)",
+            )
+        )
+
+    def _declared(self, stored: StoredRecord) -> tuple[bool, Declaration | None]:
+        """Whether the reviewer was a declared referent of the role at the parent of the
+        commit that added the record, and that declaration."""
+        rec = stored.record
+        commit = self.repo.commit(stored.commit) if stored.commit else None
+        base = commit.parents[0] if commit is not None and commit.parents else None
+        key = (base or "", rec.role, rec.reviewer.email.lower())
+        if key not in self.declarations:
+            if base is None:  # the record came with the repository's first commit
+                self.declarations[key] = (False, None)
             else:
-                diff = "".join(
-                    difflib.unified_diff(
-                        old.splitlines(keepends=True),
-                        item.text.splitlines(keepends=True),
-                        fromfile=f"{item.id} (revu, commit {rec.commit[:10]})",
-                        tofile=f"{item.id} (actuel)",
-                    )
-                )
-            out.append(StatusEntry(status="lapsed", diff=diff, **base))
-        elif same:
-            out.append(StatusEntry(status="changes-requested", **base))
-        else:
-            out.append(StatusEntry(status="pending", **base))
-    return out
+                decl = referent_declaration(self.dossier_path, rec.role, rec.reviewer.email, base)
+                self.declarations[key] = (decl is not None, decl)
+        return self.declarations[key]
+
+    def _changes(self, stored: StoredRecord, item_id: str) -> list[Change]:
+        """Every commit that changed the item since the approval preceding ``stored``."""
+        at = stored.commit or stored.record.commit
+        since = _previous_approvals(self.records, stored.record.role, before=stored)
+        found = item_changes(
+            self.dossier_path,
+            at,
+            {item_id},
+            since={item_id: since[item_id]} if item_id in since else None,
+            clausier_path=self.clausier_path,
+            _plans=self.plans,
+        )
+        return found.get(item_id, [])
 
 
 def review_gate(dossier_path: str | os.PathLike[str], rev: str | None = None) -> list[str]:

@@ -35,6 +35,7 @@ from .model import (
     Decision,
     ReviewItem,
     ReviewItemDigest,
+    ReviewPlan,
     ReviewRecord,
 )
 from .plan import plan_for
@@ -128,6 +129,8 @@ def _choose_name(repo: Repo, tree_commit: str, reviews: str, stamp: str, role: s
         n += 1
 
 
+# Over ~80 lines by its docstring only (the public contract: identities, four-eyes rule, Git
+# procedure, arguments, errors); the body is a sequence of named steps.
 def record_review(
     dossier_path: str | os.PathLike[str],
     role: str,
@@ -185,31 +188,101 @@ def record_review(
             Git repository, detached HEAD, repository without commit, failure of Git.
     """
     check_role(role)
-    if decision not in get_args(Decision):
-        raise InputError(f"décision « {decision} » inconnue : « approve » ou « request-changes ».")
-    if decision == "request-changes" and not comment.strip():
-        raise InputError(
-            "une demande de modifications doit être motivée : indiquez --comment « … »."
-        )
-    _require_dossier(dossier_path)
-    path = Path(dossier_path)
-    repo = _repo(path)
-    if repo is None:
-        raise InputError(
-            "ce dossier n'est pas dans un dépôt Git : les revues sont enregistrées dans "
-            "l'historique Git du dossier (git init, git add, git commit).",
-            os.fspath(dossier_path),
-        )
-    top = repo.top
-    repo.require_full_history("cahier review " + decision)
+    _check_decision(decision, comment)
+    repo = _review_repo(dossier_path, decision)
     ref, head = _branch(repo)
     repaired = repair_review_index(dossier_path)
     plan = plan_for(dossier_path, rev=head, clausier_path=clausier_path)
     reviewer = _check_referent(role, reviewer_email, plan.referents, plan.tender)
     if reviewer_name:
         reviewer = Person(nom=reviewer_name, email=reviewer.email)
-    committer = committer_identity(top)
+    committer = committer_identity(repo.top)
     recorder = recorded_by or committer
+    on_behalf = _check_recorder(dossier_path, reviewer, recorder, allow_on_behalf)
+    role_items = _items_reviewed(dossier_path, plan, role, head, items)
+    if decision == "approve":
+        _check_four_eyes(dossier_path, role, reviewer, head, role_items, clausier_path)
+    sign = _signing(repo, dossier_path)
+    when = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    record = ReviewRecord(
+        tender=plan.tender,
+        role=role,
+        reviewer=reviewer,
+        decision=decision,
+        comment=comment.strip(),
+        time=when,
+        items=[ReviewItemDigest(id=i.id, clause=i.clause, digest=i.digest) for i in role_items],
+        clausier_version=plan.clausier_version,
+        commit=head,
+        flow_run=flow_run,
+        recorded_by=recorder if (on_behalf or recorded_by is not None) else None,
+        provenance="demonstration" if is_demo_repository(repo.top) else None,
+    )
+    content = _record_yaml(record).encode("utf-8")
+    blob = repo.hash_object(content)
+    env = _identity_env(reviewer, when, committer or recorder or reviewer)
+    new, rel_path = _commit_record(
+        repo,
+        ref,
+        _NewRecord(
+            reviews=_join(_rel(Path(dossier_path), repo.top), REVIEWS_DIR),
+            stamp=when.strftime("%Y%m%dT%H%M%SZ"),
+            role=role,
+            blob=blob,
+            message=_commit_message(record, role_items, on_behalf),
+        ),
+        env,
+        sign,
+        max_attempts,
+        dossier_path,
+    )
+    target = repo.top / rel_path
+    _write_new_file(target, content)
+    step("worktree")
+    _add_to_user_index(repo, blob, rel_path)
+    return RecordResult(rel_path, new, record, target, role_items, repaired)
+
+
+def _check_decision(decision: str, comment: str) -> None:
+    """Refuse an unknown decision, or a request for changes without a comment."""
+    if decision not in get_args(Decision):
+        raise InputError(f"décision « {decision} » inconnue : « approve » ou « request-changes ».")
+    if decision == "request-changes" and not comment.strip():
+        raise InputError(
+            "une demande de modifications doit être motivée : indiquez --comment « … »."
+        )
+
+
+def _review_repo(dossier_path: str | os.PathLike[str], decision: str) -> Repo:
+    """The Git repository of an existing dossier, with its full history.
+
+    Raises:
+        InputError: no tender.yaml, not in Git, shallow clone.
+    """
+    _require_dossier(dossier_path)
+    repo = _repo(Path(dossier_path))
+    if repo is None:
+        raise InputError(
+            "ce dossier n'est pas dans un dépôt Git : les revues sont enregistrées dans "
+            "l'historique Git du dossier (git init, git add, git commit).",
+            os.fspath(dossier_path),
+        )
+    repo.require_full_history("cahier review " + decision)
+    return repo
+
+
+def _check_recorder(
+    dossier_path: str | os.PathLike[str],
+    reviewer: Person,
+    recorder: Person | None,
+    allow_on_behalf: bool,
+) -> bool:
+    """Whether the decision is recorded on behalf of the reviewer by ``recorder``.
+
+    Raises:
+        InputError: without ``allow_on_behalf``, an unknown Git identity or one that is
+            not the reviewer's.
+    """
     if recorder is None and not allow_on_behalf:
         raise InputError(
             "revue refusée : identité Git inconnue — configurez « git config user.name » et "
@@ -228,6 +301,21 @@ def record_review(
             "commande.",
             os.fspath(dossier_path),
         )
+    return on_behalf
+
+
+def _items_reviewed(
+    dossier_path: str | os.PathLike[str],
+    plan: ReviewPlan,
+    role: str,
+    head: str,
+    items: list[str] | None,
+) -> list[ReviewItem]:
+    """The plan's items of ``role`` named by ``items`` (default: all of them).
+
+    Raises:
+        InputError: no item for the role, or an id that is not one of them.
+    """
     role_items = plan.for_role(role)
     if not role_items:
         raise InputError(
@@ -236,19 +324,27 @@ def record_review(
             f"{', '.join(plan.roles()) or 'aucun'}.",
             os.fspath(dossier_path),
         )
-    if items:
-        known = {i.id: i for i in role_items}
-        unknown = [i for i in items if i not in known]
-        if unknown:
-            raise InputError(
-                f"élément(s) inconnu(s) pour le rôle « {role} » : {', '.join(unknown)} ; "
-                f"éléments : {', '.join(known)}."
-            )
-        role_items = [known[i] for i in items]
-    if decision == "approve":
-        _check_four_eyes(dossier_path, role, reviewer, head, role_items, clausier_path)
-    # « commit-tree » (plumbing) ignores commit.gpgSign: sign explicitly when the person
-    # recording has a key (user.signingkey) or asked for signatures (commit.gpgsign).
+    if not items:
+        return role_items
+    known = {i.id: i for i in role_items}
+    unknown = [i for i in items if i not in known]
+    if unknown:
+        raise InputError(
+            f"élément(s) inconnu(s) pour le rôle « {role} » : {', '.join(unknown)} ; "
+            f"éléments : {', '.join(known)}."
+        )
+    return [known[i] for i in items]
+
+
+def _signing(repo: Repo, dossier_path: str | os.PathLike[str]) -> bool:
+    """Whether to sign the review commit.
+
+    « commit-tree » (plumbing) ignores commit.gpgSign: sign explicitly when the person
+    recording has a key (user.signingkey) or asked for signatures (commit.gpgsign).
+
+    Raises:
+        InputError: the verifier's policy is « signature-obligatoire » and no key is set.
+    """
     sign = repo.text("config", "--type=bool", "commit.gpgsign", check=False).strip() == "true"
     sign = sign or bool(repo.text("config", "user.signingkey", check=False).strip())
     _sig_args, policy = _signature_args(dossier_path)
@@ -260,72 +356,85 @@ def record_review(
             "gpg.format, puis recommencez.",
             os.fspath(dossier_path),
         )
-    when = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    demo = is_demo_repository(top)
-    record = ReviewRecord(
-        tender=plan.tender,
-        role=role,
-        reviewer=reviewer,
-        decision=decision,
-        comment=comment.strip(),
-        time=when,
-        items=[ReviewItemDigest(id=i.id, clause=i.clause, digest=i.digest) for i in role_items],
-        clausier_version=plan.clausier_version,
-        commit=head,
-        flow_run=flow_run,
-        recorded_by=recorder if (on_behalf or recorded_by is not None) else None,
-        provenance="demonstration" if demo else None,
-    )
-    content = _record_yaml(record).encode("utf-8")
-    reviews = _join(_rel(path, top), REVIEWS_DIR)
-    stamp = when.strftime("%Y%m%dT%H%M%SZ")
-    blob = repo.hash_object(content)
+    return sign
+
+
+def _commit_message(record: ReviewRecord, items: list[ReviewItem], on_behalf: bool) -> str:
+    """The review commit's message: decision, comment, items, reviewed commit, run."""
     message = (
-        f"Revue {ROLE_LABELS[role]} : {DECISION_LABELS[decision]} — {plan.tender}\n\n"
+        f"Revue {ROLE_LABELS[record.role]} : {DECISION_LABELS[record.decision]} — "
+        f"{record.tender}\n\n"
         + (f"{record.comment}\n\n" if record.comment else "")
-        + "".join(f"- {i.label()}\n" for i in role_items)
-        + f"\nCommit examiné : {head}\nClausier : {plan.clausier_version}\n"
-        + (f"Run Prefect : {flow_run}\n" if flow_run else "")
-        + (
-            f"Enregistrée par {_who(record.recorded_by)} pour le compte de {_who(reviewer)}\n"
-            if record.recorded_by is not None and on_behalf
-            else ""
-        )
+        + "".join(f"- {i.label()}\n" for i in items)
+        + f"\nCommit examiné : {record.commit}\nClausier : {record.clausier_version}\n"
+        + (f"Run Prefect : {record.flow_run}\n" if record.flow_run else "")
     )
-    env = {
+    if record.recorded_by is not None and on_behalf:
+        message += (
+            f"Enregistrée par {_who(record.recorded_by)} pour le compte de "
+            f"{_who(record.reviewer)}\n"
+        )
+    return message
+
+
+def _identity_env(reviewer: Person, when: dt.datetime, committer: Person) -> dict[str, str]:
+    """Git environment naming the reviewer as author (at ``when``) and the committer."""
+    return {
         "GIT_AUTHOR_NAME": reviewer.nom,
         "GIT_AUTHOR_EMAIL": reviewer.email,
         "GIT_AUTHOR_DATE": when.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+        "GIT_COMMITTER_NAME": committer.nom,
+        "GIT_COMMITTER_EMAIL": committer.email,
     }
-    who_commits = committer or recorder or reviewer
-    env |= {"GIT_COMMITTER_NAME": who_commits.nom, "GIT_COMMITTER_EMAIL": who_commits.email}
-    new = rel_path = None
+
+
+@dataclass
+class _NewRecord:
+    """What the review commit adds: ``reviews/<stamp>-<role>[-n].yaml`` holding ``blob``."""
+
+    reviews: str  # the dossier's reviews folder, path in the repository
+    stamp: str
+    role: str
+    blob: str
+    message: str
+
+
+def _commit_record(
+    repo: Repo,
+    ref: str,
+    new: _NewRecord,
+    env: dict[str, str],
+    sign: bool,
+    max_attempts: int,
+    dossier_path: str | os.PathLike[str],
+) -> tuple[str, str]:
+    """Commit the record on ``ref`` by compare-and-swap (:meth:`tasks.git.Repo.commit_files`),
+    retried when another review landed meanwhile; returns (new commit, record path).
+
+    Raises:
+        InputError: branch missing, Git failure, branch moving ``max_attempts`` times.
+    """
     for attempt in range(max_attempts):
         old = repo.ref(ref)
         if old is None:
             raise InputError(f"branche {ref} introuvable.", os.fspath(dossier_path))
-        rel_path = _choose_name(repo, old, reviews, stamp, role)
+        rel_path = _choose_name(repo, old, new.reviews, new.stamp, new.role)
         try:
-            new = repo.commit_files(ref, old, {rel_path: blob}, message, env=env, sign=sign)
-            break
+            commit = repo.commit_files(
+                ref, old, {rel_path: new.blob}, new.message, env=env, sign=sign
+            )
+            return commit, rel_path
         except RefMoved:
             time.sleep(0.01 * (attempt + 1))  # another review landed: rebase on it
         except GitError as exc:
             raise InputError(
                 f"revue non enregistrée : {exc.message}", os.fspath(dossier_path)
             ) from None
-    else:
-        raise InputError(
-            "revue non enregistrée : la branche a changé trop souvent pendant "
-            "l'enregistrement (revues simultanées) ; recommencez.",
-            os.fspath(dossier_path),
-        )
-    assert new is not None and rel_path is not None
-    target = top / rel_path
-    _write_new_file(target, content)
-    step("worktree")
-    _add_to_user_index(repo, blob, rel_path)
-    return RecordResult(rel_path, new, record, target, role_items, repaired)
+    raise InputError(
+        "revue non enregistrée : la branche a changé trop souvent pendant "
+        "l'enregistrement (revues simultanées) ; recommencez.",
+        os.fspath(dossier_path),
+    )
 
 
 def _write_new_file(target: Path, content: bytes) -> None:
