@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from cahier.common import CommandSet, fail
-from cahier.prefect_env import prefect_session, server_reachable
 from tasks.errors import CahierError, InputError
 
 commands = CommandSet()
@@ -69,6 +68,7 @@ def _submit(top: Path, rel: str, sha: str) -> None:
     """``--submit``: start the deployed lifecycle on the configured server (once per
     dossier and commit) and print its run id; exit 2 with a French message when the
     server is unreachable or the deployment missing."""
+    from cahier.prefect_env import prefect_session, server_reachable
     from flows.lifecycle import repo_lock_name, submit_lifecycle
     from tasks.config.settings import load_settings
 
@@ -111,6 +111,7 @@ def _run_here(top: Path, rel: str, sha: str, draft: bool, wait_reviews: bool) ->
     with a French message when Prefect cannot start or the flow fails."""
     import time
 
+    from cahier.prefect_env import prefect_session
     from tasks.config.settings import load_settings
 
     t0 = time.monotonic()

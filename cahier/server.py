@@ -14,7 +14,6 @@ from typing import Annotated
 import typer
 
 from cahier.common import CommandSet, fail
-from cahier.prefect_env import server_reachable
 from tasks.errors import CahierError, InputError
 
 commands = CommandSet()
@@ -29,6 +28,8 @@ def server(
     workers: Annotated[int, typer.Option("--workers", help="Nombre de workers.")] = 1,
 ) -> None:
     """Serveur Prefect local + pool « process » + déploiements de prefect.yaml + worker(s)."""
+    from cahier.prefect_env import server_reachable
+
     prefect = shutil.which("prefect") or str(Path(sys.executable).with_name("prefect"))
     root = Path(__file__).resolve().parents[1]
     if not (root / "prefect.yaml").is_file():

@@ -14,7 +14,9 @@ never by probing ports); else Prefect's ephemeral server, which cahier starts it
   another terminal, or ``PREFECT_API_URL``), exit code 2, no traceback.
 
 Telemetry is off (``PREFECT_SERVER_ANALYTICS_ENABLED=false``: the ephemeral server's
-analytics service is what logs « database is locked »), and Prefect's English console
+analytics service is what logs « database is locked »); flow heartbeats are off for runs
+executed in the command's own process unless ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` is
+set (each run otherwise waits up to 1 s for its heartbeat thread when it ends); and Prefect's English console
 lines are kept off the terminal (:func:`quiet_console`); runs and their logs stay in
 the Prefect API and UI.
 """
@@ -96,6 +98,10 @@ def quiet_console() -> None:
         for handler in logger.handlers:
             if type(handler).__name__ == "PrefectConsoleHandler":
                 handler.setLevel(logging.CRITICAL)
+
+
+#: Set by the user: Prefect's flow heartbeats are then left as they say.
+_HEARTBEAT_VARS = {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY"}
 
 
 def _environment(settings: Settings, api_url: str | None) -> dict[str, str]:
@@ -201,6 +207,7 @@ def prefect_session(
         os.environ.pop("PREFECT_API_URL", None)
     from prefect.settings import (
         PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
         PREFECT_SERVER_ANALYTICS_ENABLED,
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
         temporary_settings,
@@ -212,6 +219,11 @@ def prefect_session(
     }
     if url:
         updates[PREFECT_API_URL] = url
+    if not _HEARTBEAT_VARS & os.environ.keys():
+        # A flow run of this process ends by joining its heartbeat thread, which sleeps in
+        # 1 s steps: up to 1 s per flow run. Heartbeats detect crashed runs of workers; a
+        # run of this command is watched by its user, its crash is on their console.
+        updates[PREFECT_FLOWS_HEARTBEAT_FREQUENCY] = None
     scope = temporary_settings(
         updates=updates,
         restore_defaults={PREFECT_API_URL} if kind == "ephemere" and already else None,

@@ -94,6 +94,44 @@ def test_unreachable_configured_server_is_a_french_message(tmp_path: Path):
     assert "cahier server" in proc.stderr
 
 
+HEARTBEAT = """
+from flows.server import prefect_session
+from prefect.settings import get_current_settings
+with prefect_session(start=False):
+    print(get_current_settings().flows.heartbeat_frequency)
+"""
+
+
+def test_runs_of_the_command_skip_heartbeats_unless_the_user_sets_them(tmp_path: Path):
+    # A flow run ends by joining its heartbeat thread (up to 1 s): off for the command's
+    # own runs, unless PREFECT_FLOWS_HEARTBEAT_FREQUENCY says otherwise.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PREFECT_HOME": str(tmp_path)}
+    env.pop("PREFECT_API_URL", None)
+    env.pop("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", None)
+    run = [sys.executable, "-c", HEARTBEAT]
+    off = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120)
+    assert off.stdout.strip() == "None", off.stderr
+    env["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] = "60"
+    kept = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120)
+    assert kept.stdout.strip() == "60", kept.stderr
+
+
+def test_cahier_start_up_skips_pydantic_plugin_discovery_unless_asked():
+    script = (
+        "import cahier.cli\n"
+        "from pydantic.plugin import _loader\n"
+        "list(_loader.get_plugins())\n"
+        "print(_loader._plugins is None)  # None: the entry points were never scanned"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PYDANTIC_DISABLE_PLUGINS", None)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert proc.stdout.strip() == "True", proc.stderr
+    env["PYDANTIC_DISABLE_PLUGINS"] = ""  # the user's choice wins: discovery runs
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert proc.stdout.strip() == "False", proc.stderr
+
+
 @pytest.mark.flow
 def test_demo_runs_the_whole_life_and_its_approvals_count_nowhere_else(
     prefect_harness, tmp_path: Path
@@ -117,7 +155,9 @@ def test_demo_runs_the_whole_life_and_its_approvals_count_nowhere_else(
     assert entries and all(e.status == "approved" and e.demonstration for e in entries)
     assert "démonstration (non probante)" in entries[0].message()
     events = timeline(result.dossier, run_checks=False)
-    assert any("démonstration (non probante)" in " ".join(map(str, vars(e).values())) for e in events)
+    assert any(
+        "démonstration (non probante)" in " ".join(map(str, vars(e).values())) for e in events
+    )
 
     # A clone of the throwaway repository is not it: the approvals do not count there.
     clone = tmp_path / "clone"
