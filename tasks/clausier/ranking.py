@@ -144,6 +144,36 @@ class Ranking:
         """Block ``b`` is a list item (bullet, « 1. », « a) »…)."""
         return bool(_LIST_START_RE.match(idx.piece.lines[idx.blocks[b].start].text))
 
+    def _cite_first(self, hits: list[Hit]) -> list[Hit]:
+        """``hits`` of every piece in citing order: by decreasing score, then the hit of
+        the expected piece when it is within 0.15 of the best, then among near ties
+        (within 0.08) in the enclosing articles of the best hit the first statement —
+        a clause is stated at the head of its article, its sub-articles give the
+        modalities (follow-up, penalties) — and, among the items of one list (one
+        statement: same start), the best one."""
+        hits.sort(key=lambda h: (-h.score, not h.expected, h.order))
+        if len(hits) > 1 and not hits[0].expected:
+            # stated where it belongs at a comparable strength: cite it there
+            home = next((h for h in hits if h.expected and h.score >= hits[0].score - 0.15), None)
+            if home is not None:
+                hits.remove(home)
+                hits.insert(0, home)
+        if len(hits) > 1:
+            top = hits[0]
+            chain = self._article_chain(top)
+            near = [
+                h
+                for h in hits
+                if h.piece is top.piece
+                and h.score >= top.score - 0.08
+                and h.piece.lines[h.start].section in chain
+            ]
+            first = min(near, key=lambda h: (h.start, -h.score, h.order))
+            if first is not top:
+                hits.remove(first)
+                hits.insert(0, first)
+        return hits
+
     def _questionnaire(self, idx: _Index, b: int) -> bool:
         """Block ``b`` is in a section whose body is one third questions or more (a
         sourcing questionnaire: its examples and remarks are not clauses)."""

@@ -457,32 +457,7 @@ class Recognizer(Ranking):
             return hits
         for piece in pieces:
             hits.extend(self._find_in(piece, evidence))
-        hits.sort(key=lambda h: (-h.score, not h.expected, h.order))
-        if len(hits) > 1 and not hits[0].expected:
-            # stated where it belongs at a comparable strength: cite it there
-            home = next((h for h in hits if h.expected and h.score >= hits[0].score - 0.15), None)
-            if home is not None:
-                hits.remove(home)
-                hits.insert(0, home)
-        if len(hits) > 1:
-            # Near ties (within 0.08) in the enclosing articles of the best hit: a clause is
-            # stated at the head of its article, its sub-articles give the modalities
-            # (follow-up, penalties), so the statement is cited; among the items of one
-            # list (one statement: same start), the best one.
-            top = hits[0]
-            chain = self._article_chain(top)
-            near = [
-                h
-                for h in hits
-                if h.piece is top.piece
-                and h.score >= top.score - 0.08
-                and h.piece.lines[h.start].section in chain
-            ]
-            first = min(near, key=lambda h: (h.start, -h.score, h.order))
-            if first is not top:
-                hits.remove(first)
-                hits.insert(0, first)
-        return hits[:limit]
+        return self._cite_first(hits)[:limit]
 
     def _find_in(self, piece: PieceText, evidence: ClauseEvidence) -> list[Hit]:
         idx = self.index(piece)
