@@ -221,3 +221,14 @@ def test_notice_and_rc_formats(case: str) -> None:
         assert [c.type for c in sets[0].criteres] == ["technique", "environnement", "prix"]
     if case == "rc-points":
         assert sets[0].criteres[2].type == "social"
+
+
+def test_sub_criteria_types_follow_the_vocabulary() -> None:
+    """criteres.yaml ``subs_inherit``: under a price, « Délai de paiement » is price; under
+    a technical criterion (which does not pass its type on) it is a delay; a sub-criterion
+    whose name says nothing takes its parent's type."""
+    vocab = load_criteria_vocab()
+    assert vocab.sub_type("prix", "Délai de paiement") == "prix"
+    assert vocab.sub_type("technique", "Délai d'intervention") == "delai"
+    assert vocab.sub_type("technique", "Sous-critère n° 2") == "technique"
+    assert vocab.types["prix"].subs_inherit and not vocab.types["technique"].subs_inherit

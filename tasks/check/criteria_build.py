@@ -445,11 +445,9 @@ def _normalise_subs(c: CriterionRead, scale: float) -> list[CriteriaProblem]:
 
 def _classify(tops: list[CriterionRead], vocab) -> None:
     """Type each criterion from its name, sub-criteria and description
-    (``clause_library/criteres.yaml``); a sub-criterion of a price, cost, environmental,
-    social or accessibility criterion keeps its parent's type."""
+    (``clause_library/criteres.yaml``); a sub-criterion takes its parent's type when the
+    vocabulary says so (``subs_inherit``) or its name says nothing."""
     for c in tops:
         c.type = vocab.classify(c.nom, [s.nom for s in c.sous], c.description)
         for s in c.sous:
-            kind = vocab.classify(s.nom, [], "")
-            keep = c.type in ("prix", "cout", "environnement", "social", "accessibilite")
-            s.type = c.type if kind == "autre" or keep else kind
+            s.type = vocab.sub_type(c.type, s.nom)

@@ -33,9 +33,11 @@ class _Model(BaseModel):
 
 class CriterionTypeWords(_Model):
     """The words of one criterion type: ``terms`` decide on their own; ``weak_terms``
-    only with one of ``context_terms`` in the criterion's text (sub-criteria, description)."""
+    only with one of ``context_terms`` in the criterion's text (sub-criteria, description);
+    ``subs_inherit``: the sub-criteria of a criterion of this type take its type."""
 
     label: str
+    subs_inherit: bool = False
     terms: list[str] = Field(default=[])
     weak_terms: list[str] = Field(default=[])
     context_terms: list[str] = Field(default=[])
@@ -95,6 +97,14 @@ class CriteriaVocab(_Model):
             if kind is not None:
                 return kind
         return "autre"
+
+
+    def sub_type(self, parent: str, name: str) -> str:
+        """The type of a sub-criterion named ``name`` of a criterion of type ``parent``:
+        the parent's when its type says so (``subs_inherit``) or the name says nothing."""
+        kind = self.classify(name, [], "")
+        spec = self.types.get(parent)
+        return parent if kind == "autre" or (spec is not None and spec.subs_inherit) else kind
 
 
 @lru_cache(maxsize=8)
