@@ -47,37 +47,11 @@ def assemble(
     ] = False,
 ) -> None:
     """Assembler le DCE : DOCX, ODT, HTML, PDF accessible (PDF/UA-1) et copie PDF/A-2b."""
-    from tasks.clausier.library import load_clausier
-    from tasks.dossier.reader import read_dossier
     from tasks.publish.assemble import AssemblyRefused
-    from tasks.publish.assemble import assemble as run_assembly
 
     fmts = [f.strip().lower() for f in formats.split(",") if f.strip()]
     try:
-        target = tender_dir
-        if rev is None:
-            if not tender_dir.exists():
-                raise InputError("chemin introuvable.", str(tender_dir))
-            target = (
-                tender_dir if (tender_dir / "tender.yaml").is_file() else find_dossier(tender_dir)
-            )
-        if flow:
-            os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-            from flows.assemble import assemble_tender
-
-            result = assemble_tender(
-                str(target), rev=rev, formats=fmts, out=str(out) if out else None, draft=draft
-            )
-        else:
-            dossier = read_dossier(target, rev=rev)
-            result = run_assembly(
-                dossier,
-                load_clausier(),
-                out or Path("out") / dossier.tender.id,
-                fmts,
-                draft=draft,
-                workers=min(4, os.cpu_count() or 1),
-            )
+        result = _assembled(_target(tender_dir, rev), rev, fmts, out, draft, flow)
     except AssemblyRefused as exc:
         typer.echo(f"cahier : {exc.render()}", err=True)
         for reason in exc.reasons:
@@ -93,6 +67,48 @@ def assemble(
             )
         )
         return
+    _print_result(result)
+
+
+def _target(tender_dir: Path, rev: str | None) -> Path:
+    """The dossier to assemble: as given with ``--rev``, else the dossier holding it.
+
+    Raises:
+        InputError: the path does not exist or is in no dossier.
+    """
+    if rev is not None:
+        return tender_dir
+    if not tender_dir.exists():
+        raise InputError("chemin introuvable.", str(tender_dir))
+    return tender_dir if (tender_dir / "tender.yaml").is_file() else find_dossier(tender_dir)
+
+
+def _assembled(target: Path, rev: str | None, fmts: list[str], out, draft: bool, flow: bool):
+    """The assembly result, computed in-process or as a Prefect flow."""
+    if flow:
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        from flows.assemble import assemble_tender
+
+        return assemble_tender(
+            str(target), rev=rev, formats=fmts, out=str(out) if out else None, draft=draft
+        )
+    from tasks.clausier.library import load_clausier
+    from tasks.dossier.reader import read_dossier
+    from tasks.publish.assemble import assemble as run_assembly
+
+    dossier = read_dossier(target, rev=rev)
+    return run_assembly(
+        dossier,
+        load_clausier(),
+        out or Path("out") / dossier.tender.id,
+        fmts,
+        draft=draft,
+        workers=min(4, os.cpu_count() or 1),
+    )
+
+
+def _print_result(result) -> None:
+    """The files written, the archive, reproducibility and the findings (on stderr)."""
     typer.echo(f"{len(result.outputs)} fichier(s) écrit(s) dans {result.out_dir}")
     for o in result.outputs:
         typer.echo(f"  {o.path}  sha256:{o.sha256[:16]}…")

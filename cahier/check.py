@@ -64,40 +64,8 @@ def check(
             )
         _check_all(paths, rev, output, workers, clausier, stream_json=fmt == Format.json)
         return
-    from tasks.check.report import to_json, to_junit, to_sarif, to_text
-
     try:
-        if rev is None:
-            dossiers: list[Path] = []
-            for p in paths:
-                if not p.exists():
-                    raise InputError("chemin introuvable.", str(p))
-                d = find_dossier(p) if p.is_file() or not (p / "tender.yaml").is_file() else p
-                if d not in dossiers:
-                    dossiers.append(d)
-            targets = [str(d) for d in dossiers]
-        else:
-            targets = [str(p) for p in paths]
-        reports = []
-        for target in targets:
-            if flow:
-                # The ephemeral server's telemetry locks SQLite (docs/architecture.md, « Pièges Prefect »).
-                os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-                # On a loaded laptop the ephemeral server may need more than 20 s to start.
-                os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-                from flows.check import check_tender
-
-                reports.append(
-                    check_tender(target, rev=rev, clausier_path=str(clausier) if clausier else None)
-                )
-            else:
-                from tasks.check.checker import check_dossier
-                from tasks.clausier.library import load_clausier
-                from tasks.dossier.reader import read_dossier
-
-                lib = load_clausier(clausier, dossier=target)
-                dossier = read_dossier(target, rev=rev, allow_incomplete=True)
-                reports.append(check_dossier(dossier, lib))
+        reports = [_check_one(t, rev, flow, clausier) for t in _targets(paths, rev)]
     except CahierError as exc:
         fail(exc)
         return
@@ -111,41 +79,13 @@ def check(
     if fmt == Format.text and output is None:
         from rich.console import Console
 
+        from tasks.check.report import to_text
+
         con = Console()
         for r in reports:
             to_text(r, con)
     else:
-        render = {
-            Format.json: to_json,
-            Format.sarif: to_sarif,
-            Format.junit: to_junit,
-        }
-        if fmt == Format.text:
-            from io import StringIO
-
-            from rich.console import Console
-
-            buf = StringIO()
-            con = Console(file=buf, width=110, no_color=True)
-            for r in reports:
-                to_text(r, con)
-            text = buf.getvalue()
-        elif fmt == Format.sarif:
-            text = _sarif(reports)
-        elif len(reports) == 1:
-            text = render[fmt](reports[0])
-        else:
-            import json
-
-            text = (
-                json.dumps(
-                    [json.loads(render[Format.json](r)) for r in reports],
-                    ensure_ascii=False,
-                    indent=2,
-                )
-                if fmt == Format.json
-                else "".join(render[fmt](r) for r in reports)
-            )
+        text = _rendered(reports, fmt)
         if output is None:
             sys.stdout.write(text)
         else:
@@ -154,6 +94,71 @@ def check(
             except CahierError as exc:
                 fail(exc)
     raise typer.Exit(max((r.exit_code for r in reports), default=0))
+
+
+def _targets(paths: list[Path], rev: str | None) -> list[str]:
+    """The dossiers to check: each path as given with ``--rev``; else the dossier holding
+    each path (a file or a folder below it), once each.
+
+    Raises:
+        InputError: a path that does not exist, or is in no dossier.
+    """
+    if rev is not None:
+        return [str(p) for p in paths]
+    dossiers: list[Path] = []
+    for p in paths:
+        if not p.exists():
+            raise InputError("chemin introuvable.", str(p))
+        d = find_dossier(p) if p.is_file() or not (p / "tender.yaml").is_file() else p
+        if d not in dossiers:
+            dossiers.append(d)
+    return [str(d) for d in dossiers]
+
+
+def _check_one(target: str, rev: str | None, flow: bool, clausier: Path | None):
+    """The report of one dossier, checked in-process or as a Prefect flow."""
+    if flow:
+        # The ephemeral server's telemetry locks SQLite (docs/architecture.md, « Pièges Prefect »).
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        # On a loaded laptop the ephemeral server may need more than 20 s to start.
+        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+        from flows.check import check_tender
+
+        return check_tender(target, rev=rev, clausier_path=str(clausier) if clausier else None)
+    from tasks.check.checker import check_dossier
+    from tasks.clausier.library import load_clausier
+    from tasks.dossier.reader import read_dossier
+
+    lib = load_clausier(clausier, dossier=target)
+    dossier = read_dossier(target, rev=rev, allow_incomplete=True)
+    return check_dossier(dossier, lib)
+
+
+def _rendered(reports: list, fmt: Format) -> str:
+    """The reports as one text in ``fmt`` (plain text 110 columns wide, JSON array or
+    object, one SARIF log, JUnit documents one after the other)."""
+    from tasks.check.report import to_json, to_junit, to_text
+
+    if fmt == Format.text:
+        from io import StringIO
+
+        from rich.console import Console
+
+        buf = StringIO()
+        con = Console(file=buf, width=110, no_color=True)
+        for r in reports:
+            to_text(r, con)
+        return buf.getvalue()
+    if fmt == Format.sarif:
+        return _sarif(reports)
+    render = {Format.json: to_json, Format.junit: to_junit}[fmt]
+    if len(reports) == 1:
+        return render(reports[0])
+    if fmt == Format.json:
+        import json
+
+        return json.dumps([json.loads(to_json(r)) for r in reports], ensure_ascii=False, indent=2)
+    return "".join(render(r) for r in reports)
 
 
 def _check_all(

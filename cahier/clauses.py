@@ -126,7 +126,17 @@ def clauses_show(
         + " ; ".join(f"{lb.ref}" + (f" <{lb.url}>" if lb.url else "") for lb in c.legal_basis),
         markup=False,
     )
-    a = c.applies
+    con.print("S'applique : " + _applies(c.applies, lib), markup=False)
+    _print_parameters(con, c.parameters)
+    con.print("\nTexte :", style="bold")
+    con.print(Markdown(text))
+    con.print("\nGuide pour les candidats :", style="bold")
+    con.print(c.bidder_guidance, markup=False)
+
+
+def _applies(a, lib) -> str:
+    """When a clause applies, in French (« catégories …; montant ≥ … »), or « à tous les
+    marchés »."""
     cond = []
     if a.categories:
         cond.append("catégories " + ", ".join(a.categories))
@@ -152,21 +162,22 @@ def clauses_show(
         )
     if a.requires:
         cond.append("si " + ", ".join(a.requires))
-    con.print("S'applique : " + ("; ".join(cond) if cond else "à tous les marchés"), markup=False)
-    if c.parameters:
-        con.print("Paramètres :")
-        for name, p in c.parameters.items():
-            bounds = ""
-            if p.min is not None or p.max is not None:
-                bounds = f" [{'' if p.min is None else f'{p.min:g}'}–{'' if p.max is None else f'{p.max:g}'}]"
-            con.print(
-                f"  {name} ({p.type}{', ' + p.unit if p.unit else ''}) = {p.default!r}{bounds} — {p.description}",
-                markup=False,
-            )
-    con.print("\nTexte :", style="bold")
-    con.print(Markdown(text))
-    con.print("\nGuide pour les candidats :", style="bold")
-    con.print(c.bidder_guidance, markup=False)
+    return "; ".join(cond) if cond else "à tous les marchés"
+
+
+def _print_parameters(con, parameters) -> None:
+    """A clause's parameters: type, unit, default, bounds and description."""
+    if not parameters:
+        return
+    con.print("Paramètres :")
+    for name, p in parameters.items():
+        bounds = ""
+        if p.min is not None or p.max is not None:
+            bounds = f" [{'' if p.min is None else f'{p.min:g}'}–{'' if p.max is None else f'{p.max:g}'}]"
+        con.print(
+            f"  {name} ({p.type}{', ' + p.unit if p.unit else ''}) = {p.default!r}{bounds} — {p.description}",
+            markup=False,
+        )
 
 
 @commands.add("diff")

@@ -99,6 +99,12 @@ def new(
     except CahierError as exc:
         fail(exc)
         return
+    _print_created(result)
+
+
+def _print_created(result) -> None:
+    """What was created (clauses by piece, waivers proposed) and the first check; exits
+    with the check's code."""
     report = result.report
     typer.echo(f"Dossier créé : {result.path} ({result.procedure.lower()}).")
     for piece, ids in result.clauses.items():

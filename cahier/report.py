@@ -45,51 +45,71 @@ def report(
 ) -> None:
     """Rapport de portefeuille : clauses, critères responsables, RGAA, revues, cibles en
     vigueur, engagements d'exécution promis et réalisés."""
-    import json
-
-    from tasks.award.portfolio import (
-        build_portfolio,
-        open_data,
-        open_data_schema,
-        result_groups,
-        to_csv,
-    )
-    from tasks.award.portfolio_page import indicator_rows, to_html
-
-    def date_of(value: str | None) -> dt.date | None:
-        if value is None:
-            return None
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise InputError(f"date « {value} » invalide : format AAAA-MM-JJ attendu.") from None
+    from tasks.award.portfolio import build_portfolio
 
     try:
-        day = date_of(since)
-        p = build_portfolio(root, since=day, on=date_of(on))
-        pages = {"rapport.html": to_html(p), "rapport.csv": to_csv(p)}
-        opened = {}
-        if open_dir is not None:
-            csv_text, json_text = open_data(p)
-            opened = {
-                "resultats.csv": csv_text,
-                "resultats.json": json_text,
-                "resultats.schema.json": json.dumps(
-                    open_data_schema(), ensure_ascii=False, indent=2
-                )
-                + "\n",
-            }
-        out.mkdir(parents=True, exist_ok=True)
-        if open_dir is not None:
-            open_dir.mkdir(parents=True, exist_ok=True)
-        for name, text in pages.items():
-            write_atomic(out / name, text)
-        for name, text in opened.items():
-            write_atomic(open_dir / name, text)
+        p = build_portfolio(root, since=_date_of(since), on=_date_of(on))
+        _write(p, out, open_dir)
     except CahierError as exc:
         fail(exc)
+    _print_summary(p)
+    typer.echo(f"Rapport écrit : {out / 'rapport.html'}, {out / 'rapport.csv'}")
+    if open_dir is not None:
+        typer.echo(
+            f"Données ouvertes : {open_dir}/resultats.csv, resultats.json, resultats.schema.json"
+        )
+
+
+def _date_of(value: str | None) -> dt.date | None:
+    """An ISO date option (``AAAA-MM-JJ``), or None.
+
+    Raises:
+        InputError: not an ISO date.
+    """
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"date « {value} » invalide : format AAAA-MM-JJ attendu.") from None
+
+
+def _write(p, out: Path, open_dir: Path | None) -> None:
+    """Write rapport.html and rapport.csv in ``out`` and, with ``open_dir``, the open data
+    (resultats.csv, resultats.json, resultats.schema.json); everything is rendered before
+    anything is written."""
+    import json
+
+    from tasks.award.portfolio import open_data, open_data_schema, to_csv
+    from tasks.award.portfolio_page import to_html
+
+    pages = {"rapport.html": to_html(p), "rapport.csv": to_csv(p)}
+    opened = {}
+    if open_dir is not None:
+        csv_text, json_text = open_data(p)
+        schema = json.dumps(open_data_schema(), ensure_ascii=False, indent=2) + "\n"
+        opened = {
+            "resultats.csv": csv_text,
+            "resultats.json": json_text,
+            "resultats.schema.json": schema,
+        }
+    out.mkdir(parents=True, exist_ok=True)
+    if open_dir is not None:
+        open_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in pages.items():
+        write_atomic(out / name, text)
+    for name, text in opened.items():
+        write_atomic(open_dir / name, text)
+
+
+def _print_summary(p) -> None:
+    """The indicators table and, when there are any, the execution results promised and
+    measured, on the terminal."""
     from rich.console import Console
     from rich.table import Table
+
+    from tasks.award.portfolio import result_groups
+    from tasks.award.portfolio_page import indicator_rows
 
     table = Table(title=f"Portefeuille : {len(p.tenders)} consultation(s)")
     for col in ("Indicateur", "Valeur", "Dossiers", "Cible"):
@@ -97,24 +117,19 @@ def report(
     for r in indicator_rows(p):
         table.add_row(r["indicateur"], r["valeur"], r["dossiers"], r["cible"])
     Console().print(table)
-    groups = result_groups(p, "marche")
-    if groups:
-        res = Table(title=f"Engagements d'exécution au {p.date} : réalisé / promis")
-        for col in ("Marché", "Engagement", "Promis", "Réalisé", "Unité", "Tenu"):
-            res.add_column(col)
-        for t in p.tenders:
-            for r in t.results:
-                res.add_row(
-                    t.tender,
-                    r["libelle"],
-                    f"{r['promis']:g}".replace(".", ","),
-                    "—" if r["realise"] is None else f"{r['realise']:g}".replace(".", ","),
-                    r["unite"],
-                    {True: "oui", False: "NON", None: "—"}[r["atteint"]],
-                )
-        Console().print(res)
-    typer.echo(f"Rapport écrit : {out / 'rapport.html'}, {out / 'rapport.csv'}")
-    if open_dir is not None:
-        typer.echo(
-            f"Données ouvertes : {open_dir}/resultats.csv, resultats.json, resultats.schema.json"
-        )
+    if not result_groups(p, "marche"):
+        return
+    res = Table(title=f"Engagements d'exécution au {p.date} : réalisé / promis")
+    for col in ("Marché", "Engagement", "Promis", "Réalisé", "Unité", "Tenu"):
+        res.add_column(col)
+    for t in p.tenders:
+        for r in t.results:
+            res.add_row(
+                t.tender,
+                r["libelle"],
+                f"{r['promis']:g}".replace(".", ","),
+                "—" if r["realise"] is None else f"{r['realise']:g}".replace(".", ","),
+                r["unite"],
+                {True: "oui", False: "NON", None: "—"}[r["atteint"]],
+            )
+    Console().print(res)
