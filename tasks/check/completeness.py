@@ -10,6 +10,7 @@ listed BPU, DQE or DPGF (price grids are usually spreadsheets).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -72,7 +73,7 @@ def listed_pieces(pieces: list[PieceText]) -> list[ListedPiece]:
         lines = piece.lines
         i = 0
         while i < len(lines):
-            if not _CUE.search(lines[i].folded) or re.search(r"\.{4,}|…{2,}", lines[i].text):
+            if not _listing_cue(lines[i].folded, lines[i].text):
                 i += 1
                 continue
             section = lines[i].section
@@ -80,21 +81,33 @@ def listed_pieces(pieces: list[PieceText]) -> list[ListedPiece]:
                 ln = lines[j]
                 if j > i and ln.section != section:
                     break
-                text = ln.folded
-                if _NOT_PIECES.search(text) and not any(
-                    re.search(rx, text) for k, rx in _KINDS if k != "ccap"
-                ):
-                    continue
-                for kind, rx in _KINDS:
-                    m = re.search(rx, text)
-                    if not m or kind in out:
-                        continue
-                    if kind == "ccap" and re.search(r"clauses administratives generales", text):
-                        if not re.search(r"particulieres|\bccap\b", text):
-                            continue
-                    out[kind] = ListedPiece(kind, _LABELS[kind], piece, j)
+                for kind in _kinds_named(ln.folded):
+                    if kind not in out:
+                        out[kind] = ListedPiece(kind, _LABELS[kind], piece, j)
             i += 16
     return list(out.values())
+
+
+@functools.lru_cache(maxsize=65536)  # per line: a repository's dossiers repeat lines
+def _listing_cue(folded: str, text: str) -> bool:
+    """The line announces a list of the DCE's pieces (not a form's dotted leader)."""
+    return bool(_CUE.search(folded)) and not re.search(r"\.{4,}|…{2,}", text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _kinds_named(text: str) -> tuple[str, ...]:
+    """Kinds of piece a folded line of a listing names, in :data:`_KINDS` order."""
+    if _NOT_PIECES.search(text) and not any(re.search(rx, text) for k, rx in _KINDS if k != "ccap"):
+        return ()
+    out: list[str] = []
+    for kind, rx in _KINDS:
+        if not re.search(rx, text):
+            continue
+        if kind == "ccap" and re.search(r"clauses administratives generales", text):
+            if not re.search(r"particulieres|\bccap\b", text):
+                continue
+        out.append(kind)
+    return tuple(out)
 
 
 def _has(kind: str, pieces: list[PieceText]) -> bool:
@@ -110,10 +123,7 @@ def _has(kind: str, pieces: list[PieceText]) -> bool:
         return any(
             "cadre" in p.path.lower()
             or any("cadre de reponse" in ln.folded for ln in p.lines[:5])
-            or any(
-                re.search(r"cadre de reponse", fold(s.title))
-                for s in p.sections
-            )
+            or any(re.search(r"cadre de reponse", fold(s.title)) for s in p.sections)
             for p in pieces
         )
     return False

@@ -8,6 +8,7 @@ markers of sub-criteria. Pure functions of one string; no state.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -122,6 +123,7 @@ _LOT_LINE = re.compile(
 _CRIT_WORD = re.compile(r"\bcrit[eè]res?\b|\bpond[eé]r|\bnote\b|\bnot[eé]", re.I)
 
 
+@functools.lru_cache(maxsize=65536)  # per line text: a repository's dossiers repeat lines
 def _zone_start(text: str) -> bool:
     f = fold(text)
     if not _ZONE_START.search(f):

@@ -128,6 +128,7 @@ class Recognizer(Ranking):
         }
         self._piece_names = {k: [v] for k, v in vocab.piece_names.items()}
         self._words_of: dict[tuple[str, ...], tuple[_Word, ...]] = {}
+        self._text_mentions: dict[str, bool] = {}  # block text → mentions by itself
         self._legal = {
             k
             for q in vocab.mentions.legal_text
@@ -404,14 +405,27 @@ class Recognizer(Ranking):
         return got
 
     def _is_mention(self, idx: _Index, b: int) -> bool:
-        sets = self._sets(idx)
         block = idx.blocks[b]
-        text = block.text
         if block.roles & _MENTION_ROLES:
             return True  # marked by the reader (table of contents, form field, question…)
-        if TOC_RE.search(text) or "?" in text or _FILL_RE.search(text):
+        text = block.text
+        got = self._text_mentions.get(text)
+        if got is None:
+            if len(self._text_mentions) > 200_000:
+                self._text_mentions.clear()  # bounded memory in a long batch
+            got = self._text_mentions[text] = self._text_mention(text)
+        if got:
             return True
+        sets = self._sets(idx)
         if b in sets["negation"]:
+            return True
+        heads = idx.heading_blocks.get(block.section, ())
+        return any(h in sets["applicable"] for h in heads[:1])
+
+    def _text_mention(self, text: str) -> bool:
+        """The block's text alone mentions without stating (a table of contents' line, a
+        question, a form field, a text of law as subject); cached per text."""
+        if TOC_RE.search(text) or "?" in text or _FILL_RE.search(text):
             return True
         first = _WORD_RE.search(text.lower().lstrip("-*•– "))
         if first:
@@ -427,9 +441,6 @@ class Recognizer(Ranking):
             )
             if subject in self._legal:
                 return True
-        heads = idx.heading_blocks.get(block.section, ())
-        if any(h in sets["applicable"] for h in heads[:1]):
-            return True
         return False
 
     # ------------------------------------------------------------------ search
