@@ -353,3 +353,20 @@ def test_amf_import_holds_criteria_as_written_and_metadata(shared_real, tmp_path
         and "MARCHES FINANCIERS" in data["acheteur"]["nom"]
     )
     assert str(data["dateLimiteOffres"]) == "2022-05-20" and data["lots"] == []
+
+
+def test_import_vocabulary_is_validated_with_file_and_line(tmp_path) -> None:
+    """clause_library/import.yaml is data validated at load: a CPV prefix that is not
+    digits is refused in French, with the file and the line."""
+    from tasks.dossier.yamlio import validate_yaml
+    from tasks.drafting.importer_vocab import ImportVocab, import_vocab
+    from tasks.errors import InputError
+
+    shipped = import_vocab()
+    assert shipped.procedures[0].label == "Appel d'offres ouvert"
+    assert shipped.cpv_categories[0].prefix == "7226"
+    bad = tmp_path / "import.yaml"
+    bad.write_text('cpv_categories:\n  - {prefix: "72x", categories: [services]}\n')
+    with pytest.raises(InputError) as exc:
+        validate_yaml(ImportVocab, bad.read_bytes(), str(bad))
+    assert "import.yaml" in str(exc.value) and ":2" in str(exc.value), str(exc.value)

@@ -45,6 +45,7 @@ from tasks.dossier.document import PieceText
 from tasks.dossier.reader import piece_kind
 from tasks.drafting.importer_draft import DraftTender, _cut, draft_tender
 from tasks.drafting.importer_markdown import to_markdown
+from tasks.drafting.importer_vocab import import_vocab
 from tasks.drafting.importer_yaml import render_tender_yaml
 from tasks.errors import InputError
 
@@ -137,16 +138,7 @@ def _kind_from_content(piece: PieceText) -> tuple[str, str] | None:
     """Kind of a piece whose name and title say nothing (« Cahier des charges.pdf »,
     « CCP.docx », « DCE.pdf »), from the cues of ``clause_library/import.yaml``:
     ``(kind, « N repères »)`` or None when no kind stands out."""
-    import yaml
-
-    from tasks.clausier.library import default_library_path
-
-    try:
-        vocab = yaml.safe_load(
-            (default_library_path() / "import.yaml").read_text(encoding="utf-8")
-        ).get("piece_kinds", {})
-    except (OSError, yaml.YAMLError, AttributeError):
-        return None
+    vocab = import_vocab().piece_kinds
     text = " " + " ".join(" ".join(re.findall(r"[a-z0-9]+", ln.folded)) for ln in piece.lines) + " "
     counts = {k: sum(text.count(" " + c) for c in cues) for k, cues in vocab.items()}
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])

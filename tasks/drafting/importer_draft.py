@@ -15,6 +15,7 @@ from typing import Any
 
 from tasks.dossier.document import PieceText
 from tasks.dossier.normalize import fold
+from tasks.drafting.importer_vocab import import_vocab
 
 __all__ = ["DraftTender", "draft_tender"]
 
@@ -39,13 +40,6 @@ _OBJET_SENTENCE = re.compile(
 )
 _CPV = re.compile(r"\bcpv\b\D{0,60}?(?P<v>\d(?:[\s.]?\d){7})(?:\s?-\s?\d)?\b")
 _SIRET = re.compile(r"\bsiret\b\D{0,20}?(?P<v>\d(?:\s?\d){13})\b")
-_PROCEDURES = [
-    ("appel d'offres ouvert", "Appel d'offres ouvert"),
-    ("appel d'offres restreint", "Appel d'offres restreint"),
-    ("procedure adaptee", "Procédure adaptée"),
-    ("procedure avec negociation", "Procédure avec négociation"),
-    ("dialogue competitif", "Dialogue compétitif"),
-]
 
 
 def _ccag_patterns() -> dict[str, re.Pattern[str]]:
@@ -106,10 +100,10 @@ def draft_tender(pieces: list[PieceText]) -> DraftTender:
             re.sub(r"\D", "", m.group("v")),
             _where(piece, i),
         )
-    for needle, label in _PROCEDURES:
-        hit = _first(ordered, re.compile(re.escape(needle)))
+    for proc in import_vocab().procedures:
+        hit = _first(ordered, re.compile(re.escape(proc.needle)))
         if hit:
-            d.values["procedure"], d.sources["procedure"] = label, _where(hit[1], hit[2])
+            d.values["procedure"], d.sources["procedure"] = proc.label, _where(hit[1], hit[2])
             break
     _read_ccag(ordered, d)
     hit = _first(ordered, _SIRET)
@@ -256,19 +250,11 @@ _LOT_DEF = re.compile(
 
 
 def _buyer_type(name: str) -> str | None:
-    import yaml
-
-    from tasks.clausier.library import default_library_path
-
-    path = default_library_path() / "import.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return None
+    """The buyer's type from its name (import.yaml ``buyer_types``, first match)."""
     folded = " " + fold(name) + " "
-    for entry in data.get("buyer_types", []):
-        if any(w in folded for w in entry.get("words", [])):
-            return entry.get("type")
+    for entry in import_vocab().buyer_types:
+        if any(w in folded for w in entry.words):
+            return entry.type
     return None
 
 

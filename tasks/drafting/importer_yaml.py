@@ -13,19 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tasks.drafting.importer_draft import DraftTender
+from tasks.drafting.importer_vocab import import_vocab
 
 __all__ = ["render_tender_yaml"]
-
-_CATEGORIES = [
-    ("7226", ["services", "software"]),
-    ("7241", ["cloud"]),
-    ("7231", ["cloud"]),
-    ("48", ["software"]),
-    ("72", ["services"]),
-    ("30", ["hardware"]),
-    ("32", ["telecom"]),
-    ("64", ["telecom"]),
-]
 
 
 def _q(v: Any) -> str:
@@ -134,7 +124,9 @@ def _buyer_fields(w: _Draft) -> None:
         ),
     )
     cpv = str(v.get("codeCPV") or "")
-    cats = next((c for prefix, c in _CATEGORIES if cpv.startswith(prefix)), None)
+    cats = next(
+        (c.categories for c in import_vocab().cpv_categories if cpv.startswith(c.prefix)), None
+    )
     w.either(
         cats,
         (
