@@ -13,6 +13,39 @@ Measures, in fresh processes on one PREFECT_HOME (alternating, medians):
 Goals (issue): lifecycle with a server ≤ 3 × check; without, ≤ no-op flow + 20 %;
 check ≤ 1.5 × floor.
 
+Conditions: every child process may write its bytecode, into a cache folder of the bench
+(``PYTHONPYCACHEPREFIX``, ``PYTHONDONTWRITEBYTECODE`` removed), filled by the warm-up
+runs — as after ``pip install``, which compiles the package. Without it (a shell with
+``PYTHONDONTWRITEBYTECODE=1``) each cahier command compiled its project modules (70 for a check) from
+source at every run while the floor's libraries came from their installed ``.pyc``: the
+check paid ~0.12 s CPU the floor did not. CPU times (user + system of the child, less
+sensitive to a shared machine than wall times) are printed beside the wall times.
+
+Figures (2 cores shared with other sessions, load 3–6: wall times are indicative, the
+ratios of CPU times hold better). Before = 7f1a738, after = heartbeats off (flows/server.py);
+lifecycle and check alternated, medians of 4, local server already running:
+
+=======================================  ======================  ======================
+measure                                  before                  after
+=======================================  ======================  ======================
+lifecycle, local server (wall)           3.30 s                  2.93 s
+lifecycle, local server (CPU of client)  2.63 s                  2.63 s
+check (wall / CPU)                       0.61 / 0.59 s           0.62 / 0.59 s
+floor (wall / CPU)                       0.32 / 0.28 s           (same)
+lifecycle / check (wall)                 × 5.4                   × 4.7
+check / floor (CPU)                      × 2.1                   × 2.1
+check CPU with PYTHONDONTWRITEBYTECODE   0.68 s (× 2.4)          (condition removed)
+=======================================  ======================  ======================
+
+What remains, measured (cProfile, after): ``import prefect`` alone ~1.1 s CPU (× 1.8 of
+the check, so a lifecycle ≤ 3 × check leaves ~0.7 s for the flow); the flow's own CPU
+~1.5 s: the check task (~0.35 s), the review gate, which reads and checks the dossier a
+second time (``tasks.review`` plan, ~0.3 s), FastAPI imported by Prefect to serialise the
+parameters of a flow run (~0.15 s), four task runs and one flow run registered (API
+round trips). The check beyond the floor (~0.3 s CPU) is the check's own work:
+``tasks.check`` imports (~0.07 s), reading (~0.05 s), recognition (~0.08 s), Typer
+building a pydantic ``TypeAdapter`` per option (~0.05 s).
+
 Usage::
 
     python bench/first_run.py [--runs 3] [--json]
@@ -24,6 +57,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -51,10 +85,20 @@ NOOP = (
 )
 
 
+#: CPU seconds (user + system) of the last child process run by :func:`_run`.
+_LAST_CPU = [0.0]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _run(cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> tuple[float, str]:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _children_cpu()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
+    _LAST_CPU[0] = _children_cpu() - c0
     if proc.returncode not in (0, 1):
         raise SystemExit(f"échec de {' '.join(cmd)} ({proc.returncode}) : {proc.stderr[-800:]}")
     return elapsed, proc.stdout
@@ -70,7 +114,11 @@ def _repo(base: Path) -> Path:
         "GIT_COMMITTER_NAME": "Bench",
         "GIT_COMMITTER_EMAIL": "bench@example.fr",
     }
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "Dossier"]):
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["commit", "-qm", "Dossier"],
+    ):
         subprocess.run(["git", *args], cwd=repo, env={**os.environ, **ident}, check=True)
     return dossier
 
@@ -88,8 +136,10 @@ def main() -> None:
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
         "PREFECT_HOME": str(base / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PYTHONPYCACHEPREFIX": str(base / "pycache"),
     }
     env.pop("PREFECT_API_URL", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     dossier = _repo(base)
     check = [py, "-m", "cahier", "check", str(EXAMPLE)]
     floor = [py, "-c", FLOOR]
@@ -97,16 +147,31 @@ def main() -> None:
     life = [py, "-m", "cahier", "lifecycle", str(dossier)]
     _run(noop, env)  # creates the Prefect database (migrations) once
     _run(check, env)
-    times: dict[str, list[float]] = {k: [] for k in ("check", "floor", "noop", "lifecycle")}
+    _run(floor, env)
+    times: dict[str, list[float]] = {
+        k: [] for k in ("check", "floor", "check_cpu", "floor_cpu", "noop", "lifecycle")
+    }
     for _ in range(args.runs):
         times["check"].append(_run(check, env)[0])
+        times["check_cpu"].append(_LAST_CPU[0])
         times["floor"].append(_run(floor, env)[0])
+        times["floor_cpu"].append(_LAST_CPU[0])
         times["noop"].append(_run(noop, env)[0])
         times["lifecycle"].append(_run(life, env, cwd=base)[0])
     # A local server, announced as « cahier server » does.
     port = 4391
     server = subprocess.Popen(
-        [py, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            py,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -127,13 +192,20 @@ def main() -> None:
             json.dumps({"api_url": api, "pid": server.pid}), encoding="utf-8"
         )
         _run(life, env, cwd=base)
-        times["lifecycle_server"] = [_run(life, env, cwd=base)[0] for _ in range(args.runs)]
+        times["lifecycle_server"], times["lifecycle_server_cpu"] = [], []
+        for _ in range(args.runs):
+            times["lifecycle_server"].append(_run(life, env, cwd=base)[0])
+            times["lifecycle_server_cpu"].append(_LAST_CPU[0])
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
     result: dict[str, object] = {k: round(statistics.median(v), 3) for k, v in times.items()}
     result["check_vs_floor"] = round(result["check"] / result["floor"], 2)
+    result["check_vs_floor_cpu"] = round(result["check_cpu"] / result["floor_cpu"], 2)
     result["lifecycle_server_vs_check"] = round(result["lifecycle_server"] / result["check"], 2)
+    result["lifecycle_server_vs_check_cpu"] = round(
+        result["lifecycle_server_cpu"] / result["check_cpu"], 2
+    )
     result["lifecycle_vs_noop"] = round(result["lifecycle"] / result["noop"], 2)
     if not args.no_demo:
         t, out = _run([py, "-m", "cahier", "demo"], env, cwd=base)
@@ -149,12 +221,18 @@ def main() -> None:
     print(
         f"cahier check                     : {result['check']:.2f} s (plancher des imports {result['floor']:.2f} s, × {result['check_vs_floor']})"
     )
+    print(
+        f"  en temps CPU                   : {result['check_cpu']:.2f} s (plancher {result['floor_cpu']:.2f} s, × {result['check_vs_floor_cpu']})"
+    )
     print(f"flow vide (sélection + serveur)  : {result['noop']:.2f} s")
     print(
         f"cahier lifecycle, sans serveur   : {result['lifecycle']:.2f} s (× {result['lifecycle_vs_noop']} du flow vide)"
     )
     print(
         f"cahier lifecycle, serveur local  : {result['lifecycle_server']:.2f} s (× {result['lifecycle_server_vs_check']} du contrôle)"
+    )
+    print(
+        f"  en temps CPU (client)          : {result['lifecycle_server_cpu']:.2f} s (× {result['lifecycle_server_vs_check_cpu']} du contrôle)"
     )
     if "demo_total" in result:
         print(

@@ -116,22 +116,6 @@ def test_runs_of_the_command_skip_heartbeats_unless_the_user_sets_them(tmp_path:
     assert kept.stdout.strip() == "60", kept.stderr
 
 
-def test_cahier_start_up_skips_pydantic_plugin_discovery_unless_asked():
-    script = (
-        "import cahier.cli\n"
-        "from pydantic.plugin import _loader\n"
-        "list(_loader.get_plugins())\n"
-        "print(_loader._plugins is None)  # None: the entry points were never scanned"
-    )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("PYDANTIC_DISABLE_PLUGINS", None)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
-    assert proc.stdout.strip() == "True", proc.stderr
-    env["PYDANTIC_DISABLE_PLUGINS"] = ""  # the user's choice wins: discovery runs
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
-    assert proc.stdout.strip() == "False", proc.stderr
-
-
 @pytest.mark.flow
 def test_demo_runs_the_whole_life_and_its_approvals_count_nowhere_else(
     prefect_harness, tmp_path: Path
