@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cahier.common import CommandSet, fail, find_dossier
+from cahier.common import CommandSet, fail, fail_os, find_dossier
 from tasks.errors import CahierError, InputError
 
 commands = CommandSet()
@@ -61,12 +61,7 @@ def assemble(
         fail(exc)
         return
     except OSError as exc:
-        fail(
-            InputError(
-                f"écriture impossible : {exc.strerror or exc}.", getattr(exc, "filename", None)
-            )
-        )
-        return
+        fail_os(exc, "écriture")
     _print_result(result)
 
 

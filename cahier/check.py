@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from cahier.common import CommandSet, fail, find_dossier, write_atomic
+from cahier.common import CommandSet, fail, fail_os, find_dossier, write_output
 from tasks.errors import CahierError, InputError
 
 commands = CommandSet()
@@ -70,12 +70,7 @@ def check(
         fail(exc)
         return
     except OSError as exc:
-        fail(
-            InputError(
-                f"lecture impossible : {exc.strerror or exc}.", getattr(exc, "filename", None)
-            )
-        )
-        return
+        fail_os(exc, "lecture")
     if fmt == Format.text and output is None:
         from rich.console import Console
 
@@ -85,14 +80,7 @@ def check(
         for r in reports:
             to_text(r, con)
     else:
-        text = _rendered(reports, fmt)
-        if output is None:
-            sys.stdout.write(text)
-        else:
-            try:
-                write_atomic(output, text)
-            except CahierError as exc:
-                fail(exc)
+        write_output(_rendered(reports, fmt), output)
     raise typer.Exit(max((r.exit_code for r in reports), default=0))
 
 

@@ -18,6 +18,9 @@ _DOSSIER_HELP = (
     "politique à celles de l'organisation."
 )
 _NATIONAL_HELP = "Clausier national seul, sans les couches de politique locale."
+_ClausierOpt = Annotated[Path | None, typer.Option("--clausier", help="Clausier à utiliser.")]
+_DossierOpt = Annotated[Path | None, typer.Option("--dossier", help=_DOSSIER_HELP)]
+_NationalOpt = Annotated[bool, typer.Option("--national", help=_NATIONAL_HELP)]
 
 
 def _effective(clausier: Path | None, dossier: Path | None, national: bool):
@@ -26,6 +29,14 @@ def _effective(clausier: Path | None, dossier: Path | None, national: bool):
     if national:
         return load_clausier(clausier, layers=[])
     return load_clausier(clausier, dossier=dossier)
+
+
+def _effective_or_exit(clausier: Path | None, dossier: Path | None, national: bool):
+    """:func:`_effective`, exiting with its French message (code 2) on bad input."""
+    try:
+        return _effective(clausier, dossier, national)
+    except CahierError as exc:
+        fail(exc)
 
 
 def _origin(lib, clause_id: str) -> str:
@@ -43,21 +54,15 @@ def _origin(lib, clause_id: str) -> str:
 
 @commands.add("list")
 def clauses_list(
-    clausier: Annotated[
-        Path | None, typer.Option("--clausier", help="Clausier à utiliser.")
-    ] = None,
-    dossier: Annotated[Path | None, typer.Option("--dossier", help=_DOSSIER_HELP)] = None,
-    national: Annotated[bool, typer.Option("--national", help=_NATIONAL_HELP)] = False,
+    clausier: _ClausierOpt = None,
+    dossier: _DossierOpt = None,
+    national: _NationalOpt = False,
 ) -> None:
     """Lister les clauses du clausier effectif (national + couches de politique) et leur origine."""
     from rich.console import Console
     from rich.table import Table
 
-    try:
-        lib = _effective(clausier, dossier, national)
-    except CahierError as exc:
-        fail(exc)
-        return
+    lib = _effective_or_exit(clausier, dossier, national)
     table = Table(title=f"Clausier {lib.version} — {len(lib.clauses)} clauses")
     for col in ("Clause", "Version", "Intitulé", "Catégorie", "Niveau", "Pièce", "Référent"):
         table.add_column(col)
@@ -88,11 +93,9 @@ def clauses_list(
 @commands.add("show")
 def clauses_show(
     clause_id: Annotated[str, typer.Argument(help="Identifiant, ex. ENV-COND-01.")],
-    clausier: Annotated[
-        Path | None, typer.Option("--clausier", help="Clausier à utiliser.")
-    ] = None,
-    dossier: Annotated[Path | None, typer.Option("--dossier", help=_DOSSIER_HELP)] = None,
-    national: Annotated[bool, typer.Option("--national", help=_NATIONAL_HELP)] = False,
+    clausier: _ClausierOpt = None,
+    dossier: _DossierOpt = None,
+    national: _NationalOpt = False,
 ) -> None:
     """Afficher une clause : fondement, applicabilité, paramètres, texte rendu, guide."""
     from rich.console import Console

@@ -7,6 +7,8 @@ Exit codes of every command: 0 done, 1 findings or checks that failed, 2 unusabl
 
 from __future__ import annotations
 
+import datetime as dt
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -15,7 +17,16 @@ import typer
 
 from tasks.errors import CahierError, InputError
 
-__all__ = ["CommandSet", "dossier_of", "fail", "find_dossier", "write_atomic"]
+__all__ = [
+    "CommandSet",
+    "dossier_of",
+    "fail",
+    "fail_os",
+    "find_dossier",
+    "iso_date",
+    "write_atomic",
+    "write_output",
+]
 
 
 class CommandSet:
@@ -60,6 +71,38 @@ def fail(exc: CahierError) -> NoReturn:
     code (2 for unusable input)."""
     typer.echo(f"cahier : {exc.render()}", err=True)
     raise typer.Exit(getattr(exc, "exit_code", 2))
+
+
+def fail_os(exc: OSError, what: str) -> NoReturn:
+    """Exit (code 2) on a system error: « {what} impossible : <reason>. », naming the
+    file when the system names one."""
+    fail(InputError(f"{what} impossible : {exc.strerror or exc}.", getattr(exc, "filename", None)))
+
+
+def iso_date(value: str | None, message: str) -> dt.date | None:
+    """An ISO date option (``AAAA-MM-JJ``), or None when not given.
+
+    Raises:
+        InputError: ``message`` (``{value}`` replaced by the value given).
+    """
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(message.format(value=value)) from None
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Write a report on stdout, or atomically to ``output`` (exit 2 when the folder of
+    ``output`` does not exist)."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        write_atomic(output, text)
+    except CahierError as exc:
+        fail(exc)
 
 
 def write_atomic(path: Path, text: str) -> None:

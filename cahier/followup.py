@@ -13,15 +13,14 @@ applied or exonerating cause accepted) with ``cahier review approve`` like the r
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cahier.common import CommandSet, dossier_of, fail, write_atomic
-from tasks.errors import CahierError, InputError
+from cahier.common import CommandSet, dossier_of, fail, iso_date, write_output
+from tasks.errors import CahierError
 
 commands = CommandSet(
     "followup",
@@ -35,12 +34,7 @@ class Format(StrEnum):
 
 
 def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"date « {value} » invalide : AAAA-MM-JJ attendu.") from None
+    return iso_date(value, "date « {value} » invalide : AAAA-MM-JJ attendu.")
 
 
 @commands.add("plan")
@@ -122,13 +116,7 @@ def check(
             f"{sum(1 for f in result.findings if str(f.severity) == 'warning')} avertissement(s)."
         )
         text = "\n".join(lines) + "\n"
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        try:
-            write_atomic(output, text)
-        except CahierError as exc:
-            fail(exc)
+    write_output(text, output)
     raise typer.Exit(result.exit_code)
 
 

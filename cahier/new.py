@@ -8,21 +8,16 @@ from typing import Annotated
 
 import typer
 
-from cahier.common import CommandSet, fail
-from tasks.errors import CahierError, InputError
+from cahier.common import CommandSet, fail, iso_date
+from tasks.errors import CahierError
 
 commands = CommandSet()
 
 
 def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InputError(
-            f"date de lancement « {value} » invalide : une date AAAA-MM-JJ est attendue."
-        ) from None
+    return iso_date(
+        value, "date de lancement « {value} » invalide : une date AAAA-MM-JJ est attendue."
+    )
 
 
 @commands.add()

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from cahier.common import CommandSet, fail, write_atomic
-from tasks.errors import CahierError, InputError
+from cahier.common import CommandSet, fail, iso_date, write_atomic
+from tasks.errors import CahierError
 
 commands = CommandSet()
 
@@ -61,17 +61,7 @@ def report(
 
 
 def _date_of(value: str | None) -> dt.date | None:
-    """An ISO date option (``AAAA-MM-JJ``), or None.
-
-    Raises:
-        InputError: not an ISO date.
-    """
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"date « {value} » invalide : format AAAA-MM-JJ attendu.") from None
+    return iso_date(value, "date « {value} » invalide : format AAAA-MM-JJ attendu.")
 
 
 def _write(p, out: Path, open_dir: Path | None) -> None:
