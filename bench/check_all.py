@@ -11,6 +11,13 @@ on text (reader model by SHA-256, word keys) meet new text as they would in a re
 repository. Prints the measured share of sentences that differ between two dossiers,
 then dossiers per second of :func:`tasks.check.batch.check_all` (cold process, JSON lines
 written). Not a unit test: numbers depend on the machine.
+
+Measured (200 dossiers, 2 workers, shared 2-core machine, before and after in the same
+conditions): CPU 246 → 190 ms per dossier, 6.9 → 9.7 dossiers/s, identical totals
+(161 dossiers with errors, 322 errors) — per-text memos (normalised and folded text,
+drafting patterns per line, criteria zone starts, DCE listings, mention tests, typo
+probes) and one template lint per distinct skeleton (issue 11; goal ≤ 40 ms not met:
+reading into blocks and the recognition index remain per piece).
 """
 
 from __future__ import annotations
