@@ -364,6 +364,9 @@ def _step_audit(dossier: Path) -> tuple[str, list[str], None]:
         )
     return (
         "Audit : empreintes, chaîne et étiquettes vérifiées (audit --verify)",
-        [f"{len(numbers)} archive(s) vérifiée(s), aucune altération"],
+        [
+            f"{len(numbers)} archive(s) vérifiée(s) : intactes dans le dépôt ; non prouvé "
+            "contre une réécriture complète (aucun témoin hors du dépôt dans une démonstration)"
+        ],
         None,
     )

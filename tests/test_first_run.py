@@ -133,6 +133,9 @@ def test_demo_runs_the_whole_life_and_its_approvals_count_nowhere_else(
     assert result.outputs["pdf"].read_bytes().startswith(b"%PDF")
     decp = json.loads(result.outputs["decp"].read_text(encoding="utf-8"))
     assert decp  # validated against the official schema by the archive step
+    # No witness outside the throwaway repository: the audit step never says a bare « intactes ».
+    audit_lines = " ".join(result.steps[-1].details)
+    assert "non prouvé contre une réécriture complète" in audit_lines
 
     # The demonstration's approvals say what they are, in status and audit.
     entries = review_status(result.dossier)
