@@ -1,5 +1,7 @@
 """Flows of the referent reviews: request, wait for a typed form, record in Git, remind.
 
+Size: just over 600 lines — the three review flows (request, await, remind) share their artifacts and form models.
+
 * ``request_reviews(tender, rev)`` — plans the reviews, publishes a Markdown artifact
   listing the pending items per referent, and starts one child run ``await-review`` per
   role that still has an item to review. With ``deployment`` (the name of a deployment

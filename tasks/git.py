@@ -1,5 +1,9 @@
 """cahier's one Git layer: every Git access of reviews, archives and the audit.
 
+Size: over 600 lines on purpose — one module is the single gate every Git process of
+cahier passes through (environment, timeout, error mapping, compare-and-swap, fault
+injection); splitting it would let a caller reach Git around those rules.
+
 One interface over the ``git`` command line (:class:`Repo`), with the same rules for
 every call:
 

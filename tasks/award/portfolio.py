@@ -1,5 +1,8 @@
 """Portfolio report: how responsible are the tenders of a repository, against the targets.
 
+Size: just over 600 lines — the indicators of one report computed together; the HTML
+page is in portfolio_page.py.
+
 For each dossier under a folder (``tenders/`` by default), from its check report,
 tender.yaml, review records and archives:
 

@@ -1,5 +1,8 @@
 """Piece templates: the sandboxed Jinja2 environment of assembly and its linter.
 
+Size: just over 600 lines — the sandbox environment and its linter share the same
+limits; the lint cache is in lintcache.py.
+
 A Markdown piece is a Jinja2 template rendered at assembly (:mod:`tasks.publish.assemble`)
 with two names only: ``clause("ID", k=v…)`` and ``tender`` (tender.yaml as data).
 Jinja2 comments are ``{## … ##}`` (``{#id}`` is a Pandoc heading attribute).
