@@ -358,6 +358,29 @@ def _identity(repo: Any) -> str:
     return f"{reader.get_value('user', 'name', '')} <{reader.get_value('user', 'email', '')}>"
 
 
+def _documents(
+    tender: Any, ev: Any, result: Any, report: Any, lib: Any, ev_path: str
+) -> dict[str, bytes]:
+    """The computed files, in archive order: evaluation (JSON, CSV), check report, and the
+    DECP record when the evaluation has an « attribution » block and the buyer is public."""
+    from tasks.check.report import to_json as report_json
+
+    from .decp import build_decp
+    from .decp import to_json as decp_json
+    from .evaluation import to_csv
+
+    documents = {
+        "evaluation.json": _json(result),
+        "evaluation.csv": to_csv(result).encode("utf-8"),
+        "check-report.json": report_json(report).encode("utf-8"),
+    }
+    if ev.attribution is not None and str(tender.acheteur.type) != "prive":
+        documents["decp.json"] = decp_json(
+            build_decp(tender, ev, result, report, lib, ev_path)
+        ).encode("utf-8")
+    return documents
+
+
 def _read_spec(
     src: _Source,
     assembly_manifest: str | os.PathLike[str] | None,
@@ -371,15 +394,12 @@ def _read_spec(
             pending reviews (without ``draft``), numbering refused (see :func:`_number`).
     """
     from tasks.check.checker import check_dossier
-    from tasks.check.report import to_json as report_json
     from tasks.clausier.library import load_clausier
     from tasks.dossier.model import Tender
     from tasks.dossier.reader import read_dossier
     from tasks.dossier.yamlio import validate_yaml
 
-    from .decp import build_decp
-    from .decp import to_json as decp_json
-    from .evaluation import EVALUATION_FILE, METHOD_VERSION, evaluate, parse_evaluation, to_csv
+    from .evaluation import EVALUATION_FILE, METHOD_VERSION, evaluate, parse_evaluation
 
     tender_raw = src.blob("tender.yaml")
     if tender_raw is None:
@@ -402,21 +422,12 @@ def _read_spec(
     gate = _review_gate(src, draft)
     reviews = _review_records(src)
     n, previous = _number(src, tender.id)
-    documents = {
-        "evaluation.json": _json(result),
-        "evaluation.csv": to_csv(result).encode("utf-8"),
-        "check-report.json": report_json(report).encode("utf-8"),
-    }
-    if ev.attribution is not None and str(tender.acheteur.type) != "prive":
-        documents["decp.json"] = decp_json(
-            build_decp(tender, ev, result, report, lib, ev_path)
-        ).encode("utf-8")
     return ArchiveSpec(
         tender_id=tender.id,
         dossier=src.rel,
         numero=n,
         draft=draft,
-        documents=documents,
+        documents=_documents(tender, ev, result, report, lib, ev_path),
         reviews=reviews,
         gate=gate,
         inputs={"tender.yaml": tender_raw, EVALUATION_FILE: ev_raw},

@@ -188,74 +188,70 @@ def _ranking(data: Any) -> list[tuple]:
     return out
 
 
-def recompute(
-    repo: Repo, arch_rel: str, tender_id: str, head: str, tags: dict[int, Any]
-) -> list[Problem]:
-    """Recompute each archive's evaluation from ``evaluation.yaml`` and ``tender.yaml`` at
-    its source commit and compare ranks, totals and winners with ``evaluation.json``."""
+def _recompute_archive(repo: Repo, head: str, folder: str, name: str) -> Problem | None:
+    """Archive ``name`` (folder ``folder``) recomputed at its source commit: None when it
+    matches or cannot be compared (unreadable files, no or another method recorded)."""
     from tasks.dossier.model import Tender
     from tasks.dossier.yamlio import validate_yaml
 
     from .evaluation import EVALUATION_FILE, METHOD_VERSION, evaluate, parse_evaluation
 
-    out: list[Problem] = []
-    for _m, typ, _b, name in repo.tree(head, arch_rel):
-        if typ != "tree" or not name.isdigit():
-            continue
-        folder = _join(arch_rel, name)
-        try:
-            man = json.loads(repo.blob(head, _join(folder, MANIFEST)) or b"{}")
-            archived = json.loads(repo.blob(head, _join(folder, "evaluation.json")) or b"{}")
-        except ValueError:
-            continue  # reported by the file checks
-        source = man.get("source_commit")
-        method = man.get("methode_evaluation")
-        if not source or method is None:
-            continue  # archive made before the method was recorded: nothing to compare
-        if str(method) != METHOD_VERSION:
-            # another method: not comparable, and not tampering (see method_notes)
-            continue
-        dossier_then = str(man.get("dossier") or "")
-        tender_raw = repo.blob(source, _join(dossier_then, "tender.yaml"))
-        ev_raw = repo.blob(source, _join(dossier_then, EVALUATION_FILE))
-        if tender_raw is None or ev_raw is None:
-            out.append(
-                Problem(
-                    "evaluation-introuvable",
-                    f"archive n° {name} : evaluation.yaml ou tender.yaml introuvable au commit "
-                    f"source {source[:12]} : l'évaluation archivée ne peut pas être recalculée.",
-                    folder,
-                    source,
-                )
-            )
-            continue
-        try:
-            tender = validate_yaml(Tender, tender_raw, "tender.yaml")
-            result = evaluate(parse_evaluation(ev_raw, EVALUATION_FILE, tender), tender)
-        except InputError as exc:
-            out.append(
-                Problem(
-                    "evaluation-non-recalculable",
-                    f"archive n° {name} : l'évaluation du commit source {source[:12]} ne se "
-                    f"recalcule pas ({exc.message}).",
-                    folder,
-                    source,
-                )
-            )
-            continue
-        again = _ranking(result.model_dump(mode="json"))
-        if again != _ranking(archived):
-            diff = next(
-                (a for a, b in zip(again, _ranking(archived), strict=False) if a != b), None
-            )
-            out.append(
-                Problem(
-                    "evaluation-differente",
-                    f"archive n° {name} : le classement recalculé depuis evaluation.yaml du "
-                    f"commit {source[:12]} diffère de evaluation.json archivé (premier écart : "
-                    f"{diff}) ; le résultat archivé ne découle pas de ses données.",
-                    _join(folder, "evaluation.json"),
-                    source,
-                )
-            )
-    return out
+    try:
+        man = json.loads(repo.blob(head, _join(folder, MANIFEST)) or b"{}")
+        archived = json.loads(repo.blob(head, _join(folder, "evaluation.json")) or b"{}")
+    except ValueError:
+        return None  # reported by the file checks
+    source = man.get("source_commit")
+    method = man.get("methode_evaluation")
+    if not source or method is None:
+        return None  # archive made before the method was recorded: nothing to compare
+    if str(method) != METHOD_VERSION:
+        return None  # another method: not comparable, and not tampering (see method_notes)
+    dossier_then = str(man.get("dossier") or "")
+    tender_raw = repo.blob(source, _join(dossier_then, "tender.yaml"))
+    ev_raw = repo.blob(source, _join(dossier_then, EVALUATION_FILE))
+    if tender_raw is None or ev_raw is None:
+        return Problem(
+            "evaluation-introuvable",
+            f"archive n° {name} : evaluation.yaml ou tender.yaml introuvable au commit "
+            f"source {source[:12]} : l'évaluation archivée ne peut pas être recalculée.",
+            folder,
+            source,
+        )
+    try:
+        tender = validate_yaml(Tender, tender_raw, "tender.yaml")
+        result = evaluate(parse_evaluation(ev_raw, EVALUATION_FILE, tender), tender)
+    except InputError as exc:
+        return Problem(
+            "evaluation-non-recalculable",
+            f"archive n° {name} : l'évaluation du commit source {source[:12]} ne se "
+            f"recalcule pas ({exc.message}).",
+            folder,
+            source,
+        )
+    again = _ranking(result.model_dump(mode="json"))
+    if again == _ranking(archived):
+        return None
+    diff = next((a for a, b in zip(again, _ranking(archived), strict=False) if a != b), None)
+    return Problem(
+        "evaluation-differente",
+        f"archive n° {name} : le classement recalculé depuis evaluation.yaml du "
+        f"commit {source[:12]} diffère de evaluation.json archivé (premier écart : "
+        f"{diff}) ; le résultat archivé ne découle pas de ses données.",
+        _join(folder, "evaluation.json"),
+        source,
+    )
+
+
+def recompute(
+    repo: Repo, arch_rel: str, tender_id: str, head: str, tags: dict[int, Any]
+) -> list[Problem]:
+    """Recompute each archive's evaluation from ``evaluation.yaml`` and ``tender.yaml`` at
+    its source commit and compare ranks, totals and winners with ``evaluation.json``
+    (structured values, see :func:`_ranking`); one problem at most per archive."""
+    found = (
+        _recompute_archive(repo, head, _join(arch_rel, name), name)
+        for _m, typ, _b, name in repo.tree(head, arch_rel)
+        if typ == "tree" and name.isdigit()
+    )
+    return [p for p in found if p is not None]
