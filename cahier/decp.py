@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cahier.common import CommandSet, dossier_of, fail, write_atomic
+from cahier.common import CommandSet, dossier_of, fail, write_output
 from tasks.errors import CahierError, InputError
 
 commands = CommandSet()
@@ -49,9 +48,6 @@ def decp(
         for issue in consistency_issues(doc):
             typer.echo(f"cahier : {issue.level} : {issue.path} : {issue.message}", err=True)
         text = to_json(doc)
-        if output is None:
-            sys.stdout.write(text)
-        else:
-            write_atomic(output, text)
+        write_output(text, output)
     except CahierError as exc:
         fail(exc)

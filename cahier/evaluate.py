@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cahier.common import CommandSet, dossier_of, fail, write_atomic
+from cahier.common import CommandSet, dossier_of, fail, write_output
 from tasks import fmt
 from tasks.errors import CahierError, InputError
 
@@ -23,7 +22,7 @@ class EvalFormat(StrEnum):
 
 
 def _num(x: float | None) -> str:
-    return "" if x is None else f"{x:.2f}".replace(".", ",")
+    return "" if x is None else fmt.number(x, 2)
 
 
 def print_evaluation(result, console) -> None:
@@ -166,10 +165,7 @@ def evaluate(
             buf = StringIO()
             print_evaluation(result, Console(file=buf, width=140, no_color=True))
             text = buf.getvalue()
-        if output is None:
-            sys.stdout.write(text)
-        else:
-            write_atomic(output, text)
+        write_output(text, output)
     except CahierError as exc:
         fail(exc)
 

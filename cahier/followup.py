@@ -20,6 +20,7 @@ from typing import Annotated
 import typer
 
 from cahier.common import CommandSet, dossier_of, fail, iso_date, write_output
+from tasks import fmt
 from tasks.errors import CahierError
 
 commands = CommandSet(
@@ -100,8 +101,8 @@ def check(
             if p.promis is None and p.realise is None:
                 continue
             state = {True: "atteint", False: "NON ATTEINT", None: "—"}[p.atteint]
-            promis = "—" if p.promis is None else f"{p.promis:g}".replace(".", ",")
-            realise = "—" if p.realise is None else f"{p.realise:g}".replace(".", ",")
+            promis = "—" if p.promis is None else fmt.number(p.promis)
+            realise = "—" if p.realise is None else fmt.number(p.realise)
             lines.append(f"  {p.engagement:<40} {realise:>8} / {promis:<8} {p.unite:<10} {state}")
         lines.append("")
         labels = {"error": "ERREUR", "warning": "AVERTISSEMENT", "info": "INFO"}

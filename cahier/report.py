@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from cahier.common import CommandSet, fail, iso_date, write_atomic
+from tasks import fmt
 from tasks.errors import CahierError
 
 commands = CommandSet()
@@ -117,8 +118,8 @@ def _print_summary(p) -> None:
             res.add_row(
                 t.tender,
                 r["libelle"],
-                f"{r['promis']:g}".replace(".", ","),
-                "—" if r["realise"] is None else f"{r['realise']:g}".replace(".", ","),
+                fmt.number(r["promis"]),
+                "—" if r["realise"] is None else fmt.number(r["realise"]),
                 r["unite"],
                 {True: "oui", False: "NON", None: "—"}[r["atteint"]],
             )

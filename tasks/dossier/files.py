@@ -3,16 +3,21 @@
 Both functions write to a temporary file in the destination folder, flush it, then
 either rename it over the destination (:func:`write_atomic`) or hard-link it to a name
 that must not exist yet (:func:`create_new`): a reader sees the old file or the whole
-new one, never a part.
+new one, never a part. :func:`new_folder` does the same for a whole dossier folder.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["create_new", "write_atomic"]
+from tasks.errors import InputError
+
+__all__ = ["create_new", "new_folder", "write_atomic"]
 
 
 def _temp_with(path: Path, data: bytes | str, encoding: str) -> str:
@@ -58,3 +63,33 @@ def create_new(path: str | os.PathLike[str], data: bytes | str, *, encoding: str
         os.link(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+@contextmanager
+def new_folder(parent: Path, name: str) -> Iterator[Path]:
+    """A folder ``parent/name`` created whole or not at all (``cahier new``, ``cahier
+    import``): yields a temporary folder of ``parent`` to fill; on a normal exit it is
+    renamed to ``parent/name``, on any error it is removed. An existing ``parent/name`` is
+    never overwritten.
+
+    Raises:
+        InputError: ``parent`` cannot be created, or ``parent/name`` appeared meanwhile
+            (French message; nothing is left behind).
+    """
+    target = parent / name
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=parent))
+    except OSError as exc:
+        raise InputError(f"destination impossible à créer ({exc.strerror}).", str(parent)) from None
+    try:
+        yield tmp
+        tmp.chmod(0o755)
+        if target.exists() or target.is_symlink():
+            raise InputError(
+                "le dossier existe déjà (créé entre-temps) : rien n'a été écrit.", str(target)
+            )
+        os.rename(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -325,14 +325,7 @@ class HeadingSequencer:
         elif not ok:
             ok = hint
         if ok:
-            if value is not None:
-                self.last[key] = value
-                for k in list(self.last):
-                    if k[1] > c.level and k != key:
-                        del self.last[k]
-            if c.level == 1 and self.top_style is None:
-                self.top_style = key[0]
-            self.last_level = c.level
+            self.record(c)
         return ok
 
     def record(self, c: HeadingCandidate) -> None:

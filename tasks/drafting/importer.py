@@ -37,11 +37,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tasks.dossier.document import PieceText
+from tasks.dossier.files import new_folder
 from tasks.dossier.reader import piece_kind
 from tasks.drafting.importer_draft import DraftTender, _cut, draft_tender
 from tasks.drafting.importer_markdown import to_markdown
@@ -329,13 +329,7 @@ def _write_dossier(
     """Write tender.yaml and the pieces in a temporary folder of ``parent``, then rename it
     to ``parent/tender_id``; nothing is left behind on failure, an existing dossier is
     never overwritten (InputError)."""
-    target = parent / tender_id
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{tender_id}.", dir=parent))
-    except OSError as exc:
-        raise InputError(f"destination impossible à créer ({exc.strerror}).", str(parent)) from None
-    try:
+    with new_folder(parent, tender_id) as tmp:
         (tmp / "pieces").mkdir()
         (tmp / "tender.yaml").write_text(text, encoding="utf-8")
         for p, _ in kinds:
@@ -344,12 +338,3 @@ def _write_dossier(
                 out.write_text(converted[names[p]], encoding="utf-8")
             else:
                 shutil.copyfile(p, out)
-        tmp.chmod(0o755)
-        if target.exists():
-            raise InputError(
-                "le dossier existe déjà (créé entre-temps) : rien n'a été écrit.", str(target)
-            )
-        os.rename(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

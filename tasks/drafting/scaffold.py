@@ -39,8 +39,6 @@ import json
 import math
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +49,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from tasks import fmt
 from tasks.clausier.library import Clausier, load_clausier
+from tasks.dossier.files import new_folder
 from tasks.dossier.model import SIRET_RE, BuyerType, CheckReport, Tender
 from tasks.errors import InputError
 
@@ -481,26 +480,13 @@ def scaffold(
         )
     if parent.exists() and not parent.is_dir():
         raise InputError("la destination n'est pas un dossier.", str(parent))
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{req.tender_id}.", dir=parent))
-    except OSError as exc:
-        raise InputError(f"destination impossible à créer ({exc.strerror}).", str(parent)) from None
-    try:
+    with new_folder(parent, req.tender_id) as tmp:
         for rel, text in files.items():
             path = tmp / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         tmp.chmod(0o755)
         report = check_dossier(read_dossier(tmp), lib)
-        if target.exists() or target.is_symlink():
-            raise InputError(
-                "le dossier existe déjà (créé entre-temps) : rien n'a été écrit.", str(target)
-            )
-        os.rename(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     report.dossier = str(target)
     result.path = target
     result.report = report

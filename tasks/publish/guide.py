@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
+from tasks import fmt
 from tasks.clausier.library import Clausier
 from tasks.dossier.model import Clause, Critere, CritereType, Tender
 from tasks.dossier.reader import Dossier
@@ -18,7 +19,8 @@ def _md_escape(text: str) -> str:
 
 
 def _fmt_pct(x: float) -> str:
-    return f"{x:g}".replace(".", ",") + " %"
+    """« 12,5 % » (Babel fr_FR through :func:`tasks.fmt.percent`)."""
+    return fmt.percent(x)
 
 
 def _criteria_rows(criteres: Iterable[Critere], depth: int = 0) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+from tasks import fmt
+
 from .model import CriterionInfo, EvaluationResult, _fmt
 
 CSV_SEPARATOR = ";"
@@ -82,4 +84,5 @@ def _leaf_columns(result: EvaluationResult) -> list[str]:
 
 
 def _fmt_g(x: float) -> str:
-    return f"{x:g}".replace(".", ",")
+    """« 12,5 » (Babel fr_FR, up to 3 decimals, no thousands separator)."""
+    return fmt.number(x, grouping=False)

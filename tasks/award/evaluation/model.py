@@ -74,7 +74,8 @@ def _fmt_eur(x: float) -> str:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.2f}".replace(".", ",")
+    """« 86,25 » (Babel fr_FR, two decimals, no thousands separator: also CSV cells)."""
+    return fmt.number(x, 2, grouping=False)
 
 
 # --------------------------------------------------------------------------- input
