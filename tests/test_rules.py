@@ -169,3 +169,23 @@ def test_an_unknown_legal_basis_is_refused_with_its_line(tmp_path):
         load_rules(lib)
     text = str(exc.value)
     assert "ccp-inexistant" in text and "law.yaml" in text and ":5" in text, text
+
+
+def test_clause_ids_of_rules_are_data_and_must_exist(tmp_path):
+    """The families a rule reads (Climat pairing, weights) come from rules.yaml; an id
+    that is not a clause of the clausier is refused with its line."""
+    from tasks.clausier.rules import rule_clause
+
+    assert rule_clause("critere-sans-condition", "condition") == "ENV-COND-01"
+    assert rule_clause("ponderation-politique", "social") == "SOC-CRIT-01"
+    with pytest.raises(InputError, match="aucune clause déclarée pour le rôle"):
+        rule_clause("prix-seul", "critere")
+    lib = _library_with(
+        tmp_path,
+        'controle:\n  prix-seul:\n    titre: "Prix seul"\n    gravite: error\n'
+        "    clauses: {critere: ENV-CRIT-99}\n",
+    )
+    with pytest.raises(InputError) as exc:
+        load_rules(lib)
+    text = str(exc.value)
+    assert "ENV-CRIT-99" in text and ":5" in text, text

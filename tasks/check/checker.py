@@ -34,7 +34,7 @@ from tasks.check.families import clause_families
 from tasks.check.library_clauses import scan_library_clauses
 from tasks.check.reading import reading_findings, usable_or_raise
 from tasks.clausier.library import Clausier
-from tasks.clausier.rules import rule_titles
+from tasks.clausier.rules import rule_clause, rule_titles
 from tasks.dossier.model import CheckReport, FamilyResult, FamilyStatus, Finding, Severity
 from tasks.dossier.reader import Dossier
 from tasks.errors import InputError
@@ -149,7 +149,8 @@ def _without_doubles(
             and (f.clause, f.location.file, f.location.line) in param_errors
         )
     ]
-    env_crit = next((f for f in families if f.clause == "ENV-CRIT-01"), None)
+    env_crit_id = rule_clause("critere-environnemental-absent", "critere")
+    env_crit = next((f for f in families if f.clause == env_crit_id), None)
     if env_crit and env_crit.status not in (FamilyStatus.missing, FamilyStatus.not_applicable):
         findings = [f for f in findings if f.rule != "critere-environnemental-absent"]
     return findings

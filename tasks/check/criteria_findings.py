@@ -19,7 +19,7 @@ from tasks.check.applicability import climat_gate_applies
 from tasks.check.criteria import read_criteria
 from tasks.check.criteria_model import _key
 from tasks.clausier.library import Clausier
-from tasks.clausier.rules import rule_basis, rule_severity
+from tasks.clausier.rules import rule_basis, rule_clause, rule_severity
 from tasks.dossier.document import PieceText
 from tasks.dossier.model import (
     Critere,
@@ -171,7 +171,7 @@ def _climat_criteria(tender: Tender, clausier: Clausier, loc: Location) -> list[
         out.append(
             Finding(
                 rule="critere-environnemental-absent",
-                clause="ENV-CRIT-01",
+                clause=rule_clause("critere-environnemental-absent", "critere"),
                 severity=rule_severity("critere-environnemental-absent"),
                 location=loc,
                 message=(
@@ -196,7 +196,7 @@ def _responsible_weights(tender: Tender, clausier: Clausier, loc: Location) -> l
             CritereType.environnement,
             weights.environmental_min_recommended,
             "poids-environnemental-faible",
-            "ENV-CRIT-01",
+            rule_clause("poids-environnemental-faible", "critere"),
             rule_severity("poids-environnemental-faible"),
             "environnemental",
         ),
@@ -204,7 +204,7 @@ def _responsible_weights(tender: Tender, clausier: Clausier, loc: Location) -> l
             CritereType.social,
             weights.social_min_recommended,
             "poids-social-faible",
-            "SOC-CRIT-01",
+            rule_clause("poids-social-faible", "critere"),
             rule_severity("poids-social-faible"),
             "social",
         ),
@@ -241,7 +241,7 @@ def policy_findings(
         return out
     flat = flatten(tender.criteres)
     kinds = {"environnement": CritereType.environnement, "social": CritereType.social}
-    clause_of = {"environnement": "ENV-CRIT-01", "social": "SOC-CRIT-01"}
+    clause_of = {k: rule_clause("ponderation-politique", k) for k in kinds}
     for kind, rule in clausier.policy_weights.items():
         crits = [c for c in flat if c.type == kinds[kind]]
         weight = _top_weight(crits)

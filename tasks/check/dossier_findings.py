@@ -14,7 +14,7 @@ from tasks.check.drafting_findings import piece_location
 from tasks.check.library_clauses import Found
 from tasks.clausier.library import Clausier
 from tasks.clausier.render import clause_block
-from tasks.clausier.rules import rule_basis, rule_severity
+from tasks.clausier.rules import rule_basis, rule_clause, rule_severity
 from tasks.dossier.document import PieceText
 from tasks.dossier.model import (
     BuyerType,
@@ -198,19 +198,21 @@ def coherence_findings(
     """An environmental award criterion with no environmental execution condition
     (an error once the Climat gate binds the tender: CCP L2112-2)."""
     by_id = {f.clause: f for f in families}
-    crit = by_id.get("ENV-CRIT-01")
-    cond = by_id.get("ENV-COND-01")
+    crit_id = rule_clause("critere-sans-condition", "critere")
+    cond_id = rule_clause("critere-sans-condition", "condition")
+    crit = by_id.get(crit_id)
+    cond = by_id.get(cond_id)
     present = (FamilyStatus.present, FamilyStatus.edited, FamilyStatus.hand_written)
     absent = (FamilyStatus.missing, FamilyStatus.not_applicable)
     if not (crit and cond and crit.status in present and cond.status in absent):
         return []
-    clause = clausier.get("ENV-COND-01")
+    clause = clausier.get(cond_id)
     loc = crit.evidence[0] if crit.evidence else None
     where = f" ({loc.label()})" if loc else ""
     return [
         Finding(
             rule="critere-sans-condition",
-            clause="ENV-COND-01",
+            clause=cond_id,
             severity=rule_severity(
                 "critere-sans-condition",
                 "climat" if climat_gate_applies(tender, clausier) else None,

@@ -25,7 +25,15 @@ from tasks.dossier.model import LegalReference, Severity, _Model
 from tasks.dossier.yamlio import validate_yaml_with_lines
 from tasks.errors import InputError
 
-__all__ = ["Rule", "RuleBook", "load_rules", "rule_basis", "rule_severity", "rule_titles"]
+__all__ = [
+    "Rule",
+    "RuleBook",
+    "load_rules",
+    "rule_basis",
+    "rule_clause",
+    "rule_severity",
+    "rule_titles",
+]
 
 _Level = Literal["error", "warning", "info"]
 Section = Literal["controle", "assemblage", "suivi"]
@@ -33,12 +41,15 @@ Section = Literal["controle", "assemblage", "suivi"]
 
 class Rule(_Model):
     """One rule: ``titre`` (French, short), ``gravite`` (default severity),
-    ``contextes`` (context name → severity), ``base`` (law.yaml ``references`` key)."""
+    ``contextes`` (context name → severity), ``base`` (law.yaml ``references`` key),
+    ``clauses`` (role in the rule → clause id of the clausier, e.g. ``critere`` →
+    ``ENV-CRIT-01``: the families a rule reads or points to are data, not code)."""
 
     titre: str = Field(min_length=3)
     gravite: _Level
     contextes: dict[str, _Level] = Field(default_factory=dict)
     base: str | None = None
+    clauses: dict[str, str] = Field(default_factory=dict)
 
 
 class RuleBook(_Model):
@@ -55,8 +66,9 @@ def load_rules(library: Path | None = None) -> RuleBook:
     """rules.yaml of a clausier folder (default: the shipped one), validated once.
 
     Raises:
-        InputError: the file is missing or malformed, or a ``base`` is not a key of
-            law.yaml ``references`` (French message naming the file and the line).
+        InputError: the file is missing or malformed, a ``base`` is not a key of
+            law.yaml ``references``, or a ``clauses`` id is not a clause of the clausier
+            (French message naming the file and the line).
     """
     from tasks.clausier.library import default_library_path
 
@@ -77,6 +89,14 @@ def load_rules(library: Path | None = None) -> RuleBook:
                     str(path),
                     lines.get(f"{section}.{rid}.base"),
                 )
+            for role, cid in rule.clauses.items():
+                if not (base / "clauses" / f"{cid}.yaml").is_file():
+                    raise InputError(
+                        f"règle « {rid} » : clause « {cid} » (rôle « {role} ») absente du "
+                        "clausier (clause_library/clauses/) : corrigez l'identifiant.",
+                        str(path),
+                        lines.get(f"{section}.{rid}.clauses.{role}"),
+                    )
     return book
 
 
@@ -119,6 +139,23 @@ def rule_basis(rule: str, section: Section = "controle") -> list[LegalReference]
 
     key = _rule(rule, section).base
     return [shipped_law().basis(key)] if key else []
+
+
+def rule_clause(rule: str, role: str, section: Section = "controle") -> str:
+    """The clause id that plays ``role`` in ``rule`` (rules.yaml ``clauses``), e.g.
+    ``rule_clause("critere-sans-condition", "condition")`` → ``"ENV-COND-01"``.
+
+    Raises:
+        InputError: the rule is not declared, or declares no clause for ``role``.
+    """
+    try:
+        return _rule(rule, section).clauses[role]
+    except KeyError:
+        raise InputError(
+            f"règle « {rule} » : aucune clause déclarée pour le rôle « {role} » "
+            "(clauses: {" + role + ": ID}).",
+            "clause_library/rules.yaml",
+        ) from None
 
 
 def rule_titles(section: Section) -> dict[str, str]:
