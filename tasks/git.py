@@ -29,6 +29,7 @@ approve`` and ``cahier archive``.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -36,6 +37,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tasks import errors
 from tasks.errors import InputError
@@ -52,9 +54,11 @@ __all__ = [
     "Repo",
     "ShallowClone",
     "git_env",
+    "open_gitpython",
     "refuse_grafts",
     "step",
 ]
+
 
 #: Seconds allowed for one Git call (a whole-history log of a big repository included).
 def _configured_timeout() -> float:
@@ -168,6 +172,36 @@ class GraftedHistory(InputError):
     Git honours grafts even with ``GIT_NO_REPLACE_OBJECTS=1`` (git 2.39), so a grafted
     repository is refused before anything is decided about reviews or archives.
     """
+
+
+def open_gitpython(path: str | os.PathLike[str]) -> Any:
+    """GitPython's view of the repository holding ``path`` (``search_parent_directories``),
+    for the object reads of the archive and the audit — opened here only, so that its
+    Git processes follow this layer's rules: this module's environment (``LC_ALL=C``,
+    ``GIT_NO_REPLACE_OBJECTS=1``, ``core.quotepath=off``, set for the whole process above)
+    and the same timeout on every call (:data:`TIMEOUT_S`, GitPython's
+    ``kill_after_timeout``; the long-lived ``cat-file --batch`` readers excepted).
+
+    Raises:
+        git.InvalidGitRepositoryError, git.NoSuchPathError: not in a repository (callers
+            turn them into French :class:`~tasks.errors.InputError`).
+    """
+    return _timed_repo_class()(os.fspath(path), search_parent_directories=True)
+
+
+@functools.cache
+def _timed_repo_class() -> type:
+    import git
+
+    class _TimedGit(git.cmd.Git):
+        def execute(self, command: Any, *args: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("kill_after_timeout", TIMEOUT_S)
+            return super().execute(command, *args, **kwargs)
+
+    class _TimedRepo(git.Repo):
+        GitCommandWrapperType = _TimedGit
+
+    return _TimedRepo
 
 
 def refuse_grafts(common_dir: str | os.PathLike[str], command: str) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import ConcurrentWriteError, InputError
-from tasks.git import RefMoved
+from tasks.git import RefMoved, open_gitpython
 from tasks.git import Repo as GitRepo
 
 from .archive_plan import (
@@ -56,7 +56,7 @@ def open_repo(dossier: str | os.PathLike[str], *, why: str = _WHY_GIT) -> tuple[
     if not path.is_dir():
         raise InputError("dossier introuvable.", str(dossier))
     try:
-        repo = git.Repo(path, search_parent_directories=True)
+        repo = open_gitpython(path)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise InputError(
             f"ce dossier n'est pas dans un dépôt Git : {why} ; initialisez le dépôt "
