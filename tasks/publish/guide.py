@@ -19,8 +19,9 @@ def _md_escape(text: str) -> str:
 
 
 def _fmt_pct(x: float) -> str:
-    """« 12,5 % » (Babel fr_FR through :func:`tasks.fmt.percent`)."""
-    return fmt.percent(x)
+    """« 12,5 % » (number through Babel fr_FR, :func:`tasks.fmt.number`; the space before
+    « % » becomes the narrow no-break space of the assembly's typography pass)."""
+    return f"{fmt.number(x)} %"
 
 
 def _criteria_rows(criteres: Iterable[Critere], depth: int = 0) -> list[str]:
