@@ -19,6 +19,7 @@ from tasks.clausier.library import Ccag, Law, shipped_law
 from tasks.clausier.rules import rule_severity
 from tasks.dossier.document import PieceText
 from tasks.dossier.model import Finding, Location, Tender
+from tasks.memo import BoundedMemo
 
 __all__ = ["drafting_findings", "piece_location"]
 
@@ -106,7 +107,7 @@ _F_PLACEHOLDER, _F_BOOKMARK, _F_OPTION, _F_CCAG, _F_SELF, _F_OTHER = (1, 2, 4, 8
 
 #: (text, folded text, CCAG pattern) of a line → its bits, for the process: a
 #: repository's dossiers repeat most of their lines. Cleared past 200 000 lines.
-_FLAGS: dict[tuple[str, str, re.Pattern[str]], int] = {}
+_FLAGS: BoundedMemo[tuple[str, str, re.Pattern[str]], int] = BoundedMemo(200_000)
 
 
 def _line_flags(text: str, folded: str, ccag_cited: re.Pattern[str]) -> int:
@@ -123,9 +124,7 @@ def _line_flags(text: str, folded: str, ccag_cited: re.Pattern[str]) -> int:
             | (_F_SELF if _SELF_REF.search(folded) else 0)
             | (_F_OTHER if _OTHER_REF.search(folded) else 0)
         )
-        if len(_FLAGS) > 200_000:
-            _FLAGS.clear()
-        _FLAGS[key] = got
+        _FLAGS.put(key, got)
     return got
 
 

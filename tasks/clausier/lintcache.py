@@ -21,6 +21,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from tasks.memo import BoundedMemo
+
 _OPEN_RE = re.compile(r"\{\{|\{%|\{##")
 _IN_TAG_RE = re.compile(r"[\"'{}\[\]()]|%\}")
 _RAW_RE = re.compile(r"\{%[-+]?\s*raw\b")
@@ -107,7 +109,7 @@ class _Scan:
 
 #: (skeleton, piece path, id of the clausier) → (clausier, findings at the skeleton's
 #: lines). Cleared past 4 096 entries.
-_LINTED: dict[tuple[str, str, int], tuple[Any, list]] = {}
+_LINTED: BoundedMemo[tuple[str, str, int], tuple[Any, list]] = BoundedMemo(4096)
 
 
 class Whole(Exception):
@@ -133,9 +135,7 @@ def lint_source(env: Any, src: str, path: str, clausier: Any, lint: Callable) ->
             return lint(env, src, path, clausier)
         if any(not _mapped(f, len(lines)) for f in found):
             return lint(env, src, path, clausier)
-        if len(_LINTED) > 4096:
-            _LINTED.clear()
-        _LINTED[key] = cached = (clausier, found)
+        cached = _LINTED.put(key, (clausier, found))
     return [_at(f, lines) for f in cached[1]]
 
 

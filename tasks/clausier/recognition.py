@@ -54,6 +54,7 @@ from typing import Literal
 
 from tasks.dossier.document import PieceText
 from tasks.dossier.model import ClauseEvidence
+from tasks.memo import BoundedMemo
 
 from .blockindex import _MENTION_ROLES, _blocks, _Index
 from .lexicon import (
@@ -90,7 +91,7 @@ Act = Literal["criterion", "obligation", "specification", "model_clause"]
 
 #: Unknown word → itself and its one-deletion variants (process-wide: the words of a
 #: repository's dossiers repeat; cleared past 200 000 words).
-_PROBES: dict[str, tuple[str, ...]] = {}
+_PROBES: BoundedMemo[str, tuple[str, ...]] = BoundedMemo(200_000)
 
 
 class Recognizer(Ranking):
@@ -112,7 +113,7 @@ class Recognizer(Ranking):
         self._indexes: dict[int, _Index] = {}
         # keys of a line's words (None: a phrase barrier), shared by every piece: a
         # repository's dossiers repeat most of their boilerplate
-        self._line_keys: dict[str, tuple[str | None, ...]] = {}
+        self._line_keys: BoundedMemo[str, tuple[str | None, ...]] = BoundedMemo(200_000)
         acts = vocab.acts
         self._act = {
             "criterion": [acts.criterion],
@@ -131,7 +132,8 @@ class Recognizer(Ranking):
         }
         self._piece_names = {k: [v] for k, v in vocab.piece_names.items()}
         self._words_of: dict[tuple[str, ...], tuple[_Word, ...]] = {}
-        self._text_mentions: dict[str, bool] = {}  # block text → mentions by itself
+        # block text → the text alone mentions without stating
+        self._text_mentions: BoundedMemo[str, bool] = BoundedMemo(200_000)
         self._legal = {
             k
             for q in vocab.mentions.legal_text
@@ -219,9 +221,7 @@ class Recognizer(Ranking):
                     continue
                 ks = cache.get(w)
                 out.extend(ks if ks is not None else self.lex.keys(w))
-            if len(self._line_keys) > 200_000:
-                self._line_keys.clear()  # bounded memory in a long batch
-            self._line_keys[text] = line_keys = tuple(out)
+            line_keys = self._line_keys.put(text, tuple(out))
         return line_keys
 
     @staticmethod
@@ -234,9 +234,7 @@ class Recognizer(Ranking):
                 if len(u) >= 5 and u in _UNKNOWN:
                     probes = _PROBES.get(u)
                     if probes is None:
-                        if len(_PROBES) > 200_000:
-                            _PROBES.clear()  # bounded memory in a long batch
-                        probes = _PROBES[u] = (u, *_deletes(u))
+                        probes = _PROBES.put(u, (u, *_deletes(u)))
                     for probe in probes:
                         lst = out.get(probe)
                         if lst is None:
@@ -414,9 +412,7 @@ class Recognizer(Ranking):
         text = block.text
         got = self._text_mentions.get(text)
         if got is None:
-            if len(self._text_mentions) > 200_000:
-                self._text_mentions.clear()  # bounded memory in a long batch
-            got = self._text_mentions[text] = self._text_mention(text)
+            got = self._text_mentions.put(text, self._text_mention(text))
         if got:
             return True
         sets = self._sets(idx)

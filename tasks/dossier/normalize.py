@@ -22,6 +22,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from tasks.memo import BoundedMemo
+
 __all__ = [
     "fold",
     "join_hyphenated",
@@ -254,8 +256,8 @@ def _normalize_line(s: str) -> str:
 #: repository's dossiers repeat most of their lines (``cahier check --all``). Cleared
 #: past this many entries, so that memory stays bounded in a long batch.
 _CACHE_MAX = 200_000
-_NORMALIZED: dict[str, str] = {}
-_FOLDED: dict[str, str] = {}
+_NORMALIZED: BoundedMemo[str, str] = BoundedMemo(_CACHE_MAX)
+_FOLDED: BoundedMemo[str, str] = BoundedMemo(_CACHE_MAX)
 
 
 def normalize_text(s: str) -> str:
@@ -271,12 +273,7 @@ def normalize_text(s: str) -> str:
     if not s:
         return ""
     got = _NORMALIZED.get(s)
-    if got is not None:
-        return got
-    if len(_NORMALIZED) > _CACHE_MAX:
-        _NORMALIZED.clear()  # bounded memory in a long batch
-    _NORMALIZED[s] = got = _normalize(s)
-    return got
+    return got if got is not None else _NORMALIZED.put(s, _normalize(s))
 
 
 def _normalize(s: str) -> str:
@@ -365,7 +362,4 @@ def fold(s: str) -> str:
     out = s.lower()
     if not out.isascii():
         out = out.translate(_FOLD_TABLE)
-    if len(_FOLDED) > _CACHE_MAX:
-        _FOLDED.clear()
-    _FOLDED[s] = out
-    return out
+    return _FOLDED.put(s, out)
