@@ -1,8 +1,8 @@
 """The work itself: plain, typed functions (no Prefect import).
 
-Each room (sub-package) declares its public API as a name → module table and exports
-it lazily through :func:`lazy_exports`: importing a room costs nothing until a name is
-used (``cahier check`` imports only what a check needs).
+Each room (sub-package) declares its public API as a table of lines ``module: name
+name …`` and exports it lazily through :func:`lazy_exports`: importing a room costs
+nothing until a name is used (``cahier check`` imports only what a check needs).
 """
 
 from __future__ import annotations
@@ -15,12 +15,29 @@ from typing import Any
 __all__ = ["lazy_exports"]
 
 
+def _parse_table(package: str, table: str) -> dict[str, str]:
+    """``{name: module}`` from ``table``, one ``module: name name …`` line per
+    sub-module (blank lines ignored). Raises ``ValueError`` on a line without
+    ``:`` or a name listed twice (a programming error, caught by any import)."""
+    exports: dict[str, str] = {}
+    for line in filter(None, map(str.strip, table.splitlines())):
+        module, sep, names = line.partition(":")
+        if not sep:
+            raise ValueError(f"{package}: export line without 'module:': {line!r}")
+        for name in names.split():
+            if exports.setdefault(name, module.strip()) != module.strip():
+                raise ValueError(f"{package}: {name!r} exported twice")
+    return exports
+
+
 def lazy_exports(
-    package: str, exports: dict[str, str]
+    package: str, table: str
 ) -> tuple[list[str], Callable[[str], Any], Callable[[], list[str]]]:
     """``(__all__, __getattr__, __dir__)`` for ``package`` whose public names are
-    ``exports`` (name → sub-module); a name is imported from its module on first use
-    and then kept in the package's namespace (PEP 562)."""
+    listed in ``table`` (lines ``module: name name …``, module relative to the
+    package); a name is imported from its module on first use and then kept in the
+    package's namespace (PEP 562). Raises ``ValueError`` on a malformed table."""
+    exports = _parse_table(package, table)
     names = sorted(exports)
 
     def getattr_(name: str) -> Any:
