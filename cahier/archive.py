@@ -8,33 +8,24 @@ from typing import Annotated
 import typer
 
 from cahier.common import CommandSet, dossier_of, fail
+from cahier.options import ClausierOpt, GitDossier
 from tasks.errors import CahierError
 
 commands = CommandSet()
 
+_ASSEMBLY_HELP = "Manifeste d'assemblage (défaut : out/<id>/manifest.json)."
+_DRAFT_HELP = (
+    "Archive brouillon : acceptée même si des revues de référents manquent ou si "
+    "l'assemblage est un projet (--draft) ; le manifeste l'indique (draft: true)."
+)
+
 
 @commands.add()
 def archive(
-    tender_dir: Annotated[
-        Path, typer.Argument(help="Dossier de la consultation (dans un dépôt Git).")
-    ],
-    assembly: Annotated[
-        Path | None,
-        typer.Option(
-            "--assemblage", help="Manifeste d'assemblage (défaut : out/<id>/manifest.json)."
-        ),
-    ] = None,
-    draft: Annotated[
-        bool,
-        typer.Option(
-            "--brouillon",
-            help="Archive brouillon : acceptée même si des revues de référents manquent ou si "
-            "l'assemblage est un projet (--draft) ; le manifeste l'indique (draft: true).",
-        ),
-    ] = False,
-    clausier: Annotated[
-        Path | None, typer.Option("--clausier", help="Clausier à utiliser.")
-    ] = None,
+    tender_dir: GitDossier,
+    assembly: Annotated[Path | None, typer.Option("--assemblage", help=_ASSEMBLY_HELP)] = None,
+    draft: Annotated[bool, typer.Option("--brouillon", help=_DRAFT_HELP)] = False,
+    clausier: ClausierOpt = None,
 ) -> None:
     """Figer l'évaluation validée dans archive/<n>/ : commit + étiquette annotée, chaîne de hachage."""
     from tasks.award.archive import create_archive

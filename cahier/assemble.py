@@ -13,32 +13,24 @@ from tasks.errors import CahierError, InputError
 
 commands = CommandSet()
 
+_FORMATS_HELP = "Formats séparés par des virgules."
+_OUT_HELP = (
+    "Dossier de sortie (défaut : out/<consultation>/), où vous voulez sur le disque, hors du "
+    "dossier de la consultation ; un dossier existant doit être vide ou contenir un "
+    "assemblage précédent (manifest.json), dont les fichiers sont remplacés."
+)
+_DRAFT_HELP = (
+    "Projet : filigrane « PROJET », sans contrôle bloquant ; archive "
+    "<consultation>-dce-PROJET.zip (à ne pas publier)."
+)
+
 
 @commands.add()
 def assemble(
     tender_dir: Annotated[Path, typer.Argument(help="Dossier de consultation (tender.yaml).")],
-    formats: Annotated[
-        str, typer.Option("--formats", help="Formats séparés par des virgules.")
-    ] = "docx,odt,html,pdf",
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            help="Dossier de sortie (défaut : out/<consultation>/), où vous voulez sur le "
-            "disque, hors du dossier de la consultation ; un dossier existant doit être vide "
-            "ou contenir un assemblage précédent (manifest.json), dont les fichiers sont "
-            "remplacés.",
-        ),
-    ] = None,
-    draft: Annotated[
-        bool,
-        typer.Option(
-            "--draft",
-            help="Projet : filigrane « PROJET », sans contrôle bloquant ; archive "
-            "<consultation>-dce-PROJET.zip (à ne pas publier).",
-        ),
-    ] = False,
+    formats: Annotated[str, typer.Option("--formats", help=_FORMATS_HELP)] = "docx,odt,html,pdf",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help=_OUT_HELP)] = None,
+    draft: Annotated[bool, typer.Option("--draft", help=_DRAFT_HELP)] = False,
     rev: Annotated[
         str | None, typer.Option("--rev", help="Révision Git (commit, tag, branche) à assembler.")
     ] = None,

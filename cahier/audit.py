@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cahier.common import CommandSet, dossier_of, fail
+from cahier.options import GitDossier
 from tasks.errors import CahierError
 
 commands = CommandSet()
@@ -15,9 +16,7 @@ commands = CommandSet()
 
 @commands.add()
 def audit(
-    tender_dir: Annotated[
-        Path, typer.Argument(help="Dossier de la consultation (dans un dépôt Git).")
-    ],
+    tender_dir: GitDossier,
     verify: Annotated[
         bool,
         typer.Option("--verify", help="Recalculer les empreintes, la chaîne et les étiquettes."),

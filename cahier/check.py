@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from cahier.common import CommandSet, fail, fail_os, find_dossier, write_output
+from cahier.options import ClausierOpt
 from tasks.errors import CahierError, InputError
 
 commands = CommandSet()
@@ -38,10 +39,7 @@ def check(
     flow: Annotated[
         bool, typer.Option("--flow", help="Exécuter le contrôle comme flow Prefect (artefacts).")
     ] = False,
-    clausier: Annotated[
-        Path | None,
-        typer.Option("--clausier", help="Clausier à utiliser (défaut : celui de cahier)."),
-    ] = None,
+    clausier: ClausierOpt = None,
     all_: Annotated[
         bool,
         typer.Option(

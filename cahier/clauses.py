@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cahier.common import CommandSet, fail
+from cahier.options import ClausierOpt
 from tasks import fmt
 from tasks.errors import CahierError, InputError
 
@@ -18,7 +19,6 @@ _DOSSIER_HELP = (
     "politique à celles de l'organisation."
 )
 _NATIONAL_HELP = "Clausier national seul, sans les couches de politique locale."
-_ClausierOpt = Annotated[Path | None, typer.Option("--clausier", help="Clausier à utiliser.")]
 _DossierOpt = Annotated[Path | None, typer.Option("--dossier", help=_DOSSIER_HELP)]
 _NationalOpt = Annotated[bool, typer.Option("--national", help=_NATIONAL_HELP)]
 
@@ -54,7 +54,7 @@ def _origin(lib, clause_id: str) -> str:
 
 @commands.add("list")
 def clauses_list(
-    clausier: _ClausierOpt = None,
+    clausier: ClausierOpt = None,
     dossier: _DossierOpt = None,
     national: _NationalOpt = False,
 ) -> None:
@@ -93,7 +93,7 @@ def clauses_list(
 @commands.add("show")
 def clauses_show(
     clause_id: Annotated[str, typer.Argument(help="Identifiant, ex. ENV-COND-01.")],
-    clausier: _ClausierOpt = None,
+    clausier: ClausierOpt = None,
     dossier: _DossierOpt = None,
     national: _NationalOpt = False,
 ) -> None:

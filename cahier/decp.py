@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cahier.common import CommandSet, dossier_of, fail, write_output
+from cahier.options import ClausierOpt, Dossier
 from tasks.errors import CahierError, InputError
 
 commands = CommandSet()
@@ -15,13 +16,11 @@ commands = CommandSet()
 
 @commands.add()
 def decp(
-    tender_dir: Annotated[Path, typer.Argument(help="Dossier de la consultation.")],
+    tender_dir: Dossier,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Fichier JSON à écrire.")
     ] = None,
-    clausier: Annotated[
-        Path | None, typer.Option("--clausier", help="Clausier à utiliser.")
-    ] = None,
+    clausier: ClausierOpt = None,
 ) -> None:
     """Données essentielles (DECP v2.0.3, JSON validé par le schéma officiel)."""
     from tasks.award.decp import build_decp, consistency_issues, to_json

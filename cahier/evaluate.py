@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from cahier.common import CommandSet, dossier_of, fail, write_output
+from cahier.options import Dossier, OutputOpt
 from tasks import fmt
 from tasks.errors import CahierError, InputError
 
@@ -111,13 +112,11 @@ def _write_new(path: Path, text: str) -> None:
     "échelle des notes, une offre à compléter) ; un fichier existant n'est jamais écrasé."
 )
 def evaluate(
-    tender_dir: Annotated[Path, typer.Argument(help="Dossier de la consultation.")],
+    tender_dir: Dossier,
     fmt: Annotated[
         EvalFormat, typer.Option("--format", "-f", help="text, json ou csv.")
     ] = EvalFormat.text,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Écrire le résultat dans ce fichier.")
-    ] = None,
+    output: OutputOpt = None,
     template: Annotated[
         bool,
         typer.Option(

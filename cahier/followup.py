@@ -20,7 +20,7 @@ from typing import Annotated
 import typer
 
 from cahier.common import CommandSet, dossier_of, fail, iso_date, write_output
-from tasks import fmt
+from cahier.options import Dossier, OutputOpt
 from tasks.errors import CahierError
 
 commands = CommandSet(
@@ -71,15 +71,13 @@ def plan(
 
 @commands.add("check")
 def check(
-    tender_dir: Annotated[Path, typer.Argument(help="Dossier de la consultation.")],
+    tender_dir: Dossier,
     on: Annotated[
         str | None,
         typer.Option("--date", help="Date du contrôle, AAAA-MM-JJ (défaut : aujourd'hui)."),
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Format.")] = Format.text,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Écrire le résultat dans ce fichier.")
-    ] = None,
+    output: OutputOpt = None,
 ) -> None:
     """Contrôler les rapports d'exécution : écarts, rapports en retard ou manquants."""
     from tasks.award.followup import check_followup

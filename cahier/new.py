@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from cahier.common import CommandSet, fail, iso_date
+from cahier.options import ClausierOpt
 from tasks.errors import CahierError
 
 commands = CommandSet()
@@ -69,10 +70,7 @@ def new(
     dest: Annotated[Path, typer.Option("--dest", help="Dossier où créer la consultation.")] = Path(
         "tenders"
     ),
-    clausier: Annotated[
-        Path | None,
-        typer.Option("--clausier", help="Clausier à utiliser (défaut : celui de cahier)."),
-    ] = None,
+    clausier: ClausierOpt = None,
 ) -> None:
     """Créer un dossier de consultation à partir des gabarits d'un type d'achat."""
     from tasks.clausier.library import load_clausier

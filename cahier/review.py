@@ -15,18 +15,21 @@ and the record then names the person who recorded it (``recorded_by``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
 from cahier.common import CommandSet, fail
+from cahier.options import RevOpt, TenderRef
 from tasks.errors import CahierError, InputError
 
 commands = CommandSet(
     "review", help="Revues des référents (accessibilité, environnement, données…)."
 )
 
+T = TypeVar("T")
 
 _STATE_FR = {
     "approved": "approuvé",
@@ -62,19 +65,21 @@ def resolve_tender(arg: str) -> Path:
     )
 
 
+def _at_revision(read: Callable[..., T], tender: str, rev: str | None) -> T:
+    """``read(dossier, rev=rev)`` for the dossier ``tender`` names, exiting with the
+    French message (code 2) on unusable input."""
+    try:
+        return read(resolve_tender(tender), rev=rev)
+    except CahierError as exc:
+        fail(exc)
+
+
 @commands.add("plan")
-def plan_cmd(
-    tender: Annotated[str, typer.Argument(help="Dossier de la consultation ou identifiant.")],
-    rev: Annotated[str | None, typer.Option("--rev", help="Révision Git.")] = None,
-) -> None:
+def plan_cmd(tender: TenderRef, rev: RevOpt = None) -> None:
     """Lister les éléments à faire revoir, par référent."""
     from tasks.review.reviews import ROLE_LABELS, plan_for
 
-    try:
-        plan = plan_for(resolve_tender(tender), rev=rev)
-    except CahierError as exc:
-        fail(exc)
-        return
+    plan = _at_revision(plan_for, tender, rev)
     if not plan.items:
         typer.echo(f"Consultation {plan.tender} : aucun élément à faire revoir.")
         return
@@ -89,8 +94,8 @@ def plan_cmd(
 
 @commands.add("status")
 def status_cmd(
-    tender: Annotated[str, typer.Argument(help="Dossier de la consultation ou identifiant.")],
-    rev: Annotated[str | None, typer.Option("--rev", help="Révision Git.")] = None,
+    tender: TenderRef,
+    rev: RevOpt = None,
     diff: Annotated[
         bool, typer.Option("--diff/--no-diff", help="Montrer le diff des approbations caduques.")
     ] = True,
@@ -98,11 +103,7 @@ def status_cmd(
     """État de chaque élément : approuvé, caduc (diff), en attente, modifications demandées."""
     from tasks.review.reviews import review_status
 
-    try:
-        entries = review_status(resolve_tender(tender), rev=rev)
-    except CahierError as exc:
-        fail(exc)
-        return
+    entries = _at_revision(review_status, tender, rev)
     if not entries:
         typer.echo("Aucun élément à faire revoir.")
         return
@@ -219,27 +220,35 @@ _ON_BEHALF = typer.Option(
 )
 
 
-@commands.add("approve")
-def approve_cmd(
-    tender: Annotated[str, typer.Argument(help="Dossier de la consultation ou identifiant.")],
-    role: Annotated[str, _ROLE],
-    comment: Annotated[str, typer.Option("--comment", help="Commentaire.")] = "",
-    reviewer_email: Annotated[str | None, _REVIEWER] = None,
-    item: Annotated[list[str] | None, _ITEMS] = None,
-    pour_le_compte_de: Annotated[bool, _ON_BEHALF] = False,
-) -> None:
-    """Approuver les éléments d'un rôle (enregistré dans Git au nom du référent)."""
-    _decide("approve", tender, role, comment, reviewer_email, item, pour_le_compte_de)
+def _decision_command(decision: str, comment_help: str, doc: str) -> Callable[..., None]:
+    """The command that records ``decision`` (``approve``, ``request-changes``): the
+    same parameters for both; only the help of ``--comment`` and of the command differ."""
+
+    def command(
+        tender: TenderRef,
+        role: Annotated[str, _ROLE],
+        comment: str = typer.Option("", "--comment", help=comment_help),
+        reviewer_email: Annotated[str | None, _REVIEWER] = None,
+        item: Annotated[list[str] | None, _ITEMS] = None,
+        pour_le_compte_de: Annotated[bool, _ON_BEHALF] = False,
+    ) -> None:
+        _decide(decision, tender, role, comment, reviewer_email, item, pour_le_compte_de)
+
+    command.__doc__ = doc
+    return command
 
 
-@commands.add("request-changes")
-def request_changes_cmd(
-    tender: Annotated[str, typer.Argument(help="Dossier de la consultation ou identifiant.")],
-    role: Annotated[str, _ROLE],
-    comment: Annotated[str, typer.Option("--comment", help="Modifications demandées.")] = "",
-    reviewer_email: Annotated[str | None, _REVIEWER] = None,
-    item: Annotated[list[str] | None, _ITEMS] = None,
-    pour_le_compte_de: Annotated[bool, _ON_BEHALF] = False,
-) -> None:
-    """Demander des modifications (commentaire obligatoire), enregistré dans Git."""
-    _decide("request-changes", tender, role, comment, reviewer_email, item, pour_le_compte_de)
+approve_cmd = commands.add("approve")(
+    _decision_command(
+        "approve",
+        "Commentaire.",
+        "Approuver les éléments d'un rôle (enregistré dans Git au nom du référent).",
+    )
+)
+request_changes_cmd = commands.add("request-changes")(
+    _decision_command(
+        "request-changes",
+        "Modifications demandées.",
+        "Demander des modifications (commentaire obligatoire), enregistré dans Git.",
+    )
+)
