@@ -9,11 +9,11 @@ winner).
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.runs import artifact_key, dossier_run_name, transient_retries
+from flows.common import dossier_flow, publish_artifact
+from flows.runs import artifact_key, transient_retries
 from tasks import fmt
 from tasks.award.archive import ArchiveInfo, create_archive
 from tasks.award.evaluation import EvaluationResult, evaluate, read_evaluation
@@ -68,16 +68,8 @@ def evaluate_task(dossier: str) -> EvaluationResult:
 
 @task(name="publier le classement", cache_policy=NO_CACHE)
 def publish_task(result: EvaluationResult) -> None:
-    create_table_artifact(
-        table=ranking_table(result),
-        key=artifact_key("ranking", result.tender),
-        description=f"Classement des offres — {result.tender}",
-    )
-    create_table_artifact(
-        table=sensitivity_table(result),
-        key=artifact_key("sensitivity", result.tender),
-        description=f"Sensibilité aux critères environnementaux et sociaux — {result.tender}",
-    )
+    publish_artifact("ranking", result.tender, ranking_table(result))
+    publish_artifact("sensitivity", result.tender, sensitivity_table(result))
 
 
 @task(
@@ -93,11 +85,7 @@ def archive_task(
     )
 
 
-@flow(
-    name="archive-tender",
-    flow_run_name=lambda: dossier_run_name("archive"),
-    log_prints=False,
-)
+@dossier_flow("archive-tender", "archive")
 def archive_tender(
     dossier: str,
     assembly: str | None = None,

@@ -12,13 +12,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from slugify import slugify
 
 from flows.check import read_task
-from flows.runs import dossier_run_name
+from flows.common import dossier_flow, publish_artifact
 from tasks.clausier.library import load_clausier
 from tasks.errors import InputError
 from tasks.publish.assemble import (
@@ -72,11 +70,7 @@ def outputs_markdown(result: AssemblyResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-@flow(
-    name="assemble-tender",
-    flow_run_name=lambda: dossier_run_name("assemblage"),
-    log_prints=False,
-)
+@dossier_flow("assemble-tender", "assemblage")
 def assemble_tender(
     dossier: str,
     rev: str | None = None,
@@ -125,11 +119,7 @@ def assemble_tender(
             result = finalize_task(d, lib, ctx, outputs, out_dir, findings, formats, ids)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    create_markdown_artifact(
-        markdown=outputs_markdown(result),
-        key=slugify(f"assembly-{d.tender.id}"),
-        description=f"Assemblage du dossier {d.tender.id}",
-    )
+    publish_artifact("assembly", d.tender.id, outputs_markdown(result))
     logger.info(
         "Dossier %s assemblé%s : %d fichier(s) dans %s, archive %s",
         d.tender.id,

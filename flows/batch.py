@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from slugify import slugify
 
+from flows.common import publish_artifact
 from tasks.check.batch import BatchSummary, DossierResult, check_all
 
 __all__ = ["check_batch", "summary_rows"]
@@ -145,11 +144,8 @@ def check_batch(
             ]
             parts = wait_for_parts([str(fr.id) for fr in runs])
         summary = _merge(parts, root, rev)
-    create_table_artifact(
-        table=summary_rows(summary),
-        key=slugify(f"check-batch-{Path(os.path.abspath(root)).name}"),
-        description=f"Contrôle de tous les dossiers de {root}",
-    )
+    folder = Path(os.path.abspath(root)).name
+    publish_artifact("check-batch", folder, summary_rows(summary), root=root)
     logger.info(
         "%d dossier(s) : %d conforme(s), %d avec erreurs, %d inutilisable(s) (%.1f s).",
         summary.dossiers,

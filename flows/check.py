@@ -8,11 +8,11 @@ letters, digits and dashes only).
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.runs import artifact_key, dossier_run_name
+from flows.common import dossier_flow, publish_artifact
+from flows.runs import artifact_key
 from tasks.check.checker import check_dossier
 from tasks.check.report import findings_table, to_markdown
 from tasks.clausier.library import load_clausier
@@ -29,23 +29,12 @@ check_task = task(check_dossier).with_options(name="contrôler le dossier", cach
 
 @task(name="publier le rapport", cache_policy=NO_CACHE)
 def publish_task(report: CheckReport) -> None:
-    create_markdown_artifact(
-        markdown=to_markdown(report),
-        key=artifact_key("check-report", report.tender),
-        description=f"Contrôle du dossier {report.tender}",
-    )
-    create_table_artifact(
-        table=findings_table(report) or [{"message": "aucun constat"}],
-        key=artifact_key("check-findings", report.tender),
-        description=f"Constats du contrôle du dossier {report.tender}",
-    )
+    publish_artifact("check-report", report.tender, to_markdown(report))
+    findings = findings_table(report) or [{"message": "aucun constat"}]
+    publish_artifact("check-findings", report.tender, findings)
 
 
-@flow(
-    name="check-tender",
-    flow_run_name=lambda: dossier_run_name("controle"),
-    log_prints=False,
-)
+@dossier_flow("check-tender", "controle")
 def check_tender(
     dossier: str, rev: str | None = None, clausier_path: str | None = None
 ) -> CheckReport:

@@ -15,10 +15,9 @@ import datetime as dt
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.runs import artifact_key
+from flows.common import publish_artifact
 from tasks.award.followup import FollowupResult, check_followup, iter_followups
 from tasks.errors import InputError
 from tasks.review.sources import register_item_source
@@ -54,30 +53,24 @@ def check_task(dossier: str, on: str) -> FollowupResult:
 
 @task(name="publier le suivi", cache_policy=NO_CACHE)
 def publish_task(result: FollowupResult) -> None:
-    create_table_artifact(
-        key=artifact_key("suivi-engagements", result.tender),
-        table=[
-            {
-                "engagement": p.engagement,
-                "promis": "" if p.promis is None else p.promis,
-                "réalisé": "" if p.realise is None else p.realise,
-                "unité": p.unite,
-                "atteint": {True: "oui", False: "non", None: "—"}[p.atteint],
-            }
-            for p in result.progress
-        ]
-        or [{"engagement": "aucun"}],
-        description=f"Suivi d'exécution de {result.tender} au {result.date:%d/%m/%Y}",
+    progress = [
+        {
+            "engagement": p.engagement,
+            "promis": "" if p.promis is None else p.promis,
+            "réalisé": "" if p.realise is None else p.realise,
+            "unité": p.unite,
+            "atteint": {True: "oui", False: "non", None: "—"}[p.atteint],
+        }
+        for p in result.progress
+    ]
+    findings = [
+        {"règle": f.rule, "clause": f.clause or "", "message": f.message} for f in result.findings
+    ]
+    tender = result.tender
+    publish_artifact(
+        "suivi-engagements", tender, progress or [{"engagement": "aucun"}], date=result.date
     )
-    create_table_artifact(
-        key=artifact_key("suivi-constats", result.tender),
-        table=[
-            {"règle": f.rule, "clause": f.clause or "", "message": f.message}
-            for f in result.findings
-        ]
-        or [{"règle": "aucun constat"}],
-        description=f"Écarts, retards et rapports manquants de {result.tender}",
-    )
+    publish_artifact("suivi-constats", tender, findings or [{"règle": "aucun constat"}])
 
 
 @flow(name="followup-check", log_prints=False)

@@ -82,6 +82,9 @@ __all__ = [
 
 AWAIT_FLOW = "await-review"
 
+_EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+_ON_BEHALF = "si vous saisissez la décision pour le compte du référent ; sinon vide"
+
 
 class ReviewInput(RunInput):
     """The form a referent fills in the Prefect UI to decide on the items of a role."""
@@ -97,20 +100,16 @@ class ReviewInput(RunInput):
     )
     nom: str = Field(min_length=1, title="Nom du référent")
     email: str = Field(
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        pattern=rf"^{_EMAIL}$",
         title="Adresse électronique du référent",
         description="doit être déclarée pour ce rôle (tender.yaml : referents)",
     )
-    saisi_par_nom: str = Field(
-        default="",
-        title="Saisi par (nom)",
-        description="si vous saisissez la décision pour le compte du référent ; sinon vide",
-    )
+    saisi_par_nom: str = Field(default="", title="Saisi par (nom)", description=_ON_BEHALF)
     saisi_par_email: str = Field(
         default="",
-        pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        pattern=rf"^$|^{_EMAIL}$",
         title="Saisi par (adresse électronique)",
-        description="si vous saisissez la décision pour le compte du référent ; sinon vide",
+        description=_ON_BEHALF,
     )
 
 
