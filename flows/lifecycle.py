@@ -50,11 +50,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from slugify import slugify
 
-from flows.runs import transient_retries
+from flows.runs import cahier_flow, transient_retries
 from tasks.errors import InputError, RepositoryLocked
 from tasks.git import git_text
 
@@ -220,6 +220,12 @@ def _check_key(context: Any, params: dict[str, Any]) -> str:
     return params["key"]
 
 
+#: The dossier the check step last read in this process, for the review gate of the same
+#: run (same tender, commit and clausier): it is then neither read nor checked again.
+#: One entry, replaced at each check (a worker runs flow after flow).
+_LAST_READ: dict[tuple[str, str, str | None], Any] = {}
+
+
 @task(
     name="contrôler le dossier au commit",
     cache_key_fn=_check_key,
@@ -232,18 +238,25 @@ def check_step(tender_path: str, commit: str, clausier_path: str | None, key: st
     from tasks.clausier.library import load_clausier
     from tasks.dossier.reader import read_dossier
 
-    return check_dossier(
-        read_dossier(tender_path, rev=commit), load_clausier(clausier_path, dossier=tender_path)
-    )
+    dossier = read_dossier(tender_path, rev=commit)
+    report = check_dossier(dossier, load_clausier(clausier_path, dossier=tender_path))
+    _LAST_READ.clear()
+    _LAST_READ[(tender_path, commit, clausier_path)] = dossier
+    return report
 
 
 @task(name="état des revues", cache_policy=NO_CACHE)
-def gate_step(tender_path: str, commit: str) -> list[str]:
+def gate_step(tender_path: str, commit: str, report: Any = None) -> list[str]:
     """French reasons why reviews are missing (empty: all approved). Fails closed: an
-    error of the review module is an error of the step, never a skipped gate."""
+    error of the review module is an error of the step, never a skipped gate.
+
+    ``report``: the check step's report when it checked this very commit with the
+    default clausier (the gate then reuses it, and the dossier the step read, instead
+    of reading and checking again)."""
     from tasks.review.reviews import review_gate
 
-    return list(review_gate(tender_path, rev=commit))
+    dossier = _LAST_READ.get((tender_path, commit, None)) if report is not None else None
+    return list(review_gate(tender_path, rev=commit, report=report, dossier=dossier))
 
 
 @task(name="runs de revue en attente", cache_policy=NO_CACHE)
@@ -314,7 +327,7 @@ def _run_name() -> str:
     return slugify(f"cycle-{Path(p['tender_path']).name}-{str(p.get('commit', 'HEAD'))[:10]}")
 
 
-@flow(name="lifecycle", flow_run_name=_run_name, persist_result=True, log_prints=False)
+@cahier_flow(name="lifecycle", flow_run_name=_run_name, persist_result=True, log_prints=False)
 def lifecycle(
     tender_path: str,
     commit: str = "HEAD",
@@ -389,6 +402,8 @@ class _Run:
     sha: str
     logger: Any
     result: dict[str, Any]
+    #: The check of the pinned commit with the default clausier, for the review gate.
+    report: Any = None
 
     @property
     def gate(self) -> str:
@@ -411,6 +426,7 @@ def _check_phase(run: _Run, clausier_path: str | None, draft: bool) -> dict[str,
     key = lifecycle_key(run.top, run.rel, run.sha, f"check-{lib_version}-{where}")
     report = check_step(run.tender_abs, run.sha, clausier_path, key)
     publish_task(report)
+    run.report = report if clausier_path is None else None
     tender_id = report.tender
     run.result.update(
         tender=tender_id, check={"errors": report.errors, "warnings": report.warnings}
@@ -456,7 +472,7 @@ def _review_phase(
     from prefect.runtime import deployment
 
     deployed = deployment.id is not None
-    reasons = gate_step(run.tender_abs, run.gate)
+    reasons = gate_step(run.tender_abs, run.gate, run.report if run.gate == run.sha else None)
     attempt = 0
     while reasons and not draft:
         attempt += 1
@@ -476,7 +492,7 @@ def _review_phase(
             run.logger.info("Le dossier a changé pendant les revues : cycle de vie remplacé.")
             return run.end("remplace")
         run.result["gate_commit"] = gate
-        reasons = gate_step(run.tender_abs, gate)
+        reasons = gate_step(run.tender_abs, gate, run.report if gate == run.sha else None)
         if reasons and not deployed:
             return run.end("revues-en-attente", reviews=reasons)
         if attempt >= 50:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,64 @@ from slugify import slugify
 __all__ = [
     "artifact_key",
     "belongs",
+    "cahier_flow",
     "dossier_run_name",
     "list_runs",
     "retry_transient",
     "transient_retries",
 ]
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _is_json(value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` is plain JSON data: str, int, float, bool, None, and lists and
+    str-keyed dicts of them (exact types: an enum or a path is not)."""
+    if type(value) in _JSON_SCALARS:
+        return True
+    if depth > 20:
+        return False
+    if type(value) is list:
+        return all(_is_json(v, depth + 1) for v in value)
+    if type(value) is dict:
+        return all(type(k) is str and _is_json(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def _json_copy(value: Any) -> Any:
+    if type(value) is list:
+        return [_json_copy(v) for v in value]
+    if type(value) is dict:
+        return {k: _json_copy(v) for k, v in value.items()}
+    return value
+
+
+_FLOW_CLASS: list[type] = []
+
+
+def cahier_flow(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``prefect.flow(**options)``, whose runs record plain JSON parameters as they are.
+
+    Prefect records a run's parameters through FastAPI's ``jsonable_encoder``, which
+    imports FastAPI (~0.15 s CPU) in a command that serves no API. When every parameter
+    is plain JSON (:func:`_is_json`) it is recorded as is — what ``jsonable_encoder``
+    returns for such values; otherwise Prefect's own serialisation runs unchanged.
+    """
+    if not _FLOW_CLASS:
+        from prefect.flows import Flow
+
+        class CahierFlow(Flow):
+            def serialize_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
+                if all(_is_json(v) for v in parameters.values()):
+                    return {k: _json_copy(v) for k, v in parameters.items()}
+                return super().serialize_parameters(parameters)
+
+        _FLOW_CLASS.append(CahierFlow)
+
+    def deco(fn: Callable[..., Any]) -> Any:
+        return _FLOW_CLASS[0](fn=fn, **options)
+
+    return deco
 
 
 def retry_transient(task: Any, task_run: Any, state: Any) -> bool:

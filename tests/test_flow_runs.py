@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,3 +73,33 @@ def test_archive_task_retries_when_another_commit_moved_the_branch(prefect_harne
     with pytest.raises(ValueError):
         fa.archive_task("d", None, None, False)
     assert len(calls) == 1  # other errors are not retried
+
+
+def test_cahier_flow_records_json_parameters_as_fastapi_would(tmp_path):
+    """Plain JSON parameters are recorded as jsonable_encoder records them, without
+    importing it; any other value goes through Prefect's own serialisation."""
+    from fastapi.encoders import jsonable_encoder
+
+    from flows.runs import cahier_flow
+
+    @cahier_flow(name="parametres")
+    def parametres(a: str, b: int = 1, c: list | None = None, d: dict | None = None, p=None):
+        return a
+
+    plain = {"a": "é", "b": 2, "c": [1.5, None, True, ["x"]], "d": {"k": {"n": 0}}, "p": None}
+    assert parametres.serialize_parameters(plain) == jsonable_encoder(plain)
+    other = {"a": "x", "b": 1, "c": None, "d": None, "p": tmp_path}
+    assert parametres.serialize_parameters(other) == jsonable_encoder(other)
+    assert parametres.serialize_parameters(other)["p"] == str(tmp_path)
+    probe = (
+        "import sys\n"
+        "from flows.runs import cahier_flow\n"
+        "f = cahier_flow(name='x')(lambda a, b=None: a)\n"
+        "assert f.serialize_parameters({'a': 'x', 'b': [1, {'c': None}]}) == "
+        "{'a': 'x', 'b': [1, {'c': None}]}\n"
+        "print('fastapi' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"

@@ -583,3 +583,27 @@ def test_cli_self_approval_exit_2(web: Path, monkeypatch: pytest.MonkeyPatch):
     act_as(monkeypatch, "Nadia Haddad", NADIA)
     r = CliRunner().invoke(app, ["review", "approve", str(web), "--role", "donnees"])
     assert r.exit_code == 2 and "auteur(e) d'une modification" in r.output
+
+
+def test_plan_takes_the_callers_check_and_reading(draft: Path, monkeypatch: pytest.MonkeyPatch):
+    """The lifecycle's gate hands over the check step's report and dossier: the plan is
+    the same as when plan_for reads and checks itself, and nothing is read or checked
+    again."""
+    import tasks.check.checker as checker
+    import tasks.dossier.reader as reader
+    from tasks.clausier.library import load_clausier
+
+    dossier = reader.read_dossier(draft)
+    report = checker.check_dossier(dossier, load_clausier(None, dossier=draft))
+    expected = plan_for(draft)
+    expected_gate = review_gate(draft)
+
+    def refused(*args, **kwargs):
+        raise AssertionError("lu ou contrôlé une seconde fois")
+
+    monkeypatch.setattr(reader, "read_dossier", refused)
+    monkeypatch.setattr(checker, "check_dossier", refused)
+    given = plan_for(draft, report=report, dossier=dossier)
+    assert given.model_dump() == expected.model_dump()
+    assert [i.id for i in given.items]
+    assert review_gate(draft, report=report, dossier=dossier) == expected_gate != []

@@ -229,19 +229,33 @@ def _source_items(dossier: Dossier, clausier) -> Iterator[ReviewItem]:
 
 
 def plan_for(
-    dossier_path: str | os.PathLike[str], rev: str | None = None, clausier_path=None
+    dossier_path: str | os.PathLike[str],
+    rev: str | None = None,
+    clausier_path=None,
+    *,
+    report: CheckReport | None = None,
+    dossier: Dossier | None = None,
 ) -> ReviewPlan:
     """Read, check and plan the dossier at ``dossier_path`` (working tree or ``rev``).
+
+    ``report`` and ``dossier``: what a caller has already read and checked — the same
+    dossier, at the same ``rev``, with the same clausier — so that it is neither read
+    nor checked a second time (the lifecycle's review gate after its check step). Each
+    one missing is computed as without them; given, they are trusted as they are.
 
     Raises:
         InputError: unusable dossier (see :func:`tasks.dossier.reader.read_dossier`).
     """
-    from tasks.check.checker import check_dossier
     from tasks.clausier.library import load_clausier
-    from tasks.dossier.reader import read_dossier
 
     _require_dossier(dossier_path)
-    dossier = read_dossier(dossier_path, rev=rev)
+    if dossier is None:
+        from tasks.dossier.reader import read_dossier
+
+        dossier = read_dossier(dossier_path, rev=rev)
     lib = load_clausier(clausier_path, dossier=dossier_path)
-    report = check_dossier(dossier, lib)
+    if report is None:
+        from tasks.check.checker import check_dossier
+
+        report = check_dossier(dossier, lib)
     return build_plan(report, dossier, lib, load_referents(dossier, dossier_path, rev))

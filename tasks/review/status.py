@@ -112,7 +112,12 @@ def _old_texts(dossier_path, commit: str, clausier_path, cache: dict) -> dict[st
 
 
 def review_status(
-    dossier_path: str | os.PathLike[str], rev: str | None = None, *, clausier_path=None
+    dossier_path: str | os.PathLike[str],
+    rev: str | None = None,
+    *,
+    clausier_path=None,
+    report=None,
+    dossier=None,
 ) -> list[StatusEntry]:
     """Each item of the plan with its state: approved, lapsed, pending, changes-requested.
 
@@ -135,10 +140,15 @@ def review_status(
     recorded them for the reviewer, the verified signer of the commit, the commit that
     declared the referent and, when the identity is not proven, why (``declarative``).
 
+    ``report`` and ``dossier``: the check and the reading of this dossier at ``rev``
+    already made by the caller (:func:`tasks.review.plan.plan_for`), not made again.
+
     Raises:
         InputError: unusable dossier or record; shallow clone (« git fetch --unshallow »).
     """
-    plan = plan_for(dossier_path, rev=rev, clausier_path=clausier_path)
+    plan = plan_for(
+        dossier_path, rev=rev, clausier_path=clausier_path, report=report, dossier=dossier
+    )
     records, rejected = inspect_records(dossier_path, rev)
     latest = _latest_decisions(records, plan.tender)
     rejected_for = _rejections_by_item(rejected, plan.tender)
@@ -324,10 +334,21 @@ class _StatusJudge:
         return found.get(item_id, [])
 
 
-def review_gate(dossier_path: str | os.PathLike[str], rev: str | None = None) -> list[str]:
+def review_gate(
+    dossier_path: str | os.PathLike[str],
+    rev: str | None = None,
+    *,
+    clausier_path=None,
+    report=None,
+    dossier=None,
+) -> list[str]:
     """Reasons (French) why the dossier cannot be assembled or archived; empty when open.
 
     One reason per item that is pending, lapsed or has changes requested. Assembly
-    and archive call this and refuse unless run as a draft.
+    and archive call this and refuse unless run as a draft. ``report`` and ``dossier``:
+    the caller's check and reading of this dossier at ``rev`` (:func:`review_status`).
     """
-    return [e.message() for e in review_status(dossier_path, rev) if e.status != "approved"]
+    entries = review_status(
+        dossier_path, rev, clausier_path=clausier_path, report=report, dossier=dossier
+    )
+    return [e.message() for e in entries if e.status != "approved"]
