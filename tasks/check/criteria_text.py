@@ -149,12 +149,17 @@ _DESCRIPTION = re.compile(
     re.I,
 )
 _PROSE = re.compile(
-    r"(?:^|[,;:.]\s|\bque\s)(?:le |la |l'|les )?(?:crit[eè]re (?:de (?:la |l')?|du |des |d')?)?"
-    r"(?P<name>[^,;:.()]{3,90}?)\s*(?:\([^)]{0,60}\)\s*)?"
-    r"(?:repr[ée]sente(?:ra)?|compte(?:ra)? pour|p[eè]se(?:ra)?|(?:est|sera) pond[ée]r[ée]e? (?:a|à)|"
-    r"intervien(?:t|dra) (?:pour|à hauteur de)|(?:sera|est) affect[ée]e? d.un (?:coefficient|poids) de)"
-    r"\b.{0,80}$",
-    re.I,
+    r"""
+    (?:^|[,;:.]\s|\bque\s)                                   # a clause starts
+    (?:le\ |la\ |l'|les\ )?(?:crit[eè]re\ (?:de\ (?:la\ |l')?|du\ |des\ |d')?)?   # « le critère de la »
+    (?P<name>[^,;:.()]{3,90}?)\s*(?:\([^)]{0,60}\)\s*)?      # the name, an aside in brackets
+    (?:repr[ée]sente(?:ra)?|compte(?:ra)?\ pour|p[eè]se(?:ra)?   # the verb that weighs it
+      |(?:est|sera)\ pond[ée]r[ée]e?\ (?:a|à)
+      |intervien(?:t|dra)\ (?:pour|à\ hauteur\ de)
+      |(?:sera|est)\ affect[ée]e?\ d.un\ (?:coefficient|poids)\ de)
+    \b.{0,80}$                                               # the weight, then the line's end
+    """,
+    re.I | re.X,
 )
 _TOTAL = re.compile(r"^\s*\|?\s*(?:\*\*)?(?:sous[- ])?total\b", re.I)
 _PROSE_CRIT = re.compile(

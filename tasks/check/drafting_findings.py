@@ -36,11 +36,15 @@ _PLACEHOLDER = re.compile(
     re.IGNORECASE,
 )
 _MAX_PLACEHOLDERS = 10  # detailed per piece; the others are counted in one finding
-_BOOKMARK = re.compile(
-    r"erreur\s*!\s*(?:signet non d[ée]fini|source du renvoi introuvable|r[ée]f[ée]rence de lien hypertexte non valide)"
-    r"|error!\s*(?:bookmark not defined|reference source not found)",
-    re.IGNORECASE,
+# What Word writes in place of a broken cross-reference, in French and in English.
+_WORD_ERRORS = (
+    r"erreur\s*!\s*signet non d[ée]fini",
+    r"erreur\s*!\s*source du renvoi introuvable",
+    r"erreur\s*!\s*r[ée]f[ée]rence de lien hypertexte non valide",
+    r"error!\s*bookmark not defined",
+    r"error!\s*reference source not found",
 )
+_BOOKMARK = re.compile("|".join(_WORD_ERRORS), re.IGNORECASE)
 _OPTION = re.compile(r"^\s*(?:[-*•]\s*)?option\s+([12])\s*:", re.IGNORECASE)
 _SELF_REF = re.compile(r"\barticles?\s+(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\b(?P<tail>[^.;]{0,40})")
 _SELF_TAIL = re.compile(
@@ -222,15 +226,12 @@ def _ccag_findings(folded: str, ccags: _Ccags, loc: _Lazy) -> list[Finding]:
         return []
     sigle = ccags.sigles
     return [
-        Finding(
-            rule="ccag-incoherent",
-            severity=rule_severity("ccag-incoherent"),
-            location=loc(),
-            message=(
-                f"La pièce cite le {sigle[cited]} alors que le marché "
-                f"relève du {sigle[declared]} (tender.yaml : ccag)."
-            ),
-            fix=f"Remplacez la référence par l'article équivalent du {sigle[declared]}.",
+        _error(
+            "ccag-incoherent",
+            loc(),
+            f"La pièce cite le {sigle[cited]} alors que le marché "
+            f"relève du {sigle[declared]} (tender.yaml : ccag).",
+            f"Remplacez la référence par l'article équivalent du {sigle[declared]}.",
         )
         for cited in cited_here
         if cited != declared
@@ -240,15 +241,12 @@ def _ccag_findings(folded: str, ccags: _Ccags, loc: _Lazy) -> list[Finding]:
 def _self_references(folded: str, numbers, piece: PieceText, loc: _Lazy) -> list[Finding]:
     """« article 7.2 du présent CCAP » where the piece has no article 7.2."""
     return [
-        Finding(
-            rule="reference-article-inexistante",
-            severity=rule_severity("reference-article-inexistante"),
-            location=loc(),
-            message=(
-                f"Renvoi à l'article {m['num']} du présent document, qui n'existe pas "
-                f"dans {piece.path}."
-            ),
-            fix="Corrigez le numéro d'article du renvoi.",
+        _error(
+            "reference-article-inexistante",
+            loc(),
+            f"Renvoi à l'article {m['num']} du présent document, qui n'existe pas "
+            f"dans {piece.path}.",
+            "Corrigez le numéro d'article du renvoi.",
         )
         for m in _SELF_REF.finditer(folded)
         if _SELF_TAIL.match(m["tail"]) and m["num"] not in numbers
@@ -265,16 +263,10 @@ def _other_references(
         if target is None or target is piece or len(target.section_numbers()) < 3:
             continue
         if m["num"] not in target.section_numbers():
-            out.append(
-                Finding(
-                    rule="reference-article-inexistante",
-                    severity=rule_severity("reference-article-inexistante"),
-                    location=loc(),
-                    message=(
-                        f"Renvoi à l'article {m['num']} du {m['kind'].upper()}, qui n'existe "
-                        f"pas dans {target.path}."
-                    ),
-                    fix="Corrigez le renvoi ou ajoutez l'article cité.",
-                )
+            message = (
+                f"Renvoi à l'article {m['num']} du {m['kind'].upper()}, qui n'existe "
+                f"pas dans {target.path}."
             )
+            fix = "Corrigez le renvoi ou ajoutez l'article cité."
+            out.append(_error("reference-article-inexistante", loc(), message, fix))
     return out
