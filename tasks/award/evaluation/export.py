@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 
 from tasks import fmt
 
-from .model import CriterionInfo, EvaluationResult, _fmt
+from .model import CriterionInfo, EvaluationResult, LotResult, OffreResult, _fmt
 
 CSV_SEPARATOR = ";"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -16,6 +17,30 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def _cell(text: str) -> str:
     """A text cell Excel will not run as a formula (OWASP « CSV injection »): ``'`` prefix."""
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+_Column = tuple[str, Callable[[LotResult, OffreResult], object]]
+
+#: The columns before the criteria' points: header, value of an offer's row.
+_BEFORE: tuple[_Column, ...] = (
+    ("lot", lambda lot, r: lot.lot),
+    ("rang", lambda lot, r: "" if r.rang is None else r.rang),
+    ("offre", lambda lot, r: _cell(r.id)),
+    ("soumissionnaire", lambda lot, r: _cell(r.soumissionnaire)),
+    ("siret", lambda lot, r: r.siret),
+    ("variante", lambda lot, r: "oui" if r.variante else "non"),
+    ("prix_eur_ht", lambda lot, r: _fmt(r.prix)),
+)
+#: The columns after them.
+_AFTER: tuple[_Column, ...] = (
+    ("total", lambda lot, r: "" if r.total is None else _fmt(r.total)),
+    ("anormalement_basse", lambda lot, r: "oui" if r.anormalementBasse else "non"),
+    (
+        "rang_sans_criteres_responsables",
+        lambda lot, r: "" if r.rangSansResponsables is None else r.rangSansResponsables,
+    ),
+    ("ecartee", lambda lot, r: _cell(r.ecartee or "")),
+)
 
 
 def to_csv(result: EvaluationResult, *, bom: bool = True) -> str:
@@ -33,42 +58,19 @@ def to_csv(result: EvaluationResult, *, bom: bool = True) -> str:
     columns = _leaf_columns(result)
     writer = csv.writer(buf, delimiter=CSV_SEPARATOR, lineterminator="\r\n")
     writer.writerow(
-        [
-            "lot",
-            "rang",
-            "offre",
-            "soumissionnaire",
-            "siret",
-            "variante",
-            "prix_eur_ht",
-            *[_cell(label) for label in columns],
-            "total",
-            "anormalement_basse",
-            "rang_sans_criteres_responsables",
-            "ecartee",
-        ]
+        [name for name, _ in _BEFORE] + [_cell(c) for c in columns] + [name for name, _ in _AFTER]
     )
     for lot in result.lots:
         codes = {_label(c): c.code for c in result.criteria_of(lot) if c.feuille}
         for r in lot.offres:
+            points = [
+                _fmt(r.points[codes[label]]) if codes.get(label) in r.points else ""
+                for label in columns
+            ]
             writer.writerow(
-                [
-                    lot.lot,
-                    r.rang if r.rang is not None else "",
-                    _cell(r.id),
-                    _cell(r.soumissionnaire),
-                    r.siret,
-                    "oui" if r.variante else "non",
-                    _fmt(r.prix),
-                    *[
-                        _fmt(r.points[codes[label]]) if codes.get(label) in r.points else ""
-                        for label in columns
-                    ],
-                    _fmt(r.total) if r.total is not None else "",
-                    "oui" if r.anormalementBasse else "non",
-                    r.rangSansResponsables if r.rangSansResponsables is not None else "",
-                    _cell(r.ecartee or ""),
-                ]
+                [value(lot, r) for _, value in _BEFORE]
+                + points
+                + [value(lot, r) for _, value in _AFTER]
             )
     return ("\ufeff" if bom else "") + buf.getvalue()
 

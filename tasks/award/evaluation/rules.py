@@ -314,101 +314,59 @@ def _note_criterion(v: View, i: int, s: MethodSet, code: str) -> CriterionInfo:
     return info
 
 
-def _note_on_leaf(
-    v: View, i: int, s: MethodSet, code: str, note: Note, info: CriterionInfo
-) -> None:
+#: What is wrong with a note or a scored leaf: (path below it, French message), or None.
+Problem = tuple[tuple[str, ...], str] | None
+
+
+def _note_problem(v: View, s: MethodSet, code: str, note: Note, info: CriterionInfo) -> Problem:
+    """The first problem of the note of criterion ``code`` (path below the note), in the
+    order a buyer meets them: a parent criterion, a price criterion, out of the scale,
+    no written reason (R2181-1 and R2181-2 CCP), an unknown evaluator."""
     if not info.feuille:
-        raise v.ctx.fail(
-            ("offres", i, "notes", code),
+        return (), (
             f"« {info.nom} » a des sous-critères : notez chaque sous-critère, la note du "
-            "critère en est la somme.",
-            lot=s.lot,
+            "critère en est la somme."
         )
-
-
-def _note_not_on_price(
-    v: View, i: int, s: MethodSet, code: str, note: Note, info: CriterionInfo
-) -> None:
     if info.type in PRICE_TYPES:
-        raise v.ctx.fail(
-            ("offres", i, "notes", code),
+        return (), (
             f"« {info.nom} » est noté par la formule annoncée à partir du prix : ne "
-            "saisissez pas de note.",
-            lot=s.lot,
+            "saisissez pas de note."
         )
-
-
-def _note_in_scale(
-    v: View, i: int, s: MethodSet, code: str, note: Note, info: CriterionInfo
-) -> None:
     scale = s.methods[code].echelle or v.ev.echelle
     if not (scale.min <= note.note <= scale.max) or math.isnan(note.note):
-        raise v.ctx.fail(
-            ("offres", i, "notes", code, "note"),
-            f"note {note.note:g} hors de l'échelle {scale.min:g} à {scale.max:g}.",
-            lot=s.lot,
-        )
-
-
-def _note_justified(
-    v: View, i: int, s: MethodSet, code: str, note: Note, info: CriterionInfo
-) -> None:
+        return ("note",), f"note {note.note:g} hors de l'échelle {scale.min:g} à {scale.max:g}."
     if len(note.justification.strip()) < JUSTIFICATION_MIN:
-        raise v.ctx.fail(
-            ("offres", i, "notes", code, "justification"),
+        return ("justification",), (
             "justification écrite absente ou trop courte : motivez la note "
             f"(au moins {JUSTIFICATION_MIN} caractères ; elle sert à informer les "
-            "candidats évincés, CCP art. R2181-1 et R2181-2).",
-            lot=s.lot,
+            "candidats évincés, CCP art. R2181-1 et R2181-2)."
         )
-
-
-def _evaluator_known(
-    v: View, i: int, s: MethodSet, code: str, note: Note, info: CriterionInfo
-) -> None:
     who = note.evaluateur
     if who is not None and _fold(who) not in v.names and who.lower() not in v.names:
-        raise v.ctx.fail(
-            ("offres", i, "notes", code, "evaluateur"),
-            f"évaluateur « {who} » absent de la liste « evaluateurs ».",
-            lot=s.lot,
-        )
+        return ("evaluateur",), f"évaluateur « {who} » absent de la liste « evaluateurs »."
+    return None
 
 
-NoteRule = Callable[[View, int, MethodSet, str, Note, CriterionInfo], None]
-NOTE_RULES: tuple[NoteRule, ...] = (
-    _note_on_leaf,
-    _note_not_on_price,
-    _note_in_scale,
-    _note_justified,
-    _evaluator_known,
-)
-
-
-def _global_cost_given(
-    v: View, i: int, o: Offre, s: MethodSet, code: str, info: CriterionInfo
-) -> None:
+def _leaf_problem(o: Offre, code: str, info: CriterionInfo) -> Problem:
+    """The problem of offer ``o`` on the leaf criterion ``code`` (path below the offer):
+    no life-cycle cost for a cost criterion (R2152-9 CCP), no note on a scored one."""
     if info.type == CritereType.cout and o.coutGlobal is None:
-        raise v.ctx.fail(
-            ("offres", i),
+        return (), (
             f"coût global absent : le critère « {info.nom} » est noté sur le coût du "
-            "cycle de vie (coutGlobal, € HT ; CCP art. R2152-9).",
-            lot=s.lot,
+            "cycle de vie (coutGlobal, € HT ; CCP art. R2152-9)."
         )
-
-
-def _note_given(v: View, i: int, o: Offre, s: MethodSet, code: str, info: CriterionInfo) -> None:
     if info.type not in PRICE_TYPES and code not in o.notes:
-        raise v.ctx.fail(
-            ("offres", i, "notes"),
+        return ("notes",), (
             f"note manquante pour le critère {code} « {info.nom} » : chaque offre "
-            "retenue est notée sur chaque critère et sous-critère annoncé au RC.",
-            lot=s.lot,
+            "retenue est notée sur chaque critère et sous-critère annoncé au RC."
         )
+    return None
 
 
-LeafRule = Callable[[View, int, Offre, MethodSet, str, CriterionInfo], None]
-LEAF_RULES: tuple[LeafRule, ...] = (_global_cost_given, _note_given)
+def _raise_problem(v: View, s: MethodSet, at: tuple[object, ...], problem: Problem) -> None:
+    if problem is not None:
+        below, message = problem
+        raise v.ctx.fail((*at, *below), message, lot=s.lot)
 
 
 def _offer_scored(v: View, i: int, o: Offre) -> None:
@@ -418,12 +376,10 @@ def _offer_scored(v: View, i: int, o: Offre) -> None:
     s = v.set_of(o)
     for code, note in o.notes.items():
         info = _note_criterion(v, i, s, code)
-        for rule in NOTE_RULES:
-            rule(v, i, s, code, note, info)
+        _raise_problem(v, s, ("offres", i, "notes", code), _note_problem(v, s, code, note, info))
     for code, info in s.crit.items():
         if info.feuille:
-            for leaf_rule in LEAF_RULES:
-                leaf_rule(v, i, o, s, code, info)
+            _raise_problem(v, s, ("offres", i), _leaf_problem(o, code, info))
 
 
 def _offers_valid(v: View) -> None:
