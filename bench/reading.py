@@ -7,8 +7,12 @@ Figures printed (one core: run it with ``taskset -c 0`` to pin it):
   without any cache — target ≤ 5 s;
 * warm reads: from the in-memory cache, and from the disk cache (JSON by SHA-256 under
   the cache folder of the settings) in a fresh process;
+* the table detectors alone on the AMF pages: ruled (PDFium path objects,
+  tasks/dossier/pdftables.py) and without rules (aligned text, tasks/dossier/pdfgrid.py),
+  per page;
 * every real piece of ../shared/cases/real by format: pages/paragraphs, blocks,
-  headings, time, pages flagged « texte non fiable » (0 expected);
+  headings, tables (a table continued over pages counts once), time, pages flagged
+  « texte non fiable » (0 expected);
 * a 300-page PDF generated with Typst (bad-input budget): time and peak memory.
 
 Usage::
@@ -90,6 +94,38 @@ def amf(runs: int) -> None:
     print(f"  cache mémoire                                     : {memory * 1000:.2f} ms")
 
 
+def table_cost() -> None:
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    from tasks.dossier.pdfgrid import page_grid_tables
+    from tasks.dossier.pdftables import page_tables
+
+    ruled_s = grid_s = 0.0
+    pages = found_ruled = found_grid = 0
+    for f in sorted(AMF.iterdir()):
+        if f.suffix.lower() != ".pdf":
+            continue
+        pdf = pdfium.PdfDocument(f.read_bytes())
+        for i in range(len(pdf)):
+            page = pdf[i]
+            textpage = page.get_textpage()
+            t = time.perf_counter()
+            ruled = page_tables(page, textpage)
+            t2 = time.perf_counter()
+            grid = page_grid_tables(raw, textpage, ruled)
+            grid_s += time.perf_counter() - t2
+            ruled_s += t2 - t
+            pages += 1
+            found_ruled += len(ruled)
+            found_grid += len(grid)
+        pdf.close()
+    print(
+        f"  tableaux (par page) : réglés {ruled_s / pages * 1000:.1f} ms ({found_ruled}), "
+        f"sans règles {grid_s / pages * 1000:.1f} ms ({found_grid})"
+    )
+
+
 def real_pieces() -> None:
     from tasks.dossier.parse import format_of, read_model
 
@@ -103,9 +139,11 @@ def real_pieces() -> None:
         dt = time.perf_counter() - t
         flagged += len(m.unreliable_pages())
         size = f"{m.pages} p." if m.pages else f"{len(m.blocks)} blocs"
+        tables = sum(b.kind == "table" for b in m.blocks)
         print(
             f"  {f.parent.name[:22]:22} {f.name[:34]:34} {m.format:4} {size:>10} "
-            f"{len(m.headings()):4} titres {dt:6.2f} s  non fiables : {m.unreliable_pages()}"
+            f"{len(m.headings()):4} titres {tables:3} tabl. {dt:6.2f} s  "
+            f"non fiables : {m.unreliable_pages()}"
         )
     print(f"  pages signalées « texte non fiable » : {flagged} (attendu : 0)")
 
@@ -152,6 +190,7 @@ def main() -> None:
     if not AMF.is_dir():
         raise SystemExit("../shared/cases/real absent : rien à mesurer")
     amf(args.runs)
+    table_cost()
     real_pieces()
     if not args.no_large:
         large_pdf()

@@ -1,6 +1,7 @@
 """Award criteria read as written in a RC or a notice (R2152-7 to R2152-12 CCP).
 
-What is read, from tables (rows of cells, Markdown pipe tables, PDF table rows as lines),
+What is read, from tables (rows of cells: the table blocks of the document model for
+PDF, DOCX, ODT and HTML pieces, Markdown pipe tables read from their text),
 lists and prose of the zones that speak of award criteria (« Jugement des offres »,
 « Critères d'attribution », « II.2.5) », « 5.1.10 »…):
 

@@ -131,15 +131,38 @@ _PIPE_SEP = re.compile(r"^\s*\|?[\s:|-]+\|?\s*$")
 _GRID_SEP = re.compile(r"^\s*\+[-=+:]+\+\s*$")
 
 
+def _model_rows(piece: PieceText) -> dict[int, list[list[str]]]:
+    """Rows (cell texts) of each table block of the piece's document model, by block
+    index, in the order :meth:`PieceText.from_model` writes them as lines (rows without
+    text skipped); empty for Markdown and text pieces, whose pipe rows are read as text."""
+    model = piece.model
+    if model is None or piece.format in ("md", "txt", "markdown"):
+        return {}
+    return {
+        bi: [[c.text for c in row] for row in b.rows if any(c.text for c in row)]
+        for bi, b in enumerate(model.blocks)
+        if b.kind == "table" and b.rows
+    }
+
+
 def lines_of(piece: PieceText) -> list[SourceLine]:
-    """The lines of a piece as :class:`SourceLine`; Markdown pipe-table rows (and grid
-    tables) become rows with ``cells``."""
+    """The lines of a piece as :class:`SourceLine`; table rows become rows with ``cells``:
+    from the document model's table blocks (their rows and cells, as read from the PDF,
+    DOCX, ODT or HTML) where the piece has one, from the text of Markdown pipe rows (and
+    grid tables) otherwise."""
     out: list[SourceLine] = []
+    model_rows = _model_rows(piece)
+    row_at: dict[int, int] = {}  # table block → rows already given
     for ln in piece.lines:
         text = ln.text
         heading = piece.sections[ln.section].label() if ln.section >= 0 else None
         cells = None
-        if "<td" in text or "<th" in text:
+        rows = model_rows.get(ln.block)
+        if rows is not None and row_at.get(ln.block, 0) < len(rows):
+            cells = rows[row_at.get(ln.block, 0)]
+            row_at[ln.block] = row_at.get(ln.block, 0) + 1
+            text = " ".join(c for c in cells if c)
+        elif "<td" in text or "<th" in text:
             found = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", text, flags=re.S)
             if found:
                 cells = [re.sub(r"<[^>]+>", "", c).strip() for c in found]

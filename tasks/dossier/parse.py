@@ -64,6 +64,8 @@ _READER_MODULES = (
     "docx",
     "pdf",
     "pdftables",
+    "pdfgrid",
+    "pdfflow",
     "quality",
     "parse",
 )

@@ -4,9 +4,11 @@ One pass per page over PDFium's text page: the text (as ``pdftotext`` pages it: 
 here is the N-th form-feed page of ``pdftotext -layout``), and for each short line the
 font size and weight of its characters (PDFium's character API), so that headings set
 only in bold or in a larger size are seen; vertical gaps between lines separate
-paragraphs. Ruled tables (:mod:`tasks.dossier.pdftables`) become table blocks: their
+paragraphs. Ruled tables (:mod:`tasks.dossier.pdftables`) and tables without rules
+(:mod:`tasks.dossier.pdfgrid`: aligned text, shaded cells) become table blocks: their
 lines give way to one table of rows and cells, each cell located at the ``pdftotext
--layout`` line of the first line read inside it. Per page,
+-layout`` line of the first line read inside it; a table continued on the next page is
+one block, its repeated header dropped (:mod:`tasks.dossier.pdfflow`). Per page,
 :func:`tasks.dossier.quality.assess` measures undecoded glyphs (PDFium's « unicode map
 error »), NUL characters and words stripped of their accents.
 
@@ -26,6 +28,8 @@ from tasks.errors import InputError
 from .blocks import Cell, DocumentModel, Loc, ReadingIssue
 from .layout import RawLine, blocks_from_lines
 from .normalize import normalize_text
+from .pdfflow import column_edges, merge_continued_tables
+from .pdfgrid import page_grid_tables
 from .pdflines import LayoutJob, map_page_lines
 from .pdftables import PdfTable, page_tables
 from .quality import assess, mark_blocks
@@ -139,7 +143,9 @@ def read_pdf(name: str, data: bytes, sha256: str) -> DocumentModel:
         )
         job.cancel()
         return model
-    model.blocks = blocks_from_lines(_raw_lines(lines_info, job.pages(), tables), paged=True)
+    edges: dict[int, list[float]] = {}
+    raws = _raw_lines(lines_info, job.pages(), tables, edges)
+    model.blocks = merge_continued_tables(blocks_from_lines(raws, paged=True), edges)
     mark_blocks(model)
     return model
 
@@ -180,7 +186,7 @@ def _typical_gap(page: list[tuple]) -> float:
 
 
 def _table_line(table: PdfTable, inside: list[tuple], numbers: dict[int, int], p: int) -> RawLine:
-    """The :class:`RawLine` standing for a ruled table: its cells located at the
+    """The :class:`RawLine` standing for a table (ruled or not): its cells located at the
     ``pdftotext -layout`` line of the first PDFium line read inside each cell."""
     first = Loc(page=p, line=numbers.get(inside[0][0], inside[0][0])) if inside else Loc(page=p)
     rows: list[list[Cell]] = []
@@ -202,10 +208,11 @@ def _raw_lines(
     lines_info: list[list[tuple]],
     layout: list[list[str]] | None,
     tables: list[list[PdfTable]] | None = None,
+    edges: dict[int, list[float]] | None = None,
 ) -> list[RawLine]:
     """The lines of every page with their layout hints: style (bold, larger than the
     body), vertical gap before, and line number in ``pdftotext -layout`` when given.
-    The lines inside a ruled table of ``tables`` give way to one table line (its rows
+    The lines inside a table of ``tables`` give way to one table line (its rows
     and cells), where the table's first line was."""
     body, big_sizes = _body_sizes(lines_info)
     raws: list[RawLine] = []
@@ -249,15 +256,19 @@ def _raw_lines(
             )
         # insert the tables where their first line was, last first (indexes hold)
         for i in sorted(inside, key=lambda i: at.get(i, len(raws)), reverse=True):
-            raws.insert(at.get(i, len(raws)), _table_line(page_tables_[i], inside[i], numbers, p))
+            line = _table_line(page_tables_[i], inside[i], numbers, p)
+            if edges is not None and line.table is not None:
+                edges[id(line.table)] = column_edges(page_tables_[i])
+            raws.insert(at.get(i, len(raws)), line)
     return raws
 
 
 def _read_pages(
     pdf, name: str, job: LayoutJob
 ) -> tuple[list[str], list[list[tuple]], list, list[list[PdfTable]]]:
-    """Text, lines (with font size, weight and position), quality and ruled tables
-    (:func:`~tasks.dossier.pdftables.page_tables`) of every page.
+    """Text, lines (with font size, weight and position), quality and tables of every
+    page (ruled: :func:`~tasks.dossier.pdftables.page_tables`; without rules:
+    :func:`~tasks.dossier.pdfgrid.page_grid_tables`), top first.
 
     Raises:
         InputError: a damaged page.
@@ -283,7 +294,9 @@ def _read_pages(
                     qualities.append(assess(text, i + 1, unmapped=unmapped))
                     pages_text.append(text)
                     lines_info.append(_page_lines(raw, textpage, text, i + 1))
-                    tables.append(page_tables(page, textpage))
+                    ruled = page_tables(page, textpage)
+                    grid = page_grid_tables(raw, textpage, ruled)
+                    tables.append(sorted(ruled + grid, key=lambda t: -t.top) if grid else ruled)
                 finally:
                     textpage.close()
             finally:

@@ -9,8 +9,9 @@ rules that run down most of its height; each cell's text is PDFium's text inside
 
 A box of one column (a framed title, a boxed note) is not a table; nor are underlines
 (horizontal rules without verticals). Cost: one pass over the page's objects, ~0.005 s a
-page on the AMF DCE (measured in ``bench/reading.py``). Cells drawn only by background
-shading, or tables without rules (aligned text only), stay paragraphs.
+page on the AMF DCE (measured in ``bench/reading.py``). Tables whose cells are drawn
+only by background shading, or without rules (aligned text only), are found from the
+text's positions by :mod:`tasks.dossier.pdfgrid`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-__all__ = ["PdfCell", "PdfTable", "page_tables"]
+__all__ = ["PdfCell", "PdfTable", "cell_text", "page_tables"]
 
 #: A rule is thinner than this (points); a cell is at least this wide or high.
 _THIN = 3.0
@@ -121,7 +122,8 @@ def _boundaries(
     return out
 
 
-def _cell_text(textpage, left: float, bottom: float, right: float, top: float) -> str:
+def cell_text(textpage, left: float, bottom: float, right: float, top: float) -> str:
+    """PDFium's text inside the box (PDF points), whitespace collapsed."""
     text = textpage.get_text_bounded(left + 0.5, bottom + 0.5, right - 0.5, top - 0.5)
     return " ".join(text.split())
 
@@ -144,7 +146,7 @@ def page_tables(page, textpage) -> list[PdfTable]:
         table = PdfTable(left, bottom, right, top)
         for y_top, y_bottom in zip(reversed(rows[1:]), reversed(rows[:-1]), strict=True):
             cells = [
-                PdfCell(x0, y_bottom, x1, y_top, _cell_text(textpage, x0, y_bottom, x1, y_top))
+                PdfCell(x0, y_bottom, x1, y_top, cell_text(textpage, x0, y_bottom, x1, y_top))
                 for x0, x1 in itertools.pairwise(cols)
             ]
             if any(c.text for c in cells):

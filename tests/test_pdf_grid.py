@@ -1,0 +1,188 @@
+"""Tables without rules (tasks/dossier/pdfgrid.py), tables continued over pages
+(tasks/dossier/pdfflow.py) and award criteria read from table blocks
+(tasks/check/criteria_model.lines_of), on PDFs generated with Typst and on the real cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tasks.check.criteria import read_criteria
+from tasks.check.criteria_model import lines_of
+from tasks.dossier.pdf import read_pdf
+from tasks.dossier.reader import read_piece
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "cases" / "real"
+VSGP_CCAP = REAL / "vsgp-infogerance-2025" / "CCAP.pdf"
+AMF_CCTP = REAL / "amf-2022-011-sharepoint" / "2022_011 CCTP.PDF"
+
+PROSE = (
+    "Le titulaire s'engage à exécuter les prestations conformément aux stipulations du "
+    "présent cahier des clauses administratives particulières et des documents auxquels il "
+    "renvoie ; il informe l'acheteur de toute difficulté rencontrée dans l'exécution. "
+)
+HEAD = '#set text(lang: "fr", size: 11pt)\n#set par(justify: true)\n'
+
+
+def _pdf(src: str) -> bytes:
+    typst = pytest.importorskip("typst")
+    return typst.compile((HEAD + src).encode())
+
+
+def _tables(pdf: bytes) -> list[list[list[str]]]:
+    model = read_pdf("piece.pdf", pdf, "x")
+    return [[[c.text for c in row] for row in b.rows] for b in model.blocks if b.kind == "table"]
+
+
+CRITERIA = f"""= Article 6 - Jugement des offres
+{PROSE * 2}
+
+#table(columns: 3, stroke: none, align: left,
+  [Critère], [Pondération], [Appréciation],
+  [Prix des prestations], [50 %], [Formule | DPGF],
+  [Valeur technique], [40 %], [Mémoire technique],
+  [Performance environnementale], [10 %], [Mémoire technique],
+)
+
+{PROSE}
+"""
+
+
+def test_unruled_table_is_a_table_block_between_its_paragraphs() -> None:
+    model = read_pdf("rc.pdf", _pdf(CRITERIA), "x")
+    kinds = [b.kind for b in model.blocks]
+    assert kinds.count("table") == 1
+    table = model.blocks[kinds.index("table")]
+    assert [[c.text for c in row] for row in table.rows] == [
+        ["Critère", "Pondération", "Appréciation"],
+        ["Prix des prestations", "50 %", "Formule | DPGF"],
+        ["Valeur technique", "40 %", "Mémoire technique"],
+        ["Performance environnementale", "10 %", "Mémoire technique"],
+    ]
+    lines = [row[0].loc.line for row in table.rows]
+    assert all(c.loc.page == 1 for row in table.rows for c in row)
+    assert lines == sorted(lines) and len(set(lines)) == 4
+    # the cells are not read a second time; the prose around stays paragraphs
+    others = [b for b in model.blocks if b.kind != "table"]
+    assert not any("Performance environnementale" in b.text for b in others)
+    assert kinds[kinds.index("table") - 1] == "paragraph" == kinds[kinds.index("table") + 1]
+
+
+def test_criteria_cells_come_from_the_table_block() -> None:
+    piece = read_piece("RC.pdf", _pdf(CRITERIA))
+    rows = [sl.cells for sl in lines_of(piece) if sl.cells]
+    # a « | » inside a cell does not cut it (the line view writes rows as « a | b »)
+    assert ["Prix des prestations", "50 %", "Formule | DPGF"] in rows
+    (cs,) = read_criteria([piece])
+    assert [(c.nom, c.poids) for c in cs.criteres] == [
+        ("Prix des prestations", 50),
+        ("Valeur technique", 40),
+        ("Performance environnementale", 10),
+    ]
+
+
+def test_cells_set_apart_by_shading_make_a_table() -> None:
+    src = f"""= Article 18 - Pénalités
+{PROSE}
+
+#table(columns: 4, stroke: none, fill: (x, y) => if y == 0 or x == 0 {{ luma(215) }},
+  [Criticité], [Palier 1], [Palier 2], [Palier 3],
+  [P1], [50 €], [100 €], [150 €],
+  [P2], [100 €], [200 €], [300 €],
+  [P3], [150 €], [300 €], [450 €],
+)
+
+{PROSE}
+"""
+    (table,) = _tables(_pdf(src))
+    assert table[0] == ["Criticité", "Palier 1", "Palier 2", "Palier 3"]
+    assert table[3] == ["P3", "150 €", "300 €", "450 €"]
+
+
+@pytest.mark.parametrize("stroke", ["", "stroke: none,"])
+def test_table_over_two_pages_is_one_block_without_its_repeated_header(stroke: str) -> None:
+    src = f"""= Article 4 - Prix unitaires
+{PROSE * 7}
+
+#table(columns: (auto, 1fr, auto), {stroke}
+  table.header([Code], [Désignation], [Prix]),
+  ..range(1, 31).map(i => ([UO#i], [Unité d'œuvre numéro #i], [#(i * 10) €])).flatten()
+)
+
+{PROSE}
+"""
+    model = read_pdf("bpu.pdf", _pdf(src), "x")
+    assert model.pages == 2
+    (table,) = [b for b in model.blocks if b.kind == "table"]
+    texts = [[c.text for c in row] for row in table.rows]
+    assert texts[0] == ["Code", "Désignation", "Prix"]
+    assert [r[0] for r in texts[1:]] == [f"UO{i}" for i in range(1, 31)]
+    # every row keeps the page it is printed on
+    assert {row[0].loc.page for row in table.rows} == {1, 2}
+    assert table.text.count("Désignation") == 1
+
+
+def test_prose_tables_of_contents_lists_and_columns_are_not_tables() -> None:
+    heads = "\n".join(f"= Article {i} - Titre numéro {i}\n{PROSE * 3}" for i in range(1, 7))
+    bullets = ", ".join(f"[•], [Point numéro {i} de la liste]" for i in range(1, 5))
+    numbered = ", ".join(f"[{i}.], [Élément numéroté {i}]" for i in range(1, 5))
+    sources = {
+        "justified prose, dotted contents": f"#outline()\n{heads}",
+        "contents without leaders": f"#set outline.entry(fill: none)\n#outline()\n{heads}",
+        "lists set in columns": (
+            f"{PROSE}\n#grid(columns: (auto, 1fr), column-gutter: 14pt, row-gutter: 6pt, "
+            f"{bullets})\n#grid(columns: (auto, 1fr), column-gutter: 14pt, row-gutter: 6pt, "
+            f"{numbered})\n{PROSE}"
+        ),
+        "two columns, header and footer": (
+            "#set page(columns: 2, header: grid(columns: (1fr, auto), [Cahier des clauses], "
+            "[Procédure 25TIC06]), footer: context grid(columns: (1fr, auto), [CCAP], "
+            "[Page #counter(page).display()]))\n" + heads
+        ),
+    }
+    for name, src in sources.items():
+        assert _tables(_pdf(src)) == [], name
+
+
+@pytest.mark.skipif(not VSGP_CCAP.is_file(), reason="cas réels absents (../shared/cases/real)")
+def test_real_ccap_tables_without_rules() -> None:
+    model = read_pdf(VSGP_CCAP.name, VSGP_CCAP.read_bytes(), "x")
+    tables = {
+        (b.loc.page, b.rows[0][0].text): [[c.text for c in r] for r in b.rows]
+        for b in model.blocks
+        if b.kind == "table"
+    }
+    # the penalty tiers of pages 22 and 23: shaded header cells, no vertical rules
+    tiers = tables[(22, "Criticité")]
+    assert tiers[0] == ["Criticité", "Palier 1 (≤ 10%)", "Palier 2 (≤ 20%)", "Palier 3 (> 20%)"]
+    assert tiers[1:] == [
+        ["P1", "50 €", "100 €", "150 €"],
+        ["P2", "100 €", "200 €", "300 €"],
+        ["P3", "150 €", "300 €", "450 €"],
+    ]
+    assert tables[(23, "Mois consécutifs")][1:] == [["1", "1"], ["2", "1,5"], ["3 et plus", "2"]]
+    assert tables[(23, "Criticité")][1][4:] == ["×1", "×1,5", "×2"]
+    # the bulleted example between them stays a list
+    assert any(b.kind == "list_item" and "Mois 2 : Coefficient" in b.text for b in model.blocks)
+    # the penalties table of page 21 goes on at the top of page 22: one table
+    penalties = tables[(21, "Désignation des pénalités")]
+    assert any("test du PRA" in r[0] for r in penalties)
+
+
+@pytest.mark.skipif(not AMF_CCTP.is_file(), reason="cas réels absents (../shared/cases/real)")
+def test_real_cctp_table_over_three_pages_keeps_one_header() -> None:
+    model = read_pdf(AMF_CCTP.name, AMF_CCTP.read_bytes(), "x")
+    rules = next(b for b in model.blocks if b.kind == "table" and b.loc.page == 6)
+    texts = [[c.text for c in r] for r in rules.rows]
+    assert texts[0] == ["TYPE", "", "INTITULE", "REGLES"]
+    # the header repeated at the top of pages 7 and 8 is dropped (page 7 also restates
+    # it mid-page, as its source does: that row stays)
+    firsts = {}
+    for row, text in zip(rules.rows, texts, strict=True):
+        page = next(c.loc.page for c in row if c.text)
+        firsts.setdefault(page, text)
+    assert set(firsts) == {6, 7, 8}
+    assert firsts[7] != texts[0] and firsts[8] != texts[0]
+    codes = [r[1] for r in texts if r[1]]
+    assert codes[0] == "G1" and "D4" in codes and "A1" in codes
