@@ -189,3 +189,33 @@ def test_clause_ids_of_rules_are_data_and_must_exist(tmp_path):
         load_rules(lib)
     text = str(exc.value)
     assert "ENV-CRIT-99" in text and ":5" in text, text
+
+
+def test_validated_rules_are_kept_as_a_snapshot_that_follows_edits(tmp_path, monkeypatch):
+    """rules.yaml is validated once into a JSON snapshot of the cache folder; an edit of
+    rules.yaml, of law.yaml or of the clause files is seen at once, a bad edit is still
+    refused with its line (tasks/clausier/snapshot.py)."""
+    import os
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    lib = _library_with(
+        tmp_path, 'controle:\n  prix-seul:\n    titre: "Prix seul"\n    gravite: error\n'
+    )
+    (lib / "clauses").mkdir()
+    assert load_rules.__wrapped__(lib).controle["prix-seul"].gravite == "error"
+    [snap] = (tmp_path / "cache" / "cahier").glob("rules-*.json")
+    assert load_rules.__wrapped__(lib).controle["prix-seul"].titre == "Prix seul"
+    rules = lib / "rules.yaml"
+    rules.write_text(rules.read_text("utf-8").replace("error", "warning"), encoding="utf-8")
+    os.utime(rules, ns=(1, 1))  # same size, another time: another snapshot
+    assert load_rules.__wrapped__(lib).controle["prix-seul"].gravite == "warning"
+    rules.write_text(rules.read_text("utf-8") + "    base: ccp-inexistant\n", encoding="utf-8")
+    with pytest.raises(InputError, match="ccp-inexistant"):
+        load_rules.__wrapped__(lib)
+    import yaml
+
+    law = yaml.safe_load((lib / "law.yaml").read_text("utf-8"))
+    law["references"]["ccp-inexistant"] = {"ref": "Article ajouté"}
+    (lib / "law.yaml").write_text(yaml.safe_dump(law, allow_unicode=True), encoding="utf-8")
+    assert load_rules.__wrapped__(lib).controle["prix-seul"].base == "ccp-inexistant"
+    assert len(list(snap.parent.glob("rules-*.json"))) == 3

@@ -304,20 +304,6 @@ class _Snapshot(_Model):
     vocabulary: Vocabulary
 
 
-def _cache_file(root: str, stamp: tuple) -> Path | None:
-    """``<cache folder>/clausier-<sha256 of paths, sizes, mtimes>.json``; the cache
-    folder is the settings' (:meth:`tasks.config.Settings.effective_cache_dir`)."""
-    import hashlib
-
-    from tasks.config import load_settings
-
-    base = load_settings().effective_cache_dir()
-    if str(base).startswith("~"):
-        return None
-    key = hashlib.sha256(repr((root, stamp)).encode()).hexdigest()[:32]
-    return base / f"clausier-{key}.json"
-
-
 def _from_snapshot(base: Path, snap: _Snapshot) -> Clausier:
     return Clausier(
         root=base,
@@ -329,40 +315,27 @@ def _from_snapshot(base: Path, snap: _Snapshot) -> Clausier:
     )
 
 
+def _snapshot_of(clausier: Clausier) -> _Snapshot:
+    return _Snapshot(
+        meta=_ClausierMeta(version=clausier.version, title="", changelog=list(clausier.changelog)),
+        law=clausier.law,
+        clauses=list(clausier.clauses.values()),
+        vocabulary=clausier.vocabulary,
+    )
+
+
 @lru_cache(maxsize=8)
 def _load_cached(root: str, stamp: tuple[tuple[str, int, int], ...]) -> Clausier:
     """Validated clausier; the validated form is cached as JSON on disk, keyed by the
     files' paths, sizes and modification times (YAML construction costs ~0.1 s, a JSON
-    snapshot validated by pydantic-core a few ms). JSON only: nothing executable."""
-    base = Path(root)
-    cache = _cache_file(root, stamp)
-    if cache is not None:
-        try:
-            return _from_snapshot(base, _Snapshot.model_validate_json(cache.read_bytes()))
-        except (OSError, ValueError):
-            pass  # no cache yet, unreadable or stale format: rebuild it below
-    clausier = _load_yaml_files(base)
-    if cache is not None:
-        from tasks.dossier.files import write_atomic
+    snapshot validated by pydantic-core a few ms; :mod:`tasks.clausier.snapshot`)."""
+    from .snapshot import cached_model
 
-        snap = _Snapshot(
-            meta=_ClausierMeta(
-                version=clausier.version, title="", changelog=list(clausier.changelog)
-            ),
-            law=clausier.law,
-            clauses=list(clausier.clauses.values()),
-            vocabulary=clausier.vocabulary,
-        )
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(cache, snap.model_dump_json(by_alias=True))
-            # Keep the cache small: the 16 most recent snapshots.
-            old = sorted(cache.parent.glob("clausier-*.json"), key=lambda f: f.stat().st_mtime)
-            for stale in old[:-16]:
-                stale.unlink(missing_ok=True)
-        except OSError:
-            pass  # read-only home: work without the cache
-    return clausier
+    base = Path(root)
+    snap = cached_model(
+        _Snapshot, "clausier", (root, stamp), lambda: _snapshot_of(_load_yaml_files(base))
+    )
+    return _from_snapshot(base, snap)
 
 
 def _load_yaml_files(base: Path) -> Clausier:

@@ -63,7 +63,9 @@ class RuleBook(_Model):
 
 @lru_cache(maxsize=4)
 def load_rules(library: Path | None = None) -> RuleBook:
-    """rules.yaml of a clausier folder (default: the shipped one), validated once.
+    """rules.yaml of a clausier folder (default: the shipped one), validated once; the
+    validated book is kept as a JSON snapshot keyed by rules.yaml, law.yaml and the names
+    of the clause files (:mod:`tasks.clausier.snapshot`).
 
     Raises:
         InputError: the file is missing or malformed, a ``base`` is not a key of
@@ -71,8 +73,15 @@ def load_rules(library: Path | None = None) -> RuleBook:
             (French message naming the file and the line).
     """
     from tasks.clausier.library import default_library_path
+    from tasks.clausier.snapshot import cached_model, file_stamp
 
     base = library or default_library_path()
+    clauses = tuple(sorted(p.name for p in (base / "clauses").glob("*.yaml")))
+    key = (str(base), file_stamp([base / "rules.yaml", base / "law.yaml"]), clauses)
+    return cached_model(RuleBook, "rules", key, lambda: _validated_rules(base))
+
+
+def _validated_rules(base: Path) -> RuleBook:
     path = base / "rules.yaml"
     try:
         raw = path.read_bytes()
