@@ -53,6 +53,13 @@ class CommandSet:
 
         return deco
 
+    def names(self) -> set[str]:
+        """The top-level names these commands answer to: the group's, else each
+        command's (Typer's: the function name, lower case, ``_`` → ``-``)."""
+        if self.group:
+            return {self.group}
+        return {name or fn.__name__.lower().replace("_", "-") for fn, name, _ in self._commands}
+
     def register(self, app: typer.Typer) -> None:
         """Add these commands to ``app`` (in a sub-group when :attr:`group` is set)."""
         from cahier.i18n import FrenchCommand, FrenchGroup

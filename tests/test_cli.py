@@ -399,3 +399,24 @@ def test_adapted_procedure_above_the_eu_threshold_is_flagged(dossier: Path):
         and found[0]["location"]["line"] == 4
         and "R2123-1" in found[0]["legal_basis"][0]["ref"]
     )
+
+
+def test_main_registers_only_the_command_asked_for_and_behaves_the_same():
+    """``cahier NAME …`` builds only NAME's module (Typer builds the parameters of every
+    registered command at each call); help and usage errors are those of the full app."""
+    from typer.main import get_command
+    from typer.testing import CliRunner
+
+    from cahier.cli import COMMAND_MODULES, app, build_app
+
+    runner = CliRunner()
+    for module in COMMAND_MODULES:
+        for name in sorted(module.commands.names()):
+            narrow = build_app(name)
+            assert set(get_command(narrow).commands) == module.commands.names()
+            for args in ([name, "--help"], [name, "--option-inconnue"]):
+                full, alone = runner.invoke(app, args), runner.invoke(narrow, args)
+                assert (alone.exit_code, alone.output) == (full.exit_code, full.output), args
+    assert len(get_command(build_app("commande-inconnue")).commands) == len(
+        set().union(*(m.commands.names() for m in COMMAND_MODULES))
+    )
