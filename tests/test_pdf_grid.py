@@ -71,9 +71,13 @@ def test_unruled_table_is_a_table_block_between_its_paragraphs() -> None:
 
 def test_criteria_cells_come_from_the_table_block() -> None:
     piece = read_piece("RC.pdf", _pdf(CRITERIA))
-    rows = [sl.cells for sl in lines_of(piece) if sl.cells]
+    lines = [sl for sl in lines_of(piece) if sl.cells]
     # a « | » inside a cell does not cut it (the line view writes rows as « a | b »)
-    assert ["Prix des prestations", "50 %", "Formule | DPGF"] in rows
+    assert ["Prix des prestations", "50 %", "Formule | DPGF"] in [sl.cells for sl in lines]
+    # the table's head is the model's first row, not guessed from its words
+    assert [sl.head for sl in lines] == [True, False, False, False]
+    md = read_piece("rc.md", b"| Crit\xc3\xa8re | Poids |\n|---|---|\n| Prix | 60 % |\n")
+    assert [sl.head for sl in lines_of(md) if sl.cells] == [False, False]
     (cs,) = read_criteria([piece])
     assert [(c.nom, c.poids) for c in cs.criteres] == [
         ("Prix des prestations", 50),

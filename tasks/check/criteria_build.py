@@ -25,6 +25,7 @@ from tasks.check.criteria_text import (
     _PROSE_CRIT,
     _TOTAL,
     _clean_name,
+    _is_head_row,
     _is_header,
     _last_clause,
     _marker,
@@ -96,7 +97,8 @@ def _items(
     criteria named without weight.
 
     Line by line: template lines and « Total » rows are skipped; a « Lot N » line marks a
-    lot; a table header naming a weight column opens a column of bare weights (relative
+    lot; a table header naming a weight column (by its words, or the head row of a table
+    block of the document model naming one: :func:`_is_head_row`) opens a column of bare weights (relative
     to the criterion above when it says « sur 100 »); a table row or a line with a weight
     gives items (:func:`_row_item`, :func:`_line_items`); any other line is kept in the
     block that names or describes the next item."""
@@ -118,6 +120,8 @@ def _items(
             block = []
             continue
         header, relative = _is_header(text)
+        if not header and sl.head and sl.cells:
+            header, relative = _is_head_row(sl.cells)
         if header:
             column = True
             relative_ctx = relative and bool(items)

@@ -20,7 +20,8 @@ class SourceLine:
     """One line (or table row) of a piece, with where it comes from.
 
     ``cells`` is set for a table row (its cells, in order); ``text`` is then the cells
-    joined by spaces. ``page`` (PDF) or ``line`` (1-based line of a text file, paragraph
+    joined by spaces; ``head`` marks the first row of a table block of the document
+    model (PDF, DOCX, ODT, HTML: the model knows the table's head). ``page`` (PDF) or ``line`` (1-based line of a text file, paragraph
     index of a DOCX/ODT) locate it; ``heading`` is the label of its section.
     """
 
@@ -31,6 +32,7 @@ class SourceLine:
     heading: str | None = None
     section: int = -1
     cells: list[str] | None = None
+    head: bool = False
 
     def where(self) -> str:
         """« RC.pdf p. 8 », « rc.md:42 » (for messages)."""
@@ -158,9 +160,10 @@ def lines_of(piece: PieceText) -> list[SourceLine]:
         heading = piece.sections[ln.section].label() if ln.section >= 0 else None
         cells = None
         rows = model_rows.get(ln.block)
-        if rows is not None and row_at.get(ln.block, 0) < len(rows):
-            cells = rows[row_at.get(ln.block, 0)]
-            row_at[ln.block] = row_at.get(ln.block, 0) + 1
+        at = row_at.get(ln.block, 0)
+        if rows is not None and at < len(rows):
+            cells = rows[at]
+            row_at[ln.block] = at + 1
             text = " ".join(c for c in cells if c)
         elif "<td" in text or "<th" in text:
             found = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", text, flags=re.S)
@@ -192,6 +195,7 @@ def lines_of(piece: PieceText) -> list[SourceLine]:
                 heading=heading,
                 section=ln.section,
                 cells=cells,
+                head=rows is not None and at == 0 and cells is not None,
             )
         )
     return out

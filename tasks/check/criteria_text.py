@@ -234,6 +234,19 @@ def _is_header(text: str) -> tuple[bool, bool]:
     return True, bool(re.search(r"sur 100|/ ?100|pourcentage du crit", f))
 
 
+def _is_head_row(cells: list[str]) -> tuple[bool, bool]:
+    """For the first row of a table block of the document model (its head, known from
+    the model, not guessed from its words): (names a weight column and holds no weight,
+    declares a relative « sur 100 »)."""
+    folded = [fold(c) for c in cells if c.strip()]
+    names = any(
+        re.search(r"\b(?:ponder|poids|point|coeff|note|notation|bareme)", f) for f in folded
+    )
+    if not names or any(re.search(r"\d", re.sub(r"(?:sur|/) ?100", "", f)) for f in folded):
+        return False, False
+    return True, any(re.search(r"sur 100|/ ?100|pourcentage du crit", f) for f in folded)
+
+
 def _clean_name(text: str, *, before_weight: bool = True) -> str:
     t = text.strip().strip("|").strip()
     t = re.sub(r"\*\*|__", "", t)
