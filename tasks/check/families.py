@@ -56,6 +56,7 @@ def _recognizer(clausier: Clausier) -> Recognizer:
             )
         _RECOGNIZERS.clear()
         rec = _RECOGNIZERS[id(clausier.vocabulary)] = Recognizer(clausier.vocabulary)
+        rec.prepare(c.evidence for c in clausier.clauses.values())
     rec.forget()
     return rec
 

@@ -1,5 +1,5 @@
 """A piece prepared for recognition: its blocks (headings, paragraphs, list items, table
-rows) and the index of its word keys (see :mod:`tasks.clausier.recognition`)."""
+rows) and the cues found in each block (see :mod:`tasks.clausier.recognition`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from tasks.dossier.document import PieceText
 
-from .lexicon import _CLAUSE_CALL_RE, _FENCE_OPEN_RE, _LIST_START_RE, _Word
+from .cueindex import BlockCues
+from .lexicon import _CLAUSE_CALL_RE, _FENCE_OPEN_RE, _LIST_START_RE
 
 
 @dataclass(slots=True)
@@ -28,20 +29,16 @@ _MENTION_ROLES = frozenset(
 
 @dataclass(slots=True)
 class _Index:
-    """One piece prepared for matching: tokens, blocks and cue cache."""
+    """One piece prepared for matching: blocks, the cues found in them, and caches."""
 
     piece: PieceText
-    keys: list[str]
-    tok_line: list[int]
-    tok_phrase: list[int]
-    positions: dict[str, list[int]]
     blocks: list[_Block]
     line_block: list[int]
     section_blocks: dict[int, list[int]]
     heading_blocks: dict[int, list[int]]  # section → heading blocks of it and its parents
-    deletes: dict[str, list[str]] | None = None  # deletion variant → unknown piece keys
-    typos: dict[str, list[str]] = field(default_factory=dict)  # cue key → typo keys
-    words: dict[_Word, list[int]] = field(default_factory=dict)
+    records: list[BlockCues]  # per block: its words and the cues starting in it
+    cue_at: dict[str, list[int]]  # cue text → lines where it starts
+    covered: int  # registered cues ``cue_at`` holds
     cue_lines: dict[str, frozenset[int]] = field(default_factory=dict)
     concepts: dict[tuple[str, ...], dict[int, int]] = field(default_factory=dict)
     mentions: dict[int, bool] = field(default_factory=dict)

@@ -98,7 +98,6 @@ class CriteriaVocab(_Model):
                 return kind
         return "autre"
 
-
     def sub_type(self, parent: str, name: str) -> str:
         """The type of a sub-criterion named ``name`` of a criterion of type ``parent``:
         the parent's when its type says so (``subs_inherit``) or the name says nothing."""

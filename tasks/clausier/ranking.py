@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -33,7 +32,7 @@ _ACT_CUES: dict[str, tuple[str, ...]] = {
 
 class Ranking:
     """Scores of the matched blocks; mixed into the recognizer (which provides the
-    lexicon ``lex``, the piece's cue sets ``_sets``, ``_own``, ``_word_positions``,
+    lexicon ``lex``, the piece's cue sets ``_sets``, ``_own``, the cue index ``cues``,
     ``_concept_blocks`` and the vocabulary's piece names)."""
 
     def _rank(
@@ -197,41 +196,25 @@ class Ranking:
         """(family's own words when all are inside parentheses, else 0; family's words
         outside parentheses; words) of block ``b``: an example between parentheses is
         not the statement."""
-        block = idx.blocks[b]
-        lo = bisect_left(idx.tok_line, block.start)
-        hi = bisect_right(idx.tok_line, block.end)
-        if hi <= lo:
+        rec = idx.records[b]
+        total = len(rec.toks)
+        if not total:
             return 0, 0, 0
-        nested = self._in_parentheses(idx, b, lo, hi)
-        hit = self._block_words(idx, words, lo, hi)
-        own_hit = self._block_words(idx, self._family_words_of((own,)), lo, hi)
+        nested = self._in_parentheses(idx, b, total)
+        hit = self.cues.words_at(rec, words)
+        own_hit = self.cues.words_at(rec, self._family_words_of((own,)))
         if own_hit and not own_hit - nested:
-            return len(own_hit), len(hit - nested), hi - lo
-        return 0, len(hit - nested), hi - lo
+            return len(own_hit), len(hit - nested), total
+        return 0, len(hit - nested), total
 
-    def _block_words(self, idx: _Index, words: Sequence[_Word], lo: int, hi: int) -> set[int]:
-        """Positions ``lo``–``hi`` holding one of ``words`` as written (typos are not
-        looked up here: a density needs no new typo index)."""
-        out: set[int] = set()
-        for w in words:
-            ps = idx.words.get(w)
-            if ps is None:
-                if w.prefix:
-                    continue
-                ps = idx.positions.get(w.key, [])
-                if w.others:
-                    ps = sorted({*ps, *(p for k in w.others for p in idx.positions.get(k, ()))})
-            out.update(ps[bisect_left(ps, lo) : bisect_left(ps, hi)])
-        return out
-
-    def _in_parentheses(self, idx: _Index, b: int, lo: int, hi: int) -> set[int]:
-        """Token positions of block ``b`` (tokens ``lo``–``hi``) between parentheses,
-        re-reading its lines as :meth:`index` does."""
+    def _in_parentheses(self, idx: _Index, b: int, total: int) -> set[int]:
+        """Positions of block ``b``'s words (``total`` of them) between parentheses,
+        re-reading its lines as the cue index does."""
         block = idx.blocks[b]
         out: set[int] = set()
         if "(" not in block.text:
             return out
-        p, depth = lo, 0
+        p, depth = 0, 0
         for li in range(block.start, block.end + 1):
             for w in _TOKEN_RE.findall(idx.piece.lines[li].text.lower()):
                 if w == "(":
@@ -241,7 +224,7 @@ class Ranking:
                 elif w not in _BARRIERS:
                     n = len(self.lex.keys(w))
                     if depth:
-                        out.update(range(p, min(p + n, hi)))
+                        out.update(range(p, min(p + n, total)))
                     p += n
         return out
 
@@ -269,9 +252,7 @@ class Ranking:
         return None
 
     def _first_kind(self, idx: _Index, h: int) -> str | None:
-        block = idx.blocks[h]
-        lo = bisect_left(idx.tok_line, block.start)
-        hi = bisect_right(idx.tok_line, block.end)
+        toks = idx.records[h].toks
         first: tuple[int, str] | None = None
         for kind, (cues,) in self._piece_names.items():
             if h not in self._concept_blocks(idx, cues):
@@ -280,10 +261,9 @@ class Ranking:
                 ws = self.lex.cue(text).words
                 if not ws:
                     continue
-                ps = self._word_positions(idx, ws[0])
-                i = bisect_left(ps, lo)
-                if i < len(ps) and ps[i] < hi and (first is None or ps[i] < first[0]):
-                    first = (ps[i], kind)
+                p = next((i for i, k in enumerate(toks) if ws[0] in self.cues.matched(k)[0]), None)
+                if p is not None and (first is None or p < first[0]):
+                    first = (p, kind)
         return first[1] if first else None
 
     def _article_chain(self, hit: Hit) -> set[int]:

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Literal
 
 from tasks.dossier.document import PieceText
@@ -57,21 +56,16 @@ from tasks.dossier.model import ClauseEvidence
 from tasks.memo import BoundedMemo
 
 from .blockindex import _MENTION_ROLES, _blocks, _Index
+from .cueindex import CueIndex
 from .lexicon import (
-    _BARRIERS,
     _FILL_RE,
     _LIST_START_RE,
-    _NUM,
-    _TOKEN_RE,
-    _UNKNOWN,
     _WORD_RE,
     MAX_CUE_WORDS,
     TOC_RE,
     Vocabulary,
     _alternatives,
-    _deletes,
     _Lexicon,
-    _within_one,
     _Word,
     cue_problems,
 )
@@ -88,10 +82,6 @@ __all__ = [
 ]
 
 Act = Literal["criterion", "obligation", "specification", "model_clause"]
-
-#: Unknown word → itself and its one-deletion variants (process-wide: the words of a
-#: repository's dossiers repeat; cleared past 200 000 words).
-_PROBES: BoundedMemo[str, tuple[str, ...]] = BoundedMemo(200_000)
 
 
 class Recognizer(Ranking):
@@ -111,9 +101,9 @@ class Recognizer(Ranking):
         self.window = vocab.window
         self.contract_pieces = frozenset(vocab.contract_pieces)
         self._indexes: dict[int, _Index] = {}
-        # keys of a line's words (None: a phrase barrier), shared by every piece: a
-        # repository's dossiers repeat most of their boilerplate
-        self._line_keys: BoundedMemo[str, tuple[str | None, ...]] = BoundedMemo(200_000)
+        # the cues found in each distinct block, shared by every piece: a repository's
+        # dossiers repeat most of their boilerplate
+        self.cues = CueIndex(self.lex)
         acts = vocab.acts
         self._act = {
             "criterion": [acts.criterion],
@@ -131,6 +121,9 @@ class Recognizer(Ranking):
             "context": [vocab.mentions.context],
         }
         self._piece_names = {k: [v] for k, v in vocab.piece_names.items()}
+        self.cues.register(
+            t for table in (self._act, self._piece_names) for (c,) in table.values() for t in c
+        )
         self._words_of: dict[tuple[str, ...], tuple[_Word, ...]] = {}
         # block text → the text alone mentions without stating
         self._text_mentions: BoundedMemo[str, bool] = BoundedMemo(200_000)
@@ -153,168 +146,71 @@ class Recognizer(Ranking):
 
     # ------------------------------------------------------------------ indexing
 
+    def prepare(self, evidences: Iterable[ClauseEvidence]) -> None:
+        """Register the cues of every clause's evidence before any piece is scanned
+        (each block is then scanned once for all of them)."""
+        self.cues.register(
+            alt
+            for ev in evidences
+            for texts in (*(c for g in ev.any for c in g.all), *ev.negative)
+            for alt in _alternatives(texts)
+        )
+
     def index(self, piece: PieceText) -> _Index:
-        """The piece's tokens and blocks (computed once per piece object)."""
+        """The piece's blocks and the cues found in them (computed once per piece
+        object; each distinct block text is scanned once for the process)."""
         idx = self._indexes.get(id(piece))
         if idx is not None and idx.piece is piece:
             return idx
         blocks, line_block = _blocks(piece)
-        keys, tok_line, tok_phrase = self._tokens(piece, line_block)
+        lines = piece.lines
+        block = self.cues.block
+        records = [block(tuple(lines[i].text for i in range(b.start, b.end + 1))) for b in blocks]
+        cue_at: dict[str, list[int]] = {}
+        for b, rec in zip(blocks, records, strict=True):
+            start = b.start
+            for text, offs in rec.matches.items():
+                lst = cue_at.get(text)
+                if lst is None:
+                    cue_at[text] = [start + o for o in offs]
+                else:
+                    lst.extend(start + o for o in offs)
         section_blocks: dict[int, list[int]] = {}
         for bi, b in enumerate(blocks):
             section_blocks.setdefault(b.section, []).append(bi)
         idx = _Index(
             piece,
-            keys,
-            tok_line,
-            tok_phrase,
-            _positions(keys),
             blocks,
             line_block,
             section_blocks,
             _heading_chains(piece, line_block),
+            records,
+            cue_at,
+            len(self.cues.cues),
         )
         self._indexes[id(piece)] = idx
         return idx
 
-    def _tokens(
-        self, piece: PieceText, line_block: list[int]
-    ) -> tuple[list[str], list[int], list[int]]:
-        """Keys of the piece's words in order, with the line and the phrase (a new one
-        at each block and phrase barrier) of each."""
-        keys: list[str] = []
-        tok_line: list[int] = []
-        tok_phrase: list[int] = []
-        phrase = 0
-        prev_block = -1
-        for li, line in enumerate(piece.lines):
-            if line_block[li] < 0:
-                continue
-            if line_block[li] != prev_block:
-                phrase += 1
-                prev_block = line_block[li]
-            line_keys = self._keys_of_line(line.text)
-            if None in line_keys:
-                for k in line_keys:
-                    if k is None:
-                        phrase += 1
-                        continue
-                    keys.append(k)
-                    tok_line.append(li)
-                    tok_phrase.append(phrase)
-            else:
-                n = len(line_keys)
-                keys.extend(line_keys)
-                tok_line.extend(repeat(li, n))
-                tok_phrase.extend(repeat(phrase, n))
-        return keys, tok_line, tok_phrase
-
-    def _keys_of_line(self, text: str) -> tuple[str | None, ...]:
-        """Keys of a line's words, None for a phrase barrier (cached across pieces)."""
-        line_keys = self._line_keys.get(text)
-        if line_keys is None:
-            cache = self.lex._keys
-            out: list[str | None] = []
-            for w in _TOKEN_RE.findall(text.lower()):
-                if w in _BARRIERS:
-                    out.append(None)
-                    continue
-                ks = cache.get(w)
-                out.extend(ks if ks is not None else self.lex.keys(w))
-            line_keys = self._line_keys.put(text, tuple(out))
-        return line_keys
-
-    @staticmethod
-    def _typo_probes(idx: _Index) -> dict[str, list[str]]:
-        """One-deletion variants (and the word itself) → the piece's keys of ≥ 5
-        letters that the lemmatiser does not know (built once per piece)."""
-        if idx.deletes is None:
-            out: dict[str, list[str]] = {}
-            for u in idx.positions:
-                if len(u) >= 5 and u in _UNKNOWN:
-                    probes = _PROBES.get(u)
-                    if probes is None:
-                        probes = _PROBES.put(u, (u, *_deletes(u)))
-                    for probe in probes:
-                        lst = out.get(probe)
-                        if lst is None:
-                            out[probe] = [u]
-                        else:
-                            lst.append(u)
-            idx.deletes = out
-        return idx.deletes
-
-    def _typo_keys(self, idx: _Index, key: str) -> list[str]:
-        """Keys of the piece within one edit of ``key`` (``key`` ≥ 5 letters), among the
-        words the lemmatiser does not know (« décret » is not a typo of « déchet »).
-        Symmetric-delete search: two words are within one edit only if their sets of
-        one-deletion variants (with themselves) meet."""
-        got = idx.typos.get(key)
-        if got is None:
-            probes = self._typo_probes(idx)
-            seen: set[str] = set()
-            for probe in (key, *_deletes(key)):
-                for u in probes.get(probe, ()):
-                    if u != key and u not in seen and _within_one(u, key):
-                        seen.add(u)
-            got = idx.typos[key] = sorted(seen)
-        return got
-
-    def _word_positions(self, idx: _Index, w: _Word) -> list[int]:
-        got = idx.words.get(w)
-        if got is None:
-            got = idx.words[w] = self._positions_of(idx, w)
-        return got
-
-    def _positions_of(self, idx: _Index, w: _Word) -> list[int]:
-        if w.prefix:
-            out: list[int] = []
-            for k, ps in idx.positions.items():
-                if k.startswith(w.key):
-                    out.extend(ps)
-            return sorted(out)
-        ps = list(idx.positions.get(w.key, ()))
-        for k in w.others:
-            ps.extend(idx.positions.get(k, ()))
-        if len(w.key) >= 5 and w.key.isalpha():
-            for k in self._typo_keys(idx, w.key):
-                ps.extend(idx.positions[k])
-        if len(ps) > 1:
-            ps = sorted(set(ps))
-        return ps
+    def _catch_up(self, idx: _Index) -> None:
+        """Cues registered after the piece was indexed: scan its blocks for them."""
+        first = idx.covered
+        position = self.cues.position
+        for b, rec in zip(idx.blocks, idx.records, strict=True):
+            self.cues.block_update(rec)
+            for text, offs in rec.matches.items():
+                if position[text] >= first:
+                    idx.cue_at.setdefault(text, []).extend(b.start + o for o in offs)
+        idx.covered = len(self.cues.cues)
 
     def cue_lines(self, idx: _Index, text: str) -> frozenset[int]:
         """Line indexes where a cue starts (cached per piece)."""
         got = idx.cue_lines.get(text)
-        if got is not None:
-            return got
-        cue = self.lex.cue(text)
-        lines: set[int] = set()
-        if cue.words:
-            first = self._word_positions(idx, cue.words[0])
-            if len(cue.words) == 1:
-                lines = {idx.tok_line[p] for p in first}
-            else:
-                rest = [set(self._word_positions(idx, w)) for w in cue.words[1:]]
-                gap = self.lex.max_gap + 1
-                phrase = idx.tok_phrase
-                if all(rest):
-                    for p in first:
-                        cur = p
-                        ph = phrase[p]
-                        for ps in rest:
-                            nxt = -1
-                            for q in range(cur + 1, cur + 1 + gap):
-                                if q in ps and phrase[q] == ph:
-                                    nxt = q
-                                    break
-                            if nxt < 0:
-                                break
-                            cur = nxt
-                        else:
-                            lines.add(idx.tok_line[p])
-        got = frozenset(lines)
-        idx.cue_lines[text] = got
+        if got is None:
+            if text not in self.cues.position:
+                self.cues.register((text,))
+            if idx.covered < len(self.cues.cues):
+                self._catch_up(idx)
+            got = idx.cue_lines[text] = frozenset(idx.cue_at.get(text, ()))
         return got
 
     def _concept_blocks(self, idx: _Index, concept: Iterable[str]) -> dict[int, int]:
@@ -465,6 +361,7 @@ class Recognizer(Ranking):
         hits: list[Hit] = []
         if not evidence.any:
             return hits
+        self.prepare((evidence,))  # its cues at once (a no-op once registered)
         for piece in pieces:
             hits.extend(self._find_in(piece, evidence))
         return self._cite_first(hits)[:limit]
@@ -548,23 +445,6 @@ class Recognizer(Ranking):
                         order=block.start,
                     )
         return self._rank(idx, evidence, best, groups_at, family_blocks, expected)
-
-
-def _positions(keys: list[str]) -> dict[str, list[int]]:
-    """Key → its token positions; ``<num>`` → positions of numbers."""
-    positions: dict[str, list[int]] = {}
-    for p, k in enumerate(keys):
-        lst = positions.get(k)
-        if lst is None:
-            positions[k] = [p]
-        else:
-            lst.append(p)
-    numbers = [ps for k, ps in positions.items() if k[0].isdigit()]
-    if len(numbers) > 1:
-        positions[_NUM] = sorted(p for ps in numbers for p in ps)
-    else:
-        positions[_NUM] = list(numbers[0]) if numbers else []
-    return positions
 
 
 def _heading_chains(piece: PieceText, line_block: list[int]) -> dict[int, list[int]]:
