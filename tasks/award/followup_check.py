@@ -10,7 +10,7 @@ import os
 
 from tasks import fmt
 from tasks.clausier.rules import rule_severity
-from tasks.dossier.model import Finding, Location, Severity, _Model
+from tasks.dossier.model import Finding, FindingsOutcome, Location, Severity, _Model
 
 from .followup_plan import (
     PLAN_FILE,
@@ -41,7 +41,7 @@ class Progress(_Model):
     atteint: bool | None
 
 
-class FollowupResult(_Model):
+class FollowupResult(FindingsOutcome, _Model):
     """The check of one contract's follow-up at one date."""
 
     tender: str
@@ -50,14 +50,6 @@ class FollowupResult(_Model):
     reports: list[str]
     progress: list[Progress]
     findings: list[Finding]
-
-    @property
-    def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity == Severity.error)
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.errors else 0
 
 
 def _fr(x: float) -> str:

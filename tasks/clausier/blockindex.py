@@ -3,12 +3,18 @@ rows) and the cues found in each block (see :mod:`tasks.clausier.recognition`)."
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from tasks.dossier.document import PieceText
 
 from .cueindex import BlockCues
-from .lexicon import _CLAUSE_CALL_RE, _FENCE_OPEN_RE, _LIST_START_RE
+from .lexicon import _LIST_START_RE
+
+# A line of the dossier's own clause markup (a template's clause call, a clause fence):
+# not text to recognise.
+_CLAUSE_CALL_RE = re.compile(r"^\{\{-?\s*clause\s*\(")
+_FENCE_OPEN_RE = re.compile(r"^:::+\s*\{[^}]*\.clause\b")
 
 
 @dataclass(slots=True)

@@ -90,8 +90,6 @@ _BARRIERS = frozenset(".;:!?,()")
 _NUM = "<num>"
 TOC_RE = re.compile(r"(\.{4,}|…{2,}|(\. ){4,}|_{4,})\s*\d+\s*$")
 _FILL_RE = re.compile(r"\.{6,}|…{3,}|_{5,}|\[\s*\]|☐|□")
-_CLAUSE_CALL_RE = re.compile(r"^\{\{-?\s*clause\s*\(")
-_FENCE_OPEN_RE = re.compile(r"^:::+\s*\{[^}]*\.clause\b")
 _LIST_START_RE = re.compile(r"^\s*(?:[-*•–]\s|\(?[a-z0-9]{1,3}[).]\s|\d+(?:\.\d+)*[.)-]?\s)")
 
 

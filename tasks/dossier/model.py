@@ -125,6 +125,19 @@ Role = Literal["environnement", "accessibilite", "donnees", "juridique", "social
 SIRET_RE = re.compile(r"^[0-9]{14}$")
 CPV_RE = re.compile(r"^[0-9]{8}(-[0-9])?$")
 
+
+def _code(v: Any, pattern: re.Pattern[str], invalid: str) -> str:
+    """The code ``v`` (SIRET, CPV…) without its white space, matching ``pattern``.
+
+    Raises:
+        ValueError: ``invalid`` with ``{v}`` replaced by the value as written.
+    """
+    s = re.sub(r"\s", "", str(v))
+    if not pattern.match(s):
+        raise ValueError(invalid.format(v=v))
+    return s
+
+
 ProcedureDecp = Literal[
     "Procédure adaptée",
     "Appel d'offres ouvert",
@@ -192,9 +205,7 @@ class Acheteur(_Model):
     @field_validator("id", mode="before")
     @classmethod
     def _siret(cls, v: Any) -> str:
-        s = re.sub(r"\s", "", str(v))
-        if not SIRET_RE.match(s):
-            raise ValueError(f"SIRET « {v} » invalide : 14 chiffres attendus")
+        s = _code(v, SIRET_RE, "SIRET « {v} » invalide : 14 chiffres attendus")
         if not siret_ok(s):
             raise ValueError(
                 f"SIRET « {v} » invalide : la clé de contrôle (formule de Luhn, INSEE) ne "
@@ -285,10 +296,9 @@ class Tender(_Model):
     @field_validator("codeCPV", mode="before")
     @classmethod
     def _cpv(cls, v: Any) -> str:
-        s = re.sub(r"\s", "", str(v))
-        if not CPV_RE.match(s):
-            raise ValueError(f"code CPV « {v} » invalide : 8 chiffres, éventuellement suivis de -N")
-        return s
+        return _code(
+            v, CPV_RE, "code CPV « {v} » invalide : 8 chiffres, éventuellement suivis de -N"
+        )
 
     @model_validator(mode="after")
     def _defense_nature(self) -> Tender:
@@ -483,17 +493,9 @@ class FamilyResult(_Model):
     evidence: list[Location] = Field(default=[])
 
 
-class CheckReport(_Model):
-    """The result of ``cahier check`` on one dossier at one revision."""
-
-    tender: str
-    dossier: str
-    rev: str | None = None
-    commit: str | None = None
-    clausier_version: str
-    checked_at_rule_date: dt.date
-    families: list[FamilyResult]
-    findings: list[Finding]
+class FindingsOutcome:
+    """Counts and exit code of a model with a ``findings: list[Finding]`` field (a check,
+    a follow-up); a mixin without fields, so that the model keeps its field order."""
 
     @property
     def errors(self) -> int:
@@ -507,3 +509,16 @@ class CheckReport(_Model):
     def exit_code(self) -> int:
         """0 when no error-level finding, 1 otherwise (2 is for unusable input)."""
         return 1 if self.errors else 0
+
+
+class CheckReport(FindingsOutcome, _Model):
+    """The result of ``cahier check`` on one dossier at one revision."""
+
+    tender: str
+    dossier: str
+    rev: str | None = None
+    commit: str | None = None
+    clausier_version: str
+    checked_at_rule_date: dt.date
+    families: list[FamilyResult]
+    findings: list[Finding]

@@ -19,6 +19,7 @@ boolean; a boolean *field* still accepts ``oui``/``non`` (French buyers write th
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from typing import Any, TypeVar
 
 import yaml
@@ -310,6 +311,8 @@ def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return best
 
 
+#: French message of a pydantic error type; ``{name}``: the value ``name`` of the error's
+#: ``ctx`` (a limit). Types that need the input or the path are handled in the function.
 _MESSAGES = {
     "missing": "champ obligatoire manquant",
     "extra_forbidden": "champ inconnu (vérifiez l'orthographe)",
@@ -361,8 +364,13 @@ _MESSAGES = {
     "dict_type": "une table (clé : valeur) est attendue",
     "model_type": "une table (clé : valeur) est attendue",
     "string_pattern_mismatch": "format invalide",
-    "string_too_short": "texte trop court",
-    "too_short": "liste trop courte",
+    "string_too_short": "texte trop court ({min_length} caractères au moins)",
+    "too_short": "liste trop courte ({min_length} élément(s) au moins)",
+    "too_long": "liste trop longue (au plus {max_length} élément(s))",
+    "greater_than_equal": "doit être supérieur ou égal à {ge}",
+    "greater_than": "doit être strictement supérieur à {gt}",
+    "less_than_equal": "doit être inférieur ou égal à {le}",
+    "less_than": "doit être strictement inférieur à {lt}",
 }
 
 
@@ -373,18 +381,6 @@ def french_error(err: dict[str, Any]) -> str:
     if kind in ("literal_error", "enum"):
         expected = str(ctx.get("expected", "")).replace(" or ", " ou ")
         return f"valeur « {err.get('input')} » non autorisée ; valeurs possibles : {expected}"
-    if kind == "greater_than_equal":
-        return f"doit être supérieur ou égal à {ctx.get('ge')}"
-    if kind == "greater_than":
-        return f"doit être strictement supérieur à {ctx.get('gt')}"
-    if kind == "less_than_equal":
-        return f"doit être inférieur ou égal à {ctx.get('le')}"
-    if kind == "less_than":
-        return f"doit être strictement inférieur à {ctx.get('lt')}"
-    if kind == "string_too_short":
-        return f"texte trop court ({ctx.get('min_length')} caractères au moins)"
-    if kind == "too_short":
-        return f"liste trop courte ({ctx.get('min_length')} élément(s) au moins)"
     if kind in ("finite_number",):
         return (
             "un nombre fini est attendu (.inf, .nan, infini ou NaN refusés) : écrivez le "
@@ -408,8 +404,6 @@ def french_error(err: dict[str, Any]) -> str:
             f"texte trop long ({len(str(err.get('input', '')))} caractères ; au plus "
             f"{ctx.get('max_length')})"
         )
-    if kind == "too_long":
-        return f"liste trop longue (au plus {ctx.get('max_length')} élément(s))"
     if kind == "string_type" and "[key]" in tuple(err.get("loc", ())):
         return (
             f"la clé « {err.get('input')} » doit être du texte : mettez-la entre guillemets "
@@ -421,7 +415,7 @@ def french_error(err: dict[str, Any]) -> str:
         msg = str(ctx.get("error", err.get("msg", "")))
         return msg.removeprefix("Value error, ")
     if kind in _MESSAGES:
-        return _MESSAGES[kind]
+        return _MESSAGES[kind].format_map(defaultdict(lambda: None, ctx))
     # Never pydantic's English text: the type, the value, and where to look.
     shown = str(err.get("input", ""))[:60]
     return f"valeur « {shown} » refusée (règle « {kind} » du modèle)"

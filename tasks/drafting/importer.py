@@ -37,6 +37,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -294,12 +295,11 @@ def _guess_kind(p: Path, piece: PieceText) -> tuple[str, str | None]:
     return "autre", None
 
 
-def _kind_warnings(kinds: list[tuple[Path, str]], names: dict[Path, str]) -> list[str]:
-    """French warnings: pieces of unknown kind, and several pieces of one kind."""
-    warnings: list[str] = []
+def _kind_warnings(kinds: list[tuple[Path, str]], names: dict[Path, str]) -> Iterator[str]:
+    """French warnings: pieces of unknown kind, then several pieces of one kind."""
     for p, kind in kinds:
         if kind == "autre":
-            warnings.append(
+            yield (
                 f"« {p.name} » : nature de pièce non reconnue (ni d'après son nom ni d'après "
                 f"son titre) ; importée comme pieces/{names[p]}, nature « autre ». Renommez-la "
                 f"d'après sa nature (ex. ccap.md) ou déclarez-la dans tender.yaml : "
@@ -310,12 +310,11 @@ def _kind_warnings(kinds: list[tuple[Path, str]], names: dict[Path, str]) -> lis
         by_kind.setdefault(kind, []).append(names[p])
     for kind, outs in by_kind.items():
         if kind not in ("autre", "annexe") and len(outs) > 1:
-            warnings.append(
+            yield (
                 f"{len(outs)} pièces reconnues comme {KIND_LABELS.get(kind, kind)} "
                 f"({', '.join(outs)}) : s'il s'agit de la même pièce sous deux formats, "
                 "gardez-en une seule ; sinon vérifiez leur nature."
             )
-    return warnings
 
 
 def _write_dossier(

@@ -111,16 +111,17 @@ class _Resolver:
         self.look = Look(logo_alt=self.cfg.logo_alt, font=self.cfg.font)
         self.findings: list[Finding] = []
 
-    def refuse(self, key: str, rule: str, message: str) -> None:
-        file, line = _where(self.settings, key)
+    def finding(self, rule: str, location: Location, message: str) -> None:
+        """Add a finding of ``rule`` (severity: rules.yaml ``assemblage``)."""
+        severity = rule_severity(rule, section="assemblage")
         self.findings.append(
-            Finding(
-                rule=rule,
-                severity=rule_severity(rule, section="assemblage"),
-                location=Location(file=file, line=line),
-                message=message,
-            )
+            Finding(rule=rule, severity=severity, location=location, message=message)
         )
+
+    def refuse(self, key: str, rule: str, message: str) -> None:
+        """Add a finding located at the setting ``key`` (settings file and line)."""
+        file, line = _where(self.settings, key)
+        self.finding(rule, Location(file=file, line=line), message)
 
     def label(self, p: Path) -> str:
         """``dossier:…`` or ``organisation:…``: where a file of the look comes from."""
@@ -154,6 +155,13 @@ class _Resolver:
             return None
         return real
 
+    def read(self, key: str) -> tuple[Path, bytes] | None:
+        """The file declared as ``key`` (confined, :meth:`confined`) and its bytes, or None
+        when it is not declared or refused."""
+        value = getattr(self.cfg, key)
+        p = self.confined(key, value) if value is not None else None
+        return None if p is None else (p, p.read_bytes())
+
     def record(self, p: Path, data: bytes) -> None:
         self.look.files.append({"path": self.label(p), "sha256": hashlib.sha256(data).hexdigest()})
 
@@ -163,11 +171,10 @@ class _Resolver:
             ("reference_docx", "word/document.xml", "DOCX"),
             ("reference_odt", "mimetype", "ODT"),
         ):
-            value = getattr(self.cfg, key)
-            p = self.confined(key, value) if value is not None else None
-            if p is None:
+            found = self.read(key)
+            if found is None:
                 continue
-            data = p.read_bytes()
+            p, data = found
             try:
                 with zipfile.ZipFile(p) as z:
                     ok = member in z.namelist() and (
@@ -176,44 +183,33 @@ class _Resolver:
             except (zipfile.BadZipFile, OSError, KeyError):
                 ok = False
             if not ok:
-                self.refuse(
-                    key, "apparence-refusee", f"« {value} » n'est pas un document {what} valide."
-                )
+                value = getattr(self.cfg, key)
+                message = f"« {value} » n'est pas un document {what} valide."
+                self.refuse(key, "apparence-refusee", message)
                 continue
             self.record(p, data)
             setattr(self.look, key, p)
 
     def typst_template(self) -> None:
         """``typst_template``: a template without the constructs Typst's sandbox refuses."""
-        if self.cfg.typst_template is None:
+        found = self.read("typst_template")
+        if found is None:
             return
-        p = self.confined("typst_template", self.cfg.typst_template)
-        if p is None:
-            return
-        data = p.read_bytes()
+        p, data = found
         problem = _typst_template_problem(data)
         if problem:
             line, message = problem
-            self.findings.append(
-                Finding(
-                    rule="gabarit-typst-non-sur",
-                    severity=rule_severity("gabarit-typst-non-sur", section="assemblage"),
-                    location=Location(file=self.label(p), line=line),
-                    message=message,
-                )
-            )
+            self.finding("gabarit-typst-non-sur", Location(file=self.label(p), line=line), message)
             return
         self.record(p, data)
         self.look.typst_template = p
 
     def logo(self) -> None:
         """``logo``: an image of an accepted type."""
-        if self.cfg.logo is None:
+        found = self.read("logo")
+        if found is None:
             return
-        p = self.confined("logo", self.cfg.logo)
-        if p is None:
-            return
-        data = p.read_bytes()
+        p, data = found
         problem = image_type(p.name, data)
         if problem:
             self.refuse(

@@ -29,20 +29,12 @@ def build_reference_documents(dest: Path = REFERENCE_DIR) -> list[Path]:
     with tempfile.TemporaryDirectory() as tmp:
         base_docx = Path(tmp, "d.docx")
         base_odt = Path(tmp, "d.odt")
-        base_docx.write_bytes(
-            subprocess.run(
-                [pypandoc.get_pandoc_path(), "--print-default-data-file", "reference.docx"],
-                capture_output=True,
-                check=True,
-            ).stdout
-        )
-        base_odt.write_bytes(
-            subprocess.run(
-                [pypandoc.get_pandoc_path(), "--print-default-data-file", "reference.odt"],
-                capture_output=True,
-                check=True,
-            ).stdout
-        )
+        print_default = [pypandoc.get_pandoc_path(), "--print-default-data-file"]
+        for base in (base_docx, base_odt):
+            name = f"reference{base.suffix}"
+            base.write_bytes(
+                subprocess.run([*print_default, name], capture_output=True, check=True).stdout
+            )
         docx = _build_reference_docx(base_docx)
         odt = _build_reference_odt(base_odt)
     (dest / "reference.docx").write_bytes(docx)

@@ -6,9 +6,30 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from tasks.errors import InputError
 from tasks.publish.base import PANDOC_HEAP, PANDOC_TIMEOUT_S
+
+
+def _run_bounded(
+    cmd: list[str], too_long: str, timeout: float, where: str | None, **kwargs: Any
+) -> subprocess.CompletedProcess[bytes]:
+    """:func:`subprocess.run` of ``cmd`` (output captured, ``kwargs`` passed on), killed
+    after ``timeout`` seconds.
+
+    Raises:
+        InputError: « ``too_long`` (plus de N s) : allégez ou scindez la pièce… », located
+            at ``where``.
+    """
+    try:
+        return subprocess.run(cmd, capture_output=True, timeout=timeout, **kwargs)
+    except subprocess.TimeoutExpired:
+        raise InputError(
+            f"{too_long} (plus de {timeout:g} s) : allégez ou scindez la pièce "
+            "(tableaux très longs, centaines de pages).",
+            where,
+        ) from None
 
 
 def _pandoc(
@@ -26,14 +47,7 @@ def _pandoc(
 
     cmd = [pypandoc.get_pandoc_path(), "+RTS", f"-M{PANDOC_HEAP}", "-RTS", "--sandbox", *args]
     env = {"PATH": os.environ.get("PATH", ""), "HOME": tempfile.gettempdir(), "LANG": "C.UTF-8"}
-    try:
-        proc = subprocess.run(cmd, input=data, capture_output=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired:
-        raise InputError(
-            f"conversion trop longue (plus de {timeout:g} s) : allégez ou scindez la pièce "
-            "(tableaux très longs, centaines de pages).",
-            where or None,
-        ) from None
+    proc = _run_bounded(cmd, "conversion trop longue", timeout, where or None, input=data, env=env)
     if proc.returncode != 0:
         detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         reason = detail[-1][:300] if detail else f"code {proc.returncode}"
@@ -118,14 +132,7 @@ def typst_compile_many(
             **os.environ,
             "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p),
         }
-        try:
-            proc = subprocess.run(cmd, capture_output=True, timeout=timeout, env=env, cwd=root)
-        except subprocess.TimeoutExpired:
-            raise InputError(
-                f"PDF trop long à produire (plus de {timeout:g} s) : allégez ou scindez la "
-                "pièce (tableaux très longs, centaines de pages).",
-                where,
-            ) from None
+        proc = _run_bounded(cmd, "PDF trop long à produire", timeout, where, env=env, cwd=root)
         if proc.returncode != 0:
             err = proc.stderr.decode("utf-8", "replace")
             typst_lines = [ln[6:] for ln in err.splitlines() if ln.startswith("TYPST:")]

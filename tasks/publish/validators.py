@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,20 +231,30 @@ def audit_pdf(path: Path) -> list[Audit]:
 # --------------------------------------------------------------------------- DOCX / ODT
 
 
+def _parts(path: Path, *names: str) -> list[str]:
+    """The text (UTF-8) of the members ``names`` of the zip package ``path``."""
+    with zipfile.ZipFile(path) as z:
+        return [z.read(name).decode("utf-8") for name in names]
+
+
+def _title_and_language(meta: str, langs: set[str], is_french: Callable[[str], bool]) -> list[str]:
+    """A DOCX or ODT's title (``dc:title`` of ``meta``) and text languages (``langs``,
+    each checked lowercased by ``is_french``)."""
+    out: list[str] = []
+    title = re.search(r"<dc:title>([^<]*)</dc:title>", meta)
+    if not title or not title[1].strip():
+        out.append("titre : propriété Titre du document vide")
+    if not langs or not all(is_french(lang.lower()) for lang in langs):
+        out.append(f"langue : langue du texte {sorted(langs) or 'absente'} au lieu du français")
+    return out
+
+
 def docx_problems(path: Path) -> list[str]:
     """Title, language, heading styles, table header rows, image alternatives and formula
     titles (content control ``w:alias`` around each OMML formula) (DOCX)."""
-    out: list[str] = []
-    with zipfile.ZipFile(path) as z:
-        core = z.read("docProps/core.xml").decode("utf-8")
-        doc = z.read("word/document.xml").decode("utf-8")
-        styles = z.read("word/styles.xml").decode("utf-8")
-    title = re.search(r"<dc:title>([^<]*)</dc:title>", core)
-    if not title or not title[1].strip():
-        out.append("titre : propriété Titre du document vide")
+    core, doc, styles = _parts(path, "docProps/core.xml", "word/document.xml", "word/styles.xml")
     langs = set(re.findall(r'<w:lang [^>]*w:val="([^"]+)"', styles + doc))
-    if not langs or any(not lang.lower().startswith("fr") for lang in langs):
-        out.append(f"langue : langue du texte {sorted(langs) or 'absente'} au lieu du français")
+    out = _title_and_language(core, langs, lambda lang: lang.startswith("fr"))
     heading_ids = {
         m[1]
         for m in re.finditer(
@@ -282,17 +292,9 @@ def docx_problems(path: Path) -> list[str]:
 
 def odt_problems(path: Path) -> list[str]:
     """Title, language, heading styles, table header rows, image and formula titles (ODT)."""
-    out: list[str] = []
-    with zipfile.ZipFile(path) as z:
-        meta = z.read("meta.xml").decode("utf-8")
-        content = z.read("content.xml").decode("utf-8")
-        styles = z.read("styles.xml").decode("utf-8")
-    title = re.search(r"<dc:title>([^<]*)</dc:title>", meta)
-    if not title or not title[1].strip():
-        out.append("titre : propriété Titre du document vide")
+    meta, content, styles = _parts(path, "meta.xml", "content.xml", "styles.xml")
     langs = set(re.findall(r'fo:language="([^"]+)"', styles + content))
-    if not langs or any(lang.lower() not in ("fr", "zxx") for lang in langs):
-        out.append(f"langue : langue du texte {sorted(langs) or 'absente'} au lieu du français")
+    out = _title_and_language(meta, langs, lambda lang: lang in ("fr", "zxx"))
     if "<text:h " not in content:
         out.append("styles-titres : aucun titre (text:h avec niveau de plan)")
     for i, table in enumerate(re.findall(r"<table:table .*?</table:table>", content, re.S), 1):
