@@ -104,6 +104,22 @@ def test_cells_set_apart_by_shading_make_a_table() -> None:
     assert table[3] == ["P3", "150 €", "300 €", "450 €"]
 
 
+def test_numbers_increasing_in_the_last_column_do_not_make_a_table_of_contents() -> None:
+    src = f"""{PROSE}
+
+#table(columns: 4, stroke: none,
+  [Type], [2023], [2024], [2025],
+  [Bloquantes], [0], [5], [1],
+  [Majeures], [11], [12], [8],
+  [Mineures], [23], [16], [16],
+)
+
+{PROSE}
+"""
+    (table,) = _tables(_pdf(src))
+    assert [r[3] for r in table] == ["2025", "1", "8", "16"]
+
+
 @pytest.mark.parametrize("stroke", ["", "stroke: none,"])
 def test_table_over_two_pages_is_one_block_without_its_repeated_header(stroke: str) -> None:
     src = f"""= Article 4 - Prix unitaires

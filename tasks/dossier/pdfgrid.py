@@ -19,8 +19,9 @@ shading) is found from where PDFium puts the text, not from path objects:
    continues the row. Each cell's text is PDFium's text inside its column band × row band.
 4. **Refusals** (never tables): fewer than :data:`_MIN_ROWS` lines of two chunks or
    more; a first column of list markers only (bullets, « 1. », « a) »: a list set in
-   columns); a last column of page numbers that never decrease (a table of contents set
-   with tabs) or a cell with dotted leaders; columns that all hold prose
+   columns); two or three columns, the last of page numbers that never decrease after
+   titles of two words or more (a table of contents set with tabs), or a cell with
+   dotted leaders; columns that all hold prose
    (:data:`_PROSE_WORDS` words or more a line: a page set in two columns); cells filled
    in fewer than half the rows or half the grid (a diagram). Page headers and footers
    are single lines far from any run and never join one.
@@ -235,10 +236,16 @@ def _refused(table: PdfTable, lines_in: list[int]) -> bool:
     last = [_INVISIBLE_RE.sub("", t) for t in columns[-1] if t]
     if last and not _PAGE_NO_RE.match(last[0]):
         last = last[1:]  # a header row (« Page »)
-    if len(last) >= _MIN_ROWS - 1 and all(_PAGE_NO_RE.match(t) for t in last):
+    titles = [t for t in columns[-2] if t]
+    if (
+        len(columns) <= 3
+        and len(last) >= _MIN_ROWS - 1
+        and all(_PAGE_NO_RE.match(t) for t in last)
+        and sum(len(t.split()) for t in titles) >= 2 * len(titles)
+    ):
         numbers = [int(t) for t in last]
         if numbers == sorted(numbers):
-            return True  # page numbers: a table of contents set with tabs
+            return True  # titles and page numbers: a table of contents set with tabs
 
     return all(
         sum(len(t.split()) for t in col) >= _PROSE_WORDS * max(1, n)
