@@ -24,6 +24,7 @@ on the order of registration.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from tasks.memo import BoundedMemo
@@ -42,6 +43,9 @@ from .lexicon import (
 
 __all__ = ["BlockCues", "CueIndex"]
 
+#: Where a line is cut into sentences (after « . » or « ; » and a space).
+_SENTENCE_END_RE = re.compile(r"(?<=[.;])\s+")
+
 #: Distinct blocks remembered for the process (a few hundred bytes each).
 BLOCK_LIMIT = 100_000
 
@@ -59,6 +63,12 @@ class BlockCues:
     line: tuple[int, ...]
     phrase: tuple[int, ...]
     matches: dict[str, list[int]]
+    covered: int
+
+
+@dataclass(slots=True)
+class _PhraseCues:
+    found: list[tuple[int, int]]  # (cue index, word where it starts)
     covered: int
 
 
@@ -88,7 +98,9 @@ class CueIndex:
         self._matched: dict[str, tuple[frozenset[_Word], tuple[int, ...]]] = {}
         # keys of a line's words (None: a phrase barrier)
         self._line_keys: BoundedMemo[str, tuple[str | None, ...]] = BoundedMemo(200_000)
+        self._sentences: BoundedMemo[str, tuple[str | None, ...]] = BoundedMemo(400_000)
         self._blocks: BoundedMemo[tuple[str, ...], BlockCues] = BoundedMemo(BLOCK_LIMIT)
+        self._phrases: BoundedMemo[tuple[str, ...], _PhraseCues] = BoundedMemo(4 * BLOCK_LIMIT)
 
     # ------------------------------------------------------------------ registry
 
@@ -150,8 +162,21 @@ class CueIndex:
     # ------------------------------------------------------------------ blocks
 
     def line_keys(self, text: str) -> tuple[str | None, ...]:
-        """Keys of a line's words, None for a phrase barrier (remembered per line)."""
+        """Keys of a line's words, None for a phrase barrier (remembered per line, and
+        per sentence: a word never spans a space, so the keys of a line are those of
+        its sentences one after the other)."""
         got = self._line_keys.get(text)
+        if got is None:
+            parts = _SENTENCE_END_RE.split(text)
+            if len(parts) == 1:
+                got = self._sentence_keys(text)
+            else:
+                got = tuple(k for part in parts for k in self._sentence_keys(part))
+            self._line_keys.put(text, got)
+        return got
+
+    def _sentence_keys(self, text: str) -> tuple[str | None, ...]:
+        got = self._sentences.get(text)
         if got is None:
             cache = self.lex._keys
             out: list[str | None] = []
@@ -161,7 +186,7 @@ class CueIndex:
                     continue
                 ks = cache.get(w)
                 out.extend(ks if ks is not None else self.lex.keys(w))
-            got = self._line_keys.put(text, tuple(out))
+            got = self._sentences.put(text, tuple(out))
         return got
 
     def block(self, lines: tuple[str, ...]) -> BlockCues:
@@ -191,36 +216,59 @@ class CueIndex:
             self._scan(rec, rec.covered)
 
     def _scan(self, rec: BlockCues, start: int) -> None:
-        """Add to ``rec`` the lines where the cues registered from ``start`` on start."""
+        """Add to ``rec`` the lines where the cues registered from ``start`` on start,
+        phrase by phrase (a cue lies within one phrase; each distinct phrase is scanned
+        once for the process)."""
         toks, phrase, where = rec.toks, rec.phrase, rec.line
-        n, gap, cues = len(toks), self.gap, self.cues
-        matched = [self.matched(k) for k in toks]
+        n, cues = len(toks), self.cues
         found: dict[str, list[int]] = {}
-        for p in range(n):
-            starts = matched[p][1]
-            if not starts:
-                continue
-            ph = phrase[p]
-            for ci in starts:
+        i = 0
+        while i < n:
+            ph, j = phrase[i], i + 1
+            while j < n and phrase[j] == ph:
+                j += 1
+            for ci, off in self._phrase(toks[i:j]):
                 if ci < start:
                     continue
-                cue = cues[ci]
+                text, at = cues[ci].text, where[i + off]
+                lst = found.get(text)
+                if lst is None:
+                    found[text] = [at]
+                elif lst[-1] != at:
+                    lst.append(at)
+            i = j
+        rec.matches.update(found)
+        rec.covered = len(cues)
+
+    def _phrase(self, toks: tuple[str, ...]) -> list[tuple[int, int]]:
+        """(cue index, word where it starts) of every registered cue in one phrase."""
+        got = self._phrases.get(toks)
+        if got is None:
+            got = self._phrases.put(toks, _PhraseCues([], 0))
+        if got.covered < len(self.cues):
+            got.found.extend(self._scan_phrase(toks, got.covered))
+            got.covered = len(self.cues)
+        return got.found
+
+    def _scan_phrase(self, toks: tuple[str, ...], start: int) -> list[tuple[int, int]]:
+        n, gap, cues = len(toks), self.gap, self.cues
+        matched = [self.matched(k) for k in toks]
+        out: list[tuple[int, int]] = []
+        for p in range(n):
+            for ci in matched[p][1]:
+                if ci < start:
+                    continue
                 cur = p
-                for w in cue.words[1:]:
+                for w in cues[ci].words[1:]:
                     for q in range(cur + 1, min(cur + 1 + gap, n)):
-                        if phrase[q] == ph and w in matched[q][0]:
+                        if w in matched[q][0]:
                             cur = q
                             break
                     else:
                         break
                 else:
-                    lst = found.get(cue.text)
-                    if lst is None:
-                        found[cue.text] = [where[p]]
-                    elif lst[-1] != where[p]:
-                        lst.append(where[p])
-        rec.matches.update(found)
-        rec.covered = len(cues)
+                    out.append((ci, p))
+        return out
 
     def words_at(self, rec: BlockCues, words) -> set[int]:
         """Positions (in ``rec.toks``) of the words matching one of ``words``."""
