@@ -1,5 +1,8 @@
 """Flow ``lifecycle``: one tender at one commit, from the check to the archive.
 
+Size: just over 600 lines — the Git facts the steps decide on, the steps and the flow
+read together (one procedure).
+
     check → request reviews (suspends until the referents decide) → assemble
           → (once ``evaluation/evaluation.yaml`` exists) archive
 
@@ -16,10 +19,14 @@ commits in quick succession on one tender converge on the newer one.
 **Idempotent per (tender, commit).** Re-running, or resuming after a suspend (Prefect
 re-runs the flow body), never duplicates a step:
 
-* check — a Prefect task with a cache key ``lifecycle-<repo>-<tender>-<sha>-check`` and a
-  persisted result (local file system storage by default, ``PREFECT_LOCAL_STORAGE_PATH``);
+* check — a Prefect task with a cache key ``lifecycle-<repo>-<tender>-<sha>-controle-…``
+  and a persisted result (local file system storage by default,
+  ``PREFECT_LOCAL_STORAGE_PATH``): the report, and the review plan made from the same
+  reading, which the review gate of that commit takes instead of reading and checking
+  the dossier again;
 * reviews — requested only when the review gate is closed *and* no ``await-review`` run
-  of the tender is already waiting (state read from the Prefect API);
+  of the tender is already waiting (state read from the Prefect API; looked up only
+  when the run can wait: deployed, or ``wait_reviews``);
 * assembly — skipped when ``out/<tender-id>/manifest.json`` already describes the gate
   commit (same commit, same draft flag);
 * archive — skipped when an archive tag ``cahier/<tender-id>/archive-<n>`` already holds
@@ -220,10 +227,6 @@ def _check_key(context: Any, params: dict[str, Any]) -> str:
     return params["key"]
 
 
-#: The dossier the check step last read in this process, for the review gate of the same
-#: run (same tender, commit and clausier): it is then neither read nor checked again.
-#: One entry, replaced at each check (a worker runs flow after flow).
-_LAST_READ: dict[tuple[str, str, str | None], Any] = {}
 
 
 @task(
@@ -233,30 +236,35 @@ _LAST_READ: dict[tuple[str, str, str | None], Any] = {}
     **transient_retries(),
 )
 def check_step(tender_path: str, commit: str, clausier_path: str | None, key: str):
-    """CheckReport of the dossier read at ``commit`` (cached per tender and commit)."""
+    """``(CheckReport, ReviewPlan | None)`` of the dossier read at ``commit`` (cached per
+    tender and commit): the check, and the review plan made from that same reading and
+    check when the clausier is the shipped one (the review gate's); None when the plan
+    cannot be made — the gate step then makes it and fails with its own error."""
     from tasks.check.checker import check_dossier
     from tasks.clausier.library import load_clausier
     from tasks.dossier.reader import read_dossier
+    from tasks.review.reviews import plan_for
 
     dossier = read_dossier(tender_path, rev=commit)
     report = check_dossier(dossier, load_clausier(clausier_path, dossier=tender_path))
-    _LAST_READ.clear()
-    _LAST_READ[(tender_path, commit, clausier_path)] = dossier
-    return report
+    if clausier_path is not None:
+        return report, None
+    try:
+        return report, plan_for(tender_path, rev=commit, report=report, dossier=dossier)
+    except InputError:
+        return report, None
 
 
 @task(name="état des revues", cache_policy=NO_CACHE)
-def gate_step(tender_path: str, commit: str, report: Any = None) -> list[str]:
+def gate_step(tender_path: str, commit: str, plan: Any = None) -> list[str]:
     """French reasons why reviews are missing (empty: all approved). Fails closed: an
     error of the review module is an error of the step, never a skipped gate.
 
-    ``report``: the check step's report when it checked this very commit with the
-    default clausier (the gate then reuses it, and the dossier the step read, instead
-    of reading and checking again)."""
+    ``plan``: the check step's review plan when it checked this very commit (the gate
+    then neither reads nor checks the dossier again)."""
     from tasks.review.reviews import review_gate
 
-    dossier = _LAST_READ.get((tender_path, commit, None)) if report is not None else None
-    return list(review_gate(tender_path, rev=commit, report=report, dossier=dossier))
+    return list(review_gate(tender_path, rev=commit, plan=plan))
 
 
 @task(name="runs de revue en attente", cache_policy=NO_CACHE)
@@ -402,8 +410,8 @@ class _Run:
     sha: str
     logger: Any
     result: dict[str, Any]
-    #: The check of the pinned commit with the default clausier, for the review gate.
-    report: Any = None
+    #: The review plan of the pinned commit made by the check step, for the review gate.
+    plan: Any = None
 
     @property
     def gate(self) -> str:
@@ -423,10 +431,9 @@ def _check_phase(run: _Run, clausier_path: str | None, draft: bool) -> dict[str,
     # The cached check is valid for one commit *and* one clausier (version and folder).
     lib_version = load_clausier(clausier_path, dossier=run.tender_abs).version
     where = hashlib.sha256(os.fspath(clausier_path or "").encode()).hexdigest()[:8]
-    key = lifecycle_key(run.top, run.rel, run.sha, f"check-{lib_version}-{where}")
-    report = check_step(run.tender_abs, run.sha, clausier_path, key)
+    key = lifecycle_key(run.top, run.rel, run.sha, f"controle-{lib_version}-{where}")
+    report, run.plan = check_step(run.tender_abs, run.sha, clausier_path, key)
     publish_task(report)
-    run.report = report if clausier_path is None else None
     tender_id = report.tender
     run.result.update(
         tender=tender_id, check={"errors": report.errors, "warnings": report.warnings}
@@ -469,10 +476,8 @@ def _review_phase(
     """Request the missing reviews (once) and wait for them as the run allows: suspend
     when deployed, pause in-process with ``wait_reviews``, otherwise end as
     ``revues-en-attente``. None when the gate is open (or ``draft``)."""
-    from prefect.runtime import deployment
-
-    deployed = deployment.id is not None
-    reasons = gate_step(run.tender_abs, run.gate, run.report if run.gate == run.sha else None)
+    deployed = _deployed()
+    reasons = gate_step(run.tender_abs, run.gate, run.plan if run.gate == run.sha else None)
     attempt = 0
     while reasons and not draft:
         attempt += 1
@@ -492,13 +497,26 @@ def _review_phase(
             run.logger.info("Le dossier a changé pendant les revues : cycle de vie remplacé.")
             return run.end("remplace")
         run.result["gate_commit"] = gate
-        reasons = gate_step(run.tender_abs, gate, run.report if gate == run.sha else None)
+        reasons = gate_step(run.tender_abs, gate, run.plan if gate == run.sha else None)
         if reasons and not deployed:
             return run.end("revues-en-attente", reviews=reasons)
         if attempt >= 50:
             raise RuntimeError("revues toujours en attente après 50 reprises.")
     run.result["reviews"] = reasons if draft else "approuvees"
     return None
+
+
+def _deployed() -> bool:
+    """Whether this run is a deployment's, from the run's own context (Prefect's
+    ``runtime.deployment.id`` reads the run back from the API with a new client)."""
+    from prefect.context import FlowRunContext
+
+    flow_run = getattr(FlowRunContext.get(), "flow_run", None)
+    if flow_run is None:
+        from prefect.runtime import deployment
+
+        return deployment.id is not None
+    return flow_run.deployment_id is not None
 
 
 def _request_reviews(
@@ -510,33 +528,34 @@ def _request_reviews(
     timeout_days: float,
 ) -> bool:
     """Start the review runs unless some already wait; False when the run cannot wait
-    (no deployment, no ``wait_reviews``): the reviews are then done by the CLI."""
+    (no deployment, no ``wait_reviews``): the reviews are then done by the CLI, and the
+    review runs that may wait elsewhere change nothing (not looked up)."""
+    if not (deployed or wait_reviews):
+        for r in reasons:
+            run.logger.info("Revue en attente : %s", r)
+        run.logger.info(
+            "Sans déploiement, les revues se font par « cahier review approve » ; le cycle "
+            "de vie du commit de revue poursuivra."
+        )
+        return False
     waiting = waiting_reviews_step(run.result["tender"])
     if waiting:
         run.logger.info("Revues déjà demandées : %d run(s) en attente.", len(waiting))
         return True
-    if deployed or wait_reviews:
-        from prefect.utilities.asyncutils import run_coro_as_sync
+    from prefect.utilities.asyncutils import run_coro_as_sync
 
-        from flows.review import request_reviews as request
+    from flows.review import request_reviews as request
 
-        run.logger.info("Revues demandées pour %d élément(s).", len(reasons))
-        run_coro_as_sync(
-            request(
-                run.tender_abs,
-                rev=run.gate,
-                deployment=review_deployment if deployed else None,
-                timeout_days=timeout_days,
-            )
+    run.logger.info("Revues demandées pour %d élément(s).", len(reasons))
+    run_coro_as_sync(
+        request(
+            run.tender_abs,
+            rev=run.gate,
+            deployment=review_deployment if deployed else None,
+            timeout_days=timeout_days,
         )
-        return True
-    for r in reasons:
-        run.logger.info("Revue en attente : %s", r)
-    run.logger.info(
-        "Sans déploiement, les revues se font par « cahier review approve » ; le cycle "
-        "de vie du commit de revue poursuivra."
     )
-    return False
+    return True
 
 
 def _assembly_phase(

@@ -198,3 +198,29 @@ def test_commit_watch_review_assemble_archive(harness, tmp_path, monkeypatch):
     assert "force-push" in w["why"]
     assert w["started"] == {f"tenders/{EXAMPLE.name}": c3}
     assert not w["failed"]
+
+
+@pytest.mark.flow
+def test_review_gate_takes_the_check_steps_plan(harness, tmp_path, monkeypatch):
+    """The check step reads the dossier once and hands its review plan to the gate; a
+    second run for the same commit (check cached) reads nothing: same outcome."""
+    import tasks.dossier.reader as reader
+    from flows.lifecycle import lifecycle
+
+    repo = make_repo(tmp_path)
+    monkeypatch.chdir(repo)
+    dossier = repo / "tenders" / EXAMPLE.name
+    reads: list[str | None] = []
+    read = reader.read_dossier
+
+    def counted(path, rev=None, **kwargs):
+        reads.append(rev)
+        return read(path, rev=rev, **kwargs)
+
+    monkeypatch.setattr(reader, "read_dossier", counted)
+    head = git(repo, "rev-parse", "HEAD")
+    first = lifecycle(str(dossier), head)
+    assert first["status"] == "revues-en-attente" and first["reviews"], first
+    assert reads == [head]
+    again = lifecycle(str(dossier), head)
+    assert again["reviews"] == first["reviews"] and reads == [head]

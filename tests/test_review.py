@@ -586,9 +586,9 @@ def test_cli_self_approval_exit_2(web: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_plan_takes_the_callers_check_and_reading(draft: Path, monkeypatch: pytest.MonkeyPatch):
-    """The lifecycle's gate hands over the check step's report and dossier: the plan is
-    the same as when plan_for reads and checks itself, and nothing is read or checked
-    again."""
+    """The lifecycle's check step hands its report and dossier to plan_for, and the plan
+    to the gate: the same plan and gate as when they read and check themselves, and
+    nothing is read or checked again."""
     import tasks.check.checker as checker
     import tasks.dossier.reader as reader
     from tasks.clausier.library import load_clausier
@@ -606,4 +606,4 @@ def test_plan_takes_the_callers_check_and_reading(draft: Path, monkeypatch: pyte
     given = plan_for(draft, report=report, dossier=dossier)
     assert given.model_dump() == expected.model_dump()
     assert [i.id for i in given.items]
-    assert review_gate(draft, report=report, dossier=dossier) == expected_gate != []
+    assert review_gate(draft, plan=given) == expected_gate != []

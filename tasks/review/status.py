@@ -17,7 +17,7 @@ from .four_eyes import _four_eyes_refusal, _previous_approvals
 from .gitpaths import _repo
 from .history import Change, item_changes
 from .identity import DEMO_LABEL, _same, _who, is_demo_repository
-from .model import ROLE_LABELS, ItemStatus, ReviewItem
+from .model import ROLE_LABELS, ItemStatus, ReviewItem, ReviewPlan
 from .plan import plan_for
 from .records import RejectedRecord, StoredRecord, inspect_records
 from .referents import Declaration, referent_declaration
@@ -116,8 +116,7 @@ def review_status(
     rev: str | None = None,
     *,
     clausier_path=None,
-    report=None,
-    dossier=None,
+    plan: ReviewPlan | None = None,
 ) -> list[StatusEntry]:
     """Each item of the plan with its state: approved, lapsed, pending, changes-requested.
 
@@ -140,15 +139,14 @@ def review_status(
     recorded them for the reviewer, the verified signer of the commit, the commit that
     declared the referent and, when the identity is not proven, why (``declarative``).
 
-    ``report`` and ``dossier``: the check and the reading of this dossier at ``rev``
-    already made by the caller (:func:`tasks.review.plan.plan_for`), not made again.
+    ``plan``: the plan of this dossier at ``rev`` (:func:`tasks.review.plan.plan_for`)
+    already made by the caller, not made again.
 
     Raises:
         InputError: unusable dossier or record; shallow clone (« git fetch --unshallow »).
     """
-    plan = plan_for(
-        dossier_path, rev=rev, clausier_path=clausier_path, report=report, dossier=dossier
-    )
+    if plan is None:
+        plan = plan_for(dossier_path, rev=rev, clausier_path=clausier_path)
     records, rejected = inspect_records(dossier_path, rev)
     latest = _latest_decisions(records, plan.tender)
     rejected_for = _rejections_by_item(rejected, plan.tender)
@@ -338,17 +336,13 @@ def review_gate(
     dossier_path: str | os.PathLike[str],
     rev: str | None = None,
     *,
-    clausier_path=None,
-    report=None,
-    dossier=None,
+    plan: ReviewPlan | None = None,
 ) -> list[str]:
     """Reasons (French) why the dossier cannot be assembled or archived; empty when open.
 
     One reason per item that is pending, lapsed or has changes requested. Assembly
-    and archive call this and refuse unless run as a draft. ``report`` and ``dossier``:
-    the caller's check and reading of this dossier at ``rev`` (:func:`review_status`).
+    and archive call this and refuse unless run as a draft. ``plan``: the caller's plan
+    of this dossier at ``rev`` with the shipped clausier (:func:`review_status`).
     """
-    entries = review_status(
-        dossier_path, rev, clausier_path=clausier_path, report=report, dossier=dossier
-    )
+    entries = review_status(dossier_path, rev, plan=plan)
     return [e.message() for e in entries if e.status != "approved"]
