@@ -143,6 +143,35 @@ def test_table_over_two_pages_is_one_block_without_its_repeated_header(stroke: s
     assert table.text.count("Désignation") == 1
 
 
+def test_page_header_and_footer_against_a_table_are_not_rows() -> None:
+    furniture = (
+        "#set page(margin: (y: 1.2cm), footer-descent: 10%, header-ascent: 10%)\n"
+        "#set page(header: grid(columns: (1fr, auto), [Cahier des clauses], "
+        "[Procédure 25TIC06]), footer: context grid(columns: (1fr, auto), [CCAP], "
+        "[Page #counter(page).display()]))\n"
+    )
+    pages = [
+        f"""Article {n}. {PROSE * (i + 1)}
+
+#v(1fr)
+#table(columns: (1fr, auto, auto), stroke: none,
+  [Désignation], [Quantité], [Prix],
+  [Poste de travail], [120], [800 €],
+  [{device}], [240], [150 €],
+  [Clavier {n}], [{i}], [20 €],
+)
+#pagebreak()"""
+        for i, (n, device) in enumerate(
+            [("premier", "Écran"), ("deux", "Souris"), ("trois", "Tablette")]
+        )
+    ]
+    tables = _tables(_pdf(furniture + "\n".join(pages)))
+    assert len(tables) == 3
+    for table in tables:
+        assert table[0][0] == "Désignation" and len(table) == 4
+        assert not any("CCAP" in c or "Page" in c for r in table for c in r)
+
+
 def test_prose_tables_of_contents_lists_and_columns_are_not_tables() -> None:
     heads = "\n".join(f"= Article {i} - Titre numéro {i}\n{PROSE * 3}" for i in range(1, 7))
     bullets = ", ".join(f"[•], [Point numéro {i} de la liste]" for i in range(1, 5))

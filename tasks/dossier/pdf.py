@@ -29,7 +29,7 @@ from .blocks import Cell, DocumentModel, Loc, ReadingIssue
 from .layout import RawLine, blocks_from_lines
 from .normalize import normalize_text
 from .pdfflow import column_edges, merge_continued_tables
-from .pdfgrid import page_grid_tables
+from .pdfgrid import page_grid_tables, trim_page_furniture
 from .pdflines import LayoutJob, map_page_lines
 from .pdftables import PdfTable, page_tables
 from .quality import assess, mark_blocks
@@ -308,4 +308,5 @@ def _read_pages(
         ) from None
     finally:
         pdf.close()
+    trim_page_furniture(tables, lines_info)
     return pages_text, lines_info, qualities, tables

@@ -23,8 +23,10 @@ shading) is found from where PDFium puts the text, not from path objects:
    titles of two words or more (a table of contents set with tabs), or a cell with
    dotted leaders; columns that all hold prose
    (:data:`_PROSE_WORDS` words or more a line: a page set in two columns); cells filled
-   in fewer than half the rows or half the grid (a diagram). Page headers and footers
-   are single lines far from any run and never join one.
+   in fewer than half the rows or half the grid (a diagram).
+5. **Page headers and footers** printed right against a table may join its run: once
+   every page is read, :func:`trim_page_furniture` drops the rows holding a line
+   repeated at the same end and height of most pages.
 
 The result is a :class:`~tasks.dossier.pdftables.PdfTable`, as for a ruled table, so the
 reader places both alike. Cost: ~0.002 s a page on the AMF DCE (measured in
@@ -38,9 +40,10 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
+from .normalize import fold
 from .pdftables import PdfCell, PdfTable, cell_text
 
-__all__ = ["page_grid_tables"]
+__all__ = ["page_grid_tables", "trim_page_furniture"]
 
 #: Rectangles of one line closer than this share of the text height are one chunk.
 _GAP_EM = 0.9
@@ -263,7 +266,7 @@ def page_grid_tables(raw, textpage, ruled: list[PdfTable]) -> list[PdfTable]:
         if len(cols) < 3 or len(rows) < 2:
             continue
         top = rows[0][0].top + 1.0
-        table = PdfTable(cols[0], rows[-1][-1].bottom - 1.0, cols[-1], top)
+        table = PdfTable(cols[0], rows[-1][-1].bottom - 1.0, cols[-1], top, ruled=False)
         bounds = [top]
         for upper, lower in itertools.pairwise(rows):
             bounds.append((min(ln.bottom for ln in upper) + lower[0].top) / 2)
@@ -283,3 +286,55 @@ def page_grid_tables(raw, textpage, ruled: list[PdfTable]) -> list[PdfTable]:
         if not _refused(table, lines_in):
             tables.append(table)
     return tables
+
+
+#: Lines at each end of a page where headers and footers are looked for.
+_EDGE_LINES = 2
+
+
+def _furniture(lines_info: list[list[tuple]]) -> list[list[float]]:
+    """Per page, the heights (top y) of its header and footer lines: among the first or
+    last :data:`_EDGE_LINES` lines of a page, those repeated (digits aside, at the same
+    height) on more than half of the pages, three at least."""
+    edges: list[list[tuple[str, float]]] = []
+    seen: dict[str, set[int]] = {}
+    for p, page in enumerate(lines_info):
+        kept = [(seg, y) for seg, _n, _s, _b, y, _x in page if seg.strip() and y is not None]
+        at_edge = kept[:_EDGE_LINES] + kept[-_EDGE_LINES:]
+        # the same text (digits aside) at the same height (within 3 points)
+        keyed = [
+            (f"{round(y / 3)} " + re.sub(r"\d+", "#", " ".join(fold(seg).split())), y)
+            for seg, y in at_edge
+        ]
+        edges.append(keyed)
+        for key, _y in keyed:
+            seen.setdefault(key, set()).add(p)
+    threshold = max(3, len(lines_info) // 2 + 1)
+    repeated = {k for k, pages in seen.items() if len(pages) >= threshold}
+    return [[y for key, y in page if key in repeated] for page in edges]
+
+
+def trim_page_furniture(tables: list[list[PdfTable]], lines_info: list[list[tuple]]) -> None:
+    """Drop from the tables without rules (in place) the rows holding a page header or
+    footer (a line repeated at the same end of most pages, see :func:`_furniture`),
+    which joins a table printed right against it; a table left with fewer than two
+    rows is dropped. ``lines_info``: the lines of every page, (text, line number, size,
+    bold, top y, left x) as the PDF reader gathers them."""
+    if len(lines_info) < 3 or not any(not t.ruled for page in tables for t in page):
+        return
+    furniture = _furniture(lines_info)
+    for p, page in enumerate(tables):
+        ys = furniture[p] if p < len(furniture) else []
+        if not ys:
+            continue
+        for table in [t for t in page if not t.ruled]:
+            table.rows = [
+                row
+                for row in table.rows
+                if not any(row[0].bottom - 1.0 <= y <= row[0].top + 1.0 for y in ys)
+            ]
+            if len(table.rows) < 2:
+                page.remove(table)
+                continue
+            table.top = max(c.top for c in table.rows[0])
+            table.bottom = min(c.bottom for c in table.rows[-1])

@@ -56,10 +56,12 @@ class PdfCell(_Box):
 
 @dataclass(slots=True)
 class PdfTable(_Box):
-    """A ruled table of one page: its box (PDF points, y upwards) and its cells row by
-    row (top row first; a row's cells left to right, empty cells kept)."""
+    """A table of one page: its box (PDF points, y upwards) and its cells row by row
+    (top row first; a row's cells left to right, empty cells kept); ``ruled``: drawn
+    with rules (False: found from aligned text by :mod:`tasks.dossier.pdfgrid`)."""
 
     rows: list[list[PdfCell]] = field(default_factory=list)
+    ruled: bool = True
 
 
 def _rules(page) -> tuple[list[tuple], list[tuple]]:
