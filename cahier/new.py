@@ -78,11 +78,11 @@ def new(
 
     try:
         req = ScaffoldRequest(
-            tender_id=tender_id,
-            type=type_,
-            acheteur=acheteur,
-            siret=siret,
-            buyer_type=buyer_type,
+            tender_id,
+            type_,
+            acheteur,
+            siret,
+            buyer_type,
             montant=parse_montant(montant),
             date_lancement=_date(date_lancement),
             equipement=equipement,

@@ -8,8 +8,6 @@ outputs and their SHA-256, keyed ``assembly-<tender-id>`` (slugified).
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 from prefect import get_run_logger, task
@@ -18,19 +16,17 @@ from prefect.cache_policies import NO_CACHE
 from flows.check import read_task
 from flows.common import dossier_flow, publish_artifact
 from tasks.clausier.library import load_clausier
-from tasks.errors import InputError
 from tasks.publish.assemble import (
     FORMATS,
     AssemblyResult,
+    check_formats,
     check_output_dir,
     convert,
     copy_sources,
     finalize,
-    make_context,
     prepare,
-    source_date_epoch,
+    staged_context,
 )
-from tasks.publish.look import load_look
 
 __all__ = ["assemble_tender", "outputs_markdown"]
 
@@ -92,33 +88,16 @@ def assemble_tender(
         AssemblyRefused: gate or template findings; InputError: bad input or output.
     """
     logger = get_run_logger()
-    formats = list(dict.fromkeys(formats))
-    if not formats or any(f not in FORMATS for f in formats):
-        raise InputError(f"formats possibles : {', '.join(FORMATS)}.")
+    formats = check_formats(formats)
     d = read_task(dossier, rev)
     lib = load_clausier(clausier_path, dossier=dossier)
     out_dir = check_output_dir(Path(out) if out else Path("out") / d.tender.id, Path(d.root))
     docs, findings, ids = prepare_task(d, lib, draft)
-    epoch = source_date_epoch(d)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        with tempfile.TemporaryDirectory(prefix="cahier-ref-") as work:
-            ctx = make_context(
-                d.tender,
-                lib.version,
-                draft,
-                epoch,
-                Path(work),
-                staging,
-                look=load_look(Path(d.root)),
-            )
-            jobs = [(doc, fmt) for doc in docs for fmt in formats]
-            futures = convert_task.map([j[0] for j in jobs], [j[1] for j in jobs], ctx=ctx)
-            outputs = [o for fut in futures for o in fut.result()] + copy_sources(d, ctx)
-            result = finalize_task(d, lib, ctx, outputs, out_dir, findings, formats, ids)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with staged_context(d, lib, draft, out_dir) as ctx:
+        jobs = [(doc, fmt) for doc in docs for fmt in formats]
+        futures = convert_task.map([j[0] for j in jobs], [j[1] for j in jobs], ctx=ctx)
+        outputs = [o for fut in futures for o in fut.result()] + copy_sources(d, ctx)
+        result = finalize_task(d, lib, ctx, outputs, out_dir, findings, formats, ids)
     publish_artifact("assembly", d.tender.id, outputs_markdown(result))
     logger.info(
         "Dossier %s assemblé%s : %d fichier(s) dans %s, archive %s",

@@ -547,23 +547,17 @@ class Repo:
             ) from None
 
     def commit_files(
-        self,
-        ref: str,
-        old: str,
-        files: dict[str, str],
-        message: str,
-        *,
-        env: dict[str, str] | None = None,
-        sign: bool = False,
+        self, ref: str, old: str, files: dict[str, str], message: str, **options: Any
     ) -> str:
         """The compare-and-swap commit: ``old``'s tree plus ``files`` (path → blob id)
         committed on ``ref`` only if ``ref`` still equals ``old``; the new commit id.
+        ``options``: the keywords of :meth:`build_commit` (``env``, ``sign``).
 
         Raises:
             RefMoved: ``ref`` moved meanwhile (the commit object stays unreferenced).
             GitError: Git refused.
         """
-        new = self.build_commit(old, files, message, env=env, sign=sign)
+        new = self.build_commit(old, files, message, **options)
         self.swap_ref(ref, new, old)
         return new
 

@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tasks.clausier.library import Clausier
@@ -88,6 +89,7 @@ __all__ = [
     "assemble",
     "bidder_guide",
     "build_reference_documents",
+    "check_formats",
     "check_output_dir",
     "convert",
     "copy_sources",
@@ -103,6 +105,7 @@ __all__ = [
     "render_pieces",
     "review_gate",
     "source_date_epoch",
+    "staged_context",
     "zip_name_for",
 ]
 
@@ -231,6 +234,28 @@ def assemble(
         AssemblyRefused: gate or template findings (exit code 1 in the CLI).
         InputError: bad output folder, unknown format, conversion failure.
     """
+    formats = check_formats(formats)
+    out_dir = check_output_dir(out, Path(dossier.root), allowed_root)
+    docs, findings, ids = prepare(dossier, clausier, draft)
+    with staged_context(dossier, clausier, draft, out_dir, timeout) as ctx:
+        jobs = [(d, f) for d in docs for f in formats]
+        if workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(lambda job: convert(job[0], job[1], ctx), jobs))
+        else:
+            results = [convert(d, f, ctx) for d, f in jobs]
+        outputs = [o for r in results for o in r] + copy_sources(dossier, ctx)
+        return finalize(dossier, clausier, ctx, outputs, out_dir, findings, formats, ids)
+
+
+def check_formats(formats: Iterable[str]) -> list[str]:
+    """``formats`` without repeats, in order.
+
+    Raises:
+        InputError: none given, or one not in :data:`FORMATS` (French message).
+    """
     formats = list(dict.fromkeys(formats))
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
@@ -238,26 +263,29 @@ def assemble(
             f"format(s) inconnu(s) : {', '.join(bad) or '(aucun)'} ; formats possibles : "
             f"{', '.join(FORMATS)}."
         )
-    out_dir = check_output_dir(out, Path(dossier.root), allowed_root)
-    docs, findings, ids = prepare(dossier, clausier, draft)
+    return formats
+
+
+@contextmanager
+def staged_context(
+    dossier: Dossier,
+    clausier: Clausier,
+    draft: bool,
+    out_dir: Path,
+    timeout: float = PANDOC_TIMEOUT_S,
+) -> Iterator[AssemblyContext]:
+    """The context of one assembly (:func:`make_context`, the dossier's look): outputs
+    are staged in a temporary folder beside ``out_dir``, which :func:`finalize` moves
+    into place and which is removed on the way out whatever happens; reference
+    documents are built in a temporary work folder."""
     look = load_look(Path(dossier.root))
     epoch = source_date_epoch(dossier)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         with tempfile.TemporaryDirectory(prefix="cahier-ref-") as work:
-            ctx = make_context(
+            yield make_context(
                 dossier.tender, clausier.version, draft, epoch, Path(work), staging, timeout, look
             )
-            jobs = [(d, f) for d in docs for f in formats]
-            if workers > 1:
-                from concurrent.futures import ThreadPoolExecutor
-
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    results = list(pool.map(lambda job: convert(job[0], job[1], ctx), jobs))
-            else:
-                results = [convert(d, f, ctx) for d, f in jobs]
-            outputs = [o for r in results for o in r] + copy_sources(dossier, ctx)
-            return finalize(dossier, clausier, ctx, outputs, out_dir, findings, formats, ids)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
