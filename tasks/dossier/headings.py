@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from itertools import islice
 
+from tasks.memo import BoundedMemo
+
 from .blocks import Block
 from .normalize import fold
 
@@ -88,6 +90,19 @@ _ROMAN_HEAD_RE = re.compile(r"^([IVXL]{1,6})(?:\s*([-–—.:)])\s*|\s+)(\S.*)$"
 _LETTER_RE = re.compile(r"^([A-Z])\s*([.)]|\s[-–—])\s+(\S.*)$")
 _TOC_RE = re.compile(r"\.{4,}|…{2,}|(?:\. ){3,}|_{4,}")
 _TOC_END_RE = re.compile(r"(?:\.{4,}|…{2,}|(?:\. ){3,})\s*\d{1,3}\s*$")
+_TOC_ENDS: BoundedMemo[str, bool] = BoundedMemo(200_000)
+
+
+def toc_end(text: str) -> bool:
+    """The line ends like a table-of-contents entry: dotted leaders and a page number
+    (« Article 3 – Prix ........ 12 »), looked for in its last 80 characters; remembered
+    for the process."""
+    got = _TOC_ENDS.get(text)
+    if got is None:
+        got = _TOC_ENDS.put(text, _TOC_END_RE.search(text[-80:]) is not None)
+    return got
+
+
 _TRAILING_PAGE_RE = re.compile(r"\s\d{1,3}$")
 _NOT_TITLE_WORDS = frozenset(
     """
@@ -251,6 +266,18 @@ def parse_heading(text: str) -> HeadingCandidate | None:
     lines over 120 characters, references (« Article 28 du règlement… »), numbers deeper
     than five levels.
     """
+    got = _PARSED.get(text, _UNSEEN)
+    if got is _UNSEEN:
+        got = _PARSED.put(text, _parse_heading(text))
+    return got  # type: ignore[return-value]
+
+
+#: line → its candidate (None: not a heading), for the process (candidates are frozen)
+_PARSED: BoundedMemo[str, HeadingCandidate | None] = BoundedMemo(200_000)
+_UNSEEN = object()
+
+
+def _parse_heading(text: str) -> HeadingCandidate | None:
     if not text or len(text) > 120:
         return None
     c0 = text[0]
@@ -369,13 +396,14 @@ _QUESTION_START_RE = re.compile(r"^(?:question\b|q\s?\d+\b|q\d*\s?[-:.])")
 
 
 _FORM_MARKS = ("[", "☐", "☑", "☒", "□", "■", "❑", ".....", "…" * 3, "_____")
+_FORM_MARK_RE = re.compile("|".join(map(re.escape, _FORM_MARKS)))
 
 
 def _may_be_form(text: str) -> bool:
     """Whether :data:`_FORM_RE` or :data:`_CHECKBOX_RE` can match ``text``: each match
     holds one of :data:`_FORM_MARKS` (substring tests are far cheaper than the regex
     scans on the ~1 000 blocks of a piece)."""
-    return any(m in text for m in _FORM_MARKS)
+    return _FORM_MARK_RE.search(text) is not None
 
 
 def assign_roles(blocks: list[Block]) -> None:
@@ -405,7 +433,7 @@ def assign_roles(blocks: list[Block]) -> None:
                 applicable_level = None
             if _APPLICABLE_TITLE_RE.search(title):
                 applicable_level = b.level
-            if _TOC_END_RE.search(b.text[-80:]):
+            if toc_end(b.text):
                 b.roles.add("toc")
             continue
         b.article = current
@@ -413,7 +441,7 @@ def assign_roles(blocks: list[Block]) -> None:
             b.roles.add("toc")
             in_toc = True
             continue
-        if _TOC_END_RE.search(b.text[-80:]) or (in_toc and _TRAILING_PAGE_RE.search(b.text[-8:])):
+        if toc_end(b.text) or (in_toc and _TRAILING_PAGE_RE.search(b.text[-8:])):
             b.roles.add("toc")
         elif in_toc and b.kind in ("paragraph", "list_item"):
             in_toc = False

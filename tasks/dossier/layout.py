@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .blocks import Block, Cell, Loc, Span
-from .headings import HeadingSequencer, assign_roles, parse_heading
+from .headings import HeadingSequencer, assign_roles, parse_heading, toc_end
 from .normalize import fold, join_hyphenated, normalize_text
 
 __all__ = ["RawLine", "blocks_from_lines", "md_heading_parts"]
@@ -46,7 +46,6 @@ class RawLine:
 _REPEAT_DIGITS_RE = re.compile(r"\d+")
 _HAS_ALNUM_RE = re.compile(r"\w")
 _EMPHASIS_RE = re.compile(r"\*\*|(?<!\w)__|__(?!\w)")
-_TOC_END_RE = re.compile(r"(?:\.{4,}|…{2,}|(?:\. ){3,})\s*\d{1,3}\s*$")
 _LIST_RE = re.compile(
     r"^(?:[-*+»>o]\s+|\d{1,2}\s?°\s*[-–.)]?\s*|\(?[a-z]\)\s*|[a-z]\.\s+(?=\S)|\(?\d{1,2}\)\s*|"
     r"\(?[ivx]{1,4}\)\s*|\d{1,2}\.\s+(?=\S))"
@@ -153,7 +152,7 @@ CHECKBOX_RE = re.compile(
 )
 
 #: A match of :data:`CHECKBOX_RE` holds one of these (a cheap test before the regex).
-_CHECKBOX_MARKS = ("[", *"☐☑☒□■❑❒◻\uf06f\uf0a8\uf0fe\uf071\uf0fd\uf078")
+_CHECKBOX_MARK_RE = re.compile("[\\[☐☑☒□■❑❒◻\uf06f\uf0a8\uf0fe\uf071\uf0fd\uf078]")
 
 
 def _prepare(
@@ -173,7 +172,7 @@ def _prepare(
         if gap:
             r.gap_before = True
             gap = False
-        if any(c in r.text for c in _CHECKBOX_MARKS) and CHECKBOX_RE.search(r.text):
+        if _CHECKBOX_MARK_RE.search(r.text) and CHECKBOX_RE.search(r.text):
             r.form = True
         texts.append(t)
         kept.append(r)
@@ -233,7 +232,7 @@ class _Grouper:
             heading = self._markdown_heading(t, r) if r.md_level else self._heading(k, t, r)
             if heading is not None:
                 self._add_heading(k, t, r, heading)
-            elif r.form or _TOC_END_RE.search(t[-80:]):
+            elif r.form or toc_end(t):
                 # a form field or a table-of-contents entry is a block of its own
                 kind = "form_field" if r.form else "paragraph"
                 self.blocks.append(Block(kind, t, r.loc, [Span(t, r.loc)]))
@@ -280,7 +279,7 @@ class _Grouper:
         """(number, title, level) of a numbered heading the sequencer accepts (not
         followed by a table-of-contents line), else of a styled unnumbered heading."""
         cand = parse_heading(t)
-        toc_next = k + 1 < len(self.texts) and bool(_TOC_END_RE.search(self.texts[k + 1]))
+        toc_next = k + 1 < len(self.texts) and toc_end(self.texts[k + 1])
         if (
             cand is not None
             and not toc_next
@@ -353,5 +352,5 @@ def _styled_title(t: str, r: RawLine) -> bool:
         and t[0].isupper()
         and not t.rstrip().endswith((".", ";", ","))
         and not _LIST_RE.match(t)
-        and not _TOC_END_RE.search(t)
+        and not toc_end(t)
     )

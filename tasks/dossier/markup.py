@@ -72,12 +72,14 @@ def read_text(name: str, data: bytes, sha256: str, fmt: str) -> DocumentModel:
     paged = False
     in_fence = False
     for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+        stripped = line.lstrip()
+        if not stripped:
             raws.append(RawLine("", Loc(page=page, line=n)))
             continue
-        if markdown and line.lstrip().startswith(("```", "~~~")):
+        first = stripped[0]
+        if markdown and first in "`~" and stripped.startswith(("```", "~~~")):
             in_fence = not in_fence
-        if markdown and not in_fence and line.lstrip().startswith("#"):
+        if markdown and not in_fence and first == "#":
             pm = _MD_PAGE_RE.match(line)
             if pm:
                 page = int(pm.group(1))
@@ -88,7 +90,7 @@ def read_text(name: str, data: bytes, sha256: str, fmt: str) -> DocumentModel:
                 title = _MD_ATTR_RE.sub("", hm.group(2))
                 raws.append(RawLine(title, Loc(page=page, line=n), md_level=len(hm.group(1))))
                 continue
-        if markdown and not in_fence and line.lstrip().startswith("<"):
+        if markdown and not in_fence and first == "<":
             hm = _MD_HTML_HEADING_RE.match(line)
             title = html.unescape(_TAG_RE.sub("", hm.group(2))).strip() if hm else ""
             if title:

@@ -22,7 +22,9 @@ so the checker reports « non vérifiable » instead of « absente ».
 from __future__ import annotations
 
 import re
-from collections import Counter
+from typing import NamedTuple
+
+from tasks.memo import BoundedMemo
 
 from .blocks import DocumentModel, Loc, PageQuality, ReadingIssue
 from .normalize import known_compound
@@ -92,16 +94,60 @@ def stripped_forms() -> frozenset[str]:
     return _STRIPPED
 
 
+#: line → its :class:`_Stats`, for the process
+_LINE_STATS: BoundedMemo[str, _Stats] = BoundedMemo(200_000)
+
+
+class _Stats(NamedTuple):
+    """What :func:`assess` counts in a line: every figure adds up over the lines."""
+
+    chars: int  # characters other than spaces
+    controls: int  # NUL and control characters
+    words: int
+    stripped: int  # words in a form stripped of its accents (« critre »)
+    lower: int  # lower-case words
+    french: int  # lower-case words that mark a French text
+    letters: int  # letters of the lower-case words
+    accented: int  # accented letters of the lower-case words
+    hits: tuple[str, ...]  # the distinct stripped forms
+
+
+def _line_stats(line: str) -> _Stats:
+    words = _WORD_RE.findall(line)
+    hits = {w for w in words if w.lower() in _STRIPPED}
+    lower = [w for w in words if w.islower()]
+    return _Stats(
+        sum(map(len, line.split())),  # str.split() cuts on exactly str.isspace()
+        len(_CONTROL_RE.findall(line)),
+        len(words),
+        sum(1 for w in words if w in hits),
+        len(lower),
+        sum(1 for w in lower if w in _FRENCH_MARKERS),
+        sum(map(len, lower)),
+        sum(len(_ACCENTED_RE.findall(w)) for w in lower),
+        tuple(sorted(hits)),
+    )
+
+
 def assess(text: str, page: int | None, *, unmapped: int = 0) -> PageQuality:
     """:class:`PageQuality` of ``text`` (raw extracted text of one page or piece).
 
     ``unmapped``: characters the PDF library could not map to Unicode.
     """
-    chars = sum(map(len, text.split()))  # str.split() cuts on exactly str.isspace()
+    # every count adds up line by line (no word spans a line feed): each line is
+    # counted once for the process, a repository's pieces share most of their lines
+    memo = _LINE_STATS
+    lines = []
+    for line in text.split("\n"):
+        got = memo.get(line)
+        lines.append(got if got is not None else memo.put(line, _line_stats(line)))
+    chars, controls, n_words, stripped, n_lower, french, letters, accented = (
+        (sum(col) for col in list(zip(*lines, strict=True))[:8]) if lines else (0,) * 8
+    )
+    hits = sorted({w for st in lines if st.hits for w in st.hits})
     # NUL / control characters, and PDFium's U+FFFE inside a word (a glyph mapped to
     # U+0000: « e\ufffecacité »); U+FFFE before a line end is a soft hyphen
     # (« sous\ufffetraitant » is a hyphen: a compound normalize.known_compound knows)
-    controls = len(_CONTROL_RE.findall(text))
     gaps = (
         sum(
             1 for m in _LIGATURE_GAP_RE.finditer(text) if not known_compound(m.group(1), m.group(2))
@@ -111,21 +157,9 @@ def assess(text: str, page: int | None, *, unmapped: int = 0) -> PageQuality:
     )
     nul = controls + gaps
     undecoded = unmapped + text.count("\ufffd")
-    words = _WORD_RE.findall(text)
-    q = PageQuality(page, chars=chars, undecoded=undecoded, nul=nul, words=len(words))
-    # set operations on the distinct words (C loops): a piece has ~30 000 words, ~3 000
-    # distinct ones
-    counts = Counter(words)
-    hits = [w for w in counts if w.lower() in _STRIPPED]
-    q.stripped_words = sum(counts[w] for w in hits)
-    q.examples = sorted(hits)[:5]
-    lower = [w for w in counts if w.islower()]
-    n_lower = sum(counts[w] for w in lower)
-    french = sum(counts[w] for w in _FRENCH_MARKERS.intersection(lower))
-    letters = sum(len(w) * counts[w] for w in lower)
-    accented = sum(
-        len(_ACCENTED_RE.findall(w)) * counts[w] for w in lower if _ACCENTED_RE.search(w)
-    )
+    q = PageQuality(page, chars=chars, undecoded=undecoded, nul=nul, words=n_words)
+    q.stripped_words = stripped
+    q.examples = hits[:5]
     no_accents = n_lower >= 120 and french >= 15 and accented < 0.002 * letters
     reasons = []
     if no_accents and q.stripped_words < 3:
@@ -134,7 +168,7 @@ def assess(text: str, page: int | None, *, unmapped: int = 0) -> PageQuality:
         reasons.append(f"{undecoded} caractère(s) non décodé(s) (police sans table Unicode)")
     if controls >= 2 or gaps >= 3:
         reasons.append(f"{nul} caractère(s) nul(s) ou de contrôle (ligatures mal décodées)")
-    if q.stripped_words >= 3 or (words and q.stripped_words >= 0.02 * len(words) > 0):
+    if q.stripped_words >= 3 or (n_words and q.stripped_words >= 0.02 * n_words > 0):
         ex = ", ".join(f"« {w} »" for w in q.examples[:3])
         reasons.append(f"{q.stripped_words} mot(s) privé(s) de leurs accents ({ex})")
     if reasons:
