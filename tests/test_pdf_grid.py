@@ -184,6 +184,11 @@ def test_prose_tables_of_contents_lists_and_columns_are_not_tables() -> None:
             f"{bullets})\n#grid(columns: (auto, 1fr), column-gutter: 14pt, row-gutter: 6pt, "
             f"{numbered})\n{PROSE}"
         ),
+        "a form of check boxes": (
+            f"{PROSE}\n#grid(columns: 3, column-gutter: 24pt, row-gutter: 8pt, "
+            "[Marché réservé :], [☐ oui], [☐ non], [Variantes :], [☐ oui], [☐ non], "
+            f"[Reconduction :], [☐ oui], [☐ non])\n{PROSE}"
+        ),
         "two columns, header and footer": (
             "#set page(columns: 2, header: grid(columns: (1fr, auto), [Cahier des clauses], "
             "[Procédure 25TIC06]), footer: context grid(columns: (1fr, auto), [CCAP], "

@@ -20,8 +20,8 @@ shading) is found from where PDFium puts the text, not from path objects:
 4. **Refusals** (never tables): fewer than :data:`_MIN_ROWS` lines of two chunks or
    more; a first column of list markers only (bullets, « 1. », « a) »: a list set in
    columns); two or three columns, the last of page numbers that never decrease after
-   titles of two words or more (a table of contents set with tabs), or a cell with
-   dotted leaders; columns that all hold prose
+   titles of two words or more (a table of contents set with tabs), a cell with
+   dotted leaders, or with check boxes (a form: its lines stay form fields); columns that all hold prose
    (:data:`_PROSE_WORDS` words or more a line: a page set in two columns); cells filled
    in fewer than half the rows or half the grid (a diagram).
 5. **Page headers and footers** printed right against a table may join its run: once
@@ -40,6 +40,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
+from .layout import CHECKBOX_RE
 from .normalize import fold
 from .pdftables import PdfCell, PdfTable, cell_text
 
@@ -234,8 +235,10 @@ def _refused(table: PdfTable, lines_in: list[int]) -> bool:
         not t or _BULLET_RE.match(t) for t in columns[0][1:]
     ):
         return True  # a list set with tabs (a stray first line above the bullets)
-    if any(_LEADERS_RE.search(c.text) for row in table.rows for c in row):
-        return True
+    if any(
+        _LEADERS_RE.search(c.text) or CHECKBOX_RE.search(c.text) for row in table.rows for c in row
+    ):
+        return True  # contents, or a form: each line stays a form field
     last = [_INVISIBLE_RE.sub("", t) for t in columns[-1] if t]
     if last and not _PAGE_NO_RE.match(last[0]):
         last = last[1:]  # a header row (« Page »)
