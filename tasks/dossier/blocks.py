@@ -95,11 +95,8 @@ class Span:
 
 
 @dataclass(slots=True)
-class Cell:
+class Cell(Span):
     """A table cell: its normalised text and the location of its first paragraph."""
-
-    text: str
-    loc: Loc
 
 
 @dataclass(slots=True)

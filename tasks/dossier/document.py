@@ -12,18 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .blocks import Span
 from .normalize import fold
 
 if TYPE_CHECKING:
     from .blocks import DocumentModel
 
 __all__ = ["Line", "PieceText", "Section"]
-
-
-@dataclass(slots=True)
-class _RowSpan:
-    text: str
-    loc: object
 
 
 @dataclass(slots=True)
@@ -121,7 +116,7 @@ class PieceText:
                     cells = [c for c in row if c.text]
                     if cells:
                         row_text = "| " + " | ".join(c.text for c in row) + " |"
-                        spans.append(_RowSpan(row_text, cells[0].loc))
+                        spans.append(Span(row_text, cells[0].loc))
             for sp in spans:
                 lines.append(
                     Line(
