@@ -154,24 +154,84 @@ def _supported(lines: list[_Line]) -> list[tuple[float, float]]:
     return [g for g in _gutters(lines) if sum(_splits(ln, g) for ln in lines) >= 2]
 
 
+class _Run:
+    """Lines read so far with the white bands crossing all of them, kept up to date line
+    by line (linear in the line's chunks, not in the run's size)."""
+
+    def __init__(self, line: _Line) -> None:
+        self.lines = [line]
+        self.lo = line.chunks[0][0]
+        self.hi = max(c[1] for c in line.chunks)
+        self.white = self._free(line, self.lo, self.hi)
+        self.height = line.height
+
+    @staticmethod
+    def _free(line: _Line, lo: float, hi: float) -> list[tuple[float, float]]:
+        out = []
+        x = lo
+        for a, b in line.chunks:
+            if a > x:
+                out.append((x, a))
+            x = max(x, b)
+        if x < hi:
+            out.append((x, hi))
+        return out
+
+    def gutters(self, white=None, height=None) -> list[tuple[float, float]]:
+        """The white bands wide enough to be gutters (:data:`_GAP_EM`)."""
+        least = _GAP_EM * (height or self.height)
+        return [(a, b) for a, b in (white or self.white) if b - a >= least]
+
+    def with_line(self, line: _Line) -> tuple[list, float, float]:
+        """(white bands, left, right) of the run with ``line`` added."""
+        lo = min(self.lo, line.chunks[0][0])
+        hi = max(self.hi, max(c[1] for c in line.chunks))
+        old = [(lo, self.lo)] if lo < self.lo else []
+        old += self.white + ([(self.hi, hi)] if hi > self.hi else [])
+        free = self._free(line, lo, hi)
+        out = []
+        i = j = 0
+        while i < len(old) and j < len(free):
+            a, b = max(old[i][0], free[j][0]), min(old[i][1], free[j][1])
+            if a < b and lo < a and b < hi:
+                out.append((a, b))
+            if old[i][1] < free[j][1]:
+                i += 1
+            else:
+                j += 1
+        return out, lo, hi
+
+    def add(self, line: _Line) -> bool:
+        """Add the line when a gutter still crosses the run and every gutter splitting
+        two of its last lines goes on (see :func:`_runs`); False otherwise."""
+        white, lo, hi = self.with_line(line)
+        height = min(self.height, line.height)
+        after = self.gutters(white, height)
+        recent = self.lines[-6:]
+        supported = [g for g in self.gutters() if sum(_splits(ln, g) for ln in recent) >= 2]
+        if not after or not all(any(a < g[1] and g[0] < b for a, b in after) for g in supported):
+            return False
+        self.lines.append(line)
+        self.white, self.lo, self.hi, self.height = white, lo, hi, height
+        return True
+
+
 def _runs(lines: list[_Line]) -> list[list[_Line]]:
     """Consecutive lines crossed by a common gutter (see the module docstring). A line
-    that closes a gutter already splitting two lines of the run starts a new run (a
-    list set with tabs above a table: each keeps its own columns)."""
+    that closes a gutter already splitting two of the last lines of the run starts a
+    new run (a list set with tabs above a table: each keeps its own columns)."""
     runs: list[list[_Line]] = []
-    run: list[_Line] = []
+    run: _Run | None = None
     for line in lines:
-        if run:
-            near = run[-1].top - line.top <= _STEP_EM * max(run[-1].height, line.height)
-            after = _gutters([*run, line]) if near else []
-            kept = all(any(a < g[1] and g[0] < b for a, b in after) for g in _supported(run))
-            if after and kept:
-                run.append(line)
+        if run is not None:
+            last = run.lines[-1]
+            near = last.top - line.top <= _STEP_EM * max(last.height, line.height)
+            if near and run.add(line):
                 continue
-            runs.append(run)
-        run = [line] if len(line.chunks) >= 2 else []
-    if run:
-        runs.append(run)
+            runs.append(run.lines)
+        run = _Run(line) if len(line.chunks) >= 2 else None
+    if run is not None:
+        runs.append(run.lines)
     return [r for r in runs if sum(len(line.chunks) >= 2 for line in r) >= _MIN_ROWS]
 
 
