@@ -9,10 +9,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.runs import artifact_key, dossier_run_name
+from flows.runs import artifact_key, cahier_flow, dossier_run_name
 
 __all__ = ["ARTIFACTS", "dossier_flow", "publish_artifact"]
 
@@ -33,8 +32,11 @@ ARTIFACTS: dict[str, str] = {
 def dossier_flow(name: str, run_kind: str) -> Callable[[Callable[..., Any]], Any]:
     """Prefect ``@flow`` named ``name`` over one dossier: each run is named
     ``<run_kind>-<dossier folder>`` (:func:`flows.runs.dossier_run_name`, which the
-    auditor's timeline relies on); ``print`` is not logged."""
-    return flow(name=name, flow_run_name=partial(dossier_run_name, run_kind), log_prints=False)
+    auditor's timeline relies on); ``print`` is not logged; plain JSON parameters are
+    recorded without FastAPI (:func:`flows.runs.cahier_flow`)."""
+    return cahier_flow(
+        name=name, flow_run_name=partial(dossier_run_name, run_kind), log_prints=False
+    )
 
 
 def publish_artifact(
