@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import chain
 
 from tasks.memo import BoundedMemo
 
@@ -171,7 +172,7 @@ class CueIndex:
             if len(parts) == 1:
                 got = self._sentence_keys(text)
             else:
-                got = tuple(k for part in parts for k in self._sentence_keys(part))
+                got = tuple(chain.from_iterable(map(self._sentence_keys, parts)))
             self._line_keys.put(text, got)
         return got
 

@@ -114,17 +114,19 @@ class _Stats(NamedTuple):
 
 def _line_stats(line: str) -> _Stats:
     words = _WORD_RE.findall(line)
-    hits = {w for w in words if w.lower() in _STRIPPED}
-    lower = [w for w in words if w.islower()]
+    hits: set[str] = set()
+    if not _STRIPPED.isdisjoint(map(str.lower, words)):
+        hits = {w for w in words if w.lower() in _STRIPPED}
+    lower = list(filter(str.islower, words))
     return _Stats(
         sum(map(len, line.split())),  # str.split() cuts on exactly str.isspace()
         len(_CONTROL_RE.findall(line)),
         len(words),
-        sum(1 for w in words if w in hits),
+        sum(w in hits for w in words) if hits else 0,
         len(lower),
-        sum(1 for w in lower if w in _FRENCH_MARKERS),
+        len(list(filter(_FRENCH_MARKERS.__contains__, lower))),
         sum(map(len, lower)),
-        sum(len(_ACCENTED_RE.findall(w)) for w in lower),
+        len(_ACCENTED_RE.findall(" ".join(lower))),
         tuple(sorted(hits)),
     )
 
