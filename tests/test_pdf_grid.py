@@ -104,6 +104,44 @@ def test_cells_set_apart_by_shading_make_a_table() -> None:
     assert table[3] == ["P3", "150 €", "300 €", "450 €"]
 
 
+def test_a_single_row_carried_to_the_next_page_joins_its_table() -> None:
+    pdfium = pytest.importorskip("pypdfium2")
+
+    def source(n: int) -> str:
+        return f"""= Article 4 - Prix unitaires
+{PROSE * 8}
+
+#table(columns: (auto, 1fr, auto), stroke: none,
+  table.header([Code], [Désignation], [Prix]),
+  ..range(1, {n + 1}).map(i => ([UO#i], [Unité d'œuvre numéro #i], [#(i * 10) €])).flatten()
+)
+
+Fin.
+"""
+
+    # the number of rows that leaves the repeated header and one row on page 2
+    for n in range(10, 40):
+        pdf = _pdf(source(n))
+        doc = pdfium.PdfDocument(pdf)
+        if len(doc) == 2 and doc[1].get_textpage().get_text_range().count("UO") == 1:
+            break
+    else:
+        pytest.fail("no table leaves exactly one row on page 2")
+    model = read_pdf("bpu.pdf", pdf, "x")
+    (table,) = [b for b in model.blocks if b.kind == "table"]
+    assert [row[0].text for row in table.rows] == ["Code"] + [f"UO{i}" for i in range(1, n + 1)]
+    assert table.rows[-1][0].loc.page == 2
+    assert [b.text for b in model.blocks if b.loc.page == 2 and b.kind != "table"] == ["Fin."]
+    # a table ending its page does not take the numbered heading opening the next one
+    after = source(n - 1).replace(
+        "Fin.",
+        "#pagebreak()\n#grid(columns: (auto, 1fr), "
+        "column-gutter: 2em, [5.1], [Durée du marché])\n" + PROSE,
+    )
+    model = read_pdf("bpu.pdf", _pdf(after), "x")
+    assert [b.kind for b in model.blocks if b.loc.page == 2][:2] == ["heading", "paragraph"]
+
+
 def test_numbers_increasing_in_the_last_column_do_not_make_a_table_of_contents() -> None:
     src = f"""{PROSE}
 

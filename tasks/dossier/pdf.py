@@ -28,7 +28,7 @@ from tasks.errors import InputError
 from .blocks import Cell, DocumentModel, Loc, ReadingIssue
 from .layout import RawLine, blocks_from_lines
 from .normalize import normalize_text
-from .pdfflow import column_edges, merge_continued_tables
+from .pdfflow import carried_columns, column_edges, merge_continued_tables
 from .pdfgrid import page_grid_tables, trim_page_furniture
 from .pdflines import LayoutJob, map_page_lines
 from .pdftables import PdfTable, page_tables
@@ -280,6 +280,7 @@ def _read_pages(
     lines_info: list[list[tuple]] = []
     qualities = []
     tables: list[list[PdfTable]] = []
+    carry = None  # columns of a table ending the previous page
     try:
         for i in range(len(pdf)):
             page = pdf[i]
@@ -295,8 +296,9 @@ def _read_pages(
                     pages_text.append(text)
                     lines_info.append(_page_lines(raw, textpage, text, i + 1))
                     ruled = page_tables(page, textpage)
-                    grid = page_grid_tables(raw, textpage, ruled)
+                    grid = page_grid_tables(raw, textpage, ruled, carry)
                     tables.append(sorted(ruled + grid, key=lambda t: -t.top) if grid else ruled)
+                    carry = carried_columns(tables[-1], lines_info[-1])
                 finally:
                     textpage.close()
             finally:

@@ -7,7 +7,9 @@ are one table when their columns match: the same number of columns, each boundar
 within :data:`_EDGE_TOLERANCE` points (5 mm) of the other's. The second one's first
 row is dropped when it repeats the first one's header (same cells, case and accents
 aside). Each row keeps its own location (its page and line), so a finding still names
-the page a row is printed on.
+the page a row is printed on. A continuation too short to be found on its own (one row)
+is read with the columns of the table ending the previous page
+(:func:`carried_columns`, :func:`~tasks.dossier.pdfgrid.page_grid_tables`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from .blocks import Block, Cell, Span
 from .normalize import fold
 from .pdftables import PdfTable
 
-__all__ = ["column_edges", "merge_continued_tables"]
+__all__ = ["carried_columns", "column_edges", "merge_continued_tables"]
 
 #: Column boundaries of two parts of a table match within this distance (points).
 _EDGE_TOLERANCE = 15.0
@@ -28,6 +30,22 @@ def column_edges(table: PdfTable) -> list[float]:
     """Column boundaries of a table (x in points, left to right, both ends included)."""
     widest = max(table.rows, key=len) if table.rows else []
     return [c.left for c in widest] + ([widest[-1].right] if widest else [])
+
+
+def carried_columns(tables: list[PdfTable], page_lines: list[tuple]) -> list[float] | None:
+    """The column boundaries of the lowest table of a page when it ends the page (at
+    most two lines, a footer, below it), for the reading of the next page
+    (:func:`~tasks.dossier.pdfgrid.page_grid_tables`); else None. ``page_lines``: the
+    page's lines as the PDF reader gathers them (text, number, size, bold, top y, x)."""
+    if not tables:
+        return None
+    last = min(tables, key=lambda t: t.bottom)
+    below = sum(
+        1
+        for seg, _n, _s, _b, y, _x in page_lines
+        if seg.strip() and y is not None and y < last.bottom
+    )
+    return column_edges(last) if below <= 2 else None
 
 
 def _same_columns(a: Sequence[float], b: Sequence[float]) -> bool:

@@ -319,35 +319,102 @@ def _refused(table: PdfTable, lines_in: list[int]) -> bool:
     )
 
 
-def page_grid_tables(raw, textpage, ruled: list[PdfTable]) -> list[PdfTable]:
+def _table(textpage, cols: list[float], rows: list[list[_Line]]) -> PdfTable:
+    """The table of ``rows`` cut at the column boundaries ``cols``, each cell's text
+    read by PDFium inside it."""
+    top = rows[0][0].top + 1.0
+    table = PdfTable(cols[0], rows[-1][-1].bottom - 1.0, cols[-1], top, ruled=False)
+    bounds = [top]
+    for upper, lower in itertools.pairwise(rows):
+        bounds.append((min(ln.bottom for ln in upper) + lower[0].top) / 2)
+    bounds.append(table.bottom)
+    edges = [cols[0] - 1.0, *cols[1:-1], cols[-1] + 1.0]
+    for y_top, y_bottom in itertools.pairwise(bounds):
+        table.rows.append(
+            [
+                PdfCell(x0, y_bottom, x1, y_top, cell_text(textpage, x0, y_bottom, x1, y_top))
+                for x0, x1 in itertools.pairwise(edges)
+            ]
+        )
+    return table
+
+
+#: A carried column boundary may be this far (points) from the text of the next page.
+_CARRY_TOLERANCE = 6.0
+
+
+def _continuation(lines: list[_Line], cols: list[float]) -> list[_Line]:
+    """The lines at the top of a page that go on with a table of the previous page whose
+    column boundaries are ``cols``: consecutive lines whose every chunk stays within one
+    column, after at most two lines that do not (the page header); a first line set
+    apart from the next by more than 1.8 times the spacing of the others (a page header
+    that happens to fit the columns), and last lines of one chunk in the first column (a
+    short paragraph after the table), are left out."""
+    tol = _CARRY_TOLERANCE
+
+    def fits(line: _Line) -> bool:
+        return all(
+            any(x0 - tol <= a and b <= x1 + tol for x0, x1 in itertools.pairwise(cols))
+            for a, b in line.chunks
+        )
+
+    taken: list[_Line] = []
+    for k, line in enumerate(lines):
+        if not taken and not fits(line):
+            if k >= 2:
+                break
+            continue
+        if not fits(line) or (
+            taken and taken[-1].top - line.top > _STEP_EM * max(taken[-1].height, line.height)
+        ):
+            break
+        taken.append(line)
+    while taken and len(taken[-1].chunks) == 1 and taken[-1].chunks[0][0] < cols[1]:
+        taken.pop()  # a short paragraph after the table, at the left margin
+    steps = [a.top - b.top for a, b in itertools.pairwise(taken)]
+    if len(steps) >= 2 and steps[0] > 1.8 * max(steps[1:]):
+        taken = taken[1:]
+    return taken if any(len(ln.chunks) >= 2 for ln in taken) else []
+
+
+def page_grid_tables(
+    raw, textpage, ruled: list[PdfTable], carry: list[float] | None = None
+) -> list[PdfTable]:
     """The tables without rules of a page (see the module docstring), top first; text
-    inside a ruled table of ``ruled`` is left out."""
+    inside a ruled table of ``ruled`` is left out. ``carry``: the column boundaries of
+    a table ending the previous page; the lines at the top of this page that fit them
+    (:func:`_continuation`) are its continuation, even a single row."""
     rects = [r for r in _rects(raw, textpage) if not any(t.holds(r[0], r[2]) for t in ruled)]
+    lines = _visual_lines(rects)
     tables: list[PdfTable] = []
-    for run in _runs(_visual_lines(rects)):
+    for run in _runs(lines):
         cols, rows = _grid(run)
         if len(cols) < 3 or len(rows) < 2:
             continue
-        top = rows[0][0].top + 1.0
-        table = PdfTable(cols[0], rows[-1][-1].bottom - 1.0, cols[-1], top, ruled=False)
-        bounds = [top]
-        for upper, lower in itertools.pairwise(rows):
-            bounds.append((min(ln.bottom for ln in upper) + lower[0].top) / 2)
-        bounds.append(table.bottom)
+        table = _table(textpage, cols, rows)
         edges = [cols[0] - 1.0, *cols[1:-1], cols[-1] + 1.0]
-        for y_top, y_bottom in itertools.pairwise(bounds):
-            table.rows.append(
-                [
-                    PdfCell(x0, y_bottom, x1, y_top, cell_text(textpage, x0, y_bottom, x1, y_top))
-                    for x0, x1 in itertools.pairwise(edges)
-                ]
-            )
         lines_in = [
             sum(any(x0 <= (c[0] + c[1]) / 2 < x1 for c in ln.chunks) for ln in run)
             for x0, x1 in itertools.pairwise(edges)
         ]
         if not _refused(table, lines_in):
             tables.append(table)
+    if carry and len(carry) >= 3:
+        top = max((t.top for t in [*tables, *ruled]), default=None)
+        free = [ln for ln in lines if top is None or ln.top > top + 1.0]
+        taken = _continuation(free, carry)
+        if taken:
+            # the box holds every line taken (its text may start left of the columns)
+            left = min(carry[0], *(ln.chunks[0][0] for ln in taken))
+            right = max(carry[-1], *(ln.chunks[-1][1] for ln in taken))
+            cols = [left, *carry[1:-1], right]
+            table = _table(textpage, cols, _rows(taken, cols))
+            firsts = [row[0].text for row in table.rows]
+            # a numbered heading set with a tab (« 5.1 | Durée ») is not a continuation
+            if any(sum(1 for c in row if c.text) >= 2 for row in table.rows) and not all(
+                not t or _MARKER_RE.match(t) for t in firsts
+            ):
+                tables.insert(0, table)
     return tables
 
 
