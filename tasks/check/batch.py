@@ -58,7 +58,7 @@ class BatchSummary:
     """Totals of a batch; ``worst``: up to 20 dossiers with the most errors, then unusable."""
 
     root: str
-    rev: str | None
+    rev: str | None = None  # the Git revision read (None: the working tree)
     dossiers: int = 0
     clean: int = 0
     with_errors: int = 0
