@@ -124,6 +124,21 @@ def table_cost() -> None:
         f"  tableaux (par page) : réglés {ruled_s / pages * 1000:.1f} ms ({found_ruled}), "
         f"sans règles {grid_s / pages * 1000:.1f} ms ({found_grid})"
     )
+    import typst
+
+    cells = ", ".join(f"[R{r}C{c}]" for r in range(70) for c in range(10))
+    src = (
+        "#set page(width: 40cm, height: 60cm)\n#set text(size: 8pt)\n"
+        f"#table(columns: 10, stroke: none, inset: 4pt, {cells})"
+    )
+    pdf = pdfium.PdfDocument(typst.compile(src.encode()))
+    textpage = pdf[0].get_textpage()
+    t = time.perf_counter()
+    (dense,) = page_grid_tables(raw, textpage, [])
+    print(
+        f"  page d'un tableau sans règles de {len(dense.rows)} × {len(dense.rows[0])} : "
+        f"{(time.perf_counter() - t) * 1000:.0f} ms"
+    )
 
 
 def real_pieces() -> None:

@@ -20,17 +20,24 @@ shading) is found from where PDFium puts the text, not from path objects:
 4. **Refusals** (never tables): fewer than :data:`_MIN_ROWS` lines of two chunks or
    more; a first column of list markers only (bullets, « 1. », « a) »: a list set in
    columns); two or three columns, the last of page numbers that never decrease after
-   titles of two words or more (a table of contents set with tabs), a cell with
-   dotted leaders, or with check boxes (a form: its lines stay form fields); columns that all hold prose
-   (:data:`_PROSE_WORDS` words or more a line: a page set in two columns); cells filled
-   in fewer than half the rows or half the grid (a diagram).
+   titles of two words or more (a table of contents set with tabs); a cell with dotted
+   leaders, or with check boxes (a form: its lines stay form fields); columns that all
+   hold prose (:data:`_PROSE_WORDS` words or more a line: a page set in two columns);
+   cells filled in fewer than half the rows or half the grid (a diagram).
 5. **Page headers and footers** printed right against a table may join its run: once
    every page is read, :func:`trim_page_furniture` drops the rows holding a line
    repeated at the same end and height of most pages.
+6. **Continuation.** Given the columns of a table ending the previous page
+   (``carry``), the first lines of the page that fit them continue it, even one row
+   (:func:`_continuation`).
+
+Thresholds are in text heights, not points, so they hold at any font size. Measured on
+the visible real PDFs (``bench/reading.py``) and on real Markdown and DOCX pieces set
+in PDF by Typst with their tables unruled: no table found where there is none.
 
 The result is a :class:`~tasks.dossier.pdftables.PdfTable`, as for a ruled table, so the
-reader places both alike. Cost: ~0.002 s a page on the AMF DCE (measured in
-``bench/reading.py``).
+reader places both alike. Cost: ~2 ms a page on the AMF DCE, ~60 ms for a page holding
+a 70 × 10 table (both measured in ``bench/reading.py``).
 """
 
 from __future__ import annotations
