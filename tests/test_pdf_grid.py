@@ -140,6 +140,9 @@ Fin.
     )
     model = read_pdf("bpu.pdf", _pdf(after), "x")
     assert [b.kind for b in model.blocks if b.loc.page == 2][:2] == ["heading", "paragraph"]
+    after = after.replace("[5.1], [Durée du marché]", "[Art. 5], [Durée du marché]")
+    model = read_pdf("bpu.pdf", _pdf(after), "x")
+    assert [b.kind for b in model.blocks if b.loc.page == 2][:2] == ["heading", "paragraph"]
 
 
 def test_numbers_increasing_in_the_last_column_do_not_make_a_table_of_contents() -> None:

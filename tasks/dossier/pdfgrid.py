@@ -47,6 +47,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
+from .headings import parse_heading
 from .layout import CHECKBOX_RE
 from .normalize import fold
 from .pdftables import PdfCell, PdfTable, cell_text
@@ -384,6 +385,22 @@ def _continuation(lines: list[_Line], cols: list[float]) -> list[_Line]:
     return taken if any(len(ln.chunks) >= 2 for ln in taken) else []
 
 
+def _continues(table: PdfTable) -> bool:
+    """Do the lines read with the previous page's columns continue its table? A row of
+    two cells or more, and no numbered heading set with a tab (« 5.1 | Durée »,
+    « ARTICLE 3 | OBJET »: a first column of numbers only, or a strong heading)."""
+    firsts = [row[0].text for row in table.rows]
+    if not any(sum(1 for c in row if c.text) >= 2 for row in table.rows):
+        return False
+    if all(not t or _MARKER_RE.match(t) for t in firsts):
+        return False
+    for row in table.rows:
+        cand = parse_heading(" ".join(c.text for c in row if c.text))
+        if cand is not None and cand.strong:
+            return False
+    return True
+
+
 def page_grid_tables(
     raw, textpage, ruled: list[PdfTable], carry: list[float] | None = None
 ) -> list[PdfTable]:
@@ -416,11 +433,7 @@ def page_grid_tables(
             right = max(carry[-1], *(ln.chunks[-1][1] for ln in taken))
             cols = [left, *carry[1:-1], right]
             table = _table(textpage, cols, _rows(taken, cols))
-            firsts = [row[0].text for row in table.rows]
-            # a numbered heading set with a tab (« 5.1 | Durée ») is not a continuation
-            if any(sum(1 for c in row if c.text) >= 2 for row in table.rows) and not all(
-                not t or _MARKER_RE.match(t) for t in firsts
-            ):
+            if _continues(table):
                 tables.insert(0, table)
     return tables
 
