@@ -86,6 +86,27 @@ def test_criteria_cells_come_from_the_table_block() -> None:
     ]
 
 
+def test_cells_wrapped_and_hyphenated_are_read_whole() -> None:
+    pdfium = pytest.importorskip("pypdfium2")
+    src = f"""{PROSE}
+
+#table(columns: (auto, 3.2cm, auto), stroke: none, column-gutter: 1.5em,
+  [Code], [Prestation], [Prix],
+  [UO1], [Accompagnement du pouvoir adjudicateur], [5 400 €],
+  [UO2], [Pilotage], [800 €],
+  [UO3], [Assistance à la maîtrise d'ouvrage et documentation], [1 €],
+)
+
+{PROSE}
+"""
+    pdf = _pdf(src)
+    # the last cell runs over several lines, one word cut by a hyphen
+    assert "\ufffe" in pdfium.PdfDocument(pdf)[0].get_textpage().get_text_range()
+    (table,) = _tables(pdf)
+    assert table[1] == ["UO1", "Accompagnement du pouvoir adjudicateur", "5 400 €"]
+    assert table[3] == ["UO3", "Assistance à la maîtrise d'ouvrage et documentation", "1 €"]
+
+
 def test_cells_set_apart_by_shading_make_a_table() -> None:
     src = f"""= Article 18 - Pénalités
 {PROSE}

@@ -255,8 +255,10 @@ def _grid(run: list[_Line]) -> tuple[list[float], list[list[_Line]]]:
     Gutters splitting two lines give first columns and rows (:func:`_rows`); the
     gutters kept split at least :data:`_MIN_ROWS` rows (a cell centred between two
     lines of its neighbours splits its row, not a line). Trailing lines of one chunk
-    (prose after the table) are dropped from ``run`` first."""
-    while run and len(run[-1].chunks) == 1:
+    starting at the table's left edge (prose after the table) are dropped from ``run``
+    first; one starting further right is the last cell going on."""
+    left = min(ln.chunks[0][0] for ln in run)
+    while run and len(run[-1].chunks) == 1 and run[-1].chunks[0][0] <= left + 2 * run[-1].height:
         run.pop()
     gutters = _supported(run)
     if not gutters:

@@ -125,9 +125,12 @@ def _boundaries(
 
 
 def cell_text(textpage, left: float, bottom: float, right: float, top: float) -> str:
-    """PDFium's text inside the box (PDF points), whitespace collapsed."""
+    """PDFium's text inside the box (PDF points), whitespace collapsed. PDFium marks a
+    word cut by a hyphen at a line end with U+0002 here (U+FFFE in the page's text):
+    it becomes U+FFFE, which :func:`~tasks.dossier.normalize.normalize_text` rejoins
+    (« adjudi‐␤cateur » → « adjudicateur », a compound keeping its hyphen)."""
     text = textpage.get_text_bounded(left + 0.5, bottom + 0.5, right - 0.5, top - 0.5)
-    return " ".join(text.split())
+    return " ".join(text.replace("\x02", "\ufffe").split())
 
 
 def page_tables(page, textpage) -> list[PdfTable]:
