@@ -21,9 +21,8 @@ source at every run while the floor's libraries came from their installed ``.pyc
 check paid ~0.12 s CPU the floor did not. CPU times (user + system of the child, less
 sensitive to a shared machine than wall times) are printed beside the wall times.
 
-Figures (2 cores shared with other sessions, load 3–6: wall times are indicative, the
-ratios of CPU times hold better). Before = 7f1a738, after = heartbeats off (flows/server.py);
-lifecycle and check alternated, medians of 4, local server already running:
+Figures of issue 14's first pass (load 3–6). Before = 7f1a738, after = heartbeats off
+(flows/server.py); lifecycle and check alternated, medians of 4, local server running:
 
 =======================================  ======================  ======================
 measure                                  before                  after
@@ -37,14 +36,56 @@ check / floor (CPU)                      × 2.1                   × 2.1
 check CPU with PYTHONDONTWRITEBYTECODE   0.68 s (× 2.4)          (condition removed)
 =======================================  ======================  ======================
 
-What remains, measured (cProfile, after): ``import prefect`` alone ~1.1 s CPU (× 1.8 of
-the check, so a lifecycle ≤ 3 × check leaves ~0.7 s for the flow); the flow's own CPU
-~1.5 s: the check task (~0.35 s), the review gate, which reads and checks the dossier a
-second time (``tasks.review`` plan, ~0.3 s), FastAPI imported by Prefect to serialise the
-parameters of a flow run (~0.15 s), four task runs and one flow run registered (API
-round trips). The check beyond the floor (~0.3 s CPU) is the check's own work:
-``tasks.check`` imports (~0.07 s), reading (~0.05 s), recognition (~0.08 s), Typer
-building a pydantic ``TypeAdapter`` per option (~0.05 s).
+Second pass (load 2.5–3 from other sessions: wall times drift by ± 30 % from one bench
+run to the next, so each « before → after » is an interleaved A/B of fresh processes,
+before and after alternating, CPU medians of 6 to 12; each tree's own code on the path —
+``python -m`` puts the working directory first, so each run starts in its tree).
+Lifecycle: before = af3a8db, on one local server and one Git copy of the example, check
+cached (as in this bench after its first run). Check: before = main without the two
+check commits (57d62f3, 4854832), same other code:
+
+=======================================  ======================  ======================
+measure                                  before                  after
+=======================================  ======================  ======================
+lifecycle, local server (CPU of client)  3.16 s                  2.29 s
+lifecycle, local server (wall)           3.64 s                  2.79 s
+check (CPU)                              0.67 s                  0.64 s
+floor (CPU)                              0.30 s                  (same)
+lifecycle / check (CPU)                  × 4.7                   × 3.6
+check / floor (CPU)                      × 2.2                   × 2.1
+=======================================  ======================  ======================
+
+This bench, after (``--runs 3``, load ~2.8): check 0.66 s CPU (floor 0.35 s, × 1.9),
+lifecycle with a local server 2.42 s CPU (× 3.7 of the check; wall × 4.2, the server
+sharing the two loaded cores), lifecycle without a server × 1.02 of the no-op flow (goal
+≤ × 1.2 kept), demo 36 s (Prefect ready in 12 s; check 2.8 s, reviews 9.4 s, assembly
+9.3 s, evaluation and archive 1.1 s, audit 0.1 s).
+
+What the second pass removed from the lifecycle: the review gate read the dossier from Git
+and checked it again (~0.3 s CPU) — the check step now makes the review plan from its own
+reading and check, cached with it, and the gate takes it; Prefect imported FastAPI to
+record the flow run's parameters (~0.15 s; ``flows.runs.cahier_flow``); the run asked the
+API for its own deployment (``prefect.runtime.deployment.id``: a second client, ~0.1 s
+wall); the waiting review runs were looked up (a task and a query) when the run could not
+wait anyway; ``flows.check`` imported the checker even when the check came from the
+cache (~0.1 s); the health probe of the local server loaded a certificate store for an
+``http://`` URL. From the check: rules.yaml and law.yaml composed by the pure-Python YAML
+loader at every run (~12–45 ms; now a JSON snapshot, ``tasks/clausier/snapshot.py``),
+Typer building the parameters of all 22 commands at each call (~21 ms; only the command
+asked for is registered). The « Typer TypeAdapters 0.05 s » of the first pass is mostly
+pydantic's first schema build, paid by the check's own models anyway; the adapters
+themselves cost ~3 ms.
+
+What remains, measured: ``import prefect`` ~1.35–1.45 s CPU (× 2.2 of the check alone:
+a lifecycle ≤ 3 × check leaves ~0.5 s for Python, cahier's imports and the flow); the
+server selection (``prefect_session``: Prefect's ``temporary_settings`` copy ~0.05 s,
+its logging set-up ~0.07 s); 17 HTTP requests of Prefect's engine per run (flow and flow
+run creation, states, two artifacts, result storage checks, logs, the events client's
+version check and CSRF token); the review gate's reading of the review records in Git
+(~0.1 s, 16 Git calls in all per run). The check beyond the floor (~0.33 s CPU): its
+modules' imports (~0.1 s: pydantic models of ``tasks.dossier.model``, regular expressions
+of ``criteria_text``, ``normalize``, ``headings``), reading (~0.06 s), checking and
+recognition (~0.09 s), the report (~0.02 s).
 
 Usage::
 
