@@ -107,6 +107,23 @@ def test_cells_wrapped_and_hyphenated_are_read_whole() -> None:
     assert table[3] == ["UO3", "Assistance à la maîtrise d'ouvrage et documentation", "1 €"]
 
 
+def test_columns_close_together_are_told_apart() -> None:
+    # the text of the long cells runs to their edge: 10 points between two columns
+    src = f"""{PROSE}
+
+#table(columns: (auto, 9cm, auto), stroke: none,
+  table.header([Code], [Description de la prestation], [Prix HT]),
+  [UO3], [Développement et tests unitaires des évolutions demandées par le pouvoir], [5 400 €],
+  [UO4], [Pilotage], [800 €],
+  [UO5], [Mise en œuvre de l'éco-conception des services numériques et de la sobriété], [1 €],
+)
+
+{PROSE}
+"""
+    (table,) = _tables(_pdf(src))
+    assert [row[2] for row in table] == ["Prix HT", "5 400 €", "800 €", "1 €"]
+
+
 def test_cells_set_apart_by_shading_make_a_table() -> None:
     src = f"""= Article 18 - Pénalités
 {PROSE}
