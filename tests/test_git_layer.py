@@ -43,7 +43,7 @@ def test_every_gitpython_call_has_the_layer_timeout(tmp_path: Path, monkeypatch)
     monkeypatch.setattr(gitlayer, "TIMEOUT_S", 0.5)
     r, w = os.pipe()  # stdin that never ends: « git hash-object --stdin » waits forever
     try:
-        with os.fdopen(r, "rb") as stdin, pytest.raises(git.GitCommandError, match="[Tt]imeout"):
+        with os.fdopen(r, "rb") as stdin, pytest.raises(git.GitCommandError, match=r"[Tt]imeout"):
             repo.git.hash_object("--stdin", istream=stdin)
     finally:
         os.close(w)
