@@ -53,14 +53,10 @@ def _json_copy(value: Any) -> Any:
 _FLOW_CLASS: list[type] = []
 
 
-def cahier_flow(**options: Any) -> Callable[[Callable[..., Any]], Any]:
-    """``prefect.flow(**options)``, whose runs record plain JSON parameters as they are.
-
-    Prefect records a run's parameters through FastAPI's ``jsonable_encoder``, which
-    imports FastAPI (~0.15 s CPU) in a command that serves no API. When every parameter
-    is plain JSON (:func:`_is_json`) it is recorded as is — what ``jsonable_encoder``
-    returns for such values; otherwise Prefect's own serialisation runs unchanged.
-    """
+def _flow_class() -> type:
+    """``CahierFlow``: Prefect's ``Flow`` whose runs record plain JSON parameters as they
+    are (:func:`cahier_flow`); defined at first use, so that importing this module does
+    not import Prefect, and reachable as ``flows.runs.CahierFlow`` (pickling by name)."""
     if not _FLOW_CLASS:
         from prefect.flows import Flow
 
@@ -70,10 +66,28 @@ def cahier_flow(**options: Any) -> Callable[[Callable[..., Any]], Any]:
                     return {k: _json_copy(v) for k, v in parameters.items()}
                 return super().serialize_parameters(parameters)
 
+        CahierFlow.__qualname__ = "CahierFlow"
         _FLOW_CLASS.append(CahierFlow)
+    return _FLOW_CLASS[0]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CahierFlow":
+        return _flow_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def cahier_flow(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``prefect.flow(**options)``, whose runs record plain JSON parameters as they are.
+
+    Prefect records a run's parameters through FastAPI's ``jsonable_encoder``, which
+    imports FastAPI (~0.15 s CPU) in a command that serves no API. When every parameter
+    is plain JSON (:func:`_is_json`) it is recorded as is — what ``jsonable_encoder``
+    returns for such values; otherwise Prefect's own serialisation runs unchanged.
+    """
 
     def deco(fn: Callable[..., Any]) -> Any:
-        return _FLOW_CLASS[0](fn=fn, **options)
+        return _flow_class()(fn=fn, **options)
 
     return deco
 

@@ -91,6 +91,11 @@ def test_cahier_flow_records_json_parameters_as_fastapi_would(tmp_path):
     other = {"a": "x", "b": 1, "c": None, "d": None, "p": tmp_path}
     assert parametres.serialize_parameters(other) == jsonable_encoder(other)
     assert parametres.serialize_parameters(other)["p"] == str(tmp_path)
+    import pickle
+
+    import flows.runs
+
+    assert pickle.loads(pickle.dumps(type(parametres))) is flows.runs.CahierFlow
     probe = (
         "import sys\n"
         "from flows.runs import cahier_flow\n"
