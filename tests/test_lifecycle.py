@@ -224,3 +224,27 @@ def test_review_gate_takes_the_check_steps_plan(harness, tmp_path, monkeypatch):
     assert reads == [head]
     again = lifecycle(str(dossier), head)
     assert again["reviews"] == first["reviews"] and reads == [head]
+
+
+@pytest.mark.flow
+def test_deployed_is_read_from_the_run_context(harness):
+    """The lifecycle knows whether it is a deployment's run as Prefect's runtime says,
+    without reading its own run back from the API."""
+    import uuid
+
+    from prefect import context, flow
+    from prefect.runtime import deployment
+
+    from flows.lifecycle import _deployed
+
+    @flow
+    def probe() -> tuple[bool, bool, bool]:
+        here = _deployed()
+        token = context._deployment_id.set(uuid.uuid4())  # a deployment's run, or its subflow
+        try:
+            inherited = _deployed()
+        finally:
+            context._deployment_id.reset(token)
+        return here, deployment.id is not None, inherited
+
+    assert probe() == (False, False, True)
