@@ -380,14 +380,7 @@ def lifecycle(
     if Repo.discover(top).deepen():  # a worker's shallow clone (prefect.yaml git_clone)
         logger.info("Clone superficiel : historique complet récupéré (git fetch --unshallow).")
     sha = resolve_commit(top, commit)
-    run = _Run(
-        top,
-        rel,
-        os.fspath(top / rel),
-        sha,
-        logger,
-        {"tender": rel, "commit": sha, "gate_commit": None},
-    )
+    run = _Run(top, rel, sha, logger, {"tender": rel, "commit": sha, "gate_commit": None})
     ended = _check_phase(run, clausier_path, draft)
     if ended:
         return ended
@@ -406,12 +399,16 @@ class _Run:
 
     top: Path
     rel: str
-    tender_abs: str
     sha: str
     logger: Any
     result: dict[str, Any]
     #: The review plan of the pinned commit made by the check step, for the review gate.
     plan: Any = None
+
+    @property
+    def tender_abs(self) -> str:
+        """The dossier's absolute path (in the repository's working tree)."""
+        return os.fspath(self.top / self.rel)
 
     @property
     def gate(self) -> str:
