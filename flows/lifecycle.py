@@ -380,7 +380,7 @@ def lifecycle(
     if Repo.discover(top).deepen():  # a worker's shallow clone (prefect.yaml git_clone)
         logger.info("Clone superficiel : historique complet récupéré (git fetch --unshallow).")
     sha = resolve_commit(top, commit)
-    run = _Run(top, rel, sha, logger, {"tender": rel, "commit": sha, "gate_commit": None})
+    run = _Run(top, rel, sha, {"tender": rel, "commit": sha, "gate_commit": None})
     ended = _check_phase(run, clausier_path, draft)
     if ended:
         return ended
@@ -400,10 +400,14 @@ class _Run:
     top: Path
     rel: str
     sha: str
-    logger: Any
     result: dict[str, Any]
     #: The review plan of the pinned commit made by the check step, for the review gate.
     plan: Any = None
+
+    @property
+    def logger(self) -> Any:
+        """The logger of the lifecycle's flow run."""
+        return get_run_logger()
 
     @property
     def tender_abs(self) -> str:
