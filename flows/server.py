@@ -156,6 +156,8 @@ def _start_ephemeral(timeout: float) -> tuple[str, int]:
         ) from exc
 
 
+# Over ~80 lines by its docstring only (the contract: server selection, start-up, fallback,
+# errors); the body is a sequence of named steps.
 @contextmanager
 def prefect_session(
     settings: Settings | None = None, *, start: bool = True, fallback: bool = False

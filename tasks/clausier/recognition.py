@@ -1,8 +1,5 @@
 """Recognising a clause family in the blocks of a dossier: acts, lemmas and cues.
 
-Size: just over 600 lines — the engine's public API (Recognizer, Hit, find); vocabulary,
-block index and ranking already live in lexicon.py, blockindex.py and ranking.py.
-
 The law and the vocabulary are data: each clause's ``evidence`` (clause_library/clauses/
 <ID>.yaml) declares the *acts* that count for the family and its *concepts*, and
 clause_library/recognition.yaml holds the shared vocabulary (stop words, synonyms,
@@ -38,8 +35,9 @@ module is the small generic engine that applies them:
    add to it); the best blocks are reported, with their article heading.
 
 The vocabulary and its compiled form live in :mod:`tasks.clausier.lexicon`, the blocks
-and word index of a piece in :mod:`tasks.clausier.blockindex`, the choice of the block
-to cite in :mod:`tasks.clausier.ranking`.
+of a piece in :mod:`tasks.clausier.blockindex`, the cues found in each distinct block
+(scanned once for the process, every cue at once) in :mod:`tasks.clausier.cueindex`, the
+choice of the block to cite in :mod:`tasks.clausier.ranking`.
 
 Sources: Code de la commande publique, art. L2112-2 (execution conditions), R2152-7
 (award criteria), L2111-2 (technical specifications); clause-families.md.
