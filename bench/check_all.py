@@ -12,12 +12,21 @@ repository. Prints the measured share of sentences that differ between two dossi
 then dossiers per second of :func:`tasks.check.batch.check_all` (cold process, JSON lines
 written). Not a unit test: numbers depend on the machine.
 
-Measured (200 dossiers, 2 workers, shared 2-core machine, before and after in the same
-conditions): CPU 246 → 190 ms per dossier, 6.9 → 9.7 dossiers/s, identical totals
-(161 dossiers with errors, 322 errors) — per-text memos (normalised and folded text,
-drafting patterns per line, criteria zone starts, DCE listings, mention tests, typo
-probes) and one template lint per distinct skeleton (issue 11; goal ≤ 40 ms not met:
-reading into blocks and the recognition index remain per piece).
+Measured (200 dossiers, 2 workers, 2-core machine, idle, same conditions before and
+after):
+
+* 2026-12-03 (per-text memos: normalised and folded text, drafting patterns per line,
+  criteria zone starts, DCE listings, mention tests, typo probes; one template lint per
+  distinct skeleton): CPU 246 → 190 ms per dossier, 6.9 → 9.7 dossiers/s;
+* 2026-12-04 (the cue index, tasks/clausier/cueindex.py: each distinct block, phrase and
+  sentence scanned once for every cue of the clausier; per-line memos of the reader:
+  heading candidates, table-of-contents endings, extraction-quality counts): CPU 213 →
+  146 ms per dossier, 9.2 → 13.1 dossiers/s (idle machine);
+
+identical totals throughout (161 dossiers with errors, 322 errors). Goal of issue 11
+(≥ 50 dossiers/s, ~40 ms CPU per dossier) not met: what remains is spread over the
+passes each piece goes through (reading into lines and blocks ~40 %, recognition ~30 %,
+drafting and criteria findings ~17 %), each a Python loop over ~2 000 lines per dossier.
 """
 
 from __future__ import annotations
