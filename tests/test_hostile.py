@@ -38,6 +38,11 @@ ENGLISH = (
     "Exception",
     "is not a valid",
     "heading title is empty",
+    "cannot start any token",
+    "tab character",
+    "not allowed in this context",
+    "did not find expected",
+    "control characters are not allowed",
 )
 
 
@@ -135,6 +140,9 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "tender.yaml:",
     ),
+    "yaml-arobase": (lambda d: _set(d, "objet", "@Ordinateurs"), "tender.yaml:"),
+    "yaml-tiret-mal-place": (lambda d: _append(d, "- Ordinateurs\n"), "tender.yaml:"),
+    "yaml-caractere-controle": (lambda d: _set(d, "objet", "Ordinateurs\x07"), "tender.yaml:"),
     "yaml-guillemet-ouvert": (lambda d: _set(d, "objet", '"Ordinateurs'), "tender.yaml:"),
     "yaml-cle-en-double": (lambda d: _append(d, "objet: Autre objet\n"), "tender.yaml:"),
     "yaml-alias-bomb": (_tender_bytes(_alias_bomb()), "tender.yaml:"),

@@ -122,10 +122,17 @@ def load_yaml(raw: bytes | str, file: str) -> tuple[Any, yaml.Node | None]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        problem = _french_problem(exc.problem or "syntaxe invalide")
+        problem = _french_problem(exc.problem or "", text, mark)
         raise InputError(f"YAML invalide ({problem}) : corrigez la syntaxe.", file, line) from None
-    except yaml.YAMLError as exc:  # pragma: no cover - other reader errors
-        raise InputError(f"YAML illisible : {exc}", file) from None
+    except yaml.reader.ReaderError as exc:  # a control character (pasted from a word processor)
+        raise InputError(
+            f"caractère de contrôle interdit (U+{exc.character:04X}) : retirez-le "
+            "(souvent collé depuis un traitement de texte).",
+            file,
+            text[: exc.position].count("\n") + 1,
+        ) from None
+    except yaml.YAMLError:  # pragma: no cover - other reader errors
+        raise InputError("YAML illisible : corrigez la syntaxe.", file) from None
     return data, node
 
 
@@ -216,25 +223,48 @@ def _check_decimal_commas(node: yaml.Node, file: str) -> None:
             stack.extend(n.value)
 
 
+#: YAML reader problems (PyYAML's and libyaml's wording, by prefix) → French.
 _PROBLEMS = {
     "did not find expected key": "clé attendue introuvable (indentation ?)",
     "did not find expected ',' or ']'": "« , » ou « ] » attendu (liste entre crochets non fermée ?)",
     "did not find expected ',' or '}'": "« , » ou « } » attendu (table entre accolades non fermée ?)",
-    "mapping values are not allowed here": "« : » inattendu (valeur contenant « : » à mettre entre guillemets ?)",
+    "mapping values are not allowed": "« : » inattendu (valeur contenant « : » à mettre entre guillemets ?)",
     "found character '\\t' that cannot start any token": "tabulation interdite : indentez avec des espaces",
+    "found a tab character": "tabulation interdite : indentez avec des espaces",
     "could not find expected ':'": "« : » attendu après la clé",
     "found undefined alias": "alias indéfini",
     "expected <block end>, but found '-'": "élément de liste mal indenté",
+    "did not find expected '-' indicator": "élément de liste mal indenté (« - » attendu)",
+    "block sequence entries are not allowed": "« - » inattendu (élément de liste mal placé ou mal indenté ?)",
     "found unexpected end of stream": "fin de fichier inattendue (guillemet non fermé ?)",
     "did not find expected <document start>": "début de document attendu",
+    "but found another document": "un seul document attendu (retirez les « --- » en trop)",
+    "found unknown directive name": "directive « % » inconnue (valeur commençant par « % » à mettre entre guillemets ?)",
+    "found duplicate %YAML directive": "directive %YAML en double",
+    "found unknown escape character": "séquence « \\ » inconnue entre guillemets doubles (guillemets simples ?)",
+    "did not find expected alphabetic or numeric character": "ancre ou alias sans nom (« & » ou « * » à mettre entre guillemets ?)",
+    "did not find expected node content": "valeur attendue (virgule en trop ?)",
+    "did not find the expected '>'": "« > » attendu après « !< »",
 }
 
+#: libyaml does not name the character it refuses: read it from the text at the mark.
+_CANNOT_START = "found character that cannot start any token"
 
-def _french_problem(problem: str) -> str:
+
+def _french_problem(problem: str, text: str = "", mark: yaml.Mark | None = None) -> str:
+    """The reader's problem in French; never the English wording (``syntaxe invalide``)."""
+    if problem.startswith(_CANNOT_START) and mark is not None:
+        lines = text.splitlines()
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        char = line[mark.column : mark.column + 1]
+        if char == "\t":
+            return _PROBLEMS["found a tab character"]
+        if char:
+            return f"caractère « {char} » interdit en début de valeur (mettez la valeur entre guillemets)"
     for en, fr in _PROBLEMS.items():
         if problem.startswith(en):
             return fr
-    return problem
+    return "syntaxe invalide"
 
 
 def _french_value_error(exc: ValueError) -> str:
