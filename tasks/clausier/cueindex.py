@@ -47,8 +47,9 @@ __all__ = ["BlockCues", "CueIndex"]
 #: Where a line is cut into sentences (after « . » or « ; » and a space).
 _SENTENCE_END_RE = re.compile(r"(?<=[.;])\s+")
 
-#: Distinct blocks remembered for the process (a few hundred bytes each).
-BLOCK_LIMIT = 100_000
+#: Distinct blocks remembered for the process (~0.7 kB each; the phrase, sentence and
+#: line memos hold up to 2 × as many entries, a few hundred bytes each).
+BLOCK_LIMIT = 30_000
 
 
 @dataclass(slots=True)
@@ -98,10 +99,10 @@ class CueIndex:
         # word key → (words it matches, cues it starts); emptied when a cue is added
         self._matched: dict[str, tuple[frozenset[_Word], tuple[int, ...]]] = {}
         # keys of a line's words (None: a phrase barrier)
-        self._line_keys: BoundedMemo[str, tuple[str | None, ...]] = BoundedMemo(200_000)
-        self._sentences: BoundedMemo[str, tuple[str | None, ...]] = BoundedMemo(400_000)
+        self._line_keys: BoundedMemo[str, tuple[str | None, ...]] = BoundedMemo(2 * BLOCK_LIMIT)
+        self._sentences: BoundedMemo[str, tuple[str | None, ...]] = BoundedMemo(2 * BLOCK_LIMIT)
         self._blocks: BoundedMemo[tuple[str, ...], BlockCues] = BoundedMemo(BLOCK_LIMIT)
-        self._phrases: BoundedMemo[tuple[str, ...], _PhraseCues] = BoundedMemo(4 * BLOCK_LIMIT)
+        self._phrases: BoundedMemo[tuple[str, ...], _PhraseCues] = BoundedMemo(2 * BLOCK_LIMIT)
 
     # ------------------------------------------------------------------ registry
 

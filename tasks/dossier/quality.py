@@ -22,7 +22,6 @@ so the checker reports « non vérifiable » instead of « absente ».
 from __future__ import annotations
 
 import re
-from collections import Counter
 from typing import NamedTuple
 
 from tasks.memo import BoundedMemo
@@ -95,40 +94,40 @@ def stripped_forms() -> frozenset[str]:
     return _STRIPPED
 
 
-#: line → (characters other than spaces, control characters, words), for the process
-_LINE_STATS: BoundedMemo[str, tuple[int, int, tuple[str, ...]]] = BoundedMemo(200_000)
+#: line → its :class:`_Stats`, for the process
+_LINE_STATS: BoundedMemo[str, _Stats] = BoundedMemo(200_000)
 
 
-class _Word(NamedTuple):
-    """What :func:`assess` notes of a distinct word."""
+class _Stats(NamedTuple):
+    """What :func:`assess` counts in a line: every figure adds up over the lines."""
 
-    stripped: bool  # a form stripped of its accents (« critre »)
-    lower: bool  # lower case
-    french: bool  # lower case and a mark of a French text
-    letters: int  # its letters when lower case, else 0
-    accented: int  # its accented letters when lower case, else 0
+    chars: int  # characters other than spaces
+    controls: int  # NUL and control characters
+    words: int
+    stripped: int  # words in a form stripped of its accents (« critre »)
+    lower: int  # lower-case words
+    french: int  # lower-case words that mark a French text
+    letters: int  # letters of the lower-case words
+    accented: int  # accented letters of the lower-case words
+    hits: tuple[str, ...]  # the distinct stripped forms
 
 
-#: word → its :class:`_Word`, for the process
-_WORDS: BoundedMemo[str, _Word] = BoundedMemo(200_000)
-
-
-def _line_stats(line: str) -> tuple[int, int, tuple[str, ...]]:
-    return (
+def _line_stats(line: str) -> _Stats:
+    words = _WORD_RE.findall(line)
+    hits: set[str] = set()
+    if not _STRIPPED.isdisjoint(map(str.lower, words)):
+        hits = {w for w in words if w.lower() in _STRIPPED}
+    lower = list(filter(str.islower, words))
+    return _Stats(
         sum(map(len, line.split())),  # str.split() cuts on exactly str.isspace()
         len(_CONTROL_RE.findall(line)),
-        tuple(_WORD_RE.findall(line)),
-    )
-
-
-def _word(w: str) -> _Word:
-    lower = w.islower()
-    return _Word(
-        w.lower() in _STRIPPED,
-        lower,
-        lower and w in _FRENCH_MARKERS,
-        len(w) if lower else 0,
-        len(_ACCENTED_RE.findall(w)) if lower else 0,
+        len(words),
+        sum(w in hits for w in words) if hits else 0,
+        len(lower),
+        len(list(filter(_FRENCH_MARKERS.__contains__, lower))),
+        sum(map(len, lower)),
+        len(_ACCENTED_RE.findall(" ".join(lower))),
+        tuple(sorted(hits)),
     )
 
 
@@ -137,38 +136,17 @@ def assess(text: str, page: int | None, *, unmapped: int = 0) -> PageQuality:
 
     ``unmapped``: characters the PDF library could not map to Unicode.
     """
-    # characters and words line by line (none spans a line feed), each line read once
-    # for the process; then each distinct word once (a piece has ~30 000 words, ~3 000
-    # distinct ones)
-    chars = controls = 0
-    words: list[str] = []
+    # every count adds up line by line (no word spans a line feed): each line is
+    # counted once for the process, a repository's pieces share most of their lines
     memo = _LINE_STATS
+    lines = []
     for line in text.split("\n"):
         got = memo.get(line)
-        if got is None:
-            got = memo.put(line, _line_stats(line))
-        chars += got[0]
-        controls += got[1]
-        words += got[2]
-    counts = Counter(words)
-    stripped = n_lower = french = letters = accented = 0
-    hits: list[str] = []
-    known = _WORDS
-    for w, n in counts.items():
-        f = known.get(w)
-        if f is None:
-            f = known.put(w, _word(w))
-        if f.stripped:
-            stripped += n
-            hits.append(w)
-        if f.lower:
-            n_lower += n
-            letters += f.letters * n
-            accented += f.accented * n
-            if f.french:
-                french += n
-    n_words = len(words)
-    hits.sort()
+        lines.append(got if got is not None else memo.put(line, _line_stats(line)))
+    chars, controls, n_words, stripped, n_lower, french, letters, accented = (
+        (sum(col) for col in list(zip(*lines, strict=True))[:8]) if lines else (0,) * 8
+    )
+    hits = sorted({w for st in lines if st.hits for w in st.hits})
     # NUL / control characters, and PDFium's U+FFFE inside a word (a glyph mapped to
     # U+0000: « e\ufffecacité »); U+FFFE before a line end is a soft hyphen
     # (« sous\ufffetraitant » is a hyphen: a compound normalize.known_compound knows)
