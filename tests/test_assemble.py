@@ -400,6 +400,7 @@ def test_gate_refuses_errors_and_says_which(tmp_path, lib):
     with pytest.raises(AssemblyRefused) as exc:
         assemble(read_dossier(d), lib, out, formats=["html"], allowed_root=tmp_path)
     assert any("clause-manquante" in r for r in exc.value.reasons)
+    assert "cahier check" in exc.value.message
     assert not out.exists()
     assemble(read_dossier(d), lib, out, formats=["html"], draft=True, allowed_root=tmp_path)
     assert (out / "ccap.html").is_file()
@@ -512,6 +513,8 @@ def test_gate_refuses_a_lapsed_review_and_says_which(tmp_path, lib):
     with pytest.raises(AssemblyRefused) as exc:
         assemble(read_dossier(d), lib, out, formats=["html"], allowed_root=tmp_path)
     assert any("COST-LCC-01" in r for r in exc.value.reasons), exc.value.reasons
+    # the way out named is the referents' decision, not a check that finds nothing to fix
+    assert "cahier review" in exc.value.message and "cahier check" not in exc.value.message
     assert not out.exists()
 
 

@@ -148,16 +148,19 @@ def gate(dossier: Dossier, clausier: Clausier, draft: bool) -> list[Finding]:
     reasons = [
         f"[{f.rule}] {f.location.label() + ' : ' if f.location else ''}{f.message}" for f in errors
     ]
-    reasons += review_gate(dossier)
+    pending = review_gate(dossier)
+    reasons += pending
     if reasons:
+        # what to do for each cause: errors are fixed in the pieces, reviews decided by referents
+        todo = (["corrigez les erreurs (cahier check)"] if errors else []) + (
+            ["faites décider les référents (cahier review plan, puis cahier review approve)"]
+            if pending
+            else []
+        )
         raise AssemblyRefused(
             f"assemblage refusé : {len(errors)} erreur(s) au contrôle"
-            + (
-                f", {len(reasons) - len(errors)} revue(s) en attente"
-                if len(reasons) > len(errors)
-                else ""
-            )
-            + " ; corrigez-les (cahier check) ou assemblez un projet avec --draft.",
+            + (f", {len(pending)} revue(s) en attente" if pending else "")
+            + f" ; {', '.join(todo)} ou assemblez un projet avec --draft.",
             errors,
             reasons,
         )
