@@ -215,6 +215,8 @@ def test_cli_refuses_existing_destination_and_keeps_it(tmp_path: Path):
     [
         (["--siret", "12345678901234X"], "SIRET"),
         (["--date-lancement", "01/12/2026"], "AAAA-MM-JJ"),
+        # 14 digits but a wrong check key: the option is named, not the template's line
+        (["--siret", "21330063500018"], "--siret"),
     ],
 )
 def test_cli_bad_input_exit_2(tmp_path: Path, args: list[str], needle: str):
@@ -227,7 +229,7 @@ def test_cli_bad_input_exit_2(tmp_path: Path, args: list[str], needle: str):
         "--buyer-type", "collectivite", "--dest", str(tmp_path), *flat,
     )  # fmt: skip
     assert res.exit_code == 2, res.output
-    assert needle in res.output
+    assert needle in res.output and "templates/" not in res.output
     assert not any(tmp_path.iterdir())
 
 

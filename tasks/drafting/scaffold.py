@@ -50,7 +50,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from tasks import fmt
 from tasks.clausier.library import Clausier, load_clausier
 from tasks.dossier.files import new_folder
-from tasks.dossier.model import SIRET_RE, BuyerType, CheckReport, Tender
+from tasks.dossier.model import SIRET_RE, BuyerType, CheckReport, Tender, siret_ok
 from tasks.errors import InputError
 
 __all__ = [
@@ -185,6 +185,11 @@ def _validate(req: ScaffoldRequest) -> tuple[str, BuyerType, dt.date]:
     if not SIRET_RE.match(siret):
         raise InputError(
             f"SIRET « {req.siret} » invalide : 14 chiffres attendus (numéro SIRET de l'acheteur)."
+        )
+    if not siret_ok(siret):
+        raise InputError(
+            f"--siret « {req.siret} » invalide : la clé de contrôle (formule de Luhn, INSEE) ne "
+            "correspond pas ; vérifiez le numéro sur l'annuaire des entreprises."
         )
     try:
         buyer = BuyerType(req.buyer_type)
