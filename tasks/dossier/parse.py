@@ -6,7 +6,9 @@ the formats that are slow to read (PDF, DOCX, ODT) under
 ``load_settings().effective_cache_dir() / "models"`` (one JSON file per digest, written
 atomically; a damaged entry is ignored and rewritten). The key also holds a digest of the
 readers' source code, so a model read by another version of cahier is never reused. The
-cache is an optimisation only: an unwritable cache folder is ignored.
+cache is an optimisation only: an unwritable cache folder is ignored. A piece whose
+content is another known format than its extension says (:func:`sniff_format`: a DOCX
+renamed .pdf) is refused with its real format and the name to give it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ from tasks.errors import InputError
 
 from .blocks import Block, Cell, DocumentModel, Loc, PageQuality, ReadingIssue, Span
 
-__all__ = ["MODEL_VERSION", "clear_memory_cache", "model_from_json", "model_to_json", "read_model"]
+__all__ = [
+    "MODEL_VERSION",
+    "clear_memory_cache",
+    "model_from_json",
+    "model_to_json",
+    "read_model",
+    "sniff_format",
+]
 
 #: Bump when the model or a reader changes: older cache entries are ignored.
 MODEL_VERSION = 3
@@ -210,7 +219,59 @@ def model_from_json(raw: bytes) -> DocumentModel | None:
 # --------------------------------------------------------------------------- read
 
 
+#: Formats recognised from the content → (what a buyer calls it, its extension).
+_REAL_FORMATS = {
+    "pdf": ("PDF", ".pdf"),
+    "docx": ("document Word (DOCX)", ".docx"),
+    "odt": ("document OpenDocument (ODT)", ".odt"),
+    "xlsx": ("classeur Excel (XLSX)", ".xlsx"),
+    "ods": ("classeur OpenDocument (ODS)", ".ods"),
+}
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The format of ``data`` read from its content (magic bytes, zip member names):
+    a key of ``_REAL_FORMATS``, None when unknown or damaged."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if not data.startswith(b"PK\x03\x04"):
+        return None
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+            if "mimetype" in names:
+                mime = zf.read("mimetype")[:100]
+                if mime.endswith(b"opendocument.text"):
+                    return "odt"
+                if mime.endswith(b"opendocument.spreadsheet"):
+                    return "ods"
+    except (zipfile.BadZipFile, ValueError, OSError, KeyError):
+        return None
+    if "word/document.xml" in names:
+        return "docx"
+    return "xlsx" if "xl/workbook.xml" in names else None
+
+
+def _check_disguised(name: str, data: bytes, fmt: str) -> None:
+    """Refuse a piece whose content is another known format than its extension says
+    (a DOCX renamed .pdf), naming the real format and the name to give it."""
+    real = sniff_format(data)
+    if real is None or real == fmt:
+        return
+    label, ext = _REAL_FORMATS[real]
+    path = PurePosixPath(name)
+    raise InputError(
+        f"extension trompeuse : ce fichier « {path.suffix} » est en réalité un {label} ; "
+        f"renommez-le en « {path.stem}{ext} ».",
+        name,
+    )
+
+
 def _parse(name: str, data: bytes, fmt: str, sha: str) -> DocumentModel:
+    _check_disguised(name, data, fmt)
     if fmt in ("md", "txt"):
         from .markup import read_text
 
@@ -250,7 +311,8 @@ def read_model(
     Raises:
         InputError: unsupported extension, or the piece cannot be read at all (French
             message naming the file): binary text file, encrypted (user password) or
-            damaged PDF, DOCX/ODT that is not a valid archive, oversized archive member.
+            damaged PDF, DOCX/ODT that is not a valid archive, oversized archive member,
+            content of another format than the extension says (PDF, DOCX, ODT, XLSX, ODS).
     """
     fmt = format_of(name)
     if fmt is None:
