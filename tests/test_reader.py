@@ -565,8 +565,14 @@ def test_git_errors(repo: dict[str, object], tmp_path: Path) -> None:
         read_dossier(root, rev="nope")
     with pytest.raises(InputError, match="révision « 0123456789abcdef » introuvable"):
         read_dossier(root, rev="0123456789abcdef")
-    with pytest.raises(InputError, match="absent de la révision"):
+    with pytest.raises(InputError, match="absent de la révision") as exc:
         read_dossier(root, rev=str(repo["empty"]))
+    assert "git add" not in exc.value.message  # committed later: the revision is the cause
+    # a dossier never committed: the way out is to commit it, not to check the revision
+    fresh = make_dossier(root.parent / "nouveau", {"CCAP.md": CCAP_MD})
+    with pytest.raises(InputError, match="jamais été commité") as exc:
+        read_dossier(fresh, rev="HEAD")
+    assert "git add" in exc.value.message
     outside = make_dossier(tmp_path / "hors-depot", {"CCAP.md": CCAP_MD})
     with pytest.raises(InputError, match="pas dans un dépôt Git"):
         read_dossier(outside, rev="HEAD")

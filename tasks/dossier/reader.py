@@ -312,9 +312,18 @@ class _GitTree:
         self.commit = commit
         self.where = f"la révision « {rev} » (commit {commit[:10]})"
         if self._type("") != "tree":
+            untracked = (
+                Path(path).is_dir()
+                and not self.repo.run("ls-files", "--", self.base or ".", check=False).strip()
+            )
             raise InputError(
-                f"dossier « {self.base or '.'} » absent de {self.where} : vérifiez la "
-                "révision ou le chemin.",
+                f"dossier « {self.base or '.'} » absent de {self.where} : "
+                + (
+                    "il n'a jamais été commité ; enregistrez-le dans le dépôt "
+                    f"(git add {self.base or '.'} puis git commit)."
+                    if untracked
+                    else "vérifiez la révision ou le chemin."
+                ),
                 self.display,
             )
         self.no_pieces = f"aucune pièce : le dossier « pieces/ » est vide dans {self.where}."
