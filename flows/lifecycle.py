@@ -119,8 +119,9 @@ def resolve_commit(top: Path, commit: str, *, fetch: bool = True) -> str:
         sha = git_text(["rev-parse", "--verify", "-q", spec], top, check=False).strip()
     if not sha:
         raise InputError(
-            f"commit « {commit} » introuvable dans le dépôt (historique réécrit par un "
-            "force-push ?) : le flow « watch » relancera le cycle de vie sur le nouveau commit.",
+            f"commit « {commit} » introuvable dans le dépôt : vérifiez l'identifiant (« git log "
+            "--oneline ») ; si l'historique a été réécrit (force-push), le flow « watch » "
+            "relancera le cycle de vie sur le nouveau commit.",
             os.fspath(top),
         )
     return sha

@@ -107,8 +107,9 @@ def test_locked_repository_and_missing_commit(tmp_path: Path):
         check_not_locked(repo)
     (repo / ".git" / "index.lock").unlink()
     check_not_locked(repo)
-    with pytest.raises(InputError, match=r"introuvable.*force-push"):
+    with pytest.raises(InputError, match=r"introuvable.*force-push") as exc:
         resolve_commit(repo, "0123456789abcdef0123456789abcdef01234567")
+    assert "git log" in exc.value.message  # a mistyped --commit is the usual cause
 
 
 def test_submit_with_server_down_fails_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
