@@ -218,9 +218,18 @@ def _check_all(
                 f"{summary.warnings} avertissement(s).",
                 err=to_err,
             )
-            for w in summary.worst[:10]:
+            shown = summary.worst[:10]
+            for w in shown:
                 detail = w.get("message") or f"{w.get('errors')} erreur(s)"
                 typer.echo(f"  {w.get('dossier')} : {detail}", err=to_err)
+            hidden = summary.with_errors + summary.unusable - len(shown)
+            if hidden > 0:  # say the list is cut, and where the whole of it is
+                typer.echo(
+                    f"  … et {hidden} autre(s) dossier(s) en erreur ou inutilisable(s)"
+                    + ("" if summary.out else " : liste complète avec -o resultats.jsonl")
+                    + ".",
+                    err=to_err,
+                )
             if summary.out:
                 typer.echo(f"Détail par dossier : {summary.out}", err=to_err)
             worst = max(worst, summary.exit_code)

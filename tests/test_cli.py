@@ -367,6 +367,19 @@ def test_check_all_refuses_per_dossier_formats(dossier: Path):
     assert_input_error(run("check", "--all", str(dossier.parent), "-f", "junit"), "JSON Lines")
 
 
+def test_check_all_says_how_many_dossiers_the_summary_leaves_out(dossier: Path):
+    root = dossier.parent
+    for n in range(12):  # 12 unusable dossiers beside the fixture one
+        d = root / f"2026-TEST-1{n:02d}"
+        (d / "pieces").mkdir(parents=True)
+        (d / "tender.yaml").write_text("objet: [\n", encoding="utf-8")
+    proc = run("check", "--all", str(root), "--workers", "1")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout.count("YAML invalide") == 10, proc.stdout
+    # the fixture dossier has errors too: 13 dossiers to list, 10 listed
+    assert "… et 3 autre(s) dossier(s)" in proc.stdout and "-o resultats.jsonl" in proc.stdout
+
+
 def test_impossible_date_and_duplicate_key(dossier: Path):
     (dossier / "tender.yaml").write_text(
         TENDER.replace("2026-09-15", "2026-02-30"), encoding="utf-8"
