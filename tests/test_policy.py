@@ -103,6 +103,17 @@ def test_region_example_contract_is_clean_under_its_layer():
     assert fam["RNA-ESS-01"].status == "present"  # the layer's own clause, inserted
 
 
+def test_region_example_without_its_organisation_says_how_to_declare_it():
+    d = REGION / "tenders" / "2026-RNA-LYC-005"
+    proc = _cli("check", str(d.relative_to(ROOT)))
+    assert proc.returncode == 2, proc.stderr
+    assert "« RNA-ESS-01 » inconnue" in proc.stderr and "ccap.md:" in proc.stderr
+    assert "CAHIER_ORGANISATION" in proc.stderr, proc.stderr  # the way out, not only the fault
+    # with layers declared, an unknown clause is unknown for another reason
+    layered = load_clausier(layers=[REGION / "politique-region"])
+    assert "CAHIER_ORGANISATION" not in layered.unknown("RNA-XYZ-01")
+
+
 @pytest.mark.parametrize(
     ("body", "clauses", "expect", "line"),
     [

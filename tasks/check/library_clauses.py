@@ -93,8 +93,7 @@ def _scan_calls(scan: _Scan, piece: PieceText, src: str) -> None:
         clause = clausier.get(cid)
         if clause is None:
             raise InputError(
-                f"clause « {cid} » inconnue du clausier {clausier.version} "
-                "(voir « cahier clauses list »).",
+                clausier.unknown(cid),
                 piece.path,
                 line,
             )

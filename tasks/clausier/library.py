@@ -265,6 +265,20 @@ class Clausier:
     def get(self, clause_id: str) -> Clause | None:
         return self.clauses.get(clause_id)
 
+    def unknown(self, clause_id: str) -> str:
+        """French message for ``clause_id`` absent from this clausier, with the way out:
+        without policy layers, a local policy's clause needs its organisation declared."""
+        hint = (
+            ""
+            if self.layers
+            else " ; une clause d'une politique d'achat locale demande de déclarer "
+            "l'organisation (CAHIER_ORGANISATION=DOSSIER, voir docs/policy.md)"
+        )
+        return (
+            f"clause « {clause_id} » inconnue du clausier {self.version} "
+            f"(voir « cahier clauses list »){hint}."
+        )
+
     def origin(self, clause_id: str) -> tuple[Any, ...]:
         """The layer changes (:class:`tasks.clausier.layers.Provenance`) of a clause."""
         return self.origins.get(clause_id, ())

@@ -431,8 +431,7 @@ def _lint_calls(ast: nodes.Template, piece: str, clausier: Clausier) -> list[Fin
                     "gabarit-invalide",
                     piece,
                     line,
-                    f"clause « {cid} » inconnue du clausier {clausier.version} "
-                    "(voir « cahier clauses list »).",
+                    clausier.unknown(cid),
                     clause=cid,
                 )
             )

@@ -133,10 +133,7 @@ def render_piece(
     def clause(clause_id: str, **params: Any) -> str:
         c = clausier.get(str(clause_id))
         if c is None:
-            raise InputError(
-                f"clause « {clause_id} » inconnue du clausier {clausier.version} "
-                "(voir « cahier clauses list »)."
-            )
+            raise InputError(clausier.unknown(clause_id))
         return clause_block(c, params)
 
     env.globals.update(clause=clause, tender=tender.model_dump(mode="json"))
