@@ -119,6 +119,36 @@ def _install_param_types() -> None:
     typer_core.TyperArgument.display_type_rich = option_type  # type: ignore[method-assign]
 
 
+#: French names of the commands' arguments, shown on the usage line, in the help panel and
+#: in « Argument manquant » (the Python parameter names otherwise); others: upper case.
+ARGUMENT_NAMES = {
+    "paths": "DOSSIER",
+    "tender_dir": "DOSSIER",
+    "tender": "DOSSIER",
+    "tender_id": "IDENTIFIANT",
+    "files": "FICHIER",
+    "clause_id": "CLAUSE",
+    "old": "ANCIENNE",
+    "new": "NOUVELLE",
+    "root": "RACINE",
+}
+
+
+def _install_argument_names() -> None:
+    def display_name_raw(self: Any) -> str:
+        if self.metavar is not None:
+            return self.metavar
+        return ARGUMENT_NAMES.get(self.name or "", (self.name or "").upper())
+
+    def usage_name(self: Any) -> str:  # click's style: DOSSIER, [RACINE], CHEMIN…
+        name = self.display_name_raw
+        name = name if self.required else f"[{name}]"
+        return name + ("…" if self.nargs != 1 else "")
+
+    typer_core.TyperArgument.display_name_raw = property(display_name_raw)  # type: ignore[method-assign, assignment]
+    typer_core.TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+
+
 class _FrenchHelp:
     def get_help_option(self, ctx: Any) -> Any:
         opt = super().get_help_option(ctx)  # type: ignore[misc]
@@ -213,4 +243,5 @@ def install() -> None:
     else:
         sys.meta_path.insert(0, _RichUtilsHook())
     _install_param_types()
+    _install_argument_names()
     _installed = True

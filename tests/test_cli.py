@@ -69,6 +69,16 @@ def test_check_runs_and_reports_in_french(dossier: Path):
     assert "Bilan" in proc.stdout
 
 
+def test_arguments_are_named_in_french_in_usage_help_and_errors():
+    proc = run("assemble")
+    assert_input_error(proc, "Argument manquant 'DOSSIER'", "assemble [OPTIONS] DOSSIER")
+    assert "tender_dir" not in proc.stderr
+    helps = run("check", "--help").stdout + run("clauses", "diff", "--help").stdout
+    for english in ("paths", "{old}", " old ", " new "):
+        assert english not in helps, (english, helps)
+    assert "check [OPTIONS] DOSSIER…" in helps and "ANCIENNE [NOUVELLE]" in helps
+
+
 def test_malformed_yaml_names_file_and_line(dossier: Path):
     (dossier / "tender.yaml").write_text(
         TENDER.replace("dureeMois: 48", "dureeMois: [48"), encoding="utf-8"
