@@ -38,8 +38,8 @@ def demo(
         ),
     ] = None,
 ) -> None:
-    """Démonstration complète sur le dossier d'exemple : contrôle, revues, assemblage,
-    évaluation, archive, DECP et audit, dans un dépôt Git jetable."""
+    """Démonstration complète sur le dossier d'exemple : contrôle, revues, assemblage, \
+évaluation, archive, DECP et audit, dans un dépôt Git jetable."""
     from tasks.config.settings import load_settings
 
     t0 = time.monotonic()

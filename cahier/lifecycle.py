@@ -17,9 +17,7 @@ commands = CommandSet()
 @commands.add()
 def lifecycle(
     tender_dir: Annotated[Path, typer.Argument(help="Dossier de consultation (dépôt Git).")],
-    commit: Annotated[
-        str, typer.Option("--commit", help="Commit à traiter (défaut : HEAD).")
-    ] = "HEAD",
+    commit: Annotated[str, typer.Option("--commit", help="Commit à traiter.")] = "HEAD",
     submit: Annotated[
         bool,
         typer.Option(

@@ -44,8 +44,8 @@ def report(
         ),
     ] = None,
 ) -> None:
-    """Rapport de portefeuille : clauses, critères responsables, RGAA, revues, cibles en
-    vigueur, engagements d'exécution promis et réalisés."""
+    """Rapport de portefeuille : clauses, critères responsables, RGAA, revues, cibles en \
+vigueur, engagements d'exécution promis et réalisés."""
     from tasks.award.portfolio import build_portfolio
 
     try:

@@ -79,6 +79,13 @@ def test_arguments_are_named_in_french_in_usage_help_and_errors():
     assert "check [OPTIONS] DOSSIER…" in helps and "ANCIENNE [NOUVELLE]" in helps
 
 
+def test_each_command_summary_is_one_line_in_the_main_help():
+    lines = run("--help").stdout.splitlines()
+    for cmd, end in (("demo", "dépôt Git jetable."), ("report", "promis et réalisés.")):
+        line = next(ln for ln in lines if ln.startswith(f"│ {cmd} "))
+        assert end in line, line  # not cut by the docstring's line break
+
+
 def test_malformed_yaml_names_file_and_line(dossier: Path):
     (dossier / "tender.yaml").write_text(
         TENDER.replace("dureeMois: 48", "dureeMois: [48"), encoding="utf-8"
