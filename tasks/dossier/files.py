@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,9 +21,30 @@ from tasks.errors import InputError
 __all__ = ["create_new", "new_folder", "write_atomic"]
 
 
+def _mode_for(path: Path) -> int:
+    """Permissions of the file written at ``path``: those of the file it replaces, else
+    the usual ones (0o666 less the process umask, read from /proc: ``os.umask`` would
+    change it for every thread) — not mkstemp's 0o600, which hid reports and plans
+    from the buyer's colleagues on a shared folder."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        pass
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o644
+
+
 def _temp_with(path: Path, data: bytes | str, encoding: str) -> str:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        if hasattr(os, "fchmod"):  # POSIX; Windows files have no such modes
+            os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode(encoding) if isinstance(data, str) else data)
             fh.flush()
