@@ -181,6 +181,9 @@ def test_existing_destination_and_bad_input_are_refused(tmp_path: Path):
     assert res.exit_code == 2 and "identifiant" in res.output
     res = runner.invoke(app, ["import", str(tmp_path / "absent.pdf"), "--tender", "T-2"])
     assert res.exit_code == 2 and "introuvable" in res.output
+    # the DCE's folder itself: not « introuvable », the way to give its files
+    res = runner.invoke(app, ["import", str(tmp_path / "out"), "--tender", "T-2"])
+    assert res.exit_code == 2 and "c'est un dossier" in res.output and "/*" in res.output
     fake = tmp_path / "AE.docx"
     fake.write_bytes(b"pas un docx")
     res = runner.invoke(

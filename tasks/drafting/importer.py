@@ -240,6 +240,12 @@ def _check_request(paths: list[Path], tender_id: str, dest: str | os.PathLike[st
     if not paths:
         raise InputError("aucun fichier à importer.")
     for p in paths:
+        if p.is_dir():
+            raise InputError(
+                "c'est un dossier : donnez les fichiers des pièces, par exemple "
+                f"« cahier import {p}/* --tender {tender_id} ».",
+                str(p),
+            )
         if not p.is_file():
             raise InputError("fichier introuvable.", str(p))
     _same_files(paths)
