@@ -40,8 +40,14 @@ def demo(
 ) -> None:
     """Démonstration complète sur le dossier d'exemple : contrôle, revues, assemblage, \
 évaluation, archive, DECP et audit, dans un dépôt Git jetable."""
+    from flows.demo import check_demo_folder
     from tasks.config.settings import load_settings
 
+    try:  # before the banner and the Prefect server: a refusal costs nothing
+        if dossier:
+            check_demo_folder(dossier.resolve())
+    except CahierError as exc:
+        fail(exc)
     t0 = time.monotonic()
     typer.echo(
         "Démonstration de cahier sur le dossier d'exemple 2026-CD33-PC-001 (Département de la "

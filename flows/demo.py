@@ -100,6 +100,21 @@ def _git(args: list[str], cwd: Path) -> str:
     return git_text(args, cwd, env=author)
 
 
+def check_demo_folder(folder: Path) -> None:
+    """Refuse a demonstration folder that exists and is not empty (checked before the
+    Prefect server starts, and again when the repository is made).
+
+    Raises:
+        InputError: ``folder`` exists and is not an empty folder.
+    """
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise InputError(
+            "le dossier de démonstration doit être absent ou vide (rien n'a été écrit) : "
+            "choisissez un autre dossier avec --dossier.",
+            os.fspath(folder),
+        )
+
+
 def make_demo_repository(folder: Path) -> Path:
     """Create the throwaway repository in ``folder`` (absent or empty); returns the dossier.
 
@@ -108,12 +123,7 @@ def make_demo_repository(folder: Path) -> Path:
     """
     from tasks.review.reviews import DEMO_MARKER
 
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise InputError(
-            "le dossier de démonstration doit être absent ou vide (rien n'a été écrit) : "
-            "choisissez un autre dossier avec --dossier.",
-            os.fspath(folder),
-        )
+    check_demo_folder(folder)
     repo = folder / "depot"
     dossier = repo / "tenders" / DEMO_TENDER
     shutil.copytree(

@@ -86,6 +86,12 @@ def test_each_command_summary_is_one_line_in_the_main_help():
         assert end in line, line  # not cut by the docstring's line break
 
 
+def test_demo_refuses_a_non_empty_folder_before_starting_prefect(dossier: Path):
+    proc = run("demo", "--dossier", str(dossier))
+    assert_input_error(proc, "absent ou vide")
+    assert "Prefect" not in proc.stdout, proc.stdout  # no server started for nothing
+
+
 def test_malformed_yaml_names_file_and_line(dossier: Path):
     (dossier / "tender.yaml").write_text(
         TENDER.replace("dureeMois: 48", "dureeMois: [48"), encoding="utf-8"
