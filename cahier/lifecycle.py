@@ -41,11 +41,15 @@ def lifecycle(
     ] = False,
 ) -> None:
     """Cycle de vie d'un dossier à un commit : contrôle, revues, assemblage, archivage."""
-    from flows.lifecycle import repo_of, resolve_commit
+    from flows.lifecycle import content_id, repo_of, resolve_commit
 
     try:
         top, rel = repo_of(tender_dir)
         sha = resolve_commit(top, commit)
+        if set(content_id(top, sha, rel)) == {"-"}:  # not in the commit: say why now,
+            from tasks.dossier.reader import read_dossier  # before Prefect starts
+
+            read_dossier(top / rel, rev=sha)
     except CahierError as exc:
         fail(exc)
         return

@@ -112,6 +112,20 @@ def test_locked_repository_and_missing_commit(tmp_path: Path):
     assert "git log" in exc.value.message  # a mistyped --commit is the usual cause
 
 
+def test_a_dossier_never_committed_is_refused_before_prefect_starts(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from cahier.cli import app
+
+    repo = make_repo(tmp_path)
+    fresh = repo / "tenders" / "2026-NOUVEAU-001"
+    shutil.copytree(repo / "tenders" / EXAMPLE.name, fresh)
+    res = CliRunner().invoke(app, ["lifecycle", str(fresh)])
+    assert res.exit_code == 2, res.output
+    assert "jamais été commité" in res.output and "git add" in res.output, res.output
+    assert "Prefect" not in res.output, res.output  # no server started for nothing
+
+
 def test_submit_with_server_down_fails_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from typer.testing import CliRunner
 
