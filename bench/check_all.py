@@ -21,7 +21,7 @@ after):
 * 2026-12-04 (the cue index, tasks/clausier/cueindex.py: each distinct block, phrase and
   sentence scanned once for every cue of the clausier; per-line memos of the reader:
   heading candidates, table-of-contents endings, extraction-quality counts): CPU 213 →
-  146 ms per dossier, 9.2 → 13.1 dossiers/s (idle machine);
+  136 ms per dossier, 9.2 → 14.3 dossiers/s (idle machine);
 
 identical totals throughout (161 dossiers with errors, 322 errors). Goal of issue 11
 (≥ 50 dossiers/s, ~40 ms CPU per dossier) not met: what remains is spread over the

@@ -228,8 +228,6 @@ def _check_key(context: Any, params: dict[str, Any]) -> str:
     return params["key"]
 
 
-
-
 @task(
     name="contrôler le dossier au commit",
     cache_key_fn=_check_key,

@@ -152,7 +152,9 @@ def changed_tenders(
 
 
 def _exists(top: Path, head: str, d: str) -> bool:
-    return bool(git_text(["rev-parse", "--verify", "-q", f"{head}:{d}/tender.yaml"], top, check=False))
+    return bool(
+        git_text(["rev-parse", "--verify", "-q", f"{head}:{d}/tender.yaml"], top, check=False)
+    )
 
 
 @task(name="chercher les nouveaux commits", cache_policy=NO_CACHE)
@@ -184,7 +186,6 @@ def resume_ready_lifecycles(logger: Any) -> list[str]:
         FlowRunFilterStateName,
     )
     from prefect.flow_runs import resume_flow_run
-
 
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(

@@ -137,7 +137,9 @@ def test_clause_files_exist() -> None:
 def test_file_validates_and_is_named_after_its_id(path: Path) -> None:
     clause = _load(path)
     assert path.name == f"{clause.id}.yaml"
-    assert clause.id in FAMILY_IDS, f"{clause.id} n'est pas une famille du clausier (docs/clausier.md)"
+    assert clause.id in FAMILY_IDS, (
+        f"{clause.id} n'est pas une famille du clausier (docs/clausier.md)"
+    )
     assert clause.changelog, "changelog vide"
 
 

@@ -272,7 +272,7 @@ def test_incomplete_tender_is_lenient_from_a_revision(dossier: Path):
     missing fields listed."""
     repo = dossier.parent
     draft = TENDER.replace("montant: 150000", "montant: null").replace(
-        "ccag: \"Techniques de l'information et de la communication\"", "ccag:"
+        'ccag: "Techniques de l\'information et de la communication"', "ccag:"
     )
     (dossier / "tender.yaml").write_text(draft, encoding="utf-8")
     (dossier / "pieces" / "ccap.md").write_text(

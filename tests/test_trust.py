@@ -84,7 +84,10 @@ def test_audit_timeline_keeps_accented_paths(web: Path):
     git(repo, "commit", "-qm", "Annexe de sécurité")
     events = timeline(web, run_checks=False)
     assert any(
-        "annexe-sécurité.md" in d for e in events if e.summary == "Annexe de sécurité" for d in e.details
+        "annexe-sécurité.md" in d
+        for e in events
+        if e.summary == "Annexe de sécurité"
+        for d in e.details
     ), [(e.summary, e.details) for e in events]
 
 

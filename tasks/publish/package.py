@@ -44,8 +44,7 @@ def check_output_dir(out: Path, dossier_root: Path, allowed_root: Path | None = 
     a = allowed_root.resolve() if allowed_root is not None else None
     if a is not None and not o.is_relative_to(a):
         raise InputError(
-            f"dossier de sortie hors de la zone autorisée ({a}) : choisissez un dossier "
-            f"sous {a}.",
+            f"dossier de sortie hors de la zone autorisée ({a}) : choisissez un dossier sous {a}.",
             str(out),
         )
     if o.is_relative_to(d) or d.is_relative_to(o):
