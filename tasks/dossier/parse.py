@@ -219,13 +219,14 @@ def model_from_json(raw: bytes) -> DocumentModel | None:
 # --------------------------------------------------------------------------- read
 
 
-#: Formats recognised from the content → (what a buyer calls it, its extension).
+#: Formats recognised from the content (their extension: « . » + the key) → what a buyer
+#: calls them.
 _REAL_FORMATS = {
-    "pdf": ("PDF", ".pdf"),
-    "docx": ("document Word (DOCX)", ".docx"),
-    "odt": ("document OpenDocument (ODT)", ".odt"),
-    "xlsx": ("classeur Excel (XLSX)", ".xlsx"),
-    "ods": ("classeur OpenDocument (ODS)", ".ods"),
+    "pdf": "PDF",
+    "docx": "document Word (DOCX)",
+    "odt": "document OpenDocument (ODT)",
+    "xlsx": "classeur Excel (XLSX)",
+    "ods": "classeur OpenDocument (ODS)",
 }
 
 
@@ -261,7 +262,7 @@ def _check_disguised(name: str, data: bytes, fmt: str) -> None:
     real = sniff_format(data)
     if real is None or real == fmt:
         return
-    label, ext = _REAL_FORMATS[real]
+    label, ext = _REAL_FORMATS[real], f".{real}"
     path = PurePosixPath(name)
     raise InputError(
         f"extension trompeuse : ce fichier « {path.suffix} » est en réalité un {label} ; "
