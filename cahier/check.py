@@ -210,32 +210,38 @@ def _check_all(
                     out=output,
                     clausier_path=str(clausier) if clausier else None,
                 )
-            to_err = stream_json and output is None  # stdout carries the JSON Lines
-            typer.echo(
-                f"{summary.dossiers} dossier(s) contrôlé(s) en {summary.seconds:.1f} s : "
-                f"{summary.clean} sans erreur, {summary.with_errors} avec erreurs, "
-                f"{summary.unusable} inutilisable(s) ; {summary.errors} erreur(s), "
-                f"{summary.warnings} avertissement(s).",
-                err=to_err,
-            )
-            shown = summary.worst[:10]
-            for w in shown:
-                detail = w.get("message") or f"{w.get('errors')} erreur(s)"
-                typer.echo(f"  {w.get('dossier')} : {detail}", err=to_err)
-            hidden = summary.with_errors + summary.unusable - len(shown)
-            if hidden > 0:  # say the list is cut, and where the whole of it is
-                typer.echo(
-                    f"  … et {hidden} autre(s) dossier(s) en erreur ou inutilisable(s)"
-                    + ("" if summary.out else " : liste complète avec -o resultats.jsonl")
-                    + ".",
-                    err=to_err,
-                )
-            if summary.out:
-                typer.echo(f"Détail par dossier : {summary.out}", err=to_err)
+            _print_summary(summary, to_err=stream_json and output is None)
             worst = max(worst, summary.exit_code)
     except CahierError as exc:
         fail(exc)
     raise typer.Exit(worst)
+
+
+def _print_summary(summary, *, to_err: bool) -> None:
+    """The totals of one root of ``check --all``, its worst dossiers (ten at most, and how
+    many more), and where the per-dossier detail is; on stderr when stdout carries the
+    JSON Lines (``to_err``)."""
+    typer.echo(
+        f"{summary.dossiers} dossier(s) contrôlé(s) en {summary.seconds:.1f} s : "
+        f"{summary.clean} sans erreur, {summary.with_errors} avec erreurs, "
+        f"{summary.unusable} inutilisable(s) ; {summary.errors} erreur(s), "
+        f"{summary.warnings} avertissement(s).",
+        err=to_err,
+    )
+    shown = summary.worst[:10]
+    for w in shown:
+        detail = w.get("message") or f"{w.get('errors')} erreur(s)"
+        typer.echo(f"  {w.get('dossier')} : {detail}", err=to_err)
+    hidden = summary.with_errors + summary.unusable - len(shown)
+    if hidden > 0:  # say the list is cut, and where the whole of it is
+        typer.echo(
+            f"  … et {hidden} autre(s) dossier(s) en erreur ou inutilisable(s)"
+            + ("" if summary.out else " : liste complète avec -o resultats.jsonl")
+            + ".",
+            err=to_err,
+        )
+    if summary.out:
+        typer.echo(f"Détail par dossier : {summary.out}", err=to_err)
 
 
 def _sarif(reports: list) -> str:
