@@ -148,26 +148,25 @@ def _library_with(tmp_path: Path, text: str) -> Path:
     return lib
 
 
-def test_a_bad_severity_is_refused_in_french_with_file_and_line(tmp_path):
-    lib = _library_with(
-        tmp_path, 'controle:\n  prix-seul:\n    titre: "Prix seul"\n    gravite: grave\n'
-    )
+#: The head of one rule of rules.yaml, to which a test adds its own lines.
+_PRIX_SEUL = 'controle:\n  prix-seul:\n    titre: "Prix seul"\n'
+
+
+def _refusal(tmp_path: Path, text: str) -> str:
+    """The message of the InputError that loading ``text`` as rules.yaml raises."""
     with pytest.raises(InputError) as exc:
-        load_rules(lib)
-    text = str(exc.value)
+        load_rules(_library_with(tmp_path, text))
+    return str(exc.value)
+
+
+def test_a_bad_severity_is_refused_in_french_with_file_and_line(tmp_path):
+    text = _refusal(tmp_path, _PRIX_SEUL + "    gravite: grave\n")
     assert "rules.yaml" in text and ":4" in text, text
     assert "grave" in text
 
 
 def test_an_unknown_legal_basis_is_refused_with_its_line(tmp_path):
-    lib = _library_with(
-        tmp_path,
-        'controle:\n  prix-seul:\n    titre: "Prix seul"\n    gravite: error\n'
-        "    base: ccp-inexistant\n",
-    )
-    with pytest.raises(InputError) as exc:
-        load_rules(lib)
-    text = str(exc.value)
+    text = _refusal(tmp_path, _PRIX_SEUL + "    gravite: error\n    base: ccp-inexistant\n")
     assert "ccp-inexistant" in text and "law.yaml" in text and ":5" in text, text
 
 
@@ -180,14 +179,9 @@ def test_clause_ids_of_rules_are_data_and_must_exist(tmp_path):
     assert rule_clause("ponderation-politique", "social") == "SOC-CRIT-01"
     with pytest.raises(InputError, match="aucune clause déclarée pour le rôle"):
         rule_clause("prix-seul", "critere")
-    lib = _library_with(
-        tmp_path,
-        'controle:\n  prix-seul:\n    titre: "Prix seul"\n    gravite: error\n'
-        "    clauses: {critere: ENV-CRIT-99}\n",
+    text = _refusal(
+        tmp_path, _PRIX_SEUL + "    gravite: error\n    clauses: {critere: ENV-CRIT-99}\n"
     )
-    with pytest.raises(InputError) as exc:
-        load_rules(lib)
-    text = str(exc.value)
     assert "ENV-CRIT-99" in text and ":5" in text, text
 
 
