@@ -25,6 +25,7 @@ on the order of registration.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain
 
@@ -97,7 +98,9 @@ class CueIndex:
         self._typo: dict[str, set[_Word]] = {}  # deletion variant → words (≥ 5 letters)
         self._known: set[_Word] = set()
         # word key → (words it matches, cues it starts); emptied when a cue is added
-        self._matched: dict[str, tuple[frozenset[_Word], tuple[int, ...]]] = {}
+        self._matched: BoundedMemo[str, tuple[frozenset[_Word], tuple[int, ...]]] = BoundedMemo(
+            2 * BLOCK_LIMIT
+        )
         # keys of a line's words (None: a phrase barrier)
         self._line_keys: BoundedMemo[str, tuple[str | None, ...]] = BoundedMemo(2 * BLOCK_LIMIT)
         self._sentences: BoundedMemo[str, tuple[str | None, ...]] = BoundedMemo(2 * BLOCK_LIMIT)
@@ -106,7 +109,7 @@ class CueIndex:
 
     # ------------------------------------------------------------------ registry
 
-    def register(self, texts) -> None:
+    def register(self, texts: Iterable[str]) -> None:
         """Add cues (texts as written in the clausier); known ones are skipped."""
         added = False
         for text in texts:
@@ -158,8 +161,7 @@ class CueIndex:
                     if w.key != key and _within_one(key, w.key):
                         words.add(w)
         starts = sorted(i for w in words for i in self._first.get(w, ()))
-        got = self._matched[key] = (frozenset(words), tuple(starts))
-        return got
+        return self._matched.put(key, (frozenset(words), tuple(starts)))
 
     # ------------------------------------------------------------------ blocks
 

@@ -143,8 +143,9 @@ def assess(text: str, page: int | None, *, unmapped: int = 0) -> PageQuality:
     for line in text.split("\n"):
         got = memo.get(line)
         lines.append(got if got is not None else memo.put(line, _line_stats(line)))
+    # (text.split gives one line at least, even for an empty text)
     chars, controls, n_words, stripped, n_lower, french, letters, accented = (
-        (sum(col) for col in list(zip(*lines, strict=True))[:8]) if lines else (0,) * 8
+        sum(col) for col in list(zip(*lines, strict=True))[:8]
     )
     hits = sorted({w for st in lines if st.hits for w in st.hits})
     # NUL / control characters, and PDFium's U+FFFE inside a word (a glyph mapped to
