@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -614,15 +613,6 @@ def test_reading_without_rev_does_not_import_git(tmp_path: Path) -> None:
     assert out.stdout.split() == ["False", "False", "False"]
 
 
-def test_markdown_dossier_is_fast(tmp_path: Path) -> None:
-    body = CCAP_MD * 60  # ~20 KB a piece
-    root = make_dossier(tmp_path / "dce", {f"CCTP{i}.md": body for i in range(3)})
-    read_dossier(root)
-    start = time.perf_counter()
-    read_dossier(root)
-    assert time.perf_counter() - start < 0.1
-
-
 # --------------------------------------------------------------------------- real DCEs
 
 
@@ -650,12 +640,9 @@ def test_real_vsgp_rc_pdf() -> None:
 
 
 @pytest.mark.real
-def test_real_vsgp_ccap_pdf_is_fast() -> None:
+def test_real_vsgp_ccap_pdf_pages_and_sections() -> None:
     data = real("vsgp-infogerance-2025", "CCAP.pdf").read_bytes()
-    start = time.perf_counter()
     piece = read_piece("pieces/CCAP.pdf", data)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.5
     assert max(ln.page or 0 for ln in piece.lines) == 38
     assert {"4", "18.3", "23"} <= piece.section_numbers()
     assert any("article 28" in ln.folded for ln in piece.lines)
@@ -672,9 +659,7 @@ def test_real_vsgp_ae_docx() -> None:
 @pytest.mark.real
 def test_real_aquareel_ccap_md() -> None:
     path = real("aquareel-tma-scv-2025", "CCAP_2025 TMA AQUAREEL_vd.md")
-    start = time.perf_counter()
     piece = read_piece("pieces/" + path.name, path.read_bytes())
-    assert time.perf_counter() - start < 0.5
     assert piece.kind == "ccap"
     sec = next(s for s in piece.sections if s.number == "4.5")
     assert sec.title == "Insertion professionnelle" and sec.level == 2
