@@ -229,14 +229,33 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(1)
-        (base / "prefect" / "cahier-server.json").write_text(
-            json.dumps({"api_url": api, "pid": server.pid}), encoding="utf-8"
+        # The warm runner, as « cahier server » starts it (flows/warm.py).
+        sock = base / "prefect" / "cahier-runner.sock"
+        runner = subprocess.Popen(
+            [py, "-m", "flows.warm", str(sock)],
+            env={**env, "PREFECT_API_URL": api},
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
         )
+        while not sock.exists() and runner.poll() is None:
+            time.sleep(0.1)
+        (base / "prefect" / "cahier-server.json").write_text(
+            json.dumps({"api_url": api, "pid": server.pid, "runner": str(sock)}),
+            encoding="utf-8",
+        )
+        cold = {**env, "CAHIER_WARM": "0"}
         _run(life, env, cwd=base)
-        times["lifecycle_server"], times["lifecycle_server_cpu"] = [], []
+        _run(life, cold, cwd=base)
+        for key in ("lifecycle_server", "lifecycle_server_cpu", "lifecycle_cold", "cold_cpu"):
+            times[key] = []
         for _ in range(args.runs):
             times["lifecycle_server"].append(_run(life, env, cwd=base)[0])
             times["lifecycle_server_cpu"].append(_LAST_CPU[0])
+            times["lifecycle_cold"].append(_run(life, cold, cwd=base)[0])
+            times["cold_cpu"].append(_LAST_CPU[0])
+        os.killpg(runner.pid, signal.SIGTERM)
+        runner.wait(30)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
@@ -247,6 +266,7 @@ def main() -> None:
     result["lifecycle_server_vs_check_cpu"] = round(
         result["lifecycle_server_cpu"] / result["check_cpu"], 2
     )
+    result["lifecycle_cold_vs_check"] = round(result["lifecycle_cold"] / result["check"], 2)
     result["lifecycle_vs_noop"] = round(result["lifecycle"] / result["noop"], 2)
     if not args.no_demo:
         t, out = _run([py, "-m", "cahier", "demo"], env, cwd=base)
@@ -273,7 +293,10 @@ def main() -> None:
         f"cahier lifecycle, serveur local  : {result['lifecycle_server']:.2f} s (× {result['lifecycle_server_vs_check']} du contrôle)"
     )
     print(
-        f"  en temps CPU (client)          : {result['lifecycle_server_cpu']:.2f} s (× {result['lifecycle_server_vs_check_cpu']} du contrôle)"
+        f"  en temps CPU (client seul)     : {result['lifecycle_server_cpu']:.2f} s (× {result['lifecycle_server_vs_check_cpu']} du contrôle ; le run s'exécute dans le runner)"
+    )
+    print(
+        f"  sans le runner (CAHIER_WARM=0) : {result['lifecycle_cold']:.2f} s (× {result['lifecycle_cold_vs_check']} du contrôle ; CPU {result['cold_cpu']:.2f} s)"
     )
     if "demo_total" in result:
         print(

@@ -201,7 +201,6 @@ def large_pdf(pages: int = 300) -> None:
 
 def small_inputs() -> None:
     from tasks.dossier.normalize import fold, normalize_text
-
     from tasks.dossier.reader import read_dossier
 
     example = ROOT / "tenders" / "2026-CD33-PC-001"

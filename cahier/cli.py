@@ -30,6 +30,7 @@ the commands: ``cahier check`` runs from pre-commit hooks and must answer fast.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 
@@ -51,6 +52,7 @@ from cahier import (
     review,
     server,
 )
+from flows.warm import wants_runner
 from tasks.errors import CahierError
 
 __all__ = ["COMMAND_MODULES", "app", "build_app", "main"]
@@ -100,6 +102,27 @@ def build_app(only: str | None = None) -> typer.Typer:
     return application
 
 
+def _run_warm(argv: list[str]) -> int | None:
+    """Run a command that imports Prefect in the warm runner of ``cahier server``
+    (:mod:`flows.warm`) when the local server announces one; its exit code, or None to
+    run it here (no runner, ``CAHIER_WARM=0``, another identity, a configuration error
+    that the command itself will report)."""
+    import os
+
+    if os.environ.get("CAHIER_WARM", "1").strip().lower() in ("0", "false", "non", "no"):
+        return None
+    from flows.warm import delegate
+    from tasks.config.settings import load_settings
+
+    try:
+        prefect = load_settings().prefect
+        local = None if prefect.api_url else prefect.local_server()
+    except CahierError:
+        return None
+    runner = (local or {}).get("runner")
+    return delegate(Path(runner), argv) if isinstance(runner, str) else None
+
+
 def _group() -> None:
     """Rédaction et contrôle de DCE numériques responsables."""
 
@@ -113,6 +136,10 @@ def main() -> None:
     Commands turn bad input into exit code 2 themselves; this is the safety net for any
     cahier error or system error that escapes one: never a traceback.
     """
+    if wants_runner(sys.argv[1:]):
+        code = _run_warm(sys.argv[1:])
+        if code is not None:
+            sys.exit(code)
     try:
         build_app(sys.argv[1] if len(sys.argv) > 1 else None)(standalone_mode=True)
     except CahierError as exc:

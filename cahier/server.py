@@ -54,7 +54,10 @@ def server(
             except subprocess.TimeoutExpired:
                 p.kill()
 
-    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    # SIGTERM leaves through the same ``finally`` as Ctrl-C (announce withdrawn, then the
+    # processes stopped); stopping from the handler itself waited on the server's
+    # process while the interrupted ``wait`` held its lock: 15 s lost.
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     try:
         procs.append(
             subprocess.Popen(
@@ -79,7 +82,8 @@ def server(
                     cwd=root,
                 )
             )
-        announced = announce(api)
+        runner = _start_runner(procs, env, root)
+        announced = announce(api, runner)
         typer.echo(
             f"Prefect prêt : interface http://127.0.0.1:{port}, {workers} worker(s) sur le pool "
             f"« {POOL} ». Les autres commandes cahier l'utilisent ({announced}) ; Ctrl-C pour "
@@ -96,11 +100,37 @@ def server(
         stop()
 
 
-def announce(api: str) -> Path:
+def _start_runner(procs: list[subprocess.Popen], env: dict[str, str], root: Path) -> Path | None:
+    """Start the warm runner (:mod:`flows.warm`) and wait until it listens (≤ 60 s); its
+    socket, or None when it did not start (the commands then run as without it)."""
+    from flows.warm import socket_path
+    from tasks.config.settings import load_settings
+
+    sock = socket_path(load_settings().prefect.effective_home())
+    sock.unlink(missing_ok=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.warm", os.fspath(sock)], env=env, cwd=root
+    )
+    procs.append(proc)
+    deadline = time.monotonic() + 60
+    while not sock.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            typer.echo(
+                "cahier : le runner préchauffé n'a pas démarré ; les commandes importeront "
+                "Prefect elles-mêmes.",
+                err=True,
+            )
+            return None
+        time.sleep(0.2)
+    return sock
+
+
+def announce(api: str, runner: Path | None = None) -> Path:
     """Write ``PREFECT_HOME/cahier-server.json`` (API URL, this process's id, start time):
     every other cahier command on this machine reads it (through
     :meth:`tasks.config.settings.PrefectSettings.server`) and uses this server instead of
-    starting the embedded one, while this process lives."""
+    starting the embedded one, while this process lives. ``runner``: the socket of the
+    warm runner (:mod:`flows.warm`), announced as ``"runner"``."""
     import datetime as dt
     import json
 
@@ -110,6 +140,8 @@ def announce(api: str) -> Path:
     path = load_settings().prefect.server_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     info = {"api_url": api, "pid": os.getpid(), "started": dt.datetime.now(dt.UTC).isoformat()}
+    if runner is not None:
+        info["runner"] = os.fspath(runner)
     write_atomic(path, json.dumps(info, indent=2) + "\n")
     return path
 
