@@ -61,6 +61,12 @@ sharing the two loaded cores), lifecycle without a server × 1.02 of the no-op f
 ≤ × 1.2 kept), demo 36 s (Prefect ready in 12 s; check 2.8 s, reviews 9.4 s, assembly
 9.3 s, evaluation and archive 1.1 s, audit 0.1 s).
 
+Third pass (idle machine, ``--runs 3``): the warm runner of ``cahier server``
+(flows/warm.py) — the lifecycle runs in a fork of a process that already imported
+Prefect. Lifecycle with the local server 0.99 s wall (× 1.7 of the check, 0.58 s; the
+client itself 0.27 s CPU, the run's CPU is the runner's child's), 2.28 s without the
+runner (``CAHIER_WARM=0``, × 3.9); check × 1.9 of the floor (0.58 / 0.31 s CPU).
+
 What the second pass removed from the lifecycle: the review gate read the dossier from Git
 and checked it again (~0.3 s CPU) — the check step now makes the review plan from its own
 reading and check, cached with it, and the gate takes it; Prefect imported FastAPI to
