@@ -123,6 +123,14 @@ def _run_warm(argv: list[str]) -> int | None:
     return delegate(Path(runner), argv) if isinstance(runner, str) else None
 
 
+def _one_shot(argv: list[str]) -> bool:
+    """Whether ``cahier ARGV`` is a one-dossier check (the pre-commit hook's command),
+    which runs without the cycle collector (:func:`tasks.collector.one_shot`).
+    ``--all`` has its own policy (:func:`tasks.collector.batch`); ``--flow`` (Prefect's
+    threads and event loop) keeps the default."""
+    return bool(argv) and argv[0] == "check" and not {"--all", "--flow"} & set(argv)
+
+
 def _group() -> None:
     """Rédaction et contrôle de DCE numériques responsables."""
 
@@ -140,6 +148,10 @@ def main() -> None:
         code = _run_warm(sys.argv[1:])
         if code is not None:
             sys.exit(code)
+    if _one_shot(sys.argv[1:]):
+        from tasks.collector import one_shot
+
+        one_shot()
     try:
         build_app(sys.argv[1] if len(sys.argv) > 1 else None)(standalone_mode=True)
     except CahierError as exc:

@@ -153,3 +153,32 @@ def test_check_all_matches_check_of_each_dossier_alone(tmp_path: Path):
         r = by_dossier[d]
         severities = [f["severity"] for f in report["findings"]]
         assert (r.errors, r.warnings) == (severities.count("error"), severities.count("warning"))
+
+
+def test_batch_collector_settings_come_back(tmp_path: Path):
+    """check_all tunes Python's cycle collector for its duration only (tasks/collector.py):
+    a caller's thresholds and unfrozen objects are as before, after success and after an
+    unusable output folder."""
+    import gc
+
+    from tasks import collector
+
+    make_dossiers(tmp_path / "tenders", 2)
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        with collector.batch():
+            assert gc.get_threshold() == collector.BATCH_THRESHOLD
+            assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (700, 10, 10) and gc.get_freeze_count() == 0
+        with pytest.raises(ZeroDivisionError), collector.batch():
+            _ = 1 / 0
+        assert gc.get_threshold() == (700, 10, 10) and gc.get_freeze_count() == 0
+        s = check_all(tmp_path / "tenders", workers=1)
+        assert s.dossiers == 2
+        assert gc.get_threshold() == (700, 10, 10) and gc.get_freeze_count() == 0
+        with pytest.raises(InputError):
+            check_all(tmp_path / "tenders", workers=1, out=tmp_path / "absent" / "r.jsonl")
+        assert gc.get_threshold() == (700, 10, 10) and gc.get_freeze_count() == 0
+    finally:
+        gc.set_threshold(*before)

@@ -15,6 +15,7 @@ dossier (``message`` holds the French reason, file and line).
 
 from __future__ import annotations
 
+import gc
 import heapq
 import json
 import multiprocessing
@@ -25,6 +26,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from tasks import collector
 
 __all__ = [
     "BatchSummary",
@@ -277,6 +280,9 @@ def _run_pool(
     if first is None:
         return
     take(check_one(first, rev, clausier_path))
+    # what the first check loaded is shared with the forked workers: frozen, the
+    # collector of each worker never walks (nor copies) it (tasks/collector.py)
+    gc.freeze()
     with _pool(workers) as pool:
         pending: set[Future] = set()
         for chunk in _chunks(dossiers, CHUNK):
@@ -328,12 +334,13 @@ def check_all(
     sink = _Sink(summary, out, on_result)
     ok = False
     try:
-        dossiers = _sharded(iter_dossiers(root, rev=rev), shard)
-        if workers <= 1:
-            for d in dossiers:
-                sink.take(check_one(d, rev, clausier_path))
-        else:
-            _run_pool(dossiers, sink.take, workers, rev, clausier_path)
+        with collector.batch():
+            dossiers = _sharded(iter_dossiers(root, rev=rev), shard)
+            if workers <= 1:
+                for d in dossiers:
+                    sink.take(check_one(d, rev, clausier_path))
+            else:
+                _run_pool(dossiers, sink.take, workers, rev, clausier_path)
         ok = True
     finally:
         sink.close(ok)
