@@ -27,6 +27,7 @@ YAML or a value of the wrong form.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -334,8 +335,10 @@ def _tighten_trust(verifier: dict[str, Any], repo: dict[str, Any]) -> dict[str, 
     return out
 
 
-def _env_trust() -> dict[str, Any]:
-    """Trust fields set by ``CAHIER_SIGNATURES__*`` / ``CAHIER_WITNESSES`` variables."""
+@lru_cache(maxsize=1)
+def _env_only() -> type[BaseSettings]:
+    """The settings class that reads only the trust variables (built once: a pydantic
+    class costs ~1 ms to build, and settings are loaded once per dossier of a batch)."""
 
     class _EnvOnly(BaseSettings):
         model_config = SettingsConfigDict(
@@ -344,8 +347,14 @@ def _env_trust() -> dict[str, Any]:
         signatures: SignatureSettings = Field(default_factory=SignatureSettings)
         witnesses: list[WitnessSettings] = Field(default=[])
 
+    return _EnvOnly
+
+
+def _env_trust() -> dict[str, Any]:
+    """Trust fields set by ``CAHIER_SIGNATURES__*`` / ``CAHIER_WITNESSES`` variables
+    (read at each call: the class is cached, not the values)."""
     try:
-        found = _EnvOnly().model_dump(mode="json", exclude_defaults=True)
+        found = _env_only()().model_dump(mode="json", exclude_defaults=True)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err.get("loc", ()))
