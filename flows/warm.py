@@ -168,6 +168,7 @@ def serve(path: Path) -> None:
     server.listen(16)
     signal.signal(signal.SIGCHLD, lambda *_: _reap())
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    owner = os.getpid()
     try:
         while True:
             try:
@@ -176,14 +177,21 @@ def serve(path: Path) -> None:
                 continue
             pid = os.fork()
             if pid == 0:
-                server.close()
-                _child(conn, mine)  # never returns
+                try:
+                    server.close()
+                    _child(conn, mine)  # never returns
+                finally:
+                    os._exit(2)  # a child never unwinds into the runner's loop
             conn.close()
     except KeyboardInterrupt:
         pass
     finally:
-        with contextlib.suppress(OSError):
-            path.unlink()
+        # only the runner itself withdraws its socket: a process forked from it (a
+        # request's child, or a process that child forks without exec) leaving through
+        # here would otherwise remove the socket of a runner that is still serving
+        if os.getpid() == owner:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def _reap() -> None:

@@ -217,3 +217,34 @@ def test_cahier_server_starts_announces_and_withdraws_its_runner(tmp_path: Path)
             with contextlib.suppress(ProcessLookupError):  # nothing left behind
                 os.killpg(server.pid, signal.SIGKILL)
     assert not announce.exists() and not socket_path(home).exists()
+
+
+def test_a_request_that_unwinds_never_removes_the_runners_socket(tmp_path: Path):
+    """A request's process is a fork of the runner: if it (or a process it forks without
+    exec) left through the runner's own loop, it used to remove the socket of a runner
+    still serving, and every later command silently ran without it. Here each request
+    unwinds with KeyboardInterrupt; the runner keeps its socket and answers the next."""
+    sock = tmp_path / "runner.sock"
+    script = (
+        "import sys, flows.warm as w\n"
+        "def unwind(conn, mine):\n"
+        "    raise KeyboardInterrupt\n"
+        "w._child = unwind\n"
+        "w.PRELOAD = ()\n"
+        "w.serve(__import__('pathlib').Path(sys.argv[1]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", script, str(sock)], cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not sock.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "runner did not start"
+            time.sleep(0.05)
+        for _ in range(3):
+            assert delegate(sock, ["--help"]) is None  # the child answered nothing
+            time.sleep(0.2)
+            assert sock.exists() and proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    assert not sock.exists()  # the runner itself still withdraws it
