@@ -67,6 +67,18 @@ Prefect. Lifecycle with the local server 0.99 s wall (× 1.7 of the check, 0.58 
 client itself 0.27 s CPU, the run's CPU is the runner's child's), 2.28 s without the
 runner (``CAHIER_WARM=0``, × 3.9); check × 1.9 of the floor (0.58 / 0.31 s CPU).
 
+Fourth pass (idle machine, ``--runs 3``, 2026-12-05): ``cahier check DOSSIER`` runs without
+Python's cycle collector (tasks/collector.py; same peak memory on the 93-page AMF DCE):
+check 0.40–0.42 s CPU, × 1.78–1.82 of the floor (0.22–0.23 s) — goal × 1.5 still unmet:
+what a check adds to the floor (~0.18 s CPU) is spread over its ~50 project modules'
+imports (~0.07 s: module-level regular expressions ~0.02 s, dataclasses ~0.01 s, pydantic
+models ~0.01 s) and the work itself on the example's five pieces (reading ~0.025 s,
+checking and recognition ~0.06 s, the report ~0.01 s), none above a few milliseconds.
+The warm runner lost its socket when a request's forked process unwound through the
+runner's loop (with ``--runs 3`` every lifecycle after the first ran without it, 1.5 s):
+fixed, the lifecycle with the local server is 0.58–0.64 s wall (× 1.4–1.5 of the check),
+0.19 s CPU in the client.
+
 What the second pass removed from the lifecycle: the review gate read the dossier from Git
 and checked it again (~0.3 s CPU) — the check step now makes the review plan from its own
 reading and check, cached with it, and the gate takes it; Prefect imported FastAPI to
