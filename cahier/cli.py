@@ -123,12 +123,11 @@ def _run_warm(argv: list[str]) -> int | None:
     return delegate(Path(runner), argv) if isinstance(runner, str) else None
 
 
-def _one_shot(argv: list[str]) -> bool:
-    """Whether ``cahier ARGV`` is a one-dossier check (the pre-commit hook's command),
-    which runs without the cycle collector (:func:`tasks.collector.one_shot`).
-    ``--all`` has its own policy (:func:`tasks.collector.batch`); ``--flow`` (Prefect's
-    threads and event loop) keeps the default."""
-    return bool(argv) and argv[0] == "check" and not {"--all", "--flow"} & set(argv)
+def _quiet_collector(argv: list[str]) -> bool:
+    """Whether ``cahier ARGV`` is a check run here (the pre-commit hook's command), which
+    runs with the cycle collector quieted (:func:`tasks.collector.quiet`); ``--flow``
+    (Prefect's threads and event loop) keeps the default."""
+    return bool(argv) and argv[0] == "check" and "--flow" not in argv
 
 
 def _group() -> None:
@@ -148,10 +147,10 @@ def main() -> None:
         code = _run_warm(sys.argv[1:])
         if code is not None:
             sys.exit(code)
-    if _one_shot(sys.argv[1:]):
-        from tasks.collector import one_shot
+    if _quiet_collector(sys.argv[1:]):
+        from tasks.collector import quiet
 
-        one_shot()
+        quiet()
     try:
         build_app(sys.argv[1] if len(sys.argv) > 1 else None)(standalone_mode=True)
     except CahierError as exc:
