@@ -67,8 +67,9 @@ Prefect. Lifecycle with the local server 0.99 s wall (× 1.7 of the check, 0.58 
 client itself 0.27 s CPU, the run's CPU is the runner's child's), 2.28 s without the
 runner (``CAHIER_WARM=0``, × 3.9); check × 1.9 of the floor (0.58 / 0.31 s CPU).
 
-Fourth pass (idle machine, ``--runs 3``, 2026-12-05): ``cahier check DOSSIER`` runs without
-Python's cycle collector (tasks/collector.py; same peak memory on the 93-page AMF DCE):
+Fourth pass (idle machine, ``--runs 3``, 2026-12-05): ``cahier check DOSSIER`` runs with
+Python's cycle collector quieted (tasks/collector.py: what is imported frozen, young
+generation of 50 000 objects; same peak memory on the 93-page AMF DCE):
 check 0.40–0.42 s CPU, × 1.78–1.82 of the floor (0.22–0.23 s) — goal × 1.5 still unmet:
 what a check adds to the floor (~0.18 s CPU) is spread over its ~50 project modules'
 imports (~0.07 s: module-level regular expressions ~0.02 s, dataclasses ~0.01 s, pydantic
