@@ -53,6 +53,7 @@ POOL = [ROOT / "tenders" / t for t in ("2026-CD33-PC-001", "2026-DINUM-WEB-002",
 PIECES = ("rc.md", "ccap.md", "cctp.md", "ae.md", "bpu.md")
 ADJECTIVES = ("précis", "détaillé", "complet", "annuel", "contractuel", "écrit", "global")
 SYNONYMS = {"titulaire": "prestataire", "acheteur": "pouvoir adjudicateur", "rapport": "bilan"}
+VARY = float(os.environ.get("VARY", "0.3"))
 SITES = ("Bordeaux", "Mérignac", "Pessac", "Talence", "Bègles", "Libourne", "Arcachon")
 
 
@@ -109,7 +110,7 @@ def _lengthen(text: str, words: int, paras: list[str], titles: list[str], rnd, i
         if not line or line.startswith(("#", "{{", ":::", "|")):
             continue
         sentences = re.split(r"(?<=[.;])\s+", line)
-        sentences = [_vary(s, rnd, i) if rnd.random() < 0.3 else s for s in sentences]
+        sentences = [_vary(s, rnd, i) if rnd.random() < VARY else s for s in sentences]
         lines[li] = " ".join(sentences)
     return "\n".join(lines)
 
@@ -156,6 +157,8 @@ def main() -> None:
         gen = time.perf_counter() - t0
         a, b = _sentences(dossiers[0]), _sentences(dossiers[1])
         differ = 1 - len(a & b) / max(len(a | b), 1)
+        own = len(a - b) / max(len(a), 1)
+        print(f"part des phrases d'un dossier absentes de l'autre : {own:.0%}")
         words = sum(
             len(f.read_text("utf-8").split()) for f in (dossiers[0] / "pieces").glob("*.md")
         )

@@ -329,12 +329,14 @@ def check_all(
     Raises:
         InputError: ``rev`` unknown; ``out`` folder missing.
     """
+    from tasks.clausier.library import pinned
+
     t0 = time.perf_counter()
     summary = BatchSummary(root=os.fspath(root), rev=rev, out=os.fspath(out) if out else None)
     sink = _Sink(summary, out, on_result)
     ok = False
     try:
-        with collector.batch():
+        with collector.batch(), pinned():
             dossiers = _sharded(iter_dossiers(root, rev=rev), shard)
             if workers <= 1:
                 for d in dossiers:

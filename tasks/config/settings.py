@@ -26,6 +26,7 @@ YAML or a value of the wrong form.
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tasks.errors import InputError
+from tasks.memo import BoundedMemo
 
 __all__ = [
     "LayerSpec",
@@ -350,9 +352,25 @@ def _env_only() -> type[BaseSettings]:
     return _EnvOnly
 
 
-def _env_trust() -> dict[str, Any]:
+def _env_key() -> tuple[tuple[str, str], ...]:
+    """The ``CAHIER_*`` variables as they are now (pydantic-settings matches their names
+    whatever the case): the key of what :class:`Settings` reads from the environment."""
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k[:7].upper() == "CAHIER_"))
+
+
+#: (fields given, CAHIER_* variables) → the Settings built from them; and the trust
+#: fields read from those variables. Building a Settings reads the whole environment
+#: again (~0.6 ms): a batch loads the settings once per dossier with the same inputs.
+_BUILT: BoundedMemo[tuple[str, tuple], Settings] = BoundedMemo(256)
+_ENV_TRUST: BoundedMemo[tuple, dict[str, Any]] = BoundedMemo(64)
+
+
+def _env_trust(env: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     """Trust fields set by ``CAHIER_SIGNATURES__*`` / ``CAHIER_WITNESSES`` variables
-    (read at each call: the class is cached, not the values)."""
+    (``env``: :func:`_env_key`, the values as they are now)."""
+    got = _ENV_TRUST.get(env)
+    if got is not None:
+        return dict(got)
     try:
         found = _env_only()().model_dump(mode="json", exclude_defaults=True)
     except ValidationError as exc:
@@ -363,7 +381,8 @@ def _env_trust() -> dict[str, Any]:
             f"({_french(err)}). Corriger la valeur ou la supprimer.",
             "configuration (variables CAHIER_*)",
         ) from None
-    return found
+    _ENV_TRUST.put(env, found)
+    return dict(found)
 
 
 def load_settings(dossier: Path | None = None, *, user_file: Path | None = None) -> Settings:
@@ -372,7 +391,9 @@ def load_settings(dossier: Path | None = None, *, user_file: Path | None = None)
 
     Reads, and only reads: the user's file (``user_file`` or :func:`user_config_path`),
     the organisation's ``cahier-organisation.yaml`` in the folder it names, the tender's
-    ``cahier.yaml``, and ``CAHIER_*`` environment variables.
+    ``cahier.yaml``, and ``CAHIER_*`` environment variables. The files and the
+    variables are read at each call; the same values give the same object (shared:
+    read-only).
 
     Raises:
         InputError: a file is not valid YAML or holds a value of the wrong form
@@ -404,7 +425,8 @@ def load_settings(dossier: Path | None = None, *, user_file: Path | None = None)
     )
     # The verifier's trust settings: their file, then CAHIER_* variables over it (the
     # variables are read here because explicit values passed to Settings would hide them).
-    env_trust = _env_trust()
+    env = _env_key()
+    env_trust = _env_trust(env)
     verifier = _merge({k: v for k, v in user.items() if k in trust_keys}, env_trust)
     merged.update(_tighten_trust(verifier, repo_layers))
     stacked = _stack_layers(org, user, tender)
@@ -430,8 +452,12 @@ def load_settings(dossier: Path | None = None, *, user_file: Path | None = None)
             and not os.environ.get("CAHIER_PREFECT__HOME")
         ):
             prefect["home"] = os.environ["PREFECT_HOME"]
+    key = (json.dumps(merged, sort_keys=True, default=str), env)
+    built = _BUILT.get(key)
+    if built is not None:
+        return built
     try:
-        return Settings(**merged)
+        return _BUILT.put(key, Settings(**merged))
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err.get("loc", ()))

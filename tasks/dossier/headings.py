@@ -396,14 +396,14 @@ _QUESTION_START_RE = re.compile(r"^(?:question\b|q\s?\d+\b|q\d*\s?[-:.])")
 
 
 _FORM_MARKS = ("[", "☐", "☑", "☒", "□", "■", "❑", ".....", "…" * 3, "_____")
-_FORM_MARK_RE = re.compile("|".join(map(re.escape, _FORM_MARKS)))
 
 
 def _may_be_form(text: str) -> bool:
     """Whether :data:`_FORM_RE` or :data:`_CHECKBOX_RE` can match ``text``: each match
     holds one of :data:`_FORM_MARKS` (substring tests are far cheaper than the regex
-    scans on the ~1 000 blocks of a piece)."""
-    return _FORM_MARK_RE.search(text) is not None
+    scans on the ~1 000 blocks of a piece; ``in`` tests, ~3 × cheaper than one search
+    for the alternation)."""
+    return any(mark in text for mark in _FORM_MARKS)
 
 
 def assign_roles(blocks: list[Block]) -> None:
