@@ -53,7 +53,6 @@ POOL = [ROOT / "tenders" / t for t in ("2026-CD33-PC-001", "2026-DINUM-WEB-002",
 PIECES = ("rc.md", "ccap.md", "cctp.md", "ae.md", "bpu.md")
 ADJECTIVES = ("précis", "détaillé", "complet", "annuel", "contractuel", "écrit", "global")
 SYNONYMS = {"titulaire": "prestataire", "acheteur": "pouvoir adjudicateur", "rapport": "bilan"}
-VARY = float(os.environ.get("VARY", "0.3"))
 SITES = ("Bordeaux", "Mérignac", "Pessac", "Talence", "Bègles", "Libourne", "Arcachon")
 
 
@@ -92,7 +91,9 @@ def _vary(sentence: str, rnd: random.Random, i: int) -> str:
     )
 
 
-def _lengthen(text: str, words: int, paras: list[str], titles: list[str], rnd, i: int) -> str:
+def _lengthen(
+    text: str, words: int, paras: list[str], titles: list[str], rnd, i: int, vary: float
+) -> str:
     out = [text.rstrip()]
     n = len(text.split())
     art = 100
@@ -104,18 +105,18 @@ def _lengthen(text: str, words: int, paras: list[str], titles: list[str], rnd, i
             out.append(p)
             n += len(p.split())
     body = "\n\n".join(out) + "\n"
-    # alter at least one sentence in five (never inside clause calls or headings)
+    # alter a share ``vary`` of the sentences (never inside clause calls or headings)
     lines = body.split("\n")
     for li, line in enumerate(lines):
         if not line or line.startswith(("#", "{{", ":::", "|")):
             continue
         sentences = re.split(r"(?<=[.;])\s+", line)
-        sentences = [_vary(s, rnd, i) if rnd.random() < VARY else s for s in sentences]
+        sentences = [_vary(s, rnd, i) if rnd.random() < vary else s for s in sentences]
         lines[li] = " ".join(sentences)
     return "\n".join(lines)
 
 
-def generate(dest: Path, count: int, words: int, seed: int = 11) -> list[Path]:
+def generate(dest: Path, count: int, words: int, seed: int = 11, vary: float = 0.3) -> list[Path]:
     """``count`` dossiers under ``dest`` (ids 2026-VAR-00001…)."""
     paras, titles = _paragraphs()
     tender = (SOURCE / "tender.yaml").read_text(encoding="utf-8")
@@ -129,7 +130,7 @@ def generate(dest: Path, count: int, words: int, seed: int = 11) -> list[Path]:
         (d / "tender.yaml").write_text(re.sub(r"(?m)^id: .*$", f"id: {tid}", tender), "utf-8")
         for name, text in base.items():
             (d / "pieces" / name).write_text(
-                _lengthen(text, words, paras, titles, rnd, i), encoding="utf-8"
+                _lengthen(text, words, paras, titles, rnd, i, vary), encoding="utf-8"
             )
         out.append(d)
     return out
@@ -147,24 +148,35 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=200)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--words", type=int, default=5000)
+    ap.add_argument(
+        "--vary",
+        type=float,
+        default=0.3,
+        help="share of sentences altered per dossier (0.05: 21 %% of a dossier's sentences "
+        "absent from another, the issue's condition; 0.3: 45 %%)",
+    )
     args = ap.parse_args()
     from tasks.check.batch import check_all
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "depot"
         t0 = time.perf_counter()
-        dossiers = generate(root, args.count, args.words)
+        dossiers = generate(root, args.count, args.words, vary=args.vary)
         gen = time.perf_counter() - t0
-        a, b = _sentences(dossiers[0]), _sentences(dossiers[1])
-        differ = 1 - len(a & b) / max(len(a | b), 1)
-        own = len(a - b) / max(len(a), 1)
-        print(f"part des phrases d'un dossier absentes de l'autre : {own:.0%}")
+        # over ten pairs of dossiers: the share of a dossier's sentences that the other
+        # does not hold (the issue's « sentences that differ »), and of their union
+        pairs = [(dossiers[k], dossiers[k + 1]) for k in range(0, min(20, args.count - 1), 2)]
+        own = union = 0.0
+        for da, db in pairs:
+            a, b = _sentences(da), _sentences(db)
+            own += len(a - b) / max(len(a), 1) / len(pairs)
+            union += (1 - len(a & b) / max(len(a | b), 1)) / len(pairs)
         words = sum(
             len(f.read_text("utf-8").split()) for f in (dossiers[0] / "pieces").glob("*.md")
         )
         print(
-            f"{args.count} dossiers générés en {gen:.1f} s : 5 pièces, {words} mots par dossier, "
-            f"{differ:.0%} des phrases différentes entre deux dossiers"
+            f"{args.count} dossiers générés en {gen:.1f} s : 5 pièces, {words} mots par dossier ; "
+            f"{own:.0%} des phrases d'un dossier absentes d'un autre ({union:.0%} de leur union)"
         )
         t0, c0 = time.perf_counter(), os.times()
         summary = check_all(root, workers=args.workers, out=Path(tmp) / "out.jsonl")

@@ -68,15 +68,17 @@ def _load() -> None:
     except (OSError, ValueError):
         data = None  # no cache yet or unreadable: rebuilt at exit
     if isinstance(data, dict):
-        for word, value in data.items():
-            if (
-                isinstance(value, list)
-                and len(value) == 2
-                and isinstance(value[0], str)
-                and isinstance(value[1], bool)
-            ):
-                _ENTRIES[word] = value
+        # entries are checked when asked for (:func:`_valid`): a check asks for a few
+        # thousand of the cache's words, and checking them all cost ~4 ms per process
+        _ENTRIES.update(data)
     atexit.register(_save)
+
+
+def _valid(value: object) -> bool:
+    """A cache entry of the expected form ``[lemma, known]``."""
+    return (
+        type(value) is list and len(value) == 2 and type(value[0]) is str and type(value[1]) is bool
+    )
 
 
 def _save() -> None:
@@ -103,7 +105,7 @@ def lemma_info(word: str) -> tuple[str, bool]:
     if not _STATE["loaded"]:
         _load()
     hit = _ENTRIES.get(word)
-    if hit is not None:
+    if hit is not None and _valid(hit):
         return hit[0], hit[1]
     lemmatize, is_known = _lemmatizer()
     lemma, known = lemmatize(word, lang="fr"), bool(is_known(word, lang="fr"))
