@@ -271,3 +271,13 @@ def test_html_piece() -> None:
     assert "placeholder" in field.roles
     assert "alert" not in " ".join(b.text for b in m.blocks)
     assert all(b.article == 1 for b in m.blocks[2:])
+
+
+def test_form_mark_prefilter_knows_every_mark_the_form_patterns_need():
+    """_may_be_form (substring tests before the regex scans) says yes for every mark of
+    _FORM_MARKS and no for plain text: a mark missing from it would hide a form field."""
+    from tasks.dossier.headings import _FORM_MARKS, _may_be_form
+
+    for mark in _FORM_MARKS:
+        assert _may_be_form(f"Marché réservé {mark} oui"), mark
+    assert not _may_be_form("Le titulaire remet un rapport annuel (voir article 4.2).")

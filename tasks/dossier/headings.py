@@ -401,9 +401,20 @@ _FORM_MARKS = ("[", "☐", "☑", "☒", "□", "■", "❑", ".....", "…" * 3
 def _may_be_form(text: str) -> bool:
     """Whether :data:`_FORM_RE` or :data:`_CHECKBOX_RE` can match ``text``: each match
     holds one of :data:`_FORM_MARKS` (substring tests are far cheaper than the regex
-    scans on the ~1 000 blocks of a piece; ``in`` tests, ~3 × cheaper than one search
-    for the alternation)."""
-    return any(mark in text for mark in _FORM_MARKS)
+    scans on the ~1 000 blocks of a piece; a chain of ``in`` tests, ~3 × cheaper than
+    one search for the alternation)."""
+    return (
+        "[" in text
+        or "☐" in text
+        or "☑" in text
+        or "☒" in text
+        or "□" in text
+        or "■" in text
+        or "❑" in text
+        or "....." in text
+        or "………" in text
+        or "_____" in text
+    )
 
 
 def assign_roles(blocks: list[Block]) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from tasks.memo import BoundedMemo
+
 from .blocks import Block, Cell, Loc, Span
 from .headings import HeadingSequencer, assign_roles, parse_heading, toc_end
 from .normalize import fold, join_hyphenated, normalize_text
@@ -155,24 +157,44 @@ CHECKBOX_RE = re.compile(
 _CHECKBOX_MARK_RE = re.compile("[\\[☐☑☒□■❑❒◻\uf06f\uf0a8\uf0fe\uf071\uf0fd\uf078]")
 
 
+#: source line → (its prepared text, it holds a letter or digit, it is a check-box
+#: form field), for Markdown and for other sources, for the process: a repository's
+#: dossiers repeat most of their lines.
+_PREPARED: dict[bool, BoundedMemo[str, tuple[str, bool, bool]]] = {
+    True: BoundedMemo(200_000),
+    False: BoundedMemo(200_000),
+}
+
+
+def _prepared_line(raw: str, markdown: bool) -> tuple[str, bool, bool]:
+    t = raw
+    if markdown and ("**" in t or "__" in t):
+        t = _EMPHASIS_RE.sub("", t)
+    t = normalize_text(t)
+    alnum = bool(t) and _HAS_ALNUM_RE.search(t) is not None
+    form = alnum and bool(_CHECKBOX_MARK_RE.search(raw)) and bool(CHECKBOX_RE.search(raw))
+    return t, alnum, form
+
+
 def _prepare(
     raws: list[RawLine], *, markdown: bool, paged: bool
 ) -> tuple[list[str], list[RawLine]]:
     texts: list[str] = []
     kept: list[RawLine] = []
     gap = False
+    memo = _PREPARED[markdown]
     for r in raws:
-        t = r.text
-        if markdown and ("**" in t or "__" in t):
-            t = _EMPHASIS_RE.sub("", t)
-        t = normalize_text(t)
-        if not t or _HAS_ALNUM_RE.search(t) is None:
+        got = memo.get(r.text)
+        if got is None:
+            got = memo.put(r.text, _prepared_line(r.text, markdown))
+        t, alnum, form = got
+        if not alnum:
             gap = gap or not t
             continue
         if gap:
             r.gap_before = True
             gap = False
-        if _CHECKBOX_MARK_RE.search(r.text) and CHECKBOX_RE.search(r.text):
+        if form:
             r.form = True
         texts.append(t)
         kept.append(r)
