@@ -25,6 +25,7 @@ class _Block:
     heading: bool
     text: str  # normalised text of the block (lines joined by spaces)
     roles: frozenset[str] = frozenset()  # the reader's roles (toc, question, form_label…)
+    lines: tuple[str, ...] = ()  # the texts of its lines, from ``start`` to ``end``
 
 
 #: Roles of the reader's blocks (tasks/dossier/blocks.py) that mention without stating.
@@ -55,62 +56,86 @@ class _Index:
 
 
 def _blocks(piece: PieceText) -> tuple[list[_Block], list[int]]:
-    """Group lines into blocks: a heading, a list item or a paragraph."""
+    """Group lines into blocks: a heading, a list item or a paragraph.
+
+    One pass over the lines (the reader's blocks decide where a block starts, see
+    :func:`_starts_block`); a block keeps the texts of its lines (the key of its cues in
+    :class:`~tasks.clausier.cueindex.CueIndex`)."""
     heading_lines = {s.line_index for s in piece.sections}
     blocks: list[_Block] = []
     line_block: list[int] = []
-    cur: list[int] = []
-
+    lines = piece.lines
     model = getattr(piece, "model", None)
     model_blocks = model.blocks if model is not None else []
+    n_model = len(model_blocks)
+    cur: list[int] = []  # indexes of the open block's lines that hold text
+    texts: list[str] = []  # their texts
+    spanned: list[str] = []  # the texts of every line from its first to its last
+    blanks: list[str] = []  # blank lines met since its last line
 
     def close() -> None:
-        if cur:
-            lines = piece.lines
-            mb = getattr(lines[cur[0]], "block", -1)
-            roles = (
-                frozenset(model_blocks[mb].roles) if 0 <= mb < len(model_blocks) else frozenset()
+        first = cur[0]
+        mb = getattr(lines[first], "block", -1)
+        roles = frozenset(model_blocks[mb].roles) if 0 <= mb < n_model else frozenset()
+        blocks.append(
+            _Block(
+                first,
+                cur[-1],
+                lines[first].section,
+                first in heading_lines,
+                " ".join(texts),
+                roles,
+                tuple(spanned),
             )
-            blocks.append(
-                _Block(
-                    cur[0],
-                    cur[-1],
-                    lines[cur[0]].section,
-                    cur[0] in heading_lines,
-                    " ".join(lines[i].text for i in cur),
-                    roles,
-                )
-            )
-            cur.clear()
+        )
+        cur.clear()
+        texts.clear()
+        spanned.clear()
+        blanks.clear()
 
     prev_text = ""
     in_fence = False
-    for i, line in enumerate(piece.lines):
-        text = line.text.strip()
+    for i, line in enumerate(lines):
+        raw = line.text
+        text = raw.strip()
         # A library clause (« {{ clause(…) }} » call or « ::: {.clause} » block) is the
         # checker's business, not a hand-written text: its lines form no block.
         if in_fence and (i in heading_lines or text == ":::"):
             in_fence = text == ":::"  # the closing fence is skipped below; a heading ends it
-        if in_fence or _CLAUSE_CALL_RE.match(text) or _FENCE_OPEN_RE.match(text):
+        if in_fence or (
+            text[:1] in "{:" and (_CLAUSE_CALL_RE.match(text) or _FENCE_OPEN_RE.match(text))
+        ):
             in_fence = (in_fence or bool(_FENCE_OPEN_RE.match(text))) and text != ":::"
-            close()
+            if cur:
+                close()
             line_block.append(-1)  # no block: its words are not indexed
             prev_text = ""
             continue
-        new = not cur or i in heading_lines or cur[0] in heading_lines
-        new = new or _starts_block(piece, model_blocks, cur[-1], i, prev_text)
-        if new:
+        if cur and (
+            i in heading_lines
+            or cur[0] in heading_lines
+            or _starts_block(piece, model_blocks, cur[-1], i, prev_text)
+        ):
             close()
         if text:
+            if blanks:
+                spanned.extend(blanks)
+                blanks.clear()
             cur.append(i)
-            line_block.append(len(blocks))
-        else:
-            line_block.append(len(blocks))  # blank line: attached to the next block
+            texts.append(raw)
+            spanned.append(raw)
+        elif cur:
+            blanks.append(raw)
+        line_block.append(len(blocks))  # a blank line is attached to the next block
         prev_text = text
-    close()
+    if cur:
+        close()
     # Blank lines at the end point past the last block: clamp.
-    last = max(len(blocks) - 1, 0)
-    line_block = [min(b, last) if b >= 0 else -1 for b in line_block]
+    last = len(blocks) - 1
+    if last >= 0 and line_block and max(line_block) > last:
+        line_block = [min(b, last) for b in line_block]
+    elif last < 0:
+        line_block = [min(b, 0) for b in line_block]
     return blocks, line_block
 
 

@@ -161,9 +161,8 @@ class Recognizer(Ranking):
         if idx is not None and idx.piece is piece:
             return idx
         blocks, line_block = _blocks(piece)
-        lines = piece.lines
         block = self.cues.block
-        records = [block(tuple(lines[i].text for i in range(b.start, b.end + 1))) for b in blocks]
+        records = [block(b.lines) for b in blocks]
         cue_at: dict[str, list[int]] = {}
         for b, rec in zip(blocks, records, strict=True):
             start = b.start

@@ -322,7 +322,7 @@ class _Grouper:
         nxt = self.texts[k + 1] if k + 1 < len(self.texts) else ""
         if (
             nxt
-            and _DANGLING_RE.search(t)
+            and _DANGLING_RE.search(t[-8:])  # the last word and the character before it
             and nxt[:1].islower()
             and len(nxt) <= 60
             and not self.kept[k + 1].gap_before
