@@ -44,6 +44,8 @@ def _body_lines(source: str) -> list[tuple[int, str]]:
             if lines[j].strip() in ("---", "..."):
                 i = j + 1
                 break
+    if "```" not in source and "~~~" not in source:  # no code fence (_FENCE)
+        return [(n + 1, lines[n]) for n in range(i, len(lines))]
     fence: str | None = None
     for n in range(i, len(lines)):
         text = lines[n]
@@ -66,7 +68,8 @@ def accessibility_findings(pieces: list[PieceText]) -> list[Finding]:
         if piece.format != "md" or not piece.raw_source:
             continue
         for line, text in _body_lines(piece.raw_source):
-            if _EMPTY_HEADING.match(text):
+            # substring tests first: the patterns cannot match without them
+            if "#" in text and _EMPTY_HEADING.match(text):
                 findings.append(
                     Finding(
                         rule="titre-vide",
@@ -80,7 +83,7 @@ def accessibility_findings(pieces: list[PieceText]) -> list[Finding]:
                         legal_basis=rule_basis("titre-vide"),
                     )
                 )
-            for m in _IMAGE.finditer(text):
+            for m in _IMAGE.finditer(text) if "![" in text else ():
                 if m["alt"].strip() or ".decoratif" in (m["attrs"] or ""):
                     continue
                 findings.append(

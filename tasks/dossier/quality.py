@@ -94,7 +94,7 @@ def stripped_forms() -> frozenset[str]:
     return _STRIPPED
 
 
-#: line → its :class:`_Stats`, for the process
+#: paragraph (text between blank lines) → its :class:`_Stats`, for the process
 _LINE_STATS: BoundedMemo[str, _Stats] = BoundedMemo(200_000)
 
 
@@ -136,13 +136,14 @@ def assess(text: str, page: int | None, *, unmapped: int = 0) -> PageQuality:
 
     ``unmapped``: characters the PDF library could not map to Unicode.
     """
-    # every count adds up line by line (no word spans a line feed): each line is
-    # counted once for the process, a repository's pieces share most of their lines
+    # every count adds up line by line (no word spans a line feed), hence paragraph by
+    # paragraph: each paragraph is counted once for the process, a repository's pieces
+    # share most of their paragraphs
     memo = _LINE_STATS
     lines = []
-    for line in text.split("\n"):
-        got = memo.get(line)
-        lines.append(got if got is not None else memo.put(line, _line_stats(line)))
+    for chunk in text.split("\n\n"):
+        got = memo.get(chunk)
+        lines.append(got if got is not None else memo.put(chunk, _line_stats(chunk)))
     # (text.split gives one line at least, even for an empty text)
     chars, controls, n_words, stripped, n_lower, french, letters, accented = (
         sum(col) for col in list(zip(*lines, strict=True))[:8]
