@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 
 from tasks.memo import BoundedMemo
@@ -59,7 +59,8 @@ class BlockCues:
 
     toks: the keys of its words, in order (stop words dropped); line: the block's line
     (0 = its first) of each word; matches: cue text → the block's lines where it starts
-    (ascending); covered: number of registered cues this record was scanned for.
+    (ascending); covered: number of registered cues this record was scanned for; at:
+    the answers of :meth:`CueIndex.words_at` (a block is ranked for many dossiers).
     """
 
     toks: tuple[str, ...]
@@ -67,6 +68,8 @@ class BlockCues:
     phrase: tuple[int, ...]
     matches: dict[str, list[int]]
     covered: int
+    # id of a word set → (that set, positions of the words matching it): :meth:`words_at`
+    at: dict[int, tuple[object, frozenset[int]]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -274,7 +277,14 @@ class CueIndex:
                     out.append((ci, p))
         return out
 
-    def words_at(self, rec: BlockCues, words) -> set[int]:
-        """Positions (in ``rec.toks``) of the words matching one of ``words``."""
+    def words_at(self, rec: BlockCues, words) -> frozenset[int]:
+        """Positions (in ``rec.toks``) of the words matching one of ``words``
+        (remembered in the record per word set: the set is kept with the answer, so its
+        identity cannot be reused by another set while the answer lives)."""
+        got = rec.at.get(id(words))
+        if got is not None and got[0] is words:
+            return got[1]
         ws = set(words)
-        return {p for p, k in enumerate(rec.toks) if not ws.isdisjoint(self.matched(k)[0])}
+        at = frozenset(p for p, k in enumerate(rec.toks) if not ws.isdisjoint(self.matched(k)[0]))
+        rec.at[id(words)] = (words, at)
+        return at
