@@ -302,3 +302,52 @@ def test_a_table_row_takes_the_act_of_its_table_head(lib, html):
     assert "Performance sociale" in hits[0].piece.lines[hits[0].index].text
     # the same row under a head that names no criterion is not an award criterion
     assert not found(lib, "SOC-CRIT-01", rc(("Poste", "Part du budget")))
+
+
+@pytest.mark.parametrize(
+    ("cid", "piece", "text"),
+    [
+        ("ENV-COND-01", "ccap", "Le titulaire n'est soumis à aucune obligation environnementale."),
+        ("EOL-WEEE-01", "ccap", "Le titulaire n'est pas tenu de reprendre les DEEE du parc."),
+        ("SOC-RESERVED-01", "rc", "La présente consultation n'est pas réservée."),
+        ("DUR-SPARES-01", "cctp", "La fourniture de pièces détachées n'est pas exigée."),
+        ("DATA-REV-01", "ccap", "Aucune prestation de réversibilité n'est demandée."),
+        ("ACC-RGAA-01", "cctp", "Aucun audit de conformité RGAA n'est requis du titulaire."),
+        ("LABEL-01", "cctp", "Il n'est exigé ni écolabel ni label TCO Certified."),
+    ],
+    ids=["soumis-aucun", "pas-tenu", "pas-reserve", "pas-exige", "aucun-demande", "aucun-requis", "ni"],
+)
+def test_an_exemption_is_not_a_clause(lib, cid, piece, text):
+    """A sentence that waives the family (« n'est pas tenu », « aucun … n'est demandé »)
+    mentions it without stipulating it."""
+    doc = f"# {piece.upper()}\n\n## Article 7 – Dispositions\n\n{text}\n"
+    assert not found(lib, cid, (f"{piece}.md", piece, doc)), text
+
+
+def test_a_limit_written_with_a_negation_stays_a_requirement(lib):
+    """« ne doit pas dépasser le seuil exigé » is an obligation: the negation bears on
+    « dépasser », not on what is required (exemption cues join adjacent words)."""
+    text = (
+        "# CCAP\n\n## Article 9 – Exécution\n\nLe titulaire respecte la clause "
+        "environnementale : la consommation ne doit pas dépasser le seuil exigé.\n"
+    )
+    assert found(lib, "ENV-COND-01", ("ccap.md", "ccap", text))
+
+
+def test_definitions_under_a_lexicon_heading_and_bidder_fields_are_mentions(lib):
+    cctp = (
+        "# CCTP\n\n## I.3 – Lexique\n\n- Réversibilité : opérations de restitution des "
+        "données au terme du marché.\n"
+    )
+    ae = "# AE\n\n## Article 4 – Offre\n\n4. Décrivez votre plan de réversibilité : [PRÉCISER]\n"
+    assert not found(lib, "DATA-REV-01", ("cctp.md", "cctp", cctp))
+    assert not found(lib, "DATA-REV-01", ("ae.md", "ae", ae))
+
+
+def test_cue_joins_are_checked():
+    from tasks.clausier.lexicon import cue_problems
+
+    assert cue_problems("pas+tenu") is None
+    assert cue_problems("aucun~demandé") is None
+    for bad in ("pas+ tenu", "+tenu", "pas+tenu~x", "pas++tenu", "aucun~"):
+        assert cue_problems(bad), bad

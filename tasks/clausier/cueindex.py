@@ -265,9 +265,11 @@ class CueIndex:
             for ci in matched[p][1]:
                 if ci < start:
                     continue
-                cur = p
-                for w in cues[ci].words[1:]:
-                    for q in range(cur + 1, min(cur + 1 + gap, n)):
+                cur, cue = p, cues[ci]
+                join = cue.join
+                reach = gap if join == " " else 1 if join == "+" else n
+                for w in cue.words[1:]:
+                    for q in range(cur + 1, min(cur + 1 + reach, n)):
                         if w in matched[q][0]:
                             cur = q
                             break

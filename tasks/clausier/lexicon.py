@@ -162,6 +162,9 @@ class _Word:
 class _Cue:
     words: tuple[_Word, ...]
     text: str
+    # how far a word may follow the previous one: " " within ``max_gap`` words, "+"
+    # right after it (« pas+tenu »), "~" anywhere further in the phrase (« aucun~demandé »)
+    join: str = " "
 
 
 class _Lexicon:
@@ -215,7 +218,7 @@ class _Lexicon:
         c = self._cues.get(text)
         if c is None:
             words: list[_Word] = []
-            for raw in text.split():
+            for raw in text.replace("+", " ").replace("~", " ").split():
                 raw = raw.lower()
                 if raw.endswith("*"):
                     words.append(_Word(fold(raw[:-1]).replace("-", ""), True))
@@ -233,7 +236,7 @@ class _Lexicon:
                         words.append(_Word(ks[0], False, tuple(sorted(others))))
                     else:
                         words.extend(_Word(k) for k in ks)
-            c = _Cue(tuple(words), text)
+            c = _Cue(tuple(words), text, "+" if "+" in text else "~" if "~" in text else " ")
             self._cues[text] = c
         return c
 
@@ -243,9 +246,19 @@ def cue_problems(text: str) -> str | None:
 
     A cue holds one to :data:`MAX_CUE_WORDS` words (letters, digits, ``%``, ``<num>``,
     an apostrophe or hyphen inside a word, a final ``*`` for a prefix): vocabulary, not
-    sentences copied from a document.
+    sentences copied from a document. Words joined by ``+`` (« pas+tenu ») must follow
+    each other (stop words aside) instead of allowing ``max_gap`` words between them;
+    joined by ``~`` (« aucun~demandé »), they may be any distance apart within one
+    phrase (no punctuation between them).
     """
-    words = text.split()
+    joins = {j for j in "+~" if j in text}
+    if joins and (len(joins) > 1 or not re.fullmatch(r"[^+~\s]+(?:[+~][^+~\s]+)+", text.strip())):
+        return (
+            f"indice « {text} » : « + » joint des mots qui se suivent (« pas+tenu »), « ~ » "
+            "des mots d'une même proposition (« aucun~demandé ») ; un seul des deux, sans "
+            "espace, ni en tête ni en fin"
+        )
+    words = text.replace("+", " ").replace("~", " ").split()
     if not words:
         return "indice vide"
     if len(words) > MAX_CUE_WORDS:

@@ -390,7 +390,10 @@ _LEGAL_REF_RE = re.compile(
     r"circulaire|norme|ccag|referentiel|guide|instruction|doctrine|rgaa|rgesn|rgpd|rgs|"
     r"nf |iso|en \d|cahier des clauses)\b"
 )
-_FORM_RE = re.compile(r"(?:\.{5,}|…{3,}|_{5,}|\[\s*\]|☐|☑|☒|□|■|\[PRECISER|\[A COMPLETER)")
+_FORM_RE = re.compile(
+    r"(?:\.{5,}|…{3,}|_{5,}|\[\s*\]|☐|☑|☒|□|■|\[\s*PR[EÉ]CISER|\[\s*[AÀ] COMPL[EÉ]TER)",
+    re.IGNORECASE,
+)
 _CHECKBOX_RE = re.compile(r"(?:☐|☑|☒|□|■|❑|\[\s?[xX ]?\s?\])\s*(?:oui|non)\b", re.I)
 _QUESTION_START_RE = re.compile(r"^(?:question\b|q\s?\d+\b|q\d*\s?[-:.])")
 

@@ -305,6 +305,7 @@ class _Grouper:
         if (
             cand is not None
             and not toc_next
+            and not r.form  # a numbered question with check boxes is a form field
             and (self.weak_headings or cand.strong)
             and self.seq.accept(cand, hint=r.hint)
         ):
