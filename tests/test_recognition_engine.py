@@ -351,3 +351,22 @@ def test_cue_joins_are_checked():
     assert cue_problems("aucun~demandé") is None
     for bad in ("pas+ tenu", "+tenu", "pas+tenu~x", "pas++tenu", "aucun~"):
         assert cue_problems(bad), bad
+
+
+@pytest.mark.parametrize(
+    ("cid", "piece", "text"),
+    [
+        # a dotted acronym is one word
+        ("EOL-WEEE-01", "ccap", "Les D.E.E.E. issus des matériels remplacés sont repris par le titulaire."),
+        # a typo in a product name written in camel case is not split into words
+        ("DATA-SOV-01", "cctp", "Le titulaire héberge les données sur une offre qualifiée SecNumClould."),
+        # a typo in an inflected word (one edit from its written form, not from its lemma)
+        ("CIRC-REUSE-01", "cctp", "Le titulaire fournit au moins un poste reconditonné par lot."),
+        # a standard number written without its thousands space
+        ("ACC-PROD-01", "cctp", "Les terminaux fournis sont conformes à la norme EN 301549."),
+    ],
+    ids=["acronyme-pointe", "nom-produit-faute", "faute-forme-flechie", "norme-sans-espace"],
+)
+def test_written_variants_of_a_statement_are_recognised(lib, cid, piece, text):
+    doc = f"# {piece.upper()}\n\n## Article 5 – Exécution\n\n{text}\n"
+    assert found(lib, cid, (f"{piece}.md", piece, doc)), text

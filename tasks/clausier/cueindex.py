@@ -34,13 +34,13 @@ from tasks.memo import BoundedMemo
 from .lexicon import (
     _BARRIERS,
     _NUM,
-    _TOKEN_RE,
     _UNKNOWN,
     _Cue,
     _deletes,
     _Lexicon,
     _within_one,
     _Word,
+    tokens,
 )
 
 __all__ = ["BlockCues", "CueIndex"]
@@ -140,9 +140,10 @@ class CueIndex:
             self._numbers.add(w)
         for k in (w.key, *w.others):
             self._exact.setdefault(k, set()).add(w)
-        if len(w.key) >= 5 and w.key.isalpha():
-            for probe in (w.key, *_deletes(w.key)):
-                self._typo.setdefault(probe, set()).add(w)
+        for form in (w.key, *w.others):
+            if len(form) >= 5 and form.isalpha():
+                for probe in (form, *_deletes(form)):
+                    self._typo.setdefault(probe, set()).add(w)
 
     def matched(self, key: str) -> tuple[frozenset[_Word], tuple[int, ...]]:
         """The cue words a word key matches, and the cues (indexes) it may start."""
@@ -161,7 +162,7 @@ class CueIndex:
             # a word the lemmatiser does not know, within one edit of a cue's word
             for probe in (key, *_deletes(key)):
                 for w in self._typo.get(probe, ()):
-                    if w.key != key and _within_one(key, w.key):
+                    if w.key != key and any(_within_one(key, f) for f in (w.key, *w.others)):
                         words.add(w)
         starts = sorted(i for w in words for i in self._first.get(w, ()))
         return self._matched.put(key, (frozenset(words), tuple(starts)))
@@ -187,7 +188,7 @@ class CueIndex:
         if got is None:
             cache = self.lex._keys
             out: list[str | None] = []
-            for w in _TOKEN_RE.findall(text.lower()):
+            for w in tokens(text.lower()):
                 if w in _BARRIERS:
                     out.append(None)
                     continue

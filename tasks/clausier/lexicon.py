@@ -87,6 +87,18 @@ _WORD_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*|%")
 # Words and phrase barriers: a cue never spans a sentence or clause boundary.
 _TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*|%|[.;:!?,()]")
 _BARRIERS = frozenset(".;:!?,()")
+#: A dotted acronym (« D.E.E.E. », « r.g.p.d. »): one word, not sentence ends.
+_DOTTED_RE = re.compile(r"\b(?:[^\W\d_]\.){2,}")
+
+
+def tokens(text: str) -> list[str]:
+    """Tokens of a lower-case text as the cue index reads them: words, numbers, « % »
+    and barriers (punctuation); a dotted acronym is one word (« d.e.e.e. » → « deee »)."""
+    if "." in text:
+        text = _DOTTED_RE.sub(lambda m: m.group().replace(".", ""), text)
+    return _TOKEN_RE.findall(text)
+
+
 _NUM = "<num>"
 TOC_RE = re.compile(r"(\.{4,}|…{2,}|(\. ){4,}|_{4,})\s*\d+\s*$")
 _FILL_RE = re.compile(r"\.{6,}|…{3,}|_{5,}|\[\s*\]|☐|□")
@@ -233,6 +245,12 @@ class _Lexicon:
                         # (« donnée » → donner, « données » → donnée): accept both
                         forms = {tok + "s", tok + "e", tok + "es"}
                         others = {self.key(f) for f in forms} - {ks[0]}
+                        # and the written form itself, stemmed: a typo in an inflected
+                        # word (« reconditonné ») is one edit away from it, not from
+                        # its lemma (« reconditionner »)
+                        surface = _stem(fold(tok).replace("-", ""))
+                        if surface != ks[0] and len(surface) >= 5:
+                            others.add(surface)
                         words.append(_Word(ks[0], False, tuple(sorted(others))))
                     else:
                         words.extend(_Word(k) for k in ks)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from tasks.dossier.model import ClauseEvidence
 
 from .blockindex import _Block, _Index
-from .lexicon import _BARRIERS, _LIST_START_RE, _NUM, _TOKEN_RE, _WORD_RE, _alternatives, _Word
+from .lexicon import _BARRIERS, _LIST_START_RE, _NUM, _WORD_RE, _alternatives, _Word, tokens
 
 if TYPE_CHECKING:
     from .recognition import Hit
@@ -216,7 +216,7 @@ class Ranking:
             return out
         p, depth = 0, 0
         for li in range(block.start, block.end + 1):
-            for w in _TOKEN_RE.findall(idx.piece.lines[li].text.lower()):
+            for w in tokens(idx.piece.lines[li].text.lower()):
                 if w == "(":
                     depth += 1
                 elif w == ")":

@@ -213,9 +213,26 @@ _GLUE_SPLIT_RE = re.compile(r"(?<=[a-zà-öø-ÿœæ]{2})(?=[A-ZÀ-ÖØ-ÞŒÆ][
 
 def _unglue(match: re.Match[str]) -> str:
     word = match.group(0)
-    if fold(word) in _CAMEL_WORDS:
-        return word
+    folded = fold(word)
+    if folded in _CAMEL_WORDS or any(_one_edit(folded, w) for w in _CAMEL_WORDS):
+        return word  # a product name, or one with a typo (« SecNumClould »)
     return _GLUE_SPLIT_RE.sub(" ", word)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """``a`` and ``b`` (6 letters or more) differ by one insertion, deletion,
+    substitution or swap of two neighbours."""
+    la, lb = len(a), len(b)
+    if min(la, lb) < 6 or abs(la - lb) > 1 or a == b:
+        return False
+    i = 0
+    while i < min(la, lb) and a[i] == b[i]:
+        i += 1
+    if la == lb:
+        if a[i + 1 :] == b[i + 1 :]:
+            return True  # one letter replaced
+        return i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
+    return a[i + 1 :] == b[i:] if la > lb else a[i:] == b[i + 1 :]
 
 
 def split_glued(s: str) -> str:
