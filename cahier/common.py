@@ -137,8 +137,15 @@ def find_dossier(path: Path) -> Path:
     """
     p = path.resolve()
     for candidate in [p, *p.parents]:
-        if (candidate / "tender.yaml").is_file():
+        tender = candidate / "tender.yaml"
+        if tender.is_file():
             return candidate
+        if tender.is_symlink():  # a link that leads nowhere, or back to itself
+            raise InputError(
+                "tender.yaml est un lien symbolique cassé ou en boucle : remplacez-le par "
+                "le fichier.",
+                str(tender),
+            )
     raise InputError(
         "aucun tender.yaml trouvé : ce chemin n'est pas dans un dossier de consultation.", str(path)
     )

@@ -76,17 +76,18 @@ def check(
         str | None,
         typer.Option("--date", help="Date du contrôle, AAAA-MM-JJ (défaut : aujourd'hui)."),
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Format.")] = Format.text,
+    output_format: Annotated[Format, typer.Option("--format", "-f", help="Format.")] = Format.text,
     output: OutputOpt = None,
 ) -> None:
     """Contrôler les rapports d'exécution : écarts, rapports en retard ou manquants."""
+    from tasks import fmt
     from tasks.award.followup import check_followup
 
     try:
         result = check_followup(dossier_of(tender_dir), _date(on))
     except CahierError as exc:
         fail(exc)
-    if fmt == Format.json:
+    if output_format == Format.json:
         text = result.model_dump_json(indent=2) + "\n"
     else:
         lines = [

@@ -8,7 +8,7 @@ arithmetic. Machine formats (JSON, DECP, CSV for programs) never go through here
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 __all__ = ["add_months", "amount", "date", "date_short", "number", "percent"]
 
@@ -27,12 +27,22 @@ def number(
     ``grouping=False`` leaves out the thousands separator (« 5000 »)."""
     from babel.numbers import format_decimal  # imported on first use: ~25 ms at start
 
-    if decimals is None:
-        return format_decimal(
-            value, locale=LOCALE, decimal_quantization=not exact, group_separator=grouping
-        )
-    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-    return format_decimal(value, format=pattern, locale=LOCALE, group_separator=grouping)
+    try:
+        if decimals is None:
+            return format_decimal(
+                value, locale=LOCALE, decimal_quantization=not exact, group_separator=grouping
+            )
+        pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+        return format_decimal(value, format=pattern, locale=LOCALE, group_separator=grouping)
+    except InvalidOperation:  # past Babel's 28 digits: a value no bound stopped upstream
+        return _plain(value, 3 if decimals is None else decimals, grouping)
+
+
+def _plain(value: float | int | Decimal, decimals: int, grouping: bool) -> str:
+    """French form of a number too large for Babel: narrow no-break space between
+    thousands, decimal comma."""
+    text = f"{Decimal(value):{',' if grouping else ''}.{decimals}f}"
+    return text.replace(",", "\u202f").replace(".", ",")
 
 
 def amount(value: float | int | Decimal, *, decimals: int = 2, suffix: str = "€ HT") -> str:

@@ -76,6 +76,15 @@ def test_check_reports_shortfalls_with_penalty_and_lateness(contract):
     assert progress["SOC-INSERT-01/heures_insertion"]["realise"] == 44
 
 
+def test_text_report_shows_promised_and_done_in_french(contract):
+    """The text report (the default format) prints the promised / done table."""
+    res = _cli("followup", "check", str(contract), "--date", ON)
+    assert res.returncode == 1, res.stderr
+    assert "Traceback" not in res.stderr
+    assert "Promis / réalisé" in res.stdout
+    assert "SOC-INSERT-01/heures_insertion" in res.stdout and "NON ATTEINT" in res.stdout
+
+
 def test_first_report_alone_meets_the_commitment_and_a_missing_one_is_an_error(contract):
     (contract / "suivi" / "rapports" / "2027-02.csv").unlink()
     result = check_followup(contract, dt.date(2027, 2, 20))

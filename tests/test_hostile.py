@@ -182,6 +182,10 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
     "piece-gabarit-syntaxe": (_ccap_append('\n{{ clause("ENV-COND-01"\n'), "ccap.md:"),
     "piece-lien-hors-dossier": (_symlink("pieces/annexe.md", "/etc/passwd"), "annexe.md"),
     "tender-lien-hors-dossier": (_outside_tender, "tender.yaml"),
+    "montant-absurde": (lambda d: _set(d, "montant", "1" + "0" * 27), "tender.yaml:"),
+    "duree-absurde": (lambda d: _set(d, "dureeMois", "1" + "0" * 40), "tender.yaml:"),
+    "piece-lien-en-boucle": (_symlink("pieces/annexe.md", "annexe.md"), "pieces/annexe.md"),
+    "tender-lien-en-boucle": (_symlink("tender.yaml", "tender.yaml"), "tender.yaml"),
     "piece-nom-non-utf8": (_non_utf8_name, "annexe-"),
     "pdf-corrompu": (
         _piece("annexe.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\n%%EOF"),

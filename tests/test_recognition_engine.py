@@ -315,7 +315,15 @@ def test_a_table_row_takes_the_act_of_its_table_head(lib, html):
         ("ACC-RGAA-01", "cctp", "Aucun audit de conformité RGAA n'est requis du titulaire."),
         ("LABEL-01", "cctp", "Il n'est exigé ni écolabel ni label TCO Certified."),
     ],
-    ids=["soumis-aucun", "pas-tenu", "pas-reserve", "pas-exige", "aucun-demande", "aucun-requis", "ni"],
+    ids=[
+        "soumis-aucun",
+        "pas-tenu",
+        "pas-reserve",
+        "pas-exige",
+        "aucun-demande",
+        "aucun-requis",
+        "ni",
+    ],
 )
 def test_an_exemption_is_not_a_clause(lib, cid, piece, text):
     """A sentence that waives the family (« n'est pas tenu », « aucun … n'est demandé »)
@@ -357,9 +365,17 @@ def test_cue_joins_are_checked():
     ("cid", "piece", "text"),
     [
         # a dotted acronym is one word
-        ("EOL-WEEE-01", "ccap", "Les D.E.E.E. issus des matériels remplacés sont repris par le titulaire."),
+        (
+            "EOL-WEEE-01",
+            "ccap",
+            "Les D.E.E.E. issus des matériels remplacés sont repris par le titulaire.",
+        ),
         # a typo in a product name written in camel case is not split into words
-        ("DATA-SOV-01", "cctp", "Le titulaire héberge les données sur une offre qualifiée SecNumClould."),
+        (
+            "DATA-SOV-01",
+            "cctp",
+            "Le titulaire héberge les données sur une offre qualifiée SecNumClould.",
+        ),
         # a typo in an inflected word (one edit from its written form, not from its lemma)
         ("CIRC-REUSE-01", "cctp", "Le titulaire fournit au moins un poste reconditonné par lot."),
         # a standard number written without its thousands space

@@ -77,6 +77,12 @@ def json_text(data: Any, *, indent: int | None = 2) -> str:
         ) from None
 
 
+#: Sanity bounds, not law: a value past them is a typing error (a missing decimal
+#: comma, a key held down), refused with the field's name before it reaches a document.
+MAX_AMOUNT = 10**12  # € HT: a thousand billion euros
+MAX_MONTHS = 1200  # a hundred years
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
@@ -240,7 +246,7 @@ class Lot(_Model):
 
     numero: int = Field(ge=1)
     objet: str
-    montant: Number | None = Field(default=None, ge=0)
+    montant: Number | None = Field(default=None, ge=0, le=MAX_AMOUNT)
     categories: list[Category] = Field(default=[])
     criteres: list[Critere] = Field(default=[])
 
@@ -270,9 +276,11 @@ class Tender(_Model):
     procedure: ProcedureDecp
     nature: NatureDecp = "Marché"
     techniques: list[TechniqueDecp] = Field(default=[])
-    dureeMois: int = Field(ge=1)
+    dureeMois: int = Field(ge=1, le=MAX_MONTHS)
     ccag: CcagDecp
-    montant: Number = Field(gt=0, allow_inf_nan=False, description="montant estimé maximum, € HT")
+    montant: Number = Field(
+        gt=0, le=MAX_AMOUNT, allow_inf_nan=False, description="montant estimé maximum, € HT"
+    )
     acheteur: Acheteur
     categories: list[Category] = Field(min_length=1)
     dateLancement: dt.date

@@ -190,6 +190,19 @@ def _outside(name: str) -> InputError:
     )
 
 
+def _resolved(path: Path, rel: str) -> Path:
+    """``path`` with every symbolic link followed; a link that leads back to itself is
+    refused in French (``rel``: its name in the dossier)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # Python < 3.13: RuntimeError; later: OSError ELOOP
+        raise InputError(
+            "lien symbolique en boucle : ce lien mène, de lien en lien, à lui-même ; "
+            "remplacez-le par le fichier qu'il devait désigner.",
+            rel,
+        ) from None
+
+
 def _check_name(rel: str) -> None:
     """A file name that is not valid UTF-8 (decoded by Python with surrogates) cannot be
     written in a report, a JSON document or a manifest: refuse it, showing its bytes."""
@@ -238,7 +251,7 @@ class _DiskTree:
                 "pieces/.",
                 self.display,
             )
-        self.root_res = self.root.resolve()
+        self.root_res = _resolved(self.root, self.display)
 
     def tender(self) -> bytes:
         tender_path = self.root / TENDER_FILE
@@ -248,7 +261,7 @@ class _DiskTree:
                 "à la racine du dossier.",
                 TENDER_FILE,
             )
-        if not tender_path.resolve().is_relative_to(self.root_res):
+        if not _resolved(tender_path, TENDER_FILE).is_relative_to(self.root_res):
             raise _outside(TENDER_FILE)
         try:
             return tender_path.read_bytes()
@@ -257,7 +270,9 @@ class _DiskTree:
 
     def check_pieces(self) -> None:
         pieces = self.root / PIECES_DIR
-        if pieces.is_symlink() and not pieces.resolve().is_relative_to(self.root_res):
+        if pieces.is_symlink() and not _resolved(pieces, PIECES_DIR + "/").is_relative_to(
+            self.root_res
+        ):
             raise _outside(PIECES_DIR + "/")
         if not pieces.is_dir():
             raise InputError(
@@ -272,7 +287,7 @@ class _DiskTree:
                 continue
             rel = child.relative_to(self.root).as_posix()
             _check_name(rel)
-            resolved = child.resolve()
+            resolved = _resolved(child, rel)
             if not resolved.is_relative_to(self.root_res):
                 raise _outside(rel)
             kind = "dir" if resolved.is_dir() else "file" if resolved.is_file() else "other"

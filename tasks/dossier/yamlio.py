@@ -445,7 +445,14 @@ def french_error(err: dict[str, Any]) -> str:
         msg = str(ctx.get("error", err.get("msg", "")))
         return msg.removeprefix("Value error, ")
     if kind in _MESSAGES:
-        return _MESSAGES[kind].format_map(defaultdict(lambda: None, ctx))
+        from tasks import fmt
+
+        # limits in French (« 1 000 000 000 000 », « 0,5 »)
+        shown = {
+            k: fmt.number(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+            for k, v in ctx.items()
+        }
+        return _MESSAGES[kind].format_map(defaultdict(lambda: None, shown))
     # Never pydantic's English text: the type, the value, and where to look.
     shown = str(err.get("input", ""))[:60]
     return f"valeur « {shown} » refusée (règle « {kind} » du modèle)"

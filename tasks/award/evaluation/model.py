@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from tasks import fmt
-from tasks.dossier.model import CritereType, LegalReference, Number, siret_ok
+from tasks.dossier.model import MAX_AMOUNT, CritereType, LegalReference, Number, siret_ok
 
 EVALUATION_FILE = "evaluation/evaluation.yaml"
 PLACEHOLDER = "À COMPLÉTER"  # value left in the template (evaluation_template)
@@ -120,8 +120,8 @@ class LigneBPU(_Model):
 
     reference: str | None = None
     designation: str = Field(min_length=1)
-    quantite: Number = Field(gt=0)
-    prixUnitaire: Number = Field(gt=0, description="€ HT")
+    quantite: Number = Field(gt=0, le=MAX_AMOUNT)
+    prixUnitaire: Number = Field(gt=0, le=MAX_AMOUNT, description="€ HT")
 
     _pu = field_validator("prixUnitaire", mode="before")(lambda v: _money(v))
     _q = field_validator("quantite", mode="before")(lambda v: _money(v))
@@ -153,7 +153,9 @@ class Offre(_Model):
     siret: str
     lot: int | None = Field(default=None, ge=1)
     variante: bool = False
-    prix: Number | None = Field(default=None, gt=0, description="montant total € HT (DQE)")
+    prix: Number | None = Field(
+        default=None, gt=0, le=MAX_AMOUNT, description="montant total € HT (DQE)"
+    )
     lignes: list[LigneBPU] = Field(default_factory=list)
     coutGlobal: Number | None = Field(default=None, gt=0, description="coût du cycle de vie, € HT")
     notes: dict[str, Note] = Field(default_factory=dict)
