@@ -447,18 +447,21 @@ class Recognizer(Ranking):
 def _heading_chains(piece: PieceText, line_block: list[int]) -> dict[int, list[int]]:
     """Section → heading blocks of it and of the sections enclosing it, nearest first."""
     heading_blocks: dict[int, list[int]] = {}
-    secs = piece.sections
-    for si, sec in enumerate(secs):
-        chain = [line_block[sec.line_index]] if sec.line_index < len(line_block) else []
-        level = sec.level
-        for pj in range(si - 1, -1, -1):
-            if secs[pj].level < level:
-                if secs[pj].line_index < len(line_block):
-                    chain.append(line_block[secs[pj].line_index])
-                level = secs[pj].level
-                if level <= 1:
-                    break
+    n = len(line_block)
+    # the enclosing sections of the current one, outermost first: (level, heading block)
+    stack: list[tuple[int, int | None]] = []
+    for si, sec in enumerate(piece.sections):
+        while stack and stack[-1][0] >= sec.level:
+            stack.pop()
+        own = line_block[sec.line_index] if sec.line_index < n else None
+        chain = [] if own is None else [own]
+        for level, block in reversed(stack):  # nearest first, up to a level-1 heading
+            if block is not None:
+                chain.append(block)
+            if level <= 1:
+                break
         heading_blocks[si] = chain
+        stack.append((sec.level, own))
     return heading_blocks
 
 

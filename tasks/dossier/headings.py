@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from itertools import islice
 
 from tasks.memo import BoundedMemo
 
@@ -475,7 +474,8 @@ def assign_roles(blocks: list[Block]) -> None:
         if b.kind != "heading":
             continue
         empty = True
-        for nb in islice(blocks, i + 1, None):  # no copy of the rest per heading
+        for j in range(i + 1, len(blocks)):  # (islice would skip the first i each time)
+            nb = blocks[j]
             if nb.kind == "heading":
                 if nb.level <= b.level:
                     break
