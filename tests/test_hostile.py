@@ -184,6 +184,7 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
     "tender-lien-hors-dossier": (_outside_tender, "tender.yaml"),
     "montant-absurde": (lambda d: _set(d, "montant", "1" + "0" * 27), "tender.yaml:"),
     "duree-absurde": (lambda d: _set(d, "dureeMois", "1" + "0" * 40), "tender.yaml:"),
+    "piece-citations-imbriquees": (_ccap_append("\n\n" + ">" * 500 + " x\n"), "ccap.md:"),
     "piece-lien-en-boucle": (_symlink("pieces/annexe.md", "annexe.md"), "pieces/annexe.md"),
     "tender-lien-en-boucle": (_symlink("tender.yaml", "tender.yaml"), "tender.yaml"),
     "piece-nom-non-utf8": (_non_utf8_name, "annexe-"),
@@ -255,6 +256,7 @@ def test_hostile_input_ends_in_french_located_message(case, fmt, runner, tmp_pat
 ASSEMBLY_CASES = {
     "boucle": ('{% for a in "x"*99999 %}{% for b in "x"*99999 %}{% endfor %}{% endfor %}', 1),
     "attr": ('{{ tender|attr("objet") }}', 1),
+    "imbrication": ("\n" + ">" * 500 + " x", 2),
     "largeur": ('{{ "%099999999d" % 1 }}', 1),
     "lecture-de-fichier": (
         '![mot de passe](/etc/passwd)\n\n```{=typst}\n#read("/etc/passwd")\n```',

@@ -24,8 +24,15 @@ __all__ = ["ACCESSIBILITY_RULES", "accessibility_findings"]
 
 #: Rule ids and their short French titles (``clause_library/rules.yaml``, ``controle``).
 ACCESSIBILITY_RULES: dict[str, str] = {
-    rid: rule_titles("controle")[rid] for rid in ("image-sans-alternative", "titre-vide")
+    rid: rule_titles("controle")[rid]
+    for rid in ("image-sans-alternative", "titre-vide", "imbrication-excessive")
 }
+
+#: Deepest nesting of block quotes and list levels a piece may hold: beyond, Pandoc's
+#: document tree is deeper than a reader (or the assembly) can walk, and no tender
+#: needs it. Not law: a bound of the tool.
+MAX_NESTING = 40
+_NEST_PREFIX = re.compile(r"[ \t>]*")
 
 _IMAGE = re.compile(
     r"!\[(?P<alt>(?:[^\[\]\\]|\\.)*)\]\((?P<url>[^)\s]*)(?:\s+\"[^\"]*\")?\)(?P<attrs>\{[^}]*\})?"
@@ -67,7 +74,11 @@ def accessibility_findings(pieces: list[PieceText]) -> list[Finding]:
     for piece in pieces:
         if piece.format != "md" or not piece.raw_source:
             continue
+        nested = False
         for line, text in _body_lines(piece.raw_source):
+            if not nested and text[:1] in "> \t" and nesting_depth(text) > MAX_NESTING:
+                nested = True  # once per piece
+                findings.append(_too_deep(piece, line))
             # substring tests first: the patterns cannot match without them
             if "#" in text and _EMPTY_HEADING.match(text):
                 findings.append(
@@ -105,3 +116,23 @@ def accessibility_findings(pieces: list[PieceText]) -> list[Finding]:
                     )
                 )
     return findings
+
+
+def nesting_depth(text: str) -> int:
+    """Nesting of a Markdown line: its « > » marks plus its indentation in steps of two
+    spaces (a nested list item)."""
+    prefix = _NEST_PREFIX.match(text).group()
+    quotes = prefix.count(">")
+    indent = len(prefix.rsplit(">", 1)[-1].expandtabs(4))
+    return quotes + indent // 2
+
+
+def _too_deep(piece: PieceText, line: int) -> Finding:
+    return Finding(
+        rule="imbrication-excessive",
+        severity=rule_severity("imbrication-excessive"),
+        location=Location(file=piece.path, line=line, heading=piece.heading_at_src(line)),
+        message=f"Citations ou listes imbriquées sur plus de {MAX_NESTING} niveaux : la "
+        "pièce ne peut pas être assemblée (ni lue par un lecteur d'écran).",
+        fix="Réduisez l'imbrication : quelques niveaux de citation ou de liste suffisent.",
+    )

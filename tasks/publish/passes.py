@@ -423,6 +423,40 @@ def parse_documents(
     read_file: Callable[[str], bytes | None],
     timeout: float = PANDOC_TIMEOUT_S,
 ) -> tuple[list[Document], list[Finding]]:
+    """:func:`_parse_documents`; a document tree too deep to walk (hundreds of nested
+    quotes or lists, which ``cahier check`` reports as ``imbrication-excessive``) is
+    refused in French instead of a recursion error.
+
+    Raises:
+        InputError: the pieces nest too deeply; Pandoc errors (see :func:`_pandoc`).
+    """
+    try:
+        return _parse_documents(pieces, read_file, timeout)
+    except RecursionError:
+        from tasks.check.accessibility import MAX_NESTING, nesting_depth
+        from tasks.errors import InputError
+
+        where = next(
+            (
+                (p.path, n)
+                for p in pieces
+                for n, line in enumerate(p.markdown.splitlines(), 1)
+                if nesting_depth(line) > MAX_NESTING
+            ),
+            (", ".join(p.path for p in pieces), None),
+        )
+        raise InputError(
+            "citations ou listes imbriquées trop profondément pour être assemblées : "
+            "réduisez l'imbrication (voir « cahier check », règle imbrication-excessive).",
+            *where,
+        ) from None
+
+
+def _parse_documents(
+    pieces: list[RenderedPiece],
+    read_file: Callable[[str], bytes | None],
+    timeout: float = PANDOC_TIMEOUT_S,
+) -> tuple[list[Document], list[Finding]]:
     """Markdown → sanitised Pandoc ASTs, in one Pandoc call for all pieces.
 
     Each piece's YAML front matter is taken out first (:func:`split_front_matter`: title
