@@ -43,6 +43,12 @@ ENGLISH = (
     "not allowed in this context",
     "did not find expected",
     "control characters are not allowed",
+    "ZeroDivisionError",
+    "division by zero",
+    "unsupported operand",
+    "has no element",
+    "maximum recursion",
+    "codec can't",
 )
 
 
@@ -184,6 +190,13 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
     "tender-lien-hors-dossier": (_outside_tender, "tender.yaml"),
     "montant-absurde": (lambda d: _set(d, "montant", "1" + "0" * 27), "tender.yaml:"),
     "duree-absurde": (lambda d: _set(d, "dureeMois", "1" + "0" * 40), "tender.yaml:"),
+    "piece-gabarit-division-par-zero": (_ccap_append("\n{{ 1/0 }}\n"), "ccap.md:"),
+    "piece-gabarit-types": (_ccap_append("\n{{ tender.objet|int + 'a' }}\n"), "ccap.md:"),
+    "piece-gabarit-element-absent": (_ccap_append("\n{{ tender.criteres[99].nom }}\n"), "ccap.md:"),
+    "piece-gabarit-recursion": (
+        _ccap_append("\n{% macro f(n) %}{{ f(n+1) }}{% endmacro %}{{ f(0) }}\n"),
+        "ccap.md:",
+    ),
     "piece-citations-imbriquees": (_ccap_append("\n\n" + ">" * 500 + " x\n"), "ccap.md:"),
     "piece-lien-en-boucle": (_symlink("pieces/annexe.md", "annexe.md"), "pieces/annexe.md"),
     "tender-lien-en-boucle": (_symlink("tender.yaml", "tender.yaml"), "tender.yaml"),
@@ -257,6 +270,8 @@ ASSEMBLY_CASES = {
     "boucle": ('{% for a in "x"*99999 %}{% for b in "x"*99999 %}{% endfor %}{% endfor %}', 1),
     "attr": ('{{ tender|attr("objet") }}', 1),
     "imbrication": ("\n" + ">" * 500 + " x", 2),
+    "division-par-zero": ("{{ 1/0 }}", 1),
+    "encodage": ("{{ tender.objet.encode('ascii') }}", 1),
     "largeur": ('{{ "%099999999d" % 1 }}', 1),
     "lecture-de-fichier": (
         '![mot de passe](/etc/passwd)\n\n```{=typst}\n#read("/etc/passwd")\n```',

@@ -109,7 +109,7 @@ def _text_findings(dossier: Dossier, clausier: Clausier) -> list[Finding]:
     from tasks.clausier.templates import lint_templates
 
     return [
-        *lint_templates(dossier.pieces, clausier),
+        *lint_templates(dossier.pieces, clausier, dossier.tender),
         *accessibility_findings(dossier.pieces),
         *reading_findings(dossier.pieces),
     ]

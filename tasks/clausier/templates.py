@@ -24,11 +24,19 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import StrictUndefined, TemplateAssertionError, TemplateSyntaxError, meta, nodes
+from jinja2 import (
+    StrictUndefined,
+    TemplateAssertionError,
+    TemplateSyntaxError,
+    UndefinedError,
+    meta,
+    nodes,
+)
 from jinja2.sandbox import SandboxedEnvironment
 
 from tasks.clausier.rules import rule_severity
@@ -450,7 +458,9 @@ def _lint_calls(ast: nodes.Template, piece: str, clausier: Clausier) -> list[Fin
     return out
 
 
-def lint_templates(pieces: Iterable[PieceText], clausier: Clausier | None = None) -> list[Finding]:
+def lint_templates(
+    pieces: Iterable[PieceText], clausier: Clausier | None = None, tender: Any = None
+) -> list[Finding]:
     """Template findings of the Markdown pieces, as assembly would meet them, without
     rendering and without Pandoc.
 
@@ -465,7 +475,12 @@ def lint_templates(pieces: Iterable[PieceText], clausier: Clausier | None = None
       unknown filter or test;
     * with ``clausier``: ``gabarit-invalide`` for ``clause("ID", …)`` with an unknown
       id (``Finding.clause`` = the id) or literal parameters outside the clause's
-      types/bounds (:func:`tasks.clausier.render.validate_params`).
+      types/bounds (:func:`tasks.clausier.render.validate_params`);
+    * a template that computes (loops, filters, arithmetic, indexing, calls other than
+      ``clause()``) is rendered on trial (:func:`_trial_render`): ``gabarit-non-sur``
+      past the sandbox's bounds and, with ``tender`` (the
+      :class:`~tasks.dossier.model.Tender`), ``gabarit-invalide`` for an error of the
+      template itself, in French.
 
     A piece with a syntax error or an unsafe construct gets only those findings.
 
@@ -479,11 +494,27 @@ def lint_templates(pieces: Iterable[PieceText], clausier: Clausier | None = None
     """
     env = environment()
     out: list[Finding] = []
+    lint = _lint_piece
+    if tender is not None:
+        fields = _Lazy(lambda: tender.model_dump(mode="json"))
+        lint = functools.partial(_lint_piece, tender=fields)
     for piece in pieces:
         src = piece.raw_source
         if piece.format == "md" and src and re.search(r"\{[{%]|\{##", src):
-            out.extend(lint_source(env, src, piece.path, clausier, _lint_piece))
+            out.extend(lint_source(env, src, piece.path, clausier, lint))
     return out
+
+
+class _Lazy:
+    """A value computed on first use (the tender's fields, only for a trial render)."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make, self.value = make, None
+
+    def get(self) -> Any:
+        if self.value is None:
+            self.value = self.make()
+        return self.value
 
 
 def _lint_piece(
@@ -492,6 +523,7 @@ def _lint_piece(
     path: str,
     clausier: Clausier | None,
     whole: bool = True,
+    tender: _Lazy | None = None,
 ) -> list[Finding]:
     """The findings of one Markdown source, in line order (see :func:`lint_templates`).
 
@@ -514,14 +546,40 @@ def _lint_piece(
     ]
     if clausier is not None:
         found.extend(_lint_calls(ast, path, clausier))
-    if not found and any(
-        True for _ in ast.find_all((nodes.For, nodes.Filter, nodes.Mul, nodes.Mod, nodes.Pow))
-    ):
+    if not found and _computes(ast):
         if not whole:
             raise Whole
-        found.extend(_trial_render(env, src, path))
+        found.extend(_trial_render(env, src, path, tender.get() if tender else None))
     found.sort(key=lambda f: (f.location.line or 0) if f.location else 0)
     return found
+
+
+#: Template nodes that compute (a trial render may fail or run long on them).
+_COMPUTING = (
+    nodes.For,
+    nodes.Filter,
+    nodes.Mul,
+    nodes.Mod,
+    nodes.Pow,
+    nodes.Div,
+    nodes.FloorDiv,
+    nodes.Add,
+    nodes.Sub,
+    nodes.Neg,
+    nodes.Getitem,
+    nodes.Macro,
+    nodes.CallBlock,
+)
+
+
+def _computes(ast: nodes.Template) -> bool:
+    """The template does more than print ``tender`` fields and call ``clause()``."""
+    if any(True for _ in ast.find_all(_COMPUTING)):
+        return True
+    return any(
+        not (isinstance(c.node, nodes.Name) and c.node.name == "clause")
+        for c in ast.find_all(nodes.Call)
+    )
 
 
 def _unknown_names(ast: nodes.Template, path: str) -> list[Finding]:
@@ -570,36 +628,98 @@ def _unknown_filters(env: SandboxedEnvironment, ast: nodes.Template, path: str) 
     return out
 
 
-def _trial_render(env: SandboxedEnvironment, source: str, piece: str) -> list[Finding]:
-    """Render a piece with stand-ins (``clause()`` → "", ``tender`` → empty) under the
-    sandbox's bounds: a loop, a width or a repetition past the bounds is found by
-    ``cahier check`` (``gabarit-non-sur``, with its line) and not first by the assembly.
-    Other errors are left to the assembly, which renders with the real data."""
-    import traceback
-
+def _trial_render(
+    env: SandboxedEnvironment, source: str, piece: str, tender: dict | None = None
+) -> list[Finding]:
+    """Render a piece under the sandbox's bounds with ``clause()`` → "" and ``tender``
+    (the tender's fields, as the assembly gives them; None: an empty stand-in): a loop,
+    a width or a repetition past the bounds is found by ``cahier check``
+    (``gabarit-non-sur``, with its line) and not first by the assembly. With the real
+    ``tender``, an error of the template itself (division by zero, text added to a
+    number, a list element that does not exist…) is ``gabarit-invalide`` with its line;
+    with the stand-in, such errors are left to the assembly."""
     from jinja2 import ChainableUndefined
 
     from .sandbox import RenderLimit, render_bounded
 
     trial = environment()
-    trial.undefined = ChainableUndefined
-    trial.globals.update(clause=lambda *a, **k: "", tender=ChainableUndefined(name="tender"))
+    if tender is None:
+        trial.undefined = ChainableUndefined  # stand-in data: any field may be read
+    trial.globals.update(
+        clause=lambda *a, **k: "",
+        tender=ChainableUndefined(name="tender") if tender is None else tender,
+    )
     try:
         render_bounded(trial.from_string(source), seconds=2.0)
     except RenderLimit as exc:
-        line = None
-        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-            if frame.filename == "<template>":
-                line = frame.lineno
-                break
         return [
             _finding(
                 "gabarit-non-sur",
                 piece,
-                line,
+                template_line(exc),
                 f"opération refusée par le bac à sable ({exc}) : retirez cette instruction.",
             )
         ]
-    except Exception:  # the assembly reports the template's own errors with real data
-        return []
+    except Exception as exc:
+        if tender is None:
+            return []  # stand-in data: the assembly reports it with the real data
+        return [
+            _finding(
+                "gabarit-invalide",
+                piece,
+                template_line(exc),
+                f"erreur dans le gabarit : {runtime_message(exc)}.",
+            )
+        ]
     return []
+
+
+def template_line(exc: BaseException) -> int | None:
+    """Line of the piece where a template error was raised (its traceback's frame in
+    ``<template>``), else the exception's ``lineno``."""
+    import traceback
+
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename == "<template>":
+            return frame.lineno
+    return getattr(exc, "lineno", None)
+
+
+_UNDEFINED_MESSAGES = [
+    (re.compile(r"^'(?P<n>[^']+)' is undefined$"), "variable « {n} » inconnue"),
+    (
+        re.compile(r"^'(?P<o>[^']+)' (?:object )?has no attribute '(?P<n>[^']+)'$"),
+        "champ « {n} » absent",
+    ),
+    (
+        re.compile(r"^(?P<o>\w+) object has no element (?P<n>.+)$"),
+        "élément {n} absent (la liste est plus courte)",
+    ),
+]
+
+#: French words for the errors a template's own code can raise (most specific first).
+_RUNTIME_MESSAGES: tuple[tuple[type[BaseException], str], ...] = (
+    (ZeroDivisionError, "division par zéro"),
+    (RecursionError, "appels sans fin (une macro qui s'appelle elle-même)"),
+    (OverflowError, "nombre trop grand"),
+    (UnicodeError, "caractère impossible à convertir dans cet encodage"),
+    (TypeError, "opération entre des valeurs de types incompatibles (texte, nombre, liste…)"),
+    (ValueError, "valeur impossible à convertir pour cette opération"),
+    (ArithmeticError, "calcul impossible"),
+)
+
+
+def runtime_message(exc: BaseException) -> str:
+    """What went wrong in a template, in French, without Python's English text:
+    « variable « x » inconnue », « division par zéro »…"""
+    if isinstance(exc, UndefinedError):
+        msg = str(exc.message or "")
+        for rx, text in _UNDEFINED_MESSAGES:
+            m = rx.match(msg)
+            if m:
+                return text.format(**m.groupdict())
+        return "valeur absente"
+    for kind, text in _RUNTIME_MESSAGES:
+        if isinstance(exc, kind):
+            return text
+    return "erreur à l'exécution du gabarit"

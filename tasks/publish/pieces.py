@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import traceback
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -23,8 +22,10 @@ from tasks.clausier.sandbox import render_bounded
 from tasks.clausier.templates import (
     environment,
     lint_templates,
+    runtime_message,
     scan_tokens,
     syntax_message,
+    template_line,
 )
 from tasks.dossier.document import PieceText
 from tasks.dossier.model import Finding, Tender
@@ -52,31 +53,6 @@ class RenderedPiece:
     stem: str  # output file stem ("ccap")
     markdown: str
     uses: list[ClauseUse] = field(default_factory=list)
-
-
-def _template_line(exc: BaseException) -> int | None:
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename == "<template>":
-            return frame.lineno
-    return getattr(exc, "lineno", None)
-
-
-_UNDEFINED_MESSAGES = [
-    (re.compile(r"^'(?P<n>[^']+)' is undefined$"), "variable « {n} » inconnue"),
-    (
-        re.compile(r"^'(?P<o>[^']+)' has no attribute '(?P<n>[^']+)'$"),
-        "champ « {n} » absent",
-    ),
-]
-
-
-def _undefined_message(exc: UndefinedError) -> str:
-    msg = str(exc.message or "")
-    for rx, fmt in _UNDEFINED_MESSAGES:
-        m = rx.match(msg)
-        if m:
-            return fmt.format(**m.groupdict())
-    return msg
 
 
 def _clause_uses(piece: PieceText) -> list[ClauseUse]:
@@ -146,7 +122,7 @@ def render_piece(
             _finding(
                 "gabarit-non-sur",
                 piece.path,
-                _template_line(exc),
+                template_line(exc),
                 f"opération refusée par le bac à sable ({exc}) : retirez cette instruction.",
             )
         ]
@@ -155,13 +131,13 @@ def render_piece(
             _finding(
                 "gabarit-invalide",
                 piece.path,
-                _template_line(exc),
-                f"gabarit invalide : {_undefined_message(exc)} ; une pièce ne peut utiliser que "
+                template_line(exc),
+                f"gabarit invalide : {runtime_message(exc)} ; une pièce ne peut utiliser que "
                 'clause("ID", …) et tender (ex. {{ tender.objet }}).',
             )
         ]
     except InputError as exc:
-        return None, [_finding("gabarit-invalide", piece.path, _template_line(exc), exc.message)]
+        return None, [_finding("gabarit-invalide", piece.path, template_line(exc), exc.message)]
     except SyntaxError:  # e.g. clause("ID", a=1, a=2): Python refuses the compiled code
         found = [f for f in lint_templates([piece]) if "répété" in f.message]
         return None, found or [
@@ -172,8 +148,8 @@ def render_piece(
             _finding(
                 "gabarit-invalide",
                 piece.path,
-                _template_line(exc),
-                f"erreur dans le gabarit ({type(exc).__name__} : {exc}).",
+                template_line(exc),
+                f"erreur dans le gabarit : {runtime_message(exc)}.",
             )
         ]
     return RenderedPiece(piece.path, piece.kind, _stem(piece.path), text, _clause_uses(piece)), []
