@@ -49,6 +49,8 @@ ENGLISH = (
     "has no element",
     "maximum recursion",
     "codec can't",
+    "datetime.date",
+    "invalid_key",
 )
 
 
@@ -197,6 +199,8 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
         _ccap_append("\n{% macro f(n) %}{{ f(n+1) }}{% endmacro %}{{ f(0) }}\n"),
         "ccap.md:",
     ),
+    "yaml-cle-date": (lambda d: _append(d, "2026-01-01: x\n"), "« 2026-01-01 » invalide"),
+    "yaml-cle-vide": (lambda d: _append(d, "~: x\n"), "clé « ~ »"),
     "piece-citations-imbriquees": (_ccap_append("\n\n" + ">" * 500 + " x\n"), "ccap.md:"),
     "piece-lien-en-boucle": (_symlink("pieces/annexe.md", "annexe.md"), "pieces/annexe.md"),
     "tender-lien-en-boucle": (_symlink("tender.yaml", "tender.yaml"), "tender.yaml"),

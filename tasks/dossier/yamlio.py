@@ -317,6 +317,32 @@ def _check_duplicate_keys(node: yaml.Node, file: str) -> None:
             stack.extend(n.value)
 
 
+def _key_node(node: yaml.Node | None, parent: tuple[Any, ...], key: Any) -> tuple[str, int | None]:
+    """(text as written, line) of the key ``key`` — not a string — in the mapping at
+    ``parent`` (pydantic names such a key by its ``repr``, not by its text)."""
+    holder = node
+    for part in parent:
+        nxt = None
+        if isinstance(holder, yaml.MappingNode):
+            nxt = next((v for k, v in holder.value if k.value == str(part)), None)
+        elif isinstance(holder, yaml.SequenceNode) and isinstance(part, int):
+            nxt = holder.value[part] if 0 <= part < len(holder.value) else None
+        if nxt is None:
+            break
+        holder = nxt
+    if isinstance(holder, yaml.MappingNode):
+        wanted = {
+            bool: "tag:yaml.org,2002:bool",
+            type(None): "tag:yaml.org,2002:null",
+        }.get(type(key))
+        for k, _v in holder.value:
+            if k.tag == "tag:yaml.org,2002:str":
+                continue
+            if (wanted and k.tag == wanted) or k.value == str(key):
+                return k.value or "~", k.start_mark.line + 1
+    return str(key), line_of(node, parent)
+
+
 def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     """Line (1-based) of the deepest node of ``loc`` found in the YAML tree."""
     if node is None:
@@ -534,6 +560,14 @@ def _validate(model: type[M], data: Any, node: yaml.Node | None, file: str, cont
 
     def describe(err: dict[str, Any]) -> tuple[str, int | None]:
         loc = tuple(err.get("loc", ()))
+        if err.get("type") == "invalid_key":  # a date, a number, a boolean or null as key
+            text, line = _key_node(node, loc[:-1], err.get("input"))
+            return (
+                f"clé « {text} » invalide : une clé doit être un nom de champ (du texte), "
+                "pas une date, un nombre, un booléen ni une valeur vide ; écrivez le nom du "
+                "champ attendu ou supprimez la ligne",
+                line,
+            )
         if loc and loc[-1] == "[key]":  # the key itself: locate its mapping
             field = ".".join(str(p) for p in loc[:-1]) or "(racine)"
             return f"champ « {field} » : {french_error(err)}", line_of(node, loc[:-1])
