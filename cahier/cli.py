@@ -53,7 +53,7 @@ from cahier import (
     server,
 )
 from flows.warm import wants_runner
-from tasks.errors import CahierError
+from tasks.errors import CahierError, os_reason
 
 __all__ = ["COMMAND_MODULES", "app", "build_app", "main"]
 
@@ -158,7 +158,7 @@ def main() -> None:
         sys.exit(getattr(exc, "exit_code", 2))
     except OSError as exc:
         where = f"{exc.filename} : " if getattr(exc, "filename", None) else ""
-        typer.echo(f"cahier : {where}erreur système : {exc.strerror or exc}.", err=True)
+        typer.echo(f"cahier : {where}{os_reason(exc)}.", err=True)
         sys.exit(2)
 
 

@@ -8,6 +8,7 @@ Exit codes of every command: 0 done, 1 findings or checks that failed, 2 unusabl
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any, NoReturn
 
 import typer
 
-from tasks.errors import CahierError, InputError
+from tasks.errors import CahierError, InputError, os_reason
 
 __all__ = [
     "CommandSet",
@@ -83,7 +84,7 @@ def fail(exc: CahierError) -> NoReturn:
 def fail_os(exc: OSError, what: str) -> NoReturn:
     """Exit (code 2) on a system error: « {what} impossible : <reason>. », naming the
     file when the system names one."""
-    fail(InputError(f"{what} impossible : {exc.strerror or exc}.", getattr(exc, "filename", None)))
+    fail(InputError(f"{what} impossible : {os_reason(exc)}.", getattr(exc, "filename", None)))
 
 
 def iso_date(value: str | None, message: str) -> dt.date | None:
@@ -120,13 +121,52 @@ def write_atomic(path: Path, text: str) -> None:
     Raises:
         InputError: the output folder does not exist.
     """
-    path = Path(path)
+    path = _output_target(Path(path))
+    if path.exists() and not path.is_file():  # a named pipe, a device (/dev/stdout)
+        _write_into(path, text)
+        return
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise InputError("dossier de sortie introuvable.", str(path))
     from tasks.dossier.files import write_atomic as write
 
-    write(path, text)
+    try:
+        write(path, text)
+    except OSError as exc:
+        raise InputError(f"écriture impossible : {os_reason(exc)}.", str(path)) from None
+
+
+def _output_target(path: Path) -> Path:
+    """Where an output named by the user goes: a symbolic link is followed (the link
+    stays, its target is written); a folder is refused."""
+    if path.is_symlink():
+        try:
+            path = path.resolve()
+        except (RuntimeError, OSError):
+            raise InputError(
+                "lien symbolique en boucle : indiquez un fichier.", str(path)
+            ) from None
+    if path.is_dir():
+        raise InputError(
+            "c'est un dossier : indiquez un nom de fichier (par exemple "
+            f"« {path / 'rapport.json'} »).",
+            str(path),
+        )
+    return path
+
+
+def _write_into(path: Path, text: str) -> None:
+    """Write into an existing special file (a named pipe waits for its reader; without
+    one, a French error rather than a wait without end)."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        raise InputError(f"écriture impossible : {os_reason(exc)}.", str(path)) from None
 
 
 def find_dossier(path: Path) -> Path:

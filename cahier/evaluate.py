@@ -11,7 +11,7 @@ import typer
 from cahier.common import CommandSet, dossier_of, fail, write_output
 from cahier.options import Dossier, OutputOpt
 from tasks import fmt
-from tasks.errors import CahierError, InputError
+from tasks.errors import CahierError, InputError, os_reason
 
 commands = CommandSet()
 
@@ -103,7 +103,7 @@ def _write_new(path: Path, text: str) -> None:
     except FileExistsError:
         raise InputError("le fichier existe déjà et n'est jamais écrasé.", str(path)) from None
     except OSError as exc:
-        raise InputError(f"écriture impossible : {exc.strerror or exc}.", str(path)) from None
+        raise InputError(f"écriture impossible : {os_reason(exc)}.", str(path)) from None
 
 
 @commands.add(

@@ -10,7 +10,7 @@ import typer
 
 from cahier.common import CommandSet, fail, iso_date, write_atomic
 from tasks import fmt
-from tasks.errors import CahierError
+from tasks.errors import CahierError, InputError, os_reason
 
 commands = CommandSet()
 
@@ -84,9 +84,21 @@ def _write(p, out: Path, open_dir: Path | None) -> None:
             "resultats.json": json_text,
             "resultats.schema.json": schema,
         }
-    out.mkdir(parents=True, exist_ok=True)
-    if open_dir is not None:
-        open_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (out, open_dir):
+        if folder is None:
+            continue
+        if folder.exists() and not folder.is_dir():
+            raise InputError(
+                "c'est un fichier : --out et --donnees-ouvertes attendent un dossier (créé s'il "
+                "n'existe pas).",
+                str(folder),
+            )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(
+                f"dossier impossible à créer : {os_reason(exc)}.", str(folder)
+            ) from None
     for name, text in pages.items():
         write_atomic(out / name, text)
     for name, text in opened.items():

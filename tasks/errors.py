@@ -109,3 +109,35 @@ class ConcurrentWriteError(TransientError):
 class RepositoryLocked(TransientError):
     """``.git/index.lock`` exists: another Git command runs (or crashed) in the
     repository."""
+
+
+#: French reasons of the system errors a user meets (errno name → reason).
+_OS_REASONS = {
+    "EACCES": "permission refusée",
+    "EPERM": "opération non permise",
+    "ENOENT": "fichier ou dossier introuvable",
+    "ENOTDIR": "un élément du chemin n'est pas un dossier",
+    "EISDIR": "c'est un dossier, pas un fichier",
+    "EEXIST": "le fichier existe déjà",
+    "ENOSPC": "disque plein",
+    "EDQUOT": "quota disque dépassé",
+    "EROFS": "système de fichiers en lecture seule",
+    "ENAMETOOLONG": "nom de fichier trop long",
+    "ELOOP": "lien symbolique en boucle",
+    "EMFILE": "trop de fichiers ouverts",
+    "EXDEV": "déplacement impossible entre deux disques",
+    "EBUSY": "fichier occupé",
+    "ETXTBSY": "fichier occupé",
+    "EIO": "erreur d'entrée-sortie du disque",
+    "ENXIO": "périphérique absent (un tube nommé sans lecteur ?)",
+    "EINVAL": "argument invalide pour ce fichier",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """The reason of a system error in French (« permission refusée », « disque
+    plein »…), never the system's English text."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or 0, "")
+    return _OS_REASONS.get(name, f"erreur système {name or exc.errno}".strip())

@@ -456,3 +456,25 @@ def test_main_registers_only_the_command_asked_for_and_behaves_the_same():
     assert len(get_command(build_app("commande-inconnue")).commands) == len(
         set().union(*(m.commands.names() for m in COMMAND_MODULES))
     )
+
+
+def test_output_named_by_the_user_folder_link_pipe_and_device(dossier: Path, tmp_path: Path):
+    """``-o`` takes what the user names: a folder is refused in French (naming it, not a
+    temporary file), a symbolic link is followed and kept, a named pipe without reader is
+    an error instead of a wait without end, a full device says « disque plein »."""
+    folder = tmp_path / "sorties"
+    folder.mkdir()
+    assert_input_error(run("check", str(dossier), "-f", "json", "-o", str(folder)), "dossier")
+    target = tmp_path / "rapport.json"
+    target.write_text("ancien\n", encoding="utf-8")
+    link = tmp_path / "lien.json"
+    link.symlink_to(target)
+    proc = run("check", str(dossier), "-f", "json", "-o", str(link))
+    assert proc.returncode in (0, 1), proc.stderr
+    assert link.is_symlink() and json.loads(target.read_text(encoding="utf-8"))
+    pipe = tmp_path / "tube"
+    os.mkfifo(pipe)
+    assert_input_error(run("check", str(dossier), "-f", "json", "-o", str(pipe)), "tube")
+    assert pipe.exists() and not pipe.is_file()  # still a pipe, not replaced by a file
+    if Path("/dev/full").exists():
+        assert_input_error(run("check", str(dossier), "-f", "json", "-o", "/dev/full"), "disque")

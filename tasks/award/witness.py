@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tasks.errors import os_reason
 from tasks.git import GitError, Repo
 
 __all__ = ["Anchor", "check_witnesses", "write_witnesses"]
@@ -73,7 +74,7 @@ def _write_file(_repo: Repo, w: Any, anchor: Anchor, _prefect: Any) -> str:
         finally:
             os.close(fd)
     except OSError as exc:
-        return f"témoin fichier {w.target} non écrit ({exc.strerror}) : à refaire"
+        return f"témoin fichier {w.target} non écrit ({os_reason(exc)}) : à refaire"
     return f"témoin fichier {w.target} : ancre de l'archive n° {anchor.numero} ajoutée"
 
 
@@ -152,7 +153,7 @@ def _read_file(_repo: Repo, w: Any, tender: str, _prefect: Any) -> _Found:
     try:
         lines = Path(w.target).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        return who, ("temoin-injoignable", f"{who} illisible ({exc.strerror})."), ""
+        return who, ("temoin-injoignable", f"{who} illisible ({os_reason(exc)})."), ""
     anchors: dict[int, list[str]] = {}
     for ln in lines:
         try:

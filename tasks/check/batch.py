@@ -144,7 +144,7 @@ def check_one(dossier: str, rev: str | None = None, clausier_path: str | None = 
     """Check one dossier; a :class:`DossierResult` as a dict (picklable across processes)."""
     from tasks.clausier.library import load_clausier
     from tasks.dossier.reader import read_dossier
-    from tasks.errors import InputError
+    from tasks.errors import InputError, os_reason
 
     from .checker import check_dossier
 
@@ -157,7 +157,7 @@ def check_one(dossier: str, rev: str | None = None, clausier_path: str | None = 
     except InputError as exc:
         res.exit_code, res.message = 2, exc.render()
     except OSError as exc:
-        res.exit_code, res.message = 2, f"lecture impossible : {exc.strerror or exc}"
+        res.exit_code, res.message = 2, f"lecture impossible : {os_reason(exc)}"
     else:
         res.tender = report.tender
         res.errors = report.errors

@@ -35,7 +35,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tasks.errors import InputError
+from tasks.errors import InputError, os_reason
 from tasks.memo import BoundedMemo
 
 __all__ = [
@@ -247,7 +247,7 @@ def _read_layer(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise InputError(f"lecture impossible ({exc.strerror}).", str(path)) from None
+        raise InputError(f"lecture impossible ({os_reason(exc)}).", str(path)) from None
     data, _node = load_yaml(raw, str(path))
     if data is None:
         return {}

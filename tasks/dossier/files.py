@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tasks.errors import InputError
+from tasks.errors import InputError, os_reason
 
 __all__ = ["create_new", "new_folder", "write_atomic"]
 
@@ -103,7 +103,9 @@ def new_folder(parent: Path, name: str) -> Iterator[Path]:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=parent))
     except OSError as exc:
-        raise InputError(f"destination impossible à créer ({exc.strerror}).", str(parent)) from None
+        raise InputError(
+            f"destination impossible à créer ({os_reason(exc)}).", str(parent)
+        ) from None
     try:
         yield tmp
         tmp.chmod(0o755)

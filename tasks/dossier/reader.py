@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from tasks.errors import InputError
+from tasks.errors import InputError, os_reason
 
 from .document import PieceText
 from .headings import detect_heading
@@ -266,7 +266,7 @@ class _DiskTree:
         try:
             return tender_path.read_bytes()
         except OSError as exc:
-            raise InputError(f"tender.yaml illisible ({exc.strerror}).", TENDER_FILE) from None
+            raise InputError(f"tender.yaml illisible ({os_reason(exc)}).", TENDER_FILE) from None
 
     def check_pieces(self) -> None:
         pieces = self.root / PIECES_DIR
@@ -298,7 +298,7 @@ class _DiskTree:
         try:
             return resolved.read_bytes()
         except OSError as exc:
-            raise InputError(f"pièce illisible ({exc.strerror}).", rel) from None
+            raise InputError(f"pièce illisible ({os_reason(exc)}).", rel) from None
 
 
 class _GitTree:
