@@ -442,8 +442,10 @@ def test_dossier_errors(tmp_path: Path) -> None:
         read_dossier(root)
     assert exc.value.file == "pieces/CCAP.md"
     (root / "pieces" / "CCAP.md").write_text("x" * 3_000_000)
-    with pytest.raises(InputError, match=r"pièce trop volumineuse \(3 Mo, maximum 1 Mo\)"):
+    with pytest.raises(InputError, match=r"pièce trop volumineuse") as exc:
         read_dossier(root, max_piece_bytes=1_000_000)
+    # exact sizes: « 20 Mo, maximum 20 Mo » hid a piece 20 bytes over the limit
+    assert "(3\u202f000\u202f000 octets, maximum 1\u202f000\u202f000 octets)" in exc.value.message
 
 
 def test_malformed_tender_yaml(tmp_path: Path) -> None:

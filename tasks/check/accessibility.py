@@ -32,7 +32,8 @@ ACCESSIBILITY_RULES: dict[str, str] = {
 #: document tree is deeper than a reader (or the assembly) can walk, and no tender
 #: needs it. Not law: a bound of the tool.
 MAX_NESTING = 40
-_NEST_PREFIX = re.compile(r"[ \t>]*")
+_LIST_MARK = re.compile(r"[-*+]|\d{1,9}[.)]")
+_NEST_PREFIX = re.compile(r"(?:[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t])))*")
 
 _IMAGE = re.compile(
     r"!\[(?P<alt>(?:[^\[\]\\]|\\.)*)\]\((?P<url>[^)\s]*)(?:\s+\"[^\"]*\")?\)(?P<attrs>\{[^}]*\})?"
@@ -76,7 +77,7 @@ def accessibility_findings(pieces: list[PieceText]) -> list[Finding]:
             continue
         nested = False
         for line, text in _body_lines(piece.raw_source):
-            if not nested and text[:1] in "> \t" and nesting_depth(text) > MAX_NESTING:
+            if not nested and text.lstrip()[:1] in ">-*+" and nesting_depth(text) > MAX_NESTING:
                 nested = True  # once per piece
                 findings.append(_too_deep(piece, line))
             # substring tests first: the patterns cannot match without them
@@ -119,12 +120,11 @@ def accessibility_findings(pieces: list[PieceText]) -> list[Finding]:
 
 
 def nesting_depth(text: str) -> int:
-    """Nesting of a Markdown line: its « > » marks plus its indentation in steps of two
-    spaces (a nested list item)."""
+    """Nesting that a Markdown line opens by itself: its « > » marks and the list
+    markers that follow each other at its start (« > > - - x »). Indentation alone is
+    not counted: four spaces make a code block, and converted documents indent text."""
     prefix = _NEST_PREFIX.match(text).group()
-    quotes = prefix.count(">")
-    indent = len(prefix.rsplit(">", 1)[-1].expandtabs(4))
-    return quotes + indent // 2
+    return prefix.count(">") + len(_LIST_MARK.findall(prefix))
 
 
 def _too_deep(piece: PieceText, line: int) -> Finding:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from tasks import fmt
 from tasks.errors import InputError, os_reason
 
 from .document import PieceText
@@ -176,7 +177,8 @@ def _skip(name: str) -> bool:
 def _too_big(size: int, limit: int, name: str) -> None:
     if size > limit:
         raise InputError(
-            f"pièce trop volumineuse ({size / 1e6:.0f} Mo, maximum {limit / 1e6:.0f} Mo) : "
+            f"pièce trop volumineuse ({fmt.number(size)} octets, maximum "
+            f"{fmt.number(limit)} octets) : "
             "allégez le document (images compressées) ou scindez-le.",
             name,
         )

@@ -62,6 +62,9 @@ __all__ = [
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _CONVERTED = {".pdf", ".docx", ".odt", ".md", ".markdown", ".txt"}
+#: What cahier import takes: the pieces it converts, and spreadsheets copied as they are
+#: (a BPU, DQE or DPGF, read by tasks.dossier.sheets).
+_IMPORTED = _CONVERTED | {".xlsx", ".ods"}
 
 
 #: French names of the piece kinds of :func:`tasks.dossier.reader.piece_kind`.
@@ -246,8 +249,21 @@ def _check_request(paths: list[Path], tender_id: str, dest: str | os.PathLike[st
                 f"« cahier import {p}/* --tender {tender_id} ».",
                 str(p),
             )
-        if not p.is_file():
+        if not p.exists():
             raise InputError("fichier introuvable.", str(p))
+        if not p.is_file():
+            raise InputError(
+                "ce n'est pas un fichier ordinaire (tube, périphérique…) : donnez le fichier "
+                "de la pièce.",
+                str(p),
+            )
+        if p.suffix.lower() not in _IMPORTED:
+            raise InputError(
+                f"format « {p.suffix or 'sans extension'} » non pris en charge par cahier "
+                "import : donnez les pièces en PDF, DOCX, ODT, Markdown ou texte (et les "
+                "bordereaux en XLSX ou ODS) ; une image numérisée s'importe convertie en PDF.",
+                str(p),
+            )
     _same_files(paths)
     target = Path(dest) / tender_id
     if target.exists() or target.is_symlink():

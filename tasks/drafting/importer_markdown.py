@@ -84,10 +84,14 @@ def _pandoc_markdown(data: bytes, fmt: str, name: str) -> str:
             format=fmt,
             extra_args=["--sandbox", "--wrap=none"],
         )
-    except (RuntimeError, OSError, ValueError) as exc:
-        detail = str(exc).strip().splitlines()
+    except (RuntimeError, OSError, ValueError):
+        # Pandoc's own text is English (« couldn't parse docx file: DocxError »)
         raise InputError(
-            f"conversion impossible (Pandoc : {detail[-1][:200] if detail else 'erreur'}).", name
+            f"conversion impossible : Pandoc ne parvient pas à lire ce fichier {fmt.upper()} "
+            "(document endommagé, incomplet ou produit par un outil non conforme) ; "
+            "ouvrez-le et réenregistrez-le depuis votre traitement de texte, ou déposez-en "
+            "un export PDF.",
+            name,
         ) from None
 
 
