@@ -25,13 +25,21 @@ __all__ = ["ACCESSIBILITY_RULES", "accessibility_findings"]
 #: Rule ids and their short French titles (``clause_library/rules.yaml``, ``controle``).
 ACCESSIBILITY_RULES: dict[str, str] = {
     rid: rule_titles("controle")[rid]
-    for rid in ("image-sans-alternative", "titre-vide", "imbrication-excessive")
+    for rid in (
+        "image-sans-alternative",
+        "titre-vide",
+        "imbrication-excessive",
+        "caractere-controle",
+    )
 }
 
 #: Deepest nesting of block quotes and list levels a piece may hold: beyond, Pandoc's
 #: document tree is deeper than a reader (or the assembly) can walk, and no tender
 #: needs it. Not law: a bound of the tool.
 MAX_NESTING = 40
+#: C0 control characters other than tab, line feed and carriage return, and DEL: no
+#: font draws them (the PDF cannot be produced) and no reader hears them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LIST_MARK = re.compile(r"[-*+]|\d{1,9}[.)]")
 _NEST_PREFIX = re.compile(r"(?:[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t])))*")
 
@@ -75,8 +83,11 @@ def accessibility_findings(pieces: list[PieceText]) -> list[Finding]:
     for piece in pieces:
         if piece.format != "md" or not piece.raw_source:
             continue
-        nested = False
+        nested = controlled = False
         for line, text in _body_lines(piece.raw_source):
+            if not controlled and _CONTROL.search(text):
+                controlled = True  # once per piece
+                findings.append(_control_char(piece, line, _CONTROL.search(text).group()))
             if not nested and text.lstrip()[:1] in ">-*+" and nesting_depth(text) > MAX_NESTING:
                 nested = True  # once per piece
                 findings.append(_too_deep(piece, line))
@@ -135,4 +146,15 @@ def _too_deep(piece: PieceText, line: int) -> Finding:
         message=f"Citations ou listes imbriquées sur plus de {MAX_NESTING} niveaux : la "
         "pièce ne peut pas être assemblée (ni lue par un lecteur d'écran).",
         fix="Réduisez l'imbrication : quelques niveaux de citation ou de liste suffisent.",
+    )
+
+
+def _control_char(piece: PieceText, line: int, char: str) -> Finding:
+    return Finding(
+        rule="caractere-controle",
+        severity=rule_severity("caractere-controle"),
+        location=Location(file=piece.path, line=line, heading=piece.heading_at_src(line)),
+        message=f"Caractère de contrôle invisible (U+{ord(char):04X}) dans la pièce : aucune "
+        "police ne le dessine, le PDF ne peut pas être produit.",
+        fix="Supprimez ce caractère (souvent copié d'un terminal ou d'un ancien logiciel).",
     )

@@ -111,6 +111,25 @@ def _procedure_findings(dossier: Dossier, clausier: Clausier) -> list[Finding]:
     threshold = clausier.law.supplies_services_threshold(
         tender.dateLancement, tender.acheteur.type == BuyerType.etat
     )
+    if threshold is None and tender.dateLancement is not None:
+        # no period of law.yaml covers the date: a typing error, or a clausier to update
+        return [
+            Finding(
+                rule="date-hors-periode",
+                severity=rule_severity("date-hors-periode"),
+                location=Location(
+                    file=dossier.tender_file,
+                    line=dossier.line_of("dateLancement"),
+                    heading="dateLancement",
+                ),
+                message=(
+                    f"Date de lancement {tender.dateLancement.isoformat()} : le clausier "
+                    "(law.yaml) ne donne aucune règle en vigueur à cette date ; les seuils et "
+                    "obligations datés ne peuvent pas être vérifiés."
+                ),
+                fix="Corrigez la date (AAAA-MM-JJ) ou complétez les périodes de law.yaml.",
+            )
+        ]
     if not (
         tender.procedure == "Procédure adaptée"
         and threshold

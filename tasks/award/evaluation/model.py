@@ -97,6 +97,19 @@ class Echelle(_Model):
             raise ValueError("le maximum de l'échelle doit être supérieur au minimum")
         return v
 
+    @model_validator(mode="after")
+    def _anchors_on_the_scale(self) -> Echelle:
+        """An anchor names a note of the scale: « 9: excellent » on a 0–4 scale is a
+        typing error the notes would never meet."""
+        outside = sorted(k for k in self.ancres if not self.min <= k <= self.max)
+        if outside:
+            raise ValueError(
+                f"ancre {fmt.number(outside[0])} hors de l'échelle "
+                f"{fmt.number(self.min)}–{fmt.number(self.max)} : une ancre décrit une note "
+                "de l'échelle"
+            )
+        return self
+
 
 class MethodeCritere(_Model):
     """How one criterion is scored: its weight (as in the RC) and its formula or scale."""
