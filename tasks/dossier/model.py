@@ -270,7 +270,7 @@ class Tender(_Model):
     (defence/security contracts are outside L2112-2 and L2152-7 as amended).
     """
 
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
     objet: str = Field(min_length=5)
     codeCPV: str
     procedure: ProcedureDecp

@@ -106,6 +106,11 @@ def read_evaluation(
     root = Path(dossier)
     tpath = root / "tender.yaml"
     epath = root / evaluation_file
+    for path in (tpath, epath):
+        if path.is_symlink() and not path.is_file():
+            raise InputError(
+                "lien symbolique cassé ou en boucle : remplacez-le par le fichier.", str(path)
+            )
     if not tpath.is_file():
         raise InputError(
             "tender.yaml introuvable : ce n'est pas un dossier de consultation.", str(root)
