@@ -58,7 +58,8 @@ def _lines() -> list[str]:
 def test_prefilter_flags_what_the_patterns_match() -> None:
     pattern = df._ccag_cited(load_clausier(None).law.ccag_cited_pattern())
     lines = _lines()
-    assert len(lines) > 1000
+    # the examples alone, and the real cases when ../shared is there
+    assert len(lines) > (1000 if REAL.is_dir() else 500)
     differ = [t for t in lines if df._line_flags(t, fold(t), pattern) != _raw(t, pattern)]
     assert differ == []
     # each pattern is really exercised
