@@ -138,23 +138,34 @@ def nesting_depth(text: str) -> int:
     return prefix.count(">") + len(_LIST_MARK.findall(prefix))
 
 
-def _too_deep(piece: PieceText, line: int) -> Finding:
+def _at_line(piece: PieceText, line: int, rule: str, message: str, fix: str) -> Finding:
+    """A finding of ``rule`` (severity from rules.yaml) at ``line`` of ``piece``."""
     return Finding(
-        rule="imbrication-excessive",
-        severity=rule_severity("imbrication-excessive"),
+        rule=rule,
+        severity=rule_severity(rule),
         location=Location(file=piece.path, line=line, heading=piece.heading_at_src(line)),
-        message=f"Citations ou listes imbriquées sur plus de {MAX_NESTING} niveaux : la "
-        "pièce ne peut pas être assemblée (ni lue par un lecteur d'écran).",
-        fix="Réduisez l'imbrication : quelques niveaux de citation ou de liste suffisent.",
+        message=message,
+        fix=fix,
+    )
+
+
+def _too_deep(piece: PieceText, line: int) -> Finding:
+    return _at_line(
+        piece,
+        line,
+        "imbrication-excessive",
+        f"Citations ou listes imbriquées sur plus de {MAX_NESTING} niveaux : la pièce ne "
+        "peut pas être assemblée (ni lue par un lecteur d'écran).",
+        "Réduisez l'imbrication : quelques niveaux de citation ou de liste suffisent.",
     )
 
 
 def _control_char(piece: PieceText, line: int, char: str) -> Finding:
-    return Finding(
-        rule="caractere-controle",
-        severity=rule_severity("caractere-controle"),
-        location=Location(file=piece.path, line=line, heading=piece.heading_at_src(line)),
-        message=f"Caractère de contrôle invisible (U+{ord(char):04X}) dans la pièce : aucune "
-        "police ne le dessine, le PDF ne peut pas être produit.",
-        fix="Supprimez ce caractère (souvent copié d'un terminal ou d'un ancien logiciel).",
+    return _at_line(
+        piece,
+        line,
+        "caractere-controle",
+        f"Caractère de contrôle invisible (U+{ord(char):04X}) dans la pièce : aucune police "
+        "ne le dessine, le PDF ne peut pas être produit.",
+        "Supprimez ce caractère (souvent copié d'un terminal ou d'un ancien logiciel).",
     )
