@@ -40,6 +40,9 @@ MAX_NESTING = 40
 #: C0 control characters other than tab, line feed and carriage return, and DEL: no
 #: font draws them (the PDF cannot be produced) and no reader hears them.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Characters of a nesting prefix: a line nested past MAX_NESTING starts with more of
+#: them than that (each level takes one at least).
+_NEST_CHARS = " \t>-*+.)0123456789"
 _LIST_MARK = re.compile(r"[-*+]|\d{1,9}[.)]")
 _NEST_PREFIX = re.compile(r"(?:[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t])))*")
 
@@ -83,12 +86,18 @@ def accessibility_findings(pieces: list[PieceText]) -> list[Finding]:
     for piece in pieces:
         if piece.format != "md" or not piece.raw_source:
             continue
-        nested = controlled = False
+        # once per piece each, and only searched for where they can be
+        nested = False
+        controlled = _CONTROL.search(piece.raw_source) is None
         for line, text in _body_lines(piece.raw_source):
             if not controlled and _CONTROL.search(text):
-                controlled = True  # once per piece
+                controlled = True
                 findings.append(_control_char(piece, line, _CONTROL.search(text).group()))
-            if not nested and text.lstrip()[:1] in ">-*+" and nesting_depth(text) > MAX_NESTING:
+            if (
+                not nested
+                and len(text) - len(text.lstrip(_NEST_CHARS)) > MAX_NESTING  # a long prefix
+                and nesting_depth(text) > MAX_NESTING
+            ):
                 nested = True  # once per piece
                 findings.append(_too_deep(piece, line))
             # substring tests first: the patterns cannot match without them

@@ -110,6 +110,8 @@ def _repeated_lines(
 
 
 def _pipe_cells(text: str) -> list[str] | None:
+    if "|" not in text:
+        return None
     s = text.strip()
     if not (s.startswith("|") and s.endswith("|") and s.count("|") >= 3):
         return None
