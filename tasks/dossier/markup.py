@@ -59,6 +59,10 @@ def decode_text(data: bytes, name: str) -> str:
         return data.decode("latin-1")
 
 
+#: Every blank line of a text piece (read-only: the layout keeps no blank line).
+_BLANK = RawLine("", Loc())
+
+
 def read_text(name: str, data: bytes, sha256: str, fmt: str) -> DocumentModel:
     """Read a Markdown (``fmt="md"``) or text (``"txt"``) piece.
 
@@ -74,7 +78,7 @@ def read_text(name: str, data: bytes, sha256: str, fmt: str) -> DocumentModel:
     for n, line in enumerate(text.splitlines(), start=1):
         stripped = line.lstrip()
         if not stripped:
-            raws.append(RawLine("", Loc(page=page, line=n)))
+            raws.append(_BLANK)  # a blank line only marks a gap: never kept, never located
             continue
         first = stripped[0]
         if markdown and first in "`~" and stripped.startswith(("```", "~~~")):
