@@ -199,6 +199,8 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
         _ccap_append("\n{% macro f(n) %}{{ f(n+1) }}{% endmacro %}{{ f(0) }}\n"),
         "ccap.md:",
     ),
+    "montant-booleen": (lambda d: _set(d, "montant", "true"), "tender.yaml:"),
+    "duree-booleen": (lambda d: _set(d, "dureeMois", "true"), "tender.yaml:"),
     "id-trop-long": (lambda d: _set(d, "id", "A" * 300), "tender.yaml:"),
     "date-lancement-an-1": (lambda d: _set(d, "dateLancement", "0001-01-01"), "tender.yaml:"),
     "yaml-cle-date": (lambda d: _append(d, "2026-01-01: x\n"), "« 2026-01-01 » invalide"),

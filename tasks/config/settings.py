@@ -304,6 +304,28 @@ def _merge(low: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _check_repo_signatures(layer: dict[str, Any], path: Path | None) -> None:
+    """A signature policy written in a repository file is validated, not dropped: a
+    misspelt « signature-obligatoir » silently ignored would let unsigned approvals
+    count (fail closed).
+
+    Raises:
+        InputError: the ``signatures`` section is not a valid :class:`SignatureSettings`.
+    """
+    if "signatures" not in layer:
+        return
+    try:
+        SignatureSettings.model_validate(layer["signatures"] or {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(["signatures", *(str(p) for p in err.get("loc", ()))])
+        raise InputError(
+            f"configuration invalide : champ « {field} » ({_french(err)}) ; une politique "
+            "de signature mal écrite n'est jamais ignorée.",
+            str(path) if path else "configuration",
+        ) from None
+
+
 def _tighten_trust(verifier: dict[str, Any], repo: dict[str, Any]) -> dict[str, Any]:
     """Trust fields from a repository file may only tighten the verifier's."""
     out: dict[str, Any] = {}
@@ -417,6 +439,11 @@ def load_settings(dossier: Path | None = None, *, user_file: Path | None = None)
         tender_path = Path(dossier) / TENDER_FILE
         tender = _read_layer(tender_path)
         sources.append(tender_path)
+    for layer, path in (
+        (org, org_path if org else None),
+        (tender, tender_path if tender else None),
+    ):
+        _check_repo_signatures(layer, path)
     repo_layers = _merge(org, tender)
     trust_keys = ("signatures", "witnesses")
     merged = _merge(

@@ -18,7 +18,14 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "Acheteur",
@@ -55,7 +62,17 @@ __all__ = [
 #: message « un nombre fini est attendu » (validation error ``finite_number``): an
 #: infinite price would change the winner and write « Infinity », which is not JSON
 #: (RFC 8259 § 6).
-Number = Annotated[float, Field(allow_inf_nan=False)]
+def _not_a_boolean(value: Any) -> Any:
+    """YAML ``true``/``false`` where a number is expected: pydantic would read 1 or 0 (a
+    note « true » made another offer win). Refused, never converted."""
+    if isinstance(value, bool):
+        raise ValueError(f"un nombre est attendu, pas « {str(value).lower()} »")
+    return value
+
+
+Number = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(_not_a_boolean)]
+#: A whole number (months, counts), with the same refusal of booleans.
+Whole = Annotated[int, BeforeValidator(_not_a_boolean)]
 
 
 def json_text(data: Any, *, indent: int | None = 2) -> str:
@@ -276,7 +293,7 @@ class Tender(_Model):
     procedure: ProcedureDecp
     nature: NatureDecp = "Marché"
     techniques: list[TechniqueDecp] = Field(default=[])
-    dureeMois: int = Field(ge=1, le=MAX_MONTHS)
+    dureeMois: Whole = Field(ge=1, le=MAX_MONTHS)
     ccag: CcagDecp
     montant: Number = Field(
         gt=0, le=MAX_AMOUNT, allow_inf_nan=False, description="montant estimé maximum, € HT"
