@@ -74,6 +74,42 @@ def _piece(name: str, data: bytes) -> Callable[[Path], None]:
     return lambda d: (d / "pieces" / name).write_bytes(data)
 
 
+def _bad_xlsx(d: Path) -> None:
+    """A workbook whose only cell has an impossible reference (« ZZZZZZ99999999 »)."""
+    import openpyxl
+
+    buf = io.BytesIO()
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "Prix"
+    wb.save(buf)
+    members = {}
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
+        for n in z.namelist():
+            members[n] = z.read(n)
+    sheet = "xl/worksheets/sheet1.xml"
+    members[sheet] = members[sheet].replace(b'r="A1"', b'r="ZZZZZZ99999999"')
+    (d / "pieces" / "bpu.xlsx").write_bytes(_zip(members))
+
+
+def _bad_ods(d: Path) -> None:
+    """A spreadsheet whose row repeat count is not a number."""
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    doc = OpenDocumentSpreadsheet()
+    table = Table(name="BPU")
+    row = TableRow(numberrowsrepeated="abc")
+    cell = TableCell()
+    cell.addElement(P(text="Prix"))
+    row.addElement(cell)
+    table.addElement(row)
+    doc.spreadsheet.addElement(table)
+    buf = io.BytesIO()
+    doc.write(buf)
+    (d / "pieces" / "bpu.ods").write_bytes(buf.getvalue())
+
+
 def _ccap_append(text: str) -> Callable[[Path], None]:
     def make(d: Path) -> None:
         with (d / "pieces" / "ccap.md").open("a", encoding="utf-8") as f:
@@ -199,6 +235,8 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
         _ccap_append("\n{% macro f(n) %}{{ f(n+1) }}{% endmacro %}{{ f(0) }}\n"),
         "ccap.md:",
     ),
+    "xlsx-reference-impossible": (_bad_xlsx, "bpu.xlsx"),
+    "ods-repetition-non-numerique": (_bad_ods, "bpu.ods"),
     "montant-booleen": (lambda d: _set(d, "montant", "true"), "tender.yaml:"),
     "duree-booleen": (lambda d: _set(d, "dureeMois", "true"), "tender.yaml:"),
     "id-trop-long": (lambda d: _set(d, "id", "A" * 300), "tender.yaml:"),

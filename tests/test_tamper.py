@@ -508,6 +508,13 @@ PY
         "reported",
     ),
     Case(
+        "manifest-not-an-object",
+        "archive edit",
+        """echo '[]' > $C/archive/1/manifest.json && git commit -qam 'manifeste'""",
+        "audit",
+        "reported",
+    ),
+    Case(
         "source-evaluation-rewritten",
         "evaluation input",
         """a=$(git rev-parse HEAD); git reset -q --soft HEAD~1

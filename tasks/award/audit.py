@@ -152,6 +152,8 @@ def method_notes(dossier: str | os.PathLike[str]) -> list[str]:
             man = json.loads(git.blob(head.hexsha, _join(arch_rel, name, MANIFEST)) or b"{}")
         except ValueError:
             continue
+        if not isinstance(man, dict):
+            continue  # reported as an altered manifest by the archive checks
         method = man.get("methode_evaluation")
         if method is None:
             out.append(

@@ -317,6 +317,8 @@ def _check_chain(scan: _Scan) -> list[Problem]:
             man = json.loads(raw)
         except ValueError:
             continue  # reported by _check_files
+        if not isinstance(man, dict):
+            continue  # « manifeste illisible », reported by _check_files
         out += _check_link(scan, n, man)
     return out
 

@@ -201,6 +201,8 @@ def _recompute_archive(repo: Repo, head: str, folder: str, name: str) -> Problem
         archived = json.loads(repo.blob(head, _join(folder, "evaluation.json")) or b"{}")
     except ValueError:
         return None  # reported by the file checks
+    if not isinstance(man, dict) or not isinstance(archived, dict):
+        return None  # not the objects cahier wrote: the file checks report them
     source = man.get("source_commit")
     method = man.get("methode_evaluation")
     if not source or method is None:

@@ -50,7 +50,7 @@ def _xlsx_rows(data: bytes, name: str):
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise InputError(f"tableur XLSX illisible ({type(exc).__name__}).", name) from None
+        raise _unreadable("XLSX", name) from exc
     try:
         for ws in wb.worksheets:
             rows = []
@@ -72,7 +72,7 @@ def _ods_rows(data: bytes, name: str):
     try:
         doc = load(io.BytesIO(data))
     except Exception as exc:
-        raise InputError(f"tableur ODS illisible ({type(exc).__name__}).", name) from None
+        raise _unreadable("ODS", name) from exc
     for table in doc.spreadsheet.getElementsByType(Table):
         rows = []
         r = 0
@@ -99,10 +99,27 @@ def read_sheet(name: str, data: bytes, kind: str) -> PieceText:
     sheets = _xlsx_rows(data, name) if fmt == "xlsx" else _ods_rows(data, name)
     lines: list[Line] = []
     sections: list[Section] = []
-    for title, rows in sheets:
-        sections.append(Section(None, f"Feuille « {title} »", 1, len(lines)))
-        for r, cells in rows:
-            text = normalize_text(" | ".join(" ".join(c.split()) for c in cells if c and c.strip()))
-            if text:
-                lines.append(Line(text, fold(text), r, None, len(sections) - 1))
+    try:
+        for title, rows in sheets:
+            sections.append(Section(None, f"Feuille « {title} »", 1, len(lines)))
+            for r, cells in rows:
+                text = normalize_text(
+                    " | ".join(" ".join(c.split()) for c in cells if c and c.strip())
+                )
+                if text:
+                    lines.append(Line(text, fold(text), r, None, len(sections) - 1))
+    except InputError:
+        raise
+    except Exception as exc:  # a damaged sheet fails inside the library
+        raise _unreadable(fmt.upper(), name) from exc
     return PieceText(name, kind, fmt, lines, sections)
+
+
+def _unreadable(label: str, name: str) -> InputError:
+    """A spreadsheet its library cannot read (damaged archive member, bad attribute,
+    impossible cell reference), in French: never the library's exception."""
+    return InputError(
+        f"tableur {label} illisible : le classeur est endommagé ou n'a pas été produit par "
+        "un tableur conforme ; ouvrez-le et réenregistrez-le depuis le tableur.",
+        name,
+    )

@@ -416,6 +416,7 @@ _MESSAGES = {
     "date_type": "une date AAAA-MM-JJ est attendue",
     "date_parsing": "une date AAAA-MM-JJ est attendue",
     "date_from_datetime_parsing": "une date AAAA-MM-JJ est attendue",
+    "date_from_datetime_inexact": "une date AAAA-MM-JJ est attendue, sans heure",
     "list_type": "une liste est attendue",
     "dict_type": "une table (clé : valeur) est attendue",
     "model_type": "une table (clé : valeur) est attendue",
