@@ -202,6 +202,27 @@ def test_refusals_leave_repository_untouched(draft: Path):
     assert git(repo, "status", "--porcelain") == ""
 
 
+@pytest.mark.parametrize("kind", ["file", "link"])
+def test_reviews_path_not_a_folder_refused_before_commit(draft: Path, kind: str):
+    """A file or a link named « reviews » is refused before anything is committed."""
+    repo = draft.parents[1]
+    target = draft / "reviews"
+    if kind == "file":
+        target.write_text("notes\n", encoding="utf-8")
+    else:
+        (repo / "ailleurs").mkdir()
+        target.symlink_to(repo / "ailleurs")
+    head = git(repo, "rev-parse", "HEAD")
+    status = git(repo, "status", "--porcelain")
+    with pytest.raises(InputError, match="« reviews » doit être un dossier") as info:
+        record_review(draft, "social", "approve", SOC, "OK")
+    assert info.value.file == str(target)
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert git(repo, "status", "--porcelain") == status
+    if kind == "link":  # nothing written through the link
+        assert list((repo / "ailleurs").iterdir()) == []
+
+
 def test_user_work_untouched(draft: Path):
     repo = draft.parents[1]
     edit(draft / "pieces" / "rc.md", "Article", "ARTICLE")

@@ -515,6 +515,40 @@ PY
         "reported",
     ),
     Case(
+        "manifest-previous-not-an-object",
+        "archive edit",
+        """"$PY" - $C/archive/1/manifest.json <<'PY'
+import json, sys
+p = sys.argv[1]; d = json.load(open(p, encoding="utf-8"))
+d["previous"] = "aucune"
+open(p, "w", encoding="utf-8").write(json.dumps(d, ensure_ascii=False, indent=2) + chr(10))
+PY
+        git commit -qam 'manifeste'""",
+        "audit",
+        "reported",
+    ),
+    Case(
+        "manifest-source-commit-not-text",
+        "archive edit",
+        """"$PY" - $C/archive/1/manifest.json <<'PY'
+import json, sys
+p = sys.argv[1]; d = json.load(open(p, encoding="utf-8"))
+d["source_commit"] = 12345
+open(p, "w", encoding="utf-8").write(json.dumps(d, ensure_ascii=False, indent=2) + chr(10))
+PY
+        git commit -qam 'manifeste'""",
+        "audit",
+        "reported",
+    ),
+    Case(
+        "archived-reviews-not-records",
+        "archive edit",
+        """echo '{"records": ["environnement.yaml"]}' > $C/archive/1/reviews.json
+        git commit -qam 'revues'""",
+        "audit",
+        "reported",
+    ),
+    Case(
         "source-evaluation-rewritten",
         "evaluation input",
         """a=$(git rev-parse HEAD); git reset -q --soft HEAD~1

@@ -11,6 +11,7 @@ The layout of an archive is described in :mod:`tasks.award.archive`.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,8 @@ __all__ = [
     "next_number",
     "orphan_numbers",
     "plan_archive",
+    "read_manifest",
+    "read_reviews_file",
     "sha256",
     "tag_name",
 ]
@@ -191,6 +194,88 @@ def _manifest(spec: ArchiveSpec, files: dict[str, bytes], reasons: list[str]) ->
         "previous": spec.previous,
         "summary": spec.summary,
     }
+
+
+_HEX40 = r"^[0-9a-f]{40}$"
+
+
+def _manifest_adapter() -> Any:
+    """A pydantic TypeAdapter of the fields of ``manifest.json`` that the audit reads."""
+    from typing import Annotated
+
+    from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter
+
+    class _File(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        sha256: StrictStr
+
+    class _Previous(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        manifest_sha256: StrictStr
+
+    class _Manifest(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        files: dict[StrictStr, _File]
+        dossier: StrictStr | None = None
+        source_commit: Annotated[StrictStr, Field(pattern=_HEX40)] | None = None
+        methode_evaluation: StrictStr | StrictInt | None = None
+        previous: _Previous | None = None
+
+    return TypeAdapter(_Manifest)
+
+
+def _reviews_adapter() -> Any:
+    from pydantic import BaseModel, ConfigDict, StrictStr, TypeAdapter
+
+    class _Record(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        file: StrictStr
+        sha256: StrictStr
+
+    class _Reviews(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        records: list[_Record] = []
+
+    return TypeAdapter(_Reviews)
+
+
+_ADAPTERS: dict[str, Any] = {}
+
+
+def _read_json(raw: bytes | None, kind: str) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    adapter = _ADAPTERS.get(kind)
+    if adapter is None:
+        adapter = _ADAPTERS[kind] = (
+            _manifest_adapter() if kind == "manifest" else _reviews_adapter()
+        )
+    from pydantic import ValidationError
+
+    try:
+        data = json.loads(raw)
+        adapter.validate_python(data)
+    except (ValueError, ValidationError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_manifest(raw: bytes | None) -> dict[str, Any] | None:
+    """An archive's ``manifest.json`` as cahier writes it, or None.
+
+    None when ``raw`` is empty, not JSON, or lacks the shape written by
+    :func:`plan_archive`: a ``files`` object of ``{"sha256": str}``, a ``source_commit``
+    of 40 hex digits, a ``previous`` object with ``manifest_sha256``, a text ``dossier``.
+    The audit reports such a manifest as unreadable (« manifeste illisible »), never
+    reads a field of the wrong type. Returns the decoded JSON object, unchanged.
+    """
+    return _read_json(raw, "manifest")
+
+
+def read_reviews_file(raw: bytes | None) -> dict[str, Any] | None:
+    """An archive's ``reviews.json`` (``{"records": [{"file", "sha256", …}], …}``) or None
+    when it is empty, not JSON or not of that shape."""
+    return _read_json(raw, "reviews")
 
 
 def plan_archive(spec: ArchiveSpec) -> ArchivePlan:

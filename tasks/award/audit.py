@@ -41,14 +41,13 @@ witnesses (:mod:`.witness`).
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from tasks.git import Repo
 
-from .archive_plan import ARCHIVE_DIR, MANIFEST, sha256
+from .archive_plan import ARCHIVE_DIR, MANIFEST, read_manifest, sha256
 from .archive_plan import join_path as _join
 from .audit_archives import archive_checks
 from .audit_common import Event, Problem, archive_tags, open_audit, tender_id_of
@@ -148,12 +147,9 @@ def method_notes(dossier: str | os.PathLike[str]) -> list[str]:
     for _m, typ, _b, name in git.tree(head.hexsha, arch_rel):
         if typ != "tree" or not name.isdigit():
             continue
-        try:
-            man = json.loads(git.blob(head.hexsha, _join(arch_rel, name, MANIFEST)) or b"{}")
-        except ValueError:
-            continue
-        if not isinstance(man, dict):
-            continue  # reported as an altered manifest by the archive checks
+        man = read_manifest(git.blob(head.hexsha, _join(arch_rel, name, MANIFEST)))
+        if man is None:
+            continue  # « manifeste illisible », reported by the archive checks
         method = man.get("methode_evaluation")
         if method is None:
             out.append(

@@ -8,7 +8,6 @@ lowest archive first). What is checked is listed in :mod:`tasks.award.audit`.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 from tasks.git import Repo as GitRepo
 
 from .archive_git import _tree_entry, archive_numbers
-from .archive_plan import ARCHIVE_DIR, MANIFEST, sha256, tag_name
+from .archive_plan import ARCHIVE_DIR, MANIFEST, read_manifest, sha256, tag_name
 from .archive_plan import join_path as _join
 from .audit_common import Problem, archive_creations, folder_at, is_ancestor, tag_fields
 
@@ -313,11 +312,8 @@ def _check_chain(scan: _Scan) -> list[Problem]:
         raw = scan.manifests.get(n)
         if not raw:
             continue
-        try:
-            man = json.loads(raw)
-        except ValueError:
-            continue  # reported by _check_files
-        if not isinstance(man, dict):
+        man = read_manifest(raw)
+        if man is None:
             continue  # « manifeste illisible », reported by _check_files
         out += _check_link(scan, n, man)
     return out
@@ -436,11 +432,10 @@ def _check_files(
                 commit.hexsha,
             )
         )
-    try:
-        man = json.loads(raw)
-        listed = man["files"]
-    except (ValueError, KeyError, TypeError):
+    man = read_manifest(raw)
+    if man is None:
         return [*out, Problem("fichier-modifie", "manifeste illisible.", mpath, commit.hexsha)]
+    listed = man["files"]
     for name, meta in listed.items():
         path = _join(folder, name)
         if name == MANIFEST:

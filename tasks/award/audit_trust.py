@@ -12,7 +12,7 @@ from typing import Any
 from tasks.errors import InputError
 from tasks.git import Repo
 
-from .archive_plan import MANIFEST, sha256, tag_name
+from .archive_plan import MANIFEST, read_manifest, read_reviews_file, sha256, tag_name
 from .archive_plan import join_path as _join
 from .audit_common import Problem, archive_creations, tag_fields
 
@@ -69,10 +69,10 @@ def reviews_changed(repo: Repo, rel: str, arch_rel: str, head: str) -> list[Prob
         if typ != "tree" or not name.isdigit():
             continue
         raw = repo.blob(head, _join(arch_rel, name, "reviews.json"))
-        try:
-            listed = json.loads(raw or b"{}").get("records", [])
-        except ValueError:
-            continue
+        parsed = read_reviews_file(raw)
+        if parsed is None:
+            continue  # reported by the file checks (hash of reviews.json)
+        listed = parsed.get("records", [])
         for entry in listed:
             base = str(entry.get("file", "")).rsplit("/", 1)[-1]
             blob = now.get(base)
@@ -196,12 +196,12 @@ def _recompute_archive(repo: Repo, head: str, folder: str, name: str) -> Problem
 
     from .evaluation import EVALUATION_FILE, METHOD_VERSION, evaluate, parse_evaluation
 
+    man = read_manifest(repo.blob(head, _join(folder, MANIFEST)))
     try:
-        man = json.loads(repo.blob(head, _join(folder, MANIFEST)) or b"{}")
         archived = json.loads(repo.blob(head, _join(folder, "evaluation.json")) or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return None  # reported by the file checks
-    if not isinstance(man, dict) or not isinstance(archived, dict):
+    if man is None or not isinstance(archived, dict):
         return None  # not the objects cahier wrote: the file checks report them
     source = man.get("source_commit")
     method = man.get("methode_evaluation")

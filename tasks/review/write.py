@@ -189,6 +189,7 @@ def record_review(
     """
     check_role(role)
     _check_decision(decision, comment)
+    _check_reviews_folder(Path(dossier_path))
     repo = _review_repo(dossier_path, decision)
     ref, head = _branch(repo)
     repaired = repair_review_index(dossier_path)
@@ -241,6 +242,20 @@ def record_review(
     step("worktree")
     _add_to_user_index(repo, blob, rel_path)
     return RecordResult(rel_path, new, record, target, role_items, repaired)
+
+
+def _check_reviews_folder(dossier: Path) -> None:
+    """The record is written into ``reviews/`` after its commit: a file or a link in its
+    place is refused before anything is committed (else the commit would land and its
+    record could not be written beside it)."""
+    folder = dossier / REVIEWS_DIR
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise InputError(
+            "« reviews » doit être un dossier (les revues y sont enregistrées) : ce chemin "
+            "est un fichier ou un lien ; renommez-le, puis recommencez. Rien n'a été "
+            "enregistré.",
+            str(folder),
+        )
 
 
 def _check_decision(decision: str, comment: str) -> None:
