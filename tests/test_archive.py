@@ -185,6 +185,14 @@ def test_refusals(tmp_path: Path):
     shutil.copytree(repo / REL, plain)
     with pytest.raises(InputError, match="dépôt Git"):
         create_archive(plain, draft=True)
+    # an archive tag moved onto a tree: no new archive on top of it
+    create_archive(repo / REL, draft=True)
+    git(repo, "tag", "-f", tag_name(TID, 1), "HEAD^{tree}")
+    head = git(repo, "rev-parse", "HEAD")
+    with pytest.raises(InputError, match=r"ne désigne plus un commit.*audit --verify"):
+        create_archive(repo / REL, draft=True)
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert git(repo, "tag") == tag_name(TID, 1)
 
 
 def _state(repo: Path, head0: str) -> str:

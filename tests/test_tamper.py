@@ -347,6 +347,20 @@ ATTACKS: list[Case] = [
         "audit",
         "reported",
     ),
+    Case(
+        "tag-moved-to-tree",
+        "tag move",
+        """git tag -f -a $TAG -m "$(git tag -l --format='%(contents)' $TAG)" 'HEAD^{tree}' >/dev/null""",
+        "audit",
+        "reported",
+    ),
+    Case(
+        "tag-moved-to-file",
+        "tag move",
+        """git tag -f $TAG HEAD:README.md >/dev/null""",
+        "audit",
+        "reported",
+    ),
     # ----------------------------------------------------------------- delete and re-create
     Case(
         "delete-and-recreate",

@@ -90,9 +90,10 @@ from .archive_git import (
     _ref_value,
     _stage,
     _tag_body,
-    _tagged_numbers,
     _tree_entry,
     archive_numbers,
+    archive_tags,
+    misdirected_tags,
     move_branch,
     open_repo,
     recover,
@@ -312,7 +313,17 @@ def _number(src: _Source, tender_id: str) -> tuple[int, dict[str, Any] | None]:
             working tree, the previous manifest missing (ConcurrentWriteError when the
             branch moved meanwhile).
     """
-    tags = _tagged_numbers(src.repo, tender_id)
+    bad = misdirected_tags(src.repo, tender_id)
+    if bad:
+        raise src.refuse(
+            InputError(
+                f"l'étiquette {tag_name(tender_id, bad[0])} ne désigne plus un commit "
+                "(elle a été déplacée sur un arbre ou un fichier) : lancez « cahier audit "
+                "--verify » avant toute nouvelle archive.",
+                str(src.dossier),
+            )
+        )
+    tags = archive_tags(src.repo, tender_id)
     in_head = archive_numbers(_tree_entry(src.head, _join(src.rel, ARCHIVE_DIR)))
     orphan = orphan_numbers(in_head, tags)
     if orphan:

@@ -30,7 +30,14 @@ from .archive_plan import (
     tag_name,
 )
 
-__all__ = ["archive_numbers", "open_repo", "recover"]
+__all__ = [
+    "archive_numbers",
+    "archive_tags",
+    "leads_to_commit",
+    "misdirected_tags",
+    "open_repo",
+    "recover",
+]
 
 _TMP = "cahier-tmp"
 _join = join_path
@@ -87,13 +94,36 @@ def archive_numbers(tree: Any) -> list[int]:
     return sorted(int(t.name) for t in tree.trees if re.fullmatch(r"[1-9][0-9]*", t.name))
 
 
-def _tagged_numbers(repo: Any, tender_id: str) -> dict[int, Any]:
+def _archive_refs(repo: Any, tender_id: str) -> dict[int, Any]:
     prefix = f"cahier/{tender_id}/archive-"
-    out: dict[int, Any] = {}
-    for t in repo.tags:
-        if t.name.startswith(prefix) and t.name[len(prefix) :].isdigit():
-            out[int(t.name[len(prefix) :])] = t
-    return out
+    return {
+        int(t.name[len(prefix) :]): t
+        for t in repo.tags
+        if t.name.startswith(prefix) and t.name[len(prefix) :].isdigit()
+    }
+
+
+def leads_to_commit(tag: Any) -> bool:
+    """Whether a GitPython tag reference leads to a commit (not to a tree or a blob)."""
+    try:
+        return tag.commit is not None
+    except ValueError:  # GitPython: the tag designates a tree or a blob
+        return False
+
+
+def archive_tags(repo: Any, tender_id: str) -> dict[int, Any]:
+    """Archive number → GitPython tag ``cahier/<id>/archive-<n>`` of the tender.
+
+    A tag that does not lead to a commit (moved onto a tree or a file) is left out: its
+    archive has no valid tag; :func:`misdirected_tags` names it.
+    """
+    return {n: t for n, t in _archive_refs(repo, tender_id).items() if leads_to_commit(t)}
+
+
+def misdirected_tags(repo: Any, tender_id: str) -> list[int]:
+    """Numbers of the archive tags of the tender that designate no commit (a tree or a
+    file): a tag cahier never writes, so the archive is reported as unproven."""
+    return sorted(n for n, t in _archive_refs(repo, tender_id).items() if not leads_to_commit(t))
 
 
 def _tmp_root(repo: Any) -> Path:

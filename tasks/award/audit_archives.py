@@ -18,7 +18,14 @@ from tasks.git import Repo as GitRepo
 from .archive_git import _tree_entry, archive_numbers
 from .archive_plan import ARCHIVE_DIR, MANIFEST, read_manifest, sha256, tag_name
 from .archive_plan import join_path as _join
-from .audit_common import Problem, archive_creations, folder_at, is_ancestor, tag_fields
+from .audit_common import (
+    Problem,
+    archive_creations,
+    folder_at,
+    is_ancestor,
+    misdirected_tags,
+    tag_fields,
+)
 
 __all__ = ["archive_checks"]
 
@@ -52,6 +59,15 @@ def _missing_tag(scan: _Scan, n: int, folder: str) -> Problem:
         rf"^Cahier-Archive: {re.escape(scan.tender_id)}/{n}$", scan.head.message, re.M
     )
     added = scan.history.get(n)
+    if n in misdirected_tags(scan.repo, scan.tender_id):
+        return Problem(
+            "etiquette-remplacee",
+            f"l'étiquette {tname} de l'archive {n} ne désigne plus un commit (déplacée sur "
+            "un arbre ou un fichier) : l'archive ne peut plus être rattachée au commit qui "
+            "l'a créée.",
+            folder,
+            added,
+        )
     return Problem(
         "etiquette-absente",
         f"l'étiquette {tname} de l'archive {n} est absente (archive "

@@ -13,7 +13,7 @@ from typing import Any
 from tasks.errors import InputError
 from tasks.git import Repo
 
-from .archive_git import _tree_entry, open_repo
+from .archive_git import _tree_entry, archive_tags, misdirected_tags, open_repo
 from .archive_plan import ARCHIVE_DIR, MANIFEST, TRAILER, sha256
 from .archive_plan import join_path as _join
 
@@ -24,6 +24,7 @@ __all__ = [
     "archive_tags",
     "folder_at",
     "is_ancestor",
+    "misdirected_tags",
     "open_audit",
     "sha256",
     "tag_fields",
@@ -102,16 +103,6 @@ def tender_id_of(repo: Any, top: Path, rel: str) -> str:
             raise InputError("tender.yaml introuvable.", _join(rel, "tender.yaml"))
         raw = entry.data_stream.read()
     return validate_yaml(Tender, raw, _join(rel, "tender.yaml")).id
-
-
-def archive_tags(repo: Any, tender_id: str) -> dict[int, Any]:
-    """Archive number → GitPython tag ``cahier/<id>/archive-<n>`` of the tender."""
-    prefix = f"cahier/{tender_id}/archive-"
-    return {
-        int(t.name[len(prefix) :]): t
-        for t in repo.tags
-        if t.name.startswith(prefix) and t.name[len(prefix) :].isdigit()
-    }
 
 
 def is_ancestor(repo: Any, a: str, b: str) -> bool:

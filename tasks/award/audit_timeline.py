@@ -12,7 +12,7 @@ from typing import Any
 
 from tasks.errors import InputError
 
-from .archive_git import _tree_entry
+from .archive_git import _tree_entry, leads_to_commit
 from .archive_plan import ARCHIVE_DIR, sha256
 from .archive_plan import join_path as _join
 from .audit_common import Event, open_audit, tender_id_of
@@ -154,7 +154,9 @@ def timeline(
     with repo:
         tender_id = tender_id_of(repo, top, rel)
         tags = {
-            t.commit.hexsha: t.name for t in repo.tags if t.name.startswith(f"cahier/{tender_id}/")
+            t.commit.hexsha: t.name
+            for t in repo.tags
+            if t.name.startswith(f"cahier/{tender_id}/") and leads_to_commit(t)
         }
         commits = list(repo.iter_commits("HEAD", paths=rel or "."))
         for c in reversed(commits):
