@@ -56,6 +56,7 @@ __all__ = [
     "git_env",
     "open_gitpython",
     "refuse_grafts",
+    "refuse_partial_history",
     "step",
 ]
 
@@ -223,6 +224,30 @@ def refuse_grafts(common_dir: str | os.PathLike[str], command: str) -> None:
         )
 
 
+def refuse_partial_history(
+    common_dir: str | os.PathLike[str], command: str, top: str | os.PathLike[str]
+) -> None:
+    """Refuse a history that is not the one committed: grafts, or a shallow clone.
+
+    A shallow clone (``git clone --depth``, non-empty ``<common_dir>/shallow``, as
+    ``git rev-parse --is-shallow-repository`` reads it) lacks the commits and tags that
+    prove who approved and archived what: nothing can be decided on it (fail closed).
+
+    Raises:
+        GraftedHistory: ``info/grafts`` rewrites parents (see :func:`refuse_grafts`).
+        ShallowClone: the clone is shallow (the French message names the fetch to run).
+    """
+    refuse_grafts(common_dir, command)
+    shallow = Path(common_dir) / "shallow"
+    if shallow.is_file() and shallow.stat().st_size > 0:
+        raise ShallowClone(
+            f"dépôt cloné sans son historique complet (clone superficiel, --depth) : "
+            f"{command} a besoin de tout l'historique pour vérifier qui a approuvé et "
+            "archivé quoi ; exécutez « git fetch --unshallow --tags » puis recommencez.",
+            os.fspath(top),
+        )
+
+
 @dataclass(frozen=True)
 class Commit:
     """A commit as the audit and the reviews need it."""
@@ -371,16 +396,11 @@ class Repo:
             ShallowClone: the repository is shallow.
             GraftedHistory: ``info/grafts`` rewrites parents (see ``refuse_grafts``).
         """
-        refuse_grafts(
-            self.text("rev-parse", "--path-format=absolute", "--git-common-dir").strip(), command
+        refuse_partial_history(
+            self.text("rev-parse", "--path-format=absolute", "--git-common-dir").strip(),
+            command,
+            self.top,
         )
-        if self.is_shallow():
-            raise ShallowClone(
-                f"dépôt cloné sans son historique complet (clone superficiel, --depth) : "
-                f"{command} a besoin de tout l'historique pour vérifier qui a approuvé et "
-                "archivé quoi ; exécutez « git fetch --unshallow --tags » puis recommencez.",
-                str(self.top),
-            )
 
     def deepen(self) -> bool:
         """Fetch the missing history of a shallow clone (workers); True when it was shallow.

@@ -48,9 +48,10 @@ def test_shallow_clone_refused_in_french(web: Path, tmp_path: Path, monkeypatch)
     shallow = tmp_path / "superficiel"
     git(tmp_path, "clone", "-q", "--depth", "1", f"file://{web.parents[1]}", str(shallow))
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    r = CliRunner().invoke(app, ["review", "status", str(shallow / "tenders" / WEB.name)])
-    assert r.exit_code == 2
-    assert "git fetch --unshallow" in r.output and "clone superficiel" in r.output
+    for cmd in (["review", "status"], ["audit"], ["audit", "--verify"]):
+        r = CliRunner().invoke(app, [*cmd, str(shallow / "tenders" / WEB.name)])
+        assert r.exit_code == 2, (cmd, r.output)
+        assert "git fetch --unshallow --tags" in r.output and "clone superficiel" in r.output
     git(shallow, "fetch", "-q", "--unshallow")
     r = CliRunner().invoke(app, ["review", "status", str(shallow / "tenders" / WEB.name)])
     assert r.exit_code in (0, 1) and "approuvé par Nadia Haddad" in r.output

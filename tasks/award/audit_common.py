@@ -67,13 +67,14 @@ _WHY_GIT = (
 
 
 def open_audit(dossier: str | os.PathLike[str]) -> tuple[Any, Path, str, Any]:
-    """``(repo, top, rel, head commit)``; French errors outside a repository or before
-    the first commit."""
-    from tasks.git import refuse_grafts
+    """``(repo, top, rel, head commit)``; French errors outside a repository, on a grafted
+    or shallow history (see :func:`tasks.git.refuse_partial_history`) or before the
+    first commit."""
+    from tasks.git import refuse_partial_history
 
     repo, top, rel = open_repo(dossier, why=_WHY_GIT)
     try:
-        refuse_grafts(repo.common_dir, "cahier audit")
+        refuse_partial_history(repo.common_dir, "cahier audit", top)
     except InputError:
         repo.close()
         raise
