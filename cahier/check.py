@@ -177,7 +177,21 @@ def _check_all(
         for root in roots:
             if rev is None and not root.exists():
                 raise InputError("chemin introuvable.", str(root))
+            if rev is None and not root.is_dir():
+                raise InputError(
+                    "--all attend un dossier (le dépôt, ou un dossier de consultations), "
+                    "pas un fichier ; pour une seule pièce, contrôlez son dossier sans --all.",
+                    str(root),
+                )
             total = count_dossiers(root, rev=rev)
+            if total == 0:  # a pre-commit hook or CI job that checks nothing must not pass
+                raise InputError(
+                    "aucun dossier de consultation (tender.yaml) sous ce chemin"
+                    + (f" à la révision {rev}" if rev else "")
+                    + " : rien n'a été contrôlé ; vérifiez le chemin (--all contrôle chaque "
+                    "dossier qui contient un tender.yaml).",
+                    str(root),
+                )
             with Progress(
                 TextColumn("Contrôle de [bold]{task.description}[/bold]"),
                 BarColumn(),

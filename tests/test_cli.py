@@ -390,6 +390,16 @@ def test_check_all_refuses_per_dossier_formats(dossier: Path):
     assert_input_error(run("check", "--all", str(dossier.parent), "-f", "junit"), "JSON Lines")
 
 
+def test_check_all_that_would_check_nothing_is_refused(dossier: Path, tmp_path: Path):
+    """An empty folder or a file under --all: exit 2, never « 0 dossier(s) » and exit 0
+    (a pre-commit hook on a wrong path would pass silently)."""
+    (tmp_path / "vide").mkdir()
+    assert_input_error(run("check", "--all", str(tmp_path / "vide")), "aucun dossier")
+    assert_input_error(
+        run("check", "--all", str(dossier / "tender.yaml")), "pas un fichier", "tender.yaml"
+    )
+
+
 def test_check_all_says_how_many_dossiers_the_summary_leaves_out(dossier: Path):
     root = dossier.parent
     for n in range(12):  # 12 unusable dossiers beside the fixture one
