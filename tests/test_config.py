@@ -56,6 +56,20 @@ def test_precedence_user_over_tender_over_organisation(clean_env: Path):
     ]
 
 
+def test_organisation_named_but_absent_is_refused(clean_env: Path, monkeypatch: pytest.MonkeyPatch):
+    """A named organisation without its file is an error, never silently dropped (its
+    witnesses and policy would no longer apply)."""
+    user_file, dossier = _layers(clean_env, user="", org="git_timeout_s: 10\n", tender="")
+    assert load_settings(dossier, user_file=user_file).git_timeout_s == 10
+    (clean_env / "org" / "cahier-organisation.yaml").unlink()
+    with pytest.raises(InputError, match=r"organisation introuvable : « organisation » de") as e:
+        load_settings(dossier, user_file=user_file)
+    assert e.value.file == str(clean_env / "org" / "cahier-organisation.yaml")
+    monkeypatch.setenv("CAHIER_ORGANISATION", str(clean_env / "ailleurs"))
+    with pytest.raises(InputError, match="la variable CAHIER_ORGANISATION désigne"):
+        load_settings(dossier, user_file=user_file)
+
+
 def test_trust_settings_only_tightened_by_a_repository(clean_env: Path):
     user_file, dossier = _layers(
         clean_env,

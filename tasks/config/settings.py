@@ -419,7 +419,9 @@ def load_settings(dossier: Path | None = None, *, user_file: Path | None = None)
 
     Raises:
         InputError: a file is not valid YAML or holds a value of the wrong form
-            (French message naming the file and the field).
+            (French message naming the file and the field); the organisation folder
+            named has no ``cahier-organisation.yaml`` (its policy and witnesses would be
+            silently dropped).
     """
     sources: list[Path] = []
     user_path = user_file or user_config_path()
@@ -430,10 +432,22 @@ def load_settings(dossier: Path | None = None, *, user_file: Path | None = None)
     org_dir = os.environ.get("CAHIER_ORGANISATION") or user.get("organisation")
     org: dict[str, Any] = {}
     if org_dir:
-        org_path = Path(org_dir) / ORGANISATION_FILE
-        if org_path.is_file():
-            org = _read_layer(org_path)
-            sources.append(org_path)
+        org_path = Path(str(org_dir)) / ORGANISATION_FILE
+        if not org_path.is_file():  # named, so its policy and witnesses must apply
+            named_by = (
+                "la variable CAHIER_ORGANISATION"
+                if os.environ.get("CAHIER_ORGANISATION")
+                else f"« organisation » de {user_path}"
+            )
+            raise InputError(
+                f"organisation introuvable : {named_by} désigne le dossier {org_dir}, qui ne "
+                f"contient pas de {ORGANISATION_FILE} ; ses règles (politique, témoins, "
+                "signatures) ne peuvent pas être appliquées. Corrigez le chemin, ou retirez "
+                "ce réglage si l'organisation n'en a pas.",
+                str(org_path),
+            )
+        org = _read_layer(org_path)
+        sources.append(org_path)
     tender: dict[str, Any] = {}
     if dossier is not None and (Path(dossier) / TENDER_FILE).is_file():
         tender_path = Path(dossier) / TENDER_FILE
