@@ -106,8 +106,9 @@ def _write(p, out: Path, open_dir: Path | None) -> None:
 
 
 def _print_summary(p) -> None:
-    """The indicators table and, when there are any, the execution results promised and
-    measured, on the terminal."""
+    """The indicators table, the dossiers left out and the reserves on the data (French),
+    and, when there are any, the execution results promised and measured, on the
+    terminal."""
     from rich.console import Console
     from rich.table import Table
 
@@ -120,6 +121,11 @@ def _print_summary(p) -> None:
     for r in indicator_rows(p):
         table.add_row(r["indicateur"], r["valeur"], r["dossiers"], r["cible"])
     Console().print(table)
+    for t in p.tenders:  # what the figures leave out, said where they are read
+        if t.message:
+            typer.echo(f"Non pris en compte : {t.dossier} : {t.message}")
+        for note in t.notes:
+            typer.echo(f"Réserve : {t.dossier} : {note}")
     if not result_groups(p, "marche"):
         return
     res = Table(title=f"Engagements d'exécution au {p.date} : réalisé / promis")

@@ -233,6 +233,20 @@ def test_cli_timeline_printed_in_time_order(repo: Path, monkeypatch: pytest.Monk
     assert len(stamps) >= 5 and stamps == sorted(stamps)
 
 
+def test_damaged_review_record_is_said_in_the_timeline(repo: Path):
+    """A committed review record that cannot be read: the timeline says the review state
+    cannot be established and why (file and line), never a silent gap."""
+    bad = repo / REL / "reviews" / "20270101T000000Z-social.yaml"
+    bad.parent.mkdir(exist_ok=True)
+    bad.write_text("tender: x\nrole: [\n", encoding="utf-8")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "revue abîmée")
+    state = [e for e in timeline(repo / REL, run_checks=False) if "état des revues" in e.summary]
+    assert len(state) == 1 and "non établi" in state[0].summary
+    assert "20270101T000000Z-social.yaml:3" in state[0].details[0]
+    assert "YAML invalide" in state[0].details[0]
+
+
 def test_audit_outside_a_git_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from typer.testing import CliRunner
 

@@ -97,13 +97,22 @@ def _review_state_event(
 ) -> Event | None:
     """The state of the referent reviews at HEAD (counts by status), dated by ``head``
     (the dossier's last commit), or None."""
-    try:
-        from tasks.review.reviews import review_status
+    from tasks.review.reviews import review_status
 
+    if head is None:
+        return None
+    try:
         entries = review_status(dossier, rev="HEAD", clausier_path=clausier_path)
-    except (ImportError, InputError):
-        entries = []
-    if not entries or head is None:
+    except InputError as exc:  # never a silent gap in the timeline: say why
+        return Event(
+            head.committed_datetime,
+            "revue",
+            head.hexsha,
+            "",
+            "état des revues à HEAD non établi : aucune approbation ne peut être comptée",
+            [exc.render()],
+        )
+    if not entries:
         return None
     counts: dict[str, int] = {}
     for e in entries:

@@ -108,7 +108,7 @@ class TenderFacts:
     acheteur_siret: str = ""
     results: list[dict[str, Any]] = field(default_factory=list)
     followup_date: str | None = None
-    followup_message: str | None = None
+    notes: list[str] = field(default_factory=list)
     message: str | None = None
 
 
@@ -158,7 +158,9 @@ def _commit_time(top: Path, sha: str, cache: dict[str, dt.datetime | None]) -> d
     return cache[sha]
 
 
-def _review_days(dossier: Path, cache: dict) -> list[float]:
+def _review_days(dossier: Path, cache: dict, notes: list[str]) -> list[float]:
+    """Days from the reviewed commit to each review record; a record that cannot be read
+    is left out and said in ``notes`` (French), never silently skipped."""
     folder = dossier / "reviews"
     if not folder.is_dir():
         return []
@@ -169,7 +171,11 @@ def _review_days(dossier: Path, cache: dict) -> list[float]:
             rec = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
             when = rec.get("time")
             when = when if isinstance(when, dt.datetime) else dt.datetime.fromisoformat(str(when))
-        except (OSError, ValueError, yaml.YAMLError, AttributeError):
+        except (OSError, ValueError, yaml.YAMLError, AttributeError, RecursionError):
+            notes.append(
+                f"reviews/{f.name} : enregistrement de revue illisible (YAML invalide ou sans "
+                "date « time ») : non compté dans les revues ni leur délai."
+            )
             continue
         if when.tzinfo is None:
             when = when.replace(tzinfo=dt.UTC)
@@ -247,7 +253,7 @@ def tender_facts(
     except ImportError:  # DECP export not available: same rule from families and criteria
         facts.social_consideration = cats["social"] or facts.social_criterion
         facts.env_consideration = cats["environment"] or facts.env_criterion
-    facts.review_days = _review_days(path, git_cache)
+    facts.review_days = _review_days(path, git_cache, facts.notes)
     facts.reviews = len(facts.review_days)
     archive = _latest_archive(path)
     if archive is not None:
@@ -267,7 +273,7 @@ def _followup_results(facts: TenderFacts, path: Path, clausier: Any, on: dt.date
     try:
         result = check_followup(path, on)
     except InputError as exc:
-        facts.followup_message = exc.render()
+        facts.notes.append(f"suivi d'exécution non pris en compte : {exc.render()}")
         return
     facts.followup_date = result.date.isoformat()
     for prog in result.progress:

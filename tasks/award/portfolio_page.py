@@ -112,6 +112,9 @@ def to_html(p: Portfolio) -> str:
                 "Dossiers non pris en compte",
             )
         )
+    notes = [[t.dossier, n] for t in ok for n in t.notes]
+    if notes:
+        parts.append(_table(["Dossier", "Réserve"], notes, "Réserves sur les données"))
     period = f" lancés depuis le {_day(p.since)}" if p.since else ""
     return (
         '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
