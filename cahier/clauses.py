@@ -23,11 +23,27 @@ _DossierOpt = Annotated[Path | None, typer.Option("--dossier", help=_DOSSIER_HEL
 _NationalOpt = Annotated[bool, typer.Option("--national", help=_NATIONAL_HELP)]
 
 
+def _require_dossier(dossier: Path | None) -> None:
+    """Refuse a ``--dossier`` that is not a folder: its layers would be silently left out.
+
+    Raises:
+        InputError: not a folder (French, naming the path).
+    """
+    if dossier is not None and not dossier.is_dir():
+        raise InputError(
+            "--dossier : dossier de consultation introuvable (ou ce n'est pas un dossier) ; "
+            "ses couches de politique (cahier.yaml) ne peuvent pas être lues ; donnez le "
+            "dossier qui contient tender.yaml.",
+            str(dossier),
+        )
+
+
 def _effective(clausier: Path | None, dossier: Path | None, national: bool):
     from tasks.clausier.library import load_clausier
 
     if national:
         return load_clausier(clausier, layers=[])
+    _require_dossier(dossier)
     return load_clausier(clausier, dossier=dossier)
 
 
@@ -245,6 +261,7 @@ def _layers_diff(dossier: Path | None) -> None:
     from tasks.clausier.library import load_clausier
 
     try:
+        _require_dossier(dossier)
         lib = load_clausier(dossier=dossier)
     except CahierError as exc:
         fail(exc)

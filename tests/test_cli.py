@@ -206,6 +206,18 @@ def test_clauses_list_and_show():
     assert_input_error(run("clauses", "show", "NOPE-01"), "inconnue")
 
 
+def test_clauses_dossier_that_is_not_a_folder(tmp_path: Path):
+    """--dossier naming nothing (or a file) is refused: its layers would be silently
+    left out and the national clausier shown as if it were the effective one."""
+    a_file = tmp_path / "tender.yaml"
+    a_file.write_text("id: X\n", encoding="utf-8")
+    for cmd in (["list"], ["show", "ENV-COND-01"], ["diff", "national", "effectif"]):
+        for target in (tmp_path / "absent", a_file):
+            assert_input_error(
+                run("clauses", *cmd, "--dossier", str(target)), "--dossier", str(target)
+            )
+
+
 def test_declared_piece_missing(dossier: Path):
     (dossier / "tender.yaml").write_text(
         TENDER + 'pieces:\n  "Annexe 3.pdf": ccap\n', encoding="utf-8"
