@@ -112,3 +112,23 @@ def test_invalid_value_is_a_french_error_naming_the_file(clean_env: Path):
         load_settings(user_file=bad)
     assert exc.value.file == str(bad)
     assert "git_timeout_s" in exc.value.message and "configuration invalide" in exc.value.message
+
+
+def test_error_names_the_field_as_written_with_its_file_and_line(clean_env: Path):
+    """A policy layer of the wrong form: the field as the user wrote it (no pydantic union
+    tag such as « LayerSpec »), in the file that holds it, at its line."""
+    user_file, dossier = _layers(
+        clean_env, user="", org="", tender="look:\n  logo: x.png\npolicy:\n  layers:\n    - 42\n"
+    )
+    with pytest.raises(InputError) as e:
+        load_settings(dossier, user_file=user_file)
+    assert "champ « policy.layers.0 »" in e.value.message
+    assert "LayerSpec" not in e.value.message and "lax-or-strict" not in e.value.message
+    assert (e.value.file, e.value.line) == (str(dossier / "cahier.yaml"), 5)
+    # the error is in the organisation's file, read before the tender's
+    (dossier / "cahier.yaml").write_text("look:\n  logo: x.png\n", encoding="utf-8")
+    org = clean_env / "org" / "cahier-organisation.yaml"
+    org.write_text("policy:\n  layers:\n    - fichier: 3\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"champ « policy\.layers\.0\.path »") as e:
+        load_settings(dossier, user_file=user_file)
+    assert (e.value.file, e.value.line) == (str(org), 3)

@@ -167,12 +167,12 @@ def _parse_csv(raw: bytes, file: str) -> tuple[ExecutionReport, dict[str, int]]:
     except Exception as exc:  # pydantic ValidationError: same French wording as YAML
         from pydantic import ValidationError
 
-        from tasks.dossier.yamlio import french_error
+        from tasks.dossier.yamlio import field_path, french_error
 
         if not isinstance(exc, ValidationError):
             raise
         err = exc.errors()[0]
-        field = ".".join(str(p) for p in err.get("loc", ()))
+        field = field_path(err.get("loc", ()))
         raise InputError(
             f"champ « {field} » : {french_error(err)}.", file, lines.get("contrat")
         ) from None

@@ -317,12 +317,16 @@ def _check_repo_signatures(layer: dict[str, Any], path: Path | None) -> None:
     try:
         SignatureSettings.model_validate(layer["signatures"] or {})
     except ValidationError as exc:
+        from tasks.dossier.yamlio import data_loc, field_path
+
         err = exc.errors()[0]
-        field = ".".join(["signatures", *(str(p) for p in err.get("loc", ()))])
+        loc = ("signatures", *data_loc(err.get("loc", ())))
+        where, line = _locate([path] if path else [], loc)
         raise InputError(
-            f"configuration invalide : champ « {field} » ({_french(err)}) ; une politique "
-            "de signature mal écrite n'est jamais ignorée.",
-            str(path) if path else "configuration",
+            f"configuration invalide : champ « {field_path(loc)} » ({_french(err)}) ; une "
+            "politique de signature mal écrite n'est jamais ignorée.",
+            where or "configuration",
+            line,
         ) from None
 
 
@@ -397,7 +401,7 @@ def _env_trust(env: tuple[tuple[str, str], ...]) -> dict[str, Any]:
         found = _env_only()().model_dump(mode="json", exclude_defaults=True)
     except ValidationError as exc:
         err = exc.errors()[0]
-        field = ".".join(str(p) for p in err.get("loc", ()))
+        field = _field(err)
         raise InputError(
             f"configuration invalide : variable CAHIER_ du champ « {field} » "
             f"({_french(err)}). Corriger la valeur ou la supprimer.",
@@ -500,14 +504,38 @@ def load_settings(dossier: Path | None = None, *, user_file: Path | None = None)
     try:
         return _BUILT.put(key, Settings(**merged))
     except ValidationError as exc:
+        from tasks.dossier.yamlio import data_loc
+
         err = exc.errors()[0]
-        field = ".".join(str(p) for p in err.get("loc", ()))
-        where = str(sources[-1]) if sources else "configuration (variables CAHIER_*)"
+        where, line = _locate(sources, data_loc(err.get("loc", ())))
         raise InputError(
-            f"configuration invalide : champ « {field} » ({_french(err)}). "
+            f"configuration invalide : champ « {_field(err)} » ({_french(err)}). "
             "Corriger la valeur ou la supprimer.",
-            where,
+            where or "configuration (variables CAHIER_*)",
+            line,
         ) from None
+
+
+def _field(err: dict[str, Any]) -> str:
+    """The field of a pydantic error as written in the YAML (no union tags)."""
+    from tasks.dossier.yamlio import field_path
+
+    return field_path(err.get("loc", ()))
+
+
+def _locate(sources: list[Path], loc: tuple[Any, ...]) -> tuple[str | None, int | None]:
+    """The file (the last of ``sources`` that holds the top key of ``loc``; else the last
+    read) and the line of the field ``loc`` in it, for an error message."""
+    from tasks.dossier.yamlio import line_of, load_yaml
+
+    for path in reversed(sources):
+        try:
+            data, node = load_yaml(path.read_bytes(), str(path))
+        except (OSError, InputError):
+            continue
+        if isinstance(data, dict) and loc and loc[0] in data:
+            return str(path), line_of(node, loc)
+    return (str(sources[-1]) if sources else None), None
 
 
 def _french(err: dict[str, Any]) -> str:

@@ -343,6 +343,48 @@ def _key_node(node: yaml.Node | None, parent: tuple[Any, ...], key: Any) -> tupl
     return str(key), line_of(node, parent)
 
 
+_MODEL_NAMES: set[str] = set()
+
+
+def _model_names() -> set[str]:
+    """Names of every pydantic model class loaded (the tags pydantic puts in an error's
+    ``loc`` for a member of a union such as ``Path | LayerSpec``)."""
+    from pydantic import BaseModel
+
+    todo = [BaseModel]
+    while todo:
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            if sub.__name__ not in _MODEL_NAMES:
+                _MODEL_NAMES.add(sub.__name__)
+            todo.append(sub)
+    return _MODEL_NAMES
+
+
+def data_loc(loc: Any) -> tuple[Any, ...]:
+    """A pydantic error ``loc`` as a path in the user's data: the tags pydantic adds for
+    the members of a union (a model's class name, ``lax-or-strict[…]``,
+    ``function-after[…]``) are removed; keys, indexes and ``[key]`` are kept."""
+    out = []
+    names: set[str] | None = None
+    for part in tuple(loc or ()):
+        if isinstance(part, str) and part != "[key]":
+            if "[" in part:
+                continue
+            if part[:1].isupper() and part.isidentifier():
+                names = names if names is not None else _model_names()
+                if part in names:
+                    continue
+        out.append(part)
+    return tuple(out)
+
+
+def field_path(loc: Any) -> str:
+    """The dotted field of a pydantic error ``loc`` as the user wrote it (« policy.layers.0.path »),
+    without union tags nor ``[key]``; « (racine) » for the whole file."""
+    return ".".join(str(p) for p in data_loc(loc) if p != "[key]") or "(racine)"
+
+
 def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     """Line (1-based) of the deepest node of ``loc`` found in the YAML tree."""
     if node is None:
@@ -560,7 +602,7 @@ def _validate(model: type[M], data: Any, node: yaml.Node | None, file: str, cont
                 break
 
     def describe(err: dict[str, Any]) -> tuple[str, int | None]:
-        loc = tuple(err.get("loc", ()))
+        loc = data_loc(err.get("loc", ()))
         if err.get("type") == "invalid_key":  # a date, a number, a boolean or null as key
             text, line = _key_node(node, loc[:-1], err.get("input"))
             return (
@@ -570,10 +612,9 @@ def _validate(model: type[M], data: Any, node: yaml.Node | None, file: str, cont
                 line,
             )
         if loc and loc[-1] == "[key]":  # the key itself: locate its mapping
-            field = ".".join(str(p) for p in loc[:-1]) or "(racine)"
+            field = field_path(loc[:-1])
             return f"champ « {field} » : {french_error(err)}", line_of(node, loc[:-1])
-        field = ".".join(str(p) for p in loc if p != "[key]") or "(racine)"
-        return f"champ « {field} » : {french_error(err)}", line_of(node, loc)
+        return f"champ « {field_path(loc)} » : {french_error(err)}", line_of(node, loc)
 
     first, line = describe(errors[0])
     others = [f"ligne {ln} : {text}" if ln else text for text, ln in map(describe, errors[1:4])]

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tasks.dossier.model import Tender
-from tasks.dossier.yamlio import french_error, load_yaml, validate_yaml
+from tasks.dossier.yamlio import data_loc, field_path, french_error, load_yaml, validate_yaml
 from tasks.errors import InputError
 
 from .model import EVALUATION_FILE, PLACEHOLDER, Evaluation
@@ -45,8 +45,8 @@ def parse_evaluation(raw: bytes | str, file: str, tender: Tender) -> Evaluation:
     except ValidationError as exc:
         errors = exc.errors()
         first = errors[0]
-        loc = tuple(first.get("loc", ()))
-        field = ".".join(str(p) for p in loc) or "(racine)"
+        loc = data_loc(first.get("loc", ()))
+        field = field_path(loc)
         more = f" (et {len(errors) - 1} autre(s) erreur(s))" if len(errors) > 1 else ""
         raise ctx.fail(loc, f"champ « {field} » : {french_error(first)}{more}.") from None
     cross_check(ev, tender, ctx)
