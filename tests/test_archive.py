@@ -195,6 +195,25 @@ def test_refusals(tmp_path: Path):
     assert git(repo, "tag") == tag_name(TID, 1)
 
 
+def test_no_archive_chained_to_an_altered_one(tmp_path: Path):
+    """A manifest edited after its archive, or a tag replaced by a lightweight one: the
+    next archive is refused (fail closed), nothing committed or tagged."""
+    repo = make_repo(tmp_path / "r")
+    create_archive(repo / REL, draft=True)
+    manifest = repo / REL / "archive" / "1" / "manifest.json"
+    manifest.write_text(manifest.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    git(repo, "commit", "-qam", "retouche")
+    head = git(repo, "rev-parse", "HEAD")
+    with pytest.raises(InputError, match="ne correspond plus à son étiquette"):
+        create_archive(repo / REL, draft=True)
+    git(repo, "reset", "-q", "--hard", "HEAD~1")
+    git(repo, "tag", "-f", tag_name(TID, 1), "HEAD")  # lightweight, same commit
+    with pytest.raises(InputError, match="ne correspond plus à son étiquette"):
+        create_archive(repo / REL, draft=True)
+    assert git(repo, "tag") == tag_name(TID, 1)
+    assert git(repo, "rev-parse", "HEAD") == git(repo, "rev-parse", f"{head}~1")
+
+
 def _state(repo: Path, head0: str) -> str:
     """'none' or 'committed'; asserts every all-or-nothing invariant."""
     head = git(repo, "rev-parse", "HEAD")

@@ -355,12 +355,38 @@ def _number(src: _Source, tender_id: str) -> tuple[int, dict[str, Any] | None]:
             _join(folder, MANIFEST),
         )
     prev_tag = tags.get(n - 1)
+    _refuse_altered_previous(src, tender_id, n - 1, prev_tag, prev_manifest)
     return n, {
         "numero": n - 1,
         "manifest_sha256": sha256(prev_manifest),
         "tag": tag_name(tender_id, n - 1),
         "commit": prev_tag.commit.hexsha if prev_tag is not None else None,
     }
+
+
+def _refuse_altered_previous(
+    src: _Source, tender_id: str, n: int, tag: Any, manifest: bytes
+) -> None:
+    """Never chain a new archive to an altered one: the previous archive's manifest must
+    be the one its annotated tag records (``Manifeste-SHA256``).
+
+    Raises:
+        InputError: the tag is lightweight (not cahier's) or records another manifest.
+    """
+    from .audit_common import tag_fields
+
+    if tag is None:  # an interrupted archive: recovered by cahier archive (see recover)
+        return
+    recorded = tag_fields(tag.tag).get("Manifeste-SHA256") if tag.tag is not None else None
+    if recorded != sha256(manifest):
+        raise src.refuse(
+            InputError(
+                f"l'archive {n} ne correspond plus à son étiquette {tag_name(tender_id, n)} "
+                "(manifeste modifié, ou étiquette remplacée) : une nouvelle archive ne "
+                "s'enchaîne jamais à une archive altérée ; lancez « cahier audit --verify ».",
+                str(src.dossier),
+            )
+        )
 
 
 def _identity(repo: Any) -> str:
