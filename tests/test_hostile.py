@@ -377,3 +377,36 @@ def test_imported_file_name_never_becomes_template_code():
     assert "{{" not in header and "{%" not in header and "{#" not in header
     piece = PieceText("pieces/ccap.md", "ccap", "md", raw_source=header + "# CCAP\n")
     assert lint_templates([piece]) == []
+
+
+_W = b'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+@pytest.mark.parametrize(
+    "name,data",
+    [
+        ("rc.md", b"\n   \n\t\n"),
+        ("annexe.txt", b"    \n"),
+        (
+            "annexe.docx",
+            _zip(
+                {
+                    "word/document.xml": b"<w:document " + _W + b"><w:body><w:p/><w:p>"
+                    b'<w:r><w:t xml:space="preserve">   </w:t></w:r></w:p></w:body></w:document>'
+                }
+            ),
+        ),
+    ],
+)
+def test_blank_piece_is_refused_never_read_as_missing_clauses(
+    name: str, data: bytes, runner, tmp_path: Path
+):
+    """A piece with bytes but no text once read is « pièce vide » (exit 2), like an
+    empty file: read as empty it gave « clause manquante » errors against it."""
+    dossier = tmp_path / "2026-CD33-PC-001"
+    shutil.copytree(EXAMPLE, dossier, ignore=shutil.ignore_patterns("evaluation"))
+    (dossier / "pieces" / name).write_bytes(data)
+    result = runner(["check", str(dossier)])
+    assert result.exit_code == 2, result.output[-1500:]
+    assert f"pieces/{name} : pièce vide : aucun texte lisible" in result.output
+    assert "clause-manquante" not in result.output

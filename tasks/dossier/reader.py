@@ -145,8 +145,9 @@ def read_piece(name: str, data: bytes, kind: str | None = None) -> PieceText:
     (images…) are returned without lines.
 
     Raises:
-        InputError: empty piece, binary content in a text file, DOCX/ODT that is not an
-            archive or is damaged, encrypted (user password) or damaged PDF.
+        InputError: empty piece (no byte, or no text once read), binary content in a
+            text file, DOCX/ODT that is not an archive or is damaged, encrypted (user
+            password) or damaged PDF.
     """
     kind = kind or piece_kind(name)
     ext = PurePosixPath(name).suffix.lower()
@@ -159,11 +160,30 @@ def read_piece(name: str, data: bytes, kind: str | None = None) -> PieceText:
     from tasks.dossier.sheets import SHEET_EXT, read_sheet
 
     if ext in SHEET_EXT:
-        return read_sheet(name, data, kind)
+        return _not_blank(read_sheet(name, data, kind))
     if format_of(name) is None:
         fmt = ext.lstrip(".") or "autre"
         return PieceText(name, kind, fmt)
-    return PieceText.from_model(name, kind, read_model(name, data))
+    return _not_blank(PieceText.from_model(name, kind, read_model(name, data)))
+
+
+def _not_blank(piece: PieceText) -> PieceText:
+    """Refuse a piece whose reading holds no text at all (only spaces, empty cells,
+    images or empty fields): read as empty, it would turn into « clause absente »
+    errors. A PDF without a text layer (scanned) is not refused here: its pages are
+    reported as unreadable (« texte non fiable ») by the check.
+
+    Raises:
+        InputError: no line with text (French, naming the piece).
+    """
+    if piece.has_text_layer and not any(ln.text.strip() for ln in piece.lines):
+        raise InputError(
+            "pièce vide : aucun texte lisible (seulement des espaces, des cellules ou des "
+            "champs vides, ou des images) ; remplacez-la par le document complet, en "
+            "texte, ou retirez-la du dossier.",
+            piece.path,
+        )
+    return piece
 
 
 # --------------------------------------------------------------------------- dossier
