@@ -324,3 +324,57 @@ def test_odt_encrypted_or_damaged() -> None:
         z.writestr("content.xml", "<office:document-content><text:p>Le titulaire")
     with pytest.raises(InputError, match=r"XML de « content\.xml » invalide, ligne 1"):
         read_model("pieces/cctp.odt", broken.getvalue(), cache=False)
+
+
+# --------------------------------------------------------------------------- hidden text
+
+_HIDDEN_CLAUSE = "Le titulaire reprend les équipements usagés en vue de leur réemploi."
+
+
+def _hidden_findings(name: str, data: bytes) -> tuple[list[str], list]:
+    from tasks.check.reading import reading_findings
+
+    piece = read_piece(name, data)
+    return [ln.text for ln in piece.lines], reading_findings([piece])
+
+
+def test_hidden_text_is_reported_and_never_counted() -> None:
+    """Text a bidder cannot see (DOCX w:vanish, ODT display:none span, HTML hidden or
+    display:none) is not the piece's text: never in its lines, always a warning."""
+    docx = _docx(
+        _p(_r("Article 5 - Conditions d'exécution"))
+        + _p(
+            _r("Le titulaire livre. ")
+            + f"<w:r><w:rPr><w:vanish/></w:rPr><w:t>{_HIDDEN_CLAUSE}</w:t></w:r>"
+        )
+        + _p('<w:r><w:rPr><w:vanish w:val="0"/></w:rPr><w:t>Texte visible.</w:t></w:r>')
+    )
+    odt_ns = ODT_NS + ' xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0"'
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {odt_ns}>'
+        '<office:automatic-styles><style:style style:name="T1" style:family="text">'
+        '<style:text-properties text:display="none"/></style:style></office:automatic-styles>'
+        "<office:body><office:text><text:p>Le titulaire livre. "
+        f'<text:span text:style-name="T1">{_HIDDEN_CLAUSE}</text:span></text:p>'
+        "<text:p>Texte visible.</text:p></office:text></office:body></office:document-content>"
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        z.writestr("content.xml", content)
+    page = (
+        "<html><body><h1>Article 5 - Conditions</h1>\n<p>Le titulaire livre.</p>\n"
+        f'<p style="color: red; display : none">{_HIDDEN_CLAUSE}</p>\n'
+        f"<div hidden><p>{_HIDDEN_CLAUSE}</p></div>\n<p>Texte visible.</p></body></html>"
+    ).encode()
+    for name, data, where in (
+        ("pieces/ccap.docx", docx, [2]),
+        ("pieces/ccap.odt", buf.getvalue(), [1]),
+        ("pieces/ccap.html", page, [3, 4]),
+    ):
+        lines, findings = _hidden_findings(name, data)
+        assert not any("réemploi" in t for t in lines), (name, lines)
+        assert "Texte visible." in lines, (name, lines)
+        masked = [f for f in findings if f.rule == "texte-masque"]
+        assert [f.location.line for f in masked] == where, (name, findings)
+        assert all(f.severity == "warning" and "réemploi" in f.message for f in masked)

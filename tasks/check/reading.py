@@ -12,6 +12,9 @@ on each piece's model; this module turns them into findings, located by file and
 - ``modification-non-acceptee`` / ``suppression-en-attente`` (warning): pending tracked
   changes (DOCX ``w:ins``/``w:del``, ODT ``text:tracked-changes``): the pending text is
   not counted as the piece's text;
+- ``texte-masque`` (warning): hidden text (DOCX ``w:vanish``, ODT ``text:hidden-text``
+  and ``text:hidden-paragraph``, HTML ``hidden`` or ``display: none``): what a bidder
+  cannot see is not counted as the piece's text;
 - ``commentaire-non-resolu`` (info): comments left in a DOCX/ODT piece.
 
 A dossier where no piece can be read at all is not checked (exit code 2, see
@@ -35,6 +38,7 @@ READING_RULES: dict[str, str] = {
         "texte-non-fiable",
         "modification-non-acceptee",
         "suppression-en-attente",
+        "texte-masque",
         "commentaire-non-resolu",
     )
 }
@@ -44,6 +48,7 @@ _CODES = {
     "texte-non-fiable": "texte-non-fiable",
     "modification-non-acceptee": "modification-non-acceptee",
     "suppression-en-attente": "suppression-en-attente",
+    "texte-masque": "texte-masque",
     "commentaire": "commentaire-non-resolu",
 }
 
@@ -62,6 +67,10 @@ _FIX = {
     ),
     "suppression-en-attente": (
         "Acceptez ou refusez la suppression dans le traitement de texte, puis enregistrez la pièce."
+    ),
+    "texte-masque": (
+        "Affichez ce texte (retirez la mise en forme « masqué ») s'il fait partie du "
+        "document, ou supprimez-le : les candidats ne le verront pas."
     ),
     "commentaire-non-resolu": "Traitez puis supprimez les commentaires avant publication.",
 }

@@ -185,8 +185,8 @@ class ReadingIssue:
 
     Attributes:
         code: ``texte-non-fiable``, ``modification-non-acceptee``,
-            ``suppression-en-attente``, ``commentaire``, ``sans-couche-texte``,
-            ``pdf-protege``.
+            ``suppression-en-attente``, ``texte-masque``, ``commentaire``,
+            ``sans-couche-texte``, ``pdf-protege``.
         message: French message naming the page or paragraph (« texte non fiable,
             page 3 : 45 caractères non décodés »).
         loc: where it is.

@@ -115,6 +115,15 @@ class ModelBuilder:
             "info",
         )
 
+    def hidden(self, loc: Loc, text: str) -> None:
+        """Report text that the document hides (neither shown nor printed): not counted."""
+        self.issue(
+            "texte-masque",
+            f"texte masqué, paragraphe {loc.para} : « {text[:120]} » — ce texte n'apparaît "
+            "ni à l'écran ni à l'impression ; il n'est pas compté comme texte de la pièce.",
+            loc,
+        )
+
     def tracked(self, loc: Loc, inserted: str, deleted: str) -> str:
         """Report the pending insertion and deletion (normalised texts) of a paragraph;
         returns its pending text (both joined, empty when none)."""

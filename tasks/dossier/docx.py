@@ -14,7 +14,10 @@ outline levels give headings), whether it is wholly bold, and its tracked change
 * both are reported (« modification non acceptée, paragraphe N : … », « suppression en
   attente, paragraphe N : … »), as are comments (``word/comments.xml``);
 * an empty content control (``w:sdt`` showing its placeholder, ``w:showingPlcHdr``) is
-  empty: its placeholder text is not read, the block gets the ``placeholder`` role.
+  empty: its placeholder text is not read, the block gets the ``placeholder`` role;
+* hidden text (run property ``w:vanish``, ECMA-376 Part 1 §17.3.2.41: neither shown
+  nor printed) is not the piece's text: it is reported (« texte masqué, paragraphe N :
+  … ») and never counted — a clause a bidder cannot see is not in the DCE.
 """
 
 from __future__ import annotations
@@ -202,6 +205,7 @@ class _Para:
     text: str = ""
     inserted: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    hidden: list[str] = field(default_factory=list)
     placeholder: bool = False
     bold_chars: int = 0
     chars: int = 0
@@ -210,6 +214,15 @@ class _Para:
     num: tuple[str, int] | None = None
     outline: int | None = None
     checkbox: bool = False
+
+
+def _run_hidden(r) -> bool:
+    """Whether a run is hidden text (``w:rPr/w:vanish``, not switched off by ``w:val``)."""
+    rpr = r.find(W + "rPr")
+    if rpr is None:
+        return False
+    v = rpr.find(W + "vanish")
+    return v is not None and v.get(W + "val", "true") not in ("0", "false", "off")
 
 
 def _run_bold(r) -> bool:
@@ -247,6 +260,8 @@ class _Runs:
     def out(self, state: str) -> list[str]:
         if state == "":
             return self.accepted
+        if state == "hidden":
+            return self.para.hidden
         return self.para.inserted if state == "ins" else self.para.deleted
 
     def walk(self, el, state: str, bold: bool) -> None:
@@ -259,7 +274,10 @@ class _Runs:
             elif tag == W + "sdt":
                 self.control(ch, state, bold)
             elif tag == W + "r":
-                self.walk(ch, state, bold or _run_bold(ch))
+                if _run_hidden(ch):
+                    self.walk(ch, "hidden", bold)
+                else:
+                    self.walk(ch, state, bold or _run_bold(ch))
             elif tag in (W + "t", W + "delText"):
                 self.text(ch, state, bold)
             elif tag in _SPACING:
@@ -285,7 +303,9 @@ class _Runs:
 
     def text(self, t_el, state: str, bold: bool) -> None:
         t = t_el.text or ""
-        if state == "ins":
+        if state == "hidden":
+            self.para.hidden.append(t)
+        elif state == "ins":
             self.para.inserted.append(t)
         elif state == "del" or t_el.tag == W + "delText":
             self.para.deleted.append(t)
@@ -444,6 +464,9 @@ class _DocxReader(ModelBuilder):
         )
         for cid in para.comments:
             self.comment(loc, self.comments.get(cid, ""))
+        hidden = normalize_text("".join(para.hidden))
+        if hidden:
+            self.hidden(loc, hidden)
         return pending_text
 
     def paragraph(self, p) -> None:

@@ -14,7 +14,7 @@ import re
 
 from tasks.errors import InputError
 
-from .blocks import Block, Cell, DocumentModel, Loc, Span
+from .blocks import Block, Cell, DocumentModel, Loc, ReadingIssue, Span
 from .builder import cand_block, text_block
 from .headings import assign_roles, parse_heading
 from .layout import RawLine, blocks_from_lines, md_heading_parts
@@ -138,12 +138,43 @@ def read_html(name: str, data: bytes, sha256: str) -> DocumentModel:
     """
     text = decode_text(data, name)
     root = _html_root(text, name)
+    hidden = _drop_hidden(root)
     blocks: list[Block] = []
     _walk_html(root, blocks)
     assign_roles(blocks)
     model = DocumentModel("html", sha256, blocks=blocks, quality=[assess(text, None)])
+    for line, words in hidden:
+        model.issues.append(
+            ReadingIssue(
+                "texte-masque",
+                f"texte masqué, ligne {line} : « {words[:120]} » — ce texte n'est pas "
+                "affiché par le navigateur ; il n'est pas compté comme texte de la pièce.",
+                Loc(line=line),
+                "warning",
+            )
+        )
     mark_blocks(model)
     return model
+
+
+#: Inline styles that hide an element (CSS 2.1 §9.2.4 ``display``, §11.2 ``visibility``).
+_HIDING_STYLE_RE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\b", re.I)
+
+
+def _drop_hidden(root) -> list[tuple[int | None, str]]:
+    """Remove the elements the browser does not show (``hidden`` attribute, HTML §6.1;
+    inline ``display: none`` or ``visibility: hidden``); their ``(line, text)``."""
+    out: list[tuple[int | None, str]] = []
+    for el in root.xpath("//*[@hidden or @style]"):
+        if el.get("hidden") is None and not _HIDING_STYLE_RE.search(el.get("style") or ""):
+            continue
+        if next(iter(reversed(list(el.iterancestors()))), None) is not root:
+            continue  # inside a hidden element already dropped (or the root itself)
+        words = _own_text(el)
+        if words:
+            out.append((el.sourceline, words))
+        el.drop_tree()
+    return out
 
 
 def _html_root(text: str, name: str):

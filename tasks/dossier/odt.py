@@ -11,6 +11,10 @@ Tracked changes (``text:tracked-changes``): text between ``text:change-start`` a
 merged); the content of a pending deletion (``text:deletion``) is kept visible as a
 ``pending="deletion"`` block at the place of its ``text:change`` mark; both are reported,
 as are comments (``office:annotation``), whose paragraphs are not document text.
+
+Hidden text — a ``text:span`` whose automatic style has ``text:display="none"``
+(OpenDocument 1.3 §20.374), or a ``text:hidden-paragraph`` set ``text:is-hidden`` — is
+not the piece's text: it is reported (« texte masqué ») and never counted.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 DRAW = "{urn:oasis:names:tc:opendocument:xmlns:drawing:1.0}"
+STYLE = "{urn:oasis:names:tc:opendocument:xmlns:style:1.0}"
 _PARA_TAGS = (TEXT + "p", TEXT + "h")
 
 
@@ -41,12 +46,27 @@ def read_odt(name: str, data: bytes, sha256: str) -> DocumentModel:
     """
     root = parse_xml(_content(name, data), "content.xml", name, "ODT")
     reader = _OdtReader(root, sha256)
+    reader.hidden_styles = _hidden_styles(root)
     body = root.find(f"{OFFICE}body/{OFFICE}text")
     if body is None:
         return reader.empty()
     reader.changes = _tracked_changes(body, reader.index)
     reader.walk(body)
     return reader.finish()
+
+
+def _hidden_styles(root) -> frozenset[str]:
+    """Names of the automatic text styles of ``content.xml`` that hide their text."""
+    auto = root.find(OFFICE + "automatic-styles")
+    if auto is None:
+        return frozenset()
+    return frozenset(
+        st.get(STYLE + "name", "")
+        for st in auto.iterchildren(STYLE + "style")
+        if any(
+            tp.get(TEXT + "display") == "none" for tp in st.iterchildren(STYLE + "text-properties")
+        )
+    )
 
 
 def _content(name: str, data: bytes) -> bytes:
@@ -96,10 +116,15 @@ class _ParaText:
         self.accepted: list[str] = []
         self.inserted: list[str] = []
         self.deleted: list[str] = []
+        self.hidden: list[str] = []
+        self.hiding = 0  # depth of hidden spans around the text being read
         self.open: set[str] = set()  # insertions whose change-start was met
 
     def add(self, t: str) -> None:
-        (self.inserted if self.open else self.accepted).append(t)
+        if self.hiding:
+            self.hidden.append(t)
+        else:
+            (self.inserted if self.open else self.accepted).append(t)
 
     def walk(self, el) -> None:
         if el.text:
@@ -135,6 +160,13 @@ class _ParaText:
             kind, dels = self.reader.changes.get(ch.get(TEXT + "change-id", ""), ("", []))
             if kind == "deletion":
                 self.deleted.extend(t for t, _i in dels)
+        elif tag == TEXT + "span" and ch.get(TEXT + "style-name") in self.reader.hidden_styles:
+            self.hiding += 1
+            self.walk(ch)
+            self.hiding -= 1
+        elif tag == TEXT + "hidden-paragraph":
+            if ch.get(TEXT + "is-hidden") == "true":
+                self.hiding += 1  # the whole paragraph from here on
         else:
             self.walk(ch)
 
@@ -146,6 +178,7 @@ class _OdtReader(ModelBuilder):
         super().__init__("odt", sha256)
         self.index = {p: i for i, p in enumerate(root.iter(*_PARA_TAGS), start=1)}
         self.changes: dict[str, tuple[str, list[tuple[str, int]]]] = {}
+        self.hidden_styles: frozenset[str] = frozenset()
 
     def para_text(self, p, loc: Loc) -> _ParaText:
         text = _ParaText(self, loc)
@@ -179,6 +212,9 @@ class _OdtReader(ModelBuilder):
         ins_t = normalize_text("".join(read.inserted))
         del_t = normalize_text(" ".join(read.deleted))
         pending_text = self.tracked(loc, ins_t, del_t)
+        hidden = normalize_text("".join(read.hidden))
+        if hidden:
+            self.hidden(loc, hidden)
         if not text:
             if pending_text:
                 self.pending_only(loc, pending_kind(bool(ins_t), bool(del_t)), pending_text)
