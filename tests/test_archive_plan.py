@@ -8,6 +8,7 @@ from tasks.award.archive_plan import (
     MANIFEST,
     ArchiveSpec,
     draft_reasons,
+    is_archive_name,
     next_number,
     orphan_numbers,
     plan_archive,
@@ -98,3 +99,10 @@ def test_numbers_never_reuse_a_deleted_archive():
     assert next_number([1], [1, 2]) == 3  # archive 2 deleted from the branch, tag kept
     assert orphan_numbers([1], {1: "t", 2: "t"}) == [2]
     assert orphan_numbers([1, 2], [1, 2]) == []
+
+
+def test_archive_folder_names_are_numbers_without_leading_zero():
+    assert [n for n in ("1", "12", "01", "0", "1a", "١", "", "notes") if is_archive_name(n)] == [
+        "1",
+        "12",
+    ]

@@ -555,6 +555,21 @@ PY
         "reported",
     ),
     Case(
+        "lookalike-archive-folder",
+        "archive edit",
+        """cp -r $C/archive/1 $C/archive/01 && git add -A && git commit -qm 'copie'""",
+        "audit",
+        "reported",
+    ),
+    Case(
+        "stray-file-in-archive-folder",
+        "archive edit",
+        """echo 'classement définitif : B' > $C/archive/RESULTAT.txt && git add -A
+        git commit -qm 'résultat'""",
+        "audit",
+        "reported",
+    ),
+    Case(
         "archived-reviews-not-records",
         "archive edit",
         """echo '{"records": ["environnement.yaml"]}' > $C/archive/1/reviews.json

@@ -25,6 +25,7 @@ from .archive_plan import (
     MANIFEST,
     TRAILER,
     ArchiveInfo,
+    is_archive_name,
     join_path,
     sha256,
     tag_name,
@@ -91,7 +92,7 @@ def archive_numbers(tree: Any) -> list[int]:
     """Archive numbers (numeric folder names) found in a Git tree of ``archive/``."""
     if tree is None or tree.type != "tree":
         return []
-    return sorted(int(t.name) for t in tree.trees if re.fullmatch(r"[1-9][0-9]*", t.name))
+    return sorted(int(t.name) for t in tree.trees if is_archive_name(t.name))
 
 
 def _archive_refs(repo: Any, tender_id: str) -> dict[int, Any]:

@@ -26,6 +26,7 @@ __all__ = [
     "ArchiveSpec",
     "commit_message",
     "draft_reasons",
+    "is_archive_name",
     "next_number",
     "orphan_numbers",
     "plan_archive",
@@ -197,6 +198,12 @@ def _manifest(spec: ArchiveSpec, files: dict[str, bytes], reasons: list[str]) ->
 
 
 _HEX40 = r"^[0-9a-f]{40}$"
+
+
+def is_archive_name(name: str) -> bool:
+    """Whether ``name`` is the folder name of an archive: its number, without leading
+    zero (« 1 », « 12 »; not « 01 », « 0 » nor « 1a »)."""
+    return name.isascii() and name.isdigit() and name[0] != "0" and len(name) <= 9
 
 
 def _manifest_adapter() -> Any:

@@ -47,7 +47,7 @@ from typing import Any
 
 from tasks.git import Repo
 
-from .archive_plan import ARCHIVE_DIR, MANIFEST, read_manifest, sha256
+from .archive_plan import ARCHIVE_DIR, MANIFEST, is_archive_name, read_manifest, sha256
 from .archive_plan import join_path as _join
 from .audit_archives import archive_checks
 from .audit_common import Event, Problem, archive_tags, open_audit, tender_id_of
@@ -100,7 +100,7 @@ def _witness_check(
     settings = load_settings(Path(dossier))
     archives: dict[int, tuple[str, str | None]] = {}
     for _m, typ, _b, name in git.tree(head.hexsha, arch_rel):
-        if typ == "tree" and name.isdigit():
+        if typ == "tree" and is_archive_name(name):
             raw = git.blob(head.hexsha, _join(arch_rel, name, MANIFEST)) or b""
             tag = tags.get(int(name))
             archives[int(name)] = (
@@ -145,7 +145,7 @@ def method_notes(dossier: str | os.PathLike[str]) -> list[str]:
     arch_rel = _join(rel, ARCHIVE_DIR)
     out = []
     for _m, typ, _b, name in git.tree(head.hexsha, arch_rel):
-        if typ != "tree" or not name.isdigit():
+        if typ != "tree" or not is_archive_name(name):
             continue
         man = read_manifest(git.blob(head.hexsha, _join(arch_rel, name, MANIFEST)))
         if man is None:

@@ -16,7 +16,7 @@ from typing import Any
 from tasks.git import Repo as GitRepo
 
 from .archive_git import _tree_entry, archive_numbers
-from .archive_plan import ARCHIVE_DIR, MANIFEST, read_manifest, sha256, tag_name
+from .archive_plan import ARCHIVE_DIR, MANIFEST, is_archive_name, read_manifest, sha256, tag_name
 from .archive_plan import join_path as _join
 from .audit_common import (
     Problem,
@@ -362,7 +362,7 @@ def archive_checks(
         tags,
         in_head=archive_numbers(_tree_entry(head, arch_rel)),
         in_wt=(
-            sorted(int(p.name) for p in wt_dir.iterdir() if p.is_dir() and p.name.isdigit())
+            sorted(int(p.name) for p in wt_dir.iterdir() if p.is_dir() and is_archive_name(p.name))
             if wt_dir.is_dir()
             else []
         ),
@@ -371,7 +371,42 @@ def archive_checks(
     problems: list[Problem] = []
     for n in scan.numbers:
         problems += _check_archive(scan, n)
-    return scan.numbers, problems + _check_chain(scan)
+    return scan.numbers, problems + _check_chain(scan) + _unexpected(scan)
+
+
+def _unexpected(scan: _Scan) -> list[Problem]:
+    """Anything in the committed ``archive/`` folder that is not an archive cahier wrote
+    (a file, a folder « 01 », « notes »…): only ``cahier archive`` writes there, and a
+    look-alike archive must never pass for one (fail closed)."""
+    tree = _tree_entry(scan.head, scan.arch_rel)
+    if tree is None or tree.type != "tree":
+        return []
+    out = []
+    for entry in tree:
+        if entry.type == "tree" and is_archive_name(entry.name):
+            continue
+        out.append(
+            Problem(
+                "contenu-inattendu",
+                f"« {entry.name} » dans le dossier des archives n'est pas une archive écrite "
+                "par cahier archive (seuls des dossiers numérotés 1, 2, 3… y sont écrits ; "
+                "commit qui l'a ajouté entre parenthèses) : retirez-le (git rm).",
+                _join(scan.arch_rel, entry.name),
+                _added_by(scan, _join(scan.arch_rel, entry.name)),
+            )
+        )
+    return out
+
+
+def _added_by(scan: _Scan, path: str) -> str | None:
+    """The latest commit of HEAD's history that added ``path`` (None when unknown)."""
+    import git
+
+    try:
+        out = scan.repo.git.log("--diff-filter=A", "--format=%H", "-1", "HEAD", "--", path)
+    except git.GitCommandError:
+        return None
+    return out.strip() or None
 
 
 def _archive_history(repo: Any, grepo: GitRepo, arch_rel: str, tender_id: str) -> dict[int, str]:

@@ -12,7 +12,14 @@ from typing import Any
 from tasks.errors import InputError
 from tasks.git import Repo
 
-from .archive_plan import MANIFEST, read_manifest, read_reviews_file, sha256, tag_name
+from .archive_plan import (
+    MANIFEST,
+    is_archive_name,
+    read_manifest,
+    read_reviews_file,
+    sha256,
+    tag_name,
+)
 from .archive_plan import join_path as _join
 from .audit_common import Problem, archive_creations, tag_fields
 
@@ -66,7 +73,7 @@ def reviews_changed(repo: Repo, rel: str, arch_rel: str, head: str) -> list[Prob
     reviews_dir = _join(rel, "reviews")
     now = {name: blob for _m, typ, blob, name in repo.tree(head, reviews_dir) if typ == "blob"}
     for _m, typ, _b, name in repo.tree(head, arch_rel):
-        if typ != "tree" or not name.isdigit():
+        if typ != "tree" or not is_archive_name(name):
             continue
         raw = repo.blob(head, _join(arch_rel, name, "reviews.json"))
         parsed = read_reviews_file(raw)
@@ -254,6 +261,6 @@ def recompute(
     found = (
         _recompute_archive(repo, head, _join(arch_rel, name), name)
         for _m, typ, _b, name in repo.tree(head, arch_rel)
-        if typ == "tree" and name.isdigit()
+        if typ == "tree" and is_archive_name(name)
     )
     return [p for p in found if p is not None]

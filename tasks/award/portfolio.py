@@ -189,7 +189,9 @@ def _latest_archive(dossier: Path) -> dict | None:
     folder = dossier / "archive"
     if not folder.is_dir():
         return None
-    numbers = sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit())
+    from .archive_plan import is_archive_name
+
+    numbers = sorted(int(p.name) for p in folder.iterdir() if is_archive_name(p.name))
     for n in reversed(numbers):
         try:
             return json.loads((folder / str(n) / "evaluation.json").read_text(encoding="utf-8"))
