@@ -378,3 +378,20 @@ def test_hidden_text_is_reported_and_never_counted() -> None:
         masked = [f for f in findings if f.rule == "texte-masque"]
         assert [f.location.line for f in masked] == where, (name, findings)
         assert all(f.severity == "warning" and "réemploi" in f.message for f in masked)
+
+
+def test_utf8_read_as_windows_1252_is_unreliable_and_says_so() -> None:
+    """« exÃ©cution » (UTF-8 saved again as Windows-1252): the piece is « non fiable »
+    with the cause and a word as found, not « mots privés de leurs accents »."""
+    good = (
+        "# Article 5 - Conditions d'exécution\n\nLe titulaire reprend les équipements "
+        "usagés en vue de leur réemploi ; il remet un rapport détaillé à la personne "
+        "publique.\n"
+    )
+    garbled = good.encode("utf-8").decode("cp1252", errors="replace").encode("utf-8")
+    q = assess(garbled.decode("utf-8"), None)
+    assert not q.reliable
+    assert "mal décodé" in q.reason and "« d'exÃ©cution »" in q.reason
+    assert "privé(s) de leurs accents" not in q.reason
+    assert assess(good, None).reliable  # the same text, well decoded
+    assert assess("São Paulo, Ã la carte.", None).reliable  # « ã », « Ã » + space: not mojibake

@@ -9,7 +9,9 @@ Three measures per page (PDF) or per piece:
 * **words stripped of their accents** — a font without ``/ToUnicode`` whose encoding
   lacks the accented glyphs drops them: « Critre », « rfrentiel gnral ». Words are
   looked up in the stripped forms of ~250 frequent tender words, and a page of French
-  text without a single accented letter is suspect.
+  text without a single accented letter is suspect;
+* **mis-decoded UTF-8** (mojibake) — a UTF-8 file read once as Windows-1252 or
+  Latin-1 and saved again: « exÃ©cution », « lâ€™offre », « Â° ».
 
 A page is unreliable (``PageQuality.reliable = False``) from 3 undecoded glyphs or 1 % of
 its characters, 2 NUL/control characters or 3 glyphs decoded as nothing inside words
@@ -36,6 +38,14 @@ _ACCENTED = frozenset("àâäéèêëîïôöùûüÿçœæÀÂÄÉÈÊËÎÏÔ�
 _ACCENTED_RE = re.compile("[" + "".join(sorted(_ACCENTED)) + "]")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
 _LIGATURE_GAP_RE = re.compile(r"(\w+)\ufffe(\w+)")
+#: UTF-8 sequences read as Windows-1252/Latin-1: « Ã » + the second byte of an accented
+#: letter (« Ã© » for « é »), « â€ » + the third byte of a quote or dash, « Â » + a sign.
+_MOJIBAKE_RE = re.compile(
+    "Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+    "|â€|Â[\u00a0-\u00bf]"
+)
+_MOJIBAKE_WORD_RE = re.compile(r"[^\s<>]*(?:Ã.|â€.?|Â.)[^\s<>]*")
 #: Frequent French words that contain no accent: their presence says « French text ».
 _FRENCH_MARKERS = frozenset(
     "le la les des du de et un une est pour dans par sur au aux qui que ou avec ce cette "
@@ -109,6 +119,7 @@ class _Stats(NamedTuple):
     french: int  # lower-case words that mark a French text
     letters: int  # letters of the lower-case words
     accented: int  # accented letters of the lower-case words
+    mojibake: int  # UTF-8 sequences read as Windows-1252 (« Ã© »)
     hits: tuple[str, ...]  # the distinct stripped forms
 
 
@@ -127,6 +138,7 @@ def _line_stats(line: str) -> _Stats:
         len(list(filter(_FRENCH_MARKERS.__contains__, lower))),
         sum(map(len, lower)),
         len(_ACCENTED_RE.findall(" ".join(lower))),
+        len(_MOJIBAKE_RE.findall(line)) if ("Ã" in line or "â€" in line or "Â" in line) else 0,
         tuple(sorted(hits)),
     )
 
@@ -145,8 +157,8 @@ def assess(text: str, page: int | None, *, unmapped: int = 0) -> PageQuality:
         got = memo.get(chunk)
         lines.append(got if got is not None else memo.put(chunk, _line_stats(chunk)))
     # (text.split gives one line at least, even for an empty text)
-    chars, controls, n_words, stripped, n_lower, french, letters, accented = (
-        sum(col) for col in list(zip(*lines, strict=True))[:8]
+    chars, controls, n_words, stripped, n_lower, french, letters, accented, mojibake = (
+        sum(col) for col in list(zip(*lines, strict=True))[:9]
     )
     hits = sorted({w for st in lines if st.hits for w in st.hits})
     # NUL / control characters, and PDFium's U+FFFE inside a word (a glyph mapped to
@@ -166,13 +178,23 @@ def assess(text: str, page: int | None, *, unmapped: int = 0) -> PageQuality:
     q.examples = hits[:5]
     no_accents = n_lower >= 120 and french >= 15 and accented < 0.002 * letters
     reasons = []
-    if no_accents and q.stripped_words < 3:
+    garbled = mojibake >= 3 or (n_words and mojibake >= 0.01 * n_words > 0)
+    if garbled:
+        m = _MOJIBAKE_WORD_RE.search(text)
+        ex = f" : « {m.group(0)[:40]} »" if m else ""
+        reasons.append(
+            f"{mojibake} caractère(s) mal décodé(s){ex} (texte UTF-8 relu comme Windows-1252 "
+            "puis réenregistré) — rouvrez la pièce en UTF-8 et réenregistrez-la"
+        )
+    if no_accents and q.stripped_words < 3 and not garbled:
         reasons.append("aucune lettre accentuée dans un texte français (accents perdus)")
     if undecoded >= 3 or (chars and undecoded >= 0.01 * chars and undecoded):
         reasons.append(f"{undecoded} caractère(s) non décodé(s) (police sans table Unicode)")
     if controls >= 2 or gaps >= 3:
         reasons.append(f"{nul} caractère(s) nul(s) ou de contrôle (ligatures mal décodées)")
-    if q.stripped_words >= 3 or (n_words and q.stripped_words >= 0.02 * n_words > 0):
+    if not garbled and (
+        q.stripped_words >= 3 or (n_words and q.stripped_words >= 0.02 * n_words > 0)
+    ):
         ex = ", ".join(f"« {w} »" for w in q.examples[:3])
         reasons.append(f"{q.stripped_words} mot(s) privé(s) de leurs accents ({ex})")
     if reasons:
