@@ -75,6 +75,17 @@ class Case:
     verifier: tuple[tuple[str, str], ...] = ()
 
 
+def _set_manifest_field(field: str, value_json: str) -> str:
+    """Shell script: set ``field`` of archive 1's manifest to a JSON value, and commit."""
+    return f"""\"$PY\" - $C/archive/1/manifest.json <<'PY'
+import json, sys
+p = sys.argv[1]; d = json.load(open(p, encoding="utf-8"))
+d["{field}"] = json.loads({value_json!r})
+open(p, "w", encoding="utf-8").write(json.dumps(d, ensure_ascii=False, indent=2) + chr(10))
+PY
+        git commit -qam 'manifeste'"""
+
+
 ATTACKS: list[Case] = [
     # ----------------------------------------------------------------- record edit
     Case(
@@ -531,26 +542,14 @@ PY
     Case(
         "manifest-previous-not-an-object",
         "archive edit",
-        """"$PY" - $C/archive/1/manifest.json <<'PY'
-import json, sys
-p = sys.argv[1]; d = json.load(open(p, encoding="utf-8"))
-d["previous"] = "aucune"
-open(p, "w", encoding="utf-8").write(json.dumps(d, ensure_ascii=False, indent=2) + chr(10))
-PY
-        git commit -qam 'manifeste'""",
+        _set_manifest_field("previous", '"aucune"'),
         "audit",
         "reported",
     ),
     Case(
         "manifest-source-commit-not-text",
         "archive edit",
-        """"$PY" - $C/archive/1/manifest.json <<'PY'
-import json, sys
-p = sys.argv[1]; d = json.load(open(p, encoding="utf-8"))
-d["source_commit"] = 12345
-open(p, "w", encoding="utf-8").write(json.dumps(d, ensure_ascii=False, indent=2) + chr(10))
-PY
-        git commit -qam 'manifeste'""",
+        _set_manifest_field("source_commit", "12345"),
         "audit",
         "reported",
     ),
