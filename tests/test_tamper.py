@@ -276,6 +276,21 @@ ATTACKS: list[Case] = [
         verifier=(("CAHIER_SIGNATURES__POLICY", "signature-obligatoire"),),
     ),
     Case(
+        "signed-by-a-colleague-whose-address-contains-the-referents",
+        "author/committer mix",
+        """ssh-keygen -q -t ed25519 -N '' -C "anne$PAUL_E" -f ../cle_anne >/dev/null
+        echo "anne$PAUL_E $(cat ../cle_anne.pub)" > ../allowed_signers
+        edit8 1 && git commit -qam 'Réversibilité'
+        git config gpg.format ssh && git config user.signingkey "$(cd .. && pwd)/cle_anne"
+        who "$PAUL_N" "$PAUL_E" && cahier review approve $D --role donnees --comment 'Signé'""",
+        "review:donnees",
+        "reported",
+        verifier=(
+            ("CAHIER_SIGNATURES__POLICY", "signature-obligatoire"),
+            ("CAHIER_SIGNATURES__ALLOWED_SIGNERS", "{base}/allowed_signers"),
+        ),
+    ),
+    Case(
         "launder-one-character",
         "author/committer mix",
         """who "$NADIA_N" "$NADIA_E"

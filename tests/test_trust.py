@@ -138,3 +138,14 @@ def test_method_change_is_noted_not_reported(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(evaluation, "METHOD_VERSION", "2")
     assert verify(dossier)[1] == []
     assert "changement de méthode, pas une altération" in method_notes(dossier)[0]
+
+
+def test_signer_address_is_matched_exactly():
+    """A verified signer proves the referent's signature only under their exact address
+    (SSH principal or GPG user id), never a longer address that contains it."""
+    from tasks.review.records import signer_email
+
+    assert signer_email("marie@cd33.fr") == "marie@cd33.fr"
+    assert signer_email("Marie Dupont (travail) <Marie@CD33.fr>") == "marie@cd33.fr"
+    assert signer_email("annemarie@cd33.fr") != "marie@cd33.fr"
+    assert signer_email("Anne <annemarie@cd33.fr>") != "marie@cd33.fr"

@@ -192,7 +192,7 @@ def _judge_record(
     signed = [
         f
         for f in by_reviewer
-        if f[5] in _GOOD_SIGNATURE and rec.reviewer.email.lower() in f[6].lower()
+        if f[5] in _GOOD_SIGNATURE and signer_email(f[6]) == rec.reviewer.email.strip().lower()
     ]
     chosen = (signed or by_reviewer)[-1]  # the oldest addition
     c_sha, an, ae, cn, ce, _sig, signer = chosen
@@ -219,6 +219,19 @@ def _judge_record(
         (signer or "?") if good else None,
         _declarative(repo, sha, rec, chosen, good),
     )
+
+
+def signer_email(signer: str) -> str:
+    """The address of a verified signer as Git prints it (``%GS``): an SSH principal
+    (« marie@cd33.fr ») or a GPG user id (« Marie Dupont <marie@cd33.fr> »), lower-case.
+
+    Only an exact match with the referent's address proves the signature is theirs: a
+    principal that merely contains it (« annemarie@cd33.fr ») is another person.
+    """
+    text = signer.strip()
+    if text.endswith(">") and "<" in text:
+        text = text[text.rindex("<") + 1 : -1]
+    return text.strip().lower()
 
 
 def _declarative(
