@@ -73,6 +73,7 @@ class Case:
     attempt: str = ""
     witness: bool | str = False
     verifier: tuple[tuple[str, str], ...] = ()
+    because: str = ""  # when set, the refusal or report must say it (the reason, not another)
 
 
 def _set_manifest_field(field: str, value_json: str) -> str:
@@ -291,6 +292,20 @@ ATTACKS: list[Case] = [
         ),
     ),
     Case(
+        "edit-hidden-behind-a-broken-file",
+        "author/committer mix",
+        """who "$NADIA_N" "$NADIA_E"
+        edit8 1 && echo 'note: "guillemet ouvert' >> $D/tender.yaml
+        git commit -qam 'Réversibilité'
+        who "$BUYER_N" "$BUYER_E"
+        sed -i '$d' $D/tender.yaml && git commit -qam 'guillemet'
+        who "$NADIA_N" "$NADIA_E" """,
+        "review:donnees",
+        "refused",
+        attempt="""who "$NADIA_N" "$NADIA_E" && cahier review approve $D --role donnees --comment 'Vu'""",
+        because="le dossier y est illisible",
+    ),
+    Case(
         "launder-one-character",
         "author/committer mix",
         """who "$NADIA_N" "$NADIA_E"
@@ -300,7 +315,8 @@ ATTACKS: list[Case] = [
         who "$NADIA_N" "$NADIA_E" """,
         "review:donnees",
         "refused",
-        attempt="cahier review approve $D --role donnees --comment 'Vu'",
+        attempt="""who "$NADIA_N" "$NADIA_E" && cahier review approve $D --role donnees --comment 'Vu'""",
+        because="auteur(e) d'une modification",
     ),
     Case(
         "launder-as-committer",
@@ -310,7 +326,8 @@ ATTACKS: list[Case] = [
         git commit -qam 'Réversibilité' --author "$BUYER_N <$BUYER_E>" """,
         "review:donnees",
         "refused",
-        attempt="cahier review approve $D --role donnees --comment 'Vu'",
+        attempt="""who "$NADIA_N" "$NADIA_E" && cahier review approve $D --role donnees --comment 'Vu'""",
+        because="est committer d'une modification",
     ),
     # ----------------------------------------------------------------- self-declaration
     Case(
@@ -349,6 +366,19 @@ ATTACKS: list[Case] = [
         "review:donnees",
         "refused",
         attempt="cahier review approve $D --role donnees --comment Vu",
+    ),
+    Case(
+        "self-declared-in-a-broken-file-repaired-by-another",
+        "self-declaration",
+        """sed -i "s/  donnees:/  donnees:\\n    - nom: $BUYER_N\\n      email: $BUYER_E/" $D/tender.yaml
+        echo 'note: "guillemet ouvert' >> $D/tender.yaml && git commit -qam 'référente'
+        who "$PAUL_N" "$PAUL_E" && sed -i '$d' $D/tender.yaml && git commit -qam 'guillemet'
+        edit8 1 && git commit -qam 'Réversibilité'
+        who "$BUYER_N" "$BUYER_E" """,
+        "review:donnees",
+        "refused",
+        attempt="cahier review approve $D --role donnees --comment Vu",
+        because="par cette même personne",
     ),
     # ----------------------------------------------------------------- tag move
     Case(
@@ -967,6 +997,7 @@ def test_attack(template: Path, tmp_path: Path, case: Case):
     assert got == case.expect, why
     if got in ("reported", "refused"):
         assert any(ch in why for ch in "éèàç"), f"message non français : {why}"
+    assert case.because in why, why
 
 
 @pytest.mark.parametrize("case", LEGITIMATE, ids=[c.id for c in LEGITIMATE])

@@ -44,6 +44,12 @@ def _four_eyes_refusal(
                     f"{_who(reviewer)} est {what} d'une modification de "
                     f"{labels.get(iid, iid)} (commit {ch.commit[:10]} du {ch.time:%d/%m/%Y}"
                     + (f", auteur {_who(ch.author)}" if what == "committer" else "")
+                    + (
+                        " : le dossier y est illisible, ou le devient juste avant, donc "
+                        "l'élément peut y avoir changé sans que cahier puisse le prouver"
+                        if ch.unreadable
+                        else ""
+                    )
                     + ") ; chaque commit qui a modifié l'élément depuis son approbation "
                     "précédente compte, pas seulement le dernier ; l'approbation doit venir "
                     f"d'un(e) autre {ROLE_LABELS[role]} déclaré(e)"

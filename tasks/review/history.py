@@ -23,6 +23,9 @@ class Change(_Model):
     author: Person
     time: dt.datetime
     committer: Person | None = None
+    #: the dossier could not be read at this commit (or its parent): the item's text
+    #: there is unknown, so the commit counts as a change (fail closed)
+    unreadable: bool = False
 
 
 def item_changes(
@@ -45,6 +48,11 @@ def item_changes(
     merging unrelated work involves nobody. The rendered clause text comes from the
     current clausier, so only changes of the dossier count. Items not found at ``rev``
     are left out.
+
+    A commit at which the dossier cannot be read (invalid tender.yaml…), and the commit
+    that makes it readable again, count as changes of every item (``unreadable``): what
+    they did to the item cannot be proven, so its author and committer are involved —
+    else a referent could hide an edit behind a broken file that someone else repairs.
     """
     repo = _repo(Path(dossier_path))
     if repo is None:
@@ -52,13 +60,14 @@ def item_changes(
     plans = {} if _plans is None else _plans
     since = since or {}
 
-    def digests(commit: str) -> dict[str, str]:
+    def digests(commit: str) -> dict[str, str] | None:
+        """Item id → digest at ``commit``; None when the dossier cannot be read there."""
         if commit not in plans:
             try:
                 plan = plan_for(dossier_path, rev=commit, clausier_path=clausier_path)
                 plans[commit] = {i.id: i.digest for i in plan.items}
             except (InputError, ValueError):
-                plans[commit] = {}
+                plans[commit] = None  # type: ignore[assignment]
         return plans[commit]
 
     spec = _dossier_pathspec(_rel(Path(dossier_path), repo.top))
@@ -73,6 +82,8 @@ def item_changes(
     current = digests(repo.rev(rev) or rev)
     if not current:
         current = digests(commits[0].sha)
+    if not current:
+        return {}
     wanted = {k for k in current if not item_ids or k in item_ids}
     ancestors: dict[tuple[str, str], bool] = {}
 
@@ -91,16 +102,18 @@ def item_changes(
             continue
         after = digests(c.sha)
         befores = [digests(p) for p in c.parents] or [{}]
+        unreadable = after is None or any(b is None for b in befores)
         for iid in ids:
-            if iid not in after:
+            if after is not None and iid not in after:
                 continue
-            if all(b.get(iid) != after[iid] for b in befores):
+            if unreadable or all(b.get(iid) != after[iid] for b in befores):
                 out.setdefault(iid, []).append(
                     Change(
                         commit=c.sha,
                         author=_person(c.author_name, c.author_email),
                         committer=_person(c.committer_name, c.committer_email),
                         time=dt.datetime.fromisoformat(c.author_date),
+                        unreadable=unreadable,
                     )
                 )
     return out

@@ -49,7 +49,8 @@ def _declared_at(repo: Repo, commit: str, tender_files: list[str]) -> dict[str, 
     tender.yaml roles replace the repository-wide ones, as in :func:`load_referents`.
     ``tender_files`` are every path the dossier's tender.yaml had in history (a folder
     renamed with ``git mv`` keeps its declarations); at one commit only one exists. A
-    file that cannot be read at that commit declares nobody.
+    file that cannot be parsed at that commit is kept as text under :data:`_UNPARSED`
+    (file → lower-case text): see :func:`_declaring_file`.
     """
     from tasks.dossier.yamlio import load_yaml
 
@@ -59,7 +60,7 @@ def _declared_at(repo: Repo, commit: str, tender_files: list[str]) -> dict[str, 
         try:
             data, _ = load_yaml(raw, name)
         except InputError:
-            return {}
+            return {_UNPARSED: {name: raw.decode("utf-8", "replace").lower()}}
         refs = data.get("referents") if isinstance(data, dict) else None
         out: dict[str, dict[str, str]] = {}
         if isinstance(refs, dict):
@@ -76,8 +77,36 @@ def _declared_at(repo: Repo, commit: str, tender_files: list[str]) -> dict[str, 
     raws = repo.blobs(specs)
     merged = people(raws[0], REFERENTS_FILE)
     for name, raw in zip(tender_files, raws[1:], strict=True):
-        merged.update(people(raw, name))
+        got = people(raw, name)
+        unparsed = {**merged.get(_UNPARSED, {}), **got.pop(_UNPARSED, {})}
+        merged.update(got)
+        if unparsed:
+            merged[_UNPARSED] = unparsed
     return merged
+
+
+#: Key of :func:`_declared_at`'s result for the files that cannot be parsed at a commit.
+_UNPARSED = "\0illisible"
+
+
+def _declaring_file(declared: dict[str, dict[str, str]], role: str, email: str) -> str | None:
+    """The file that declares ``email`` for ``role`` at a commit, or None.
+
+    A file that cannot be parsed there (a YAML error) counts as declaring every address
+    written in it, for every role: who wrote a declaration must not be lost because the
+    same commit broke the file (else the colleague who repairs it would be taken for the
+    declarer, and a self-declaration would pass) — fail closed.
+    """
+    import re
+
+    got = declared.get(role, {}).get(email)
+    if got is not None:
+        return got
+    pattern = re.compile(rf"(?<![\w.+-]){re.escape(email)}(?![\w-]|\.\w)")
+    return next(
+        (name for name, text in declared.get(_UNPARSED, {}).items() if pattern.search(text)),
+        None,
+    )
 
 
 def _tender_paths(repo: Repo, rev: str, tender_file: str) -> list[str]:
@@ -116,7 +145,7 @@ def _introductions(
 
     def where(commit: str) -> str | None:
         if commit not in cache:
-            cache[commit] = _declared_at(repo, commit, paths).get(role, {}).get(key)
+            cache[commit] = _declaring_file(_declared_at(repo, commit, paths), role, key)
         return cache[commit]
 
     if where(rev) is None:
