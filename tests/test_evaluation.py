@@ -401,3 +401,38 @@ def test_checks_read_the_model_and_never_change_it(tender: Tender, text: str):
     cross_check(ev, tender, Ctx({}, None, "evaluation.yaml"))
     assert ev.model_dump() == before
     assert [lot.lot for lot in evaluate(ev, tender).lots] == [1]
+
+
+def test_holder_must_be_a_retained_offer_of_its_lot(tender: Tender, text: str):
+    """attribution.titulaires names an offer of that lot that was not eliminated, else
+    the file is refused at the line of titulaires (never published in DECP)."""
+    eliminated = (
+        text.replace(
+            "    prix: 168000\n",
+            '    prix: 168000\n    ecartee: "offre anormalement basse, justifications rejetées"\n',
+        )
+        + "  titulaires: {1: [D]}\n"
+    )
+    with pytest.raises(InputError, match=r"offre « D » écartée .*ne peut pas être attribuée") as e:
+        parse_evaluation(eliminated, "evaluation.yaml", tender)
+    assert e.value.line == _line(eliminated, "titulaires: {1: [D]}")
+    # two lots: C bid on lot 2 only, and is named holder of lot 1
+    lotted = validate_yaml(
+        Tender,
+        (DOSSIER / "tender.yaml")
+        .read_text(encoding="utf-8")
+        .replace(
+            "categories:",
+            "lots:\n  - {numero: 1, objet: Portables neufs, montant: 200000}\n"
+            "  - {numero: 2, objet: Portables reconditionnés, montant: 100000}\ncategories:",
+            1,
+        ),
+        "tender.yaml",
+    )
+    by_lot = text
+    for siret, lot in (("44812345600015", 1), ("81234567800021", 1), ("53298765400011", 2)):
+        by_lot = by_lot.replace(f'siret: "{siret}"\n', f'siret: "{siret}"\n    lot: {lot}\n')
+    by_lot = by_lot.replace('siret: "79000111200032"\n', 'siret: "79000111200032"\n    lot: 2\n')
+    parse_evaluation(by_lot + "  titulaires: {1: [A]}\n", "evaluation.yaml", lotted)
+    with pytest.raises(InputError, match="offre « C » déposée sur le lot 2, pas sur le lot 1"):
+        parse_evaluation(by_lot + "  titulaires: {1: [C]}\n", "evaluation.yaml", lotted)

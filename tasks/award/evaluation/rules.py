@@ -392,13 +392,28 @@ def _offers_valid(v: View) -> None:
 def _holders_known(v: View) -> None:
     if v.ev.attribution is None:
         return
-    ids = {o.id for o in v.ev.offres}
+    offers = {o.id: o for o in v.ev.offres}
     for lot, holders in v.ev.attribution.titulaires.items():
+        where = ("attribution", "titulaires", lot)
         if lot not in v.lots:
-            raise v.ctx.fail(("attribution", "titulaires", lot), f"lot {lot} inconnu.")
+            raise v.ctx.fail(where, f"lot {lot} inconnu.")
         for oid in holders:
-            if oid not in ids:
-                raise v.ctx.fail(("attribution", "titulaires", lot), f"offre « {oid} » inconnue.")
+            offer = offers.get(oid)
+            if offer is None:
+                raise v.ctx.fail(where, f"offre « {oid} » inconnue.")
+            if (offer.lot or 1) != lot:
+                raise v.ctx.fail(
+                    where,
+                    f"offre « {oid} » déposée sur le lot {offer.lot or 1}, pas sur le lot "
+                    f"{lot} : un titulaire du lot {lot} est choisi parmi les offres de ce lot.",
+                )
+            if offer.ecartee:
+                raise v.ctx.fail(
+                    where,
+                    f"offre « {oid} » écartée (« {offer.ecartee} ») : une offre écartée ne peut "
+                    "pas être attribuée ; désignez une offre retenue, ou retirez « ecartee » si "
+                    "l'offre a finalement été admise.",
+                )
 
 
 #: The rules over the whole file, in the order their messages are met.
