@@ -123,6 +123,28 @@ def test_first_report_alone_meets_the_commitment_and_a_missing_one_is_an_error(c
             "pour le contrat « 2026-CD33-PC-001 »",
             3,
         ),
+        (  # a second report over January's days: its figures would count twice
+            "2027-01b.yaml",
+            "contrat: 2026-RNA-LYC-005\nperiode: {debut: 2027-01-04, fin: 2027-01-31}\n"
+            "remis_le: 2027-02-08\nvaleurs: {heures_insertion: 32}\n",
+            "qui recouvre celle de",
+            2,
+        ),
+        (  # more refurbished devices than devices delivered
+            "2027-03.yaml",
+            "contrat: 2026-RNA-LYC-005\nperiode: {debut: 2027-03-01, fin: 2027-03-31}\n"
+            "remis_le: 2027-04-05\nvaleurs:\n  appareils_livres: 0\n"
+            "  appareils_reconditionnes: 30\n",
+            "appareils_reconditionnes (30) dépasse appareils_livres (0)",
+            6,
+        ),
+        (  # a misspelt indicator is never dropped
+            "2027-03.yaml",
+            "contrat: 2026-RNA-LYC-005\nperiode: {debut: 2027-03-01, fin: 2027-03-31}\n"
+            "remis_le: 2027-04-05\nvaleurs:\n  heures_insertio: 32\n",
+            "indicateur « heures_insertio » inconnu",
+            5,
+        ),
     ],
 )
 def test_bad_reports_are_refused_with_file_and_line(contract, tmp_path, name, text, expect, line):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import os
 from typing import Annotated, Any
 
@@ -189,7 +190,9 @@ def read_reports(
     Raises:
         InputError: invalid file (file, line, field); a negative count; dated hours
             outside the contract; a report or certificate for another contract; a
-            period outside the contract; a file too large or too many files.
+            period outside the contract; a file too large or too many files; an unknown
+            indicator; a ratio's numerator above its denominator; two reports whose
+            periods overlap.
     """
     files = _suivi_files(dossier_path, rev) if files is None else files
     out: list[StoredReport] = []
@@ -203,8 +206,64 @@ def read_reports(
         else:
             report, lines = validate_yaml_with_lines(ExecutionReport, raw, name)
         _validate_report(report, lines, plan, name)
+        _known_indicators(report, lines, name)
         out.append(StoredReport(file=name, report=report, lines=lines))
+    _no_overlap(out)
     return out
+
+
+def _known_indicators(r: ExecutionReport, lines: dict[str, int], file: str) -> None:
+    """Every indicator of ``valeurs`` is one of ``clause_library/followup.yaml``, and a
+    ratio's numerator never exceeds its denominator in one report (« 30 appareils
+    reconditionnés sur 0 livrés »): a misspelt or contradictory figure is refused, never
+    dropped nor counted.
+
+    Raises:
+        InputError: unknown indicator, or numerator above denominator (file and line).
+    """
+    from .followup_plan import load_vocabulary
+
+    vocab = load_vocabulary()
+    for key in r.valeurs:
+        if key not in vocab.indicateurs:
+            known = ", ".join(sorted(vocab.indicateurs))
+            raise InputError(
+                f"indicateur « {key} » inconnu : il ne serait compté nulle part ; indicateurs "
+                f"suivis : {known}.",
+                file,
+                lines.get(f"valeurs.{key}") or lines.get("valeurs"),
+            )
+    for specs in vocab.engagements.values():
+        for spec in specs:
+            num, den = spec.numerateur, spec.denominateur
+            if num in r.valeurs and den in r.valeurs and r.valeurs[num] > r.valeurs[den]:
+                raise InputError(
+                    f"{num} ({fmt.number(r.valeurs[num])}) dépasse {den} "
+                    f"({fmt.number(r.valeurs[den])}) pour la même période : une part ne peut "
+                    "pas dépasser 100 % ; corrigez les valeurs du rapport.",
+                    file,
+                    lines.get(f"valeurs.{num}") or lines.get("valeurs"),
+                )
+
+
+def _no_overlap(reports: list[StoredReport]) -> None:
+    """Two reports never cover the same days: their figures would be added twice.
+
+    Raises:
+        InputError: periods that overlap (the later file, naming the other).
+    """
+    day = fmt.date_short
+    ordered = sorted(reports, key=lambda s: (s.report.periode.debut, s.file))
+    for prev, cur in itertools.pairwise(ordered):
+        if cur.report.periode.debut <= prev.report.periode.fin:
+            raise InputError(
+                f"période du {day(cur.report.periode.debut)} au {day(cur.report.periode.fin)} "
+                f"qui recouvre celle de {prev.file} ({day(prev.report.periode.debut)} – "
+                f"{day(prev.report.periode.fin)}) : ses valeurs seraient comptées deux fois ; "
+                "fusionnez les deux rapports en un seul par période, ou corrigez les dates.",
+                cur.file,
+                cur.lines.get("periode") or cur.lines.get("periode.debut"),
+            )
 
 
 def _validate_report(
