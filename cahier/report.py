@@ -45,11 +45,21 @@ def report(
     ] = None,
 ) -> None:
     """Rapport de portefeuille : clauses, critères responsables, RGAA, revues, cibles en \
-vigueur, engagements d'exécution promis et réalisés."""
+vigueur, engagements d'exécution promis et réalisés.
+
+Codes de sortie : 0 rapport complet ; 1 rapport écrit mais incomplet (dossiers non pris en \
+compte ou avec réserve) ; 2 entrée inutilisable (aucune consultation, date invalide)."""
     from tasks.award.portfolio import build_portfolio
 
     try:
         p = build_portfolio(root, since=_date_of(since), on=_date_of(on))
+        if not p.tenders:  # a report of nothing must not pass for one
+            raise InputError(
+                "aucune consultation (tender.yaml) sous ce dossier"
+                + (" lancée depuis cette date" if since else "")
+                + " : aucun rapport écrit ; vérifiez le chemin.",
+                str(root),
+            )
         _write(p, out, open_dir)
     except CahierError as exc:
         fail(exc)
@@ -59,6 +69,14 @@ vigueur, engagements d'exécution promis et réalisés."""
         typer.echo(
             f"Données ouvertes : {open_dir}/resultats.csv, resultats.json, resultats.schema.json"
         )
+    gaps = sum(1 for t in p.tenders if t.message or t.notes)
+    if gaps:  # written, but incomplete: never exit 0 on what could not be read
+        typer.echo(
+            f"Rapport incomplet : {gaps} dossier(s) non pris en compte ou avec réserve "
+            "(ci-dessus) ; corrigez-les puis relancez (code de sortie 1).",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 def _date_of(value: str | None) -> dt.date | None:

@@ -135,17 +135,22 @@ def test_report_command_writes_files(portfolio_dir: Path, tmp_path: Path):
 
     out = tmp_path / "rapport"
     r = CliRunner().invoke(app, ["report", str(portfolio_dir), "--out", str(out)])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # written, but one dossier could not be read
+    assert "Rapport incomplet : 1 dossier(s)" in r.output
     assert (out / "rapport.html").stat().st_size > 100_000 and (out / "rapport.csv").is_file()
     assert "Non pris en compte : " in r.output and "2026-BAD" in r.output
     # a damaged review record is left out of the figures and said, on screen and page
     bad = portfolio_dir / "2026-CD33-PC-001" / "reviews" / "20260102T000000Z-social.yaml"
     bad.write_text("role: [\n", encoding="utf-8")
     r = CliRunner().invoke(app, ["report", str(portfolio_dir), "--out", str(out)])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output
     assert "Réserve : " in r.output and "20260102T000000Z-social.yaml" in r.output
     page = (out / "rapport.html").read_text(encoding="utf-8")
     assert "Réserves sur les données" in page and "enregistrement de revue illisible" in page
+    (tmp_path / "vide").mkdir()
+    r = CliRunner().invoke(app, ["report", str(tmp_path / "vide"), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "aucune consultation" in r.output
+    assert not (tmp_path / "o").exists()
     r = CliRunner().invoke(app, ["report", str(portfolio_dir), "--since", "15/09/2026"])
     assert r.exit_code == 2 and "AAAA-MM-JJ" in r.output
 
