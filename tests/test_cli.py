@@ -500,3 +500,18 @@ def test_output_named_by_the_user_folder_link_pipe_and_device(dossier: Path, tmp
     assert pipe.exists() and not pipe.is_file()  # still a pipe, not replaced by a file
     if Path("/dev/full").exists():
         assert_input_error(run("check", str(dossier), "-f", "json", "-o", "/dev/full"), "disque")
+
+
+def test_command_line_mistakes_are_told_in_french(dossier: Path):
+    """Click's own parsing errors reach the user in French (cahier/i18n.py)."""
+    cases = [
+        (("audit", str(dossier), "--verify=1"), "ne prend pas de valeur"),
+        (("check", str(dossier), "--format"), "demande une valeur"),
+        (("check", str(dossier), "--nope"), "Option inconnue"),
+    ]
+    for args, french in cases:
+        proc = run(*args)
+        assert proc.returncode == 2, proc.stderr
+        assert french in proc.stderr, proc.stderr
+        for english in ("does not take", "requires an argument", "No such option"):
+            assert english not in proc.stderr, proc.stderr
