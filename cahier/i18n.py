@@ -33,6 +33,7 @@ MESSAGES: dict[str, str] = {
     "No such option:": "Option inconnue :",
     "No such option": "Option inconnue",
     "Did you mean": "Vouliez-vous dire",
+    "Possible options:": "options possibles :",
     "Invalid value for": "Valeur invalide pour",
     "Value error, ": "",
     "Input should be greater than or equal to": "la valeur doit être supérieure ou égale à",

@@ -508,10 +508,11 @@ def test_command_line_mistakes_are_told_in_french(dossier: Path):
         (("audit", str(dossier), "--verify=1"), "ne prend pas de valeur"),
         (("check", str(dossier), "--format"), "demande une valeur"),
         (("check", str(dossier), "--nope"), "Option inconnue"),
+        (("check", str(dossier), "--formt", "json"), "options possibles : --flow, --format"),
     ]
     for args, french in cases:
         proc = run(*args)
         assert proc.returncode == 2, proc.stderr
         assert french in proc.stderr, proc.stderr
-        for english in ("does not take", "requires an argument", "No such option"):
+        for english in ("does not take", "requires an argument", "No such option", "Possible"):
             assert english not in proc.stderr, proc.stderr
