@@ -35,6 +35,11 @@ def server(
     if not (root / "prefect.yaml").is_file():
         fail(InputError("prefect.yaml introuvable à la racine de cahier.", os.fspath(root)))
         return
+    try:
+        _check_start(port)
+    except CahierError as exc:
+        fail(exc)
+        return
     api = f"http://127.0.0.1:{port}/api"
     env = {
         **os.environ,
@@ -123,6 +128,53 @@ def _start_runner(procs: list[subprocess.Popen], env: dict[str, str], root: Path
             return None
         time.sleep(0.2)
     return sock
+
+
+def _check_start(port: int) -> None:
+    """Refuse, before anything starts: a port outside 1–65535 or already in use, and a
+    cahier server already running for this PREFECT_HOME (its announcement and runner
+    socket would be overwritten, then removed when the second one stops).
+
+    Raises:
+        InputError: French, naming ``--port`` or the running server.
+    """
+    import json
+    import socket
+
+    from tasks.config.settings import load_settings
+
+    if not 1 <= port <= 65535:
+        raise InputError(f"--port : {port} n'est pas un port (de 1 à 65535).")
+    path = load_settings().prefect.server_file()
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        pid = int(info.get("pid", 0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        pid = 0
+    if pid > 0 and pid != os.getpid():
+        try:
+            os.kill(pid, 0)
+            alive = True
+        except ProcessLookupError:
+            alive = False
+        except PermissionError:
+            alive = True
+        if alive:
+            raise InputError(
+                f"un serveur cahier tourne déjà pour ce PREFECT_HOME (processus {pid}, "
+                f"{info.get('api_url', '?')}) : les commandes l'utilisent déjà ; arrêtez-le "
+                "(Ctrl-C) avant d'en lancer un autre, ou donnez un autre PREFECT_HOME.",
+                os.fspath(path),
+            )
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise InputError(
+                f"--port : le port {port} est déjà utilisé sur cette machine ; choisissez-en "
+                "un autre (--port 4300, par exemple)."
+            ) from None
 
 
 def announce(api: str, runner: Path | None = None) -> Path:

@@ -516,3 +516,40 @@ def test_command_line_mistakes_are_told_in_french(dossier: Path):
         assert french in proc.stderr, proc.stderr
         for english in ("does not take", "requires an argument", "No such option", "Possible"):
             assert english not in proc.stderr, proc.stderr
+
+
+def test_server_misuse_is_refused_before_anything_starts(tmp_path: Path):
+    """A port out of range or in use, or a second server on the same PREFECT_HOME: a
+    French message naming --port or the running server, exit 2, nothing started (the
+    running server's announcement is left as it was)."""
+    import json
+    import socket
+
+    home = tmp_path / "prefect"
+    home.mkdir()
+    env = {**os.environ, "PREFECT_HOME": str(home), "PYTHONIOENCODING": "utf-8"}
+
+    def server(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cahier", "server", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+
+    proc = server("--port", "99999")
+    assert proc.returncode == 2 and "--port : 99999 n'est pas un port" in proc.stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = server("--port", str(port))
+        assert proc.returncode == 2 and f"le port {port} est déjà utilisé" in proc.stderr
+    announced = home / "cahier-server.json"
+    text = json.dumps({"api_url": "http://127.0.0.1:4200/api", "pid": os.getpid()})
+    announced.write_text(text, encoding="utf-8")
+    proc = server("--port", "4399")
+    assert proc.returncode == 2 and "un serveur cahier tourne déjà" in proc.stderr
+    assert announced.read_text(encoding="utf-8") == text
+    assert "Traceback" not in proc.stderr
