@@ -297,3 +297,17 @@ def test_equipement_is_refused_outside_hardware(tmp_path: Path, kind: str):
     )  # fmt: skip
     assert res.exit_code == 2 and "ne s'applique qu'au type" in res.output
     assert not any(tmp_path.iterdir())
+
+
+def test_over_long_id_names_the_id_not_a_template(tmp_path):
+    """The id typed by the user is refused as such (not as a field of an internal
+    template file the user does not have)."""
+    import pytest
+
+    from tasks.dossier.model import check_tender_id
+    from tasks.errors import InputError
+
+    with pytest.raises(InputError, match=r"trop long \(300 caractères ; au plus 100\)") as e:
+        check_tender_id("x" * 300)
+    assert e.value.file is None
+    check_tender_id("x" * 100)

@@ -28,6 +28,8 @@ from pydantic import (
 )
 
 __all__ = [
+    "MAX_TENDER_ID",
+    "TENDER_ID_PATTERN",
     "Acheteur",
     "BuyerType",
     "Category",
@@ -52,6 +54,7 @@ __all__ = [
     "Severity",
     "Tender",
     "Waiver",
+    "check_tender_id",
     "json_text",
     "siret_ok",
 ]
@@ -275,6 +278,36 @@ class Waiver(_Model):
     reason: str = Field(min_length=10, description="motif (justification écrite)")
 
 
+#: A tender id: letters, digits, dots, dashes and underscores, from a letter or digit —
+#: it names the dossier's folder, its tags and its archives.
+TENDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+MAX_TENDER_ID = 100
+
+
+def check_tender_id(tender_id: str, example: str = "2026-CD33-PC-001") -> None:
+    """Refuse an id that tender.yaml would refuse, naming the id typed by the user.
+
+    Raises:
+        InputError: not of :data:`TENDER_ID_PATTERN`, or longer than
+            :data:`MAX_TENDER_ID` characters (French).
+    """
+    import re
+
+    from tasks.errors import InputError
+
+    if not re.match(TENDER_ID_PATTERN, tender_id):
+        raise InputError(
+            f"identifiant de consultation « {tender_id} » invalide : lettres, chiffres, "
+            "points, tirets et soulignés seulement, en commençant par une lettre ou un "
+            f"chiffre (ex. {example})."
+        )
+    if len(tender_id) > MAX_TENDER_ID:
+        raise InputError(
+            f"identifiant de consultation trop long ({len(tender_id)} caractères ; au plus "
+            f"{MAX_TENDER_ID}) : il nomme le dossier, ses étiquettes et ses archives."
+        )
+
+
 class Tender(_Model):
     """tender.yaml: one consultation (DCE).
 
@@ -287,7 +320,7 @@ class Tender(_Model):
     (defence/security contracts are outside L2112-2 and L2152-7 as amended).
     """
 
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
+    id: str = Field(pattern=TENDER_ID_PATTERN, max_length=MAX_TENDER_ID)
     objet: str = Field(min_length=5)
     codeCPV: str
     procedure: ProcedureDecp

@@ -43,6 +43,7 @@ from pathlib import Path
 
 from tasks.dossier.document import PieceText
 from tasks.dossier.files import new_folder
+from tasks.dossier.model import check_tender_id
 from tasks.dossier.reader import piece_kind
 from tasks.drafting.importer_draft import DraftTender, _cut, draft_tender
 from tasks.drafting.importer_markdown import to_markdown
@@ -60,7 +61,6 @@ __all__ = [
     "to_markdown",
 ]
 
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _CONVERTED = {".pdf", ".docx", ".odt", ".md", ".markdown", ".txt"}
 #: What cahier import takes: the pieces it converts, and spreadsheets copied as they are
 #: (a BPU, DQE or DPGF, read by tasks.dossier.sheets).
@@ -235,11 +235,7 @@ def import_dce(
 def _check_request(paths: list[Path], tender_id: str, dest: str | os.PathLike[str]) -> Path:
     """The dossier's path, after checking the identifier, the files (present, each once)
     and that the destination does not exist. Raises InputError (French)."""
-    if not _ID_RE.match(tender_id):
-        raise InputError(
-            f"identifiant de consultation « {tender_id} » invalide : lettres, chiffres, points, "
-            "tirets et soulignés seulement (ex. 2025-VSGP-INFOGERANCE)."
-        )
+    check_tender_id(tender_id, "2025-VSGP-INFOGERANCE")
     if not paths:
         raise InputError("aucun fichier à importer.")
     for p in paths:

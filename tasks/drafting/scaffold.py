@@ -50,7 +50,14 @@ from jinja2.sandbox import SandboxedEnvironment
 from tasks import fmt
 from tasks.clausier.library import Clausier, load_clausier
 from tasks.dossier.files import new_folder
-from tasks.dossier.model import SIRET_RE, BuyerType, CheckReport, Tender, siret_ok
+from tasks.dossier.model import (
+    SIRET_RE,
+    BuyerType,
+    CheckReport,
+    Tender,
+    check_tender_id,
+    siret_ok,
+)
 from tasks.errors import InputError
 
 __all__ = [
@@ -81,7 +88,6 @@ EQUIPEMENTS: dict[str, str] = {
     "serveurs": "serveurs et matériels de centre de données",
 }
 PIECES = ("rc.md", "ccap.md", "cctp.md")
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
@@ -160,12 +166,7 @@ def _check_montant(value: float) -> None:
 
 
 def _validate(req: ScaffoldRequest) -> tuple[str, BuyerType, dt.date]:
-    if not _ID_RE.match(req.tender_id):
-        raise InputError(
-            f"identifiant de consultation « {req.tender_id} » invalide : lettres, chiffres, "
-            "points, tirets et soulignés seulement, en commençant par une lettre ou un chiffre "
-            "(ex. 2026-CD33-PC-001)."
-        )
+    check_tender_id(req.tender_id)
     if req.type not in PURCHASE_TYPES:
         raise InputError(
             f"type d'achat « {req.type} » inconnu ; types possibles : {', '.join(PURCHASE_TYPES)}."
