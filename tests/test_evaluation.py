@@ -436,3 +436,13 @@ def test_holder_must_be_a_retained_offer_of_its_lot(tender: Tender, text: str):
     parse_evaluation(by_lot + "  titulaires: {1: [A]}\n", "evaluation.yaml", lotted)
     with pytest.raises(InputError, match="offre « C » déposée sur le lot 2, pas sur le lot 1"):
         parse_evaluation(by_lot + "  titulaires: {1: [C]}\n", "evaluation.yaml", lotted)
+
+
+def test_no_winner_says_why(tender: Tender, text: str):
+    """Every offer eliminated is an unsuccessful procedure, not a tie."""
+    all_out = re.sub(r'(\n    siret: "\d+"\n)', r'\1    ecartee: "offre irrégulière"\n', text)
+    assert all_out.count("ecartee") == 4
+    lot = _eval(tender, all_out)
+    assert lot.laureat is None
+    assert lot.why_no_winner() == "toutes les offres ont été écartées : procédure infructueuse"
+    assert _eval(tender, text).why_no_winner() == "offres ex aequo non départagées"

@@ -388,8 +388,8 @@ def build_decp(
         holders = a.titulaires.get(lr.lot) or ([lr.laureat] if lr.laureat else [])
         if not holders:
             raise InputError(
-                f"lot {lr.lot} : aucun attributaire (offres ex aequo non départagées) ; "
-                "indiquez-le dans attribution.titulaires.",
+                f"lot {lr.lot} : aucun attributaire ({lr.why_no_winner()}) ; indiquez-le "
+                "dans attribution.titulaires, ou ne publiez pas de marché pour ce lot.",
                 evaluation_file,
             )
         rec = _record(tender, a, lr, len(result.lots), evaluation_file)

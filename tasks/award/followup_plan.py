@@ -313,7 +313,7 @@ def _winner(tender: Any, ev: Any, ev_file: str) -> tuple[Any, float]:
     winner_id = (ev.attribution.titulaires.get(lot.lot) or [lot.laureat])[0]
     if winner_id is None:
         raise InputError(
-            "aucun lauréat (égalité non départagée) : le suivi ne sait pas quel titulaire suivre.",
+            f"aucun lauréat ({lot.why_no_winner()}) : le suivi ne sait pas quel titulaire suivre.",
             ev_file,
         )
     scored = next(o for o in lot.offres if o.id == winner_id)

@@ -385,6 +385,17 @@ class LotResult(_Model):
         description="critères propres du lot (vide : ceux de la consultation s'appliquent)",
     )
 
+    def why_no_winner(self) -> str:
+        """Why the lot has no winner, in French: every offer eliminated (or none
+        received: an unsuccessful procedure), else a tie the RC's rule did not break."""
+        if all(o.ecartee for o in self.offres):
+            return (
+                "aucune offre reçue"
+                if not self.offres
+                else "toutes les offres ont été écartées : procédure infructueuse"
+            )
+        return "offres ex aequo non départagées"
+
     @model_serializer(mode="wrap")
     def _without_empty_criteria(self, handler: Any) -> Any:
         """A lot judged on the consultation's criteria is written as before (no
