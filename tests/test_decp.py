@@ -159,6 +159,16 @@ def test_id_longer_than_16_characters_refused(laptops):
             "avertissement",
             "Luhn",
         ),
+        (
+            {"lieuExecution": {"code": "ZZ", "typeCode": "Code département"}},
+            "erreur",
+            "« ZZ » : ce n'est pas un code département",
+        ),
+        (
+            {"lieuExecution": {"code": "3306", "typeCode": "Code commune"}},
+            "erreur",
+            "ce n'est pas un code commune",
+        ),
     ],
 )
 def test_consistency_rules(over, level, fragment):
@@ -207,6 +217,9 @@ def test_malformed_law_yaml_named_with_its_line(tmp_path):
 
 def test_clean_record_has_no_issue():
     assert consistency_issues(_record()) == []
+    for code, kind in (("2A", "Code département"), ("2B002", "Code commune"), ("FR", "Code pays")):
+        place = {"lieuExecution": {"code": code, "typeCode": kind}}
+        assert consistency_issues(_record(**place)) == []
     assert consistency_issues(_record(attributionAvance=True, tauxAvance=0)) == []
 
 

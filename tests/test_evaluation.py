@@ -446,3 +446,10 @@ def test_no_winner_says_why(tender: Tender, text: str):
     assert lot.laureat is None
     assert lot.why_no_winner() == "toutes les offres ont été écartées : procédure infructueuse"
     assert _eval(tender, text).why_no_winner() == "offres ex aequo non départagées"
+
+
+def test_notification_before_the_analysis_is_refused(tender: Tender, text: str):
+    early = text.replace("dateNotification: 2026-12-18", "dateNotification: 2026-09-01")
+    with pytest.raises(InputError, match="antérieure au lancement de la consultation") as e:
+        parse_evaluation(early, "evaluation.yaml", tender)
+    assert e.value.line == _line(early, "dateNotification: 2026-09-01")

@@ -140,7 +140,9 @@ def consistency_issues(doc: dict[str, Any], law: Law | None = None) -> list[Decp
       law.yaml ``decp`` (two calendar months, R2196-1);
     * a holder identified by SIRET has 14 digits and a valid check key (warning);
     * subcontracting acts only when ``sousTraitanceDeclaree`` is true (warning);
-    * ``montant`` above 10 billion € HT is implausible (warning: a unit error).
+    * ``montant`` above 10 billion € HT is implausible (warning: a unit error);
+    * ``lieuExecution.code`` has the form of its ``typeCode`` (INSEE geographic code
+      or postal code, schema description): « ZZ » is no département.
 
     ``law``: the law in force (default: law.yaml of the shipped clausier).
     """
@@ -152,7 +154,15 @@ def consistency_issues(doc: dict[str, Any], law: Law | None = None) -> list[Decp
         if not isinstance(m, dict):
             continue
         p = f"marche[{i}]"
-        for check in (_considerations_alone, _origins, _advance, _holders, _subcontracting, _id):
+        for check in (
+            _considerations_alone,
+            _origins,
+            _advance,
+            _holders,
+            _subcontracting,
+            _id,
+            _place,
+        ):
             out.extend(check(m, p))
         out.extend(_amount(m, p, rules))
         out.extend(_publication_date(m, p, rules))
@@ -296,6 +306,38 @@ def _subcontracting(m: dict[str, Any], p: str) -> list[DecpIssue]:
             )
         ]
     return []
+
+
+#: The form of a place code by its type (INSEE Code officiel géographique; La Poste).
+_PLACE_CODES = {
+    "Code postal": r"\d{5}",
+    "Code commune": r"(?:\d{5}|2[AB]\d{3})",
+    "Code arrondissement": r"(?:\d{3}|2[AB]\d|97\d{2})",
+    "Code canton": r"(?:\d{4}|2[AB]\d{2}|97\d{3})",
+    "Code département": r"(?:0[1-9]|[1-8]\d|9[0-5]|2[AB]|97[1-8])",
+    "Code région": r"\d{2}",
+    "Code pays": r"[A-Z]{2,3}|\d{3}",
+}
+
+
+def _place(m: dict[str, Any], p: str) -> list[DecpIssue]:
+    """The place code has the form of its type (« 33 » for a département, « 33063 » for
+    a commune, « FR » for a country)."""
+    place = m.get("lieuExecution")
+    if not isinstance(place, dict):
+        return []
+    kind, code = place.get("typeCode"), str(place.get("code", ""))
+    form = _PLACE_CODES.get(str(kind))
+    if form is None or re.fullmatch(form, code):
+        return []
+    return [
+        _issue(
+            "erreur",
+            f"{p}.lieuExecution.code",
+            f"code « {code} » : ce n'est pas un {str(kind).lower()} (code géographique "
+            "INSEE ou code postal attendu selon typeCode) ; corrigez lieuExecution.",
+        )
+    ]
 
 
 def _id(m: dict[str, Any], p: str) -> list[DecpIssue]:

@@ -401,10 +401,10 @@ def _holders_known(v: View) -> None:
             offer = offers.get(oid)
             if offer is None:
                 raise v.ctx.fail(where, f"offre « {oid} » inconnue.")
-            if (offer.lot or 1) != lot:
+            if v.lot_of(offer) != lot:
                 raise v.ctx.fail(
                     where,
-                    f"offre « {oid} » déposée sur le lot {offer.lot or 1}, pas sur le lot "
+                    f"offre « {oid} » déposée sur le lot {v.lot_of(offer)}, pas sur le lot "
                     f"{lot} : un titulaire du lot {lot} est choisi parmi les offres de ce lot.",
                 )
             if offer.ecartee:
@@ -414,6 +414,26 @@ def _holders_known(v: View) -> None:
                     "pas être attribuée ; désignez une offre retenue, ou retirez « ecartee » si "
                     "l'offre a finalement été admise.",
                 )
+
+
+def _notification_after_analysis(v: View) -> None:
+    """A contract is notified after the consultation was launched and its offers
+    analysed (CCP R2182-4: notification after the choice of the holder)."""
+    a = v.ev.attribution
+    if a is None:
+        return
+    day = fmt.date_short
+    for before, label in (
+        (v.tender.dateLancement, "au lancement de la consultation (tender.yaml)"),
+        (v.ev.dateAnalyse, "à l'analyse des offres (dateAnalyse)"),
+    ):
+        if a.dateNotification < before:
+            raise v.ctx.fail(
+                ("attribution", "dateNotification"),
+                f"notification du {day(a.dateNotification)} antérieure {label}, le "
+                f"{day(before)} : un marché est notifié après le choix de son titulaire ; "
+                "corrigez la date.",
+            )
 
 
 #: The rules over the whole file, in the order their messages are met.
@@ -428,6 +448,7 @@ RULES: tuple[Callable[[View], None], ...] = (
     _tie_breaks_known,
     _offers_valid,
     _holders_known,
+    _notification_after_analysis,
 )
 
 
