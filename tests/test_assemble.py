@@ -592,3 +592,24 @@ def test_french_spaces_around_euro_percent_and_numero_in_html_and_docx(tmp_path,
     assert "Département de l’Isère" in styles and "l'Isère" not in styles
     head = html.split("<main", 1)[0]
     assert "Département de l’Isère" in head and "Consultation n°\u00a0" in head
+
+
+def test_pandoc_stopped_by_the_user_is_an_interruption_not_a_bad_piece(monkeypatch):
+    """Ctrl-C reaches Pandoc too: its death by SIGINT is the user's interruption
+    (« Interrompu. »), never « conversion Pandoc impossible » blaming the piece."""
+    import signal
+    import subprocess
+    import threading
+
+    from tasks.publish import tools
+
+    real = subprocess.Popen
+
+    def popen(*a, **k):  # the real Pandoc, interrupted as a Ctrl-C would
+        proc = real(*a, **k)
+        threading.Timer(0.05, proc.send_signal, (signal.SIGINT,)).start()
+        return proc
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    with pytest.raises(KeyboardInterrupt):  # 16 MB of input: still reading at 50 ms
+        tools._pandoc(["-f", "markdown", "-t", "html"], b"# Titre\n" * 2_000_000, where="p.md")

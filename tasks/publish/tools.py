@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -48,6 +49,8 @@ def _pandoc(
     cmd = [pypandoc.get_pandoc_path(), "+RTS", f"-M{PANDOC_HEAP}", "-RTS", "--sandbox", *args]
     env = {"PATH": os.environ.get("PATH", ""), "HOME": tempfile.gettempdir(), "LANG": "C.UTF-8"}
     proc = _run_bounded(cmd, "conversion trop longue", timeout, where or None, input=data, env=env)
+    if proc.returncode in (-signal.SIGINT, -signal.SIGTERM):  # the user stopped the run
+        raise KeyboardInterrupt
     if proc.returncode != 0:
         detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         reason = detail[-1][:300] if detail else f"code {proc.returncode}"
