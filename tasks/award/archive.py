@@ -1,5 +1,9 @@
 """Tamper-evident archives of the evaluation, committed and tagged in Git.
 
+Size: just over 600 lines — the one all-or-nothing transaction (read the source, refuse,
+commit, tag, write) reads as one sequence here; the pure plan is in archive_plan.py and
+the Git plumbing in archive_git.py.
+
 ``create_archive(dossier)`` freezes the evaluation of a tender in
 ``tenders/<id>/archive/<n>/``::
 

@@ -1,7 +1,8 @@
 """Piece templates: the sandboxed Jinja2 environment of assembly and its linter.
 
-Size: just over 600 lines — the sandbox environment and its linter share the same
-limits; the lint cache is in lintcache.py.
+Size: over 700 lines — the sandbox environment and its linter share the same limits,
+and the linter's trial render (runtime errors in French, at their line) must use the
+very environment assembly uses; the lint cache is in lintcache.py.
 
 A Markdown piece is a Jinja2 template rendered at assembly (:mod:`tasks.publish.assemble`)
 with two names only: ``clause("ID", k=v…)`` and ``tender`` (tender.yaml as data).

@@ -27,6 +27,8 @@ from pydantic import BaseModel, ValidationError
 
 from tasks.errors import InputError
 
+from .fieldpath import data_loc, field_path
+
 __all__ = [
     "MAX_YAML_ALIASES",
     "MAX_YAML_BYTES",
@@ -341,48 +343,6 @@ def _key_node(node: yaml.Node | None, parent: tuple[Any, ...], key: Any) -> tupl
             if (wanted and k.tag == wanted) or k.value == str(key):
                 return k.value or "~", k.start_mark.line + 1
     return str(key), line_of(node, parent)
-
-
-_MODEL_NAMES: set[str] = set()
-
-
-def _model_names() -> set[str]:
-    """Names of every pydantic model class loaded (the tags pydantic puts in an error's
-    ``loc`` for a member of a union such as ``Path | LayerSpec``)."""
-    from pydantic import BaseModel
-
-    todo = [BaseModel]
-    while todo:
-        cls = todo.pop()
-        for sub in cls.__subclasses__():
-            if sub.__name__ not in _MODEL_NAMES:
-                _MODEL_NAMES.add(sub.__name__)
-            todo.append(sub)
-    return _MODEL_NAMES
-
-
-def data_loc(loc: Any) -> tuple[Any, ...]:
-    """A pydantic error ``loc`` as a path in the user's data: the tags pydantic adds for
-    the members of a union (a model's class name, ``lax-or-strict[…]``,
-    ``function-after[…]``) are removed; keys, indexes and ``[key]`` are kept."""
-    out = []
-    names: set[str] | None = None
-    for part in tuple(loc or ()):
-        if isinstance(part, str) and part != "[key]":
-            if "[" in part:
-                continue
-            if part[:1].isupper() and part.isidentifier():
-                names = names if names is not None else _model_names()
-                if part in names:
-                    continue
-        out.append(part)
-    return tuple(out)
-
-
-def field_path(loc: Any) -> str:
-    """The dotted field of a pydantic error ``loc`` as the user wrote it (« policy.layers.0.path »),
-    without union tags nor ``[key]``; « (racine) » for the whole file."""
-    return ".".join(str(p) for p in data_loc(loc) if p != "[key]") or "(racine)"
 
 
 def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
