@@ -87,6 +87,23 @@ PY
         git commit -qam 'manifeste'"""
 
 
+#: The verifier's settings under which only a signature of the referent counts.
+_REQUIRED_SIGNATURES = (
+    ("CAHIER_SIGNATURES__POLICY", "signature-obligatoire"),
+    ("CAHIER_SIGNATURES__ALLOWED_SIGNERS", "{base}/allowed_signers"),
+)
+
+
+def _paul_approves_signed_by(principal: str) -> str:
+    """Shell script: an SSH key of ``principal`` (in the verifier's allowed signers) signs
+    the approval that Paul, referent, records after an edit."""
+    return f"""ssh-keygen -q -t ed25519 -N '' -C "{principal}" -f ../cle >/dev/null
+        echo "{principal} $(cat ../cle.pub)" > ../allowed_signers
+        edit8 1 && git commit -qam 'Réversibilité'
+        git config gpg.format ssh && git config user.signingkey "$(cd .. && pwd)/cle"
+        who "$PAUL_N" "$PAUL_E" && cahier review approve $D --role donnees --comment 'Signé'"""
+
+
 ATTACKS: list[Case] = [
     # ----------------------------------------------------------------- record edit
     Case(
@@ -279,17 +296,10 @@ ATTACKS: list[Case] = [
     Case(
         "signed-by-a-colleague-whose-address-contains-the-referents",
         "author/committer mix",
-        """ssh-keygen -q -t ed25519 -N '' -C "anne$PAUL_E" -f ../cle_anne >/dev/null
-        echo "anne$PAUL_E $(cat ../cle_anne.pub)" > ../allowed_signers
-        edit8 1 && git commit -qam 'Réversibilité'
-        git config gpg.format ssh && git config user.signingkey "$(cd .. && pwd)/cle_anne"
-        who "$PAUL_N" "$PAUL_E" && cahier review approve $D --role donnees --comment 'Signé'""",
+        _paul_approves_signed_by("anne$PAUL_E"),
         "review:donnees",
         "reported",
-        verifier=(
-            ("CAHIER_SIGNATURES__POLICY", "signature-obligatoire"),
-            ("CAHIER_SIGNATURES__ALLOWED_SIGNERS", "{base}/allowed_signers"),
-        ),
+        verifier=_REQUIRED_SIGNATURES,
     ),
     Case(
         "edit-hidden-behind-a-broken-file",
@@ -742,17 +752,10 @@ LEGITIMATE: list[Case] = [
     Case(
         "signed-approval-under-required-signatures",
         "legitimate",
-        """ssh-keygen -q -t ed25519 -N '' -C "$PAUL_E" -f ../cle_paul >/dev/null
-        echo "$PAUL_E $(cat ../cle_paul.pub)" > ../allowed_signers
-        edit8 1 && git commit -qam 'Réversibilité'
-        git config gpg.format ssh && git config user.signingkey "$(cd .. && pwd)/cle_paul"
-        who "$PAUL_N" "$PAUL_E" && cahier review approve $D --role donnees --comment 'Signé'""",
+        _paul_approves_signed_by("$PAUL_E"),
         "review:donnees",
         "ok",
-        verifier=(
-            ("CAHIER_SIGNATURES__POLICY", "signature-obligatoire"),
-            ("CAHIER_SIGNATURES__ALLOWED_SIGNERS", "{base}/allowed_signers"),
-        ),
+        verifier=_REQUIRED_SIGNATURES,
     ),
     Case(
         "gc-and-repack",
