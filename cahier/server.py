@@ -138,34 +138,21 @@ def _check_start(port: int) -> None:
     Raises:
         InputError: French, naming ``--port`` or the running server.
     """
-    import json
     import socket
 
     from tasks.config.settings import load_settings
 
     if not 1 <= port <= 65535:
         raise InputError(f"--port : {port} n'est pas un port (de 1 à 65535).")
-    path = load_settings().prefect.server_file()
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-        pid = int(info.get("pid", 0))
-    except (OSError, ValueError, TypeError, AttributeError):
-        pid = 0
-    if pid > 0 and pid != os.getpid():
-        try:
-            os.kill(pid, 0)
-            alive = True
-        except ProcessLookupError:
-            alive = False
-        except PermissionError:
-            alive = True
-        if alive:
-            raise InputError(
-                f"un serveur cahier tourne déjà pour ce PREFECT_HOME (processus {pid}, "
-                f"{info.get('api_url', '?')}) : les commandes l'utilisent déjà ; arrêtez-le "
-                "(Ctrl-C) avant d'en lancer un autre, ou donnez un autre PREFECT_HOME.",
-                os.fspath(path),
-            )
+    prefect = load_settings().prefect
+    running = prefect.local_server()  # announced and alive, as every command reads it
+    if running is not None and running["pid"] != os.getpid():
+        raise InputError(
+            f"un serveur cahier tourne déjà pour ce PREFECT_HOME (processus {running['pid']}, "
+            f"{running['api_url']}) : les commandes l'utilisent déjà ; arrêtez-le (Ctrl-C) "
+            "avant d'en lancer un autre, ou donnez un autre PREFECT_HOME.",
+            os.fspath(prefect.server_file()),
+        )
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
         try:

@@ -96,11 +96,10 @@ from .archive_git import (
     _tag_body,
     _tree_entry,
     archive_numbers,
-    archive_tags,
-    misdirected_tags,
     move_branch,
     open_repo,
     recover,
+    split_archive_tags,
 )
 from .archive_plan import (
     ARCHIVE_DIR,
@@ -317,7 +316,7 @@ def _number(src: _Source, tender_id: str) -> tuple[int, dict[str, Any] | None]:
             working tree, the previous manifest missing (ConcurrentWriteError when the
             branch moved meanwhile).
     """
-    bad = misdirected_tags(src.repo, tender_id)
+    tags, bad = split_archive_tags(src.repo, tender_id)
     if bad:
         raise src.refuse(
             InputError(
@@ -327,7 +326,6 @@ def _number(src: _Source, tender_id: str) -> tuple[int, dict[str, Any] | None]:
                 str(src.dossier),
             )
         )
-    tags = archive_tags(src.repo, tender_id)
     in_head = archive_numbers(_tree_entry(src.head, _join(src.rel, ARCHIVE_DIR)))
     orphan = orphan_numbers(in_head, tags)
     if orphan:

@@ -38,6 +38,7 @@ __all__ = [
     "misdirected_tags",
     "open_repo",
     "recover",
+    "split_archive_tags",
 ]
 
 _TMP = "cahier-tmp"
@@ -95,13 +96,24 @@ def archive_numbers(tree: Any) -> list[int]:
     return sorted(int(t.name) for t in tree.trees if is_archive_name(t.name))
 
 
-def _archive_refs(repo: Any, tender_id: str) -> dict[int, Any]:
+def split_archive_tags(repo: Any, tender_id: str) -> tuple[dict[int, Any], list[int]]:
+    """``(archive number → GitPython tag cahier/<id>/archive-<n>, numbers whose tag
+    designates no commit)``, in one pass over the tags.
+
+    A tag moved onto a tree or a file is a tag cahier never writes: its archive has no
+    valid tag (the audit reports it, a new archive is refused).
+    """
     prefix = f"cahier/{tender_id}/archive-"
-    return {
-        int(t.name[len(prefix) :]): t
-        for t in repo.tags
-        if t.name.startswith(prefix) and t.name[len(prefix) :].isdigit()
-    }
+    valid: dict[int, Any] = {}
+    misdirected: list[int] = []
+    for t in repo.tags:
+        suffix = t.name[len(prefix) :]
+        if t.name.startswith(prefix) and is_archive_name(suffix):
+            if leads_to_commit(t):
+                valid[int(suffix)] = t
+            else:
+                misdirected.append(int(suffix))
+    return valid, sorted(misdirected)
 
 
 def leads_to_commit(tag: Any) -> bool:
@@ -113,18 +125,15 @@ def leads_to_commit(tag: Any) -> bool:
 
 
 def archive_tags(repo: Any, tender_id: str) -> dict[int, Any]:
-    """Archive number → GitPython tag ``cahier/<id>/archive-<n>`` of the tender.
-
-    A tag that does not lead to a commit (moved onto a tree or a file) is left out: its
-    archive has no valid tag; :func:`misdirected_tags` names it.
-    """
-    return {n: t for n, t in _archive_refs(repo, tender_id).items() if leads_to_commit(t)}
+    """Archive number → GitPython tag ``cahier/<id>/archive-<n>`` of the tender, tags
+    that lead to a commit only (see :func:`split_archive_tags`)."""
+    return split_archive_tags(repo, tender_id)[0]
 
 
 def misdirected_tags(repo: Any, tender_id: str) -> list[int]:
     """Numbers of the archive tags of the tender that designate no commit (a tree or a
-    file): a tag cahier never writes, so the archive is reported as unproven."""
-    return sorted(n for n, t in _archive_refs(repo, tender_id).items() if not leads_to_commit(t))
+    file), so that the archive is reported as unproven (see :func:`split_archive_tags`)."""
+    return split_archive_tags(repo, tender_id)[1]
 
 
 def _tmp_root(repo: Any) -> Path:

@@ -10,6 +10,7 @@ The layout of an archive is described in :mod:`tasks.award.archive`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
@@ -206,6 +207,7 @@ def is_archive_name(name: str) -> bool:
     return name.isascii() and name.isdigit() and name[0] != "0" and len(name) <= 9
 
 
+@functools.cache
 def _manifest_adapter() -> Any:
     """A pydantic TypeAdapter of the fields of ``manifest.json`` that the audit reads."""
     from typing import Annotated
@@ -231,6 +233,7 @@ def _manifest_adapter() -> Any:
     return TypeAdapter(_Manifest)
 
 
+@functools.cache
 def _reviews_adapter() -> Any:
     from pydantic import BaseModel, ConfigDict, StrictStr, TypeAdapter
 
@@ -246,17 +249,10 @@ def _reviews_adapter() -> Any:
     return TypeAdapter(_Reviews)
 
 
-_ADAPTERS: dict[str, Any] = {}
-
-
-def _read_json(raw: bytes | None, kind: str) -> dict[str, Any] | None:
+def _read_json(raw: bytes | None, adapter: Any) -> dict[str, Any] | None:
+    """The JSON object of ``raw`` when ``adapter`` validates it, else None."""
     if not raw:
         return None
-    adapter = _ADAPTERS.get(kind)
-    if adapter is None:
-        adapter = _ADAPTERS[kind] = (
-            _manifest_adapter() if kind == "manifest" else _reviews_adapter()
-        )
     from pydantic import ValidationError
 
     try:
@@ -276,13 +272,13 @@ def read_manifest(raw: bytes | None) -> dict[str, Any] | None:
     The audit reports such a manifest as unreadable (« manifeste illisible »), never
     reads a field of the wrong type. Returns the decoded JSON object, unchanged.
     """
-    return _read_json(raw, "manifest")
+    return _read_json(raw, _manifest_adapter())
 
 
 def read_reviews_file(raw: bytes | None) -> dict[str, Any] | None:
     """An archive's ``reviews.json`` (``{"records": [{"file", "sha256", …}], …}``) or None
     when it is empty, not JSON or not of that shape."""
-    return _read_json(raw, "reviews")
+    return _read_json(raw, _reviews_adapter())
 
 
 def plan_archive(spec: ArchiveSpec) -> ArchivePlan:

@@ -24,8 +24,10 @@ from .followup_plan import (
     MAX_REPORT_BYTES,
     PLAN_FILE,
     FollowupPlan,
+    Vocabulary,
     _display,
     _suivi_files,
+    load_vocabulary,
 )
 
 
@@ -195,6 +197,7 @@ def read_reports(
             periods overlap.
     """
     files = _suivi_files(dossier_path, rev) if files is None else files
+    vocab: Vocabulary | None = None  # read once, when there is a report
     out: list[StoredReport] = []
     for rel in sorted(k for k in files if k != PLAN_FILE):
         raw = files[rel]
@@ -206,13 +209,16 @@ def read_reports(
         else:
             report, lines = validate_yaml_with_lines(ExecutionReport, raw, name)
         _validate_report(report, lines, plan, name)
-        _known_indicators(report, lines, name)
+        vocab = vocab or load_vocabulary()
+        _known_indicators(report, lines, name, vocab)
         out.append(StoredReport(file=name, report=report, lines=lines))
     _no_overlap(out)
     return out
 
 
-def _known_indicators(r: ExecutionReport, lines: dict[str, int], file: str) -> None:
+def _known_indicators(
+    r: ExecutionReport, lines: dict[str, int], file: str, vocab: Vocabulary
+) -> None:
     """Every indicator of ``valeurs`` is one of ``clause_library/followup.yaml``, and a
     ratio's numerator never exceeds its denominator in one report (« 30 appareils
     reconditionnés sur 0 livrés »): a misspelt or contradictory figure is refused, never
@@ -221,9 +227,6 @@ def _known_indicators(r: ExecutionReport, lines: dict[str, int], file: str) -> N
     Raises:
         InputError: unknown indicator, or numerator above denominator (file and line).
     """
-    from .followup_plan import load_vocabulary
-
-    vocab = load_vocabulary()
     for key in r.valeurs:
         if key not in vocab.indicateurs:
             known = ", ".join(sorted(vocab.indicateurs))

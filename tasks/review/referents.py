@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -43,16 +45,41 @@ class Declaration(_Model):
         )
 
 
-def _declared_at(repo: Repo, commit: str, tender_files: list[str]) -> dict[str, dict[str, str]]:
-    """Role → {e-mail (lower case) → declaring file} at ``commit``.
+@dataclass(frozen=True)
+class _Declared:
+    """The referent declarations at one commit (see :func:`_declared_at`)."""
+
+    #: role → {e-mail (lower case) → declaring file}
+    roles: dict[str, dict[str, str]]
+    #: file that cannot be parsed at that commit → its text (lower case)
+    unparsed: dict[str, str]
+
+    def file_of(self, role: str, email_re: re.Pattern[str], email: str) -> str | None:
+        """The file that declares ``email`` (``email_re``: the address as a whole word)
+        for ``role``, or None.
+
+        A file that cannot be parsed (a YAML error) counts as declaring every address
+        written in it, for every role: who wrote a declaration must not be lost because
+        the same commit broke the file (else the colleague who repairs it would be taken
+        for the declarer, and a self-declaration would pass) — fail closed.
+        """
+        got = self.roles.get(role, {}).get(email)
+        if got is not None:
+            return got
+        return next((f for f, text in self.unparsed.items() if email_re.search(text)), None)
+
+
+def _declared_at(repo: Repo, commit: str, tender_files: list[str]) -> _Declared:
+    """The declarations at ``commit``.
 
     tender.yaml roles replace the repository-wide ones, as in :func:`load_referents`.
     ``tender_files`` are every path the dossier's tender.yaml had in history (a folder
     renamed with ``git mv`` keeps its declarations); at one commit only one exists. A
-    file that cannot be parsed at that commit is kept as text under :data:`_UNPARSED`
-    (file → lower-case text): see :func:`_declaring_file`.
+    file that cannot be parsed at that commit is kept as text (:meth:`_Declared.file_of`).
     """
     from tasks.dossier.yamlio import load_yaml
+
+    unparsed: dict[str, str] = {}
 
     def people(raw: bytes | None, name: str) -> dict[str, dict[str, str]]:
         if raw is None:
@@ -60,7 +87,8 @@ def _declared_at(repo: Repo, commit: str, tender_files: list[str]) -> dict[str, 
         try:
             data, _ = load_yaml(raw, name)
         except InputError:
-            return {_UNPARSED: {name: raw.decode("utf-8", "replace").lower()}}
+            unparsed[name] = raw.decode("utf-8", "replace").lower()
+            return {}
         refs = data.get("referents") if isinstance(data, dict) else None
         out: dict[str, dict[str, str]] = {}
         if isinstance(refs, dict):
@@ -77,36 +105,8 @@ def _declared_at(repo: Repo, commit: str, tender_files: list[str]) -> dict[str, 
     raws = repo.blobs(specs)
     merged = people(raws[0], REFERENTS_FILE)
     for name, raw in zip(tender_files, raws[1:], strict=True):
-        got = people(raw, name)
-        unparsed = {**merged.get(_UNPARSED, {}), **got.pop(_UNPARSED, {})}
-        merged.update(got)
-        if unparsed:
-            merged[_UNPARSED] = unparsed
-    return merged
-
-
-#: Key of :func:`_declared_at`'s result for the files that cannot be parsed at a commit.
-_UNPARSED = "\0illisible"
-
-
-def _declaring_file(declared: dict[str, dict[str, str]], role: str, email: str) -> str | None:
-    """The file that declares ``email`` for ``role`` at a commit, or None.
-
-    A file that cannot be parsed there (a YAML error) counts as declaring every address
-    written in it, for every role: who wrote a declaration must not be lost because the
-    same commit broke the file (else the colleague who repairs it would be taken for the
-    declarer, and a self-declaration would pass) — fail closed.
-    """
-    import re
-
-    got = declared.get(role, {}).get(email)
-    if got is not None:
-        return got
-    pattern = re.compile(rf"(?<![\w.+-]){re.escape(email)}(?![\w-]|\.\w)")
-    return next(
-        (name for name, text in declared.get(_UNPARSED, {}).items() if pattern.search(text)),
-        None,
-    )
+        merged.update(people(raw, name))
+    return _Declared(merged, unparsed)
 
 
 def _tender_paths(repo: Repo, rev: str, tender_file: str) -> list[str]:
@@ -141,11 +141,12 @@ def _introductions(
     if head and head != rev:
         paths += [p for p in _tender_paths(repo, head, tender_file) if p not in paths]
     key = email.strip().lower()
+    key_re = re.compile(rf"(?<![\w.+-]){re.escape(key)}(?![\w-]|\.\w)")
     cache: dict[str, str | None] = {}
 
     def where(commit: str) -> str | None:
         if commit not in cache:
-            cache[commit] = _declaring_file(_declared_at(repo, commit, paths), role, key)
+            cache[commit] = _declared_at(repo, commit, paths).file_of(role, key_re, key)
         return cache[commit]
 
     if where(rev) is None:
