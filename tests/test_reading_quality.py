@@ -365,7 +365,7 @@ def test_hidden_text_is_reported_and_never_counted() -> None:
     page = (
         "<html><body><h1>Article 5 - Conditions</h1>\n<p>Le titulaire livre.</p>\n"
         f'<p style="color: red; display : none">{_HIDDEN_CLAUSE}</p>\n'
-        f"<div hidden><p>{_HIDDEN_CLAUSE}</p></div>\n<p>Texte visible.</p></body></html>"
+        f'<div hidden><p style="display:none">{_HIDDEN_CLAUSE}</p></div>\n<p>Texte visible.</p></body></html>'
     ).encode()
     for name, data, where in (
         ("pieces/ccap.docx", docx, [2]),

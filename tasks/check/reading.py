@@ -12,9 +12,10 @@ on each piece's model; this module turns them into findings, located by file and
 - ``modification-non-acceptee`` / ``suppression-en-attente`` (warning): pending tracked
   changes (DOCX ``w:ins``/``w:del``, ODT ``text:tracked-changes``): the pending text is
   not counted as the piece's text;
-- ``texte-masque`` (warning): hidden text (DOCX ``w:vanish``, ODT ``text:hidden-text``
-  and ``text:hidden-paragraph``, HTML ``hidden`` or ``display: none``): what a bidder
-  cannot see is not counted as the piece's text;
+- ``texte-masque`` (warning): hidden text (DOCX ``w:vanish``, ODT spans styled
+  ``text:display="none"`` and ``text:hidden-paragraph``, HTML ``hidden``, ``display:
+  none`` or ``visibility: hidden``): what a bidder cannot see is not counted as the
+  piece's text;
 - ``commentaire-non-resolu`` (info): comments left in a DOCX/ODT piece.
 
 A dossier where no piece can be read at all is not checked (exit code 2, see

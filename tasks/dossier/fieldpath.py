@@ -24,8 +24,7 @@ def _model_names() -> set[str]:
     while todo:
         cls = todo.pop()
         for sub in cls.__subclasses__():
-            if sub.__name__ not in _MODEL_NAMES:
-                _MODEL_NAMES.add(sub.__name__)
+            _MODEL_NAMES.add(sub.__name__)
             todo.append(sub)
     return _MODEL_NAMES
 

@@ -165,14 +165,16 @@ def _drop_hidden(root) -> list[tuple[int | None, str]]:
     """Remove the elements the browser does not show (``hidden`` attribute, HTML §6.1;
     inline ``display: none`` or ``visibility: hidden``); their ``(line, text)``."""
     out: list[tuple[int | None, str]] = []
-    for el in root.xpath("//*[@hidden or @style]"):
+    dropped: set = set()
+    for el in root.xpath("//*[@hidden or @style]"):  # document order: outer first
         if el.get("hidden") is None and not _HIDING_STYLE_RE.search(el.get("style") or ""):
             continue
-        if next(iter(reversed(list(el.iterancestors()))), None) is not root:
-            continue  # inside a hidden element already dropped (or the root itself)
+        if el is root or any(a in dropped for a in el.iterancestors()):
+            continue  # the page itself, or inside a hidden element already dropped
         words = _own_text(el)
         if words:
             out.append((el.sourceline, words))
+        dropped.add(el)
         el.drop_tree()
     return out
 

@@ -170,8 +170,8 @@ def read_piece(name: str, data: bytes, kind: str | None = None) -> PieceText:
 def _not_blank(piece: PieceText) -> PieceText:
     """Refuse a piece whose reading holds no text at all (only spaces, empty cells,
     images or empty fields): read as empty, it would turn into « clause absente »
-    errors. A PDF without a text layer (scanned) is not refused here: its pages are
-    reported as unreadable (« texte non fiable ») by the check.
+    errors. A PDF without a text layer (scanned) is not refused here: the check reports it
+    as « pièce sans couche texte » (``piece-sans-texte``, an error: non vérifiable).
 
     Raises:
         InputError: no line with text (French, naming the piece).
