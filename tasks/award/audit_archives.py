@@ -371,10 +371,10 @@ def archive_checks(
     problems: list[Problem] = []
     for n in scan.numbers:
         problems += _check_archive(scan, n)
-    return scan.numbers, problems + _check_chain(scan) + _unexpected(scan)
+    return scan.numbers, problems + _check_chain(scan) + _unexpected(scan, grepo)
 
 
-def _unexpected(scan: _Scan) -> list[Problem]:
+def _unexpected(scan: _Scan, grepo: GitRepo) -> list[Problem]:
     """Anything in the committed ``archive/`` folder that is not an archive cahier wrote
     (a file, a folder « 01 », « notes »…): only ``cahier archive`` writes there, and a
     look-alike archive must never pass for one (fail closed)."""
@@ -392,20 +392,15 @@ def _unexpected(scan: _Scan) -> list[Problem]:
                 "par cahier archive (seuls des dossiers numérotés 1, 2, 3… y sont écrits ; "
                 "commit qui l'a ajouté entre parenthèses) : retirez-le (git rm).",
                 _join(scan.arch_rel, entry.name),
-                _added_by(scan, _join(scan.arch_rel, entry.name)),
+                _added_by(grepo, _join(scan.arch_rel, entry.name)),
             )
         )
     return out
 
 
-def _added_by(scan: _Scan, path: str) -> str | None:
+def _added_by(grepo: GitRepo, path: str) -> str | None:
     """The latest commit of HEAD's history that added ``path`` (None when unknown)."""
-    import git
-
-    try:
-        out = scan.repo.git.log("--diff-filter=A", "--format=%H", "-1", "HEAD", "--", path)
-    except git.GitCommandError:
-        return None
+    out = grepo.text("log", "--diff-filter=A", "--format=%H", "-1", "HEAD", "--", path, check=False)
     return out.strip() or None
 
 
